@@ -1,0 +1,143 @@
+//! The generator's intermediate model: what one API version offers, in the terms the Rust
+//! emitter needs (named types, operations with classified parameters, bodies and responses) and
+//! nothing of Swagger's or OpenAPI's encoding.
+
+use crate::overrides::ApiVersion;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    pub version: ApiVersion,
+    pub title: String,
+    pub description: Option<String>,
+    pub types: Vec<TypeDef>,
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDef {
+    /// The Rust type name, unique within the API.
+    pub name: String,
+    pub doc: Option<String>,
+    pub kind: TypeKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeKind {
+    Struct(Vec<Field>),
+    /// A string enumeration; values outside the list are kept, never rejected.
+    Enum(Vec<String>),
+    Alias(TypeRef),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The name on the wire, exactly as the spec spells it.
+    pub wire_name: String,
+    pub doc: Option<String>,
+    pub ty: TypeRef,
+    pub required: bool,
+    pub deprecated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TypeRef {
+    Bool,
+    Integer(IntegerFormat),
+    Number,
+    String,
+    /// Raw bytes (`format: binary`).
+    Binary,
+    /// Free-form JSON: the spec says nothing about the shape.
+    Any,
+    Array(Box<TypeRef>),
+    Map(Box<TypeRef>),
+    Named(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntegerFormat {
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub id: String,
+    /// The spec's tag, e.g. `Container`.
+    pub group: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template relative to the version prefix, e.g. `/containers/{id}/json`.
+    pub path: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub deprecated: bool,
+    pub parameters: Vec<Parameter>,
+    pub body: Option<Body>,
+    pub response: Response,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub wire_name: String,
+    pub location: Location,
+    pub required: bool,
+    pub doc: Option<String>,
+    pub value: ParameterValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParameterValue {
+    /// A scalar sent as its text.
+    Scalar(TypeRef),
+    /// A list: repeated (`multi`) or comma-separated.
+    List { item: TypeRef, repeated: bool },
+    /// A string parameter whose content is JSON of this type.
+    Json(TypeRef),
+    /// The `filters` convention: a JSON map from filter name to values.
+    Filters,
+    /// `X-Registry-Auth`: a base64url JSON auth config.
+    RegistryAuth,
+    /// `X-Registry-Config`: a base64url JSON map of registry to auth config.
+    RegistryConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Body {
+    pub required: bool,
+    pub doc: Option<String>,
+    pub kind: BodyKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyKind {
+    Json(TypeRef),
+    /// A byte stream sent with this content type (tar archives, image tarballs).
+    Binary { content_type: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Empty,
+    Json(TypeRef),
+    Text,
+    /// A byte stream (tar archives, exports).
+    Bytes,
+    /// One JSON object after another, each of this type.
+    JsonStream(TypeRef),
+    /// Container output: multiplexed frames or raw TTY bytes.
+    Output,
+    /// The connection is hijacked for a bidirectional session.
+    Hijack,
+}

@@ -1,0 +1,420 @@
+//! Lowering: from the converted `openapiv3` document (plus operation overrides) to the IR.
+//!
+//! Naming is decided here because it must be unique and stable: definitions keep their names,
+//! an inline type takes its `title` or else its parent's name followed by the field's, so the
+//! same schema gets the same name in every version.
+
+use std::collections::{HashMap, HashSet};
+
+use heck::ToUpperCamelCase;
+use indexmap::IndexMap;
+use openapiv3 as oa;
+use serde_json::Value;
+
+use crate::ir::*;
+use crate::overrides::{ApiVersion, OperationOverride, ResponseOverride};
+use crate::spec::SpecError;
+
+const JSON: &str = "application/json";
+
+pub fn lower(
+    api: &oa::OpenAPI,
+    version: ApiVersion,
+    overrides: &[&OperationOverride],
+    file: &std::path::Path,
+) -> Result<Api, SpecError> {
+    let schemas = api.components.as_ref().map(|c| c.schemas.clone()).unwrap_or_default();
+    let mut lowering = Lowering {
+        schemas: &schemas,
+        types: IndexMap::new(),
+        taken: schemas.keys().map(|name| name.to_upper_camel_case()).collect(),
+        in_progress: HashSet::new(),
+    };
+    for name in schemas.keys() {
+        lowering.definition(name);
+    }
+
+    let mut by_operation: HashMap<&str, &OperationOverride> = HashMap::new();
+    for entry in overrides {
+        by_operation.insert(entry.operation.as_str(), entry);
+    }
+    let mut operations = Vec::new();
+    for (path, item) in &api.paths.paths {
+        let oa::ReferenceOr::Item(item) = item else { continue };
+        for (method, operation) in item.iter() {
+            let id = operation.operation_id.clone().unwrap_or_default();
+            let entry = by_operation.remove(id.as_str());
+            let pointer = format!("/paths/{}/{method}", path.replace('/', "~1"));
+            let lowered = lowering
+                .operation(path, method, operation, entry)
+                .map_err(|problem| SpecError { file: file.to_owned(), pointer, problem })?;
+            operations.push(lowered);
+        }
+    }
+    if let Some(stale) = by_operation.keys().next() {
+        return Err(SpecError {
+            file: file.to_owned(),
+            pointer: String::new(),
+            problem: format!("override for operation {stale} claims {version}, which has no such operation"),
+        });
+    }
+
+    let mut types: Vec<TypeDef> = lowering.types.into_values().collect();
+    types.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Api {
+        version,
+        title: api.info.title.clone(),
+        description: api.info.description.clone(),
+        types,
+        operations,
+    })
+}
+
+struct Lowering<'a> {
+    schemas: &'a IndexMap<String, oa::ReferenceOr<oa::Schema>>,
+    types: IndexMap<String, TypeDef>,
+    /// Every Rust type name in use or reserved for a definition.
+    taken: HashSet<String>,
+    in_progress: HashSet<String>,
+}
+
+impl Lowering<'_> {
+    /// Lowers the definition `name` once, returning its Rust name.
+    fn definition(&mut self, name: &str) -> String {
+        let rust_name = name.to_upper_camel_case();
+        if self.types.contains_key(&rust_name) || !self.in_progress.insert(rust_name.clone()) {
+            return rust_name;
+        }
+        let schema = &self.schemas[name];
+        let typedef = match schema {
+            oa::ReferenceOr::Reference { reference } => {
+                let target = self.reference(reference);
+                TypeDef { name: rust_name.clone(), doc: None, kind: TypeKind::Alias(target) }
+            }
+            oa::ReferenceOr::Item(schema) => {
+                let kind = self.kind_of(schema, &rust_name);
+                TypeDef { name: rust_name.clone(), doc: describe(schema), kind }
+            }
+        };
+        self.in_progress.remove(&rust_name);
+        self.types.insert(rust_name.clone(), typedef);
+        rust_name
+    }
+
+    fn reference(&mut self, reference: &str) -> TypeRef {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        TypeRef::Named(self.definition(name))
+    }
+
+    /// What a schema that gets a name of its own becomes.
+    fn kind_of(&mut self, schema: &oa::Schema, name: &str) -> TypeKind {
+        if let Some(values) = string_enum(schema) {
+            return TypeKind::Enum(values);
+        }
+        match object_fields(schema) {
+            Some(properties) => TypeKind::Struct(self.fields(properties, name)),
+            None => match &schema.schema_kind {
+                oa::SchemaKind::AllOf { all_of } => TypeKind::Struct(self.merged_fields(all_of, name)),
+                _ => TypeKind::Alias(self.inline(schema, name)),
+            },
+        }
+    }
+
+    fn fields(&mut self, properties: ObjectFields<'_>, parent: &str) -> Vec<Field> {
+        let (properties, required) = properties;
+        properties
+            .iter()
+            .map(|(wire_name, property)| {
+                let hint = format!("{parent}{}", wire_name.to_upper_camel_case());
+                let (ty, doc, deprecated) = match property {
+                    oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false),
+                    oa::ReferenceOr::Item(schema) => {
+                        (self.inline(schema, &hint), describe(schema), schema.schema_data.deprecated)
+                    }
+                };
+                Field { wire_name: wire_name.clone(), doc, ty, required: required.contains(wire_name), deprecated }
+            })
+            .collect()
+    }
+
+    /// `allOf`: the fields of every part, later parts overriding earlier ones of the same name.
+    fn merged_fields(&mut self, parts: &[oa::ReferenceOr<oa::Schema>], name: &str) -> Vec<Field> {
+        let mut merged: IndexMap<String, Field> = IndexMap::new();
+        for part in parts {
+            let fields = match part {
+                oa::ReferenceOr::Reference { reference } => {
+                    let TypeRef::Named(target) = self.reference(reference) else { unreachable!() };
+                    match self.types.get(&target).map(|t| &t.kind) {
+                        Some(TypeKind::Struct(fields)) => fields.clone(),
+                        _ => Vec::new(),
+                    }
+                }
+                oa::ReferenceOr::Item(schema) => match self.kind_of(schema, name) {
+                    TypeKind::Struct(fields) => fields,
+                    _ => Vec::new(),
+                },
+            };
+            for field in fields {
+                merged.insert(field.wire_name.clone(), field);
+            }
+        }
+        merged.into_values().collect()
+    }
+
+    fn schema_or_ref(&mut self, schema: &oa::ReferenceOr<oa::Schema>, hint: &str) -> TypeRef {
+        match schema {
+            oa::ReferenceOr::Reference { reference } => self.reference(reference),
+            oa::ReferenceOr::Item(schema) => self.inline(schema, hint),
+        }
+    }
+
+    fn boxed_schema_or_ref(&mut self, schema: &oa::ReferenceOr<Box<oa::Schema>>, hint: &str) -> TypeRef {
+        match schema {
+            oa::ReferenceOr::Reference { reference } => self.reference(reference),
+            oa::ReferenceOr::Item(schema) => self.inline(schema, hint),
+        }
+    }
+
+    /// The type of an inline schema; objects and enumerations become named types.
+    fn inline(&mut self, schema: &oa::Schema, hint: &str) -> TypeRef {
+        if string_enum(schema).is_some() || object_fields(schema).is_some() {
+            return self.named_inline(schema, hint);
+        }
+        match &schema.schema_kind {
+            oa::SchemaKind::Type(oa::Type::String(s)) => match &s.format {
+                oa::VariantOrUnknownOrEmpty::Item(oa::StringFormat::Binary) => TypeRef::Binary,
+                _ => TypeRef::String,
+            },
+            oa::SchemaKind::Type(oa::Type::Integer(i)) => TypeRef::Integer(integer_format(&i.format)),
+            oa::SchemaKind::Type(oa::Type::Number(_)) => TypeRef::Number,
+            oa::SchemaKind::Type(oa::Type::Boolean(_)) => TypeRef::Bool,
+            oa::SchemaKind::Type(oa::Type::Array(a)) => match &a.items {
+                Some(items) => TypeRef::Array(Box::new(self.boxed_schema_or_ref(items, hint))),
+                None => TypeRef::Array(Box::new(TypeRef::Any)),
+            },
+            oa::SchemaKind::Type(oa::Type::Object(o)) => match &o.additional_properties {
+                Some(oa::AdditionalProperties::Schema(value)) => {
+                    TypeRef::Map(Box::new(self.schema_or_ref(value, &format!("{hint}Value"))))
+                }
+                _ => TypeRef::Any,
+            },
+            oa::SchemaKind::AllOf { all_of } => match all_of.as_slice() {
+                [only] => self.schema_or_ref(only, hint),
+                _ => self.named_inline(schema, hint),
+            },
+            oa::SchemaKind::Any(any) => match (any.typ.as_deref(), &any.items) {
+                (Some("array"), Some(items)) => TypeRef::Array(Box::new(self.boxed_schema_or_ref(items, hint))),
+                (Some("string"), _) => TypeRef::String,
+                (Some("integer"), _) => TypeRef::Integer(integer_format_name(any.format.as_deref())),
+                (Some("boolean"), _) => TypeRef::Bool,
+                _ => TypeRef::Any,
+            },
+            _ => TypeRef::Any,
+        }
+    }
+
+    fn named_inline(&mut self, schema: &oa::Schema, hint: &str) -> TypeRef {
+        let desired = schema.schema_data.title.as_deref().map(|t| t.to_upper_camel_case()).unwrap_or(hint.to_owned());
+        let mut name = desired.clone();
+        let mut suffix = 2;
+        while !self.taken.insert(name.clone()) {
+            name = format!("{desired}{suffix}");
+            suffix += 1;
+        }
+        let kind = self.kind_of(schema, &name);
+        self.types.insert(name.clone(), TypeDef { name: name.clone(), doc: describe(schema), kind });
+        TypeRef::Named(name)
+    }
+
+    fn operation(
+        &mut self,
+        path: &str,
+        method: &str,
+        operation: &oa::Operation,
+        entry: Option<&OperationOverride>,
+    ) -> Result<Operation, String> {
+        let id = operation.operation_id.clone().unwrap_or_default();
+        let mut json_query: IndexMap<String, Value> = entry.map(|e| e.json_query.clone()).unwrap_or_default();
+        let mut parameters = Vec::new();
+        for parameter in &operation.parameters {
+            let oa::ReferenceOr::Item(parameter) = parameter else {
+                return Err("parameter references are not supported".into());
+            };
+            let (data, location) = match parameter {
+                oa::Parameter::Query { parameter_data, .. } => (parameter_data, Location::Query),
+                oa::Parameter::Path { parameter_data, .. } => (parameter_data, Location::Path),
+                oa::Parameter::Header { parameter_data, .. } => (parameter_data, Location::Header),
+                oa::Parameter::Cookie { .. } => return Err("cookie parameters are not supported".into()),
+            };
+            let oa::ParameterSchemaOrContent::Schema(schema) = &data.format else {
+                return Err(format!("parameter {} has no schema", data.name));
+            };
+            let hint = format!("{id}{}", data.name.to_upper_camel_case());
+            let value = if let Some(json) = json_query.shift_remove(&data.name) {
+                let schema: oa::ReferenceOr<oa::Schema> = serde_json::from_value(json)
+                    .map_err(|e| format!("override schema for {id} parameter {}: {e}", data.name))?;
+                ParameterValue::Json(self.schema_or_ref(&schema, &hint))
+            } else if location == Location::Query && data.name == "filters" {
+                ParameterValue::Filters
+            } else if location == Location::Header && data.name.eq_ignore_ascii_case("X-Registry-Auth") {
+                ParameterValue::RegistryAuth
+            } else if location == Location::Header && data.name.eq_ignore_ascii_case("X-Registry-Config") {
+                ParameterValue::RegistryConfig
+            } else {
+                match self.schema_or_ref(schema, &hint) {
+                    TypeRef::Array(item) => ParameterValue::List { item: *item, repeated: data.explode == Some(true) },
+                    scalar => ParameterValue::Scalar(scalar),
+                }
+            };
+            parameters.push(Parameter {
+                wire_name: data.name.clone(),
+                location,
+                required: data.required || location == Location::Path,
+                doc: data.description.clone(),
+                value,
+            });
+        }
+        if let Some(unknown) = json_query.keys().next() {
+            return Err(format!("override names parameter {unknown:?} of {id}, which has no such parameter"));
+        }
+
+        let body = match &operation.request_body {
+            Some(oa::ReferenceOr::Item(body)) => Some(self.body(&id, body)),
+            Some(_) => return Err("request body references are not supported".into()),
+            None => None,
+        };
+        let response = self.response(&id, operation, entry.and_then(|e| e.response.clone()))?;
+        Ok(Operation {
+            id,
+            group: operation.tags.first().cloned().unwrap_or_else(|| "Misc".into()),
+            method: method.to_uppercase(),
+            path: path.to_owned(),
+            summary: operation.summary.clone(),
+            description: operation.description.clone(),
+            deprecated: operation.deprecated,
+            parameters,
+            body,
+            response,
+        })
+    }
+
+    fn body(&mut self, id: &str, body: &oa::RequestBody) -> Body {
+        let schema = body.content.values().find_map(|m| m.schema.as_ref());
+        let is_json = body.content.contains_key(JSON);
+        let ty = match schema {
+            Some(schema) if is_json => Some(self.schema_or_ref(schema, &format!("{id}Body"))),
+            _ => None,
+        };
+        let kind = match ty {
+            Some(TypeRef::Binary | TypeRef::String) | None => {
+                let content_type = body
+                    .content
+                    .keys()
+                    .find(|m| m.as_str() != "text/plain" && m.as_str() != JSON)
+                    .cloned()
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                BodyKind::Binary { content_type }
+            }
+            Some(ty) => BodyKind::Json(ty),
+        };
+        Body { required: body.required, doc: body.description.clone(), kind }
+    }
+
+    fn response(
+        &mut self,
+        id: &str,
+        operation: &oa::Operation,
+        forced: Option<ResponseOverride>,
+    ) -> Result<Response, String> {
+        let success = operation.responses.responses.iter().find_map(|(status, response)| match (status, response) {
+            (oa::StatusCode::Code(200..=299), oa::ReferenceOr::Item(response)) => Some(response),
+            _ => None,
+        });
+        let switches_protocols = operation.responses.responses.contains_key(&oa::StatusCode::Code(101));
+        if switches_protocols && forced.is_none() {
+            return Ok(Response::Hijack);
+        }
+        let Some(success) = success else {
+            return Err(format!("{id} declares no success response"));
+        };
+        let schema = success.content.values().find_map(|m| m.schema.as_ref());
+        let hint = format!("{id}Response");
+        match forced {
+            Some(ResponseOverride::Hijack) => return Ok(Response::Hijack),
+            Some(ResponseOverride::Output) => return Ok(Response::Output),
+            Some(ResponseOverride::JsonStream { item: Some(item) }) => {
+                if !self.schemas.contains_key(&item) {
+                    return Err(format!("override names stream item {item:?}, which this version does not define"));
+                }
+                return Ok(Response::JsonStream(TypeRef::Named(self.definition(&item))));
+            }
+            Some(ResponseOverride::JsonStream { item: None }) => {
+                let item = schema.map(|s| self.schema_or_ref(s, &hint)).unwrap_or(TypeRef::Any);
+                return Ok(Response::JsonStream(item));
+            }
+            None => {}
+        }
+        let media: Vec<&str> = success.content.keys().map(String::as_str).collect();
+        let streams_output = media
+            .iter()
+            .any(|m| *m == "application/vnd.docker.raw-stream" || *m == "application/vnd.docker.multiplexed-stream");
+        if streams_output {
+            return Ok(Response::Output);
+        }
+        if media.iter().any(|m| *m == "application/x-tar" || *m == "application/octet-stream") {
+            return Ok(Response::Bytes);
+        }
+        Ok(match schema {
+            None => Response::Empty,
+            Some(schema) => match self.schema_or_ref(schema, &hint) {
+                TypeRef::String if !media.contains(&JSON) => Response::Text,
+                TypeRef::String if media.contains(&"text/plain") => Response::Text,
+                ty => Response::Json(ty),
+            },
+        })
+    }
+}
+
+type ObjectFields<'s> = (&'s IndexMap<String, oa::ReferenceOr<Box<oa::Schema>>>, &'s Vec<String>);
+
+/// The properties of an object schema that has any.
+fn object_fields(schema: &oa::Schema) -> Option<ObjectFields<'_>> {
+    match &schema.schema_kind {
+        oa::SchemaKind::Type(oa::Type::Object(o)) if !o.properties.is_empty() => Some((&o.properties, &o.required)),
+        oa::SchemaKind::Any(any) if !any.properties.is_empty() => Some((&any.properties, &any.required)),
+        _ => None,
+    }
+}
+
+fn string_enum(schema: &oa::Schema) -> Option<Vec<String>> {
+    match &schema.schema_kind {
+        oa::SchemaKind::Type(oa::Type::String(s)) if !s.enumeration.is_empty() => {
+            Some(s.enumeration.iter().flatten().cloned().collect())
+        }
+        _ => None,
+    }
+}
+
+fn integer_format(format: &oa::VariantOrUnknownOrEmpty<oa::IntegerFormat>) -> IntegerFormat {
+    match format {
+        oa::VariantOrUnknownOrEmpty::Item(oa::IntegerFormat::Int32) => IntegerFormat::I32,
+        oa::VariantOrUnknownOrEmpty::Item(oa::IntegerFormat::Int64) => IntegerFormat::I64,
+        oa::VariantOrUnknownOrEmpty::Unknown(name) => integer_format_name(Some(name)),
+        oa::VariantOrUnknownOrEmpty::Empty => IntegerFormat::I64,
+    }
+}
+
+fn integer_format_name(format: Option<&str>) -> IntegerFormat {
+    match format {
+        Some("int32") => IntegerFormat::I32,
+        Some("uint8") => IntegerFormat::U8,
+        Some("uint16") => IntegerFormat::U16,
+        Some("uint32") => IntegerFormat::U32,
+        Some("uint64") => IntegerFormat::U64,
+        _ => IntegerFormat::I64,
+    }
+}
+
+fn describe(schema: &oa::Schema) -> Option<String> {
+    schema.schema_data.description.clone().filter(|d| !d.trim().is_empty())
+}

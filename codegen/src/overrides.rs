@@ -1,0 +1,228 @@
+//! The override file (`codegen/overrides.yaml`): the one place where what a spec gets wrong or
+//! leaves unsaid is corrected, for every version at once.
+//!
+//! Two kinds of entry exist. A schema patch edits the Swagger document at a JSON pointer before
+//! conversion. An operation override tells the lowering what the spec cannot express: that a
+//! response is a JSON object stream and of which item type, that a call hijacks the connection, or
+//! that a string query parameter carries JSON. Every entry names the versions it applies to and
+//! says why; an entry that matches nothing in a version it claims is an error, so fixes that a
+//! newer spec made unnecessary are noticed and removed.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::spec::SpecError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    #[serde(default)]
+    pub schema_patches: Vec<SchemaPatch>,
+    #[serde(default)]
+    pub operations: Vec<OperationOverride>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaPatch {
+    pub versions: VersionRange,
+    pub why: String,
+    /// JSON pointer into the Swagger 2.0 document.
+    pub at: String,
+    /// Keys to set (replacing what is there) in the object at `at`.
+    #[serde(default)]
+    pub set: serde_json::Map<String, Value>,
+    /// Keys to remove from the object at `at`.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationOverride {
+    pub versions: VersionRange,
+    pub why: String,
+    pub operation: String,
+    #[serde(default)]
+    pub response: Option<ResponseOverride>,
+    /// Query parameters whose string value is JSON, with the schema of the decoded value.
+    #[serde(default)]
+    pub json_query: indexmap::IndexMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ResponseOverride {
+    /// One JSON object after another; `item` names the definition each one decodes into, or is
+    /// absent where the spec's own response schema describes one item.
+    JsonStream {
+        #[serde(default)]
+        item: Option<String>,
+    },
+    /// The connection is taken over for a bidirectional stream (attach, exec start).
+    Hijack,
+    /// Container output: multiplexed frames, or raw bytes for a TTY.
+    Output,
+}
+
+/// An inclusive range of API versions written `1.25-1.29`, `1.41` or `1.40-` (open-ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRange {
+    pub first: ApiVersion,
+    pub last: Option<ApiVersion>,
+}
+
+/// A `major.minor` API version, ordered numerically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl ApiVersion {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (major, minor) = text.trim().trim_start_matches('v').split_once('.')?;
+        Some(ApiVersion { major: major.parse().ok()?, minor: minor.parse().ok()? })
+    }
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl VersionRange {
+    pub fn contains(&self, version: ApiVersion) -> bool {
+        version >= self.first && self.last.is_none_or(|last| version <= last)
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let invalid = || serde::de::Error::custom(format!("invalid version range {text:?}"));
+        let range = match text.split_once('-') {
+            None => {
+                let only = ApiVersion::parse(&text).ok_or_else(invalid)?;
+                VersionRange { first: only, last: Some(only) }
+            }
+            Some((first, "")) => {
+                VersionRange { first: ApiVersion::parse(first).ok_or_else(invalid)?, last: None }
+            }
+            Some((first, last)) => VersionRange {
+                first: ApiVersion::parse(first).ok_or_else(invalid)?,
+                last: Some(ApiVersion::parse(last).ok_or_else(invalid)?),
+            },
+        };
+        Ok(range)
+    }
+}
+
+impl Overrides {
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let error = |problem: String| SpecError { file: path.to_owned(), pointer: String::new(), problem };
+        let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, SpecError> {
+        let overrides: Overrides = serde_yaml::from_str(text).map_err(|e| SpecError {
+            file: path.to_owned(),
+            pointer: String::new(),
+            problem: format!("invalid override file: {e}"),
+        })?;
+        Ok(overrides)
+    }
+
+    /// Applies every schema patch claiming `version` to the Swagger document of `file`.
+    pub fn patch_document(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
+        for patch in self.schema_patches.iter().filter(|p| p.versions.contains(version)) {
+            let stale = |problem: String| SpecError { file: file.to_owned(), pointer: patch.at.clone(), problem };
+            let target = document
+                .pointer_mut(&patch.at)
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| stale(format!("override for {version} matches no schema object: {}", patch.why)))?;
+            let before = target.clone();
+            for key in &patch.remove {
+                target.shift_remove(key);
+            }
+            for (key, value) in &patch.set {
+                target.insert(key.clone(), value.clone());
+            }
+            if *target == before {
+                return Err(stale(format!("override for {version} changes nothing; remove it: {}", patch.why)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The operation overrides claiming `version`.
+    pub fn operations_for(&self, version: ApiVersion) -> impl Iterator<Item = &OperationOverride> {
+        self.operations.iter().filter(move |o| o.versions.contains(version))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v(text: &str) -> ApiVersion {
+        ApiVersion::parse(text).unwrap()
+    }
+
+    #[test]
+    fn version_ranges_are_inclusive_and_may_be_open() {
+        let closed: VersionRange = serde_yaml::from_str("\"1.25-1.29\"").unwrap();
+        assert!(closed.contains(v("1.25")) && closed.contains(v("1.29")));
+        assert!(!closed.contains(v("1.30")) && !closed.contains(v("1.24")));
+        let open: VersionRange = serde_yaml::from_str("\"1.40-\"").unwrap();
+        assert!(open.contains(v("1.54")) && !open.contains(v("1.39")));
+        let one: VersionRange = serde_yaml::from_str("\"1.41\"").unwrap();
+        assert!(one.contains(v("1.41")) && !one.contains(v("1.42")));
+        assert!(v("1.100") > v("1.99"));
+    }
+
+    const PATCH: &str = r#"
+schema_patches:
+  - versions: "1.25-1.29"
+    why: the daemon always sends an array
+    at: /definitions/Config/properties/Cmd
+    set: {type: array}
+"#;
+
+    #[test]
+    fn patches_apply_only_to_claimed_versions() {
+        let overrides = Overrides::parse(Path::new("o.yaml"), PATCH).unwrap();
+        let original = json!({"definitions": {"Config": {"properties": {"Cmd": {"type": ["array", "string"]}}}}});
+        let mut document = original.clone();
+        overrides.patch_document(Path::new("s.yaml"), v("1.29"), &mut document).unwrap();
+        assert_eq!(document["definitions"]["Config"]["properties"]["Cmd"]["type"], "array");
+        let mut untouched = original.clone();
+        overrides.patch_document(Path::new("s.yaml"), v("1.30"), &mut untouched).unwrap();
+        assert_eq!(untouched, original);
+    }
+
+    #[test]
+    fn stale_patches_are_errors() {
+        let overrides = Overrides::parse(Path::new("o.yaml"), PATCH).unwrap();
+        let mut missing = json!({"definitions": {}});
+        let error = overrides.patch_document(Path::new("s.yaml"), v("1.25"), &mut missing).unwrap_err();
+        assert!(error.problem.contains("matches no schema object"), "{error}");
+        assert_eq!(error.pointer, "/definitions/Config/properties/Cmd");
+        let mut already_fixed = json!({"definitions": {"Config": {"properties": {"Cmd": {"type": "array"}}}}});
+        let error = overrides.patch_document(Path::new("s.yaml"), v("1.25"), &mut already_fixed).unwrap_err();
+        assert!(error.problem.contains("changes nothing"), "{error}");
+    }
+
+    #[test]
+    fn entries_without_a_reason_are_refused() {
+        let text = "schema_patches:\n  - versions: \"1.25\"\n    at: /x\n    set: {a: 1}\n";
+        let error = Overrides::parse(Path::new("o.yaml"), text).unwrap_err();
+        assert!(error.problem.contains("why"), "{error}");
+    }
+}

@@ -1,0 +1,156 @@
+//! Project automation: `cargo xtask generate [VERSION]`, `cargo xtask check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use codegen::{ApiVersion, GeneratedCrate, Overrides, SpecFile};
+
+#[derive(Parser)]
+#[command(about = "Generate and check the Docker Engine API client crates")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the client crate of every spec under specs/, or of one version (e.g. 1.47).
+    Generate { version: Option<String> },
+    /// Fail if regenerating would change, add or remove any file under generated-client/.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate { version } => generate(version.as_deref()),
+        Command::Check => check(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+fn generated_dir() -> PathBuf {
+    project_root().join("generated-client")
+}
+
+fn runtime_version() -> &'static str {
+    "0.1.0"
+}
+
+fn generate_all(only: Option<ApiVersion>) -> Result<Vec<GeneratedCrate>, String> {
+    let root = project_root();
+    let overrides = Overrides::load(&root.join("codegen/overrides.yaml")).map_err(|e| e.to_string())?;
+    let specs = codegen::find_specs(&root.join("specs")).map_err(|e| e.to_string())?;
+    let selected: Vec<&SpecFile> = specs.iter().filter(|s| only.is_none_or(|v| v == s.version)).collect();
+    if selected.is_empty() {
+        return Err(match only {
+            Some(version) => format!("no spec for {version}: expected specs/v{version}/swagger.yaml"),
+            None => "no specs under specs/".into(),
+        });
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = selected
+            .iter()
+            .map(|spec| scope.spawn(|| codegen::generate(spec, &overrides, runtime_version())))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("generation does not panic").map_err(|e| e.to_string()))
+            .collect()
+    })
+}
+
+fn generate(version: Option<&str>) -> Result<(), String> {
+    let started = Instant::now();
+    let only = match version {
+        Some(text) => Some(ApiVersion::parse(text).ok_or_else(|| format!("{text:?} is not a version like 1.41"))?),
+        None => None,
+    };
+    let crates = generate_all(only)?;
+    let mut written = 0;
+    for generated in &crates {
+        let folder = generated_dir().join(&generated.folder);
+        if folder.exists() {
+            std::fs::remove_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        }
+        for (path, text) in &generated.files {
+            let file = folder.join(path);
+            std::fs::create_dir_all(file.parent().expect("files live in a folder"))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+            written += 1;
+        }
+        println!(
+            "v{}: {} operations, {} types -> generated-client/{}",
+            generated.version, generated.operation_count, generated.type_count, generated.folder
+        );
+    }
+    println!("generated {} crates ({written} files) in {:.2?}", crates.len(), started.elapsed());
+    Ok(())
+}
+
+fn check() -> Result<(), String> {
+    let crates = generate_all(None)?;
+    let mut problems = Vec::new();
+    let mut expected_folders = std::collections::BTreeSet::new();
+    for generated in &crates {
+        let folder = generated_dir().join(&generated.folder);
+        expected_folders.insert(generated.folder.clone());
+        for (path, text) in &generated.files {
+            let file = folder.join(path);
+            match std::fs::read_to_string(&file) {
+                Ok(existing) if existing == *text => {}
+                Ok(_) => problems.push(format!("differs: {}", file.display())),
+                Err(_) => problems.push(format!("missing: {}", file.display())),
+            }
+        }
+        for extra in list_files(&folder) {
+            let relative = extra.strip_prefix(&folder).expect("listed under folder").to_string_lossy().replace('\\', "/");
+            if !generated.files.contains_key(&relative) {
+                problems.push(format!("extra: {}", extra.display()));
+            }
+        }
+    }
+    for entry in std::fs::read_dir(generated_dir()).map_err(|e| e.to_string())? {
+        let name = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
+        if name.starts_with('v') && !expected_folders.contains(&name) {
+            problems.push(format!("extra crate without a spec: generated-client/{name}"));
+        }
+    }
+    if problems.is_empty() {
+        println!("all {} generated crates are up to date", crates.len());
+        Ok(())
+    } else {
+        Err(format!("generated code is stale; run `cargo xtask generate`:\n  {}", problems.join("\n  ")))
+    }
+}
+
+fn list_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&at) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
