@@ -299,7 +299,6 @@ fn operations_rs(api: &Api) -> TokenStream {
         //! One request builder per operation; finish with `.send().await`.
         #![allow(unused_mut)]
         use docker_engine_runtime::{Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result};
-        use crate::models;
         #(#group_items)*
         #(#builders)*
     }
@@ -368,7 +367,8 @@ fn group_method(op: &Operation, _tag: &str) -> TokenStream {
         let name = ident(name);
         let (ty, convert) = setter_type(&parameter.value);
         arguments.push(quote! { #name: #ty });
-        conversions.push(quote! { #name: #convert(#name), });
+        let value = converted(convert, quote! { #name });
+        conversions.push(quote! { #name: #value, });
     }
     if let Some(body) = op.body.as_ref().filter(|b| b.required) {
         let ty = body_type(&body.kind);
@@ -436,6 +436,15 @@ fn setter_type(value: &ParameterValue) -> (TokenStream, TokenStream) {
     }
 }
 
+/// `value` passed through `conversion`, or as it is when there is none.
+fn converted(conversion: TokenStream, value: TokenStream) -> TokenStream {
+    if conversion.is_empty() {
+        value
+    } else {
+        quote! { #conversion(#value) }
+    }
+}
+
 fn stored_type(value: &ParameterValue) -> TokenStream {
     match value {
         ParameterValue::Scalar(ty) | ParameterValue::Json(ty) => rust_type(ty),
@@ -476,10 +485,11 @@ fn request_builder(op: &Operation) -> TokenStream {
         } else {
             fields.push(quote! { #field: Option<#stored>, });
             let (ty, convert) = setter_type(&parameter.value);
+            let value = converted(convert, quote! { value });
             setters.push(quote! {
                 #docs
                 pub fn #field(mut self, value: #ty) -> Self {
-                    self.#field = Some(#convert(value));
+                    self.#field = Some(#value);
                     self
                 }
             });

@@ -5,7 +5,6 @@
 use docker_engine_runtime::{
     Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result,
 };
-use crate::models;
 /// Operations tagged `Config`; reached with `Docker::configs()`.
 #[derive(Debug, Clone)]
 pub struct Configs {
@@ -58,7 +57,7 @@ impl Configs {
         ConfigUpdateRequest {
             client: self.client.clone(),
             id: Into::into(id),
-            version: (version),
+            version: version,
             body: None,
         }
     }
@@ -232,8 +231,8 @@ impl Containers {
         ContainerResizeRequest {
             client: self.client.clone(),
             id: Into::into(id),
-            h: (h),
-            w: (w),
+            h: h,
+            w: w,
         }
     }
     /// Start a container
@@ -630,8 +629,8 @@ impl ExecOperations {
         ExecResizeRequest {
             client: self.client.clone(),
             id: Into::into(id),
-            h: (h),
-            w: (w),
+            h: h,
+            w: w,
         }
     }
     /// Inspect an exec instance
@@ -784,7 +783,7 @@ impl Images {
         ImagePushRequest {
             client: self.client.clone(),
             name: Into::into(name),
-            x_registry_auth: (x_registry_auth),
+            x_registry_auth: x_registry_auth,
             tag: None,
         }
     }
@@ -1067,7 +1066,7 @@ impl Nodes {
         NodeUpdateRequest {
             client: self.client.clone(),
             id: Into::into(id),
-            version: (version),
+            version: version,
             body: None,
         }
     }
@@ -1258,7 +1257,7 @@ impl Secrets {
         SecretUpdateRequest {
             client: self.client.clone(),
             id: Into::into(id),
-            version: (version),
+            version: version,
             body: None,
         }
     }
@@ -1326,7 +1325,7 @@ impl Services {
         ServiceUpdateRequest {
             client: self.client.clone(),
             id: Into::into(id),
-            version: (version),
+            version: version,
             body: body,
             registry_auth_from: None,
             rollback: None,
@@ -1455,7 +1454,7 @@ impl SwarmOperations {
     ) -> SwarmUpdateRequest {
         SwarmUpdateRequest {
             client: self.client.clone(),
-            version: (version),
+            version: version,
             body: body,
             rotate_worker_token: None,
             rotate_manager_token: None,
@@ -1681,7 +1680,7 @@ impl Volumes {
         VolumeUpdateRequest {
             client: self.client.clone(),
             name: Into::into(name),
-            version: (version),
+            version: version,
             body: None,
         }
     }
@@ -1720,18 +1719,18 @@ pub struct ContainerListRequest {
 impl ContainerListRequest {
     /// Return all containers. By default, only running containers are shown.
     pub fn all(mut self, value: bool) -> Self {
-        self.all = Some((value));
+        self.all = Some(value);
         self
     }
     /// Return this number of most recently created containers, including
     /// non-running ones.
     pub fn limit(mut self, value: i64) -> Self {
-        self.limit = Some((value));
+        self.limit = Some(value);
         self
     }
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`.
     pub fn size(mut self, value: bool) -> Self {
-        self.size = Some((value));
+        self.size = Some(value);
         self
     }
     /// Filters to process on the container list, encoded as JSON (a
@@ -1756,7 +1755,7 @@ impl ContainerListRequest {
     /// - `status=`(`created`|`restarting`|`running`|`removing`|`paused`|`exited`|`dead`)
     /// - `volume`=(`<volume name>` or `<mount point destination>`)
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -1865,7 +1864,7 @@ pub struct ContainerInspectRequest {
 impl ContainerInspectRequest {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
     pub fn size(mut self, value: bool) -> Self {
-        self.size = Some((value));
+        self.size = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -1950,32 +1949,32 @@ pub struct ContainerLogsRequest {
 impl ContainerLogsRequest {
     /// Keep connection after returning logs.
     pub fn follow(mut self, value: bool) -> Self {
-        self.follow = Some((value));
+        self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
     pub fn stdout(mut self, value: bool) -> Self {
-        self.stdout = Some((value));
+        self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
     pub fn stderr(mut self, value: bool) -> Self {
-        self.stderr = Some((value));
+        self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
     pub fn since(mut self, value: i64) -> Self {
-        self.since = Some((value));
+        self.since = Some(value);
         self
     }
     /// Only return logs before this time, as a UNIX timestamp
     pub fn until(mut self, value: i64) -> Self {
-        self.until = Some((value));
+        self.until = Some(value);
         self
     }
     /// Add timestamps to every log line
     pub fn timestamps(mut self, value: bool) -> Self {
-        self.timestamps = Some((value));
+        self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs.
@@ -2106,13 +2105,13 @@ impl ContainerStatsRequest {
     /// Stream the output. If false, the stats will be output once and then
     /// it will disconnect.
     pub fn stream(mut self, value: bool) -> Self {
-        self.stream = Some((value));
+        self.stream = Some(value);
         self
     }
     /// Only get a single stat instead of waiting for 2 cycles. Must be used
     /// with `stream=false`.
     pub fn one_shot(mut self, value: bool) -> Self {
-        self.one_shot = Some((value));
+        self.one_shot = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2237,7 +2236,7 @@ impl ContainerStopRequest {
     }
     /// Number of seconds to wait before killing the container
     pub fn t(mut self, value: i64) -> Self {
-        self.t = Some((value));
+        self.t = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2285,7 +2284,7 @@ impl ContainerRestartRequest {
     }
     /// Number of seconds to wait before killing the container
     pub fn t(mut self, value: i64) -> Self {
-        self.t = Some((value));
+        self.t = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2510,27 +2509,27 @@ impl ContainerAttachRequest {
     /// returned, it will seamlessly transition into streaming current
     /// output.
     pub fn logs(mut self, value: bool) -> Self {
-        self.logs = Some((value));
+        self.logs = Some(value);
         self
     }
     /// Stream attached streams from the time the request was made onwards.
     pub fn stream(mut self, value: bool) -> Self {
-        self.stream = Some((value));
+        self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
     pub fn stdin(mut self, value: bool) -> Self {
-        self.stdin = Some((value));
+        self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
     pub fn stdout(mut self, value: bool) -> Self {
-        self.stdout = Some((value));
+        self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
     pub fn stderr(mut self, value: bool) -> Self {
-        self.stderr = Some((value));
+        self.stderr = Some(value);
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
@@ -2603,27 +2602,27 @@ impl ContainerAttachWebsocketRequest {
     }
     /// Return logs
     pub fn logs(mut self, value: bool) -> Self {
-        self.logs = Some((value));
+        self.logs = Some(value);
         self
     }
     /// Return stream
     pub fn stream(mut self, value: bool) -> Self {
-        self.stream = Some((value));
+        self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
     pub fn stdin(mut self, value: bool) -> Self {
-        self.stdin = Some((value));
+        self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
     pub fn stdout(mut self, value: bool) -> Self {
-        self.stdout = Some((value));
+        self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
     pub fn stderr(mut self, value: bool) -> Self {
-        self.stderr = Some((value));
+        self.stderr = Some(value);
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
@@ -2685,7 +2684,7 @@ impl ContainerWaitRequest {
     ///
     /// Defaults to `not-running` if omitted or empty.
     pub fn condition(mut self, value: crate::models::ContainerWaitCondition) -> Self {
-        self.condition = Some((value));
+        self.condition = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2726,17 +2725,17 @@ pub struct ContainerDeleteRequest {
 impl ContainerDeleteRequest {
     /// Remove anonymous volumes associated with the container.
     pub fn v(mut self, value: bool) -> Self {
-        self.v = Some((value));
+        self.v = Some(value);
         self
     }
     /// If the container is running, kill it before removing it.
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Remove the specified link associated with the container.
     pub fn link(mut self, value: bool) -> Self {
-        self.link = Some((value));
+        self.link = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2903,7 +2902,7 @@ impl ContainerPruneRequest {
     /// - `until=<timestamp>` Prune containers created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune containers with (or without, in case `label!=...` is used) the specified labels.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2941,7 +2940,7 @@ pub struct ImageListRequest {
 impl ImageListRequest {
     /// Show all images. Only images from a final layer (no children) are shown by default.
     pub fn all(mut self, value: bool) -> Self {
-        self.all = Some((value));
+        self.all = Some(value);
         self
     }
     /// A JSON encoded value of the filters (a `map[string][]string`) to
@@ -2955,17 +2954,17 @@ impl ImageListRequest {
     /// - `reference`=(`<image-name>[:<tag>]`)
     /// - `since`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Compute and show shared size as a `SharedSize` field on each image.
     pub fn shared_size(mut self, value: bool) -> Self {
-        self.shared_size = Some((value));
+        self.shared_size = Some(value);
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
     pub fn digests(mut self, value: bool) -> Self {
-        self.digests = Some((value));
+        self.digests = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -3056,17 +3055,17 @@ impl ImageBuildRequest {
     }
     /// Suppress verbose build output.
     pub fn q(mut self, value: bool) -> Self {
-        self.q = Some((value));
+        self.q = Some(value);
         self
     }
     /// Do not use the cache when building the image.
     pub fn nocache(mut self, value: bool) -> Self {
-        self.nocache = Some((value));
+        self.nocache = Some(value);
         self
     }
     /// JSON array of images used for build cache resolution.
     pub fn cachefrom(mut self, value: Vec<String>) -> Self {
-        self.cachefrom = Some((value));
+        self.cachefrom = Some(value);
         self
     }
     /// Attempt to pull the image even if an older image exists locally.
@@ -3076,27 +3075,27 @@ impl ImageBuildRequest {
     }
     /// Remove intermediate containers after a successful build.
     pub fn rm(mut self, value: bool) -> Self {
-        self.rm = Some((value));
+        self.rm = Some(value);
         self
     }
     /// Always remove intermediate containers, even upon failure.
     pub fn forcerm(mut self, value: bool) -> Self {
-        self.forcerm = Some((value));
+        self.forcerm = Some(value);
         self
     }
     /// Set memory limit for build.
     pub fn memory(mut self, value: i64) -> Self {
-        self.memory = Some((value));
+        self.memory = Some(value);
         self
     }
     /// Total memory (memory + swap). Set as `-1` to disable swap.
     pub fn memswap(mut self, value: i64) -> Self {
-        self.memswap = Some((value));
+        self.memswap = Some(value);
         self
     }
     /// CPU shares (relative weight).
     pub fn cpushares(mut self, value: i64) -> Self {
-        self.cpushares = Some((value));
+        self.cpushares = Some(value);
         self
     }
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`).
@@ -3106,12 +3105,12 @@ impl ImageBuildRequest {
     }
     /// The length of a CPU period in microseconds.
     pub fn cpuperiod(mut self, value: i64) -> Self {
-        self.cpuperiod = Some((value));
+        self.cpuperiod = Some(value);
         self
     }
     /// Microseconds of CPU time that the container can get in a CPU period.
     pub fn cpuquota(mut self, value: i64) -> Self {
-        self.cpuquota = Some((value));
+        self.cpuquota = Some(value);
         self
     }
     /// JSON map of string pairs for build-time variables. Users pass these values at build-time. Docker uses the buildargs as the environment context for commands run via the `Dockerfile` RUN instruction, or for variable expansion in other `Dockerfile` instructions. This is not meant for passing secret values.
@@ -3123,22 +3122,22 @@ impl ImageBuildRequest {
         mut self,
         value: std::collections::HashMap<String, String>,
     ) -> Self {
-        self.buildargs = Some((value));
+        self.buildargs = Some(value);
         self
     }
     /// Size of `/dev/shm` in bytes. The size must be greater than 0. If omitted the system uses 64MB.
     pub fn shmsize(mut self, value: i64) -> Self {
-        self.shmsize = Some((value));
+        self.shmsize = Some(value);
         self
     }
     /// Squash the resulting images layers into a single layer. *(Experimental release only.)*
     pub fn squash(mut self, value: bool) -> Self {
-        self.squash = Some((value));
+        self.squash = Some(value);
         self
     }
     /// Arbitrary key/value labels to set on the image, as a JSON map of string pairs.
     pub fn labels(mut self, value: std::collections::HashMap<String, String>) -> Self {
-        self.labels = Some((value));
+        self.labels = Some(value);
         self
     }
     /// Sets the networking mode for the run commands during build. Supported
@@ -3150,7 +3149,7 @@ impl ImageBuildRequest {
         self
     }
     pub fn content_type(mut self, value: crate::models::ImageBuildContentType) -> Self {
-        self.content_type = Some((value));
+        self.content_type = Some(value);
         self
     }
     /// This is a base64-encoded JSON object with auth configurations for multiple registries that a build may refer to.
@@ -3172,7 +3171,7 @@ impl ImageBuildRequest {
     ///
     /// Only the registry domain name (and port if not the default 443) are required. However, for legacy reasons, the Docker Hub registry must be specified with both a `https://` prefix and a `/v1/` suffix even though Docker will prefer to use the v2 registry API.
     pub fn x_registry_config(mut self, value: RegistryConfig) -> Self {
-        self.x_registry_config = Some((value));
+        self.x_registry_config = Some(value);
         self
     }
     /// Platform in the format os[/arch[/variant]]
@@ -3205,7 +3204,7 @@ impl ImageBuildRequest {
     /// - `1` is the first generation classic (deprecated) builder in the Docker daemon (default)
     /// - `2` is [BuildKit](https://github.com/moby/buildkit)
     pub fn version(mut self, value: crate::models::ImageBuildVersion) -> Self {
-        self.version = Some((value));
+        self.version = Some(value);
         self
     }
     /// A tar archive compressed with one of the following algorithms: identity (no compression), gzip, bzip2, xz.
@@ -3326,12 +3325,12 @@ pub struct BuildPruneRequest {
 impl BuildPruneRequest {
     /// Amount of disk space in bytes to keep for cache
     pub fn keep_storage(mut self, value: i64) -> Self {
-        self.keep_storage = Some((value));
+        self.keep_storage = Some(value);
         self
     }
     /// Remove all types of build cache
     pub fn all(mut self, value: bool) -> Self {
-        self.all = Some((value));
+        self.all = Some(value);
         self
     }
     /// A JSON encoded value of the filters (a `map[string][]string`) to
@@ -3348,7 +3347,7 @@ impl BuildPruneRequest {
     /// - `shared`
     /// - `private`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -3425,7 +3424,7 @@ impl ImageCreateRequest {
     /// Refer to the [authentication section](#section/Authentication) for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
-        self.x_registry_auth = Some((value));
+        self.x_registry_auth = Some(value);
         self
     }
     /// Apply `Dockerfile` instructions to the image that is created,
@@ -3679,12 +3678,12 @@ pub struct ImageDeleteRequest {
 impl ImageDeleteRequest {
     /// Remove the image even if it is being used by stopped containers or has other tags
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Do not delete untagged parent images
     pub fn noprune(mut self, value: bool) -> Self {
-        self.noprune = Some((value));
+        self.noprune = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -3727,7 +3726,7 @@ pub struct ImageSearchRequest {
 impl ImageSearchRequest {
     /// Maximum number of results to return
     pub fn limit(mut self, value: i64) -> Self {
-        self.limit = Some((value));
+        self.limit = Some(value);
         self
     }
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the images list. Available filters:
@@ -3736,7 +3735,7 @@ impl ImageSearchRequest {
     /// - `is-official=(true|false)`
     /// - `stars=<number>` Matches images that has at least 'number' stars.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -3781,7 +3780,7 @@ impl ImagePruneRequest {
     /// - `until=<string>` Prune images created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune images with (or without, in case `label!=...` is used) the specified labels.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -3975,7 +3974,7 @@ impl ImageCommitRequest {
     }
     /// Whether to pause the container before committing
     pub fn pause(mut self, value: bool) -> Self {
-        self.pause = Some((value));
+        self.pause = Some(value);
         self
     }
     /// `Dockerfile` instructions to apply while committing
@@ -4068,7 +4067,7 @@ impl SystemEventsRequest {
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, `daemon`, `plugin`, `node`, `service`, `secret` or `config`
     /// - `volume=<string>` volume name
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4215,7 +4214,7 @@ pub struct ImageLoadRequest {
 impl ImageLoadRequest {
     /// Suppress progress details during load.
     pub fn quiet(mut self, value: bool) -> Self {
-        self.quiet = Some((value));
+        self.quiet = Some(value);
         self
     }
     /// Tar archive containing images
@@ -4413,7 +4412,7 @@ impl VolumeListRequest {
     ///    the presence of a `label` alone or a `label` and a value.
     /// - `name=<volume-name>` Matches all or part of a volume name.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4545,7 +4544,7 @@ pub struct VolumeDeleteRequest {
 impl VolumeDeleteRequest {
     /// Force the removal of the volume
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4587,7 +4586,7 @@ impl VolumePruneRequest {
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune volumes with (or without, in case `label!=...` is used) the specified labels.
     /// - `all` (`all=true`) - Consider all (local) volumes for pruning and not just anonymous volumes.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4636,7 +4635,7 @@ impl NetworkListRequest {
     /// - `scope=["swarm"|"global"|"local"]` Filters networks by scope (`swarm`, `global`, or `local`).
     /// - `type=["custom"|"builtin"]` Filters networks by type. The `custom` keyword returns all user-defined networks.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4673,7 +4672,7 @@ pub struct NetworkInspectRequest {
 impl NetworkInspectRequest {
     /// Detailed inspect output for troubleshooting
     pub fn verbose(mut self, value: bool) -> Self {
-        self.verbose = Some((value));
+        self.verbose = Some(value);
         self
     }
     /// Filter the network by scope (swarm, global, or local)
@@ -4845,7 +4844,7 @@ impl NetworkPruneRequest {
     /// - `until=<timestamp>` Prune networks created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune networks with (or without, in case `label!=...` is used) the specified labels.
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4886,7 +4885,7 @@ impl PluginListRequest {
     /// - `capability=<capability name>`
     /// - `enable=<true>|<false>`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -4959,7 +4958,7 @@ impl PluginPullRequest {
     /// Refer to the [authentication section](#section/Authentication) for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
-        self.x_registry_auth = Some((value));
+        self.x_registry_auth = Some(value);
         self
     }
     pub fn body(mut self, value: Vec<crate::models::PluginPrivilege>) -> Self {
@@ -5041,7 +5040,7 @@ impl PluginDeleteRequest {
     /// Disable the plugin before removing. This may result in issues if the
     /// plugin is in use by a container.
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5080,7 +5079,7 @@ pub struct PluginEnableRequest {
 impl PluginEnableRequest {
     /// Set the HTTP client timeout (in seconds)
     pub fn timeout(mut self, value: i64) -> Self {
-        self.timeout = Some((value));
+        self.timeout = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5119,7 +5118,7 @@ pub struct PluginDisableRequest {
 impl PluginDisableRequest {
     /// Force disable a plugin even if still in use.
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5164,7 +5163,7 @@ impl PluginUpgradeRequest {
     /// Refer to the [authentication section](#section/Authentication) for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
-        self.x_registry_auth = Some((value));
+        self.x_registry_auth = Some(value);
         self
     }
     pub fn body(mut self, value: Vec<crate::models::PluginPrivilege>) -> Self {
@@ -5327,7 +5326,7 @@ impl NodeListRequest {
     /// - `node.label=<node label>`
     /// - `role=`(`manager`|`worker`)`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5389,7 +5388,7 @@ pub struct NodeDeleteRequest {
 impl NodeDeleteRequest {
     /// Force remove a node from the swarm
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5546,7 +5545,7 @@ impl SwarmLeaveRequest {
     /// Force leave swarm, even if this is the last manager or that it will
     /// break the cluster.
     pub fn force(mut self, value: bool) -> Self {
-        self.force = Some((value));
+        self.force = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5585,17 +5584,17 @@ pub struct SwarmUpdateRequest {
 impl SwarmUpdateRequest {
     /// Rotate the worker join token.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
-        self.rotate_worker_token = Some((value));
+        self.rotate_worker_token = Some(value);
         self
     }
     /// Rotate the manager join token.
     pub fn rotate_manager_token(mut self, value: bool) -> Self {
-        self.rotate_manager_token = Some((value));
+        self.rotate_manager_token = Some(value);
         self
     }
     /// Rotate the manager unlock key.
     pub fn rotate_manager_unlock_key(mut self, value: bool) -> Self {
-        self.rotate_manager_unlock_key = Some((value));
+        self.rotate_manager_unlock_key = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5701,12 +5700,12 @@ impl ServiceListRequest {
     /// - `mode=["replicated"|"global"]`
     /// - `name=<service name>`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Include service status, with count of running and desired tasks.
     pub fn status(mut self, value: bool) -> Self {
-        self.status = Some((value));
+        self.status = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5749,7 +5748,7 @@ impl ServiceCreateRequest {
     /// Refer to the [authentication section](#section/Authentication) for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
-        self.x_registry_auth = Some((value));
+        self.x_registry_auth = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5786,7 +5785,7 @@ pub struct ServiceInspectRequest {
 impl ServiceInspectRequest {
     /// Fill empty fields with default values.
     pub fn insert_defaults(mut self, value: bool) -> Self {
-        self.insert_defaults = Some((value));
+        self.insert_defaults = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5863,7 +5862,7 @@ impl ServiceUpdateRequest {
         mut self,
         value: crate::models::ServiceUpdateRegistryAuthFrom,
     ) -> Self {
-        self.registry_auth_from = Some((value));
+        self.registry_auth_from = Some(value);
         self
     }
     /// Set to this parameter to `previous` to cause a server-side rollback
@@ -5879,7 +5878,7 @@ impl ServiceUpdateRequest {
     /// Refer to the [authentication section](#section/Authentication) for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
-        self.x_registry_auth = Some((value));
+        self.x_registry_auth = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -5933,32 +5932,32 @@ pub struct ServiceLogsRequest {
 impl ServiceLogsRequest {
     /// Show service context and extra details provided to logs.
     pub fn details(mut self, value: bool) -> Self {
-        self.details = Some((value));
+        self.details = Some(value);
         self
     }
     /// Keep connection after returning logs.
     pub fn follow(mut self, value: bool) -> Self {
-        self.follow = Some((value));
+        self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
     pub fn stdout(mut self, value: bool) -> Self {
-        self.stdout = Some((value));
+        self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
     pub fn stderr(mut self, value: bool) -> Self {
-        self.stderr = Some((value));
+        self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
     pub fn since(mut self, value: i64) -> Self {
-        self.since = Some((value));
+        self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
     pub fn timestamps(mut self, value: bool) -> Self {
-        self.timestamps = Some((value));
+        self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs.
@@ -6036,7 +6035,7 @@ impl TaskListRequest {
     /// - `node=<node id or name>`
     /// - `service=<service name>`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -6105,32 +6104,32 @@ pub struct TaskLogsRequest {
 impl TaskLogsRequest {
     /// Show task context and extra details provided to logs.
     pub fn details(mut self, value: bool) -> Self {
-        self.details = Some((value));
+        self.details = Some(value);
         self
     }
     /// Keep connection after returning logs.
     pub fn follow(mut self, value: bool) -> Self {
-        self.follow = Some((value));
+        self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
     pub fn stdout(mut self, value: bool) -> Self {
-        self.stdout = Some((value));
+        self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
     pub fn stderr(mut self, value: bool) -> Self {
-        self.stderr = Some((value));
+        self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
     pub fn since(mut self, value: i64) -> Self {
-        self.since = Some((value));
+        self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
     pub fn timestamps(mut self, value: bool) -> Self {
-        self.timestamps = Some((value));
+        self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs.
@@ -6206,7 +6205,7 @@ impl SecretListRequest {
     /// - `name=<secret name>`
     /// - `names=<secret name>`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -6382,7 +6381,7 @@ impl ConfigListRequest {
     /// - `name=<config name>`
     /// - `names=<config name>`
     pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some((value));
+        self.filters = Some(value);
         self
     }
     /// Sends the request and decodes the response.

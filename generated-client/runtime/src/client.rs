@@ -1,0 +1,562 @@
+//! The client: one pooled connection set per endpoint, version negotiation, and the calls the
+//! generated request builders make.
+
+use std::fmt::Display;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http_body_util::{BodyExt, BodyDataStream};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use http::Method;
+
+use crate::endpoint::{Endpoint, Environment};
+use crate::error::{daemon_message, decode, Error, Result};
+use crate::params::{RegistryAuth, RegistryConfig};
+use crate::streams::{ByteSource, ByteStream, JsonStream, OutputStream};
+use crate::transport::Connector;
+
+type HttpBody = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
+
+/// Longest error body kept for a message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A request body: JSON, bytes in memory, or a stream that is sent as it is produced.
+pub struct Body(HttpBody);
+
+impl Body {
+    pub fn empty() -> Self {
+        Body(http_body_util::Empty::new().map_err(|never| match never {}).boxed_unsync())
+    }
+
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Body(http_body_util::Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync())
+    }
+
+    /// A body streamed chunk by chunk (a build context, an image tarball).
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        let frames = stream.map_ok(hyper::body::Frame::data);
+        Body(http_body_util::StreamBody::new(frames).boxed_unsync())
+    }
+
+    /// A body read from `reader` as it is sent (a file, a pipe).
+    pub fn from_reader(reader: impl AsyncRead + Send + 'static) -> Self {
+        Self::from_stream(tokio_util::io::ReaderStream::new(reader))
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Body")
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+/// A request under construction: what a generated builder hands to the client.
+#[derive(Debug)]
+pub struct Request {
+    method: Method,
+    path: String,
+    operation: &'static str,
+    query: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<(Body, &'static str)>,
+}
+
+impl Request {
+    /// A request for `path` (without the version prefix) on behalf of `operation`.
+    pub fn new(method: Method, path: String, operation: &'static str) -> Self {
+        Request { method, path, operation, query: String::new(), headers: Vec::new(), body: None }
+    }
+
+    fn push_query(&mut self, name: &str, value: &str) {
+        if !self.query.is_empty() {
+            self.query.push('&');
+        }
+        self.query.extend(form_urlencoded(name));
+        self.query.push('=');
+        self.query.extend(form_urlencoded(value));
+    }
+
+    pub fn query(mut self, name: &str, value: &impl Display) -> Self {
+        self.push_query(name, &value.to_string());
+        self
+    }
+
+    /// A list, as repeated parameters or comma-separated.
+    pub fn query_list<T: Display>(mut self, name: &str, values: &[T], repeated: bool) -> Self {
+        if repeated {
+            for value in values {
+                self.push_query(name, &value.to_string());
+            }
+        } else {
+            let joined: Vec<String> = values.iter().map(ToString::to_string).collect();
+            self.push_query(name, &joined.join(","));
+        }
+        self
+    }
+
+    /// A parameter whose value is JSON (`filters`, `buildargs`, ...).
+    pub fn query_json(mut self, name: &str, value: &impl Serialize) -> Result<Self> {
+        let json = serde_json::to_string(value).map_err(|e| self.invalid(format!("{name}: {e}")))?;
+        self.push_query(name, &json);
+        Ok(self)
+    }
+
+    pub fn header(mut self, name: &'static str, value: &impl Display) -> Result<Self> {
+        let value = HeaderValue::try_from(value.to_string()).map_err(|e| self.invalid(format!("header {name}: {e}")))?;
+        self.headers.push((HeaderName::from_static_lowercase(name), value));
+        Ok(self)
+    }
+
+    pub fn header_json(self, name: &'static str, value: &impl Serialize) -> Result<Self> {
+        let json = serde_json::to_string(value).map_err(|e| self.invalid(format!("header {name}: {e}")))?;
+        self.header(name, &json)
+    }
+
+    pub fn registry_auth(self, auth: &RegistryAuth) -> Result<Self> {
+        self.header("x-registry-auth", &auth.header_value())
+    }
+
+    pub fn registry_config(self, config: &RegistryConfig) -> Result<Self> {
+        self.header("x-registry-config", &config.header_value())
+    }
+
+    pub fn json_body(mut self, value: &impl Serialize) -> Result<Self> {
+        let json = serde_json::to_vec(value).map_err(|e| self.invalid(format!("body: {e}")))?;
+        self.body = Some((Body::from_bytes(json), "application/json"));
+        Ok(self)
+    }
+
+    pub fn body(mut self, body: Body, content_type: &'static str) -> Self {
+        self.body = Some((body, content_type));
+        self
+    }
+
+    fn invalid(&self, message: String) -> Error {
+        Error::InvalidArgument { operation: self.operation, message }
+    }
+}
+
+trait LowercaseHeader {
+    fn from_static_lowercase(name: &'static str) -> HeaderName;
+}
+
+impl LowercaseHeader for HeaderName {
+    fn from_static_lowercase(name: &'static str) -> HeaderName {
+        HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).expect("header names come from the spec")
+    }
+}
+
+fn form_urlencoded(text: &str) -> impl Iterator<Item = &str> {
+    percent_encoding::utf8_percent_encode(text, QUERY)
+}
+
+/// Everything but unreserved characters is escaped in query names and values.
+const QUERY: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encodes one path segment (image names hold `/` and `:`).
+pub fn encode_path_segment(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, QUERY).to_string()
+}
+
+/// How the API version of requests is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionPolicy {
+    /// Ask the daemon on first use and take the lower of its version and the crate's.
+    Negotiate,
+    /// Use exactly this version (`DOCKER_API_VERSION`).
+    Pinned(String),
+}
+
+/// Settings beyond the endpoint.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub connect_timeout: Duration,
+    /// Limits a whole call, reading a non-streaming body included.
+    pub request_timeout: Option<Duration>,
+    pub version: VersionPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { connect_timeout: Duration::from_secs(10), request_timeout: None, version: VersionPolicy::Negotiate }
+    }
+}
+
+/// A connection to one daemon; cheap to clone, clones share the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: HyperClient<Connector, HttpBody>,
+    connector: Connector,
+    endpoint: Endpoint,
+    authority: String,
+    crate_version: String,
+    options: Options,
+    version: tokio::sync::OnceCell<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint.to_string())
+            .field("crate_version", &self.inner.crate_version)
+            .field("version", &self.inner.version.get())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for `endpoint` speaking at most `crate_version`.
+    pub fn new(endpoint: Endpoint, crate_version: &str) -> Result<Self> {
+        Self::with_options(endpoint, crate_version, Options::default())
+    }
+
+    /// A client configured from `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` and
+    /// `DOCKER_API_VERSION`, as the Docker CLI reads them.
+    pub fn from_env(crate_version: &str) -> Result<Self> {
+        let endpoint = Environment::from_process().endpoint()?;
+        let mut options = Options::default();
+        if let Some(pinned) = std::env::var("DOCKER_API_VERSION").ok().filter(|v| !v.is_empty()) {
+            options.version = VersionPolicy::Pinned(pinned.trim_start_matches('v').to_owned());
+        }
+        Self::with_options(endpoint, crate_version, options)
+    }
+
+    pub fn with_options(endpoint: Endpoint, crate_version: &str, options: Options) -> Result<Self> {
+        let connector = Connector::new(&endpoint, options.connect_timeout)?;
+        let http = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector.clone());
+        let authority = match &endpoint {
+            Endpoint::Unix(_) => "docker".to_owned(),
+            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } if host.contains(':') => format!("[{host}]:{port}"),
+            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } => format!("{host}:{port}"),
+        };
+        let version = tokio::sync::OnceCell::new();
+        if let VersionPolicy::Pinned(pinned) = &options.version {
+            version.set(pinned.clone()).expect("a new cell is empty");
+        }
+        let inner = Inner { http, connector, endpoint, authority, crate_version: crate_version.to_owned(), options, version };
+        Ok(Client { inner: Arc::new(inner) })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The API version requests use, negotiating it first if that has not happened yet.
+    pub async fn api_version(&self) -> Result<&str> {
+        self.inner.version.get_or_try_init(|| self.negotiate_version()).await.map(String::as_str)
+    }
+
+    /// Asks the daemon for its API version (`HEAD /_ping`, then `GET` for daemons that refuse
+    /// HEAD) and returns the lower of it and the crate's.
+    async fn negotiate_version(&self) -> Result<String> {
+        let mut daemon_version = None;
+        for method in [Method::HEAD, Method::GET] {
+            let request = http::Request::builder()
+                .method(method)
+                .uri(format!("http://{}/_ping", self.inner.authority))
+                .body(Body::empty().0)
+                .expect("a valid request");
+            let response = self.dispatch(request, "SystemPing").await?;
+            if let Some(value) = response.headers().get("api-version").and_then(|v| v.to_str().ok()) {
+                daemon_version = Some(value.to_owned());
+                break;
+            }
+        }
+        let daemon = daemon_version.ok_or_else(|| Error::UnsupportedVersion {
+            operation: "SystemPing",
+            version: "unknown".into(),
+            message: "the daemon's /_ping answer has no Api-Version header".into(),
+        })?;
+        Ok(lower_version(&daemon, &self.inner.crate_version).to_owned())
+    }
+
+    async fn dispatch(&self, request: http::Request<HttpBody>, operation: &'static str) -> Result<http::Response<Incoming>> {
+        let call = self.inner.http.request(request);
+        let result = match self.inner.options.request_timeout {
+            Some(after) => tokio::time::timeout(after, call).await.map_err(|_| Error::Timeout { operation, after })?,
+            None => call.await,
+        };
+        result.map_err(|e| self.transport_error(operation, e))
+    }
+
+    fn transport_error(&self, operation: &'static str, error: hyper_util::client::legacy::Error) -> Error {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&error);
+        let mut deepest = None;
+        while let Some(cause) = source {
+            deepest = Some(cause);
+            source = cause.source();
+        }
+        let detail = deepest.map(ToString::to_string).unwrap_or_else(|| error.to_string());
+        if error.is_connect() {
+            let source = io::Error::other(detail);
+            return Error::Connect { endpoint: self.inner.endpoint.to_string(), source };
+        }
+        if detail.contains("HTTP request to an HTTPS server") {
+            return Error::Tls {
+                endpoint: self.inner.endpoint.to_string(),
+                message: format!("{detail}: the daemon speaks TLS here; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"),
+            };
+        }
+        Error::Transport { operation, message: detail }
+    }
+
+    /// Sends `request` and returns the response if its status is a success.
+    async fn execute(&self, request: Request, upgrade: bool) -> Result<http::Response<Incoming>> {
+        let version = self.api_version().await?.to_owned();
+        let operation = request.operation;
+        let mut uri = format!("http://{}/v{version}{}", self.inner.authority, request.path);
+        if !request.query.is_empty() {
+            uri.push('?');
+            uri.push_str(&request.query);
+        }
+        let mut builder = http::Request::builder().method(request.method).uri(uri);
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        if upgrade {
+            builder = builder.header(http::header::CONNECTION, "Upgrade").header(http::header::UPGRADE, "tcp");
+        }
+        let body = match request.body {
+            Some((body, content_type)) => {
+                builder = builder.header(CONTENT_TYPE, content_type);
+                body
+            }
+            None => Body::empty(),
+        };
+        let http_request = builder.body(body.0).map_err(|e| Error::InvalidArgument { operation, message: e.to_string() })?;
+        let response = self.dispatch(http_request, operation).await?;
+        let status = response.status();
+        if status.is_success() || status == http::StatusCode::SWITCHING_PROTOCOLS || status == http::StatusCode::NOT_MODIFIED {
+            return Ok(response);
+        }
+        let body = read_limited(response.into_body(), ERROR_BODY_LIMIT).await.unwrap_or_default();
+        let mut message = daemon_message(&body);
+        if status == http::StatusCode::NOT_FOUND && message.contains("page not found") {
+            message = format!("{message} (the daemon does not offer this operation at API v{version})");
+            return Err(Error::UnsupportedVersion { operation, version, message });
+        }
+        Err(Error::Daemon { operation, status: status.as_u16(), message })
+    }
+
+    async fn collect_body(&self, response: http::Response<Incoming>, operation: &'static str) -> Result<Bytes> {
+        let collect = response.into_body().collect();
+        let collected = match self.inner.options.request_timeout {
+            Some(after) => tokio::time::timeout(after, collect).await.map_err(|_| Error::Timeout { operation, after })?,
+            None => collect.await,
+        };
+        collected.map(|c| c.to_bytes()).map_err(|e| Error::Transport { operation, message: e.to_string() })
+    }
+
+    pub async fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        let body = self.collect_body(response, operation).await?;
+        decode(operation, &body)
+    }
+
+    pub async fn send_empty(&self, request: Request) -> Result<()> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        self.collect_body(response, operation).await.map(drop)
+    }
+
+    pub async fn send_text(&self, request: Request) -> Result<String> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        let body = self.collect_body(response, operation).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn send_bytes(&self, request: Request) -> Result<ByteStream> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        Ok(ByteStream::new(body_source(response.into_body()), operation))
+    }
+
+    pub async fn send_json_stream<T: DeserializeOwned>(&self, request: Request) -> Result<JsonStream<T>> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        Ok(JsonStream::new(body_source(response.into_body()), operation))
+    }
+
+    /// Container output; multiplexed unless the daemon says raw (API 1.42+) or `tty` says so.
+    pub async fn send_output(&self, request: Request, tty: Option<bool>) -> Result<OutputStream> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        let multiplexed = self.is_multiplexed(&response, tty).await;
+        Ok(OutputStream::new(body_source(response.into_body()), multiplexed, operation))
+    }
+
+    async fn is_multiplexed(&self, response: &http::Response<Incoming>, tty: Option<bool>) -> bool {
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if content_type.starts_with("application/vnd.docker.multiplexed-stream") {
+            return true;
+        }
+        let version = self.inner.version.get().map(String::as_str).unwrap_or("0.0");
+        let daemon_says = compare_versions(version, "1.42") != std::cmp::Ordering::Less;
+        if content_type.starts_with("application/vnd.docker.raw-stream") && daemon_says {
+            return false;
+        }
+        !tty.unwrap_or(false)
+    }
+
+    /// Takes over the connection for a bidirectional session (attach, exec start).
+    pub async fn hijack(&self, request: Request, tty: Option<bool>) -> Result<Session> {
+        let operation = request.operation;
+        let response = self.execute(request, true).await?;
+        let multiplexed = self.is_multiplexed(&response, tty).await;
+        if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+            // Detached exec and old daemons answer 200 and send output as a plain body.
+            let output = OutputStream::new(body_source(response.into_body()), multiplexed, operation);
+            return Ok(Session { output, input: SessionInput { io: None } });
+        }
+        let upgraded = hyper::upgrade::on(response).await.map_err(|e| Error::Transport { operation, message: e.to_string() })?;
+        let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+        let source: ByteSource = Box::pin(tokio_util::io::ReaderStream::new(read));
+        Ok(Session { output: OutputStream::new(source, multiplexed, operation), input: SessionInput { io: Some(write) } })
+    }
+
+    /// Opens a raw connection to the daemon, for tools that speak HTTP themselves.
+    pub async fn connect_raw(&self) -> io::Result<impl AsyncRead + AsyncWrite + Send + Unpin> {
+        self.inner.connector.dial().await
+    }
+}
+
+/// A hijacked connection: output from the container, and its stdin.
+#[derive(Debug)]
+pub struct Session {
+    pub output: OutputStream,
+    pub input: SessionInput,
+}
+
+/// The stdin half of a session; `shutdown()` half-closes the connection so the process sees EOF.
+pub struct SessionInput {
+    io: Option<tokio::io::WriteHalf<TokioIo<hyper::upgrade::Upgraded>>>,
+}
+
+impl std::fmt::Debug for SessionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionInput").field("open", &self.io.is_some()).finish()
+    }
+}
+
+fn no_input() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "this session has no input: the daemon did not switch protocols")
+}
+
+impl AsyncWrite for SessionInput {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().io {
+            Some(io) => Pin::new(io).poll_write(cx, buf),
+            None => Poll::Ready(Err(no_input())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Some(io) => Pin::new(io).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Some(io) => Pin::new(io).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+fn body_source(body: Incoming) -> ByteSource {
+    Box::pin(BodyDataStream::new(body).map_err(io::Error::other))
+}
+
+async fn read_limited(mut body: Incoming, limit: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.ok()?.into_data() {
+            out.extend_from_slice(&data[..data.len().min(limit - out.len())]);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Compares `major.minor` versions numerically.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parse = |v: &str| -> (u32, u32) {
+        let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
+        (major.parse().unwrap_or(0), minor.parse().unwrap_or(0))
+    };
+    parse(a).cmp(&parse(b))
+}
+
+fn lower_version<'a>(a: &'a str, b: &'a str) -> &'a str {
+    if compare_versions(a, b) == std::cmp::Ordering::Less {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(lower_version("1.41", "1.9"), "1.9");
+        assert_eq!(lower_version("1.41", "1.100"), "1.41");
+        assert_eq!(lower_version("1.54", "1.41"), "1.41");
+    }
+
+    #[test]
+    fn query_values_and_path_segments_are_escaped() {
+        let request = Request::new(Method::GET, "/x".into(), "t")
+            .query("all", &true)
+            .query_list("platform", &["linux/amd64", "linux/arm64"], true)
+            .query_json("filters", &crate::Filters::new().label("a=b"))
+            .unwrap();
+        assert_eq!(
+            request.query,
+            "all=true&platform=linux%2Famd64&platform=linux%2Farm64&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D"
+        );
+        assert_eq!(encode_path_segment("registry:5000/app:v1"), "registry%3A5000%2Fapp%3Av1");
+    }
+}

@@ -1,0 +1,403 @@
+//! The daemon's streaming bodies, decoded incrementally in bounded memory and robust to chunks
+//! split at any byte: JSON object streams, container output, and raw byte streams.
+
+use std::io;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+
+use crate::error::{decode, snippet, Error, Result};
+
+/// A source of body chunks.
+pub(crate) type ByteSource = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+fn transport_error(operation: &'static str, error: io::Error) -> Error {
+    Error::Transport { operation, message: error.to_string() }
+}
+
+/// A raw byte stream (export, image save, archive download).
+pub struct ByteStream {
+    source: ByteSource,
+    operation: &'static str,
+}
+
+impl ByteStream {
+    pub(crate) fn new(source: ByteSource, operation: &'static str) -> Self {
+        ByteStream { source, operation }
+    }
+
+    /// The stream as an `AsyncRead`, for `tokio::io::copy` and tar readers.
+    pub fn into_async_read(self) -> impl tokio::io::AsyncRead + Send + Unpin {
+        tokio_util::io::StreamReader::new(self.source)
+    }
+
+    /// Reads the whole stream into memory.
+    pub async fn collect(mut self) -> Result<Vec<u8>> {
+        use futures_util::StreamExt;
+        let mut all = Vec::new();
+        while let Some(chunk) = self.next().await {
+            all.extend_from_slice(&chunk?);
+        }
+        Ok(all)
+    }
+}
+
+impl std::fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteStream").field("operation", &self.operation).finish_non_exhaustive()
+    }
+}
+
+impl Stream for ByteStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let operation = self.operation;
+        let item = ready!(self.source.as_mut().poll_next(cx));
+        Poll::Ready(item.map(|r| r.map_err(|e| transport_error(operation, e))))
+    }
+}
+
+/// One JSON object after another, separated by newlines, `\r\n`, record separators or
+/// nothing at all, each decoded into `T`.
+///
+/// An object that is valid JSON but does not fit `T` is an error for that item, and the stream
+/// goes on. Broken JSON, or a body that ends inside an object, ends the stream with an error.
+/// An object carrying `error`/`errorDetail` (a failed pull or build) is reported as
+/// [`Error::Stream`].
+pub struct JsonStream<T> {
+    source: ByteSource,
+    buffer: BytesMut,
+    operation: &'static str,
+    finished: bool,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for JsonStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonStream").field("operation", &self.operation).field("buffered", &self.buffer.len()).finish()
+    }
+}
+
+impl<T: DeserializeOwned> JsonStream<T> {
+    pub(crate) fn new(source: ByteSource, operation: &'static str) -> Self {
+        JsonStream { source, buffer: BytesMut::new(), operation, finished: false, item: PhantomData }
+    }
+
+    /// The next complete object in the buffer, if one is there.
+    fn next_buffered(&mut self) -> Option<Result<T>> {
+        let start = self.buffer.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1e));
+        let Some(start) = start else {
+            self.buffer.clear();
+            return None;
+        };
+        self.buffer.advance(start);
+        let mut values = serde_json::Deserializer::from_slice(&self.buffer).into_iter::<serde::de::IgnoredAny>();
+        match values.next() {
+            Some(Ok(_)) => {
+                let end = values.byte_offset();
+                let object = self.buffer.split_to(end);
+                Some(self.decode_item(&object))
+            }
+            Some(Err(e)) if e.is_eof() => None,
+            Some(Err(e)) => {
+                self.finished = true;
+                Some(Err(Error::Decode {
+                    operation: self.operation,
+                    type_name: std::any::type_name::<T>(),
+                    path: ".".into(),
+                    message: format!("broken JSON in stream: {e}"),
+                    snippet: snippet(&self.buffer),
+                }))
+            }
+            None => None,
+        }
+    }
+
+    fn decode_item(&self, object: &[u8]) -> Result<T> {
+        if contains(object, b"\"error") {
+            #[derive(serde::Deserialize)]
+            struct Failure {
+                error: Option<String>,
+                #[serde(rename = "errorDetail")]
+                error_detail: Option<Detail>,
+            }
+            #[derive(serde::Deserialize)]
+            struct Detail {
+                message: Option<String>,
+            }
+            if let Ok(failure) = serde_json::from_slice::<Failure>(object) {
+                let message = failure.error_detail.and_then(|d| d.message).or(failure.error);
+                if let Some(message) = message {
+                    return Err(Error::Stream { operation: self.operation, message });
+                }
+            }
+        }
+        decode(self.operation, object)
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+impl<T: DeserializeOwned> Stream for JsonStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            if let Some(item) = this.next_buffered() {
+                return Poll::Ready(Some(item));
+            }
+            match ready!(this.source.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => this.buffer.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(transport_error(this.operation, e))));
+                }
+                None => {
+                    this.finished = true;
+                    if this.buffer.iter().all(u8::is_ascii_whitespace) {
+                        return Poll::Ready(None);
+                    }
+                    let message = format!("body ended inside a JSON object: {}", snippet(&this.buffer));
+                    return Poll::Ready(Some(Err(Error::Truncated { operation: this.operation, message })));
+                }
+            }
+        }
+    }
+}
+
+/// One piece of container output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    StdIn(Bytes),
+    StdOut(Bytes),
+    StdErr(Bytes),
+    /// Output of a container with a TTY, where stdout and stderr are one stream.
+    Console(Bytes),
+}
+
+impl Output {
+    pub fn bytes(&self) -> &Bytes {
+        match self {
+            Output::StdIn(b) | Output::StdOut(b) | Output::StdErr(b) | Output::Console(b) => b,
+        }
+    }
+}
+
+/// Container output (logs, attach, exec): multiplexed frames, or raw TTY bytes passed on as
+/// they arrive.
+pub struct OutputStream {
+    source: ByteSource,
+    buffer: BytesMut,
+    multiplexed: bool,
+    operation: &'static str,
+    finished: bool,
+}
+
+impl std::fmt::Debug for OutputStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputStream")
+            .field("operation", &self.operation)
+            .field("multiplexed", &self.multiplexed)
+            .finish_non_exhaustive()
+    }
+}
+
+const FRAME_HEADER: usize = 8;
+
+impl OutputStream {
+    pub(crate) fn new(source: ByteSource, multiplexed: bool, operation: &'static str) -> Self {
+        OutputStream { source, buffer: BytesMut::new(), multiplexed, operation, finished: false }
+    }
+
+    pub fn is_multiplexed(&self) -> bool {
+        self.multiplexed
+    }
+
+    /// Reads everything, returning stdout (or console output) and stderr.
+    pub async fn collect(mut self) -> Result<(Vec<u8>, Vec<u8>)> {
+        use futures_util::StreamExt;
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(piece) = self.next().await {
+            match piece? {
+                Output::StdErr(bytes) => err.extend_from_slice(&bytes),
+                other => out.extend_from_slice(other.bytes()),
+            }
+        }
+        Ok((out, err))
+    }
+
+    fn next_frame(&mut self) -> Option<Result<Output>> {
+        if self.buffer.len() < FRAME_HEADER {
+            return None;
+        }
+        let kind = self.buffer[0];
+        let length = u32::from_be_bytes([self.buffer[4], self.buffer[5], self.buffer[6], self.buffer[7]]) as usize;
+        if self.buffer.len() < FRAME_HEADER + length {
+            self.buffer.reserve(FRAME_HEADER + length - self.buffer.len());
+            return None;
+        }
+        self.buffer.advance(FRAME_HEADER);
+        let payload = self.buffer.split_to(length).freeze();
+        Some(match kind {
+            0 => Ok(Output::StdIn(payload)),
+            1 => Ok(Output::StdOut(payload)),
+            2 => Ok(Output::StdErr(payload)),
+            3 => {
+                self.finished = true;
+                let message = String::from_utf8_lossy(&payload).trim().to_owned();
+                Err(Error::Stream { operation: self.operation, message })
+            }
+            other => {
+                self.finished = true;
+                let message = format!("unknown stream type {other} in a multiplexed frame header");
+                Err(Error::Stream { operation: self.operation, message })
+            }
+        })
+    }
+}
+
+impl Stream for OutputStream {
+    type Item = Result<Output>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            if this.multiplexed {
+                if let Some(frame) = this.next_frame() {
+                    return Poll::Ready(Some(frame));
+                }
+            }
+            match ready!(this.source.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) if !this.multiplexed => return Poll::Ready(Some(Ok(Output::Console(chunk)))),
+                Some(Ok(chunk)) => this.buffer.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(transport_error(this.operation, e))));
+                }
+                None => {
+                    this.finished = true;
+                    if this.buffer.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    let message = format!("body ended inside a frame ({} bytes left over)", this.buffer.len());
+                    return Poll::Ready(Some(Err(Error::Truncated { operation: this.operation, message })));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn chunks(parts: Vec<Vec<u8>>) -> ByteSource {
+        Box::pin(futures_util::stream::iter(parts.into_iter().map(|p| Ok(Bytes::from(p)))))
+    }
+
+    /// Every way of cutting `bytes` in two, plus one byte at a time.
+    fn splits(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut all: Vec<Vec<Vec<u8>>> = (0..=bytes.len()).map(|i| vec![bytes[..i].to_vec(), bytes[i..].to_vec()]).collect();
+        all.push(bytes.iter().map(|b| vec![*b]).collect());
+        all
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Progress {
+        status: Option<String>,
+        id: Option<u32>,
+    }
+
+    #[test]
+    fn json_stream_decodes_at_every_split_point() {
+        let body = b"{\"status\":\"a\"}\r\n{\"status\":\"b\",\"id\":7}{\"status\":\"c\"}\n\x1e{\"id\":1}\n";
+        for parts in splits(body) {
+            let items: Vec<_> = block_on(JsonStream::<Progress>::new(chunks(parts), "t").collect::<Vec<_>>());
+            let items: Vec<Progress> = items.into_iter().map(|i| i.unwrap()).collect();
+            assert_eq!(items.len(), 4);
+            assert_eq!(items[1], Progress { status: Some("b".into()), id: Some(7) });
+        }
+    }
+
+    #[test]
+    fn json_stream_item_that_does_not_fit_is_an_error_and_the_stream_goes_on() {
+        let body = b"{\"id\":\"not a number\"}\n{\"id\":2}\n".to_vec();
+        let items = block_on(JsonStream::<Progress>::new(chunks(vec![body]), "t").collect::<Vec<_>>());
+        assert_eq!(items.len(), 2);
+        let error = items[0].as_ref().unwrap_err().to_string();
+        assert!(error.contains("`id`"), "{error}");
+        assert_eq!(items[1].as_ref().unwrap().id, Some(2));
+    }
+
+    #[test]
+    fn json_stream_reports_errors_truncation_and_broken_json() {
+        let failed = b"{\"errorDetail\":{\"message\":\"no space\"},\"error\":\"no space\"}".to_vec();
+        let items = block_on(JsonStream::<Progress>::new(chunks(vec![failed]), "t").collect::<Vec<_>>());
+        assert!(matches!(&items[0], Err(Error::Stream { message, .. }) if message == "no space"));
+
+        let truncated = b"{\"status\":\"a\"}\n{\"stat".to_vec();
+        let items = block_on(JsonStream::<Progress>::new(chunks(vec![truncated]), "t").collect::<Vec<_>>());
+        assert_eq!(items.len(), 2);
+        assert!(matches!(items[1], Err(Error::Truncated { .. })));
+
+        let broken = b"{\"status\":\"a\"}\n{]\n{\"id\":3}".to_vec();
+        let items = block_on(JsonStream::<Progress>::new(chunks(vec![broken]), "t").collect::<Vec<_>>());
+        assert_eq!(items.len(), 2, "broken JSON ends the stream");
+        assert!(items[1].as_ref().unwrap_err().to_string().contains("broken JSON"));
+    }
+
+    fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![kind, 0, 0, 0];
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn multiplexed_output_decodes_at_every_split_point() {
+        let body = [frame(1, b"hello "), frame(2, b"oops"), frame(1, b""), frame(1, b"world")].concat();
+        for parts in splits(&body) {
+            let pieces = block_on(OutputStream::new(chunks(parts), true, "t").collect::<Vec<_>>());
+            let pieces: Vec<Output> = pieces.into_iter().map(|p| p.unwrap()).collect();
+            let stdout: Vec<u8> = pieces.iter().filter(|p| matches!(p, Output::StdOut(_))).flat_map(|p| p.bytes().to_vec()).collect();
+            assert_eq!(stdout, b"hello world");
+            assert!(pieces.contains(&Output::StdErr(Bytes::from_static(b"oops"))));
+        }
+    }
+
+    #[test]
+    fn multiplexed_error_frames_and_truncation_are_errors() {
+        let body = [frame(1, b"a"), frame(3, b"exec failed")].concat();
+        let pieces = block_on(OutputStream::new(chunks(vec![body]), true, "t").collect::<Vec<_>>());
+        assert!(matches!(&pieces[1], Err(Error::Stream { message, .. }) if message == "exec failed"));
+        let cut = frame(1, b"abcdef")[..10].to_vec();
+        let pieces = block_on(OutputStream::new(chunks(vec![cut]), true, "t").collect::<Vec<_>>());
+        assert!(matches!(pieces[0], Err(Error::Truncated { .. })));
+    }
+
+    #[test]
+    fn raw_output_is_passed_on_as_it_arrives() {
+        let pieces = block_on(OutputStream::new(chunks(vec![b"$ ".to_vec(), b"ls\r\n".to_vec()]), false, "t").collect::<Vec<_>>());
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[0].as_ref().unwrap(), &Output::Console(Bytes::from_static(b"$ ")));
+    }
+}
