@@ -367,6 +367,7 @@ impl Lowering<'_> {
         Ok(match schema {
             None => Response::Empty,
             Some(schema) => match self.schema_or_ref(schema, &hint) {
+                TypeRef::Binary => Response::Bytes,
                 TypeRef::String if !media.contains(&JSON) => Response::Text,
                 TypeRef::String if media.contains(&"text/plain") => Response::Text,
                 ty => Response::Json(ty),

@@ -1847,7 +1847,7 @@ impl ContainerLogsRequest {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<docker_engine_runtime::Session> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -1874,11 +1874,11 @@ impl ContainerLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.hijack(request, self.tty).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for ContainerLogsRequest {
-    type Output = Result<docker_engine_runtime::Session>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -5478,7 +5478,7 @@ impl ServiceLogsRequest {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<docker_engine_runtime::Session> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -5508,11 +5508,11 @@ impl ServiceLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.hijack(request, self.tty).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for ServiceLogsRequest {
-    type Output = Result<docker_engine_runtime::Session>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -5648,7 +5648,7 @@ impl TaskLogsRequest {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<docker_engine_runtime::Session> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -5678,11 +5678,11 @@ impl TaskLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.hijack(request, self.tty).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for TaskLogsRequest {
-    type Output = Result<docker_engine_runtime::Session>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

@@ -147,6 +147,7 @@ impl Containers {
             until: None,
             timestamps: None,
             tail: None,
+            tty: None,
         }
     }
     /// Get changes on a container’s filesystem
@@ -1335,6 +1336,7 @@ impl Services {
             since: None,
             timestamps: None,
             tail: None,
+            tty: None,
         }
     }
 }
@@ -1609,6 +1611,7 @@ impl Tasks {
             since: None,
             timestamps: None,
             tail: None,
+            tty: None,
         }
     }
 }
@@ -1885,6 +1888,7 @@ pub struct ContainerLogsRequest {
     until: Option<i64>,
     timestamps: Option<bool>,
     tail: Option<String>,
+    tty: Option<bool>,
 }
 impl ContainerLogsRequest {
     /// Keep connection after returning logs.
@@ -1923,8 +1927,14 @@ impl ContainerLogsRequest {
         self.tail = Some(Into::into(value));
         self
     }
+    /// Whether the container (or exec) has a TTY, so that output is raw rather than
+    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    pub fn tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<Vec<u8>> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -1954,11 +1964,11 @@ impl ContainerLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.send_json(request).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for ContainerLogsRequest {
-    type Output = Result<Vec<u8>>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -5719,6 +5729,7 @@ pub struct ServiceLogsRequest {
     since: Option<i64>,
     timestamps: Option<bool>,
     tail: Option<String>,
+    tty: Option<bool>,
 }
 impl ServiceLogsRequest {
     /// Show service context and extra details provided to logs.
@@ -5757,8 +5768,14 @@ impl ServiceLogsRequest {
         self.tail = Some(Into::into(value));
         self
     }
+    /// Whether the container (or exec) has a TTY, so that output is raw rather than
+    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    pub fn tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<Vec<u8>> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -5788,11 +5805,11 @@ impl ServiceLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.send_json(request).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for ServiceLogsRequest {
-    type Output = Result<Vec<u8>>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -5884,6 +5901,7 @@ pub struct TaskLogsRequest {
     since: Option<i64>,
     timestamps: Option<bool>,
     tail: Option<String>,
+    tty: Option<bool>,
 }
 impl TaskLogsRequest {
     /// Show task context and extra details provided to logs.
@@ -5922,8 +5940,14 @@ impl TaskLogsRequest {
         self.tail = Some(Into::into(value));
         self
     }
+    /// Whether the container (or exec) has a TTY, so that output is raw rather than
+    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    pub fn tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<Vec<u8>> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -5953,11 +5977,11 @@ impl TaskLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.send_json(request).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for TaskLogsRequest {
-    type Output = Result<Vec<u8>>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

@@ -148,6 +148,7 @@ impl Containers {
             until: None,
             timestamps: None,
             tail: None,
+            tty: None,
         }
     }
     /// Get changes on a container’s filesystem
@@ -1344,6 +1345,7 @@ impl Services {
             since: None,
             timestamps: None,
             tail: None,
+            tty: None,
         }
     }
 }
@@ -1620,6 +1622,7 @@ impl Tasks {
             since: None,
             timestamps: None,
             tail: None,
+            tty: None,
         }
     }
 }
@@ -1922,6 +1925,7 @@ pub struct ContainerLogsRequest {
     until: Option<i64>,
     timestamps: Option<bool>,
     tail: Option<String>,
+    tty: Option<bool>,
 }
 impl ContainerLogsRequest {
     /// Keep connection after returning logs.
@@ -1960,8 +1964,14 @@ impl ContainerLogsRequest {
         self.tail = Some(Into::into(value));
         self
     }
+    /// Whether the container (or exec) has a TTY, so that output is raw rather than
+    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    pub fn tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<Vec<u8>> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -1991,11 +2001,11 @@ impl ContainerLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.send_json(request).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for ContainerLogsRequest {
-    type Output = Result<Vec<u8>>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -5775,6 +5785,7 @@ pub struct ServiceLogsRequest {
     since: Option<i64>,
     timestamps: Option<bool>,
     tail: Option<String>,
+    tty: Option<bool>,
 }
 impl ServiceLogsRequest {
     /// Show service context and extra details provided to logs.
@@ -5813,8 +5824,14 @@ impl ServiceLogsRequest {
         self.tail = Some(Into::into(value));
         self
     }
+    /// Whether the container (or exec) has a TTY, so that output is raw rather than
+    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    pub fn tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<Vec<u8>> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -5844,11 +5861,11 @@ impl ServiceLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.send_json(request).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for ServiceLogsRequest {
-    type Output = Result<Vec<u8>>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -5940,6 +5957,7 @@ pub struct TaskLogsRequest {
     since: Option<i64>,
     timestamps: Option<bool>,
     tail: Option<String>,
+    tty: Option<bool>,
 }
 impl TaskLogsRequest {
     /// Show task context and extra details provided to logs.
@@ -5978,8 +5996,14 @@ impl TaskLogsRequest {
         self.tail = Some(Into::into(value));
         self
     }
+    /// Whether the container (or exec) has a TTY, so that output is raw rather than
+    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    pub fn tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<Vec<u8>> {
+    pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
             format!(
@@ -6009,11 +6033,11 @@ impl TaskLogsRequest {
         if let Some(value) = &self.tail {
             request = request.query("tail", value);
         }
-        self.client.send_json(request).await
+        self.client.send_output(request, self.tty).await
     }
 }
 impl std::future::IntoFuture for TaskLogsRequest {
-    type Output = Result<Vec<u8>>;
+    type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

@@ -1,0 +1,117 @@
+//! Container recipes against the real daemon through the v1.41 crate.
+
+use daemon_tests::{busybox_image, docker, unique_name};
+use docker_engine_runtime::{Error, Filters};
+use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
+use tokio::io::AsyncWriteExt;
+
+#[tokio::test]
+async fn system_ping_version_and_info() {
+    let Some(docker) = docker() else { return };
+    assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
+    let version = docker.system().version().send().await.unwrap();
+    assert!(version.api_version.as_deref().is_some_and(|v| !v.is_empty()), "{version:?}");
+    let info = docker.system().info().send().await.unwrap();
+    assert!(info.ncpu.unwrap_or(0) >= 1, "{info:?}");
+    assert_eq!(docker.client().api_version().await.unwrap(), "1.41");
+}
+
+#[tokio::test]
+async fn run_recipe_captures_output_and_exit_code() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let name = unique_name("run");
+    let body = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sh".into(), "-c".into(), "echo hello $GREETING; echo oops >&2; exit 3".into()]),
+        env: Some(vec!["GREETING=world".into()]),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        ..Default::default()
+    };
+    let created = docker.containers().create(body).name(&name).send().await.unwrap();
+    let id = created.id.clone().expect("created container has an id");
+
+    docker.containers().start(&id).send().await.unwrap();
+    let waited = docker.containers().wait(&id).send().await.unwrap();
+    assert_eq!(waited.status_code, Some(3));
+
+    let logs = docker.containers().logs(&id).stdout(true).stderr(true).send().await.unwrap();
+    let (stdout, stderr) = logs.collect().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&stdout), "hello world\n");
+    assert_eq!(String::from_utf8_lossy(&stderr), "oops\n");
+
+    let listed = docker
+        .containers()
+        .list()
+        .all(true)
+        .filters(Filters::new().name(&name).label("suite=daemon-tests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id.as_deref(), Some(id.as_str()));
+
+    let inspected = docker.containers().inspect(&id).send().await.unwrap();
+    assert_eq!(inspected.state.and_then(|s| s.exit_code), Some(3));
+
+    docker.containers().delete(&id).force(true).send().await.unwrap();
+    let gone = docker.containers().inspect(&id).send().await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
+
+#[tokio::test]
+async fn daemon_errors_carry_status_and_message() {
+    let Some(docker) = docker() else { return };
+    let error = docker.containers().inspect("no-such-container-xyz").send().await.unwrap_err();
+    assert!(error.is_not_found(), "{error}");
+    match &error {
+        Error::Daemon { operation, message, .. } => {
+            assert_eq!(*operation, "ContainerInspect");
+            assert!(message.contains("no-such-container-xyz"), "{message}");
+        }
+        other => panic!("expected a daemon error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn exec_with_stdin_sees_eof_after_half_close() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let body = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sleep".into(), "30".into()]),
+        ..Default::default()
+    };
+    let id = docker.containers().create(body).name(unique_name("exec")).send().await.unwrap().id.unwrap();
+    docker.containers().start(&id).send().await.unwrap();
+
+    let exec = ExecConfig {
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(vec!["sh".into(), "-c".into(), "wc -c; echo done >&2".into()]),
+        ..Default::default()
+    };
+    let exec_id = docker.exec().container_exec(&id, exec).send().await.unwrap().id.unwrap();
+    let mut session = docker.exec().start(&exec_id).body(ExecStartConfig::default()).send().await.unwrap();
+    session.input.write_all(b"twelve bytes").await.unwrap();
+    session.input.shutdown().await.unwrap();
+    let (stdout, stderr) = session.output.collect().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&stdout).trim(), "12");
+    assert_eq!(String::from_utf8_lossy(&stderr), "done\n");
+
+    let inspected = docker.exec().inspect(&exec_id).send().await.unwrap();
+    assert_eq!(inspected.exit_code, Some(0));
+    docker.containers().delete(&id).force(true).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn image_list_filters_by_reference() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let images = docker.images().list().filters(Filters::new().reference(image)).send().await.unwrap();
+    assert_eq!(images.len(), 1, "{images:?}");
+    assert!(images[0].repo_tags.as_ref().unwrap().iter().any(|t| t == image));
+    let inspected = docker.images().inspect(image).send().await.unwrap();
+    assert_eq!(inspected.id, images[0].id);
+}
