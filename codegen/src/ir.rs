@@ -124,7 +124,9 @@ pub struct Body {
 pub enum BodyKind {
     Json(TypeRef),
     /// A byte stream sent with this content type (tar archives, image tarballs).
-    Binary { content_type: String },
+    Binary {
+        content_type: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -47,7 +47,11 @@ pub fn lower(
             let pointer = format!("/paths/{}/{method}", path.replace('/', "~1"));
             let lowered = lowering
                 .operation(path, method, operation, entry)
-                .map_err(|problem| SpecError { file: file.to_owned(), pointer, problem })?;
+                .map_err(|problem| SpecError {
+                    file: file.to_owned(),
+                    pointer,
+                    problem,
+                })?;
             operations.push(lowered);
         }
     }
@@ -89,11 +93,19 @@ impl Lowering<'_> {
         let typedef = match schema {
             oa::ReferenceOr::Reference { reference } => {
                 let target = self.reference(reference);
-                TypeDef { name: rust_name.clone(), doc: None, kind: TypeKind::Alias(target) }
+                TypeDef {
+                    name: rust_name.clone(),
+                    doc: None,
+                    kind: TypeKind::Alias(target),
+                }
             }
             oa::ReferenceOr::Item(schema) => {
                 let kind = self.kind_of(schema, &rust_name);
-                TypeDef { name: rust_name.clone(), doc: describe(schema), kind }
+                TypeDef {
+                    name: rust_name.clone(),
+                    doc: describe(schema),
+                    kind,
+                }
             }
         };
         self.in_progress.remove(&rust_name);
@@ -128,11 +140,19 @@ impl Lowering<'_> {
                 let hint = format!("{parent}{}", wire_name.to_upper_camel_case());
                 let (ty, doc, deprecated) = match property {
                     oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false),
-                    oa::ReferenceOr::Item(schema) => {
-                        (self.inline(schema, &hint), describe(schema), schema.schema_data.deprecated)
-                    }
+                    oa::ReferenceOr::Item(schema) => (
+                        self.inline(schema, &hint),
+                        describe(schema),
+                        schema.schema_data.deprecated,
+                    ),
                 };
-                Field { wire_name: wire_name.clone(), doc, ty, required: required.contains(wire_name), deprecated }
+                Field {
+                    wire_name: wire_name.clone(),
+                    doc,
+                    ty,
+                    required: required.contains(wire_name),
+                    deprecated,
+                }
             })
             .collect()
     }
@@ -143,7 +163,9 @@ impl Lowering<'_> {
         for part in parts {
             let fields = match part {
                 oa::ReferenceOr::Reference { reference } => {
-                    let TypeRef::Named(target) = self.reference(reference) else { unreachable!() };
+                    let TypeRef::Named(target) = self.reference(reference) else {
+                        unreachable!()
+                    };
                     match self.types.get(&target).map(|t| &t.kind) {
                         Some(TypeKind::Struct(fields)) => fields.clone(),
                         _ => Vec::new(),
@@ -214,7 +236,12 @@ impl Lowering<'_> {
     }
 
     fn named_inline(&mut self, schema: &oa::Schema, hint: &str) -> TypeRef {
-        let desired = schema.schema_data.title.as_deref().map(|t| t.to_upper_camel_case()).unwrap_or(hint.to_owned());
+        let desired = schema
+            .schema_data
+            .title
+            .as_deref()
+            .map(|t| t.to_upper_camel_case())
+            .unwrap_or(hint.to_owned());
         let mut name = desired.clone();
         let mut suffix = 2;
         while !self.taken.insert(name.clone()) {
@@ -222,7 +249,14 @@ impl Lowering<'_> {
             suffix += 1;
         }
         let kind = self.kind_of(schema, &name);
-        self.types.insert(name.clone(), TypeDef { name: name.clone(), doc: describe(schema), kind });
+        self.types.insert(
+            name.clone(),
+            TypeDef {
+                name: name.clone(),
+                doc: describe(schema),
+                kind,
+            },
+        );
         TypeRef::Named(name)
     }
 
@@ -262,7 +296,10 @@ impl Lowering<'_> {
                 ParameterValue::RegistryConfig
             } else {
                 match self.schema_or_ref(schema, &hint) {
-                    TypeRef::Array(item) => ParameterValue::List { item: *item, repeated: data.explode == Some(true) },
+                    TypeRef::Array(item) => ParameterValue::List {
+                        item: *item,
+                        repeated: data.explode == Some(true),
+                    },
                     scalar => ParameterValue::Scalar(scalar),
                 }
             };
@@ -275,7 +312,9 @@ impl Lowering<'_> {
             });
         }
         if let Some(unknown) = json_query.keys().next() {
-            return Err(format!("override names parameter {unknown:?} of {id}, which has no such parameter"));
+            return Err(format!(
+                "override names parameter {unknown:?} of {id}, which has no such parameter"
+            ));
         }
 
         let body = match &operation.request_body {
@@ -317,7 +356,11 @@ impl Lowering<'_> {
             }
             Some(ty) => BodyKind::Json(ty),
         };
-        Body { required: body.required, doc: body.description.clone(), kind }
+        Body {
+            required: body.required,
+            doc: body.description.clone(),
+            kind,
+        }
     }
 
     fn response(
@@ -326,10 +369,14 @@ impl Lowering<'_> {
         operation: &oa::Operation,
         forced: Option<ResponseOverride>,
     ) -> Result<Response, String> {
-        let success = operation.responses.responses.iter().find_map(|(status, response)| match (status, response) {
-            (oa::StatusCode::Code(200..=299), oa::ReferenceOr::Item(response)) => Some(response),
-            _ => None,
-        });
+        let success = operation
+            .responses
+            .responses
+            .iter()
+            .find_map(|(status, response)| match (status, response) {
+                (oa::StatusCode::Code(200..=299), oa::ReferenceOr::Item(response)) => Some(response),
+                _ => None,
+            });
         let switches_protocols = operation.responses.responses.contains_key(&oa::StatusCode::Code(101));
         if switches_protocols && forced.is_none() {
             return Ok(Response::Hijack);
@@ -344,7 +391,9 @@ impl Lowering<'_> {
             Some(ResponseOverride::Output) => return Ok(Response::Output),
             Some(ResponseOverride::JsonStream { item: Some(item) }) => {
                 if !self.schemas.contains_key(&item) {
-                    return Err(format!("override names stream item {item:?}, which this version does not define"));
+                    return Err(format!(
+                        "override names stream item {item:?}, which this version does not define"
+                    ));
                 }
                 return Ok(Response::JsonStream(TypeRef::Named(self.definition(&item))));
             }
@@ -361,7 +410,10 @@ impl Lowering<'_> {
         if streams_output {
             return Ok(Response::Output);
         }
-        if media.iter().any(|m| *m == "application/x-tar" || *m == "application/octet-stream") {
+        if media
+            .iter()
+            .any(|m| *m == "application/x-tar" || *m == "application/octet-stream")
+        {
             return Ok(Response::Bytes);
         }
         Ok(match schema {

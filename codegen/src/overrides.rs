@@ -85,7 +85,10 @@ pub struct ApiVersion {
 impl ApiVersion {
     pub fn parse(text: &str) -> Option<Self> {
         let (major, minor) = text.trim().trim_start_matches('v').split_once('.')?;
-        Some(ApiVersion { major: major.parse().ok()?, minor: minor.parse().ok()? })
+        Some(ApiVersion {
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
     }
 }
 
@@ -108,11 +111,15 @@ impl<'de> Deserialize<'de> for VersionRange {
         let range = match text.split_once('-') {
             None => {
                 let only = ApiVersion::parse(&text).ok_or_else(invalid)?;
-                VersionRange { first: only, last: Some(only) }
+                VersionRange {
+                    first: only,
+                    last: Some(only),
+                }
             }
-            Some((first, "")) => {
-                VersionRange { first: ApiVersion::parse(first).ok_or_else(invalid)?, last: None }
-            }
+            Some((first, "")) => VersionRange {
+                first: ApiVersion::parse(first).ok_or_else(invalid)?,
+                last: None,
+            },
             Some((first, last)) => VersionRange {
                 first: ApiVersion::parse(first).ok_or_else(invalid)?,
                 last: Some(ApiVersion::parse(last).ok_or_else(invalid)?),
@@ -124,7 +131,11 @@ impl<'de> Deserialize<'de> for VersionRange {
 
 impl Overrides {
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let error = |problem: String| SpecError { file: path.to_owned(), pointer: String::new(), problem };
+        let error = |problem: String| SpecError {
+            file: path.to_owned(),
+            pointer: String::new(),
+            problem,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
         Self::parse(path, &text)
     }
@@ -141,11 +152,20 @@ impl Overrides {
     /// Applies every schema patch claiming `version` to the Swagger document of `file`.
     pub fn patch_document(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
         for patch in self.schema_patches.iter().filter(|p| p.versions.contains(version)) {
-            let stale = |problem: String| SpecError { file: file.to_owned(), pointer: patch.at.clone(), problem };
+            let stale = |problem: String| SpecError {
+                file: file.to_owned(),
+                pointer: patch.at.clone(),
+                problem,
+            };
             let target = document
                 .pointer_mut(&patch.at)
                 .and_then(Value::as_object_mut)
-                .ok_or_else(|| stale(format!("override for {version} matches no schema object: {}", patch.why)))?;
+                .ok_or_else(|| {
+                    stale(format!(
+                        "override for {version} matches no schema object: {}",
+                        patch.why
+                    ))
+                })?;
             let before = target.clone();
             for key in &patch.remove {
                 target.shift_remove(key);
@@ -154,7 +174,10 @@ impl Overrides {
                 target.insert(key.clone(), value.clone());
             }
             if *target == before {
-                return Err(stale(format!("override for {version} changes nothing; remove it: {}", patch.why)));
+                return Err(stale(format!(
+                    "override for {version} changes nothing; remove it: {}",
+                    patch.why
+                )));
             }
         }
         Ok(())
@@ -200,10 +223,14 @@ schema_patches:
         let overrides = Overrides::parse(Path::new("o.yaml"), PATCH).unwrap();
         let original = json!({"definitions": {"Config": {"properties": {"Cmd": {"type": ["array", "string"]}}}}});
         let mut document = original.clone();
-        overrides.patch_document(Path::new("s.yaml"), v("1.29"), &mut document).unwrap();
+        overrides
+            .patch_document(Path::new("s.yaml"), v("1.29"), &mut document)
+            .unwrap();
         assert_eq!(document["definitions"]["Config"]["properties"]["Cmd"]["type"], "array");
         let mut untouched = original.clone();
-        overrides.patch_document(Path::new("s.yaml"), v("1.30"), &mut untouched).unwrap();
+        overrides
+            .patch_document(Path::new("s.yaml"), v("1.30"), &mut untouched)
+            .unwrap();
         assert_eq!(untouched, original);
     }
 
@@ -211,11 +238,15 @@ schema_patches:
     fn stale_patches_are_errors() {
         let overrides = Overrides::parse(Path::new("o.yaml"), PATCH).unwrap();
         let mut missing = json!({"definitions": {}});
-        let error = overrides.patch_document(Path::new("s.yaml"), v("1.25"), &mut missing).unwrap_err();
+        let error = overrides
+            .patch_document(Path::new("s.yaml"), v("1.25"), &mut missing)
+            .unwrap_err();
         assert!(error.problem.contains("matches no schema object"), "{error}");
         assert_eq!(error.pointer, "/definitions/Config/properties/Cmd");
         let mut already_fixed = json!({"definitions": {"Config": {"properties": {"Cmd": {"type": "array"}}}}});
-        let error = overrides.patch_document(Path::new("s.yaml"), v("1.25"), &mut already_fixed).unwrap_err();
+        let error = overrides
+            .patch_document(Path::new("s.yaml"), v("1.25"), &mut already_fixed)
+            .unwrap_err();
         assert!(error.problem.contains("changes nothing"), "{error}");
     }
 

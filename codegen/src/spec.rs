@@ -110,8 +110,18 @@ struct Response2 {
 const HTTP_METHODS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "patch"];
 /// Keys of a non-body Swagger 2.0 parameter that describe its type; they form its schema.
 const PARAMETER_SCHEMA_KEYS: [&str; 12] = [
-    "type", "format", "items", "default", "enum", "minimum", "maximum", "pattern", "minLength",
-    "maxLength", "minItems", "maxItems",
+    "type",
+    "format",
+    "items",
+    "default",
+    "enum",
+    "minimum",
+    "maximum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
 ];
 
 /// Reads the spec at `path` as a JSON document, before any fix-up or conversion.
@@ -126,9 +136,15 @@ pub fn read(path: &Path) -> Result<Value, SpecError> {
 
 /// Parses YAML `text` into JSON; `file` only names the source in errors.
 pub fn parse_yaml(file: &Path, text: &str) -> Result<Value, SpecError> {
-    let error = |problem: String| SpecError { file: file.to_owned(), pointer: String::new(), problem };
+    let error = |problem: String| SpecError {
+        file: file.to_owned(),
+        pointer: String::new(),
+        problem,
+    };
     let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column()));
+        let at = e
+            .location()
+            .map(|l| format!(" (line {}, column {})", l.line(), l.column()));
         error(format!("invalid YAML{}: {e}", at.unwrap_or_default()))
     })?;
     serde_json::to_value(yaml).map_err(|e| error(format!("not representable as JSON: {e}")))
@@ -145,12 +161,16 @@ struct Converter<'a> {
 
 impl Converter<'_> {
     fn error(&self, pointer: impl Into<String>, problem: impl Into<String>) -> SpecError {
-        SpecError { file: self.file.to_owned(), pointer: pointer.into(), problem: problem.into() }
+        SpecError {
+            file: self.file.to_owned(),
+            pointer: pointer.into(),
+            problem: problem.into(),
+        }
     }
 
     fn convert(&self, document: Value) -> Result<oa::OpenAPI, SpecError> {
-        let doc: Swagger2 = serde_json::from_value(document)
-            .map_err(|e| self.error("", format!("not a Swagger 2.0 document: {e}")))?;
+        let doc: Swagger2 =
+            serde_json::from_value(document).map_err(|e| self.error("", format!("not a Swagger 2.0 document: {e}")))?;
         if doc.swagger != "2.0" {
             return Err(self.error("/swagger", format!("expected \"2.0\", found {:?}", doc.swagger)));
         }
@@ -196,7 +216,8 @@ impl Converter<'_> {
         }
 
         let mut info = doc.info;
-        info.extensions.insert("x-base-path".into(), Value::from(doc.base_path.unwrap_or_default()));
+        info.extensions
+            .insert("x-base-path".into(), Value::from(doc.base_path.unwrap_or_default()));
         let api = oa::OpenAPI {
             openapi: "3.0.3".into(),
             info,
@@ -216,8 +237,8 @@ impl Converter<'_> {
         raw: &Value,
         doc: &Swagger2,
     ) -> Result<oa::Operation, SpecError> {
-        let op: Operation2 = serde_json::from_value(raw.clone())
-            .map_err(|e| self.error(pointer, format!("not an operation: {e}")))?;
+        let op: Operation2 =
+            serde_json::from_value(raw.clone()).map_err(|e| self.error(pointer, format!("not an operation: {e}")))?;
         let Some(operation_id) = op.operation_id.clone() else {
             return Err(self.error(pointer, "operation has no operationId"));
         };
@@ -240,8 +261,10 @@ impl Converter<'_> {
                 let content = consumes
                     .iter()
                     .map(|media| {
-                        let media_type =
-                            oa::MediaType { schema: Some(schema.clone()), ..Default::default() };
+                        let media_type = oa::MediaType {
+                            schema: Some(schema.clone()),
+                            ..Default::default()
+                        };
                         (media.clone(), media_type)
                     })
                     .collect();
@@ -292,7 +315,10 @@ impl Converter<'_> {
             for media in produces {
                 content.insert(
                     media.clone(),
-                    oa::MediaType { schema: schema.clone(), ..Default::default() },
+                    oa::MediaType {
+                        schema: schema.clone(),
+                        ..Default::default()
+                    },
                 );
             }
             let mut headers = IndexMap::new();
@@ -390,8 +416,14 @@ impl Converter<'_> {
                 style: oa::QueryStyle::Form,
                 allow_empty_value: None,
             },
-            "path" => oa::Parameter::Path { parameter_data: data, style: oa::PathStyle::Simple },
-            "header" => oa::Parameter::Header { parameter_data: data, style: oa::HeaderStyle::Simple },
+            "path" => oa::Parameter::Path {
+                parameter_data: data,
+                style: oa::PathStyle::Simple,
+            },
+            "header" => oa::Parameter::Header {
+                parameter_data: data,
+                style: oa::HeaderStyle::Simple,
+            },
             other => {
                 return Err(self.error(
                     format!("{pointer}/in"),
@@ -561,7 +593,9 @@ paths:
         let schema = body.content["application/json"].schema.as_ref().unwrap();
         assert_eq!(
             schema,
-            &oa::ReferenceOr::Reference { reference: "#/components/schemas/Thing".into() }
+            &oa::ReferenceOr::Reference {
+                reference: "#/components/schemas/Thing".into()
+            }
         );
         assert_eq!(api.info.extensions["x-base-path"], "/v1.0");
     }
@@ -573,7 +607,12 @@ paths:
         assert!(thing.schema_data.nullable);
         let json = serde_json::to_value(thing).unwrap();
         assert_eq!(json["properties"]["Kind"]["format"], "binary");
-        let op = api.paths.paths["/things/{id}"].as_item().unwrap().post.as_ref().unwrap();
+        let op = api.paths.paths["/things/{id}"]
+            .as_item()
+            .unwrap()
+            .post
+            .as_ref()
+            .unwrap();
         let names = match op.parameters[1].as_item().unwrap() {
             oa::Parameter::Query { parameter_data, .. } => parameter_data,
             other => panic!("expected a query parameter, got {other:?}"),
@@ -583,7 +622,10 @@ paths:
 
     #[test]
     fn reports_dangling_reference_with_its_location() {
-        let text = MINIMAL.replace("Size: {type: integer, format: int64}", "Size: {$ref: \"#/definitions/Nope\"}");
+        let text = MINIMAL.replace(
+            "Size: {type: integer, format: int64}",
+            "Size: {$ref: \"#/definitions/Nope\"}",
+        );
         let error = parse_fixture(&text).unwrap_err();
         assert_eq!(error.pointer, "/definitions/Thing/properties/Size");
         assert_eq!(error.problem, "dangling reference to #/definitions/Nope");
@@ -597,7 +639,10 @@ paths:
         );
         let error = parse_fixture(&text).unwrap_err();
         assert_eq!(error.pointer, "/paths/~1other/get/operationId");
-        assert!(error.problem.contains("duplicate operationId \"ThingUpdate\""), "{error}");
+        assert!(
+            error.problem.contains("duplicate operationId \"ThingUpdate\""),
+            "{error}"
+        );
     }
 
     #[test]
@@ -618,7 +663,10 @@ paths:
     fn reports_unsupported_constructs() {
         let text = MINIMAL.replace("collectionFormat: multi", "collectionFormat: tsv");
         let error = parse_fixture(&text).unwrap_err();
-        assert_eq!(error.pointer, "/paths/~1things~1{id}/post/parameters/1/collectionFormat");
+        assert_eq!(
+            error.pointer,
+            "/paths/~1things~1{id}/post/parameters/1/collectionFormat"
+        );
         let text = MINIMAL.replace("{type: integer, format: int64}", "{type: [integer, string]}");
         let error = parse_fixture(&text).unwrap_err();
         assert_eq!(error.pointer, "/definitions/Thing/properties/Size/type");

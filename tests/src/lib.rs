@@ -16,8 +16,15 @@ pub const BUSYBOX: &str = "docker-client-test/busybox:latest";
 pub fn daemon() -> Option<Endpoint> {
     match std::env::var("DOCKER_TEST_HOST") {
         Ok(host) if !host.is_empty() => {
-            let environment = Environment { docker_host: Some(host), ..Environment::from_process() };
-            Some(environment.endpoint().expect("DOCKER_TEST_HOST is a valid DOCKER_HOST value"))
+            let environment = Environment {
+                docker_host: Some(host),
+                ..Environment::from_process()
+            };
+            Some(
+                environment
+                    .endpoint()
+                    .expect("DOCKER_TEST_HOST is a valid DOCKER_HOST value"),
+            )
         }
         _ if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("CI=true but DOCKER_TEST_HOST is not set: the daemon tests need a daemon (run .ci/run)")
@@ -39,32 +46,45 @@ pub fn docker() -> Option<Docker> {
 /// A name no other test (or earlier run) uses.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!("dct-{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "dct-{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A root filesystem tar holding busybox and the applets the tests call.
 pub fn busybox_rootfs() -> Vec<u8> {
     let path = std::env::var("DOCKER_TEST_BUSYBOX").unwrap_or_else(|_| "/bin/busybox".into());
-    let binary = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read busybox at {path}: {e} (install busybox-static)"));
+    let binary =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read busybox at {path}: {e} (install busybox-static)"));
     let mut archive = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(binary.len() as u64);
     header.set_mode(0o755);
     header.set_cksum();
-    archive.append_data(&mut header, "bin/busybox", binary.as_slice()).unwrap();
-    for applet in ["sh", "echo", "cat", "sleep", "ls", "env", "true", "false", "dd", "seq", "top", "ps", "wc", "tail"] {
+    archive
+        .append_data(&mut header, "bin/busybox", binary.as_slice())
+        .unwrap();
+    for applet in [
+        "sh", "echo", "cat", "sleep", "ls", "env", "true", "false", "dd", "seq", "top", "ps", "wc", "tail",
+    ] {
         let mut link = tar::Header::new_gnu();
         link.set_entry_type(tar::EntryType::Symlink);
         link.set_size(0);
         link.set_mode(0o777);
-        archive.append_link(&mut link, format!("bin/{applet}"), "busybox").unwrap();
+        archive
+            .append_link(&mut link, format!("bin/{applet}"), "busybox")
+            .unwrap();
     }
     for dir in ["tmp", "etc", "proc", "sys", "dev"] {
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Directory);
         header.set_size(0);
         header.set_mode(0o755);
-        archive.append_data(&mut header, format!("{dir}/"), std::io::empty()).unwrap();
+        archive
+            .append_data(&mut header, format!("{dir}/"), std::io::empty())
+            .unwrap();
     }
     archive.into_inner().unwrap()
 }

@@ -10,7 +10,10 @@ async fn system_ping_version_and_info() {
     let Some(docker) = docker() else { return };
     assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
     let version = docker.system().version().send().await.unwrap();
-    assert!(version.api_version.as_deref().is_some_and(|v| !v.is_empty()), "{version:?}");
+    assert!(
+        version.api_version.as_deref().is_some_and(|v| !v.is_empty()),
+        "{version:?}"
+    );
     let info = docker.system().info().send().await.unwrap();
     assert!(info.ncpu.unwrap_or(0) >= 1, "{info:?}");
     assert_eq!(docker.client().api_version().await.unwrap(), "1.41");
@@ -23,7 +26,11 @@ async fn run_recipe_captures_output_and_exit_code() {
     let name = unique_name("run");
     let body = ContainerCreateBody {
         image: Some(image.into()),
-        cmd: Some(vec!["sh".into(), "-c".into(), "echo hello $GREETING; echo oops >&2; exit 3".into()]),
+        cmd: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "echo hello $GREETING; echo oops >&2; exit 3".into(),
+        ]),
         env: Some(vec!["GREETING=world".into()]),
         labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
         ..Default::default()
@@ -35,7 +42,14 @@ async fn run_recipe_captures_output_and_exit_code() {
     let waited = docker.containers().wait(&id).send().await.unwrap();
     assert_eq!(waited.status_code, Some(3));
 
-    let logs = docker.containers().logs(&id).stdout(true).stderr(true).send().await.unwrap();
+    let logs = docker
+        .containers()
+        .logs(&id)
+        .stdout(true)
+        .stderr(true)
+        .send()
+        .await
+        .unwrap();
     let (stdout, stderr) = logs.collect().await.unwrap();
     assert_eq!(String::from_utf8_lossy(&stdout), "hello world\n");
     assert_eq!(String::from_utf8_lossy(&stderr), "oops\n");
@@ -62,7 +76,12 @@ async fn run_recipe_captures_output_and_exit_code() {
 #[tokio::test]
 async fn daemon_errors_carry_status_and_message() {
     let Some(docker) = docker() else { return };
-    let error = docker.containers().inspect("no-such-container-xyz").send().await.unwrap_err();
+    let error = docker
+        .containers()
+        .inspect("no-such-container-xyz")
+        .send()
+        .await
+        .unwrap_err();
     assert!(error.is_not_found(), "{error}");
     match &error {
         Error::Daemon { operation, message, .. } => {
@@ -82,7 +101,15 @@ async fn exec_with_stdin_sees_eof_after_half_close() {
         cmd: Some(vec!["sleep".into(), "30".into()]),
         ..Default::default()
     };
-    let id = docker.containers().create(body).name(unique_name("exec")).send().await.unwrap().id.unwrap();
+    let id = docker
+        .containers()
+        .create(body)
+        .name(unique_name("exec"))
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
     docker.containers().start(&id).send().await.unwrap();
 
     let exec = ExecConfig {
@@ -92,8 +119,21 @@ async fn exec_with_stdin_sees_eof_after_half_close() {
         cmd: Some(vec!["sh".into(), "-c".into(), "wc -c; echo done >&2".into()]),
         ..Default::default()
     };
-    let exec_id = docker.exec().container_exec(&id, exec).send().await.unwrap().id.unwrap();
-    let mut session = docker.exec().start(&exec_id).body(ExecStartConfig::default()).send().await.unwrap();
+    let exec_id = docker
+        .exec()
+        .container_exec(&id, exec)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let mut session = docker
+        .exec()
+        .start(&exec_id)
+        .body(ExecStartConfig::default())
+        .send()
+        .await
+        .unwrap();
     session.input.write_all(b"twelve bytes").await.unwrap();
     session.input.shutdown().await.unwrap();
     let (stdout, stderr) = session.output.collect().await.unwrap();
@@ -109,7 +149,13 @@ async fn exec_with_stdin_sees_eof_after_half_close() {
 async fn image_list_filters_by_reference() {
     let Some(docker) = docker() else { return };
     let image = busybox_image(&docker).await;
-    let images = docker.images().list().filters(Filters::new().reference(image)).send().await.unwrap();
+    let images = docker
+        .images()
+        .list()
+        .filters(Filters::new().reference(image))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(images.len(), 1, "{images:?}");
     assert!(images[0].repo_tags.as_ref().unwrap().iter().any(|t| t == image));
     let inspected = docker.images().inspect(image).send().await.unwrap();

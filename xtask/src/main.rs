@@ -38,7 +38,10 @@ fn main() -> ExitCode {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
 }
 
 fn generated_dir() -> PathBuf {
@@ -67,7 +70,12 @@ fn generate_all(only: Option<ApiVersion>) -> Result<Vec<GeneratedCrate>, String>
             .collect();
         workers
             .into_iter()
-            .map(|worker| worker.join().expect("generation does not panic").map_err(|e| e.to_string()))
+            .map(|worker| {
+                worker
+                    .join()
+                    .expect("generation does not panic")
+                    .map_err(|e| e.to_string())
+            })
             .collect()
     })
 }
@@ -97,7 +105,11 @@ fn generate(version: Option<&str>) -> Result<(), String> {
             generated.version, generated.operation_count, generated.type_count, generated.folder
         );
     }
-    println!("generated {} crates ({written} files) in {:.2?}", crates.len(), started.elapsed());
+    println!(
+        "generated {} crates ({written} files) in {:.2?}",
+        crates.len(),
+        started.elapsed()
+    );
     Ok(())
 }
 
@@ -117,14 +129,22 @@ fn check() -> Result<(), String> {
             }
         }
         for extra in list_files(&folder) {
-            let relative = extra.strip_prefix(&folder).expect("listed under folder").to_string_lossy().replace('\\', "/");
+            let relative = extra
+                .strip_prefix(&folder)
+                .expect("listed under folder")
+                .to_string_lossy()
+                .replace('\\', "/");
             if !generated.files.contains_key(&relative) {
                 problems.push(format!("extra: {}", extra.display()));
             }
         }
     }
     for entry in std::fs::read_dir(generated_dir()).map_err(|e| e.to_string())? {
-        let name = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
+        let name = entry
+            .map_err(|e| e.to_string())?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if name.starts_with('v') && !expected_folders.contains(&name) {
             problems.push(format!("extra crate without a spec: generated-client/{name}"));
         }
@@ -133,7 +153,10 @@ fn check() -> Result<(), String> {
         println!("all {} generated crates are up to date", crates.len());
         Ok(())
     } else {
-        Err(format!("generated code is stale; run `cargo xtask generate`:\n  {}", problems.join("\n  ")))
+        Err(format!(
+            "generated code is stale; run `cargo xtask generate`:\n  {}",
+            problems.join("\n  ")
+        ))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use http_body_util::{BodyExt, BodyDataStream};
+use http_body_util::{BodyDataStream, BodyExt};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -37,11 +37,19 @@ pub struct Body(HttpBody);
 
 impl Body {
     pub fn empty() -> Self {
-        Body(http_body_util::Empty::new().map_err(|never| match never {}).boxed_unsync())
+        Body(
+            http_body_util::Empty::new()
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
     }
 
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Body(http_body_util::Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync())
+        Body(
+            http_body_util::Full::new(bytes.into())
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
     }
 
     /// A body streamed chunk by chunk (a build context, an image tarball).
@@ -91,7 +99,14 @@ pub struct Request {
 impl Request {
     /// A request for `path` (without the version prefix) on behalf of `operation`.
     pub fn new(method: Method, path: String, operation: &'static str) -> Self {
-        Request { method, path, operation, query: String::new(), headers: Vec::new(), body: None }
+        Request {
+            method,
+            path,
+            operation,
+            query: String::new(),
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     fn push_query(&mut self, name: &str, value: &str) {
@@ -129,7 +144,8 @@ impl Request {
     }
 
     pub fn header(mut self, name: &'static str, value: &impl Display) -> Result<Self> {
-        let value = HeaderValue::try_from(value.to_string()).map_err(|e| self.invalid(format!("header {name}: {e}")))?;
+        let value =
+            HeaderValue::try_from(value.to_string()).map_err(|e| self.invalid(format!("header {name}: {e}")))?;
         self.headers.push((HeaderName::from_static_lowercase(name), value));
         Ok(self)
     }
@@ -159,7 +175,10 @@ impl Request {
     }
 
     fn invalid(&self, message: String) -> Error {
-        Error::InvalidArgument { operation: self.operation, message }
+        Error::InvalidArgument {
+            operation: self.operation,
+            message,
+        }
     }
 }
 
@@ -178,8 +197,11 @@ fn form_urlencoded(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Everything but unreserved characters is escaped in query names and values.
-const QUERY: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Percent-encodes one path segment (image names hold `/` and `:`).
 pub fn encode_path_segment(segment: &str) -> String {
@@ -206,7 +228,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { connect_timeout: Duration::from_secs(10), request_timeout: None, version: VersionPolicy::Negotiate }
+        Options {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: None,
+            version: VersionPolicy::Negotiate,
+        }
     }
 }
 
@@ -260,14 +286,24 @@ impl Client {
             .build(connector.clone());
         let authority = match &endpoint {
             Endpoint::Unix(_) => "docker".to_owned(),
-            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } if host.contains(':') => format!("[{host}]:{port}"),
+            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } if host.contains(':') => {
+                format!("[{host}]:{port}")
+            }
             Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } => format!("{host}:{port}"),
         };
         let version = tokio::sync::OnceCell::new();
         if let VersionPolicy::Pinned(pinned) = &options.version {
             version.set(pinned.clone()).expect("a new cell is empty");
         }
-        let inner = Inner { http, connector, endpoint, authority, crate_version: crate_version.to_owned(), options, version };
+        let inner = Inner {
+            http,
+            connector,
+            endpoint,
+            authority,
+            crate_version: crate_version.to_owned(),
+            options,
+            version,
+        };
         Ok(Client { inner: Arc::new(inner) })
     }
 
@@ -277,7 +313,11 @@ impl Client {
 
     /// The API version requests use, negotiating it first if that has not happened yet.
     pub async fn api_version(&self) -> Result<&str> {
-        self.inner.version.get_or_try_init(|| self.negotiate_version()).await.map(String::as_str)
+        self.inner
+            .version
+            .get_or_try_init(|| self.negotiate_version())
+            .await
+            .map(String::as_str)
     }
 
     /// Asks the daemon for its API version (`HEAD /_ping`, then `GET` for daemons that refuse
@@ -304,10 +344,16 @@ impl Client {
         Ok(lower_version(&daemon, &self.inner.crate_version).to_owned())
     }
 
-    async fn dispatch(&self, request: http::Request<HttpBody>, operation: &'static str) -> Result<http::Response<Incoming>> {
+    async fn dispatch(
+        &self,
+        request: http::Request<HttpBody>,
+        operation: &'static str,
+    ) -> Result<http::Response<Incoming>> {
         let call = self.inner.http.request(request);
         let result = match self.inner.options.request_timeout {
-            Some(after) => tokio::time::timeout(after, call).await.map_err(|_| Error::Timeout { operation, after })?,
+            Some(after) => tokio::time::timeout(after, call)
+                .await
+                .map_err(|_| Error::Timeout { operation, after })?,
             None => call.await,
         };
         result.map_err(|e| self.transport_error(operation, e))
@@ -323,7 +369,10 @@ impl Client {
         let detail = deepest.map(ToString::to_string).unwrap_or_else(|| error.to_string());
         if error.is_connect() {
             let source = io::Error::other(detail);
-            return Error::Connect { endpoint: self.inner.endpoint.to_string(), source };
+            return Error::Connect {
+                endpoint: self.inner.endpoint.to_string(),
+                source,
+            };
         }
         if detail.contains("HTTP request to an HTTPS server") {
             return Error::Tls {
@@ -331,7 +380,10 @@ impl Client {
                 message: format!("{detail}: the daemon speaks TLS here; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"),
             };
         }
-        Error::Transport { operation, message: detail }
+        Error::Transport {
+            operation,
+            message: detail,
+        }
     }
 
     /// Sends `request` and returns the response if its status is a success.
@@ -348,7 +400,9 @@ impl Client {
             builder = builder.header(name, value);
         }
         if upgrade {
-            builder = builder.header(http::header::CONNECTION, "Upgrade").header(http::header::UPGRADE, "tcp");
+            builder = builder
+                .header(http::header::CONNECTION, "Upgrade")
+                .header(http::header::UPGRADE, "tcp");
         }
         let body = match request.body {
             Some((body, content_type)) => {
@@ -357,28 +411,49 @@ impl Client {
             }
             None => Body::empty(),
         };
-        let http_request = builder.body(body.0).map_err(|e| Error::InvalidArgument { operation, message: e.to_string() })?;
+        let http_request = builder.body(body.0).map_err(|e| Error::InvalidArgument {
+            operation,
+            message: e.to_string(),
+        })?;
         let response = self.dispatch(http_request, operation).await?;
         let status = response.status();
-        if status.is_success() || status == http::StatusCode::SWITCHING_PROTOCOLS || status == http::StatusCode::NOT_MODIFIED {
+        if status.is_success()
+            || status == http::StatusCode::SWITCHING_PROTOCOLS
+            || status == http::StatusCode::NOT_MODIFIED
+        {
             return Ok(response);
         }
-        let body = read_limited(response.into_body(), ERROR_BODY_LIMIT).await.unwrap_or_default();
+        let body = read_limited(response.into_body(), ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
         let mut message = daemon_message(&body);
         if status == http::StatusCode::NOT_FOUND && message.contains("page not found") {
             message = format!("{message} (the daemon does not offer this operation at API v{version})");
-            return Err(Error::UnsupportedVersion { operation, version, message });
+            return Err(Error::UnsupportedVersion {
+                operation,
+                version,
+                message,
+            });
         }
-        Err(Error::Daemon { operation, status: status.as_u16(), message })
+        Err(Error::Daemon {
+            operation,
+            status: status.as_u16(),
+            message,
+        })
     }
 
     async fn collect_body(&self, response: http::Response<Incoming>, operation: &'static str) -> Result<Bytes> {
         let collect = response.into_body().collect();
         let collected = match self.inner.options.request_timeout {
-            Some(after) => tokio::time::timeout(after, collect).await.map_err(|_| Error::Timeout { operation, after })?,
+            Some(after) => tokio::time::timeout(after, collect)
+                .await
+                .map_err(|_| Error::Timeout { operation, after })?,
             None => collect.await,
         };
-        collected.map(|c| c.to_bytes()).map_err(|e| Error::Transport { operation, message: e.to_string() })
+        collected.map(|c| c.to_bytes()).map_err(|e| Error::Transport {
+            operation,
+            message: e.to_string(),
+        })
     }
 
     pub async fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
@@ -418,11 +493,19 @@ impl Client {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
         let multiplexed = self.is_multiplexed(&response, tty).await;
-        Ok(OutputStream::new(body_source(response.into_body()), multiplexed, operation))
+        Ok(OutputStream::new(
+            body_source(response.into_body()),
+            multiplexed,
+            operation,
+        ))
     }
 
     async fn is_multiplexed(&self, response: &http::Response<Incoming>, tty: Option<bool>) -> bool {
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if content_type.starts_with("application/vnd.docker.multiplexed-stream") {
             return true;
         }
@@ -442,12 +525,21 @@ impl Client {
         if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
             // Detached exec and old daemons answer 200 and send output as a plain body.
             let output = OutputStream::new(body_source(response.into_body()), multiplexed, operation);
-            return Ok(Session { output, input: SessionInput { io: None } });
+            return Ok(Session {
+                output,
+                input: SessionInput { io: None },
+            });
         }
-        let upgraded = hyper::upgrade::on(response).await.map_err(|e| Error::Transport { operation, message: e.to_string() })?;
+        let upgraded = hyper::upgrade::on(response).await.map_err(|e| Error::Transport {
+            operation,
+            message: e.to_string(),
+        })?;
         let (read, write) = tokio::io::split(TokioIo::new(upgraded));
         let source: ByteSource = Box::pin(tokio_util::io::ReaderStream::new(read));
-        Ok(Session { output: OutputStream::new(source, multiplexed, operation), input: SessionInput { io: Some(write) } })
+        Ok(Session {
+            output: OutputStream::new(source, multiplexed, operation),
+            input: SessionInput { io: Some(write) },
+        })
     }
 
     /// Opens a raw connection to the daemon, for tools that speak HTTP themselves.
@@ -470,12 +562,17 @@ pub struct SessionInput {
 
 impl std::fmt::Debug for SessionInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionInput").field("open", &self.io.is_some()).finish()
+        f.debug_struct("SessionInput")
+            .field("open", &self.io.is_some())
+            .finish()
     }
 }
 
 fn no_input() -> io::Error {
-    io::Error::new(io::ErrorKind::BrokenPipe, "this session has no input: the daemon did not switch protocols")
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "this session has no input: the daemon did not switch protocols",
+    )
 }
 
 impl AsyncWrite for SessionInput {
@@ -557,6 +654,9 @@ mod tests {
             request.query,
             "all=true&platform=linux%2Famd64&platform=linux%2Farm64&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D"
         );
-        assert_eq!(encode_path_segment("registry:5000/app:v1"), "registry%3A5000%2Fapp%3Av1");
+        assert_eq!(
+            encode_path_segment("registry:5000/app:v1"),
+            "registry%3A5000%2Fapp%3Av1"
+        );
     }
 }

@@ -43,10 +43,17 @@ impl TlsFiles {
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read(&path).map_err(|e| {
-                Error::Config(format!("cannot read {} ({e}); set DOCKER_CERT_PATH to the folder holding ca.pem, cert.pem and key.pem", path.display()))
+                Error::Config(format!(
+                    "cannot read {} ({e}); set DOCKER_CERT_PATH to the folder holding ca.pem, cert.pem and key.pem",
+                    path.display()
+                ))
             })
         };
-        Ok(TlsFiles { ca: read("ca.pem")?, client_cert: Some(read("cert.pem")?), client_key: Some(read("key.pem")?) })
+        Ok(TlsFiles {
+            ca: read("ca.pem")?,
+            client_cert: Some(read("cert.pem")?),
+            client_key: Some(read("key.pem")?),
+        })
     }
 }
 
@@ -87,9 +94,11 @@ impl Environment {
             return Ok(Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET)));
         };
         let tls = self.tls_verify.is_some();
-        let (scheme, rest) = host
-            .split_once("://")
-            .ok_or_else(|| Error::Config(format!("DOCKER_HOST {host:?} has no scheme; use unix://, tcp://, http:// or https://")))?;
+        let (scheme, rest) = host.split_once("://").ok_or_else(|| {
+            Error::Config(format!(
+                "DOCKER_HOST {host:?} has no scheme; use unix://, tcp://, http:// or https://"
+            ))
+        })?;
         match scheme {
             "unix" => {
                 if rest.is_empty() {
@@ -105,14 +114,24 @@ impl Environment {
                     let dir = match (&self.cert_path, &self.home) {
                         (Some(dir), _) => dir.clone(),
                         (None, Some(home)) => home.join(".docker"),
-                        (None, None) => return Err(Error::Config("DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is".into())),
+                        (None, None) => {
+                            return Err(Error::Config(
+                                "DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is".into(),
+                            ))
+                        }
                     };
-                    Ok(Endpoint::Tls { host: name, port, tls: TlsFiles::from_dir(&dir)? })
+                    Ok(Endpoint::Tls {
+                        host: name,
+                        port,
+                        tls: TlsFiles::from_dir(&dir)?,
+                    })
                 } else {
                     Ok(Endpoint::Tcp { host: name, port })
                 }
             }
-            other => Err(Error::Config(format!("DOCKER_HOST {host:?}: unsupported scheme {other:?}"))),
+            other => Err(Error::Config(format!(
+                "DOCKER_HOST {host:?}: unsupported scheme {other:?}"
+            ))),
         }
     }
 }
@@ -142,23 +161,47 @@ mod tests {
     use super::*;
 
     fn env(host: Option<&str>) -> Environment {
-        Environment { docker_host: host.map(String::from), ..Default::default() }
+        Environment {
+            docker_host: host.map(String::from),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn nothing_set_means_the_local_socket() {
-        assert_eq!(env(None).endpoint().unwrap(), Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET)));
+        assert_eq!(
+            env(None).endpoint().unwrap(),
+            Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET))
+        );
     }
 
     #[test]
     fn parses_hosts_like_the_cli() {
-        assert_eq!(env(Some("unix:///run/d.sock")).endpoint().unwrap(), Endpoint::Unix("/run/d.sock".into()));
+        assert_eq!(
+            env(Some("unix:///run/d.sock")).endpoint().unwrap(),
+            Endpoint::Unix("/run/d.sock".into())
+        );
         assert_eq!(
             env(Some("tcp://127.0.0.1:2375")).endpoint().unwrap(),
-            Endpoint::Tcp { host: "127.0.0.1".into(), port: 2375 }
+            Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 2375
+            }
         );
-        assert_eq!(env(Some("tcp://docker")).endpoint().unwrap(), Endpoint::Tcp { host: "docker".into(), port: 2375 });
-        assert_eq!(env(Some("http://[::1]:80/")).endpoint().unwrap(), Endpoint::Tcp { host: "::1".into(), port: 80 });
+        assert_eq!(
+            env(Some("tcp://docker")).endpoint().unwrap(),
+            Endpoint::Tcp {
+                host: "docker".into(),
+                port: 2375
+            }
+        );
+        assert_eq!(
+            env(Some("http://[::1]:80/")).endpoint().unwrap(),
+            Endpoint::Tcp {
+                host: "::1".into(),
+                port: 80
+            }
+        );
     }
 
     #[test]
@@ -178,6 +221,9 @@ mod tests {
             home: None,
         };
         let error = environment.endpoint().unwrap_err().to_string();
-        assert!(error.contains("/nonexistent/certs/ca.pem") && error.contains("DOCKER_CERT_PATH"), "{error}");
+        assert!(
+            error.contains("/nonexistent/certs/ca.pem") && error.contains("DOCKER_CERT_PATH"),
+            "{error}"
+        );
     }
 }

@@ -18,13 +18,26 @@ pub enum Error {
     Transport { operation: &'static str, message: String },
     /// The request or its body took longer than the configured timeout.
     #[error("{operation}: timed out after {after:?}")]
-    Timeout { operation: &'static str, after: std::time::Duration },
+    Timeout {
+        operation: &'static str,
+        after: std::time::Duration,
+    },
     /// The daemon answered with an error status.
     #[error("{operation}: daemon answered {status}: {message}")]
-    Daemon { operation: &'static str, status: u16, message: String },
+    Daemon {
+        operation: &'static str,
+        status: u16,
+        message: String,
+    },
     /// The daemon's answer does not fit the expected type.
     #[error("{operation}: cannot decode {type_name} at `{path}`: {message}; body starts: {snippet}")]
-    Decode { operation: &'static str, type_name: &'static str, path: String, message: String, snippet: String },
+    Decode {
+        operation: &'static str,
+        type_name: &'static str,
+        path: String,
+        message: String,
+        snippet: String,
+    },
     /// A stream reported an error in its body (`errorDetail` in JSON progress, stream type 3 in
     /// multiplexed output) after a successful status.
     #[error("{operation}: the daemon reported an error in the stream: {message}")]
@@ -34,7 +47,11 @@ pub enum Error {
     Truncated { operation: &'static str, message: String },
     /// The operation does not exist in the API version in use.
     #[error("{operation} is not available in API version {version}: {message}")]
-    UnsupportedVersion { operation: &'static str, version: String, message: String },
+    UnsupportedVersion {
+        operation: &'static str,
+        version: String,
+        message: String,
+    },
     /// A request argument was refused before anything was sent.
     #[error("{operation}: invalid argument: {message}")]
     InvalidArgument { operation: &'static str, message: String },

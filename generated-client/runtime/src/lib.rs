@@ -12,7 +12,9 @@ mod params;
 mod streams;
 mod transport;
 
-pub use client::{compare_versions, encode_path_segment, Body, Client, Method, Options, Request, Session, SessionInput, VersionPolicy};
+pub use client::{
+    compare_versions, encode_path_segment, Body, Client, Method, Options, Request, Session, SessionInput, VersionPolicy,
+};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};
 pub use params::{Filters, RegistryAuth, RegistryConfig};

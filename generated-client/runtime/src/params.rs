@@ -90,7 +90,11 @@ impl std::fmt::Debug for RegistryAuth {
 
 impl RegistryAuth {
     pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
-        RegistryAuth { username: Some(username.into()), password: Some(password.into()), ..Default::default() }
+        RegistryAuth {
+            username: Some(username.into()),
+            password: Some(password.into()),
+            ..Default::default()
+        }
     }
 
     /// The header value: base64url (the alphabet the daemon decodes) of the JSON.
@@ -121,7 +125,9 @@ mod tests {
     #[test]
     fn registry_auth_is_base64url_json() {
         let auth = RegistryAuth::password("me", "p?>>");
-        let decoded = base64::engine::general_purpose::URL_SAFE.decode(auth.header_value()).unwrap();
+        let decoded = base64::engine::general_purpose::URL_SAFE
+            .decode(auth.header_value())
+            .unwrap();
         assert_eq!(decoded, br#"{"username":"me","password":"p?>>"}"#);
         assert!(!auth.header_value().contains('+') && !auth.header_value().contains('/'));
     }

@@ -16,7 +16,10 @@ use crate::error::{decode, snippet, Error, Result};
 pub(crate) type ByteSource = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 fn transport_error(operation: &'static str, error: io::Error) -> Error {
-    Error::Transport { operation, message: error.to_string() }
+    Error::Transport {
+        operation,
+        message: error.to_string(),
+    }
 }
 
 /// A raw byte stream (export, image save, archive download).
@@ -48,7 +51,9 @@ impl ByteStream {
 
 impl std::fmt::Debug for ByteStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ByteStream").field("operation", &self.operation).finish_non_exhaustive()
+        f.debug_struct("ByteStream")
+            .field("operation", &self.operation)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,18 +84,30 @@ pub struct JsonStream<T> {
 
 impl<T> std::fmt::Debug for JsonStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonStream").field("operation", &self.operation).field("buffered", &self.buffer.len()).finish()
+        f.debug_struct("JsonStream")
+            .field("operation", &self.operation)
+            .field("buffered", &self.buffer.len())
+            .finish()
     }
 }
 
 impl<T: DeserializeOwned> JsonStream<T> {
     pub(crate) fn new(source: ByteSource, operation: &'static str) -> Self {
-        JsonStream { source, buffer: BytesMut::new(), operation, finished: false, item: PhantomData }
+        JsonStream {
+            source,
+            buffer: BytesMut::new(),
+            operation,
+            finished: false,
+            item: PhantomData,
+        }
     }
 
     /// The next complete object in the buffer, if one is there.
     fn next_buffered(&mut self) -> Option<Result<T>> {
-        let start = self.buffer.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1e));
+        let start = self
+            .buffer
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1e));
         let Some(start) = start else {
             self.buffer.clear();
             return None;
@@ -133,7 +150,10 @@ impl<T: DeserializeOwned> JsonStream<T> {
             if let Ok(failure) = serde_json::from_slice::<Failure>(object) {
                 let message = failure.error_detail.and_then(|d| d.message).or(failure.error);
                 if let Some(message) = message {
-                    return Err(Error::Stream { operation: self.operation, message });
+                    return Err(Error::Stream {
+                        operation: self.operation,
+                        message,
+                    });
                 }
             }
         }
@@ -169,7 +189,10 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
                         return Poll::Ready(None);
                     }
                     let message = format!("body ended inside a JSON object: {}", snippet(&this.buffer));
-                    return Poll::Ready(Some(Err(Error::Truncated { operation: this.operation, message })));
+                    return Poll::Ready(Some(Err(Error::Truncated {
+                        operation: this.operation,
+                        message,
+                    })));
                 }
             }
         }
@@ -217,7 +240,13 @@ const FRAME_HEADER: usize = 8;
 
 impl OutputStream {
     pub(crate) fn new(source: ByteSource, multiplexed: bool, operation: &'static str) -> Self {
-        OutputStream { source, buffer: BytesMut::new(), multiplexed, operation, finished: false }
+        OutputStream {
+            source,
+            buffer: BytesMut::new(),
+            multiplexed,
+            operation,
+            finished: false,
+        }
     }
 
     pub fn is_multiplexed(&self) -> bool {
@@ -256,12 +285,18 @@ impl OutputStream {
             3 => {
                 self.finished = true;
                 let message = String::from_utf8_lossy(&payload).trim().to_owned();
-                Err(Error::Stream { operation: self.operation, message })
+                Err(Error::Stream {
+                    operation: self.operation,
+                    message,
+                })
             }
             other => {
                 self.finished = true;
                 let message = format!("unknown stream type {other} in a multiplexed frame header");
-                Err(Error::Stream { operation: self.operation, message })
+                Err(Error::Stream {
+                    operation: self.operation,
+                    message,
+                })
             }
         })
     }
@@ -294,7 +329,10 @@ impl Stream for OutputStream {
                         return Poll::Ready(None);
                     }
                     let message = format!("body ended inside a frame ({} bytes left over)", this.buffer.len());
-                    return Poll::Ready(Some(Err(Error::Truncated { operation: this.operation, message })));
+                    return Poll::Ready(Some(Err(Error::Truncated {
+                        operation: this.operation,
+                        message,
+                    })));
                 }
             }
         }
@@ -307,18 +345,25 @@ mod tests {
     use futures_util::StreamExt;
 
     fn chunks(parts: Vec<Vec<u8>>) -> ByteSource {
-        Box::pin(futures_util::stream::iter(parts.into_iter().map(|p| Ok(Bytes::from(p)))))
+        Box::pin(futures_util::stream::iter(
+            parts.into_iter().map(|p| Ok(Bytes::from(p))),
+        ))
     }
 
     /// Every way of cutting `bytes` in two, plus one byte at a time.
     fn splits(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
-        let mut all: Vec<Vec<Vec<u8>>> = (0..=bytes.len()).map(|i| vec![bytes[..i].to_vec(), bytes[i..].to_vec()]).collect();
+        let mut all: Vec<Vec<Vec<u8>>> = (0..=bytes.len())
+            .map(|i| vec![bytes[..i].to_vec(), bytes[i..].to_vec()])
+            .collect();
         all.push(bytes.iter().map(|b| vec![*b]).collect());
         all
     }
 
     fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
     }
 
     #[derive(Debug, PartialEq, serde::Deserialize)]
@@ -334,7 +379,13 @@ mod tests {
             let items: Vec<_> = block_on(JsonStream::<Progress>::new(chunks(parts), "t").collect::<Vec<_>>());
             let items: Vec<Progress> = items.into_iter().map(|i| i.unwrap()).collect();
             assert_eq!(items.len(), 4);
-            assert_eq!(items[1], Progress { status: Some("b".into()), id: Some(7) });
+            assert_eq!(
+                items[1],
+                Progress {
+                    status: Some("b".into()),
+                    id: Some(7)
+                }
+            );
         }
     }
 
@@ -374,11 +425,21 @@ mod tests {
 
     #[test]
     fn multiplexed_output_decodes_at_every_split_point() {
-        let body = [frame(1, b"hello "), frame(2, b"oops"), frame(1, b""), frame(1, b"world")].concat();
+        let body = [
+            frame(1, b"hello "),
+            frame(2, b"oops"),
+            frame(1, b""),
+            frame(1, b"world"),
+        ]
+        .concat();
         for parts in splits(&body) {
             let pieces = block_on(OutputStream::new(chunks(parts), true, "t").collect::<Vec<_>>());
             let pieces: Vec<Output> = pieces.into_iter().map(|p| p.unwrap()).collect();
-            let stdout: Vec<u8> = pieces.iter().filter(|p| matches!(p, Output::StdOut(_))).flat_map(|p| p.bytes().to_vec()).collect();
+            let stdout: Vec<u8> = pieces
+                .iter()
+                .filter(|p| matches!(p, Output::StdOut(_)))
+                .flat_map(|p| p.bytes().to_vec())
+                .collect();
             assert_eq!(stdout, b"hello world");
             assert!(pieces.contains(&Output::StdErr(Bytes::from_static(b"oops"))));
         }
@@ -396,7 +457,9 @@ mod tests {
 
     #[test]
     fn raw_output_is_passed_on_as_it_arrives() {
-        let pieces = block_on(OutputStream::new(chunks(vec![b"$ ".to_vec(), b"ls\r\n".to_vec()]), false, "t").collect::<Vec<_>>());
+        let pieces = block_on(
+            OutputStream::new(chunks(vec![b"$ ".to_vec(), b"ls\r\n".to_vec()]), false, "t").collect::<Vec<_>>(),
+        );
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].as_ref().unwrap(), &Output::Console(Bytes::from_static(b"$ ")));
     }

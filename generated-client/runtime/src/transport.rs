@@ -26,22 +26,41 @@ pub(crate) struct Connector {
 
 enum Target {
     Unix(PathBuf),
-    Tcp { host: String, port: u16 },
-    Tls { host: String, port: u16, config: Arc<rustls::ClientConfig>, server_name: rustls::pki_types::ServerName<'static> },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Tls {
+        host: String,
+        port: u16,
+        config: Arc<rustls::ClientConfig>,
+        server_name: rustls::pki_types::ServerName<'static>,
+    },
 }
 
 impl Connector {
     pub(crate) fn new(endpoint: &Endpoint, connect_timeout: Duration) -> Result<Self> {
         let target = match endpoint {
             Endpoint::Unix(path) => Target::Unix(path.clone()),
-            Endpoint::Tcp { host, port } => Target::Tcp { host: host.clone(), port: *port },
+            Endpoint::Tcp { host, port } => Target::Tcp {
+                host: host.clone(),
+                port: *port,
+            },
             Endpoint::Tls { host, port, tls } => {
                 let server_name = rustls::pki_types::ServerName::try_from(host.clone())
                     .map_err(|e| Error::Config(format!("{host:?} is not a valid TLS server name: {e}")))?;
-                Target::Tls { host: host.clone(), port: *port, config: Arc::new(tls_config(tls)?), server_name }
+                Target::Tls {
+                    host: host.clone(),
+                    port: *port,
+                    config: Arc::new(tls_config(tls)?),
+                    server_name,
+                }
             }
         };
-        Ok(Connector { target: Arc::new(target), connect_timeout })
+        Ok(Connector {
+            target: Arc::new(target),
+            connect_timeout,
+        })
     }
 
     /// Opens one connection.
@@ -54,18 +73,29 @@ impl Connector {
                     tcp.set_nodelay(true)?;
                     Ok(Stream::Tcp(tcp))
                 }
-                Target::Tls { host, port, config, server_name } => {
+                Target::Tls {
+                    host,
+                    port,
+                    config,
+                    server_name,
+                } => {
                     let tcp = TcpStream::connect((host.as_str(), *port)).await?;
                     tcp.set_nodelay(true)?;
                     let connector = tokio_rustls::TlsConnector::from(config.clone());
-                    let tls = connector.connect(server_name.clone(), tcp).await.map_err(explain_tls_failure)?;
+                    let tls = connector
+                        .connect(server_name.clone(), tcp)
+                        .await
+                        .map_err(explain_tls_failure)?;
                     Ok(Stream::Tls(Box::new(tls)))
                 }
             }
         };
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(result) => result,
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, format!("no connection within {:?}", self.connect_timeout))),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no connection within {:?}", self.connect_timeout),
+            )),
         }
     }
 }
@@ -73,11 +103,16 @@ impl Connector {
 /// Turns rustls's terse alerts into advice.
 fn explain_tls_failure(error: io::Error) -> io::Error {
     let text = error.to_string();
-    let advice = if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") && text.contains("Issuer") {
+    let advice = if text.contains("UnknownIssuer")
+        || text.contains("invalid peer certificate") && text.contains("Issuer")
+    {
         "the daemon's certificate is not signed by the given CA (ca.pem): use the CA that signed the daemon's certificate"
     } else if text.contains("NotValidForName") {
         "the daemon's certificate does not name this host: connect with a host name or IP in its subject alternative names"
-    } else if text.contains("CertificateRequired") || text.contains("BadCertificate") || text.contains("HandshakeFailure") {
+    } else if text.contains("CertificateRequired")
+        || text.contains("BadCertificate")
+        || text.contains("HandshakeFailure")
+    {
         "the daemon refused the client certificate (or none was given): pass cert.pem and key.pem signed by the daemon's client CA"
     } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
         "the server did not answer with TLS: is this a plain-TCP port (2375)? connect without TLS"
@@ -101,7 +136,9 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig> {
         return Err(Error::Config("CA certificate (ca.pem) holds no certificate".into()));
     }
     for ca in cas {
-        roots.add(ca).map_err(|e| Error::Config(format!("CA certificate (ca.pem) is unusable: {e}")))?;
+        roots
+            .add(ca)
+            .map_err(|e| Error::Config(format!("CA certificate (ca.pem) is unusable: {e}")))?;
     }
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -113,7 +150,9 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig> {
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| Error::Config(format!("client certificate (cert.pem) is not valid PEM: {e}")))?;
             if chain.is_empty() {
-                return Err(Error::Config("client certificate (cert.pem) holds no certificate".into()));
+                return Err(Error::Config(
+                    "client certificate (cert.pem) holds no certificate".into(),
+                ));
             }
             let key = rustls_pemfile::private_key(&mut key.as_slice())
                 .map_err(|e| Error::Config(format!("client key (key.pem) is not valid PEM: {e}")))?
@@ -123,7 +162,11 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig> {
                 .map_err(|e| Error::Config(format!("client certificate and key do not match or are unusable: {e}")))?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => return Err(Error::Config("a client certificate needs its key, and a key its certificate".into())),
+        _ => {
+            return Err(Error::Config(
+                "a client certificate needs its key, and a key its certificate".into(),
+            ))
+        }
     };
     Ok(config)
 }
