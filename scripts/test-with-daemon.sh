@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
+command -v socat >/dev/null || need+=(socat)
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -13,9 +16,38 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+tcp_port=${DOCKER_TEST_TCP_PORT:-23750}
+tls_port=${DOCKER_TEST_TLS_PORT:-23760}
+
+# A CA, a server certificate for localhost and 127.0.0.1, a client certificate, and a second CA
+# that signed nothing (for the wrong-CA test): the daemon's --tlsverify recipe.
+make_certificates() {
+  local dir=$1
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl genrsa -out ca-key.pem 2048 2>/dev/null
+    openssl req -new -x509 -days 2 -key ca-key.pem -sha256 -subj "/CN=test CA" -out ca.pem
+    openssl genrsa -out server-key.pem 2048 2>/dev/null
+    openssl req -new -key server-key.pem -subj "/CN=localhost" -out server.csr
+    printf 'subjectAltName = DNS:localhost,IP:127.0.0.1\nextendedKeyUsage = serverAuth\n' >server.ext
+    openssl x509 -req -days 2 -sha256 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+      -out server-cert.pem -extfile server.ext 2>/dev/null
+    openssl genrsa -out key.pem 2048 2>/dev/null
+    openssl req -new -key key.pem -subj "/CN=client" -out client.csr
+    printf 'extendedKeyUsage = clientAuth\n' >client.ext
+    openssl x509 -req -days 2 -sha256 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+      -out cert.pem -extfile client.ext 2>/dev/null
+    openssl genrsa -out other-ca-key.pem 2048 2>/dev/null
+    openssl req -new -x509 -days 2 -key other-ca-key.pem -sha256 -subj "/CN=other CA" -out other-ca.pem
+  )
+}
+
 started_pid=""
+forwarder_pid=""
 work=""
 cleanup() {
+  [ -n "$forwarder_pid" ] && kill "$forwarder_pid" 2>/dev/null || true
   if [ -n "$started_pid" ]; then
     kill "$started_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.2; done
@@ -32,8 +64,12 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
   fi
   work=$(mktemp -d /tmp/docker-test.XXXXXX)
   socket="$work/docker.sock"
+  certs="$work/certs"
+  make_certificates "$certs"
   dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
-    --host "unix://$socket" >"$work/dockerd.log" 2>&1 &
+    --host "unix://$socket" --host "tcp://127.0.0.1:$tls_port" \
+    --tlsverify --tlscacert "$certs/ca.pem" --tlscert "$certs/server-cert.pem" --tlskey "$certs/server-key.pem" \
+    >"$work/dockerd.log" 2>&1 &
   started_pid=$!
   for _ in $(seq 1 120); do
     if curl -sf --unix-socket "$socket" http://docker/_ping >/dev/null 2>&1; then break; fi
@@ -44,6 +80,12 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
   done
   curl -sf --unix-socket "$socket" http://docker/_ping >/dev/null || { echo "dockerd did not answer" >&2; tail -50 "$work/dockerd.log" >&2; exit 1; }
   export DOCKER_TEST_HOST="unix://$socket"
+  # dockerd cannot serve plain TCP and TLS at once: plain TCP reaches the socket through socat.
+  socat "TCP-LISTEN:$tcp_port,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$socket" &
+  forwarder_pid=$!
+  export DOCKER_TEST_TCP_HOST="tcp://127.0.0.1:$tcp_port"
+  export DOCKER_TEST_TLS_HOST="tcp://127.0.0.1:$tls_port"
+  export DOCKER_TEST_CERT_PATH="$certs"
   echo "dockerd $(curl -s --unix-socket "$socket" http://docker/version | sed 's/.*"ApiVersion":"\([^"]*\)".*/API \1/') on $socket"
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"

@@ -629,28 +629,36 @@ fn request_builder(op: &Operation) -> TokenStream {
 
 /// The expression building the request path with percent-encoded path parameters.
 fn path_expression(op: &Operation, names: &[String]) -> TokenStream {
-    let mut template = String::new();
-    let mut arguments = Vec::new();
+    let mut pieces = Vec::new();
     let mut rest = op.path.as_str();
     while let Some(open) = rest.find('{') {
-        template.push_str(&rest[..open]);
+        let literal = &rest[..open];
+        if !literal.is_empty() {
+            pieces.push(quote! { #literal });
+        }
         let close = rest[open..].find('}').expect("templates are validated at load") + open;
         let wire = &rest[open + 1..close];
         let index = op
             .parameters
             .iter()
             .position(|p| p.location == Location::Path && p.wire_name == wire);
-        let field = ident(&names[index.expect("path parameters are validated at load")]);
-        arguments.push(quote! { docker_engine_runtime::encode_path_segment(&self.#field.to_string()) });
-        template.push_str("{}");
+        let parameter = &op.parameters[index.expect("path parameters are validated at load")];
+        let field = ident(&names[index.expect("checked above")]);
+        let text = match parameter.value {
+            ParameterValue::Scalar(TypeRef::String) => quote! { &self.#field },
+            _ => quote! { &self.#field.to_string() },
+        };
+        pieces.push(quote! { &docker_engine_runtime::encode_path_segment(#text) });
         rest = &rest[close + 1..];
     }
-    template.push_str(rest);
-    if arguments.is_empty() {
-        quote! { #template.to_owned() }
-    } else {
-        quote! { format!(#template, #(#arguments),*) }
+    if pieces.is_empty() {
+        let path = rest;
+        return quote! { #path.to_owned() };
     }
+    if !rest.is_empty() {
+        pieces.push(quote! { #rest });
+    }
+    quote! { [#(#pieces),*].concat() }
 }
 
 fn rust_type(ty: &TypeRef) -> TokenStream {

@@ -50,7 +50,7 @@ async fn run_recipe_captures_output_and_exit_code() {
         .send()
         .await
         .unwrap();
-    let (stdout, stderr) = logs.collect().await.unwrap();
+    let (stdout, stderr) = logs.read_all().await.unwrap();
     assert_eq!(String::from_utf8_lossy(&stdout), "hello world\n");
     assert_eq!(String::from_utf8_lossy(&stderr), "oops\n");
 
@@ -136,7 +136,7 @@ async fn exec_with_stdin_sees_eof_after_half_close() {
         .unwrap();
     session.input.write_all(b"twelve bytes").await.unwrap();
     session.input.shutdown().await.unwrap();
-    let (stdout, stderr) = session.output.collect().await.unwrap();
+    let (stdout, stderr) = session.output.read_all().await.unwrap();
     assert_eq!(String::from_utf8_lossy(&stdout).trim(), "12");
     assert_eq!(String::from_utf8_lossy(&stderr), "done\n");
 

@@ -25,7 +25,7 @@ use crate::endpoint::{Endpoint, Environment};
 use crate::error::{daemon_message, decode, Error, Result};
 use crate::params::{RegistryAuth, RegistryConfig};
 use crate::streams::{ByteSource, ByteStream, JsonStream, OutputStream};
-use crate::transport::Connector;
+use crate::transport::{tls_advice, Connector};
 
 type HttpBody = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
 
@@ -335,6 +335,9 @@ impl Client {
                 daemon_version = Some(value.to_owned());
                 break;
             }
+            if response.status().is_client_error() && response.status() != http::StatusCode::METHOD_NOT_ALLOWED {
+                return Err(self.error_response(response, "SystemPing", "unnegotiated").await);
+            }
         }
         let daemon = daemon_version.ok_or_else(|| Error::UnsupportedVersion {
             operation: "SystemPing",
@@ -367,17 +370,19 @@ impl Client {
             source = cause.source();
         }
         let detail = deepest.map(ToString::to_string).unwrap_or_else(|| error.to_string());
-        if error.is_connect() {
-            let source = io::Error::other(detail);
-            return Error::Connect {
-                endpoint: self.inner.endpoint.to_string(),
-                source,
+        let endpoint = self.inner.endpoint.to_string();
+        if let Some(advice) = tls_advice(&detail) {
+            let message = if detail.contains(advice) {
+                detail
+            } else {
+                format!("{detail}: {advice}")
             };
+            return Error::Tls { endpoint, message };
         }
-        if detail.contains("HTTP request to an HTTPS server") {
-            return Error::Tls {
-                endpoint: self.inner.endpoint.to_string(),
-                message: format!("{detail}: the daemon speaks TLS here; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"),
+        if error.is_connect() {
+            return Error::Connect {
+                endpoint,
+                source: io::Error::other(detail),
             };
         }
         Error::Transport {
@@ -423,23 +428,42 @@ impl Client {
         {
             return Ok(response);
         }
+        Err(self.error_response(response, operation, &version).await)
+    }
+
+    /// The error a failed response stands for, with the daemon's message.
+    async fn error_response(
+        &self,
+        response: http::Response<Incoming>,
+        operation: &'static str,
+        version: &str,
+    ) -> Error {
+        let status = response.status();
         let body = read_limited(response.into_body(), ERROR_BODY_LIMIT)
             .await
             .unwrap_or_default();
-        let mut message = daemon_message(&body);
-        if status == http::StatusCode::NOT_FOUND && message.contains("page not found") {
-            message = format!("{message} (the daemon does not offer this operation at API v{version})");
-            return Err(Error::UnsupportedVersion {
-                operation,
-                version,
+        let message = daemon_message(&body);
+        if status == http::StatusCode::BAD_REQUEST && message.contains("HTTP request to an HTTPS server") {
+            let message =
+                format!("{message}: the daemon speaks TLS on this port; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH");
+            return Error::Tls {
+                endpoint: self.inner.endpoint.to_string(),
                 message,
-            });
+            };
         }
-        Err(Error::Daemon {
+        if status == http::StatusCode::NOT_FOUND && message.contains("page not found") {
+            let message = format!("{message} (the daemon does not offer this operation at API v{version})");
+            return Error::UnsupportedVersion {
+                operation,
+                version: version.to_owned(),
+                message,
+            };
+        }
+        Error::Daemon {
             operation,
             status: status.as_u16(),
             message,
-        })
+        }
     }
 
     async fn collect_body(&self, response: http::Response<Incoming>, operation: &'static str) -> Result<Bytes> {

@@ -39,7 +39,7 @@ impl ByteStream {
     }
 
     /// Reads the whole stream into memory.
-    pub async fn collect(mut self) -> Result<Vec<u8>> {
+    pub async fn read_all(mut self) -> Result<Vec<u8>> {
         use futures_util::StreamExt;
         let mut all = Vec::new();
         while let Some(chunk) = self.next().await {
@@ -254,7 +254,7 @@ impl OutputStream {
     }
 
     /// Reads everything, returning stdout (or console output) and stderr.
-    pub async fn collect(mut self) -> Result<(Vec<u8>, Vec<u8>)> {
+    pub async fn read_all(mut self) -> Result<(Vec<u8>, Vec<u8>)> {
         use futures_util::StreamExt;
         let (mut out, mut err) = (Vec::new(), Vec::new());
         while let Some(piece) = self.next().await {

@@ -100,29 +100,30 @@ impl Connector {
     }
 }
 
-/// Turns rustls's terse alerts into advice.
+/// Adds advice to a TLS failure.
 fn explain_tls_failure(error: io::Error) -> io::Error {
     let text = error.to_string();
-    let advice = if text.contains("UnknownIssuer")
-        || text.contains("invalid peer certificate") && text.contains("Issuer")
-    {
-        "the daemon's certificate is not signed by the given CA (ca.pem): use the CA that signed the daemon's certificate"
+    match tls_advice(&text) {
+        Some(advice) => io::Error::new(error.kind(), format!("{text}: {advice}")),
+        None => error,
+    }
+}
+
+/// What to change, for the TLS failures people meet: rustls's alerts are terse.
+pub(crate) fn tls_advice(text: &str) -> Option<&'static str> {
+    if text.contains("UnknownIssuer") {
+        Some("the daemon's certificate is not signed by the given CA (ca.pem): use the CA that signed it")
     } else if text.contains("NotValidForName") {
-        "the daemon's certificate does not name this host: connect with a host name or IP in its subject alternative names"
+        Some("the daemon's certificate does not name this host: connect with a host name or IP in its subject alternative names")
     } else if text.contains("CertificateRequired")
         || text.contains("BadCertificate")
-        || text.contains("HandshakeFailure")
+        || text.contains("bad certificate")
     {
-        "the daemon refused the client certificate (or none was given): pass cert.pem and key.pem signed by the daemon's client CA"
+        Some("the daemon refused the client certificate or got none: pass cert.pem and key.pem signed by the daemon's CA")
     } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
-        "the server did not answer with TLS: is this a plain-TCP port (2375)? connect without TLS"
+        Some("the server did not answer with TLS: is this a plain-TCP port? connect without TLS")
     } else {
-        ""
-    };
-    if advice.is_empty() {
-        error
-    } else {
-        io::Error::new(error.kind(), format!("{text}: {advice}"))
+        None
     }
 }
 

@@ -1530,10 +1530,12 @@ impl ContainerInspectRequest {
     pub async fn send(self) -> Result<crate::models::ContainerInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/json",
+            ]
+                .concat(),
             "ContainerInspect",
         );
         if let Some(value) = &self.size {
@@ -1569,10 +1571,12 @@ impl ContainerTopRequest {
     pub async fn send(self) -> Result<crate::models::ContainerTopResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/top", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/top",
+            ]
+                .concat(),
             "ContainerTop",
         );
         if let Some(value) = &self.ps_args {
@@ -1647,10 +1651,12 @@ impl ContainerLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/logs", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ContainerLogs",
         );
         if let Some(value) = &self.follow {
@@ -1695,10 +1701,12 @@ impl ContainerChangesRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ContainerChangesResponse>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/changes", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/changes",
+            ]
+                .concat(),
             "ContainerChanges",
         );
         self.client.send_json(request).await
@@ -1725,10 +1733,12 @@ impl ContainerExportRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/export", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/export",
+            ]
+                .concat(),
             "ContainerExport",
         );
         self.client.send_bytes(request).await
@@ -1763,10 +1773,12 @@ impl ContainerStatsRequest {
     ) -> Result<docker_engine_runtime::JsonStream<serde_json::Value>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/stats", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stats",
+            ]
+                .concat(),
             "ContainerStats",
         );
         if let Some(value) = &self.stream {
@@ -1798,10 +1810,12 @@ impl ContainerResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/resize", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/resize",
+            ]
+                .concat(),
             "ContainerResize",
         );
         request = request.query("h", &self.h);
@@ -1836,10 +1850,12 @@ impl ContainerStartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/start", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/start",
+            ]
+                .concat(),
             "ContainerStart",
         );
         if let Some(value) = &self.detach_keys {
@@ -1875,10 +1891,12 @@ impl ContainerStopRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/stop", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stop",
+            ]
+                .concat(),
             "ContainerStop",
         );
         if let Some(value) = &self.t {
@@ -1914,10 +1932,12 @@ impl ContainerRestartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/restart", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/restart",
+            ]
+                .concat(),
             "ContainerRestart",
         );
         if let Some(value) = &self.t {
@@ -1953,10 +1973,12 @@ impl ContainerKillRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/kill", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/kill",
+            ]
+                .concat(),
             "ContainerKill",
         );
         if let Some(value) = &self.signal {
@@ -1987,10 +2009,12 @@ impl ContainerUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/update", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ContainerUpdate",
         );
         request = request.json_body(&self.body)?;
@@ -2019,10 +2043,12 @@ impl ContainerRenameRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/rename", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/rename",
+            ]
+                .concat(),
             "ContainerRename",
         );
         request = request.query("name", &self.name);
@@ -2050,10 +2076,12 @@ impl ContainerPauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/pause", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/pause",
+            ]
+                .concat(),
             "ContainerPause",
         );
         self.client.send_empty(request).await
@@ -2080,10 +2108,12 @@ impl ContainerUnpauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/unpause", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/unpause",
+            ]
+                .concat(),
             "ContainerUnpause",
         );
         self.client.send_empty(request).await
@@ -2157,10 +2187,12 @@ impl ContainerAttachRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/attach", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach",
+            ]
+                .concat(),
             "ContainerAttach",
         );
         if let Some(value) = &self.detach_keys {
@@ -2230,10 +2262,12 @@ impl ContainerAttachWebsocketRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/attach/ws", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach/ws",
+            ]
+                .concat(),
             "ContainerAttachWebsocket",
         );
         if let Some(value) = &self.detach_keys {
@@ -2269,10 +2303,12 @@ impl ContainerWaitRequest {
     pub async fn send(self) -> Result<crate::models::ContainerWaitResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/wait", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/wait",
+            ]
+                .concat(),
             "ContainerWait",
         );
         self.client.send_json(request).await
@@ -2311,10 +2347,8 @@ impl ContainerDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/containers/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ContainerDelete",
         );
         if let Some(value) = &self.v {
@@ -2348,10 +2382,12 @@ impl ContainerGetArchiveRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerGetArchive",
         );
         request = request.query("path", &self.path);
@@ -2387,10 +2423,12 @@ impl ContainerPutArchiveRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerPutArchive",
         );
         request = request.query("path", &self.path);
@@ -2423,10 +2461,12 @@ impl ContainerArchiveHeadRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::HEAD,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchiveHead",
         );
         request = request.query("path", &self.path);
@@ -2885,10 +2925,12 @@ impl ImageInspectRequest {
     pub async fn send(self) -> Result<crate::models::Image> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/json", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "ImageInspect",
         );
         self.client.send_json(request).await
@@ -2915,10 +2957,12 @@ impl ImageHistoryRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageHistoryResponseItem>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/history", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/history",
+            ]
+                .concat(),
             "ImageHistory",
         );
         self.client.send_json(request).await
@@ -2956,10 +3000,12 @@ impl ImagePushRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/push", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "ImagePush",
         );
         if let Some(value) = &self.tag {
@@ -3004,10 +3050,8 @@ impl ImageTagRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/tag", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+                .concat(),
             "ImageTag",
         );
         if let Some(value) = &self.repo {
@@ -3052,10 +3096,8 @@ impl ImageDeleteRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponse>> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/images/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "ImageDelete",
         );
         if let Some(value) = &self.force {
@@ -3469,10 +3511,8 @@ impl ImageGetRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/get", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+                .concat(),
             "ImageGet",
         );
         self.client.send_bytes(request).await
@@ -3583,10 +3623,12 @@ impl ContainerExecRequest {
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/exec", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/exec",
+            ]
+                .concat(),
             "ContainerExec",
         );
         request = request.json_body(&self.body)?;
@@ -3626,10 +3668,8 @@ impl ExecStartRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/start", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+                .concat(),
             "ExecStart",
         );
         if let Some(body) = self.body {
@@ -3661,10 +3701,8 @@ impl ExecResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/resize", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+                .concat(),
             "ExecResize",
         );
         request = request.query("h", &self.h);
@@ -3693,10 +3731,8 @@ impl ExecInspectRequest {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/exec/{}/json", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+                .concat(),
             "ExecInspect",
         );
         self.client.send_json(request).await
@@ -3791,10 +3827,8 @@ impl VolumeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeInspect",
         );
         self.client.send_json(request).await
@@ -3827,10 +3861,8 @@ impl VolumeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeDelete",
         );
         if let Some(value) = &self.force {
@@ -3938,10 +3970,8 @@ impl NetworkInspectRequest {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkInspect",
         );
         self.client.send_json(request).await
@@ -3968,10 +3998,8 @@ impl NetworkDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkDelete",
         );
         self.client.send_empty(request).await
@@ -4027,10 +4055,12 @@ impl NetworkConnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/connect", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/connect",
+            ]
+                .concat(),
             "NetworkConnect",
         );
         request = request.body(self.body, "application/octet-stream");
@@ -4059,10 +4089,12 @@ impl NetworkDisconnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/disconnect", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/disconnect",
+            ]
+                .concat(),
             "NetworkDisconnect",
         );
         request = request.json_body(&self.body)?;
@@ -4237,10 +4269,12 @@ impl PluginInspectRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/plugins/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "PluginInspect",
         );
         self.client.send_json(request).await
@@ -4273,10 +4307,8 @@ impl PluginDeleteRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/plugins/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "PluginDelete",
         );
         if let Some(value) = &self.force {
@@ -4312,10 +4344,12 @@ impl PluginEnableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/enable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/enable",
+            ]
+                .concat(),
             "PluginEnable",
         );
         if let Some(value) = &self.timeout {
@@ -4345,10 +4379,12 @@ impl PluginDisableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/disable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/disable",
+            ]
+                .concat(),
             "PluginDisable",
         );
         self.client.send_empty(request).await
@@ -4389,10 +4425,12 @@ impl PluginUpgradeRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/upgrade", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/upgrade",
+            ]
+                .concat(),
             "PluginUpgrade",
         );
         request = request.query("remote", &self.remote);
@@ -4465,10 +4503,12 @@ impl PluginPushRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/push", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "PluginPush",
         );
         self.client.send_empty(request).await
@@ -4500,10 +4540,12 @@ impl PluginSetRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/set", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/set",
+            ]
+                .concat(),
             "PluginSet",
         );
         if let Some(body) = self.body {
@@ -4571,10 +4613,7 @@ impl NodeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -4607,10 +4646,7 @@ impl NodeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -4646,10 +4682,8 @@ impl NodeUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/nodes/{}/update", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+                .concat(),
             "NodeUpdate",
         );
         request = request.query("version", &self.version);
@@ -4980,10 +5014,8 @@ impl ServiceInspectRequest {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceInspect",
         );
         self.client.send_json(request).await
@@ -5010,10 +5042,8 @@ impl ServiceDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceDelete",
         );
         self.client.send_empty(request).await
@@ -5054,10 +5084,12 @@ impl ServiceUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ImageDeleteResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/services/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ServiceUpdate",
         );
         request = request.query("version", &self.version);
@@ -5143,10 +5175,12 @@ impl ServiceLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ServiceLogs",
         );
         if let Some(value) = &self.details {
@@ -5232,10 +5266,7 @@ impl TaskInspectRequest {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5329,10 +5360,8 @@ impl SecretInspectRequest {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretInspect",
         );
         self.client.send_json(request).await
@@ -5359,10 +5388,8 @@ impl SecretDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretDelete",
         );
         self.client.send_empty(request).await
@@ -5396,10 +5423,12 @@ impl SecretUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/secrets/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/secrets/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "SecretUpdate",
         );
         request = request.query("version", &self.version);

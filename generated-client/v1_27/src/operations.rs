@@ -1536,10 +1536,12 @@ impl ContainerInspectRequest {
     pub async fn send(self) -> Result<crate::models::ContainerInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/json",
+            ]
+                .concat(),
             "ContainerInspect",
         );
         if let Some(value) = &self.size {
@@ -1575,10 +1577,12 @@ impl ContainerTopRequest {
     pub async fn send(self) -> Result<crate::models::ContainerTopResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/top", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/top",
+            ]
+                .concat(),
             "ContainerTop",
         );
         if let Some(value) = &self.ps_args {
@@ -1653,10 +1657,12 @@ impl ContainerLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/logs", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ContainerLogs",
         );
         if let Some(value) = &self.follow {
@@ -1701,10 +1707,12 @@ impl ContainerChangesRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ContainerChangesResponse>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/changes", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/changes",
+            ]
+                .concat(),
             "ContainerChanges",
         );
         self.client.send_json(request).await
@@ -1731,10 +1739,12 @@ impl ContainerExportRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/export", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/export",
+            ]
+                .concat(),
             "ContainerExport",
         );
         self.client.send_bytes(request).await
@@ -1769,10 +1779,12 @@ impl ContainerStatsRequest {
     ) -> Result<docker_engine_runtime::JsonStream<serde_json::Value>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/stats", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stats",
+            ]
+                .concat(),
             "ContainerStats",
         );
         if let Some(value) = &self.stream {
@@ -1804,10 +1816,12 @@ impl ContainerResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/resize", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/resize",
+            ]
+                .concat(),
             "ContainerResize",
         );
         request = request.query("h", &self.h);
@@ -1842,10 +1856,12 @@ impl ContainerStartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/start", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/start",
+            ]
+                .concat(),
             "ContainerStart",
         );
         if let Some(value) = &self.detach_keys {
@@ -1881,10 +1897,12 @@ impl ContainerStopRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/stop", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stop",
+            ]
+                .concat(),
             "ContainerStop",
         );
         if let Some(value) = &self.t {
@@ -1920,10 +1938,12 @@ impl ContainerRestartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/restart", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/restart",
+            ]
+                .concat(),
             "ContainerRestart",
         );
         if let Some(value) = &self.t {
@@ -1959,10 +1979,12 @@ impl ContainerKillRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/kill", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/kill",
+            ]
+                .concat(),
             "ContainerKill",
         );
         if let Some(value) = &self.signal {
@@ -1993,10 +2015,12 @@ impl ContainerUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/update", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ContainerUpdate",
         );
         request = request.json_body(&self.body)?;
@@ -2025,10 +2049,12 @@ impl ContainerRenameRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/rename", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/rename",
+            ]
+                .concat(),
             "ContainerRename",
         );
         request = request.query("name", &self.name);
@@ -2056,10 +2082,12 @@ impl ContainerPauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/pause", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/pause",
+            ]
+                .concat(),
             "ContainerPause",
         );
         self.client.send_empty(request).await
@@ -2086,10 +2114,12 @@ impl ContainerUnpauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/unpause", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/unpause",
+            ]
+                .concat(),
             "ContainerUnpause",
         );
         self.client.send_empty(request).await
@@ -2163,10 +2193,12 @@ impl ContainerAttachRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/attach", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach",
+            ]
+                .concat(),
             "ContainerAttach",
         );
         if let Some(value) = &self.detach_keys {
@@ -2236,10 +2268,12 @@ impl ContainerAttachWebsocketRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/attach/ws", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach/ws",
+            ]
+                .concat(),
             "ContainerAttachWebsocket",
         );
         if let Some(value) = &self.detach_keys {
@@ -2275,10 +2309,12 @@ impl ContainerWaitRequest {
     pub async fn send(self) -> Result<crate::models::ContainerWaitResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/wait", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/wait",
+            ]
+                .concat(),
             "ContainerWait",
         );
         self.client.send_json(request).await
@@ -2323,10 +2359,8 @@ impl ContainerDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/containers/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ContainerDelete",
         );
         if let Some(value) = &self.v {
@@ -2363,10 +2397,12 @@ impl ContainerGetArchiveRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerGetArchive",
         );
         request = request.query("path", &self.path);
@@ -2402,10 +2438,12 @@ impl ContainerPutArchiveRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerPutArchive",
         );
         request = request.query("path", &self.path);
@@ -2438,10 +2476,12 @@ impl ContainerArchiveHeadRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::HEAD,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchiveHead",
         );
         request = request.query("path", &self.path);
@@ -2888,10 +2928,12 @@ impl ImageInspectRequest {
     pub async fn send(self) -> Result<crate::models::Image> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/json", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "ImageInspect",
         );
         self.client.send_json(request).await
@@ -2918,10 +2960,12 @@ impl ImageHistoryRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageHistoryResponseItem>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/history", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/history",
+            ]
+                .concat(),
             "ImageHistory",
         );
         self.client.send_json(request).await
@@ -2959,10 +3003,12 @@ impl ImagePushRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/push", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "ImagePush",
         );
         if let Some(value) = &self.tag {
@@ -3007,10 +3053,8 @@ impl ImageTagRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/tag", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+                .concat(),
             "ImageTag",
         );
         if let Some(value) = &self.repo {
@@ -3055,10 +3099,8 @@ impl ImageDeleteRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponse>> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/images/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "ImageDelete",
         );
         if let Some(value) = &self.force {
@@ -3472,10 +3514,8 @@ impl ImageGetRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/get", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+                .concat(),
             "ImageGet",
         );
         self.client.send_bytes(request).await
@@ -3586,10 +3626,12 @@ impl ContainerExecRequest {
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/exec", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/exec",
+            ]
+                .concat(),
             "ContainerExec",
         );
         request = request.json_body(&self.body)?;
@@ -3629,10 +3671,8 @@ impl ExecStartRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/start", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+                .concat(),
             "ExecStart",
         );
         if let Some(body) = self.body {
@@ -3664,10 +3704,8 @@ impl ExecResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/resize", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+                .concat(),
             "ExecResize",
         );
         request = request.query("h", &self.h);
@@ -3696,10 +3734,8 @@ impl ExecInspectRequest {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/exec/{}/json", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+                .concat(),
             "ExecInspect",
         );
         self.client.send_json(request).await
@@ -3795,10 +3831,8 @@ impl VolumeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeInspect",
         );
         self.client.send_json(request).await
@@ -3831,10 +3865,8 @@ impl VolumeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeDelete",
         );
         if let Some(value) = &self.force {
@@ -3931,10 +3963,8 @@ impl NetworkInspectRequest {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkInspect",
         );
         self.client.send_json(request).await
@@ -3961,10 +3991,8 @@ impl NetworkDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkDelete",
         );
         self.client.send_empty(request).await
@@ -4020,10 +4048,12 @@ impl NetworkConnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/connect", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/connect",
+            ]
+                .concat(),
             "NetworkConnect",
         );
         request = request.body(self.body, "application/octet-stream");
@@ -4052,10 +4082,12 @@ impl NetworkDisconnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/disconnect", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/disconnect",
+            ]
+                .concat(),
             "NetworkDisconnect",
         );
         request = request.json_body(&self.body)?;
@@ -4219,10 +4251,12 @@ impl PluginInspectRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/plugins/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "PluginInspect",
         );
         self.client.send_json(request).await
@@ -4255,10 +4289,8 @@ impl PluginDeleteRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/plugins/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "PluginDelete",
         );
         if let Some(value) = &self.force {
@@ -4294,10 +4326,12 @@ impl PluginEnableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/enable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/enable",
+            ]
+                .concat(),
             "PluginEnable",
         );
         if let Some(value) = &self.timeout {
@@ -4327,10 +4361,12 @@ impl PluginDisableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/disable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/disable",
+            ]
+                .concat(),
             "PluginDisable",
         );
         self.client.send_empty(request).await
@@ -4371,10 +4407,12 @@ impl PluginUpgradeRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/upgrade", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/upgrade",
+            ]
+                .concat(),
             "PluginUpgrade",
         );
         request = request.query("remote", &self.remote);
@@ -4447,10 +4485,12 @@ impl PluginPushRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/push", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "PluginPush",
         );
         self.client.send_empty(request).await
@@ -4482,10 +4522,12 @@ impl PluginSetRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/set", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/set",
+            ]
+                .concat(),
             "PluginSet",
         );
         if let Some(body) = self.body {
@@ -4553,10 +4595,7 @@ impl NodeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -4589,10 +4628,7 @@ impl NodeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -4628,10 +4664,8 @@ impl NodeUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/nodes/{}/update", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+                .concat(),
             "NodeUpdate",
         );
         request = request.query("version", &self.version);
@@ -4962,10 +4996,8 @@ impl ServiceInspectRequest {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceInspect",
         );
         self.client.send_json(request).await
@@ -4992,10 +5024,8 @@ impl ServiceDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceDelete",
         );
         self.client.send_empty(request).await
@@ -5036,10 +5066,12 @@ impl ServiceUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ImageDeleteResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/services/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ServiceUpdate",
         );
         request = request.query("version", &self.version);
@@ -5125,10 +5157,12 @@ impl ServiceLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ServiceLogs",
         );
         if let Some(value) = &self.details {
@@ -5214,10 +5248,7 @@ impl TaskInspectRequest {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5311,10 +5342,8 @@ impl SecretInspectRequest {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretInspect",
         );
         self.client.send_json(request).await
@@ -5341,10 +5370,8 @@ impl SecretDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretDelete",
         );
         self.client.send_empty(request).await
@@ -5378,10 +5405,12 @@ impl SecretUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/secrets/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/secrets/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "SecretUpdate",
         );
         request = request.query("version", &self.version);

@@ -1672,10 +1672,12 @@ impl ContainerInspectRequest {
     pub async fn send(self) -> Result<crate::models::ContainerInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/json",
+            ]
+                .concat(),
             "ContainerInspect",
         );
         if let Some(value) = &self.size {
@@ -1711,10 +1713,12 @@ impl ContainerTopRequest {
     pub async fn send(self) -> Result<crate::models::ContainerTopResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/top", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/top",
+            ]
+                .concat(),
             "ContainerTop",
         );
         if let Some(value) = &self.ps_args {
@@ -1789,10 +1793,12 @@ impl ContainerLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/logs", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ContainerLogs",
         );
         if let Some(value) = &self.follow {
@@ -1837,10 +1843,12 @@ impl ContainerChangesRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ContainerChangesResponse>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/changes", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/changes",
+            ]
+                .concat(),
             "ContainerChanges",
         );
         self.client.send_json(request).await
@@ -1867,10 +1875,12 @@ impl ContainerExportRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/export", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/export",
+            ]
+                .concat(),
             "ContainerExport",
         );
         self.client.send_bytes(request).await
@@ -1905,10 +1915,12 @@ impl ContainerStatsRequest {
     ) -> Result<docker_engine_runtime::JsonStream<serde_json::Value>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/stats", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stats",
+            ]
+                .concat(),
             "ContainerStats",
         );
         if let Some(value) = &self.stream {
@@ -1940,10 +1952,12 @@ impl ContainerResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/resize", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/resize",
+            ]
+                .concat(),
             "ContainerResize",
         );
         request = request.query("h", &self.h);
@@ -1978,10 +1992,12 @@ impl ContainerStartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/start", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/start",
+            ]
+                .concat(),
             "ContainerStart",
         );
         if let Some(value) = &self.detach_keys {
@@ -2017,10 +2033,12 @@ impl ContainerStopRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/stop", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stop",
+            ]
+                .concat(),
             "ContainerStop",
         );
         if let Some(value) = &self.t {
@@ -2056,10 +2074,12 @@ impl ContainerRestartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/restart", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/restart",
+            ]
+                .concat(),
             "ContainerRestart",
         );
         if let Some(value) = &self.t {
@@ -2095,10 +2115,12 @@ impl ContainerKillRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/kill", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/kill",
+            ]
+                .concat(),
             "ContainerKill",
         );
         if let Some(value) = &self.signal {
@@ -2129,10 +2151,12 @@ impl ContainerUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/update", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ContainerUpdate",
         );
         request = request.json_body(&self.body)?;
@@ -2161,10 +2185,12 @@ impl ContainerRenameRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/rename", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/rename",
+            ]
+                .concat(),
             "ContainerRename",
         );
         request = request.query("name", &self.name);
@@ -2192,10 +2218,12 @@ impl ContainerPauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/pause", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/pause",
+            ]
+                .concat(),
             "ContainerPause",
         );
         self.client.send_empty(request).await
@@ -2222,10 +2250,12 @@ impl ContainerUnpauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/unpause", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/unpause",
+            ]
+                .concat(),
             "ContainerUnpause",
         );
         self.client.send_empty(request).await
@@ -2299,10 +2329,12 @@ impl ContainerAttachRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/attach", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach",
+            ]
+                .concat(),
             "ContainerAttach",
         );
         if let Some(value) = &self.detach_keys {
@@ -2372,10 +2404,12 @@ impl ContainerAttachWebsocketRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/attach/ws", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach/ws",
+            ]
+                .concat(),
             "ContainerAttachWebsocket",
         );
         if let Some(value) = &self.detach_keys {
@@ -2419,10 +2453,12 @@ impl ContainerWaitRequest {
     pub async fn send(self) -> Result<crate::models::ContainerWaitResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/wait", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/wait",
+            ]
+                .concat(),
             "ContainerWait",
         );
         if let Some(value) = &self.condition {
@@ -2470,10 +2506,8 @@ impl ContainerDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/containers/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ContainerDelete",
         );
         if let Some(value) = &self.v {
@@ -2510,10 +2544,12 @@ impl ContainerArchiveRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchive",
         );
         request = request.query("path", &self.path);
@@ -2549,10 +2585,12 @@ impl PutContainerArchiveRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "PutContainerArchive",
         );
         request = request.query("path", &self.path);
@@ -2585,10 +2623,12 @@ impl ContainerArchiveInfoRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::HEAD,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchiveInfo",
         );
         request = request.query("path", &self.path);
@@ -3057,10 +3097,12 @@ impl ImageInspectRequest {
     pub async fn send(self) -> Result<crate::models::Image> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/json", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "ImageInspect",
         );
         self.client.send_json(request).await
@@ -3087,10 +3129,12 @@ impl ImageHistoryRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageHistoryResponseItem>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/history", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/history",
+            ]
+                .concat(),
             "ImageHistory",
         );
         self.client.send_json(request).await
@@ -3128,10 +3172,12 @@ impl ImagePushRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/push", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "ImagePush",
         );
         if let Some(value) = &self.tag {
@@ -3176,10 +3222,8 @@ impl ImageTagRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/tag", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+                .concat(),
             "ImageTag",
         );
         if let Some(value) = &self.repo {
@@ -3224,10 +3268,8 @@ impl ImageDeleteRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/images/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "ImageDelete",
         );
         if let Some(value) = &self.force {
@@ -3644,10 +3686,8 @@ impl ImageGetRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/get", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+                .concat(),
             "ImageGet",
         );
         self.client.send_bytes(request).await
@@ -3758,10 +3798,12 @@ impl ContainerExecRequest {
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/exec", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/exec",
+            ]
+                .concat(),
             "ContainerExec",
         );
         request = request.json_body(&self.body)?;
@@ -3801,10 +3843,8 @@ impl ExecStartRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/start", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+                .concat(),
             "ExecStart",
         );
         if let Some(body) = self.body {
@@ -3836,10 +3876,8 @@ impl ExecResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/resize", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+                .concat(),
             "ExecResize",
         );
         request = request.query("h", &self.h);
@@ -3868,10 +3906,8 @@ impl ExecInspectRequest {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/exec/{}/json", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+                .concat(),
             "ExecInspect",
         );
         self.client.send_json(request).await
@@ -3967,10 +4003,8 @@ impl VolumeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeInspect",
         );
         self.client.send_json(request).await
@@ -4003,10 +4037,8 @@ impl VolumeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeDelete",
         );
         if let Some(value) = &self.force {
@@ -4122,10 +4154,8 @@ impl NetworkInspectRequest {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkInspect",
         );
         if let Some(value) = &self.verbose {
@@ -4155,10 +4185,8 @@ impl NetworkDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkDelete",
         );
         self.client.send_empty(request).await
@@ -4214,10 +4242,12 @@ impl NetworkConnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/connect", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/connect",
+            ]
+                .concat(),
             "NetworkConnect",
         );
         request = request.body(self.body, "application/octet-stream");
@@ -4246,10 +4276,12 @@ impl NetworkDisconnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/disconnect", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/disconnect",
+            ]
+                .concat(),
             "NetworkDisconnect",
         );
         request = request.json_body(&self.body)?;
@@ -4438,10 +4470,12 @@ impl PluginInspectRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/plugins/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "PluginInspect",
         );
         self.client.send_json(request).await
@@ -4474,10 +4508,8 @@ impl PluginDeleteRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/plugins/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "PluginDelete",
         );
         if let Some(value) = &self.force {
@@ -4513,10 +4545,12 @@ impl PluginEnableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/enable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/enable",
+            ]
+                .concat(),
             "PluginEnable",
         );
         if let Some(value) = &self.timeout {
@@ -4552,10 +4586,12 @@ impl PluginDisableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/disable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/disable",
+            ]
+                .concat(),
             "PluginDisable",
         );
         if let Some(value) = &self.force {
@@ -4599,10 +4635,12 @@ impl PluginUpgradeRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/upgrade", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/upgrade",
+            ]
+                .concat(),
             "PluginUpgrade",
         );
         request = request.query("remote", &self.remote);
@@ -4675,10 +4713,12 @@ impl PluginPushRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/push", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "PluginPush",
         );
         self.client.send_empty(request).await
@@ -4710,10 +4750,12 @@ impl PluginSetRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/set", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/set",
+            ]
+                .concat(),
             "PluginSet",
         );
         if let Some(body) = self.body {
@@ -4781,10 +4823,7 @@ impl NodeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -4817,10 +4856,7 @@ impl NodeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -4856,10 +4892,8 @@ impl NodeUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/nodes/{}/update", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+                .concat(),
             "NodeUpdate",
         );
         request = request.query("version", &self.version);
@@ -5197,10 +5231,8 @@ impl ServiceInspectRequest {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceInspect",
         );
         if let Some(value) = &self.insert_defaults {
@@ -5230,10 +5262,8 @@ impl ServiceDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceDelete",
         );
         self.client.send_empty(request).await
@@ -5280,10 +5310,12 @@ impl ServiceUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ServiceUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/services/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ServiceUpdate",
         );
         request = request.query("version", &self.version);
@@ -5372,10 +5404,12 @@ impl ServiceLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ServiceLogs",
         );
         if let Some(value) = &self.details {
@@ -5461,10 +5495,7 @@ impl TaskInspectRequest {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5542,10 +5573,8 @@ impl TaskLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id), "/logs"]
+                .concat(),
             "TaskLogs",
         );
         if let Some(value) = &self.details {
@@ -5663,10 +5692,8 @@ impl SecretInspectRequest {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretInspect",
         );
         self.client.send_json(request).await
@@ -5693,10 +5720,8 @@ impl SecretDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretDelete",
         );
         self.client.send_empty(request).await
@@ -5730,10 +5755,12 @@ impl SecretUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/secrets/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/secrets/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "SecretUpdate",
         );
         request = request.query("version", &self.version);
@@ -5834,10 +5861,8 @@ impl ConfigInspectRequest {
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/configs/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ConfigInspect",
         );
         self.client.send_json(request).await
@@ -5864,10 +5889,8 @@ impl ConfigDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/configs/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ConfigDelete",
         );
         self.client.send_empty(request).await
@@ -5901,10 +5924,12 @@ impl ConfigUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/configs/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/configs/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ConfigUpdate",
         );
         request = request.query("version", &self.version);
@@ -5935,10 +5960,12 @@ impl DistributionInspectRequest {
     pub async fn send(self) -> Result<crate::models::DistributionInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/distribution/{}/json", docker_engine_runtime::encode_path_segment(&
-                self.name.to_string())
-            ),
+            [
+                "/distribution/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "DistributionInspect",
         );
         self.client.send_json(request).await

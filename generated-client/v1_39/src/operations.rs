@@ -1806,10 +1806,12 @@ impl ContainerInspectRequest {
     pub async fn send(self) -> Result<crate::models::ContainerInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/json",
+            ]
+                .concat(),
             "ContainerInspect",
         );
         if let Some(value) = &self.size {
@@ -1845,10 +1847,12 @@ impl ContainerTopRequest {
     pub async fn send(self) -> Result<crate::models::ContainerTopResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/top", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/top",
+            ]
+                .concat(),
             "ContainerTop",
         );
         if let Some(value) = &self.ps_args {
@@ -1930,10 +1934,12 @@ impl ContainerLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/logs", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ContainerLogs",
         );
         if let Some(value) = &self.follow {
@@ -1981,10 +1987,12 @@ impl ContainerChangesRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ContainerChangeResponseItem>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/changes", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/changes",
+            ]
+                .concat(),
             "ContainerChanges",
         );
         self.client.send_json(request).await
@@ -2011,10 +2019,12 @@ impl ContainerExportRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/export", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/export",
+            ]
+                .concat(),
             "ContainerExport",
         );
         self.client.send_bytes(request).await
@@ -2050,10 +2060,12 @@ impl ContainerStatsRequest {
     ) -> Result<docker_engine_runtime::JsonStream<serde_json::Value>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/stats", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stats",
+            ]
+                .concat(),
             "ContainerStats",
         );
         if let Some(value) = &self.stream {
@@ -2085,10 +2097,12 @@ impl ContainerResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/resize", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/resize",
+            ]
+                .concat(),
             "ContainerResize",
         );
         request = request.query("h", &self.h);
@@ -2125,10 +2139,12 @@ impl ContainerStartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/start", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/start",
+            ]
+                .concat(),
             "ContainerStart",
         );
         if let Some(value) = &self.detach_keys {
@@ -2164,10 +2180,12 @@ impl ContainerStopRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/stop", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stop",
+            ]
+                .concat(),
             "ContainerStop",
         );
         if let Some(value) = &self.t {
@@ -2203,10 +2221,12 @@ impl ContainerRestartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/restart", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/restart",
+            ]
+                .concat(),
             "ContainerRestart",
         );
         if let Some(value) = &self.t {
@@ -2242,10 +2262,12 @@ impl ContainerKillRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/kill", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/kill",
+            ]
+                .concat(),
             "ContainerKill",
         );
         if let Some(value) = &self.signal {
@@ -2276,10 +2298,12 @@ impl ContainerUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/update", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ContainerUpdate",
         );
         request = request.json_body(&self.body)?;
@@ -2308,10 +2332,12 @@ impl ContainerRenameRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/rename", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/rename",
+            ]
+                .concat(),
             "ContainerRename",
         );
         request = request.query("name", &self.name);
@@ -2339,10 +2365,12 @@ impl ContainerPauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/pause", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/pause",
+            ]
+                .concat(),
             "ContainerPause",
         );
         self.client.send_empty(request).await
@@ -2369,10 +2397,12 @@ impl ContainerUnpauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/unpause", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/unpause",
+            ]
+                .concat(),
             "ContainerUnpause",
         );
         self.client.send_empty(request).await
@@ -2451,10 +2481,12 @@ impl ContainerAttachRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/attach", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach",
+            ]
+                .concat(),
             "ContainerAttach",
         );
         if let Some(value) = &self.detach_keys {
@@ -2526,10 +2558,12 @@ impl ContainerAttachWebsocketRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/attach/ws", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach/ws",
+            ]
+                .concat(),
             "ContainerAttachWebsocket",
         );
         if let Some(value) = &self.detach_keys {
@@ -2573,10 +2607,12 @@ impl ContainerWaitRequest {
     pub async fn send(self) -> Result<crate::models::ContainerWaitResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/wait", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/wait",
+            ]
+                .concat(),
             "ContainerWait",
         );
         if let Some(value) = &self.condition {
@@ -2624,10 +2660,8 @@ impl ContainerDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/containers/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ContainerDelete",
         );
         if let Some(value) = &self.v {
@@ -2664,10 +2698,12 @@ impl ContainerArchiveRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchive",
         );
         request = request.query("path", &self.path);
@@ -2712,10 +2748,12 @@ impl PutContainerArchiveRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "PutContainerArchive",
         );
         request = request.query("path", &self.path);
@@ -2751,10 +2789,12 @@ impl ContainerArchiveInfoRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::HEAD,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchiveInfo",
         );
         request = request.query("path", &self.path);
@@ -3349,10 +3389,12 @@ impl ImageInspectRequest {
     pub async fn send(self) -> Result<crate::models::ImageInspect> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/json", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "ImageInspect",
         );
         self.client.send_json(request).await
@@ -3379,10 +3421,12 @@ impl ImageHistoryRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageHistoryResponseItem>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/history", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/history",
+            ]
+                .concat(),
             "ImageHistory",
         );
         self.client.send_json(request).await
@@ -3420,10 +3464,12 @@ impl ImagePushRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/push", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "ImagePush",
         );
         if let Some(value) = &self.tag {
@@ -3468,10 +3514,8 @@ impl ImageTagRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/tag", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+                .concat(),
             "ImageTag",
         );
         if let Some(value) = &self.repo {
@@ -3516,10 +3560,8 @@ impl ImageDeleteRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/images/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "ImageDelete",
         );
         if let Some(value) = &self.force {
@@ -3940,10 +3982,8 @@ impl ImageGetRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/get", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+                .concat(),
             "ImageGet",
         );
         self.client.send_bytes(request).await
@@ -4054,10 +4094,12 @@ impl ContainerExecRequest {
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/exec", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/exec",
+            ]
+                .concat(),
             "ContainerExec",
         );
         request = request.json_body(&self.body)?;
@@ -4097,10 +4139,8 @@ impl ExecStartRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/start", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+                .concat(),
             "ExecStart",
         );
         if let Some(body) = self.body {
@@ -4132,10 +4172,8 @@ impl ExecResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/resize", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+                .concat(),
             "ExecResize",
         );
         request = request.query("h", &self.h);
@@ -4164,10 +4202,8 @@ impl ExecInspectRequest {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/exec/{}/json", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+                .concat(),
             "ExecInspect",
         );
         self.client.send_json(request).await
@@ -4263,10 +4299,8 @@ impl VolumeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeInspect",
         );
         self.client.send_json(request).await
@@ -4299,10 +4333,8 @@ impl VolumeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeDelete",
         );
         if let Some(value) = &self.force {
@@ -4427,10 +4459,8 @@ impl NetworkInspectRequest {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkInspect",
         );
         if let Some(value) = &self.verbose {
@@ -4463,10 +4493,8 @@ impl NetworkDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkDelete",
         );
         self.client.send_empty(request).await
@@ -4522,10 +4550,12 @@ impl NetworkConnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/connect", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/connect",
+            ]
+                .concat(),
             "NetworkConnect",
         );
         request = request.json_body(&self.body)?;
@@ -4554,10 +4584,12 @@ impl NetworkDisconnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/disconnect", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/disconnect",
+            ]
+                .concat(),
             "NetworkDisconnect",
         );
         request = request.json_body(&self.body)?;
@@ -4753,10 +4785,12 @@ impl PluginInspectRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/plugins/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "PluginInspect",
         );
         self.client.send_json(request).await
@@ -4790,10 +4824,8 @@ impl PluginDeleteRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/plugins/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "PluginDelete",
         );
         if let Some(value) = &self.force {
@@ -4829,10 +4861,12 @@ impl PluginEnableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/enable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/enable",
+            ]
+                .concat(),
             "PluginEnable",
         );
         if let Some(value) = &self.timeout {
@@ -4868,10 +4902,12 @@ impl PluginDisableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/disable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/disable",
+            ]
+                .concat(),
             "PluginDisable",
         );
         if let Some(value) = &self.force {
@@ -4919,10 +4955,12 @@ impl PluginUpgradeRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/upgrade", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/upgrade",
+            ]
+                .concat(),
             "PluginUpgrade",
         );
         request = request.query("remote", &self.remote);
@@ -4995,10 +5033,12 @@ impl PluginPushRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/push", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "PluginPush",
         );
         self.client.send_empty(request).await
@@ -5030,10 +5070,12 @@ impl PluginSetRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/set", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/set",
+            ]
+                .concat(),
             "PluginSet",
         );
         if let Some(body) = self.body {
@@ -5101,10 +5143,7 @@ impl NodeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -5137,10 +5176,7 @@ impl NodeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -5176,10 +5212,8 @@ impl NodeUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/nodes/{}/update", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+                .concat(),
             "NodeUpdate",
         );
         request = request.query("version", &self.version);
@@ -5525,10 +5559,8 @@ impl ServiceInspectRequest {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceInspect",
         );
         if let Some(value) = &self.insert_defaults {
@@ -5558,10 +5590,8 @@ impl ServiceDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceDelete",
         );
         self.client.send_empty(request).await
@@ -5618,10 +5648,12 @@ impl ServiceUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ServiceUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/services/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ServiceUpdate",
         );
         request = request.query("version", &self.version);
@@ -5711,10 +5743,12 @@ impl ServiceLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ServiceLogs",
         );
         if let Some(value) = &self.details {
@@ -5803,10 +5837,7 @@ impl TaskInspectRequest {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5885,10 +5916,8 @@ impl TaskLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id), "/logs"]
+                .concat(),
             "TaskLogs",
         );
         if let Some(value) = &self.details {
@@ -6009,10 +6038,8 @@ impl SecretInspectRequest {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretInspect",
         );
         self.client.send_json(request).await
@@ -6039,10 +6066,8 @@ impl SecretDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretDelete",
         );
         self.client.send_empty(request).await
@@ -6078,10 +6103,12 @@ impl SecretUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/secrets/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/secrets/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "SecretUpdate",
         );
         request = request.query("version", &self.version);
@@ -6185,10 +6212,8 @@ impl ConfigInspectRequest {
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/configs/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ConfigInspect",
         );
         self.client.send_json(request).await
@@ -6215,10 +6240,8 @@ impl ConfigDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/configs/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ConfigDelete",
         );
         self.client.send_empty(request).await
@@ -6254,10 +6277,12 @@ impl ConfigUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/configs/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/configs/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ConfigUpdate",
         );
         request = request.query("version", &self.version);
@@ -6288,10 +6313,12 @@ impl DistributionInspectRequest {
     pub async fn send(self) -> Result<crate::models::DistributionInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/distribution/{}/json", docker_engine_runtime::encode_path_segment(&
-                self.name.to_string())
-            ),
+            [
+                "/distribution/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "DistributionInspect",
         );
         self.client.send_json(request).await

@@ -1884,10 +1884,12 @@ impl ContainerInspectRequest {
     pub async fn send(self) -> Result<crate::models::ContainerInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/json",
+            ]
+                .concat(),
             "ContainerInspect",
         );
         if let Some(value) = &self.size {
@@ -1923,10 +1925,12 @@ impl ContainerTopRequest {
     pub async fn send(self) -> Result<crate::models::ContainerTopResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/top", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/top",
+            ]
+                .concat(),
             "ContainerTop",
         );
         if let Some(value) = &self.ps_args {
@@ -2006,10 +2010,12 @@ impl ContainerLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/logs", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ContainerLogs",
         );
         if let Some(value) = &self.follow {
@@ -2057,10 +2063,12 @@ impl ContainerChangesRequest {
     pub async fn send(self) -> Result<Vec<crate::models::FilesystemChange>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/changes", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/changes",
+            ]
+                .concat(),
             "ContainerChanges",
         );
         self.client.send_json(request).await
@@ -2087,10 +2095,12 @@ impl ContainerExportRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/export", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/export",
+            ]
+                .concat(),
             "ContainerExport",
         );
         self.client.send_bytes(request).await
@@ -2135,10 +2145,12 @@ impl ContainerStatsRequest {
     > {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/stats", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stats",
+            ]
+                .concat(),
             "ContainerStats",
         );
         if let Some(value) = &self.stream {
@@ -2175,10 +2187,12 @@ impl ContainerResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/resize", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/resize",
+            ]
+                .concat(),
             "ContainerResize",
         );
         request = request.query("h", &self.h);
@@ -2215,10 +2229,12 @@ impl ContainerStartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/start", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/start",
+            ]
+                .concat(),
             "ContainerStart",
         );
         if let Some(value) = &self.detach_keys {
@@ -2260,10 +2276,12 @@ impl ContainerStopRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/stop", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/stop",
+            ]
+                .concat(),
             "ContainerStop",
         );
         if let Some(value) = &self.signal {
@@ -2308,10 +2326,12 @@ impl ContainerRestartRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/restart", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/restart",
+            ]
+                .concat(),
             "ContainerRestart",
         );
         if let Some(value) = &self.signal {
@@ -2350,10 +2370,12 @@ impl ContainerKillRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/kill", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/kill",
+            ]
+                .concat(),
             "ContainerKill",
         );
         if let Some(value) = &self.signal {
@@ -2384,10 +2406,12 @@ impl ContainerUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/update", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ContainerUpdate",
         );
         request = request.json_body(&self.body)?;
@@ -2416,10 +2440,12 @@ impl ContainerRenameRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/rename", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/rename",
+            ]
+                .concat(),
             "ContainerRename",
         );
         request = request.query("name", &self.name);
@@ -2447,10 +2473,12 @@ impl ContainerPauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/pause", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/pause",
+            ]
+                .concat(),
             "ContainerPause",
         );
         self.client.send_empty(request).await
@@ -2477,10 +2505,12 @@ impl ContainerUnpauseRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/unpause", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/unpause",
+            ]
+                .concat(),
             "ContainerUnpause",
         );
         self.client.send_empty(request).await
@@ -2559,10 +2589,12 @@ impl ContainerAttachRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/attach", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach",
+            ]
+                .concat(),
             "ContainerAttach",
         );
         if let Some(value) = &self.detach_keys {
@@ -2652,10 +2684,12 @@ impl ContainerAttachWebsocketRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/attach/ws", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/attach/ws",
+            ]
+                .concat(),
             "ContainerAttachWebsocket",
         );
         if let Some(value) = &self.detach_keys {
@@ -2708,10 +2742,12 @@ impl ContainerWaitRequest {
     pub async fn send(self) -> Result<crate::models::ContainerWaitResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/wait", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/wait",
+            ]
+                .concat(),
             "ContainerWait",
         );
         if let Some(value) = &self.condition {
@@ -2759,10 +2795,8 @@ impl ContainerDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/containers/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ContainerDelete",
         );
         if let Some(value) = &self.v {
@@ -2799,10 +2833,12 @@ impl ContainerArchiveRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchive",
         );
         request = request.query("path", &self.path);
@@ -2847,10 +2883,12 @@ impl PutContainerArchiveRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "PutContainerArchive",
         );
         request = request.query("path", &self.path);
@@ -2886,10 +2924,12 @@ impl ContainerArchiveInfoRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::HEAD,
-            format!(
-                "/containers/{}/archive", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/archive",
+            ]
+                .concat(),
             "ContainerArchiveInfo",
         );
         request = request.query("path", &self.path);
@@ -3600,10 +3640,12 @@ impl ImageInspectRequest {
     pub async fn send(self) -> Result<crate::models::ImageInspect> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/json", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "ImageInspect",
         );
         if let Some(value) = &self.manifests {
@@ -3651,10 +3693,12 @@ impl ImageHistoryRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageHistoryResponseItem>> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/history", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/history",
+            ]
+                .concat(),
             "ImageHistory",
         );
         if let Some(value) = &self.platform {
@@ -3709,10 +3753,12 @@ impl ImagePushRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/push", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/images/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "ImagePush",
         );
         if let Some(value) = &self.tag {
@@ -3760,10 +3806,8 @@ impl ImageTagRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/images/{}/tag", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+                .concat(),
             "ImageTag",
         );
         if let Some(value) = &self.repo {
@@ -3816,10 +3860,8 @@ impl ImageDeleteRequest {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/images/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "ImageDelete",
         );
         if let Some(value) = &self.force {
@@ -4298,10 +4340,8 @@ impl ImageGetRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/images/{}/get", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+                .concat(),
             "ImageGet",
         );
         if let Some(value) = &self.platform {
@@ -4443,10 +4483,12 @@ impl ContainerExecRequest {
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/containers/{}/exec", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/containers/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/exec",
+            ]
+                .concat(),
             "ContainerExec",
         );
         request = request.json_body(&self.body)?;
@@ -4486,10 +4528,8 @@ impl ExecStartRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/start", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+                .concat(),
             "ExecStart",
         );
         if let Some(body) = self.body {
@@ -4521,10 +4561,8 @@ impl ExecResizeRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/exec/{}/resize", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+                .concat(),
             "ExecResize",
         );
         request = request.query("h", &self.h);
@@ -4553,10 +4591,8 @@ impl ExecInspectRequest {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/exec/{}/json", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+                .concat(),
             "ExecInspect",
         );
         self.client.send_json(request).await
@@ -4652,10 +4688,8 @@ impl VolumeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeInspect",
         );
         self.client.send_json(request).await
@@ -4690,10 +4724,8 @@ impl VolumeUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeUpdate",
         );
         request = request.query("version", &self.version);
@@ -4730,10 +4762,8 @@ impl VolumeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/volumes/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "VolumeDelete",
         );
         if let Some(value) = &self.force {
@@ -4863,10 +4893,8 @@ impl NetworkInspectRequest {
     pub async fn send(self) -> Result<crate::models::NetworkInspect> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkInspect",
         );
         if let Some(value) = &self.verbose {
@@ -4899,10 +4927,8 @@ impl NetworkDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/networks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "NetworkDelete",
         );
         self.client.send_empty(request).await
@@ -4958,10 +4984,12 @@ impl NetworkConnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/connect", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/connect",
+            ]
+                .concat(),
             "NetworkConnect",
         );
         request = request.json_body(&self.body)?;
@@ -4990,10 +5018,12 @@ impl NetworkDisconnectRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/networks/{}/disconnect", docker_engine_runtime::encode_path_segment(&
-                self.id.to_string())
-            ),
+            [
+                "/networks/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/disconnect",
+            ]
+                .concat(),
             "NetworkDisconnect",
         );
         request = request.json_body(&self.body)?;
@@ -5189,10 +5219,12 @@ impl PluginInspectRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/plugins/{}/json", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "PluginInspect",
         );
         self.client.send_json(request).await
@@ -5226,10 +5258,8 @@ impl PluginDeleteRequest {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/plugins/{}", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+                .concat(),
             "PluginDelete",
         );
         if let Some(value) = &self.force {
@@ -5265,10 +5295,12 @@ impl PluginEnableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/enable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/enable",
+            ]
+                .concat(),
             "PluginEnable",
         );
         if let Some(value) = &self.timeout {
@@ -5304,10 +5336,12 @@ impl PluginDisableRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/disable", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/disable",
+            ]
+                .concat(),
             "PluginDisable",
         );
         if let Some(value) = &self.force {
@@ -5355,10 +5389,12 @@ impl PluginUpgradeRequest {
     ) -> Result<docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/upgrade", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/upgrade",
+            ]
+                .concat(),
             "PluginUpgrade",
         );
         request = request.query("remote", &self.remote);
@@ -5431,10 +5467,12 @@ impl PluginPushRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/push", docker_engine_runtime::encode_path_segment(& self
-                .name.to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/push",
+            ]
+                .concat(),
             "PluginPush",
         );
         self.client.send_empty(request).await
@@ -5466,10 +5504,12 @@ impl PluginSetRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/plugins/{}/set", docker_engine_runtime::encode_path_segment(& self.name
-                .to_string())
-            ),
+            [
+                "/plugins/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/set",
+            ]
+                .concat(),
             "PluginSet",
         );
         if let Some(body) = self.body {
@@ -5538,10 +5578,7 @@ impl NodeInspectRequest {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -5574,10 +5611,7 @@ impl NodeDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/nodes/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -5613,10 +5647,8 @@ impl NodeUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/nodes/{}/update", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+                .concat(),
             "NodeUpdate",
         );
         request = request.query("version", &self.version);
@@ -5971,10 +6003,8 @@ impl ServiceInspectRequest {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceInspect",
         );
         if let Some(value) = &self.insert_defaults {
@@ -6004,10 +6034,8 @@ impl ServiceDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/services/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ServiceDelete",
         );
         self.client.send_empty(request).await
@@ -6064,10 +6092,12 @@ impl ServiceUpdateRequest {
     pub async fn send(self) -> Result<crate::models::ServiceUpdateResponse> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/services/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ServiceUpdate",
         );
         request = request.query("version", &self.version);
@@ -6155,10 +6185,12 @@ impl ServiceLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/services/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            [
+                "/services/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/logs",
+            ]
+                .concat(),
             "ServiceLogs",
         );
         if let Some(value) = &self.details {
@@ -6247,10 +6279,7 @@ impl TaskInspectRequest {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -6327,10 +6356,8 @@ impl TaskLogsRequest {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/tasks/{}/logs", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id), "/logs"]
+                .concat(),
             "TaskLogs",
         );
         if let Some(value) = &self.details {
@@ -6451,10 +6478,8 @@ impl SecretInspectRequest {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretInspect",
         );
         self.client.send_json(request).await
@@ -6481,10 +6506,8 @@ impl SecretDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/secrets/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "SecretDelete",
         );
         self.client.send_empty(request).await
@@ -6520,10 +6543,12 @@ impl SecretUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/secrets/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/secrets/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "SecretUpdate",
         );
         request = request.query("version", &self.version);
@@ -6627,10 +6652,8 @@ impl ConfigInspectRequest {
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/configs/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ConfigInspect",
         );
         self.client.send_json(request).await
@@ -6657,10 +6680,8 @@ impl ConfigDeleteRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            format!(
-                "/configs/{}", docker_engine_runtime::encode_path_segment(& self.id
-                .to_string())
-            ),
+            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+                .concat(),
             "ConfigDelete",
         );
         self.client.send_empty(request).await
@@ -6696,10 +6717,12 @@ impl ConfigUpdateRequest {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            format!(
-                "/configs/{}/update", docker_engine_runtime::encode_path_segment(& self
-                .id.to_string())
-            ),
+            [
+                "/configs/",
+                &docker_engine_runtime::encode_path_segment(&self.id),
+                "/update",
+            ]
+                .concat(),
             "ConfigUpdate",
         );
         request = request.query("version", &self.version);
@@ -6730,10 +6753,12 @@ impl DistributionInspectRequest {
     pub async fn send(self) -> Result<crate::models::DistributionInspect> {
         let mut request = Request::new(
             Method::GET,
-            format!(
-                "/distribution/{}/json", docker_engine_runtime::encode_path_segment(&
-                self.name.to_string())
-            ),
+            [
+                "/distribution/",
+                &docker_engine_runtime::encode_path_segment(&self.name),
+                "/json",
+            ]
+                .concat(),
             "DistributionInspect",
         );
         self.client.send_json(request).await

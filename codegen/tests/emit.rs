@@ -1,0 +1,235 @@
+//! Pins the Rust the generator emits for each construct, on a small fixture spec.
+//!
+//! The whole output is compared with `tests/fixtures/constructs.expected/`; after an intended
+//! change to the emitter, refresh it with `UPDATE_EXPECT=1 cargo test -p codegen --test emit`.
+
+use std::path::{Path, PathBuf};
+
+use codegen::{ApiVersion, Overrides, SpecFile};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn generate_fixture() -> std::collections::BTreeMap<String, String> {
+    let spec = SpecFile {
+        version: ApiVersion::parse("1.99").unwrap(),
+        path: fixtures().join("constructs.yaml"),
+    };
+    let overrides = Overrides::load(&fixtures().join("overrides.yaml")).unwrap();
+    codegen::generate(&spec, &overrides, "0.1.0").unwrap().files
+}
+
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Asserts `file` contains `snippet`, whitespace-insensitively.
+fn assert_emits(files: &std::collections::BTreeMap<String, String>, file: &str, snippet: &str) {
+    let text = squash(&files[file]);
+    assert!(
+        text.contains(&squash(snippet)),
+        "{file} lacks:\n{snippet}\n--- {file} ---\n{}",
+        files[file]
+    );
+}
+
+#[test]
+fn all_of_merges_the_fields_of_every_part() {
+    let files = generate_fixture();
+    assert_emits(&files, "src/models.rs", "pub struct ThingCreateBody {");
+    for field in [
+        "pub image: Option<String>",
+        "pub labels: Option<std::collections::HashMap<String, String>>",
+        "pub binds: Option<Vec<String>>",
+        "pub name: Option<String>",
+    ] {
+        let body = &files["src/models.rs"];
+        let start = body.find("pub struct ThingCreateBody").unwrap();
+        let end = start + body[start..].find("\n}\n").unwrap();
+        assert!(
+            squash(&body[start..end]).contains(field),
+            "ThingCreateBody lacks {field}"
+        );
+    }
+}
+
+#[test]
+fn enums_are_open_and_round_trip_unknown_values() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/models.rs",
+        r#"#[serde(from = "String", into = "String")] pub enum Restart {"#,
+    );
+    assert_emits(&files, "src/models.rs", "Empty, /// `\"no\"` No,");
+    assert_emits(
+        &files,
+        "src/models.rs",
+        "OnFailure, /// A value the spec does not list, kept as sent. Other(String), }",
+    );
+    assert_emits(
+        &files,
+        "src/models.rs",
+        r#""on-failure" => Self::OnFailure, _ => Self::Other(value),"#,
+    );
+    assert_emits(&files, "src/models.rs", "pub enum ThingStateStatus {");
+}
+
+#[test]
+fn every_field_is_optional_even_required_and_nullable_ones() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/models.rs",
+        r#"#[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")] pub id: Option<String>,"#,
+    );
+    assert_emits(&files, "src/models.rs", "pub binds: Option<Vec<String>>,");
+}
+
+#[test]
+fn names_are_rust_and_wire_names_are_kept() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/models.rs",
+        r#"#[serde(rename = "type", default, skip_serializing_if = "Option::is_none")] pub type_: Option<String>,"#,
+    );
+    assert_emits(
+        &files,
+        "src/models.rs",
+        r#"#[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")] pub os_version: Option<String>,"#,
+    );
+}
+
+#[test]
+fn integer_formats_maps_free_form_and_recursion() {
+    let files = generate_fixture();
+    assert_emits(&files, "src/models.rs", "pub size: Option<u64>,");
+    assert_emits(&files, "src/models.rs", "pub port: Option<u16>,");
+    assert_emits(&files, "src/models.rs", "pub ratio: Option<f64>,");
+    assert_emits(&files, "src/models.rs", "pub anything: Option<serde_json::Value>,");
+    assert_emits(
+        &files,
+        "src/models.rs",
+        "pub parent: Option<Box<crate::models::Thing>>,",
+    );
+}
+
+#[test]
+fn inline_response_types_take_their_title() {
+    let files = generate_fixture();
+    assert_emits(&files, "src/models.rs", "pub struct ThingInspectAnswer { ");
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub async fn send(self) -> Result<crate::models::ThingInspectAnswer> {",
+    );
+}
+
+#[test]
+fn query_parameters_are_encoded_as_the_spec_says() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        r#"request = request.query_list("platform", value, true);"#,
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        r#"request = request.query_list("names", value, false);"#,
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        r#"request = request.query_json("filters", value)?;"#,
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub fn filters(mut self, value: Filters) -> Self {",
+    );
+    assert_emits(&files, "src/operations.rs", r#"request = request.query("all", value);"#);
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        r#"[ "/things/", &docker_engine_runtime::encode_path_segment(&self.name), "/json", ] .concat()"#,
+    );
+}
+
+#[test]
+fn bodies_headers_and_response_kinds() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub fn create(&self, body: crate::models::ThingCreateBody) -> ThingCreateRequest {",
+    );
+    assert_emits(&files, "src/operations.rs", "request = request.json_body(&self.body)?;");
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        r#"request = request.body(body, "application/x-tar");"#,
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "-> Result<docker_engine_runtime::JsonStream<crate::models::Progress>>",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "-> Result<docker_engine_runtime::ByteStream>",
+    );
+    assert_emits(&files, "src/operations.rs", "self.client.send_text(request).await");
+    assert_emits(&files, "src/lib.rs", "pub fn things(&self) -> operations::Things {");
+    assert_emits(
+        &files,
+        "src/lib.rs",
+        "pub fn system(&self) -> operations::SystemOperations {",
+    );
+}
+
+#[test]
+fn output_matches_the_pinned_files_and_is_deterministic() {
+    let files = generate_fixture();
+    assert_eq!(files, generate_fixture(), "two runs differ");
+    let expected_dir = fixtures().join("constructs.expected");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        for (path, text) in &files {
+            let file = expected_dir.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        }
+    }
+    for (path, text) in &files {
+        let expected = std::fs::read_to_string(expected_dir.join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_EXPECT=1 to create it"));
+        assert!(
+            expected == *text,
+            "{path} differs from constructs.expected/{path}; rerun with UPDATE_EXPECT=1 if intended"
+        );
+    }
+}
+
+#[test]
+fn stale_operation_overrides_fail_generation() {
+    let spec = SpecFile {
+        version: ApiVersion::parse("1.99").unwrap(),
+        path: fixtures().join("constructs.yaml"),
+    };
+    let text =
+        "operations:\n  - versions: \"1.90-\"\n    operation: ThingGone\n    why: test\n    response: {kind: hijack}\n";
+    let overrides = Overrides::parse(Path::new("o.yaml"), text).unwrap();
+    let error = codegen::generate(&spec, &overrides, "0.1.0").unwrap_err();
+    assert!(
+        error.problem.contains("ThingGone") && error.problem.contains("1.99"),
+        "{error}"
+    );
+}
