@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: generator checks, unit tests, and the daemon tests against a dockerd this
 # script starts (or one you point it at with DOCKER_TEST_HOST=unix:///path).
+# With arguments, runs `cargo test ARGS...` against the daemon instead of everything, e.g.
+#   scripts/test-with-daemon.sh -p daemon-tests --test transports
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,5 +92,9 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 
-cargo xtask check
-cargo test --workspace --no-fail-fast
+if [ $# -gt 0 ]; then
+  cargo test "$@"
+else
+  cargo xtask check
+  cargo test --workspace --no-fail-fast
+fi

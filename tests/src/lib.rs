@@ -36,6 +36,20 @@ pub fn daemon() -> Option<Endpoint> {
     }
 }
 
+/// A variable the test script sets beside `DOCKER_TEST_HOST`; required once a daemon is there.
+pub fn companion_variable(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("DOCKER_TEST_HOST is set but {name} is not (see scripts/test-with-daemon.sh)"))
+}
+
+/// A v1.41 client for `endpoint`.
+pub fn docker_at(endpoint: Endpoint) -> Result<Docker, docker_engine_runtime::Error> {
+    Ok(Docker::with_client(docker_engine_runtime::Client::new(
+        endpoint,
+        docker_engine_v1_41::API_VERSION,
+    )?))
+}
+
 pub fn docker() -> Option<Docker> {
     let endpoint = daemon()?;
     Some(Docker::with_client(

@@ -324,7 +324,9 @@ impl Client {
     /// HEAD) and returns the lower of it and the crate's.
     async fn negotiate_version(&self) -> Result<String> {
         let mut daemon_version = None;
+        // HEAD answers carry no body, so a refusal is only explained by the GET that follows.
         for method in [Method::HEAD, Method::GET] {
+            let last_try = method == Method::GET;
             let request = http::Request::builder()
                 .method(method)
                 .uri(format!("http://{}/_ping", self.inner.authority))
@@ -335,7 +337,7 @@ impl Client {
                 daemon_version = Some(value.to_owned());
                 break;
             }
-            if response.status().is_client_error() && response.status() != http::StatusCode::METHOD_NOT_ALLOWED {
+            if last_try && !response.status().is_success() {
                 return Err(self.error_response(response, "SystemPing", "unnegotiated").await);
             }
         }

@@ -1,0 +1,179 @@
+//! The same smoke scenario over every transport, and TLS misuse refused with a clear error.
+
+use std::path::PathBuf;
+
+use daemon_tests::{busybox_image, companion_variable, daemon, docker_at, unique_name};
+use docker_engine_runtime::{Endpoint, Environment, Error, TlsFiles};
+use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
+use docker_engine_v1_41::Docker;
+use tokio::io::AsyncWriteExt;
+
+fn cert_dir() -> PathBuf {
+    PathBuf::from(companion_variable("DOCKER_TEST_CERT_PATH"))
+}
+
+/// Host and port of the `tcp://` address in the variable `name`.
+fn tcp_address(name: &str) -> (String, u16) {
+    let environment = Environment {
+        docker_host: Some(companion_variable(name)),
+        ..Default::default()
+    };
+    match environment.endpoint().unwrap() {
+        Endpoint::Tcp { host, port } => (host, port),
+        other => panic!("{name} should be tcp://host:port, got {other}"),
+    }
+}
+
+fn tls_host() -> (String, u16) {
+    tcp_address("DOCKER_TEST_TLS_HOST")
+}
+
+/// Ping, list, and an exec whose stdin is half-closed: proves requests, pooling and hijacking.
+async fn smoke(docker: &Docker) {
+    assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
+    for _ in 0..3 {
+        docker.containers().list().all(true).send().await.unwrap();
+    }
+    let image = busybox_image(docker).await;
+    let body = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sleep".into(), "30".into()]),
+        ..Default::default()
+    };
+    let id = docker
+        .containers()
+        .create(body)
+        .name(unique_name("smoke"))
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    docker.containers().start(&id).send().await.unwrap();
+    let exec = ExecConfig {
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        cmd: Some(vec!["cat".into()]),
+        ..Default::default()
+    };
+    let exec_id = docker
+        .exec()
+        .container_exec(&id, exec)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let mut session = docker
+        .exec()
+        .start(&exec_id)
+        .body(ExecStartConfig::default())
+        .send()
+        .await
+        .unwrap();
+    session.input.write_all(b"echoed back").await.unwrap();
+    session.input.shutdown().await.unwrap();
+    let (stdout, _) = session.output.read_all().await.unwrap();
+    assert_eq!(stdout, b"echoed back");
+    docker.containers().delete(&id).force(true).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn smoke_over_unix_socket() {
+    let Some(endpoint) = daemon() else { return };
+    assert!(
+        matches!(endpoint, Endpoint::Unix(_)),
+        "DOCKER_TEST_HOST should be the Unix socket"
+    );
+    smoke(&docker_at(endpoint).unwrap()).await;
+}
+
+#[tokio::test]
+async fn smoke_over_plain_tcp() {
+    let Some(_) = daemon() else { return };
+    let (host, port) = tcp_address("DOCKER_TEST_TCP_HOST");
+    smoke(&docker_at(Endpoint::Tcp { host, port }).unwrap()).await;
+}
+
+#[tokio::test]
+async fn smoke_over_mutual_tls_from_the_environment() {
+    let Some(_) = daemon() else { return };
+    let environment = Environment {
+        docker_host: Some(companion_variable("DOCKER_TEST_TLS_HOST")),
+        tls_verify: Some("1".into()),
+        cert_path: Some(cert_dir()),
+        home: None,
+    };
+    smoke(&docker_at(environment.endpoint().unwrap()).unwrap()).await;
+}
+
+async fn ping_error(endpoint: Endpoint) -> Error {
+    let docker = docker_at(endpoint).unwrap();
+    docker
+        .system()
+        .ping()
+        .send()
+        .await
+        .expect_err("the daemon must refuse this")
+}
+
+#[tokio::test]
+async fn tls_without_client_certificate_is_refused_with_advice() {
+    let Some(_) = daemon() else { return };
+    let (host, port) = tls_host();
+    let ca = std::fs::read(cert_dir().join("ca.pem")).unwrap();
+    let error = ping_error(Endpoint::Tls {
+        host,
+        port,
+        tls: TlsFiles {
+            ca,
+            client_cert: None,
+            client_key: None,
+        },
+    })
+    .await;
+    assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("cert.pem and key.pem"), "{error}");
+}
+
+#[tokio::test]
+async fn tls_with_the_wrong_ca_is_refused_with_advice() {
+    let Some(_) = daemon() else { return };
+    let (host, port) = tls_host();
+    let mut tls = TlsFiles::from_dir(&cert_dir()).unwrap();
+    tls.ca = std::fs::read(cert_dir().join("other-ca.pem")).unwrap();
+    let error = ping_error(Endpoint::Tls { host, port, tls }).await;
+    assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("not signed by the given CA"), "{error}");
+}
+
+#[tokio::test]
+async fn plaintext_client_on_the_tls_port_is_told_to_use_tls() {
+    let Some(_) = daemon() else { return };
+    let (host, port) = tls_host();
+    let error = ping_error(Endpoint::Tcp { host, port }).await;
+    assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("DOCKER_TLS_VERIFY"), "{error}");
+}
+
+#[tokio::test]
+async fn tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls() {
+    let Some(_) = daemon() else { return };
+    let (host, port) = tcp_address("DOCKER_TEST_TCP_HOST");
+    let error = ping_error(Endpoint::Tls {
+        host,
+        port,
+        tls: TlsFiles::from_dir(&cert_dir()).unwrap(),
+    })
+    .await;
+    assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("did not answer with TLS"), "{error}");
+}
+
+#[tokio::test]
+async fn unreachable_daemon_is_a_connect_error_naming_the_endpoint() {
+    let Some(_) = daemon() else { return };
+    let error = ping_error(Endpoint::Unix("/nonexistent/docker.sock".into())).await;
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
+    assert!(error.to_string().contains("unix:///nonexistent/docker.sock"), "{error}");
+}
