@@ -690,6 +690,10 @@ fn rust_type(ty: &TypeRef) -> TokenStream {
             let name = ident(name);
             quote! { crate::models::#name }
         }
+        TypeRef::Nullable(inner) => {
+            let inner = rust_type(inner);
+            quote! { Option<#inner> }
+        }
     }
 }
 

@@ -52,6 +52,8 @@ pub enum TypeRef {
     Array(Box<TypeRef>),
     Map(Box<TypeRef>),
     Named(String),
+    /// A map value or list item the spec marks nullable.
+    Nullable(Box<TypeRef>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

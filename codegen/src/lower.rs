@@ -211,12 +211,16 @@ impl Lowering<'_> {
             oa::SchemaKind::Type(oa::Type::Number(_)) => TypeRef::Number,
             oa::SchemaKind::Type(oa::Type::Boolean(_)) => TypeRef::Bool,
             oa::SchemaKind::Type(oa::Type::Array(a)) => match &a.items {
-                Some(items) => TypeRef::Array(Box::new(self.boxed_schema_or_ref(items, hint))),
+                Some(items) => {
+                    let item = self.boxed_schema_or_ref(items, hint);
+                    TypeRef::Array(Box::new(nullable_if(is_nullable(items.as_item().map(|s| &**s)), item)))
+                }
                 None => TypeRef::Array(Box::new(TypeRef::Any)),
             },
             oa::SchemaKind::Type(oa::Type::Object(o)) => match &o.additional_properties {
                 Some(oa::AdditionalProperties::Schema(value)) => {
-                    TypeRef::Map(Box::new(self.schema_or_ref(value, &format!("{hint}Value"))))
+                    let item = self.schema_or_ref(value, &format!("{hint}Value"));
+                    TypeRef::Map(Box::new(nullable_if(is_nullable(value.as_item()), item)))
                 }
                 _ => TypeRef::Any,
             },
@@ -465,6 +469,18 @@ fn integer_format_name(format: Option<&str>) -> IntegerFormat {
         Some("uint32") => IntegerFormat::U32,
         Some("uint64") => IntegerFormat::U64,
         _ => IntegerFormat::I64,
+    }
+}
+
+fn is_nullable(schema: Option<&oa::Schema>) -> bool {
+    schema.is_some_and(|s| s.schema_data.nullable)
+}
+
+fn nullable_if(nullable: bool, ty: TypeRef) -> TypeRef {
+    if nullable {
+        TypeRef::Nullable(Box::new(ty))
+    } else {
+        ty
     }
 }
 

@@ -85,6 +85,11 @@ fn every_field_is_optional_even_required_and_nullable_ones() {
         r#"#[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")] pub id: Option<String>,"#,
     );
     assert_emits(&files, "src/models.rs", "pub binds: Option<Vec<String>>,");
+    assert_emits(
+        &files,
+        "src/models.rs",
+        "pub ports: Option<std::collections::HashMap<String, Option<Vec<String>>>>,",
+    );
 }
 
 #[test]

@@ -126,3 +126,59 @@ pub async fn busybox_image(docker: &Docker) -> &'static str {
         .await;
     BUSYBOX
 }
+
+/// An in-memory tar archive of `files` (path, content), e.g. a build context.
+pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut archive = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        archive.append_data(&mut header, path, *content).unwrap();
+    }
+    archive.into_inner().unwrap()
+}
+
+/// Removes a container when dropped, so a failing test leaves nothing behind.
+pub struct ContainerGuard {
+    pub id: String,
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let id = self.id.clone();
+        // The test's runtime is blocked while this runs, and the test's client has pooled
+        // connections driven by that runtime: remove with a client and runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let docker = docker_at(daemon().expect("guards exist only with a daemon")).unwrap();
+            let _ = runtime.block_on(docker.containers().delete(&id).force(true).v(true).send());
+        })
+        .join();
+    }
+}
+
+/// Creates (but does not start) a busybox container running `command` with `sh -c`.
+pub async fn create_busybox(docker: &Docker, prefix: &str, command: &str) -> ContainerGuard {
+    let image = busybox_image(docker).await;
+    let body = docker_engine_v1_41::models::ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        ..Default::default()
+    };
+    let created = docker
+        .containers()
+        .create(body)
+        .name(unique_name(prefix))
+        .send()
+        .await
+        .expect("create container");
+    ContainerGuard {
+        id: created.id.expect("created container has an id"),
+    }
+}

@@ -413,7 +413,13 @@ impl Client {
         }
         let body = match request.body {
             Some((body, content_type)) => {
-                builder = builder.header(CONTENT_TYPE, content_type);
+                // A Content-Type parameter of the operation (ImageBuild has one) takes precedence.
+                let typed = builder
+                    .headers_ref()
+                    .is_some_and(|headers| headers.contains_key(CONTENT_TYPE));
+                if !typed {
+                    builder = builder.header(CONTENT_TYPE, content_type);
+                }
                 body
             }
             None => Body::empty(),

@@ -3832,7 +3832,10 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::HashMap<String, Vec<crate::models::PortBinding>>;
+pub type PortMap = std::collections::HashMap<
+    String,
+    Option<Vec<crate::models::PortBinding>>,
+>;
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

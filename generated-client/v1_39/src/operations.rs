@@ -4055,7 +4055,7 @@ impl ImageLoadRequest {
     /// Sends the request and decodes the response.
     pub async fn send(
         self,
-    ) -> Result<docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>> {
+    ) -> Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>> {
         let mut request = Request::new(
             Method::POST,
             "/images/load".to_owned(),
@@ -4071,9 +4071,7 @@ impl ImageLoadRequest {
     }
 }
 impl std::future::IntoFuture for ImageLoadRequest {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
+    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

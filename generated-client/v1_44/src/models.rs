@@ -4653,7 +4653,10 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::HashMap<String, Vec<crate::models::PortBinding>>;
+pub type PortMap = std::collections::HashMap<
+    String,
+    Option<Vec<crate::models::PortBinding>>,
+>;
 /// represents the port status of a task's host ports whose service has published host ports
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortStatus {

@@ -1189,7 +1189,7 @@ pub struct ContainerMemoryStats {
     ///
     /// This field is Linux-specific and omitted for Windows containers.
     #[serde(rename = "stats", default, skip_serializing_if = "Option::is_none")]
-    pub stats: Option<std::collections::HashMap<String, u64>>,
+    pub stats: Option<std::collections::HashMap<String, Option<u64>>>,
     /// Number of times memory usage hits limits.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
@@ -5345,7 +5345,10 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::HashMap<String, Vec<crate::models::PortBinding>>;
+pub type PortMap = std::collections::HashMap<
+    String,
+    Option<Vec<crate::models::PortBinding>>,
+>;
 /// represents the port status of a task's host ports whose service has published host ports
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortStatus {

@@ -1,0 +1,163 @@
+//! Image recipes: build, history, tag, save/load, delete, prune.
+
+use daemon_tests::{busybox_image, docker, tar_of, unique_name};
+use docker_engine_runtime::{Body, Error, Filters};
+use futures_util::StreamExt;
+
+#[tokio::test]
+async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
+    let Some(docker) = docker() else { return };
+    let base = busybox_image(&docker).await;
+    let tag = format!("{}:v1", unique_name("built"));
+    let dockerfile = format!("FROM {base}\nRUN echo built-by-test > /built.txt\nLABEL purpose=test\n");
+    let context = tar_of(&[("Dockerfile", dockerfile.as_bytes())]);
+    let mut build = docker
+        .images()
+        .build()
+        .t(&tag)
+        .labels([("from".to_owned(), "daemon-tests".to_owned())].into())
+        .rm(true)
+        .body(Body::from(context))
+        .send()
+        .await
+        .unwrap();
+    let mut output = String::new();
+    let mut image_id = None;
+    while let Some(message) = build.next().await {
+        let message = message.unwrap();
+        output.push_str(message.stream.as_deref().unwrap_or(""));
+        if let Some(id) = message.aux.and_then(|aux| aux.id) {
+            image_id = Some(id);
+        }
+    }
+    assert!(output.contains("Successfully tagged") || image_id.is_some(), "{output}");
+
+    let inspected = docker.images().inspect(&tag).send().await.unwrap();
+    let labels = inspected
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.clone())
+        .unwrap_or_default();
+    assert_eq!(labels.get("purpose").map(String::as_str), Some("test"));
+    assert_eq!(labels.get("from").map(String::as_str), Some("daemon-tests"));
+
+    let history = docker.images().history(&tag).send().await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|layer| layer.created_by.as_deref().unwrap_or("").contains("built-by-test")),
+        "{history:?}"
+    );
+
+    let alias = format!("{}:alias", unique_name("tagged"));
+    let (repo, alias_tag) = alias.rsplit_once(':').unwrap();
+    docker
+        .images()
+        .tag(&tag)
+        .repo(repo)
+        .tag(alias_tag)
+        .send()
+        .await
+        .unwrap();
+    let listed = docker
+        .images()
+        .list()
+        .filters(Filters::new().reference(&alias))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+
+    let deleted = docker.images().delete(&alias).send().await.unwrap();
+    assert!(
+        deleted.iter().any(|d| d.untagged.as_deref() == Some(alias.as_str())),
+        "{deleted:?}"
+    );
+    docker.images().delete(&tag).force(true).send().await.unwrap();
+    let gone = docker.images().inspect(&tag).send().await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
+
+#[tokio::test]
+async fn a_failing_build_surfaces_its_error_from_the_stream() {
+    let Some(docker) = docker() else { return };
+    let base = busybox_image(&docker).await;
+    let dockerfile = format!("FROM {base}\nRUN echo about to fail && exit 7\n");
+    let context = tar_of(&[("Dockerfile", dockerfile.as_bytes())]);
+    let mut build = docker
+        .images()
+        .build()
+        .rm(true)
+        .forcerm(true)
+        .body(Body::from(context))
+        .send()
+        .await
+        .unwrap();
+    let mut failure = None;
+    while let Some(message) = build.next().await {
+        if let Err(error) = message {
+            failure = Some(error);
+        }
+    }
+    match failure {
+        Some(Error::Stream { message, .. }) => assert!(message.contains("non-zero code: 7"), "{message}"),
+        other => panic!("expected the build's error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn save_and_load_round_trip_an_image() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let tarball = docker
+        .images()
+        .get(image)
+        .send()
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap();
+    assert!(tarball.len() > 512, "an image archive is a tar of layers");
+    assert!(tar::Archive::new(tarball.as_slice()).entries().unwrap().any(|e| e
+        .unwrap()
+        .path()
+        .unwrap()
+        .ends_with("manifest.json")));
+
+    let mut loaded = docker.images().load().body(Body::from(tarball)).send().await.unwrap();
+    let mut said = String::new();
+    while let Some(message) = loaded.next().await {
+        said.push_str(message.unwrap().stream.as_deref().unwrap_or(""));
+    }
+    assert!(said.contains(image) || said.contains("Loaded image"), "{said}");
+}
+
+#[tokio::test]
+async fn prune_removes_dangling_images_only() {
+    let Some(docker) = docker() else { return };
+    let base = busybox_image(&docker).await;
+    let dockerfile = format!("FROM {base}\nLABEL dangling={}\n", unique_name("prune"));
+    let context = tar_of(&[("Dockerfile", dockerfile.as_bytes())]);
+    let mut build = docker.images().build().body(Body::from(context)).send().await.unwrap();
+    while let Some(message) = build.next().await {
+        message.unwrap();
+    }
+    let report = docker
+        .images()
+        .prune()
+        .filters(Filters::new().dangling(true))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        report.images_deleted.is_some_and(|d| !d.is_empty()),
+        "the untagged build is pruned"
+    );
+    docker
+        .images()
+        .inspect(base)
+        .send()
+        .await
+        .expect("tagged images survive");
+}

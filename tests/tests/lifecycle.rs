@@ -1,0 +1,338 @@
+//! Container lifecycle recipes: attach-then-start, top, changes, export, stats, signals, pause,
+//! rename, update, archives, wait conditions, logs options, prune.
+
+use daemon_tests::{busybox_image, create_busybox, docker, tar_of, unique_name};
+use docker_engine_runtime::{Body, Filters, Output};
+use docker_engine_v1_41::models::{
+    ContainerCreateBody, ContainerUpdateBody, ContainerWaitCondition, HostConfig, PortBinding, RestartPolicy,
+    RestartPolicyName,
+};
+use futures_util::StreamExt;
+
+#[tokio::test]
+async fn docker_run_recipe_attach_start_wait() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let volume = unique_name("runvol");
+    let body = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "echo to-out; echo to-err >&2; ls /data; exit 4".into(),
+        ]),
+        env: Some(vec!["MODE=test".into()]),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        exposed_ports: Some([("8080/tcp".to_owned(), serde_json::json!({}))].into()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        host_config: Some(HostConfig {
+            port_bindings: Some(
+                [(
+                    "8080/tcp".to_owned(),
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        host_port: Some("0".into()),
+                    }]),
+                )]
+                .into(),
+            ),
+            binds: Some(vec![format!("{volume}:/data")]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let id = docker
+        .containers()
+        .create(body)
+        .name(unique_name("run"))
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let guard = daemon_tests::ContainerGuard { id: id.clone() };
+
+    let session = docker
+        .containers()
+        .attach(&id)
+        .stream(true)
+        .stdout(true)
+        .stderr(true)
+        .send()
+        .await
+        .unwrap();
+    docker.containers().start(&id).send().await.unwrap();
+    let (stdout, stderr) = session.output.read_all().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&stdout), "to-out\n");
+    assert_eq!(String::from_utf8_lossy(&stderr), "to-err\n");
+    let waited = docker.containers().wait(&id).send().await.unwrap();
+    assert_eq!(waited.status_code, Some(4));
+
+    let inspected = docker.containers().inspect(&id).send().await.unwrap();
+    let mounts = inspected.mounts.unwrap_or_default();
+    assert!(
+        mounts.iter().any(|m| m.name.as_deref() == Some(volume.as_str())),
+        "{mounts:?}"
+    );
+    drop(guard);
+    docker.volumes().delete(&volume).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn top_changes_export_and_stats_of_a_running_container() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "obs", "echo changed > /tmp/marker; exec sleep 60").await;
+    let id = &container.id;
+    docker.containers().start(id).send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let top = docker.containers().top(id).send().await.unwrap();
+    let processes = top.processes.unwrap_or_default();
+    assert!(
+        processes.iter().flatten().any(|cell| cell.contains("sleep")),
+        "{processes:?}"
+    );
+
+    let changes = docker.containers().changes(id).send().await.unwrap();
+    assert!(
+        changes.iter().any(|c| c.path.as_deref() == Some("/tmp/marker")),
+        "{changes:?}"
+    );
+
+    let exported = docker
+        .containers()
+        .export(id)
+        .send()
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap();
+    let mut archive = tar::Archive::new(exported.as_slice());
+    assert!(archive
+        .entries()
+        .unwrap()
+        .any(|e| e.unwrap().path().unwrap().to_string_lossy() == "bin/busybox"));
+
+    let mut one_shot = docker.containers().stats(id).stream(false).send().await.unwrap();
+    let stats = one_shot.next().await.expect("one stats object").unwrap();
+    assert!(stats.get("memory_stats").is_some(), "{stats}");
+    assert!(one_shot.next().await.is_none(), "stream=false sends exactly one object");
+
+    let mut streaming = docker.containers().stats(id).send().await.unwrap();
+    for _ in 0..2 {
+        streaming.next().await.expect("stats keep coming").unwrap();
+    }
+    drop(streaming);
+}
+
+#[tokio::test]
+async fn stop_restart_kill_pause_rename_and_update() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "ctl", "trap 'exit 42' USR1; while true; do sleep 0.1; done").await;
+    let id = &container.id;
+    let containers = docker.containers();
+    containers.start(id).send().await.unwrap();
+    let again = containers.start(id).send().await;
+    assert!(
+        again.is_ok(),
+        "starting a running container answers 304, which is not an error: {again:?}"
+    );
+
+    containers.pause(id).send().await.unwrap();
+    let state = containers.inspect(id).send().await.unwrap().state.unwrap();
+    assert_eq!(state.paused, Some(true));
+    containers.unpause(id).send().await.unwrap();
+
+    let new_name = unique_name("renamed");
+    containers.rename(id, &new_name).send().await.unwrap();
+    let inspected = containers.inspect(&new_name).send().await.unwrap();
+    assert_eq!(inspected.name.as_deref(), Some(format!("/{new_name}").as_str()));
+
+    let policy = RestartPolicy {
+        name: Some(RestartPolicyName::OnFailure),
+        maximum_retry_count: Some(2),
+    };
+    let update = ContainerUpdateBody {
+        restart_policy: Some(policy.clone()),
+        ..Default::default()
+    };
+    containers.update(id, update).send().await.unwrap();
+    let applied = containers
+        .inspect(id)
+        .send()
+        .await
+        .unwrap()
+        .host_config
+        .unwrap()
+        .restart_policy;
+    assert_eq!(applied, Some(policy));
+
+    let stopped = tokio::spawn(containers.wait(id).send());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    containers.kill(id).signal("SIGUSR1").send().await.unwrap();
+    assert_eq!(stopped.await.unwrap().unwrap().status_code, Some(42));
+
+    containers.restart(id).t(1).send().await.unwrap();
+    assert_eq!(
+        containers.inspect(id).send().await.unwrap().state.unwrap().running,
+        Some(true)
+    );
+    containers.stop(id).t(1).send().await.unwrap();
+    assert_eq!(
+        containers.inspect(id).send().await.unwrap().state.unwrap().running,
+        Some(false)
+    );
+}
+
+#[tokio::test]
+async fn archives_go_in_and_come_out() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "arch", "sleep 60").await;
+    let id = &container.id;
+    let upload = tar_of(&[("hello.txt", b"hello archive\n")]);
+    docker
+        .containers()
+        .put_archive(id, "/tmp", Body::from(upload))
+        .send()
+        .await
+        .unwrap();
+
+    let downloaded = docker
+        .containers()
+        .archive(id, "/tmp/hello.txt")
+        .send()
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap();
+    let mut archive = tar::Archive::new(downloaded.as_slice());
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    let mut content = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
+    assert_eq!(content, "hello archive\n");
+
+    docker
+        .containers()
+        .archive_info(id, "/tmp/hello.txt")
+        .send()
+        .await
+        .unwrap();
+    let missing = docker
+        .containers()
+        .archive_info(id, "/no/such/file")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+}
+
+#[tokio::test]
+async fn wait_conditions_and_log_options() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "logs", "for i in 1 2 3 4 5; do echo line$i; done").await;
+    let id = &container.id;
+    let next_exit = docker
+        .containers()
+        .wait(id)
+        .condition(ContainerWaitCondition::NextExit)
+        .send();
+    let waiter = tokio::spawn(next_exit);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    docker.containers().start(id).send().await.unwrap();
+    assert_eq!(waiter.await.unwrap().unwrap().status_code, Some(0));
+
+    let tail = docker
+        .containers()
+        .logs(id)
+        .stdout(true)
+        .tail("2")
+        .send()
+        .await
+        .unwrap();
+    let (stdout, _) = tail.read_all().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&stdout), "line4\nline5\n");
+
+    let mut stamped = docker
+        .containers()
+        .logs(id)
+        .stdout(true)
+        .timestamps(true)
+        .send()
+        .await
+        .unwrap();
+    let first = stamped.next().await.unwrap().unwrap();
+    assert!(
+        matches!(&first, Output::StdOut(line) if line.ends_with(b" line1\n") && line[0].is_ascii_digit()),
+        "{first:?}"
+    );
+
+    let future = docker
+        .containers()
+        .logs(id)
+        .stdout(true)
+        .since(i64::MAX / 2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(future.read_all().await.unwrap().0, b"");
+}
+
+#[tokio::test]
+async fn tty_logs_are_raw() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let body = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["echo".into(), "from a tty".into()]),
+        tty: Some(true),
+        ..Default::default()
+    };
+    let id = docker
+        .containers()
+        .create(body)
+        .name(unique_name("tty"))
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let _guard = daemon_tests::ContainerGuard { id: id.clone() };
+    docker.containers().start(&id).send().await.unwrap();
+    docker.containers().wait(&id).send().await.unwrap();
+    let logs = docker
+        .containers()
+        .logs(&id)
+        .stdout(true)
+        .tty(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(!logs.is_multiplexed());
+    let (console, _) = logs.read_all().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&console), "from a tty\r\n");
+}
+
+#[tokio::test]
+async fn prune_removes_stopped_containers_matching_a_label() {
+    let Some(docker) = docker() else { return };
+    let label = unique_name("prunable");
+    let image = busybox_image(&docker).await;
+    let body = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["true".into()]),
+        labels: Some([(label.clone(), "yes".to_owned())].into()),
+        ..Default::default()
+    };
+    let id = docker.containers().create(body).send().await.unwrap().id.unwrap();
+    let report = docker
+        .containers()
+        .prune()
+        .filters(Filters::new().label(&label))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.containers_deleted, Some(vec![id]));
+}
