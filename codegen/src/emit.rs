@@ -366,7 +366,7 @@ pub fn method_name(op: &Operation) -> String {
 }
 
 fn builder_type(op: &Operation) -> Ident {
-    ident(&format!("{}Request", op.id.to_upper_camel_case()))
+    ident(&format!("{}Builder", op.id.to_upper_camel_case()))
 }
 
 /// Parameters given as arguments rather than builder setters.

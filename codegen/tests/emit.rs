@@ -169,7 +169,7 @@ fn bodies_headers_and_response_kinds() {
     assert_emits(
         &files,
         "src/operations.rs",
-        "pub fn create(&self, body: crate::models::ThingCreateBody) -> ThingCreateRequest {",
+        "pub fn create(&self, body: crate::models::ThingCreateBody) -> ThingCreateBuilder {",
     );
     assert_emits(&files, "src/operations.rs", "request = request.json_body(&self.body)?;");
     assert_emits(

@@ -17,8 +17,8 @@ impl Containers {
     /// List containers
     ///
     /// `GET /containers/json` (`ContainerList`)
-    pub fn list(&self) -> ContainerListRequest {
-        ContainerListRequest {
+    pub fn list(&self) -> ContainerListBuilder {
+        ContainerListBuilder {
             client: self.client.clone(),
             all: None,
             limit: None,
@@ -32,8 +32,8 @@ impl Containers {
     pub fn create(
         &self,
         body: crate::models::ContainerCreateBody,
-    ) -> ContainerCreateRequest {
-        ContainerCreateRequest {
+    ) -> ContainerCreateBuilder {
+        ContainerCreateBuilder {
             client: self.client.clone(),
             body: body,
             name: None,
@@ -44,8 +44,8 @@ impl Containers {
     /// Return low-level information about a container.
     ///
     /// `GET /containers/{id}/json` (`ContainerInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ContainerInspectRequest {
-        ContainerInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ContainerInspectBuilder {
+        ContainerInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             size: None,
@@ -56,8 +56,8 @@ impl Containers {
     /// On Unix systems, this is done by running the `ps` command. This endpoint is not supported on Windows.
     ///
     /// `GET /containers/{id}/top` (`ContainerTop`)
-    pub fn top(&self, id: impl Into<String>) -> ContainerTopRequest {
-        ContainerTopRequest {
+    pub fn top(&self, id: impl Into<String>) -> ContainerTopBuilder {
+        ContainerTopBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             ps_args: None,
@@ -70,8 +70,8 @@ impl Containers {
     /// Note: This endpoint works only for containers with the `json-file` or `journald` logging driver.
     ///
     /// `GET /containers/{id}/logs` (`ContainerLogs`)
-    pub fn logs(&self, id: impl Into<String>) -> ContainerLogsRequest {
-        ContainerLogsRequest {
+    pub fn logs(&self, id: impl Into<String>) -> ContainerLogsBuilder {
+        ContainerLogsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             follow: None,
@@ -92,8 +92,8 @@ impl Containers {
     /// - `2`: Deleted
     ///
     /// `GET /containers/{id}/changes` (`ContainerChanges`)
-    pub fn changes(&self, id: impl Into<String>) -> ContainerChangesRequest {
-        ContainerChangesRequest {
+    pub fn changes(&self, id: impl Into<String>) -> ContainerChangesBuilder {
+        ContainerChangesBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -103,8 +103,8 @@ impl Containers {
     /// Export the contents of a container as a tarball.
     ///
     /// `GET /containers/{id}/export` (`ContainerExport`)
-    pub fn export(&self, id: impl Into<String>) -> ContainerExportRequest {
-        ContainerExportRequest {
+    pub fn export(&self, id: impl Into<String>) -> ContainerExportBuilder {
+        ContainerExportBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -122,8 +122,8 @@ impl Containers {
     /// corresponding `cpu_usage.percpu_usage` array should be used.
     ///
     /// `GET /containers/{id}/stats` (`ContainerStats`)
-    pub fn stats(&self, id: impl Into<String>) -> ContainerStatsRequest {
-        ContainerStatsRequest {
+    pub fn stats(&self, id: impl Into<String>) -> ContainerStatsBuilder {
+        ContainerStatsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             stream: None,
@@ -139,8 +139,8 @@ impl Containers {
         id: impl Into<String>,
         h: i64,
         w: i64,
-    ) -> ContainerResizeRequest {
-        ContainerResizeRequest {
+    ) -> ContainerResizeBuilder {
+        ContainerResizeBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             h: h,
@@ -150,8 +150,8 @@ impl Containers {
     /// Start a container
     ///
     /// `POST /containers/{id}/start` (`ContainerStart`)
-    pub fn start(&self, id: impl Into<String>) -> ContainerStartRequest {
-        ContainerStartRequest {
+    pub fn start(&self, id: impl Into<String>) -> ContainerStartBuilder {
+        ContainerStartBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             detach_keys: None,
@@ -160,8 +160,8 @@ impl Containers {
     /// Stop a container
     ///
     /// `POST /containers/{id}/stop` (`ContainerStop`)
-    pub fn stop(&self, id: impl Into<String>) -> ContainerStopRequest {
-        ContainerStopRequest {
+    pub fn stop(&self, id: impl Into<String>) -> ContainerStopBuilder {
+        ContainerStopBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             t: None,
@@ -170,8 +170,8 @@ impl Containers {
     /// Restart a container
     ///
     /// `POST /containers/{id}/restart` (`ContainerRestart`)
-    pub fn restart(&self, id: impl Into<String>) -> ContainerRestartRequest {
-        ContainerRestartRequest {
+    pub fn restart(&self, id: impl Into<String>) -> ContainerRestartBuilder {
+        ContainerRestartBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             t: None,
@@ -182,8 +182,8 @@ impl Containers {
     /// Send a POSIX signal to a container, defaulting to killing to the container.
     ///
     /// `POST /containers/{id}/kill` (`ContainerKill`)
-    pub fn kill(&self, id: impl Into<String>) -> ContainerKillRequest {
-        ContainerKillRequest {
+    pub fn kill(&self, id: impl Into<String>) -> ContainerKillBuilder {
+        ContainerKillBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             signal: None,
@@ -198,8 +198,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         body: crate::models::ContainerUpdateBody,
-    ) -> ContainerUpdateRequest {
-        ContainerUpdateRequest {
+    ) -> ContainerUpdateBuilder {
+        ContainerUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -212,8 +212,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         name: impl Into<String>,
-    ) -> ContainerRenameRequest {
-        ContainerRenameRequest {
+    ) -> ContainerRenameBuilder {
+        ContainerRenameBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             name: Into::into(name),
@@ -226,8 +226,8 @@ impl Containers {
     /// Traditionally, when suspending a process the `SIGSTOP` signal is used, which is observable by the process being suspended. With the cgroups freezer the process is unaware, and unable to capture, that it is being suspended, and subsequently resumed.
     ///
     /// `POST /containers/{id}/pause` (`ContainerPause`)
-    pub fn pause(&self, id: impl Into<String>) -> ContainerPauseRequest {
-        ContainerPauseRequest {
+    pub fn pause(&self, id: impl Into<String>) -> ContainerPauseBuilder {
+        ContainerPauseBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -237,8 +237,8 @@ impl Containers {
     /// Resume a container which has been paused.
     ///
     /// `POST /containers/{id}/unpause` (`ContainerUnpause`)
-    pub fn unpause(&self, id: impl Into<String>) -> ContainerUnpauseRequest {
-        ContainerUnpauseRequest {
+    pub fn unpause(&self, id: impl Into<String>) -> ContainerUnpauseBuilder {
+        ContainerUnpauseBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -322,8 +322,8 @@ impl Containers {
     /// When the TTY setting is enabled in [`POST /containers/create`](#operation/ContainerCreate), the stream is not multiplexed. The data exchanged over the hijacked connection is simply the raw data from the process PTY and client's `stdin`.
     ///
     /// `POST /containers/{id}/attach` (`ContainerAttach`)
-    pub fn attach(&self, id: impl Into<String>) -> ContainerAttachRequest {
-        ContainerAttachRequest {
+    pub fn attach(&self, id: impl Into<String>) -> ContainerAttachBuilder {
+        ContainerAttachBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             detach_keys: None,
@@ -341,8 +341,8 @@ impl Containers {
     pub fn attach_websocket(
         &self,
         id: impl Into<String>,
-    ) -> ContainerAttachWebsocketRequest {
-        ContainerAttachWebsocketRequest {
+    ) -> ContainerAttachWebsocketBuilder {
+        ContainerAttachWebsocketBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             detach_keys: None,
@@ -356,8 +356,8 @@ impl Containers {
     /// Block until a container stops, then returns the exit code.
     ///
     /// `POST /containers/{id}/wait` (`ContainerWait`)
-    pub fn wait(&self, id: impl Into<String>) -> ContainerWaitRequest {
-        ContainerWaitRequest {
+    pub fn wait(&self, id: impl Into<String>) -> ContainerWaitBuilder {
+        ContainerWaitBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -365,8 +365,8 @@ impl Containers {
     /// Remove a container
     ///
     /// `DELETE /containers/{id}` (`ContainerDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> ContainerDeleteRequest {
-        ContainerDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> ContainerDeleteBuilder {
+        ContainerDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             v: None,
@@ -383,8 +383,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         path: impl Into<String>,
-    ) -> ContainerGetArchiveRequest {
-        ContainerGetArchiveRequest {
+    ) -> ContainerGetArchiveBuilder {
+        ContainerGetArchiveBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             path: Into::into(path),
@@ -402,8 +402,8 @@ impl Containers {
         id: impl Into<String>,
         path: impl Into<String>,
         body: Body,
-    ) -> ContainerPutArchiveRequest {
-        ContainerPutArchiveRequest {
+    ) -> ContainerPutArchiveBuilder {
+        ContainerPutArchiveBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             path: Into::into(path),
@@ -420,8 +420,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         path: impl Into<String>,
-    ) -> ContainerArchiveHeadRequest {
-        ContainerArchiveHeadRequest {
+    ) -> ContainerArchiveHeadBuilder {
+        ContainerArchiveHeadBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             path: Into::into(path),
@@ -430,8 +430,8 @@ impl Containers {
     /// Delete stopped containers
     ///
     /// `POST /containers/prune` (`ContainerPrune`)
-    pub fn prune(&self) -> ContainerPruneRequest {
-        ContainerPruneRequest {
+    pub fn prune(&self) -> ContainerPruneBuilder {
+        ContainerPruneBuilder {
             client: self.client.clone(),
         }
     }
@@ -454,8 +454,8 @@ impl ExecOperations {
         &self,
         id: impl Into<String>,
         body: crate::models::ContainerExecBody,
-    ) -> ContainerExecRequest {
-        ContainerExecRequest {
+    ) -> ContainerExecBuilder {
+        ContainerExecBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -466,8 +466,8 @@ impl ExecOperations {
     /// Starts a previously set up exec instance. If detach is true, this endpoint returns immediately after starting the command. Otherwise, it sets up an interactive session with the command.
     ///
     /// `POST /exec/{id}/start` (`ExecStart`)
-    pub fn start(&self, id: impl Into<String>) -> ExecStartRequest {
-        ExecStartRequest {
+    pub fn start(&self, id: impl Into<String>) -> ExecStartBuilder {
+        ExecStartBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: None,
@@ -479,8 +479,8 @@ impl ExecOperations {
     /// Resize the TTY session used by an exec instance. This endpoint only works if `tty` was specified as part of creating and starting the exec instance.
     ///
     /// `POST /exec/{id}/resize` (`ExecResize`)
-    pub fn resize(&self, id: impl Into<String>, h: i64, w: i64) -> ExecResizeRequest {
-        ExecResizeRequest {
+    pub fn resize(&self, id: impl Into<String>, h: i64, w: i64) -> ExecResizeBuilder {
+        ExecResizeBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             h: h,
@@ -492,8 +492,8 @@ impl ExecOperations {
     /// Return low-level information about an exec instance.
     ///
     /// `GET /exec/{id}/json` (`ExecInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ExecInspectRequest {
-        ExecInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ExecInspectBuilder {
+        ExecInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -513,8 +513,8 @@ impl Images {
     /// Returns a list of images on the server. Note that it uses a different, smaller representation of an image than inspecting a single image.
     ///
     /// `GET /images/json` (`ImageList`)
-    pub fn list(&self) -> ImageListRequest {
-        ImageListRequest {
+    pub fn list(&self) -> ImageListBuilder {
+        ImageListBuilder {
             client: self.client.clone(),
             all: None,
             filters: None,
@@ -532,8 +532,8 @@ impl Images {
     /// The build is canceled if the client drops the connection by quitting or being killed.
     ///
     /// `POST /build` (`ImageBuild`)
-    pub fn build(&self) -> ImageBuildRequest {
-        ImageBuildRequest {
+    pub fn build(&self) -> ImageBuildBuilder {
+        ImageBuildBuilder {
             client: self.client.clone(),
             dockerfile: None,
             t: None,
@@ -565,8 +565,8 @@ impl Images {
     /// Create an image by either pulling it from a registry or importing it.
     ///
     /// `POST /images/create` (`ImageCreate`)
-    pub fn create(&self) -> ImageCreateRequest {
-        ImageCreateRequest {
+    pub fn create(&self) -> ImageCreateBuilder {
+        ImageCreateBuilder {
             client: self.client.clone(),
             from_image: None,
             from_src: None,
@@ -581,8 +581,8 @@ impl Images {
     /// Return low-level information about an image.
     ///
     /// `GET /images/{name}/json` (`ImageInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> ImageInspectRequest {
-        ImageInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> ImageInspectBuilder {
+        ImageInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -592,8 +592,8 @@ impl Images {
     /// Return parent layers of an image.
     ///
     /// `GET /images/{name}/history` (`ImageHistory`)
-    pub fn history(&self, name: impl Into<String>) -> ImageHistoryRequest {
-        ImageHistoryRequest {
+    pub fn history(&self, name: impl Into<String>) -> ImageHistoryBuilder {
+        ImageHistoryBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -611,8 +611,8 @@ impl Images {
         &self,
         name: impl Into<String>,
         x_registry_auth: RegistryAuth,
-    ) -> ImagePushRequest {
-        ImagePushRequest {
+    ) -> ImagePushBuilder {
+        ImagePushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             x_registry_auth: x_registry_auth,
@@ -628,8 +628,8 @@ impl Images {
     /// or tag already exists, it will be overwritten.
     ///
     /// `POST /images/{name}/tag` (`ImageTag`)
-    pub fn tag(&self, name: impl Into<String>) -> ImageTagRequest {
-        ImageTagRequest {
+    pub fn tag(&self, name: impl Into<String>) -> ImageTagBuilder {
+        ImageTagBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             repo: None,
@@ -643,8 +643,8 @@ impl Images {
     /// Images can't be removed if they have descendant images, are being used by a running container or are being used by a build.
     ///
     /// `DELETE /images/{name}` (`ImageDelete`)
-    pub fn delete(&self, name: impl Into<String>) -> ImageDeleteRequest {
-        ImageDeleteRequest {
+    pub fn delete(&self, name: impl Into<String>) -> ImageDeleteBuilder {
+        ImageDeleteBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -656,8 +656,8 @@ impl Images {
     /// Search for an image on Docker Hub.
     ///
     /// `GET /images/search` (`ImageSearch`)
-    pub fn search(&self, term: impl Into<String>) -> ImageSearchRequest {
-        ImageSearchRequest {
+    pub fn search(&self, term: impl Into<String>) -> ImageSearchBuilder {
+        ImageSearchBuilder {
             client: self.client.clone(),
             term: Into::into(term),
             limit: None,
@@ -667,8 +667,8 @@ impl Images {
     /// Delete unused images
     ///
     /// `POST /images/prune` (`ImagePrune`)
-    pub fn prune(&self) -> ImagePruneRequest {
-        ImagePruneRequest {
+    pub fn prune(&self) -> ImagePruneBuilder {
+        ImagePruneBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -676,8 +676,8 @@ impl Images {
     /// Create a new image from a container
     ///
     /// `POST /commit` (`ImageCommit`)
-    pub fn commit(&self) -> ImageCommitRequest {
-        ImageCommitRequest {
+    pub fn commit(&self) -> ImageCommitBuilder {
+        ImageCommitBuilder {
             client: self.client.clone(),
             container: None,
             repo: None,
@@ -716,8 +716,8 @@ impl Images {
     /// ```
     ///
     /// `GET /images/{name}/get` (`ImageGet`)
-    pub fn get(&self, name: impl Into<String>) -> ImageGetRequest {
-        ImageGetRequest {
+    pub fn get(&self, name: impl Into<String>) -> ImageGetBuilder {
+        ImageGetBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -731,8 +731,8 @@ impl Images {
     /// For details on the format, see [the export image endpoint](#operation/ImageGet).
     ///
     /// `GET /images/get` (`ImageGetAll`)
-    pub fn get_all(&self) -> ImageGetAllRequest {
-        ImageGetAllRequest {
+    pub fn get_all(&self) -> ImageGetAllBuilder {
+        ImageGetAllBuilder {
             client: self.client.clone(),
             names: None,
         }
@@ -744,8 +744,8 @@ impl Images {
     /// For details on the format, see [the export image endpoint](#operation/ImageGet).
     ///
     /// `POST /images/load` (`ImageLoad`)
-    pub fn load(&self) -> ImageLoadRequest {
-        ImageLoadRequest {
+    pub fn load(&self) -> ImageLoadBuilder {
+        ImageLoadBuilder {
             client: self.client.clone(),
             quiet: None,
             body: None,
@@ -764,8 +764,8 @@ impl Networks {
     /// List networks
     ///
     /// `GET /networks` (`NetworkList`)
-    pub fn list(&self) -> NetworkListRequest {
-        NetworkListRequest {
+    pub fn list(&self) -> NetworkListBuilder {
+        NetworkListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -773,8 +773,8 @@ impl Networks {
     /// Inspect a network
     ///
     /// `GET /networks/{id}` (`NetworkInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> NetworkInspectRequest {
-        NetworkInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> NetworkInspectBuilder {
+        NetworkInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -782,8 +782,8 @@ impl Networks {
     /// Remove a network
     ///
     /// `DELETE /networks/{id}` (`NetworkDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> NetworkDeleteRequest {
-        NetworkDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> NetworkDeleteBuilder {
+        NetworkDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -794,8 +794,8 @@ impl Networks {
     pub fn create(
         &self,
         body: crate::models::NetworkCreateBody,
-    ) -> NetworkCreateRequest {
-        NetworkCreateRequest {
+    ) -> NetworkCreateBuilder {
+        NetworkCreateBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -803,8 +803,8 @@ impl Networks {
     /// Connect a container to a network
     ///
     /// `POST /networks/{id}/connect` (`NetworkConnect`)
-    pub fn connect(&self, id: impl Into<String>, body: Body) -> NetworkConnectRequest {
-        NetworkConnectRequest {
+    pub fn connect(&self, id: impl Into<String>, body: Body) -> NetworkConnectBuilder {
+        NetworkConnectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -817,8 +817,8 @@ impl Networks {
         &self,
         id: impl Into<String>,
         body: crate::models::NetworkDisconnectBody,
-    ) -> NetworkDisconnectRequest {
-        NetworkDisconnectRequest {
+    ) -> NetworkDisconnectBuilder {
+        NetworkDisconnectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -827,8 +827,8 @@ impl Networks {
     /// Delete unused networks
     ///
     /// `POST /networks/prune` (`NetworkPrune`)
-    pub fn prune(&self) -> NetworkPruneRequest {
-        NetworkPruneRequest {
+    pub fn prune(&self) -> NetworkPruneBuilder {
+        NetworkPruneBuilder {
             client: self.client.clone(),
         }
     }
@@ -845,8 +845,8 @@ impl Nodes {
     /// List nodes
     ///
     /// `GET /nodes` (`NodeList`)
-    pub fn list(&self) -> NodeListRequest {
-        NodeListRequest {
+    pub fn list(&self) -> NodeListBuilder {
+        NodeListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -854,8 +854,8 @@ impl Nodes {
     /// Inspect a node
     ///
     /// `GET /nodes/{id}` (`NodeInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> NodeInspectRequest {
-        NodeInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> NodeInspectBuilder {
+        NodeInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -863,8 +863,8 @@ impl Nodes {
     /// Delete a node
     ///
     /// `DELETE /nodes/{id}` (`NodeDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> NodeDeleteRequest {
-        NodeDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> NodeDeleteBuilder {
+        NodeDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             force: None,
@@ -873,8 +873,8 @@ impl Nodes {
     /// Update a node
     ///
     /// `POST /nodes/{id}/update` (`NodeUpdate`)
-    pub fn update(&self, id: impl Into<String>, version: i64) -> NodeUpdateRequest {
-        NodeUpdateRequest {
+    pub fn update(&self, id: impl Into<String>, version: i64) -> NodeUpdateBuilder {
+        NodeUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -896,8 +896,8 @@ impl Plugins {
     /// Returns information about installed plugins.
     ///
     /// `GET /plugins` (`PluginList`)
-    pub fn list(&self) -> PluginListRequest {
-        PluginListRequest {
+    pub fn list(&self) -> PluginListBuilder {
+        PluginListBuilder {
             client: self.client.clone(),
         }
     }
@@ -907,8 +907,8 @@ impl Plugins {
     pub fn get_privileges(
         &self,
         remote: impl Into<String>,
-    ) -> GetPluginPrivilegesRequest {
-        GetPluginPrivilegesRequest {
+    ) -> GetPluginPrivilegesBuilder {
+        GetPluginPrivilegesBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
         }
@@ -918,8 +918,8 @@ impl Plugins {
     /// Pulls and installs a plugin. After the plugin is installed, it can be enabled using the [`POST /plugins/{name}/enable` endpoint](#operation/PostPluginsEnable).
     ///
     /// `POST /plugins/pull` (`PluginPull`)
-    pub fn pull(&self, remote: impl Into<String>) -> PluginPullRequest {
-        PluginPullRequest {
+    pub fn pull(&self, remote: impl Into<String>) -> PluginPullBuilder {
+        PluginPullBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
             name: None,
@@ -930,8 +930,8 @@ impl Plugins {
     /// Inspect a plugin
     ///
     /// `GET /plugins/{name}/json` (`PluginInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> PluginInspectRequest {
-        PluginInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> PluginInspectBuilder {
+        PluginInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -939,8 +939,8 @@ impl Plugins {
     /// Remove a plugin
     ///
     /// `DELETE /plugins/{name}` (`PluginDelete`)
-    pub fn delete(&self, name: impl Into<String>) -> PluginDeleteRequest {
-        PluginDeleteRequest {
+    pub fn delete(&self, name: impl Into<String>) -> PluginDeleteBuilder {
+        PluginDeleteBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -949,8 +949,8 @@ impl Plugins {
     /// Enable a plugin
     ///
     /// `POST /plugins/{name}/enable` (`PluginEnable`)
-    pub fn enable(&self, name: impl Into<String>) -> PluginEnableRequest {
-        PluginEnableRequest {
+    pub fn enable(&self, name: impl Into<String>) -> PluginEnableBuilder {
+        PluginEnableBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             timeout: None,
@@ -959,8 +959,8 @@ impl Plugins {
     /// Disable a plugin
     ///
     /// `POST /plugins/{name}/disable` (`PluginDisable`)
-    pub fn disable(&self, name: impl Into<String>) -> PluginDisableRequest {
-        PluginDisableRequest {
+    pub fn disable(&self, name: impl Into<String>) -> PluginDisableBuilder {
+        PluginDisableBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -972,8 +972,8 @@ impl Plugins {
         &self,
         name: impl Into<String>,
         remote: impl Into<String>,
-    ) -> PluginUpgradeRequest {
-        PluginUpgradeRequest {
+    ) -> PluginUpgradeBuilder {
+        PluginUpgradeBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             remote: Into::into(remote),
@@ -984,8 +984,8 @@ impl Plugins {
     /// Create a plugin
     ///
     /// `POST /plugins/create` (`PluginCreate`)
-    pub fn create(&self, name: impl Into<String>) -> PluginCreateRequest {
-        PluginCreateRequest {
+    pub fn create(&self, name: impl Into<String>) -> PluginCreateBuilder {
+        PluginCreateBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             body: None,
@@ -996,8 +996,8 @@ impl Plugins {
     /// Push a plugin to the registry.
     ///
     /// `POST /plugins/{name}/push` (`PluginPush`)
-    pub fn push(&self, name: impl Into<String>) -> PluginPushRequest {
-        PluginPushRequest {
+    pub fn push(&self, name: impl Into<String>) -> PluginPushBuilder {
+        PluginPushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -1005,8 +1005,8 @@ impl Plugins {
     /// Configure a plugin
     ///
     /// `POST /plugins/{name}/set` (`PluginSet`)
-    pub fn set(&self, name: impl Into<String>) -> PluginSetRequest {
-        PluginSetRequest {
+    pub fn set(&self, name: impl Into<String>) -> PluginSetBuilder {
+        PluginSetBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             body: None,
@@ -1025,8 +1025,8 @@ impl Secrets {
     /// List secrets
     ///
     /// `GET /secrets` (`SecretList`)
-    pub fn list(&self) -> SecretListRequest {
-        SecretListRequest {
+    pub fn list(&self) -> SecretListBuilder {
+        SecretListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1034,8 +1034,8 @@ impl Secrets {
     /// Create a secret
     ///
     /// `POST /secrets/create` (`SecretCreate`)
-    pub fn create(&self) -> SecretCreateRequest {
-        SecretCreateRequest {
+    pub fn create(&self) -> SecretCreateBuilder {
+        SecretCreateBuilder {
             client: self.client.clone(),
             body: None,
         }
@@ -1043,8 +1043,8 @@ impl Secrets {
     /// Inspect a secret
     ///
     /// `GET /secrets/{id}` (`SecretInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> SecretInspectRequest {
-        SecretInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> SecretInspectBuilder {
+        SecretInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1052,8 +1052,8 @@ impl Secrets {
     /// Delete a secret
     ///
     /// `DELETE /secrets/{id}` (`SecretDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> SecretDeleteRequest {
-        SecretDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> SecretDeleteBuilder {
+        SecretDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1061,8 +1061,8 @@ impl Secrets {
     /// Update a Secret
     ///
     /// `POST /secrets/{id}/update` (`SecretUpdate`)
-    pub fn update(&self, id: impl Into<String>, version: i64) -> SecretUpdateRequest {
-        SecretUpdateRequest {
+    pub fn update(&self, id: impl Into<String>, version: i64) -> SecretUpdateBuilder {
+        SecretUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -1082,8 +1082,8 @@ impl Services {
     /// List services
     ///
     /// `GET /services` (`ServiceList`)
-    pub fn list(&self) -> ServiceListRequest {
-        ServiceListRequest {
+    pub fn list(&self) -> ServiceListBuilder {
+        ServiceListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1094,8 +1094,8 @@ impl Services {
     pub fn create(
         &self,
         body: crate::models::ServiceCreateBody,
-    ) -> ServiceCreateRequest {
-        ServiceCreateRequest {
+    ) -> ServiceCreateBuilder {
+        ServiceCreateBuilder {
             client: self.client.clone(),
             body: body,
             x_registry_auth: None,
@@ -1104,8 +1104,8 @@ impl Services {
     /// Inspect a service
     ///
     /// `GET /services/{id}` (`ServiceInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ServiceInspectRequest {
-        ServiceInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ServiceInspectBuilder {
+        ServiceInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1113,8 +1113,8 @@ impl Services {
     /// Delete a service
     ///
     /// `DELETE /services/{id}` (`ServiceDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> ServiceDeleteRequest {
-        ServiceDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> ServiceDeleteBuilder {
+        ServiceDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1127,8 +1127,8 @@ impl Services {
         id: impl Into<String>,
         version: i64,
         body: crate::models::ServiceUpdateBody,
-    ) -> ServiceUpdateRequest {
-        ServiceUpdateRequest {
+    ) -> ServiceUpdateBuilder {
+        ServiceUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -1144,8 +1144,8 @@ impl Services {
     /// **Note**: This endpoint works only for services with the `json-file` or `journald` logging drivers.
     ///
     /// `GET /services/{id}/logs` (`ServiceLogs`)
-    pub fn logs(&self, id: impl Into<String>) -> ServiceLogsRequest {
-        ServiceLogsRequest {
+    pub fn logs(&self, id: impl Into<String>) -> ServiceLogsBuilder {
+        ServiceLogsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             details: None,
@@ -1171,16 +1171,16 @@ impl SwarmOperations {
     /// Inspect swarm
     ///
     /// `GET /swarm` (`SwarmInspect`)
-    pub fn inspect(&self) -> SwarmInspectRequest {
-        SwarmInspectRequest {
+    pub fn inspect(&self) -> SwarmInspectBuilder {
+        SwarmInspectBuilder {
             client: self.client.clone(),
         }
     }
     /// Initialize a new swarm
     ///
     /// `POST /swarm/init` (`SwarmInit`)
-    pub fn init(&self, body: crate::models::SwarmInitBody) -> SwarmInitRequest {
-        SwarmInitRequest {
+    pub fn init(&self, body: crate::models::SwarmInitBody) -> SwarmInitBuilder {
+        SwarmInitBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1188,8 +1188,8 @@ impl SwarmOperations {
     /// Join an existing swarm
     ///
     /// `POST /swarm/join` (`SwarmJoin`)
-    pub fn join(&self, body: crate::models::SwarmJoinBody) -> SwarmJoinRequest {
-        SwarmJoinRequest {
+    pub fn join(&self, body: crate::models::SwarmJoinBody) -> SwarmJoinBuilder {
+        SwarmJoinBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1197,8 +1197,8 @@ impl SwarmOperations {
     /// Leave a swarm
     ///
     /// `POST /swarm/leave` (`SwarmLeave`)
-    pub fn leave(&self) -> SwarmLeaveRequest {
-        SwarmLeaveRequest {
+    pub fn leave(&self) -> SwarmLeaveBuilder {
+        SwarmLeaveBuilder {
             client: self.client.clone(),
             force: None,
         }
@@ -1210,8 +1210,8 @@ impl SwarmOperations {
         &self,
         version: i64,
         body: crate::models::SwarmSpec,
-    ) -> SwarmUpdateRequest {
-        SwarmUpdateRequest {
+    ) -> SwarmUpdateBuilder {
+        SwarmUpdateBuilder {
             client: self.client.clone(),
             version: version,
             body: body,
@@ -1223,16 +1223,16 @@ impl SwarmOperations {
     /// Get the unlock key
     ///
     /// `GET /swarm/unlockkey` (`SwarmUnlockkey`)
-    pub fn unlockkey(&self) -> SwarmUnlockkeyRequest {
-        SwarmUnlockkeyRequest {
+    pub fn unlockkey(&self) -> SwarmUnlockkeyBuilder {
+        SwarmUnlockkeyBuilder {
             client: self.client.clone(),
         }
     }
     /// Unlock a locked manager
     ///
     /// `POST /swarm/unlock` (`SwarmUnlock`)
-    pub fn unlock(&self, body: crate::models::SwarmUnlockBody) -> SwarmUnlockRequest {
-        SwarmUnlockRequest {
+    pub fn unlock(&self, body: crate::models::SwarmUnlockBody) -> SwarmUnlockBuilder {
+        SwarmUnlockBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1252,8 +1252,8 @@ impl SystemOperations {
     /// Validate credentials for a registry and, if available, get an identity token for accessing the registry without password.
     ///
     /// `POST /auth` (`SystemAuth`)
-    pub fn auth(&self) -> SystemAuthRequest {
-        SystemAuthRequest {
+    pub fn auth(&self) -> SystemAuthBuilder {
+        SystemAuthBuilder {
             client: self.client.clone(),
             body: None,
         }
@@ -1261,8 +1261,8 @@ impl SystemOperations {
     /// Get system information
     ///
     /// `GET /info` (`SystemInfo`)
-    pub fn info(&self) -> SystemInfoRequest {
-        SystemInfoRequest {
+    pub fn info(&self) -> SystemInfoBuilder {
+        SystemInfoBuilder {
             client: self.client.clone(),
         }
     }
@@ -1271,8 +1271,8 @@ impl SystemOperations {
     /// Returns the version of Docker that is running and various information about the system that Docker is running on.
     ///
     /// `GET /version` (`SystemVersion`)
-    pub fn version(&self) -> SystemVersionRequest {
-        SystemVersionRequest {
+    pub fn version(&self) -> SystemVersionBuilder {
+        SystemVersionBuilder {
             client: self.client.clone(),
         }
     }
@@ -1281,8 +1281,8 @@ impl SystemOperations {
     /// This is a dummy endpoint you can use to test if the server is accessible.
     ///
     /// `GET /_ping` (`SystemPing`)
-    pub fn ping(&self) -> SystemPingRequest {
-        SystemPingRequest {
+    pub fn ping(&self) -> SystemPingBuilder {
+        SystemPingBuilder {
             client: self.client.clone(),
         }
     }
@@ -1303,8 +1303,8 @@ impl SystemOperations {
     /// The Docker daemon reports these events: `reload`
     ///
     /// `GET /events` (`SystemEvents`)
-    pub fn events(&self) -> SystemEventsRequest {
-        SystemEventsRequest {
+    pub fn events(&self) -> SystemEventsBuilder {
+        SystemEventsBuilder {
             client: self.client.clone(),
             since: None,
             until: None,
@@ -1314,8 +1314,8 @@ impl SystemOperations {
     /// Get data usage information
     ///
     /// `GET /system/df` (`SystemDataUsage`)
-    pub fn data_usage(&self) -> SystemDataUsageRequest {
-        SystemDataUsageRequest {
+    pub fn data_usage(&self) -> SystemDataUsageBuilder {
+        SystemDataUsageBuilder {
             client: self.client.clone(),
         }
     }
@@ -1332,8 +1332,8 @@ impl Tasks {
     /// List tasks
     ///
     /// `GET /tasks` (`TaskList`)
-    pub fn list(&self) -> TaskListRequest {
-        TaskListRequest {
+    pub fn list(&self) -> TaskListBuilder {
+        TaskListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1341,8 +1341,8 @@ impl Tasks {
     /// Inspect a task
     ///
     /// `GET /tasks/{id}` (`TaskInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> TaskInspectRequest {
-        TaskInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> TaskInspectBuilder {
+        TaskInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1360,8 +1360,8 @@ impl Volumes {
     /// List volumes
     ///
     /// `GET /volumes` (`VolumeList`)
-    pub fn list(&self) -> VolumeListRequest {
-        VolumeListRequest {
+    pub fn list(&self) -> VolumeListBuilder {
+        VolumeListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1369,8 +1369,8 @@ impl Volumes {
     /// Create a volume
     ///
     /// `POST /volumes/create` (`VolumeCreate`)
-    pub fn create(&self, body: crate::models::VolumeCreateBody) -> VolumeCreateRequest {
-        VolumeCreateRequest {
+    pub fn create(&self, body: crate::models::VolumeCreateBody) -> VolumeCreateBuilder {
+        VolumeCreateBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1378,8 +1378,8 @@ impl Volumes {
     /// Inspect a volume
     ///
     /// `GET /volumes/{name}` (`VolumeInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> VolumeInspectRequest {
-        VolumeInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> VolumeInspectBuilder {
+        VolumeInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -1389,8 +1389,8 @@ impl Volumes {
     /// Instruct the driver to remove the volume.
     ///
     /// `DELETE /volumes/{name}` (`VolumeDelete`)
-    pub fn delete(&self, name: impl Into<String>) -> VolumeDeleteRequest {
-        VolumeDeleteRequest {
+    pub fn delete(&self, name: impl Into<String>) -> VolumeDeleteBuilder {
+        VolumeDeleteBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -1399,23 +1399,23 @@ impl Volumes {
     /// Delete unused volumes
     ///
     /// `POST /volumes/prune` (`VolumePrune`)
-    pub fn prune(&self) -> VolumePruneRequest {
-        VolumePruneRequest {
+    pub fn prune(&self) -> VolumePruneBuilder {
+        VolumePruneBuilder {
             client: self.client.clone(),
         }
     }
 }
-/// Request builder for `ContainerList`; send it with [`ContainerListRequest::send`].
+/// Request builder for `ContainerList`; send it with [`ContainerListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerListRequest {
+pub struct ContainerListBuilder {
     client: Client,
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
     filters: Option<Filters>,
 }
-impl ContainerListRequest {
+impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
@@ -1472,7 +1472,7 @@ impl ContainerListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerListRequest {
+impl std::future::IntoFuture for ContainerListBuilder {
     type Output = Result<crate::models::ContainerSummary>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1481,15 +1481,15 @@ impl std::future::IntoFuture for ContainerListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerCreate`; send it with [`ContainerCreateRequest::send`].
+/// Request builder for `ContainerCreate`; send it with [`ContainerCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerCreateRequest {
+pub struct ContainerCreateBuilder {
     client: Client,
     name: Option<String>,
     body: crate::models::ContainerCreateBody,
 }
-impl ContainerCreateRequest {
+impl ContainerCreateBuilder {
     /// Assign the specified name to the container. Must match `/?[a-zA-Z0-9_-]+`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(Into::into(value));
@@ -1509,7 +1509,7 @@ impl ContainerCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerCreateRequest {
+impl std::future::IntoFuture for ContainerCreateBuilder {
     type Output = Result<crate::models::ContainerCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1518,15 +1518,15 @@ impl std::future::IntoFuture for ContainerCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerInspect`; send it with [`ContainerInspectRequest::send`].
+/// Request builder for `ContainerInspect`; send it with [`ContainerInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerInspectRequest {
+pub struct ContainerInspectBuilder {
     client: Client,
     id: String,
     size: Option<bool>,
 }
-impl ContainerInspectRequest {
+impl ContainerInspectBuilder {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
@@ -1550,7 +1550,7 @@ impl ContainerInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerInspectRequest {
+impl std::future::IntoFuture for ContainerInspectBuilder {
     type Output = Result<crate::models::ContainerInspectResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1559,15 +1559,15 @@ impl std::future::IntoFuture for ContainerInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerTop`; send it with [`ContainerTopRequest::send`].
+/// Request builder for `ContainerTop`; send it with [`ContainerTopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerTopRequest {
+pub struct ContainerTopBuilder {
     client: Client,
     id: String,
     ps_args: Option<String>,
 }
-impl ContainerTopRequest {
+impl ContainerTopBuilder {
     /// The arguments to pass to `ps`. For example, `aux`
     pub fn ps_args(mut self, value: impl Into<String>) -> Self {
         self.ps_args = Some(Into::into(value));
@@ -1591,7 +1591,7 @@ impl ContainerTopRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerTopRequest {
+impl std::future::IntoFuture for ContainerTopBuilder {
     type Output = Result<crate::models::ContainerTopResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1600,10 +1600,10 @@ impl std::future::IntoFuture for ContainerTopRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerLogs`; send it with [`ContainerLogsRequest::send`].
+/// Request builder for `ContainerLogs`; send it with [`ContainerLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerLogsRequest {
+pub struct ContainerLogsBuilder {
     client: Client,
     id: String,
     follow: Option<bool>,
@@ -1614,7 +1614,7 @@ pub struct ContainerLogsRequest {
     tail: Option<String>,
     tty: Option<bool>,
 }
-impl ContainerLogsRequest {
+impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
@@ -1686,7 +1686,7 @@ impl ContainerLogsRequest {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerLogsRequest {
+impl std::future::IntoFuture for ContainerLogsBuilder {
     type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1695,14 +1695,14 @@ impl std::future::IntoFuture for ContainerLogsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerChanges`; send it with [`ContainerChangesRequest::send`].
+/// Request builder for `ContainerChanges`; send it with [`ContainerChangesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerChangesRequest {
+pub struct ContainerChangesBuilder {
     client: Client,
     id: String,
 }
-impl ContainerChangesRequest {
+impl ContainerChangesBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::ContainerChangesResponse>> {
         let mut request = Request::new(
@@ -1718,7 +1718,7 @@ impl ContainerChangesRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerChangesRequest {
+impl std::future::IntoFuture for ContainerChangesBuilder {
     type Output = Result<Vec<crate::models::ContainerChangesResponse>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1727,14 +1727,14 @@ impl std::future::IntoFuture for ContainerChangesRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerExport`; send it with [`ContainerExportRequest::send`].
+/// Request builder for `ContainerExport`; send it with [`ContainerExportBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerExportRequest {
+pub struct ContainerExportBuilder {
     client: Client,
     id: String,
 }
-impl ContainerExportRequest {
+impl ContainerExportBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
@@ -1750,7 +1750,7 @@ impl ContainerExportRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExportRequest {
+impl std::future::IntoFuture for ContainerExportBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1759,15 +1759,15 @@ impl std::future::IntoFuture for ContainerExportRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerStats`; send it with [`ContainerStatsRequest::send`].
+/// Request builder for `ContainerStats`; send it with [`ContainerStatsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerStatsRequest {
+pub struct ContainerStatsBuilder {
     client: Client,
     id: String,
     stream: Option<bool>,
 }
-impl ContainerStatsRequest {
+impl ContainerStatsBuilder {
     /// Stream the output. If false, the stats will be output once and then it will disconnect.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
@@ -1793,7 +1793,7 @@ impl ContainerStatsRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStatsRequest {
+impl std::future::IntoFuture for ContainerStatsBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<serde_json::Value>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1802,16 +1802,16 @@ impl std::future::IntoFuture for ContainerStatsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerResize`; send it with [`ContainerResizeRequest::send`].
+/// Request builder for `ContainerResize`; send it with [`ContainerResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerResizeRequest {
+pub struct ContainerResizeBuilder {
     client: Client,
     id: String,
     h: i64,
     w: i64,
 }
-impl ContainerResizeRequest {
+impl ContainerResizeBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -1829,7 +1829,7 @@ impl ContainerResizeRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerResizeRequest {
+impl std::future::IntoFuture for ContainerResizeBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1838,15 +1838,15 @@ impl std::future::IntoFuture for ContainerResizeRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerStart`; send it with [`ContainerStartRequest::send`].
+/// Request builder for `ContainerStart`; send it with [`ContainerStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerStartRequest {
+pub struct ContainerStartBuilder {
     client: Client,
     id: String,
     detach_keys: Option<String>,
 }
-impl ContainerStartRequest {
+impl ContainerStartBuilder {
     /// Override the key sequence for detaching a container. Format is a single character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`, `@`, `^`, `[`, `,` or `_`.
     pub fn detach_keys(mut self, value: impl Into<String>) -> Self {
         self.detach_keys = Some(Into::into(value));
@@ -1870,7 +1870,7 @@ impl ContainerStartRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStartRequest {
+impl std::future::IntoFuture for ContainerStartBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1879,15 +1879,15 @@ impl std::future::IntoFuture for ContainerStartRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerStop`; send it with [`ContainerStopRequest::send`].
+/// Request builder for `ContainerStop`; send it with [`ContainerStopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerStopRequest {
+pub struct ContainerStopBuilder {
     client: Client,
     id: String,
     t: Option<i64>,
 }
-impl ContainerStopRequest {
+impl ContainerStopBuilder {
     /// Number of seconds to wait before killing the container
     pub fn t(mut self, value: i64) -> Self {
         self.t = Some(value);
@@ -1911,7 +1911,7 @@ impl ContainerStopRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStopRequest {
+impl std::future::IntoFuture for ContainerStopBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1920,15 +1920,15 @@ impl std::future::IntoFuture for ContainerStopRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerRestart`; send it with [`ContainerRestartRequest::send`].
+/// Request builder for `ContainerRestart`; send it with [`ContainerRestartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerRestartRequest {
+pub struct ContainerRestartBuilder {
     client: Client,
     id: String,
     t: Option<i64>,
 }
-impl ContainerRestartRequest {
+impl ContainerRestartBuilder {
     /// Number of seconds to wait before killing the container
     pub fn t(mut self, value: i64) -> Self {
         self.t = Some(value);
@@ -1952,7 +1952,7 @@ impl ContainerRestartRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRestartRequest {
+impl std::future::IntoFuture for ContainerRestartBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1961,15 +1961,15 @@ impl std::future::IntoFuture for ContainerRestartRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerKill`; send it with [`ContainerKillRequest::send`].
+/// Request builder for `ContainerKill`; send it with [`ContainerKillBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerKillRequest {
+pub struct ContainerKillBuilder {
     client: Client,
     id: String,
     signal: Option<String>,
 }
-impl ContainerKillRequest {
+impl ContainerKillBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`)
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
@@ -1993,7 +1993,7 @@ impl ContainerKillRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerKillRequest {
+impl std::future::IntoFuture for ContainerKillBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2002,15 +2002,15 @@ impl std::future::IntoFuture for ContainerKillRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateRequest::send`].
+/// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerUpdateRequest {
+pub struct ContainerUpdateBuilder {
     client: Client,
     id: String,
     body: crate::models::ContainerUpdateBody,
 }
-impl ContainerUpdateRequest {
+impl ContainerUpdateBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
@@ -2027,7 +2027,7 @@ impl ContainerUpdateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUpdateRequest {
+impl std::future::IntoFuture for ContainerUpdateBuilder {
     type Output = Result<crate::models::ContainerUpdateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2036,15 +2036,15 @@ impl std::future::IntoFuture for ContainerUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerRename`; send it with [`ContainerRenameRequest::send`].
+/// Request builder for `ContainerRename`; send it with [`ContainerRenameBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerRenameRequest {
+pub struct ContainerRenameBuilder {
     client: Client,
     id: String,
     name: String,
 }
-impl ContainerRenameRequest {
+impl ContainerRenameBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2061,7 +2061,7 @@ impl ContainerRenameRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRenameRequest {
+impl std::future::IntoFuture for ContainerRenameBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2070,14 +2070,14 @@ impl std::future::IntoFuture for ContainerRenameRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerPause`; send it with [`ContainerPauseRequest::send`].
+/// Request builder for `ContainerPause`; send it with [`ContainerPauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerPauseRequest {
+pub struct ContainerPauseBuilder {
     client: Client,
     id: String,
 }
-impl ContainerPauseRequest {
+impl ContainerPauseBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2093,7 +2093,7 @@ impl ContainerPauseRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPauseRequest {
+impl std::future::IntoFuture for ContainerPauseBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2102,14 +2102,14 @@ impl std::future::IntoFuture for ContainerPauseRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseRequest::send`].
+/// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerUnpauseRequest {
+pub struct ContainerUnpauseBuilder {
     client: Client,
     id: String,
 }
-impl ContainerUnpauseRequest {
+impl ContainerUnpauseBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2125,7 +2125,7 @@ impl ContainerUnpauseRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUnpauseRequest {
+impl std::future::IntoFuture for ContainerUnpauseBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2134,10 +2134,10 @@ impl std::future::IntoFuture for ContainerUnpauseRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerAttach`; send it with [`ContainerAttachRequest::send`].
+/// Request builder for `ContainerAttach`; send it with [`ContainerAttachBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerAttachRequest {
+pub struct ContainerAttachBuilder {
     client: Client,
     id: String,
     detach_keys: Option<String>,
@@ -2148,7 +2148,7 @@ pub struct ContainerAttachRequest {
     stderr: Option<bool>,
     tty: Option<bool>,
 }
-impl ContainerAttachRequest {
+impl ContainerAttachBuilder {
     /// Override the key sequence for detaching a container.Format is a single character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`, `@`, `^`, `[`, `,` or `_`.
     pub fn detach_keys(mut self, value: impl Into<String>) -> Self {
         self.detach_keys = Some(Into::into(value));
@@ -2222,7 +2222,7 @@ impl ContainerAttachRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachRequest {
+impl std::future::IntoFuture for ContainerAttachBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2231,10 +2231,10 @@ impl std::future::IntoFuture for ContainerAttachRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerAttachWebsocket`; send it with [`ContainerAttachWebsocketRequest::send`].
+/// Request builder for `ContainerAttachWebsocket`; send it with [`ContainerAttachWebsocketBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerAttachWebsocketRequest {
+pub struct ContainerAttachWebsocketBuilder {
     client: Client,
     id: String,
     detach_keys: Option<String>,
@@ -2242,7 +2242,7 @@ pub struct ContainerAttachWebsocketRequest {
     stream: Option<bool>,
     tty: Option<bool>,
 }
-impl ContainerAttachWebsocketRequest {
+impl ContainerAttachWebsocketBuilder {
     /// Override the key sequence for detaching a container.Format is a single character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`, `@`, `^`, `[`, `,`, or `_`.
     pub fn detach_keys(mut self, value: impl Into<String>) -> Self {
         self.detach_keys = Some(Into::into(value));
@@ -2288,7 +2288,7 @@ impl ContainerAttachWebsocketRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachWebsocketRequest {
+impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2297,14 +2297,14 @@ impl std::future::IntoFuture for ContainerAttachWebsocketRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerWait`; send it with [`ContainerWaitRequest::send`].
+/// Request builder for `ContainerWait`; send it with [`ContainerWaitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerWaitRequest {
+pub struct ContainerWaitBuilder {
     client: Client,
     id: String,
 }
-impl ContainerWaitRequest {
+impl ContainerWaitBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::ContainerWaitResponse> {
         let mut request = Request::new(
@@ -2320,7 +2320,7 @@ impl ContainerWaitRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerWaitRequest {
+impl std::future::IntoFuture for ContainerWaitBuilder {
     type Output = Result<crate::models::ContainerWaitResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2329,17 +2329,17 @@ impl std::future::IntoFuture for ContainerWaitRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerDelete`; send it with [`ContainerDeleteRequest::send`].
+/// Request builder for `ContainerDelete`; send it with [`ContainerDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerDeleteRequest {
+pub struct ContainerDeleteBuilder {
     client: Client,
     id: String,
     v: Option<bool>,
     force: Option<bool>,
     link: Option<bool>,
 }
-impl ContainerDeleteRequest {
+impl ContainerDeleteBuilder {
     /// Remove anonymous volumes associated with the container.
     pub fn v(mut self, value: bool) -> Self {
         self.v = Some(value);
@@ -2375,7 +2375,7 @@ impl ContainerDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerDeleteRequest {
+impl std::future::IntoFuture for ContainerDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2384,15 +2384,15 @@ impl std::future::IntoFuture for ContainerDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerGetArchive`; send it with [`ContainerGetArchiveRequest::send`].
+/// Request builder for `ContainerGetArchive`; send it with [`ContainerGetArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerGetArchiveRequest {
+pub struct ContainerGetArchiveBuilder {
     client: Client,
     id: String,
     path: String,
 }
-impl ContainerGetArchiveRequest {
+impl ContainerGetArchiveBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
@@ -2409,7 +2409,7 @@ impl ContainerGetArchiveRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerGetArchiveRequest {
+impl std::future::IntoFuture for ContainerGetArchiveBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2418,17 +2418,17 @@ impl std::future::IntoFuture for ContainerGetArchiveRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerPutArchive`; send it with [`ContainerPutArchiveRequest::send`].
+/// Request builder for `ContainerPutArchive`; send it with [`ContainerPutArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerPutArchiveRequest {
+pub struct ContainerPutArchiveBuilder {
     client: Client,
     id: String,
     path: String,
     no_overwrite_dir_non_dir: Option<String>,
     body: Body,
 }
-impl ContainerPutArchiveRequest {
+impl ContainerPutArchiveBuilder {
     /// If “1”, “true”, or “True” then it will be an error if unpacking the given content would cause an existing directory to be replaced with a non-directory and vice versa.
     pub fn no_overwrite_dir_non_dir(mut self, value: impl Into<String>) -> Self {
         self.no_overwrite_dir_non_dir = Some(Into::into(value));
@@ -2454,7 +2454,7 @@ impl ContainerPutArchiveRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPutArchiveRequest {
+impl std::future::IntoFuture for ContainerPutArchiveBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2463,15 +2463,15 @@ impl std::future::IntoFuture for ContainerPutArchiveRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerArchiveHead`; send it with [`ContainerArchiveHeadRequest::send`].
+/// Request builder for `ContainerArchiveHead`; send it with [`ContainerArchiveHeadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerArchiveHeadRequest {
+pub struct ContainerArchiveHeadBuilder {
     client: Client,
     id: String,
     path: String,
 }
-impl ContainerArchiveHeadRequest {
+impl ContainerArchiveHeadBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2488,7 +2488,7 @@ impl ContainerArchiveHeadRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveHeadRequest {
+impl std::future::IntoFuture for ContainerArchiveHeadBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2497,13 +2497,13 @@ impl std::future::IntoFuture for ContainerArchiveHeadRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerPrune`; send it with [`ContainerPruneRequest::send`].
+/// Request builder for `ContainerPrune`; send it with [`ContainerPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerPruneRequest {
+pub struct ContainerPruneBuilder {
     client: Client,
 }
-impl ContainerPruneRequest {
+impl ContainerPruneBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::ContainerPruneResponse> {
         let mut request = Request::new(
@@ -2514,7 +2514,7 @@ impl ContainerPruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPruneRequest {
+impl std::future::IntoFuture for ContainerPruneBuilder {
     type Output = Result<crate::models::ContainerPruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2523,16 +2523,16 @@ impl std::future::IntoFuture for ContainerPruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageList`; send it with [`ImageListRequest::send`].
+/// Request builder for `ImageList`; send it with [`ImageListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageListRequest {
+pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
     filters: Option<Filters>,
     digests: Option<bool>,
 }
-impl ImageListRequest {
+impl ImageListBuilder {
     /// Show all images. Only images from a final layer (no children) are shown by default.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
@@ -2573,7 +2573,7 @@ impl ImageListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageListRequest {
+impl std::future::IntoFuture for ImageListBuilder {
     type Output = Result<Vec<crate::models::ImageSummary>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2582,10 +2582,10 @@ impl std::future::IntoFuture for ImageListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageBuild`; send it with [`ImageBuildRequest::send`].
+/// Request builder for `ImageBuild`; send it with [`ImageBuildBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageBuildRequest {
+pub struct ImageBuildBuilder {
     client: Client,
     dockerfile: Option<String>,
     t: Option<String>,
@@ -2611,7 +2611,7 @@ pub struct ImageBuildRequest {
     x_registry_config: Option<RegistryConfig>,
     body: Option<Body>,
 }
-impl ImageBuildRequest {
+impl ImageBuildBuilder {
     /// Path within the build context to the `Dockerfile`. This is ignored if `remote` is specified and points to an external `Dockerfile`.
     pub fn dockerfile(mut self, value: impl Into<String>) -> Self {
         self.dockerfile = Some(Into::into(value));
@@ -2823,7 +2823,7 @@ impl ImageBuildRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageBuildRequest {
+impl std::future::IntoFuture for ImageBuildBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2832,10 +2832,10 @@ impl std::future::IntoFuture for ImageBuildRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageCreate`; send it with [`ImageCreateRequest::send`].
+/// Request builder for `ImageCreate`; send it with [`ImageCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageCreateRequest {
+pub struct ImageCreateBuilder {
     client: Client,
     from_image: Option<String>,
     from_src: Option<String>,
@@ -2844,7 +2844,7 @@ pub struct ImageCreateRequest {
     x_registry_auth: Option<RegistryAuth>,
     body: Option<Body>,
 }
-impl ImageCreateRequest {
+impl ImageCreateBuilder {
     /// Name of the image to pull. The name may include a tag or digest. This parameter may only be used when pulling an image. The pull is cancelled if the HTTP connection is closed.
     pub fn from_image(mut self, value: impl Into<String>) -> Self {
         self.from_image = Some(Into::into(value));
@@ -2905,7 +2905,7 @@ impl ImageCreateRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageCreateRequest {
+impl std::future::IntoFuture for ImageCreateBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
     >;
@@ -2916,14 +2916,14 @@ impl std::future::IntoFuture for ImageCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageInspect`; send it with [`ImageInspectRequest::send`].
+/// Request builder for `ImageInspect`; send it with [`ImageInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageInspectRequest {
+pub struct ImageInspectBuilder {
     client: Client,
     name: String,
 }
-impl ImageInspectRequest {
+impl ImageInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Image> {
         let mut request = Request::new(
@@ -2939,7 +2939,7 @@ impl ImageInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageInspectRequest {
+impl std::future::IntoFuture for ImageInspectBuilder {
     type Output = Result<crate::models::Image>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2948,14 +2948,14 @@ impl std::future::IntoFuture for ImageInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageHistory`; send it with [`ImageHistoryRequest::send`].
+/// Request builder for `ImageHistory`; send it with [`ImageHistoryBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageHistoryRequest {
+pub struct ImageHistoryBuilder {
     client: Client,
     name: String,
 }
-impl ImageHistoryRequest {
+impl ImageHistoryBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::ImageHistoryResponseItem>> {
         let mut request = Request::new(
@@ -2971,7 +2971,7 @@ impl ImageHistoryRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageHistoryRequest {
+impl std::future::IntoFuture for ImageHistoryBuilder {
     type Output = Result<Vec<crate::models::ImageHistoryResponseItem>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2980,16 +2980,16 @@ impl std::future::IntoFuture for ImageHistoryRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImagePush`; send it with [`ImagePushRequest::send`].
+/// Request builder for `ImagePush`; send it with [`ImagePushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImagePushRequest {
+pub struct ImagePushBuilder {
     client: Client,
     name: String,
     tag: Option<String>,
     x_registry_auth: RegistryAuth,
 }
-impl ImagePushRequest {
+impl ImagePushBuilder {
     /// Tag of the image to push. For example, `latest`. If no tag is provided,
     /// all tags of the given image that are present in the local image store
     /// are pushed.
@@ -3018,7 +3018,7 @@ impl ImagePushRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImagePushRequest {
+impl std::future::IntoFuture for ImagePushBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
     >;
@@ -3029,16 +3029,16 @@ impl std::future::IntoFuture for ImagePushRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageTag`; send it with [`ImageTagRequest::send`].
+/// Request builder for `ImageTag`; send it with [`ImageTagBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageTagRequest {
+pub struct ImageTagBuilder {
     client: Client,
     name: String,
     repo: Option<String>,
     tag: Option<String>,
 }
-impl ImageTagRequest {
+impl ImageTagBuilder {
     /// The repository to tag in. For example, `someuser/someimage`.
     pub fn repo(mut self, value: impl Into<String>) -> Self {
         self.repo = Some(Into::into(value));
@@ -3066,7 +3066,7 @@ impl ImageTagRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ImageTagRequest {
+impl std::future::IntoFuture for ImageTagBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3075,16 +3075,16 @@ impl std::future::IntoFuture for ImageTagRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageDelete`; send it with [`ImageDeleteRequest::send`].
+/// Request builder for `ImageDelete`; send it with [`ImageDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageDeleteRequest {
+pub struct ImageDeleteBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
     noprune: Option<bool>,
 }
-impl ImageDeleteRequest {
+impl ImageDeleteBuilder {
     /// Remove the image even if it is being used by stopped containers or has other tags
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -3112,7 +3112,7 @@ impl ImageDeleteRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageDeleteRequest {
+impl std::future::IntoFuture for ImageDeleteBuilder {
     type Output = Result<Vec<crate::models::ImageDeleteResponse>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3121,16 +3121,16 @@ impl std::future::IntoFuture for ImageDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageSearch`; send it with [`ImageSearchRequest::send`].
+/// Request builder for `ImageSearch`; send it with [`ImageSearchBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageSearchRequest {
+pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
     filters: Option<Filters>,
 }
-impl ImageSearchRequest {
+impl ImageSearchBuilder {
     /// Maximum number of results to return
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = Some(value);
@@ -3162,7 +3162,7 @@ impl ImageSearchRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageSearchRequest {
+impl std::future::IntoFuture for ImageSearchBuilder {
     type Output = Result<Vec<crate::models::ImageSearchResponse>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3171,14 +3171,14 @@ impl std::future::IntoFuture for ImageSearchRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImagePrune`; send it with [`ImagePruneRequest::send`].
+/// Request builder for `ImagePrune`; send it with [`ImagePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImagePruneRequest {
+pub struct ImagePruneBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl ImagePruneRequest {
+impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`). Available filters:
     ///
     /// - `dangling=<boolean>` When set to `true` (or `1`), prune only
@@ -3201,7 +3201,7 @@ impl ImagePruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImagePruneRequest {
+impl std::future::IntoFuture for ImagePruneBuilder {
     type Output = Result<crate::models::ImagePruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3210,14 +3210,14 @@ impl std::future::IntoFuture for ImagePruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemAuth`; send it with [`SystemAuthRequest::send`].
+/// Request builder for `SystemAuth`; send it with [`SystemAuthBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemAuthRequest {
+pub struct SystemAuthBuilder {
     client: Client,
     body: Option<crate::models::AuthConfig>,
 }
-impl SystemAuthRequest {
+impl SystemAuthBuilder {
     /// Authentication to check
     pub fn body(mut self, value: crate::models::AuthConfig) -> Self {
         self.body = Some(value);
@@ -3232,7 +3232,7 @@ impl SystemAuthRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemAuthRequest {
+impl std::future::IntoFuture for SystemAuthBuilder {
     type Output = Result<crate::models::SystemAuthResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3241,20 +3241,20 @@ impl std::future::IntoFuture for SystemAuthRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemInfo`; send it with [`SystemInfoRequest::send`].
+/// Request builder for `SystemInfo`; send it with [`SystemInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemInfoRequest {
+pub struct SystemInfoBuilder {
     client: Client,
 }
-impl SystemInfoRequest {
+impl SystemInfoBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SystemInfoResponse> {
         let mut request = Request::new(Method::GET, "/info".to_owned(), "SystemInfo");
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemInfoRequest {
+impl std::future::IntoFuture for SystemInfoBuilder {
     type Output = Result<crate::models::SystemInfoResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3263,13 +3263,13 @@ impl std::future::IntoFuture for SystemInfoRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemVersion`; send it with [`SystemVersionRequest::send`].
+/// Request builder for `SystemVersion`; send it with [`SystemVersionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemVersionRequest {
+pub struct SystemVersionBuilder {
     client: Client,
 }
-impl SystemVersionRequest {
+impl SystemVersionBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SystemVersionResponse> {
         let mut request = Request::new(
@@ -3280,7 +3280,7 @@ impl SystemVersionRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemVersionRequest {
+impl std::future::IntoFuture for SystemVersionBuilder {
     type Output = Result<crate::models::SystemVersionResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3289,20 +3289,20 @@ impl std::future::IntoFuture for SystemVersionRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemPing`; send it with [`SystemPingRequest::send`].
+/// Request builder for `SystemPing`; send it with [`SystemPingBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemPingRequest {
+pub struct SystemPingBuilder {
     client: Client,
 }
-impl SystemPingRequest {
+impl SystemPingBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
         let mut request = Request::new(Method::GET, "/_ping".to_owned(), "SystemPing");
         self.client.send_text(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingRequest {
+impl std::future::IntoFuture for SystemPingBuilder {
     type Output = Result<String>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3311,10 +3311,10 @@ impl std::future::IntoFuture for SystemPingRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageCommit`; send it with [`ImageCommitRequest::send`].
+/// Request builder for `ImageCommit`; send it with [`ImageCommitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageCommitRequest {
+pub struct ImageCommitBuilder {
     client: Client,
     container: Option<String>,
     repo: Option<String>,
@@ -3325,7 +3325,7 @@ pub struct ImageCommitRequest {
     changes: Option<String>,
     body: Option<crate::models::Config>,
 }
-impl ImageCommitRequest {
+impl ImageCommitBuilder {
     /// The ID or name of the container to commit
     pub fn container(mut self, value: impl Into<String>) -> Self {
         self.container = Some(Into::into(value));
@@ -3400,7 +3400,7 @@ impl ImageCommitRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageCommitRequest {
+impl std::future::IntoFuture for ImageCommitBuilder {
     type Output = Result<crate::models::IdResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3409,16 +3409,16 @@ impl std::future::IntoFuture for ImageCommitRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemEvents`; send it with [`SystemEventsRequest::send`].
+/// Request builder for `SystemEvents`; send it with [`SystemEventsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemEventsRequest {
+pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
     filters: Option<Filters>,
 }
-impl SystemEventsRequest {
+impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
     pub fn since(mut self, value: impl Into<String>) -> Self {
         self.since = Some(Into::into(value));
@@ -3465,7 +3465,7 @@ impl SystemEventsRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for SystemEventsRequest {
+impl std::future::IntoFuture for SystemEventsBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::SystemEventsResponse>,
     >;
@@ -3476,13 +3476,13 @@ impl std::future::IntoFuture for SystemEventsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageRequest::send`].
+/// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemDataUsageRequest {
+pub struct SystemDataUsageBuilder {
     client: Client,
 }
-impl SystemDataUsageRequest {
+impl SystemDataUsageBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SystemDataUsageResponse> {
         let mut request = Request::new(
@@ -3493,7 +3493,7 @@ impl SystemDataUsageRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemDataUsageRequest {
+impl std::future::IntoFuture for SystemDataUsageBuilder {
     type Output = Result<crate::models::SystemDataUsageResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3502,14 +3502,14 @@ impl std::future::IntoFuture for SystemDataUsageRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageGet`; send it with [`ImageGetRequest::send`].
+/// Request builder for `ImageGet`; send it with [`ImageGetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageGetRequest {
+pub struct ImageGetBuilder {
     client: Client,
     name: String,
 }
-impl ImageGetRequest {
+impl ImageGetBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
@@ -3521,7 +3521,7 @@ impl ImageGetRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetRequest {
+impl std::future::IntoFuture for ImageGetBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3530,14 +3530,14 @@ impl std::future::IntoFuture for ImageGetRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageGetAll`; send it with [`ImageGetAllRequest::send`].
+/// Request builder for `ImageGetAll`; send it with [`ImageGetAllBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageGetAllRequest {
+pub struct ImageGetAllBuilder {
     client: Client,
     names: Option<Vec<String>>,
 }
-impl ImageGetAllRequest {
+impl ImageGetAllBuilder {
     /// Image names to filter by
     pub fn names(mut self, value: impl IntoIterator<Item = String>) -> Self {
         self.names = Some(Vec::from_iter(value));
@@ -3556,7 +3556,7 @@ impl ImageGetAllRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetAllRequest {
+impl std::future::IntoFuture for ImageGetAllBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3565,15 +3565,15 @@ impl std::future::IntoFuture for ImageGetAllRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageLoad`; send it with [`ImageLoadRequest::send`].
+/// Request builder for `ImageLoad`; send it with [`ImageLoadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageLoadRequest {
+pub struct ImageLoadBuilder {
     client: Client,
     quiet: Option<bool>,
     body: Option<Body>,
 }
-impl ImageLoadRequest {
+impl ImageLoadBuilder {
     /// Suppress progress details during load.
     pub fn quiet(mut self, value: bool) -> Self {
         self.quiet = Some(value);
@@ -3602,7 +3602,7 @@ impl ImageLoadRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageLoadRequest {
+impl std::future::IntoFuture for ImageLoadBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3611,15 +3611,15 @@ impl std::future::IntoFuture for ImageLoadRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerExec`; send it with [`ContainerExecRequest::send`].
+/// Request builder for `ContainerExec`; send it with [`ContainerExecBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerExecRequest {
+pub struct ContainerExecBuilder {
     client: Client,
     id: String,
     body: crate::models::ContainerExecBody,
 }
-impl ContainerExecRequest {
+impl ContainerExecBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
@@ -3636,7 +3636,7 @@ impl ContainerExecRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExecRequest {
+impl std::future::IntoFuture for ContainerExecBuilder {
     type Output = Result<crate::models::IdResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3645,16 +3645,16 @@ impl std::future::IntoFuture for ContainerExecRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ExecStart`; send it with [`ExecStartRequest::send`].
+/// Request builder for `ExecStart`; send it with [`ExecStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ExecStartRequest {
+pub struct ExecStartBuilder {
     client: Client,
     id: String,
     body: Option<crate::models::ExecStartBody>,
     tty: Option<bool>,
 }
-impl ExecStartRequest {
+impl ExecStartBuilder {
     pub fn body(mut self, value: crate::models::ExecStartBody) -> Self {
         self.body = Some(value);
         self
@@ -3679,7 +3679,7 @@ impl ExecStartRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ExecStartRequest {
+impl std::future::IntoFuture for ExecStartBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3688,16 +3688,16 @@ impl std::future::IntoFuture for ExecStartRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ExecResize`; send it with [`ExecResizeRequest::send`].
+/// Request builder for `ExecResize`; send it with [`ExecResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ExecResizeRequest {
+pub struct ExecResizeBuilder {
     client: Client,
     id: String,
     h: i64,
     w: i64,
 }
-impl ExecResizeRequest {
+impl ExecResizeBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -3711,7 +3711,7 @@ impl ExecResizeRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ExecResizeRequest {
+impl std::future::IntoFuture for ExecResizeBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3720,14 +3720,14 @@ impl std::future::IntoFuture for ExecResizeRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ExecInspect`; send it with [`ExecInspectRequest::send`].
+/// Request builder for `ExecInspect`; send it with [`ExecInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ExecInspectRequest {
+pub struct ExecInspectBuilder {
     client: Client,
     id: String,
 }
-impl ExecInspectRequest {
+impl ExecInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
@@ -3739,7 +3739,7 @@ impl ExecInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ExecInspectRequest {
+impl std::future::IntoFuture for ExecInspectBuilder {
     type Output = Result<crate::models::ExecInspectResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3748,14 +3748,14 @@ impl std::future::IntoFuture for ExecInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeList`; send it with [`VolumeListRequest::send`].
+/// Request builder for `VolumeList`; send it with [`VolumeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeListRequest {
+pub struct VolumeListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl VolumeListRequest {
+impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the volumes list. Available filters:
     ///
@@ -3780,7 +3780,7 @@ impl VolumeListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeListRequest {
+impl std::future::IntoFuture for VolumeListBuilder {
     type Output = Result<crate::models::VolumeListResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3789,14 +3789,14 @@ impl std::future::IntoFuture for VolumeListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeCreate`; send it with [`VolumeCreateRequest::send`].
+/// Request builder for `VolumeCreate`; send it with [`VolumeCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeCreateRequest {
+pub struct VolumeCreateBuilder {
     client: Client,
     body: crate::models::VolumeCreateBody,
 }
-impl VolumeCreateRequest {
+impl VolumeCreateBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
@@ -3808,7 +3808,7 @@ impl VolumeCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeCreateRequest {
+impl std::future::IntoFuture for VolumeCreateBuilder {
     type Output = Result<crate::models::Volume>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3817,14 +3817,14 @@ impl std::future::IntoFuture for VolumeCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeInspect`; send it with [`VolumeInspectRequest::send`].
+/// Request builder for `VolumeInspect`; send it with [`VolumeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeInspectRequest {
+pub struct VolumeInspectBuilder {
     client: Client,
     name: String,
 }
-impl VolumeInspectRequest {
+impl VolumeInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
@@ -3836,7 +3836,7 @@ impl VolumeInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeInspectRequest {
+impl std::future::IntoFuture for VolumeInspectBuilder {
     type Output = Result<crate::models::Volume>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3845,15 +3845,15 @@ impl std::future::IntoFuture for VolumeInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeDelete`; send it with [`VolumeDeleteRequest::send`].
+/// Request builder for `VolumeDelete`; send it with [`VolumeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeDeleteRequest {
+pub struct VolumeDeleteBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
 }
-impl VolumeDeleteRequest {
+impl VolumeDeleteBuilder {
     /// Force the removal of the volume
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -3873,7 +3873,7 @@ impl VolumeDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeDeleteRequest {
+impl std::future::IntoFuture for VolumeDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3882,13 +3882,13 @@ impl std::future::IntoFuture for VolumeDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumePrune`; send it with [`VolumePruneRequest::send`].
+/// Request builder for `VolumePrune`; send it with [`VolumePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumePruneRequest {
+pub struct VolumePruneBuilder {
     client: Client,
 }
-impl VolumePruneRequest {
+impl VolumePruneBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::VolumePruneResponse> {
         let mut request = Request::new(
@@ -3899,7 +3899,7 @@ impl VolumePruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumePruneRequest {
+impl std::future::IntoFuture for VolumePruneBuilder {
     type Output = Result<crate::models::VolumePruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3908,14 +3908,14 @@ impl std::future::IntoFuture for VolumePruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkList`; send it with [`NetworkListRequest::send`].
+/// Request builder for `NetworkList`; send it with [`NetworkListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkListRequest {
+pub struct NetworkListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl NetworkListRequest {
+impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process on the networks list. Available filters:
     ///
     /// - `driver=<driver-name>` Matches a network's driver.
@@ -3940,7 +3940,7 @@ impl NetworkListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkListRequest {
+impl std::future::IntoFuture for NetworkListBuilder {
     type Output = Result<Vec<crate::models::Network>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3949,14 +3949,14 @@ impl std::future::IntoFuture for NetworkListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkInspect`; send it with [`NetworkInspectRequest::send`].
+/// Request builder for `NetworkInspect`; send it with [`NetworkInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkInspectRequest {
+pub struct NetworkInspectBuilder {
     client: Client,
     id: String,
 }
-impl NetworkInspectRequest {
+impl NetworkInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
@@ -3968,7 +3968,7 @@ impl NetworkInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkInspectRequest {
+impl std::future::IntoFuture for NetworkInspectBuilder {
     type Output = Result<crate::models::Network>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3977,14 +3977,14 @@ impl std::future::IntoFuture for NetworkInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkDelete`; send it with [`NetworkDeleteRequest::send`].
+/// Request builder for `NetworkDelete`; send it with [`NetworkDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkDeleteRequest {
+pub struct NetworkDeleteBuilder {
     client: Client,
     id: String,
 }
-impl NetworkDeleteRequest {
+impl NetworkDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -3996,7 +3996,7 @@ impl NetworkDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDeleteRequest {
+impl std::future::IntoFuture for NetworkDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4005,14 +4005,14 @@ impl std::future::IntoFuture for NetworkDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkCreate`; send it with [`NetworkCreateRequest::send`].
+/// Request builder for `NetworkCreate`; send it with [`NetworkCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkCreateRequest {
+pub struct NetworkCreateBuilder {
     client: Client,
     body: crate::models::NetworkCreateBody,
 }
-impl NetworkCreateRequest {
+impl NetworkCreateBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::NetworkCreateResponse> {
         let mut request = Request::new(
@@ -4024,7 +4024,7 @@ impl NetworkCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkCreateRequest {
+impl std::future::IntoFuture for NetworkCreateBuilder {
     type Output = Result<crate::models::NetworkCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4033,15 +4033,15 @@ impl std::future::IntoFuture for NetworkCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkConnect`; send it with [`NetworkConnectRequest::send`].
+/// Request builder for `NetworkConnect`; send it with [`NetworkConnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkConnectRequest {
+pub struct NetworkConnectBuilder {
     client: Client,
     id: String,
     body: Body,
 }
-impl NetworkConnectRequest {
+impl NetworkConnectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4058,7 +4058,7 @@ impl NetworkConnectRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkConnectRequest {
+impl std::future::IntoFuture for NetworkConnectBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4067,15 +4067,15 @@ impl std::future::IntoFuture for NetworkConnectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectRequest::send`].
+/// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkDisconnectRequest {
+pub struct NetworkDisconnectBuilder {
     client: Client,
     id: String,
     body: crate::models::NetworkDisconnectBody,
 }
-impl NetworkDisconnectRequest {
+impl NetworkDisconnectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4092,7 +4092,7 @@ impl NetworkDisconnectRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDisconnectRequest {
+impl std::future::IntoFuture for NetworkDisconnectBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4101,13 +4101,13 @@ impl std::future::IntoFuture for NetworkDisconnectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkPrune`; send it with [`NetworkPruneRequest::send`].
+/// Request builder for `NetworkPrune`; send it with [`NetworkPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkPruneRequest {
+pub struct NetworkPruneBuilder {
     client: Client,
 }
-impl NetworkPruneRequest {
+impl NetworkPruneBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::NetworkPruneResponse> {
         let mut request = Request::new(
@@ -4118,7 +4118,7 @@ impl NetworkPruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkPruneRequest {
+impl std::future::IntoFuture for NetworkPruneBuilder {
     type Output = Result<crate::models::NetworkPruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4127,20 +4127,20 @@ impl std::future::IntoFuture for NetworkPruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginList`; send it with [`PluginListRequest::send`].
+/// Request builder for `PluginList`; send it with [`PluginListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginListRequest {
+pub struct PluginListBuilder {
     client: Client,
 }
-impl PluginListRequest {
+impl PluginListBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::Plugin>> {
         let mut request = Request::new(Method::GET, "/plugins".to_owned(), "PluginList");
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginListRequest {
+impl std::future::IntoFuture for PluginListBuilder {
     type Output = Result<Vec<crate::models::Plugin>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4149,14 +4149,14 @@ impl std::future::IntoFuture for PluginListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesRequest::send`].
+/// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct GetPluginPrivilegesRequest {
+pub struct GetPluginPrivilegesBuilder {
     client: Client,
     remote: String,
 }
-impl GetPluginPrivilegesRequest {
+impl GetPluginPrivilegesBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::GetPluginPrivilegesResponse>> {
         let mut request = Request::new(
@@ -4168,7 +4168,7 @@ impl GetPluginPrivilegesRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for GetPluginPrivilegesRequest {
+impl std::future::IntoFuture for GetPluginPrivilegesBuilder {
     type Output = Result<Vec<crate::models::GetPluginPrivilegesResponse>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4177,17 +4177,17 @@ impl std::future::IntoFuture for GetPluginPrivilegesRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginPull`; send it with [`PluginPullRequest::send`].
+/// Request builder for `PluginPull`; send it with [`PluginPullBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginPullRequest {
+pub struct PluginPullBuilder {
     client: Client,
     remote: String,
     name: Option<String>,
     x_registry_auth: Option<RegistryAuth>,
     body: Option<Vec<crate::models::PluginPullBody>>,
 }
-impl PluginPullRequest {
+impl PluginPullBuilder {
     /// Local name for the pulled plugin.
     ///
     /// The `:latest` tag is optional, and is used as the default if omitted.
@@ -4226,7 +4226,7 @@ impl PluginPullRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPullRequest {
+impl std::future::IntoFuture for PluginPullBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
     >;
@@ -4237,14 +4237,14 @@ impl std::future::IntoFuture for PluginPullRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginInspect`; send it with [`PluginInspectRequest::send`].
+/// Request builder for `PluginInspect`; send it with [`PluginInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginInspectRequest {
+pub struct PluginInspectBuilder {
     client: Client,
     name: String,
 }
-impl PluginInspectRequest {
+impl PluginInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
@@ -4260,7 +4260,7 @@ impl PluginInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginInspectRequest {
+impl std::future::IntoFuture for PluginInspectBuilder {
     type Output = Result<crate::models::Plugin>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4269,15 +4269,15 @@ impl std::future::IntoFuture for PluginInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginDelete`; send it with [`PluginDeleteRequest::send`].
+/// Request builder for `PluginDelete`; send it with [`PluginDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginDeleteRequest {
+pub struct PluginDeleteBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
 }
-impl PluginDeleteRequest {
+impl PluginDeleteBuilder {
     /// Disable the plugin before removing. This may result in issues if the plugin is in use by a container.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -4297,7 +4297,7 @@ impl PluginDeleteRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginDeleteRequest {
+impl std::future::IntoFuture for PluginDeleteBuilder {
     type Output = Result<crate::models::Plugin>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4306,15 +4306,15 @@ impl std::future::IntoFuture for PluginDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginEnable`; send it with [`PluginEnableRequest::send`].
+/// Request builder for `PluginEnable`; send it with [`PluginEnableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginEnableRequest {
+pub struct PluginEnableBuilder {
     client: Client,
     name: String,
     timeout: Option<i64>,
 }
-impl PluginEnableRequest {
+impl PluginEnableBuilder {
     /// Set the HTTP client timeout (in seconds)
     pub fn timeout(mut self, value: i64) -> Self {
         self.timeout = Some(value);
@@ -4338,7 +4338,7 @@ impl PluginEnableRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginEnableRequest {
+impl std::future::IntoFuture for PluginEnableBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4347,14 +4347,14 @@ impl std::future::IntoFuture for PluginEnableRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginDisable`; send it with [`PluginDisableRequest::send`].
+/// Request builder for `PluginDisable`; send it with [`PluginDisableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginDisableRequest {
+pub struct PluginDisableBuilder {
     client: Client,
     name: String,
 }
-impl PluginDisableRequest {
+impl PluginDisableBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4370,7 +4370,7 @@ impl PluginDisableRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginDisableRequest {
+impl std::future::IntoFuture for PluginDisableBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4379,17 +4379,17 @@ impl std::future::IntoFuture for PluginDisableRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeRequest::send`].
+/// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginUpgradeRequest {
+pub struct PluginUpgradeBuilder {
     client: Client,
     name: String,
     remote: String,
     x_registry_auth: Option<RegistryAuth>,
     body: Option<Vec<crate::models::PluginUpgradeBody>>,
 }
-impl PluginUpgradeRequest {
+impl PluginUpgradeBuilder {
     /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -4423,7 +4423,7 @@ impl PluginUpgradeRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginUpgradeRequest {
+impl std::future::IntoFuture for PluginUpgradeBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
     >;
@@ -4434,15 +4434,15 @@ impl std::future::IntoFuture for PluginUpgradeRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginCreate`; send it with [`PluginCreateRequest::send`].
+/// Request builder for `PluginCreate`; send it with [`PluginCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginCreateRequest {
+pub struct PluginCreateBuilder {
     client: Client,
     name: String,
     body: Option<Body>,
 }
-impl PluginCreateRequest {
+impl PluginCreateBuilder {
     /// Path to tar containing plugin rootfs and manifest
     pub fn body(mut self, value: Body) -> Self {
         self.body = Some(value);
@@ -4462,7 +4462,7 @@ impl PluginCreateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginCreateRequest {
+impl std::future::IntoFuture for PluginCreateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4471,14 +4471,14 @@ impl std::future::IntoFuture for PluginCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginPush`; send it with [`PluginPushRequest::send`].
+/// Request builder for `PluginPush`; send it with [`PluginPushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginPushRequest {
+pub struct PluginPushBuilder {
     client: Client,
     name: String,
 }
-impl PluginPushRequest {
+impl PluginPushBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4494,7 +4494,7 @@ impl PluginPushRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginPushRequest {
+impl std::future::IntoFuture for PluginPushBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4503,15 +4503,15 @@ impl std::future::IntoFuture for PluginPushRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginSet`; send it with [`PluginSetRequest::send`].
+/// Request builder for `PluginSet`; send it with [`PluginSetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginSetRequest {
+pub struct PluginSetBuilder {
     client: Client,
     name: String,
     body: Option<Vec<String>>,
 }
-impl PluginSetRequest {
+impl PluginSetBuilder {
     pub fn body(mut self, value: Vec<String>) -> Self {
         self.body = Some(value);
         self
@@ -4534,7 +4534,7 @@ impl PluginSetRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginSetRequest {
+impl std::future::IntoFuture for PluginSetBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4543,14 +4543,14 @@ impl std::future::IntoFuture for PluginSetRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeList`; send it with [`NodeListRequest::send`].
+/// Request builder for `NodeList`; send it with [`NodeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeListRequest {
+pub struct NodeListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl NodeListRequest {
+impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
@@ -4572,7 +4572,7 @@ impl NodeListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeListRequest {
+impl std::future::IntoFuture for NodeListBuilder {
     type Output = Result<Vec<crate::models::Node>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4581,14 +4581,14 @@ impl std::future::IntoFuture for NodeListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeInspect`; send it with [`NodeInspectRequest::send`].
+/// Request builder for `NodeInspect`; send it with [`NodeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeInspectRequest {
+pub struct NodeInspectBuilder {
     client: Client,
     id: String,
 }
-impl NodeInspectRequest {
+impl NodeInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
@@ -4599,7 +4599,7 @@ impl NodeInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeInspectRequest {
+impl std::future::IntoFuture for NodeInspectBuilder {
     type Output = Result<crate::models::Node>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4608,15 +4608,15 @@ impl std::future::IntoFuture for NodeInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeDelete`; send it with [`NodeDeleteRequest::send`].
+/// Request builder for `NodeDelete`; send it with [`NodeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeDeleteRequest {
+pub struct NodeDeleteBuilder {
     client: Client,
     id: String,
     force: Option<bool>,
 }
-impl NodeDeleteRequest {
+impl NodeDeleteBuilder {
     /// Force remove a node from the swarm
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -4635,7 +4635,7 @@ impl NodeDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeDeleteRequest {
+impl std::future::IntoFuture for NodeDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4644,16 +4644,16 @@ impl std::future::IntoFuture for NodeDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeUpdate`; send it with [`NodeUpdateRequest::send`].
+/// Request builder for `NodeUpdate`; send it with [`NodeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeUpdateRequest {
+pub struct NodeUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
     body: Option<crate::models::NodeSpec>,
 }
-impl NodeUpdateRequest {
+impl NodeUpdateBuilder {
     pub fn body(mut self, value: crate::models::NodeSpec) -> Self {
         self.body = Some(value);
         self
@@ -4673,7 +4673,7 @@ impl NodeUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeUpdateRequest {
+impl std::future::IntoFuture for NodeUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4682,20 +4682,20 @@ impl std::future::IntoFuture for NodeUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmInspect`; send it with [`SwarmInspectRequest::send`].
+/// Request builder for `SwarmInspect`; send it with [`SwarmInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmInspectRequest {
+pub struct SwarmInspectBuilder {
     client: Client,
 }
-impl SwarmInspectRequest {
+impl SwarmInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SwarmInspectResponse> {
         let mut request = Request::new(Method::GET, "/swarm".to_owned(), "SwarmInspect");
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInspectRequest {
+impl std::future::IntoFuture for SwarmInspectBuilder {
     type Output = Result<crate::models::SwarmInspectResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4704,14 +4704,14 @@ impl std::future::IntoFuture for SwarmInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmInit`; send it with [`SwarmInitRequest::send`].
+/// Request builder for `SwarmInit`; send it with [`SwarmInitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmInitRequest {
+pub struct SwarmInitBuilder {
     client: Client,
     body: crate::models::SwarmInitBody,
 }
-impl SwarmInitRequest {
+impl SwarmInitBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
         let mut request = Request::new(
@@ -4723,7 +4723,7 @@ impl SwarmInitRequest {
         self.client.send_text(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInitRequest {
+impl std::future::IntoFuture for SwarmInitBuilder {
     type Output = Result<String>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4732,14 +4732,14 @@ impl std::future::IntoFuture for SwarmInitRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmJoin`; send it with [`SwarmJoinRequest::send`].
+/// Request builder for `SwarmJoin`; send it with [`SwarmJoinBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmJoinRequest {
+pub struct SwarmJoinBuilder {
     client: Client,
     body: crate::models::SwarmJoinBody,
 }
-impl SwarmJoinRequest {
+impl SwarmJoinBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4751,7 +4751,7 @@ impl SwarmJoinRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmJoinRequest {
+impl std::future::IntoFuture for SwarmJoinBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4760,14 +4760,14 @@ impl std::future::IntoFuture for SwarmJoinRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmLeave`; send it with [`SwarmLeaveRequest::send`].
+/// Request builder for `SwarmLeave`; send it with [`SwarmLeaveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmLeaveRequest {
+pub struct SwarmLeaveBuilder {
     client: Client,
     force: Option<bool>,
 }
-impl SwarmLeaveRequest {
+impl SwarmLeaveBuilder {
     /// Force leave swarm, even if this is the last manager or that it will break the cluster.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -4786,7 +4786,7 @@ impl SwarmLeaveRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmLeaveRequest {
+impl std::future::IntoFuture for SwarmLeaveBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4795,10 +4795,10 @@ impl std::future::IntoFuture for SwarmLeaveRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateRequest::send`].
+/// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmUpdateRequest {
+pub struct SwarmUpdateBuilder {
     client: Client,
     version: i64,
     rotate_worker_token: Option<bool>,
@@ -4806,7 +4806,7 @@ pub struct SwarmUpdateRequest {
     rotate_manager_unlock_key: Option<bool>,
     body: crate::models::SwarmSpec,
 }
-impl SwarmUpdateRequest {
+impl SwarmUpdateBuilder {
     /// Rotate the worker join token.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
         self.rotate_worker_token = Some(value);
@@ -4843,7 +4843,7 @@ impl SwarmUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUpdateRequest {
+impl std::future::IntoFuture for SwarmUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4852,13 +4852,13 @@ impl std::future::IntoFuture for SwarmUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyRequest::send`].
+/// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmUnlockkeyRequest {
+pub struct SwarmUnlockkeyBuilder {
     client: Client,
 }
-impl SwarmUnlockkeyRequest {
+impl SwarmUnlockkeyBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SwarmUnlockkeyResponse> {
         let mut request = Request::new(
@@ -4869,7 +4869,7 @@ impl SwarmUnlockkeyRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockkeyRequest {
+impl std::future::IntoFuture for SwarmUnlockkeyBuilder {
     type Output = Result<crate::models::SwarmUnlockkeyResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4878,14 +4878,14 @@ impl std::future::IntoFuture for SwarmUnlockkeyRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockRequest::send`].
+/// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmUnlockRequest {
+pub struct SwarmUnlockBuilder {
     client: Client,
     body: crate::models::SwarmUnlockBody,
 }
-impl SwarmUnlockRequest {
+impl SwarmUnlockBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4897,7 +4897,7 @@ impl SwarmUnlockRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockRequest {
+impl std::future::IntoFuture for SwarmUnlockBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4906,14 +4906,14 @@ impl std::future::IntoFuture for SwarmUnlockRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceList`; send it with [`ServiceListRequest::send`].
+/// Request builder for `ServiceList`; send it with [`ServiceListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceListRequest {
+pub struct ServiceListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl ServiceListRequest {
+impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the services list. Available filters:
     ///
     /// - `id=<service id>`
@@ -4936,7 +4936,7 @@ impl ServiceListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceListRequest {
+impl std::future::IntoFuture for ServiceListBuilder {
     type Output = Result<Vec<crate::models::Service>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4945,15 +4945,15 @@ impl std::future::IntoFuture for ServiceListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceCreate`; send it with [`ServiceCreateRequest::send`].
+/// Request builder for `ServiceCreate`; send it with [`ServiceCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceCreateRequest {
+pub struct ServiceCreateBuilder {
     client: Client,
     x_registry_auth: Option<RegistryAuth>,
     body: crate::models::ServiceCreateBody,
 }
-impl ServiceCreateRequest {
+impl ServiceCreateBuilder {
     /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -4973,7 +4973,7 @@ impl ServiceCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceCreateRequest {
+impl std::future::IntoFuture for ServiceCreateBuilder {
     type Output = Result<crate::models::ServiceCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4982,14 +4982,14 @@ impl std::future::IntoFuture for ServiceCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceInspect`; send it with [`ServiceInspectRequest::send`].
+/// Request builder for `ServiceInspect`; send it with [`ServiceInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceInspectRequest {
+pub struct ServiceInspectBuilder {
     client: Client,
     id: String,
 }
-impl ServiceInspectRequest {
+impl ServiceInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
@@ -5001,7 +5001,7 @@ impl ServiceInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceInspectRequest {
+impl std::future::IntoFuture for ServiceInspectBuilder {
     type Output = Result<crate::models::Service>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5010,14 +5010,14 @@ impl std::future::IntoFuture for ServiceInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceDelete`; send it with [`ServiceDeleteRequest::send`].
+/// Request builder for `ServiceDelete`; send it with [`ServiceDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceDeleteRequest {
+pub struct ServiceDeleteBuilder {
     client: Client,
     id: String,
 }
-impl ServiceDeleteRequest {
+impl ServiceDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -5029,7 +5029,7 @@ impl ServiceDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ServiceDeleteRequest {
+impl std::future::IntoFuture for ServiceDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5038,10 +5038,10 @@ impl std::future::IntoFuture for ServiceDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateRequest::send`].
+/// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceUpdateRequest {
+pub struct ServiceUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
@@ -5049,7 +5049,7 @@ pub struct ServiceUpdateRequest {
     x_registry_auth: Option<RegistryAuth>,
     body: crate::models::ServiceUpdateBody,
 }
-impl ServiceUpdateRequest {
+impl ServiceUpdateBuilder {
     /// If the X-Registry-Auth header is not specified, this parameter indicates where to find registry authorization credentials. The valid values are `spec` and `previous-spec`.
     pub fn registry_auth_from(mut self, value: impl Into<String>) -> Self {
         self.registry_auth_from = Some(Into::into(value));
@@ -5083,7 +5083,7 @@ impl ServiceUpdateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceUpdateRequest {
+impl std::future::IntoFuture for ServiceUpdateBuilder {
     type Output = Result<crate::models::ImageDeleteResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5092,10 +5092,10 @@ impl std::future::IntoFuture for ServiceUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceLogs`; send it with [`ServiceLogsRequest::send`].
+/// Request builder for `ServiceLogs`; send it with [`ServiceLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceLogsRequest {
+pub struct ServiceLogsBuilder {
     client: Client,
     id: String,
     details: Option<bool>,
@@ -5107,7 +5107,7 @@ pub struct ServiceLogsRequest {
     tail: Option<String>,
     tty: Option<bool>,
 }
-impl ServiceLogsRequest {
+impl ServiceLogsBuilder {
     /// Show extra details provided to logs.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
@@ -5187,7 +5187,7 @@ impl ServiceLogsRequest {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ServiceLogsRequest {
+impl std::future::IntoFuture for ServiceLogsBuilder {
     type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5196,14 +5196,14 @@ impl std::future::IntoFuture for ServiceLogsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `TaskList`; send it with [`TaskListRequest::send`].
+/// Request builder for `TaskList`; send it with [`TaskListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct TaskListRequest {
+pub struct TaskListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl TaskListRequest {
+impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the tasks list. Available filters:
     ///
     /// - `desired-state=(running | shutdown | accepted)`
@@ -5225,7 +5225,7 @@ impl TaskListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskListRequest {
+impl std::future::IntoFuture for TaskListBuilder {
     type Output = Result<Vec<crate::models::Task>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5234,14 +5234,14 @@ impl std::future::IntoFuture for TaskListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `TaskInspect`; send it with [`TaskInspectRequest::send`].
+/// Request builder for `TaskInspect`; send it with [`TaskInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct TaskInspectRequest {
+pub struct TaskInspectBuilder {
     client: Client,
     id: String,
 }
-impl TaskInspectRequest {
+impl TaskInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
@@ -5252,7 +5252,7 @@ impl TaskInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskInspectRequest {
+impl std::future::IntoFuture for TaskInspectBuilder {
     type Output = Result<crate::models::Task>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5261,14 +5261,14 @@ impl std::future::IntoFuture for TaskInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretList`; send it with [`SecretListRequest::send`].
+/// Request builder for `SecretList`; send it with [`SecretListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretListRequest {
+pub struct SecretListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl SecretListRequest {
+impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the secrets list. Available filters:
     ///
     /// - `names=<secret name>`
@@ -5285,7 +5285,7 @@ impl SecretListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretListRequest {
+impl std::future::IntoFuture for SecretListBuilder {
     type Output = Result<Vec<crate::models::Secret>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5294,14 +5294,14 @@ impl std::future::IntoFuture for SecretListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretCreate`; send it with [`SecretCreateRequest::send`].
+/// Request builder for `SecretCreate`; send it with [`SecretCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretCreateRequest {
+pub struct SecretCreateBuilder {
     client: Client,
     body: Option<crate::models::SecretCreateBody>,
 }
-impl SecretCreateRequest {
+impl SecretCreateBuilder {
     pub fn body(mut self, value: crate::models::SecretCreateBody) -> Self {
         self.body = Some(value);
         self
@@ -5319,7 +5319,7 @@ impl SecretCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretCreateRequest {
+impl std::future::IntoFuture for SecretCreateBuilder {
     type Output = Result<crate::models::SecretCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5328,14 +5328,14 @@ impl std::future::IntoFuture for SecretCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretInspect`; send it with [`SecretInspectRequest::send`].
+/// Request builder for `SecretInspect`; send it with [`SecretInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretInspectRequest {
+pub struct SecretInspectBuilder {
     client: Client,
     id: String,
 }
-impl SecretInspectRequest {
+impl SecretInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
@@ -5347,7 +5347,7 @@ impl SecretInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretInspectRequest {
+impl std::future::IntoFuture for SecretInspectBuilder {
     type Output = Result<crate::models::Secret>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5356,14 +5356,14 @@ impl std::future::IntoFuture for SecretInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretDelete`; send it with [`SecretDeleteRequest::send`].
+/// Request builder for `SecretDelete`; send it with [`SecretDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretDeleteRequest {
+pub struct SecretDeleteBuilder {
     client: Client,
     id: String,
 }
-impl SecretDeleteRequest {
+impl SecretDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -5375,7 +5375,7 @@ impl SecretDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretDeleteRequest {
+impl std::future::IntoFuture for SecretDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5384,16 +5384,16 @@ impl std::future::IntoFuture for SecretDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretUpdate`; send it with [`SecretUpdateRequest::send`].
+/// Request builder for `SecretUpdate`; send it with [`SecretUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretUpdateRequest {
+pub struct SecretUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
     body: Option<crate::models::SecretSpec>,
 }
-impl SecretUpdateRequest {
+impl SecretUpdateBuilder {
     /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the [SecretInspect endpoint](#operation/SecretInspect) response values.
     pub fn body(mut self, value: crate::models::SecretSpec) -> Self {
         self.body = Some(value);
@@ -5418,7 +5418,7 @@ impl SecretUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretUpdateRequest {
+impl std::future::IntoFuture for SecretUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,

@@ -3339,12 +3339,11 @@ pub struct NetworkAttachmentConfig {
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkConnectRequest {
-    /// The ID or name of the container to disconnect from the network.
+    /// The ID or name of the container to connect to the network.
     #[serde(rename = "Container", default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
-    /// Force the container to disconnect from the network.
-    #[serde(rename = "Force", default, skip_serializing_if = "Option::is_none")]
-    pub force: Option<bool>,
+    #[serde(rename = "EndpointConfig", default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_config: Option<crate::models::EndpointSettings>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkContainer {
@@ -3421,11 +3420,12 @@ pub struct NetworkCreateResponse {
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkDisconnectRequest {
-    /// The ID or name of the container to connect to the network.
+    /// The ID or name of the container to disconnect from the network.
     #[serde(rename = "Container", default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
-    #[serde(rename = "EndpointConfig", default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_config: Option<crate::models::EndpointSettings>,
+    /// Force the container to disconnect from the network.
+    #[serde(rename = "Force", default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkPruneResponse {

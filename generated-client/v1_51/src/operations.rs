@@ -17,8 +17,8 @@ impl Configs {
     /// List configs
     ///
     /// `GET /configs` (`ConfigList`)
-    pub fn list(&self) -> ConfigListRequest {
-        ConfigListRequest {
+    pub fn list(&self) -> ConfigListBuilder {
+        ConfigListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -26,8 +26,8 @@ impl Configs {
     /// Create a config
     ///
     /// `POST /configs/create` (`ConfigCreate`)
-    pub fn create(&self) -> ConfigCreateRequest {
-        ConfigCreateRequest {
+    pub fn create(&self) -> ConfigCreateBuilder {
+        ConfigCreateBuilder {
             client: self.client.clone(),
             body: None,
         }
@@ -35,8 +35,8 @@ impl Configs {
     /// Inspect a config
     ///
     /// `GET /configs/{id}` (`ConfigInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ConfigInspectRequest {
-        ConfigInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ConfigInspectBuilder {
+        ConfigInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -44,8 +44,8 @@ impl Configs {
     /// Delete a config
     ///
     /// `DELETE /configs/{id}` (`ConfigDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> ConfigDeleteRequest {
-        ConfigDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> ConfigDeleteBuilder {
+        ConfigDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -53,8 +53,8 @@ impl Configs {
     /// Update a Config
     ///
     /// `POST /configs/{id}/update` (`ConfigUpdate`)
-    pub fn update(&self, id: impl Into<String>, version: i64) -> ConfigUpdateRequest {
-        ConfigUpdateRequest {
+    pub fn update(&self, id: impl Into<String>, version: i64) -> ConfigUpdateBuilder {
+        ConfigUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -81,8 +81,8 @@ impl Containers {
     /// containers is not propagated .
     ///
     /// `GET /containers/json` (`ContainerList`)
-    pub fn list(&self) -> ContainerListRequest {
-        ContainerListRequest {
+    pub fn list(&self) -> ContainerListBuilder {
+        ContainerListBuilder {
             client: self.client.clone(),
             all: None,
             limit: None,
@@ -96,8 +96,8 @@ impl Containers {
     pub fn create(
         &self,
         body: crate::models::ContainerCreateBody,
-    ) -> ContainerCreateRequest {
-        ContainerCreateRequest {
+    ) -> ContainerCreateBuilder {
+        ContainerCreateBuilder {
             client: self.client.clone(),
             body: body,
             name: None,
@@ -109,8 +109,8 @@ impl Containers {
     /// Return low-level information about a container.
     ///
     /// `GET /containers/{id}/json` (`ContainerInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ContainerInspectRequest {
-        ContainerInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ContainerInspectBuilder {
+        ContainerInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             size: None,
@@ -122,8 +122,8 @@ impl Containers {
     /// is not supported on Windows.
     ///
     /// `GET /containers/{id}/top` (`ContainerTop`)
-    pub fn top(&self, id: impl Into<String>) -> ContainerTopRequest {
-        ContainerTopRequest {
+    pub fn top(&self, id: impl Into<String>) -> ContainerTopBuilder {
+        ContainerTopBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             ps_args: None,
@@ -137,8 +137,8 @@ impl Containers {
     /// `journald` logging driver.
     ///
     /// `GET /containers/{id}/logs` (`ContainerLogs`)
-    pub fn logs(&self, id: impl Into<String>) -> ContainerLogsRequest {
-        ContainerLogsRequest {
+    pub fn logs(&self, id: impl Into<String>) -> ContainerLogsBuilder {
+        ContainerLogsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             follow: None,
@@ -161,8 +161,8 @@ impl Containers {
     /// - `2`: Deleted ("D")
     ///
     /// `GET /containers/{id}/changes` (`ContainerChanges`)
-    pub fn changes(&self, id: impl Into<String>) -> ContainerChangesRequest {
-        ContainerChangesRequest {
+    pub fn changes(&self, id: impl Into<String>) -> ContainerChangesBuilder {
+        ContainerChangesBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -172,8 +172,8 @@ impl Containers {
     /// Export the contents of a container as a tarball.
     ///
     /// `GET /containers/{id}/export` (`ContainerExport`)
-    pub fn export(&self, id: impl Into<String>) -> ContainerExportRequest {
-        ContainerExportRequest {
+    pub fn export(&self, id: impl Into<String>) -> ContainerExportBuilder {
+        ContainerExportBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -209,8 +209,8 @@ impl Containers {
     /// * CPU usage % = `(cpu_delta / system_cpu_delta) * number_cpus * 100.0`
     ///
     /// `GET /containers/{id}/stats` (`ContainerStats`)
-    pub fn stats(&self, id: impl Into<String>) -> ContainerStatsRequest {
-        ContainerStatsRequest {
+    pub fn stats(&self, id: impl Into<String>) -> ContainerStatsBuilder {
+        ContainerStatsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             stream: None,
@@ -227,8 +227,8 @@ impl Containers {
         id: impl Into<String>,
         h: i64,
         w: i64,
-    ) -> ContainerResizeRequest {
-        ContainerResizeRequest {
+    ) -> ContainerResizeBuilder {
+        ContainerResizeBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             h: h,
@@ -238,8 +238,8 @@ impl Containers {
     /// Start a container
     ///
     /// `POST /containers/{id}/start` (`ContainerStart`)
-    pub fn start(&self, id: impl Into<String>) -> ContainerStartRequest {
-        ContainerStartRequest {
+    pub fn start(&self, id: impl Into<String>) -> ContainerStartBuilder {
+        ContainerStartBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             detach_keys: None,
@@ -248,8 +248,8 @@ impl Containers {
     /// Stop a container
     ///
     /// `POST /containers/{id}/stop` (`ContainerStop`)
-    pub fn stop(&self, id: impl Into<String>) -> ContainerStopRequest {
-        ContainerStopRequest {
+    pub fn stop(&self, id: impl Into<String>) -> ContainerStopBuilder {
+        ContainerStopBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             signal: None,
@@ -259,8 +259,8 @@ impl Containers {
     /// Restart a container
     ///
     /// `POST /containers/{id}/restart` (`ContainerRestart`)
-    pub fn restart(&self, id: impl Into<String>) -> ContainerRestartRequest {
-        ContainerRestartRequest {
+    pub fn restart(&self, id: impl Into<String>) -> ContainerRestartBuilder {
+        ContainerRestartBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             signal: None,
@@ -273,8 +273,8 @@ impl Containers {
     /// container.
     ///
     /// `POST /containers/{id}/kill` (`ContainerKill`)
-    pub fn kill(&self, id: impl Into<String>) -> ContainerKillRequest {
-        ContainerKillRequest {
+    pub fn kill(&self, id: impl Into<String>) -> ContainerKillBuilder {
+        ContainerKillBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             signal: None,
@@ -290,8 +290,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         body: crate::models::ContainerUpdateBody,
-    ) -> ContainerUpdateRequest {
-        ContainerUpdateRequest {
+    ) -> ContainerUpdateBuilder {
+        ContainerUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -304,8 +304,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         name: impl Into<String>,
-    ) -> ContainerRenameRequest {
-        ContainerRenameRequest {
+    ) -> ContainerRenameBuilder {
+        ContainerRenameBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             name: Into::into(name),
@@ -321,8 +321,8 @@ impl Containers {
     /// suspended, and subsequently resumed.
     ///
     /// `POST /containers/{id}/pause` (`ContainerPause`)
-    pub fn pause(&self, id: impl Into<String>) -> ContainerPauseRequest {
-        ContainerPauseRequest {
+    pub fn pause(&self, id: impl Into<String>) -> ContainerPauseBuilder {
+        ContainerPauseBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -332,8 +332,8 @@ impl Containers {
     /// Resume a container which has been paused.
     ///
     /// `POST /containers/{id}/unpause` (`ContainerUnpause`)
-    pub fn unpause(&self, id: impl Into<String>) -> ContainerUnpauseRequest {
-        ContainerUnpauseRequest {
+    pub fn unpause(&self, id: impl Into<String>) -> ContainerUnpauseBuilder {
+        ContainerUnpauseBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -436,8 +436,8 @@ impl Containers {
     /// `stdin`.
     ///
     /// `POST /containers/{id}/attach` (`ContainerAttach`)
-    pub fn attach(&self, id: impl Into<String>) -> ContainerAttachRequest {
-        ContainerAttachRequest {
+    pub fn attach(&self, id: impl Into<String>) -> ContainerAttachBuilder {
+        ContainerAttachBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             detach_keys: None,
@@ -455,8 +455,8 @@ impl Containers {
     pub fn attach_websocket(
         &self,
         id: impl Into<String>,
-    ) -> ContainerAttachWebsocketRequest {
-        ContainerAttachWebsocketRequest {
+    ) -> ContainerAttachWebsocketBuilder {
+        ContainerAttachWebsocketBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             detach_keys: None,
@@ -473,8 +473,8 @@ impl Containers {
     /// Block until a container stops, then returns the exit code.
     ///
     /// `POST /containers/{id}/wait` (`ContainerWait`)
-    pub fn wait(&self, id: impl Into<String>) -> ContainerWaitRequest {
-        ContainerWaitRequest {
+    pub fn wait(&self, id: impl Into<String>) -> ContainerWaitBuilder {
+        ContainerWaitBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             condition: None,
@@ -483,8 +483,8 @@ impl Containers {
     /// Remove a container
     ///
     /// `DELETE /containers/{id}` (`ContainerDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> ContainerDeleteRequest {
-        ContainerDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> ContainerDeleteBuilder {
+        ContainerDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             v: None,
@@ -501,8 +501,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         path: impl Into<String>,
-    ) -> ContainerArchiveRequest {
-        ContainerArchiveRequest {
+    ) -> ContainerArchiveBuilder {
+        ContainerArchiveBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             path: Into::into(path),
@@ -520,8 +520,8 @@ impl Containers {
         id: impl Into<String>,
         path: impl Into<String>,
         body: Body,
-    ) -> PutContainerArchiveRequest {
-        PutContainerArchiveRequest {
+    ) -> PutContainerArchiveBuilder {
+        PutContainerArchiveBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             path: Into::into(path),
@@ -541,8 +541,8 @@ impl Containers {
         &self,
         id: impl Into<String>,
         path: impl Into<String>,
-    ) -> ContainerArchiveInfoRequest {
-        ContainerArchiveInfoRequest {
+    ) -> ContainerArchiveInfoBuilder {
+        ContainerArchiveInfoBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             path: Into::into(path),
@@ -551,8 +551,8 @@ impl Containers {
     /// Delete stopped containers
     ///
     /// `POST /containers/prune` (`ContainerPrune`)
-    pub fn prune(&self) -> ContainerPruneRequest {
-        ContainerPruneRequest {
+    pub fn prune(&self) -> ContainerPruneBuilder {
+        ContainerPruneBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -572,8 +572,8 @@ impl DistributionOperations {
     /// Return image digest and platform information by contacting the registry.
     ///
     /// `GET /distribution/{name}/json` (`DistributionInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> DistributionInspectRequest {
-        DistributionInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> DistributionInspectBuilder {
+        DistributionInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -597,8 +597,8 @@ impl ExecOperations {
         &self,
         id: impl Into<String>,
         body: crate::models::ExecConfig,
-    ) -> ContainerExecRequest {
-        ContainerExecRequest {
+    ) -> ContainerExecBuilder {
+        ContainerExecBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -611,8 +611,8 @@ impl ExecOperations {
     /// interactive session with the command.
     ///
     /// `POST /exec/{id}/start` (`ExecStart`)
-    pub fn start(&self, id: impl Into<String>) -> ExecStartRequest {
-        ExecStartRequest {
+    pub fn start(&self, id: impl Into<String>) -> ExecStartBuilder {
+        ExecStartBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: None,
@@ -625,8 +625,8 @@ impl ExecOperations {
     /// if `tty` was specified as part of creating and starting the exec instance.
     ///
     /// `POST /exec/{id}/resize` (`ExecResize`)
-    pub fn resize(&self, id: impl Into<String>, h: i64, w: i64) -> ExecResizeRequest {
-        ExecResizeRequest {
+    pub fn resize(&self, id: impl Into<String>, h: i64, w: i64) -> ExecResizeBuilder {
+        ExecResizeBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             h: h,
@@ -638,8 +638,8 @@ impl ExecOperations {
     /// Return low-level information about an exec instance.
     ///
     /// `GET /exec/{id}/json` (`ExecInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ExecInspectRequest {
-        ExecInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ExecInspectBuilder {
+        ExecInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -659,8 +659,8 @@ impl Images {
     /// Returns a list of images on the server. Note that it uses a different, smaller representation of an image than inspecting a single image.
     ///
     /// `GET /images/json` (`ImageList`)
-    pub fn list(&self) -> ImageListRequest {
-        ImageListRequest {
+    pub fn list(&self) -> ImageListBuilder {
+        ImageListBuilder {
             client: self.client.clone(),
             all: None,
             filters: None,
@@ -680,8 +680,8 @@ impl Images {
     /// The build is canceled if the client drops the connection by quitting or being killed.
     ///
     /// `POST /build` (`ImageBuild`)
-    pub fn build(&self) -> ImageBuildRequest {
-        ImageBuildRequest {
+    pub fn build(&self) -> ImageBuildBuilder {
+        ImageBuildBuilder {
             client: self.client.clone(),
             dockerfile: None,
             t: None,
@@ -716,8 +716,8 @@ impl Images {
     /// Delete builder cache
     ///
     /// `POST /build/prune` (`BuildPrune`)
-    pub fn build_prune(&self) -> BuildPruneRequest {
-        BuildPruneRequest {
+    pub fn build_prune(&self) -> BuildPruneBuilder {
+        BuildPruneBuilder {
             client: self.client.clone(),
             keep_storage: None,
             reserved_space: None,
@@ -732,8 +732,8 @@ impl Images {
     /// Pull or import an image.
     ///
     /// `POST /images/create` (`ImageCreate`)
-    pub fn create(&self) -> ImageCreateRequest {
-        ImageCreateRequest {
+    pub fn create(&self) -> ImageCreateBuilder {
+        ImageCreateBuilder {
             client: self.client.clone(),
             from_image: None,
             from_src: None,
@@ -751,8 +751,8 @@ impl Images {
     /// Return low-level information about an image.
     ///
     /// `GET /images/{name}/json` (`ImageInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> ImageInspectRequest {
-        ImageInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> ImageInspectBuilder {
+        ImageInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             manifests: None,
@@ -764,8 +764,8 @@ impl Images {
     /// Return parent layers of an image.
     ///
     /// `GET /images/{name}/history` (`ImageHistory`)
-    pub fn history(&self, name: impl Into<String>) -> ImageHistoryRequest {
-        ImageHistoryRequest {
+    pub fn history(&self, name: impl Into<String>) -> ImageHistoryBuilder {
+        ImageHistoryBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             platform: None,
@@ -786,8 +786,8 @@ impl Images {
         &self,
         name: impl Into<String>,
         x_registry_auth: RegistryAuth,
-    ) -> ImagePushRequest {
-        ImagePushRequest {
+    ) -> ImagePushBuilder {
+        ImagePushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             x_registry_auth: x_registry_auth,
@@ -804,8 +804,8 @@ impl Images {
     /// or tag already exists, it will be overwritten.
     ///
     /// `POST /images/{name}/tag` (`ImageTag`)
-    pub fn tag(&self, name: impl Into<String>) -> ImageTagRequest {
-        ImageTagRequest {
+    pub fn tag(&self, name: impl Into<String>) -> ImageTagBuilder {
+        ImageTagBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             repo: None,
@@ -821,8 +821,8 @@ impl Images {
     /// used by a running container or are being used by a build.
     ///
     /// `DELETE /images/{name}` (`ImageDelete`)
-    pub fn delete(&self, name: impl Into<String>) -> ImageDeleteRequest {
-        ImageDeleteRequest {
+    pub fn delete(&self, name: impl Into<String>) -> ImageDeleteBuilder {
+        ImageDeleteBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -835,8 +835,8 @@ impl Images {
     /// Search for an image on Docker Hub.
     ///
     /// `GET /images/search` (`ImageSearch`)
-    pub fn search(&self, term: impl Into<String>) -> ImageSearchRequest {
-        ImageSearchRequest {
+    pub fn search(&self, term: impl Into<String>) -> ImageSearchBuilder {
+        ImageSearchBuilder {
             client: self.client.clone(),
             term: Into::into(term),
             limit: None,
@@ -846,8 +846,8 @@ impl Images {
     /// Delete unused images
     ///
     /// `POST /images/prune` (`ImagePrune`)
-    pub fn prune(&self) -> ImagePruneRequest {
-        ImagePruneRequest {
+    pub fn prune(&self) -> ImagePruneBuilder {
+        ImagePruneBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -855,8 +855,8 @@ impl Images {
     /// Create a new image from a container
     ///
     /// `POST /commit` (`ImageCommit`)
-    pub fn commit(&self) -> ImageCommitRequest {
-        ImageCommitRequest {
+    pub fn commit(&self) -> ImageCommitBuilder {
+        ImageCommitBuilder {
             client: self.client.clone(),
             container: None,
             repo: None,
@@ -891,8 +891,8 @@ impl Images {
     /// ```
     ///
     /// `GET /images/{name}/get` (`ImageGet`)
-    pub fn get(&self, name: impl Into<String>) -> ImageGetRequest {
-        ImageGetRequest {
+    pub fn get(&self, name: impl Into<String>) -> ImageGetBuilder {
+        ImageGetBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             platform: None,
@@ -912,8 +912,8 @@ impl Images {
     /// For details on the format, see the [export image endpoint](#operation/ImageGet).
     ///
     /// `GET /images/get` (`ImageGetAll`)
-    pub fn get_all(&self) -> ImageGetAllRequest {
-        ImageGetAllRequest {
+    pub fn get_all(&self) -> ImageGetAllBuilder {
+        ImageGetAllBuilder {
             client: self.client.clone(),
             names: None,
             platform: None,
@@ -926,8 +926,8 @@ impl Images {
     /// For details on the format, see the [export image endpoint](#operation/ImageGet).
     ///
     /// `POST /images/load` (`ImageLoad`)
-    pub fn load(&self) -> ImageLoadRequest {
-        ImageLoadRequest {
+    pub fn load(&self) -> ImageLoadBuilder {
+        ImageLoadBuilder {
             client: self.client.clone(),
             quiet: None,
             platform: None,
@@ -954,8 +954,8 @@ impl Networks {
     /// to the network is not propagated in API versions 1.28 and up.
     ///
     /// `GET /networks` (`NetworkList`)
-    pub fn list(&self) -> NetworkListRequest {
-        NetworkListRequest {
+    pub fn list(&self) -> NetworkListBuilder {
+        NetworkListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -963,8 +963,8 @@ impl Networks {
     /// Inspect a network
     ///
     /// `GET /networks/{id}` (`NetworkInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> NetworkInspectRequest {
-        NetworkInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> NetworkInspectBuilder {
+        NetworkInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             verbose: None,
@@ -974,8 +974,8 @@ impl Networks {
     /// Remove a network
     ///
     /// `DELETE /networks/{id}` (`NetworkDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> NetworkDeleteRequest {
-        NetworkDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> NetworkDeleteBuilder {
+        NetworkDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -986,8 +986,8 @@ impl Networks {
     pub fn create(
         &self,
         body: crate::models::NetworkCreateRequest,
-    ) -> NetworkCreateRequest {
-        NetworkCreateRequest {
+    ) -> NetworkCreateBuilder {
+        NetworkCreateBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1001,8 +1001,8 @@ impl Networks {
         &self,
         id: impl Into<String>,
         body: crate::models::NetworkConnectRequest,
-    ) -> NetworkConnectRequest {
-        NetworkConnectRequest {
+    ) -> NetworkConnectBuilder {
+        NetworkConnectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -1015,8 +1015,8 @@ impl Networks {
         &self,
         id: impl Into<String>,
         body: crate::models::NetworkDisconnectRequest,
-    ) -> NetworkDisconnectRequest {
-        NetworkDisconnectRequest {
+    ) -> NetworkDisconnectBuilder {
+        NetworkDisconnectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             body: body,
@@ -1025,8 +1025,8 @@ impl Networks {
     /// Delete unused networks
     ///
     /// `POST /networks/prune` (`NetworkPrune`)
-    pub fn prune(&self) -> NetworkPruneRequest {
-        NetworkPruneRequest {
+    pub fn prune(&self) -> NetworkPruneBuilder {
+        NetworkPruneBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1044,8 +1044,8 @@ impl Nodes {
     /// List nodes
     ///
     /// `GET /nodes` (`NodeList`)
-    pub fn list(&self) -> NodeListRequest {
-        NodeListRequest {
+    pub fn list(&self) -> NodeListBuilder {
+        NodeListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1053,8 +1053,8 @@ impl Nodes {
     /// Inspect a node
     ///
     /// `GET /nodes/{id}` (`NodeInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> NodeInspectRequest {
-        NodeInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> NodeInspectBuilder {
+        NodeInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1062,8 +1062,8 @@ impl Nodes {
     /// Delete a node
     ///
     /// `DELETE /nodes/{id}` (`NodeDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> NodeDeleteRequest {
-        NodeDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> NodeDeleteBuilder {
+        NodeDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             force: None,
@@ -1072,8 +1072,8 @@ impl Nodes {
     /// Update a node
     ///
     /// `POST /nodes/{id}/update` (`NodeUpdate`)
-    pub fn update(&self, id: impl Into<String>, version: i64) -> NodeUpdateRequest {
-        NodeUpdateRequest {
+    pub fn update(&self, id: impl Into<String>, version: i64) -> NodeUpdateBuilder {
+        NodeUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -1095,8 +1095,8 @@ impl Plugins {
     /// Returns information about installed plugins.
     ///
     /// `GET /plugins` (`PluginList`)
-    pub fn list(&self) -> PluginListRequest {
-        PluginListRequest {
+    pub fn list(&self) -> PluginListBuilder {
+        PluginListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1107,8 +1107,8 @@ impl Plugins {
     pub fn get_privileges(
         &self,
         remote: impl Into<String>,
-    ) -> GetPluginPrivilegesRequest {
-        GetPluginPrivilegesRequest {
+    ) -> GetPluginPrivilegesBuilder {
+        GetPluginPrivilegesBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
         }
@@ -1119,8 +1119,8 @@ impl Plugins {
     /// enabled using the [`POST /plugins/{name}/enable` endpoint](#operation/PostPluginsEnable).
     ///
     /// `POST /plugins/pull` (`PluginPull`)
-    pub fn pull(&self, remote: impl Into<String>) -> PluginPullRequest {
-        PluginPullRequest {
+    pub fn pull(&self, remote: impl Into<String>) -> PluginPullBuilder {
+        PluginPullBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
             name: None,
@@ -1131,8 +1131,8 @@ impl Plugins {
     /// Inspect a plugin
     ///
     /// `GET /plugins/{name}/json` (`PluginInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> PluginInspectRequest {
-        PluginInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> PluginInspectBuilder {
+        PluginInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -1140,8 +1140,8 @@ impl Plugins {
     /// Remove a plugin
     ///
     /// `DELETE /plugins/{name}` (`PluginDelete`)
-    pub fn delete(&self, name: impl Into<String>) -> PluginDeleteRequest {
-        PluginDeleteRequest {
+    pub fn delete(&self, name: impl Into<String>) -> PluginDeleteBuilder {
+        PluginDeleteBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -1150,8 +1150,8 @@ impl Plugins {
     /// Enable a plugin
     ///
     /// `POST /plugins/{name}/enable` (`PluginEnable`)
-    pub fn enable(&self, name: impl Into<String>) -> PluginEnableRequest {
-        PluginEnableRequest {
+    pub fn enable(&self, name: impl Into<String>) -> PluginEnableBuilder {
+        PluginEnableBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             timeout: None,
@@ -1160,8 +1160,8 @@ impl Plugins {
     /// Disable a plugin
     ///
     /// `POST /plugins/{name}/disable` (`PluginDisable`)
-    pub fn disable(&self, name: impl Into<String>) -> PluginDisableRequest {
-        PluginDisableRequest {
+    pub fn disable(&self, name: impl Into<String>) -> PluginDisableBuilder {
+        PluginDisableBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -1174,8 +1174,8 @@ impl Plugins {
         &self,
         name: impl Into<String>,
         remote: impl Into<String>,
-    ) -> PluginUpgradeRequest {
-        PluginUpgradeRequest {
+    ) -> PluginUpgradeBuilder {
+        PluginUpgradeBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             remote: Into::into(remote),
@@ -1186,8 +1186,8 @@ impl Plugins {
     /// Create a plugin
     ///
     /// `POST /plugins/create` (`PluginCreate`)
-    pub fn create(&self, name: impl Into<String>) -> PluginCreateRequest {
-        PluginCreateRequest {
+    pub fn create(&self, name: impl Into<String>) -> PluginCreateBuilder {
+        PluginCreateBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             body: None,
@@ -1198,8 +1198,8 @@ impl Plugins {
     /// Push a plugin to the registry.
     ///
     /// `POST /plugins/{name}/push` (`PluginPush`)
-    pub fn push(&self, name: impl Into<String>) -> PluginPushRequest {
-        PluginPushRequest {
+    pub fn push(&self, name: impl Into<String>) -> PluginPushBuilder {
+        PluginPushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -1207,8 +1207,8 @@ impl Plugins {
     /// Configure a plugin
     ///
     /// `POST /plugins/{name}/set` (`PluginSet`)
-    pub fn set(&self, name: impl Into<String>) -> PluginSetRequest {
-        PluginSetRequest {
+    pub fn set(&self, name: impl Into<String>) -> PluginSetBuilder {
+        PluginSetBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             body: None,
@@ -1227,8 +1227,8 @@ impl Secrets {
     /// List secrets
     ///
     /// `GET /secrets` (`SecretList`)
-    pub fn list(&self) -> SecretListRequest {
-        SecretListRequest {
+    pub fn list(&self) -> SecretListBuilder {
+        SecretListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1236,8 +1236,8 @@ impl Secrets {
     /// Create a secret
     ///
     /// `POST /secrets/create` (`SecretCreate`)
-    pub fn create(&self) -> SecretCreateRequest {
-        SecretCreateRequest {
+    pub fn create(&self) -> SecretCreateBuilder {
+        SecretCreateBuilder {
             client: self.client.clone(),
             body: None,
         }
@@ -1245,8 +1245,8 @@ impl Secrets {
     /// Inspect a secret
     ///
     /// `GET /secrets/{id}` (`SecretInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> SecretInspectRequest {
-        SecretInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> SecretInspectBuilder {
+        SecretInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1254,8 +1254,8 @@ impl Secrets {
     /// Delete a secret
     ///
     /// `DELETE /secrets/{id}` (`SecretDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> SecretDeleteRequest {
-        SecretDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> SecretDeleteBuilder {
+        SecretDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1263,8 +1263,8 @@ impl Secrets {
     /// Update a Secret
     ///
     /// `POST /secrets/{id}/update` (`SecretUpdate`)
-    pub fn update(&self, id: impl Into<String>, version: i64) -> SecretUpdateRequest {
-        SecretUpdateRequest {
+    pub fn update(&self, id: impl Into<String>, version: i64) -> SecretUpdateBuilder {
+        SecretUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -1284,8 +1284,8 @@ impl Services {
     /// List services
     ///
     /// `GET /services` (`ServiceList`)
-    pub fn list(&self) -> ServiceListRequest {
-        ServiceListRequest {
+    pub fn list(&self) -> ServiceListBuilder {
+        ServiceListBuilder {
             client: self.client.clone(),
             filters: None,
             status: None,
@@ -1297,8 +1297,8 @@ impl Services {
     pub fn create(
         &self,
         body: crate::models::ServiceCreateBody,
-    ) -> ServiceCreateRequest {
-        ServiceCreateRequest {
+    ) -> ServiceCreateBuilder {
+        ServiceCreateBuilder {
             client: self.client.clone(),
             body: body,
             x_registry_auth: None,
@@ -1307,8 +1307,8 @@ impl Services {
     /// Inspect a service
     ///
     /// `GET /services/{id}` (`ServiceInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> ServiceInspectRequest {
-        ServiceInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> ServiceInspectBuilder {
+        ServiceInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             insert_defaults: None,
@@ -1317,8 +1317,8 @@ impl Services {
     /// Delete a service
     ///
     /// `DELETE /services/{id}` (`ServiceDelete`)
-    pub fn delete(&self, id: impl Into<String>) -> ServiceDeleteRequest {
-        ServiceDeleteRequest {
+    pub fn delete(&self, id: impl Into<String>) -> ServiceDeleteBuilder {
+        ServiceDeleteBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1331,8 +1331,8 @@ impl Services {
         id: impl Into<String>,
         version: i64,
         body: crate::models::ServiceUpdateBody,
-    ) -> ServiceUpdateRequest {
-        ServiceUpdateRequest {
+    ) -> ServiceUpdateBuilder {
+        ServiceUpdateBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             version: version,
@@ -1351,8 +1351,8 @@ impl Services {
     /// `json-file` or `journald` logging drivers.
     ///
     /// `GET /services/{id}/logs` (`ServiceLogs`)
-    pub fn logs(&self, id: impl Into<String>) -> ServiceLogsRequest {
-        ServiceLogsRequest {
+    pub fn logs(&self, id: impl Into<String>) -> ServiceLogsBuilder {
+        ServiceLogsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             details: None,
@@ -1403,8 +1403,8 @@ impl SessionOperations {
     /// ```
     ///
     /// `POST /session` (`Session`)
-    pub fn session(&self) -> SessionRequest {
-        SessionRequest {
+    pub fn session(&self) -> SessionBuilder {
+        SessionBuilder {
             client: self.client.clone(),
             tty: None,
         }
@@ -1422,16 +1422,16 @@ impl SwarmOperations {
     /// Inspect swarm
     ///
     /// `GET /swarm` (`SwarmInspect`)
-    pub fn inspect(&self) -> SwarmInspectRequest {
-        SwarmInspectRequest {
+    pub fn inspect(&self) -> SwarmInspectBuilder {
+        SwarmInspectBuilder {
             client: self.client.clone(),
         }
     }
     /// Initialize a new swarm
     ///
     /// `POST /swarm/init` (`SwarmInit`)
-    pub fn init(&self, body: crate::models::SwarmInitRequest) -> SwarmInitRequest {
-        SwarmInitRequest {
+    pub fn init(&self, body: crate::models::SwarmInitRequest) -> SwarmInitBuilder {
+        SwarmInitBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1439,8 +1439,8 @@ impl SwarmOperations {
     /// Join an existing swarm
     ///
     /// `POST /swarm/join` (`SwarmJoin`)
-    pub fn join(&self, body: crate::models::SwarmJoinRequest) -> SwarmJoinRequest {
-        SwarmJoinRequest {
+    pub fn join(&self, body: crate::models::SwarmJoinRequest) -> SwarmJoinBuilder {
+        SwarmJoinBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1448,8 +1448,8 @@ impl SwarmOperations {
     /// Leave a swarm
     ///
     /// `POST /swarm/leave` (`SwarmLeave`)
-    pub fn leave(&self) -> SwarmLeaveRequest {
-        SwarmLeaveRequest {
+    pub fn leave(&self) -> SwarmLeaveBuilder {
+        SwarmLeaveBuilder {
             client: self.client.clone(),
             force: None,
         }
@@ -1461,8 +1461,8 @@ impl SwarmOperations {
         &self,
         version: i64,
         body: crate::models::SwarmSpec,
-    ) -> SwarmUpdateRequest {
-        SwarmUpdateRequest {
+    ) -> SwarmUpdateBuilder {
+        SwarmUpdateBuilder {
             client: self.client.clone(),
             version: version,
             body: body,
@@ -1474,16 +1474,16 @@ impl SwarmOperations {
     /// Get the unlock key
     ///
     /// `GET /swarm/unlockkey` (`SwarmUnlockkey`)
-    pub fn unlockkey(&self) -> SwarmUnlockkeyRequest {
-        SwarmUnlockkeyRequest {
+    pub fn unlockkey(&self) -> SwarmUnlockkeyBuilder {
+        SwarmUnlockkeyBuilder {
             client: self.client.clone(),
         }
     }
     /// Unlock a locked manager
     ///
     /// `POST /swarm/unlock` (`SwarmUnlock`)
-    pub fn unlock(&self, body: crate::models::SwarmUnlockRequest) -> SwarmUnlockRequest {
-        SwarmUnlockRequest {
+    pub fn unlock(&self, body: crate::models::SwarmUnlockRequest) -> SwarmUnlockBuilder {
+        SwarmUnlockBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1504,8 +1504,8 @@ impl SystemOperations {
     /// token for accessing the registry without password.
     ///
     /// `POST /auth` (`SystemAuth`)
-    pub fn auth(&self) -> SystemAuthRequest {
-        SystemAuthRequest {
+    pub fn auth(&self) -> SystemAuthBuilder {
+        SystemAuthBuilder {
             client: self.client.clone(),
             body: None,
         }
@@ -1513,8 +1513,8 @@ impl SystemOperations {
     /// Get system information
     ///
     /// `GET /info` (`SystemInfo`)
-    pub fn info(&self) -> SystemInfoRequest {
-        SystemInfoRequest {
+    pub fn info(&self) -> SystemInfoBuilder {
+        SystemInfoBuilder {
             client: self.client.clone(),
         }
     }
@@ -1523,8 +1523,8 @@ impl SystemOperations {
     /// Returns the version of Docker that is running and various information about the system that Docker is running on.
     ///
     /// `GET /version` (`SystemVersion`)
-    pub fn version(&self) -> SystemVersionRequest {
-        SystemVersionRequest {
+    pub fn version(&self) -> SystemVersionBuilder {
+        SystemVersionBuilder {
             client: self.client.clone(),
         }
     }
@@ -1533,8 +1533,8 @@ impl SystemOperations {
     /// This is a dummy endpoint you can use to test if the server is accessible.
     ///
     /// `GET /_ping` (`SystemPing`)
-    pub fn ping(&self) -> SystemPingRequest {
-        SystemPingRequest {
+    pub fn ping(&self) -> SystemPingBuilder {
+        SystemPingBuilder {
             client: self.client.clone(),
         }
     }
@@ -1543,8 +1543,8 @@ impl SystemOperations {
     /// This is a dummy endpoint you can use to test if the server is accessible.
     ///
     /// `HEAD /_ping` (`SystemPingHead`)
-    pub fn ping_head(&self) -> SystemPingHeadRequest {
-        SystemPingHeadRequest {
+    pub fn ping_head(&self) -> SystemPingHeadBuilder {
+        SystemPingHeadBuilder {
             client: self.client.clone(),
         }
     }
@@ -1575,8 +1575,8 @@ impl SystemOperations {
     /// The Builder reports `prune` events
     ///
     /// `GET /events` (`SystemEvents`)
-    pub fn events(&self) -> SystemEventsRequest {
-        SystemEventsRequest {
+    pub fn events(&self) -> SystemEventsBuilder {
+        SystemEventsBuilder {
             client: self.client.clone(),
             since: None,
             until: None,
@@ -1586,8 +1586,8 @@ impl SystemOperations {
     /// Get data usage information
     ///
     /// `GET /system/df` (`SystemDataUsage`)
-    pub fn data_usage(&self) -> SystemDataUsageRequest {
-        SystemDataUsageRequest {
+    pub fn data_usage(&self) -> SystemDataUsageBuilder {
+        SystemDataUsageBuilder {
             client: self.client.clone(),
             type_: None,
         }
@@ -1605,8 +1605,8 @@ impl Tasks {
     /// List tasks
     ///
     /// `GET /tasks` (`TaskList`)
-    pub fn list(&self) -> TaskListRequest {
-        TaskListRequest {
+    pub fn list(&self) -> TaskListBuilder {
+        TaskListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1614,8 +1614,8 @@ impl Tasks {
     /// Inspect a task
     ///
     /// `GET /tasks/{id}` (`TaskInspect`)
-    pub fn inspect(&self, id: impl Into<String>) -> TaskInspectRequest {
-        TaskInspectRequest {
+    pub fn inspect(&self, id: impl Into<String>) -> TaskInspectBuilder {
+        TaskInspectBuilder {
             client: self.client.clone(),
             id: Into::into(id),
         }
@@ -1629,8 +1629,8 @@ impl Tasks {
     /// `json-file` or `journald` logging drivers.
     ///
     /// `GET /tasks/{id}/logs` (`TaskLogs`)
-    pub fn logs(&self, id: impl Into<String>) -> TaskLogsRequest {
-        TaskLogsRequest {
+    pub fn logs(&self, id: impl Into<String>) -> TaskLogsBuilder {
+        TaskLogsBuilder {
             client: self.client.clone(),
             id: Into::into(id),
             details: None,
@@ -1656,8 +1656,8 @@ impl Volumes {
     /// List volumes
     ///
     /// `GET /volumes` (`VolumeList`)
-    pub fn list(&self) -> VolumeListRequest {
-        VolumeListRequest {
+    pub fn list(&self) -> VolumeListBuilder {
+        VolumeListBuilder {
             client: self.client.clone(),
             filters: None,
         }
@@ -1668,8 +1668,8 @@ impl Volumes {
     pub fn create(
         &self,
         body: crate::models::VolumeCreateOptions,
-    ) -> VolumeCreateRequest {
-        VolumeCreateRequest {
+    ) -> VolumeCreateBuilder {
+        VolumeCreateBuilder {
             client: self.client.clone(),
             body: body,
         }
@@ -1677,8 +1677,8 @@ impl Volumes {
     /// Inspect a volume
     ///
     /// `GET /volumes/{name}` (`VolumeInspect`)
-    pub fn inspect(&self, name: impl Into<String>) -> VolumeInspectRequest {
-        VolumeInspectRequest {
+    pub fn inspect(&self, name: impl Into<String>) -> VolumeInspectBuilder {
+        VolumeInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
         }
@@ -1686,8 +1686,8 @@ impl Volumes {
     /// "Update a volume. Valid only for Swarm cluster volumes"
     ///
     /// `PUT /volumes/{name}` (`VolumeUpdate`)
-    pub fn update(&self, name: impl Into<String>, version: i64) -> VolumeUpdateRequest {
-        VolumeUpdateRequest {
+    pub fn update(&self, name: impl Into<String>, version: i64) -> VolumeUpdateBuilder {
+        VolumeUpdateBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             version: version,
@@ -1699,8 +1699,8 @@ impl Volumes {
     /// Instruct the driver to remove the volume.
     ///
     /// `DELETE /volumes/{name}` (`VolumeDelete`)
-    pub fn delete(&self, name: impl Into<String>) -> VolumeDeleteRequest {
-        VolumeDeleteRequest {
+    pub fn delete(&self, name: impl Into<String>) -> VolumeDeleteBuilder {
+        VolumeDeleteBuilder {
             client: self.client.clone(),
             name: Into::into(name),
             force: None,
@@ -1709,24 +1709,24 @@ impl Volumes {
     /// Delete unused volumes
     ///
     /// `POST /volumes/prune` (`VolumePrune`)
-    pub fn prune(&self) -> VolumePruneRequest {
-        VolumePruneRequest {
+    pub fn prune(&self) -> VolumePruneBuilder {
+        VolumePruneBuilder {
             client: self.client.clone(),
             filters: None,
         }
     }
 }
-/// Request builder for `ContainerList`; send it with [`ContainerListRequest::send`].
+/// Request builder for `ContainerList`; send it with [`ContainerListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerListRequest {
+pub struct ContainerListBuilder {
     client: Client,
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
     filters: Option<Filters>,
 }
-impl ContainerListRequest {
+impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
@@ -1790,7 +1790,7 @@ impl ContainerListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerListRequest {
+impl std::future::IntoFuture for ContainerListBuilder {
     type Output = Result<Vec<crate::models::ContainerSummary>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1799,16 +1799,16 @@ impl std::future::IntoFuture for ContainerListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerCreate`; send it with [`ContainerCreateRequest::send`].
+/// Request builder for `ContainerCreate`; send it with [`ContainerCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerCreateRequest {
+pub struct ContainerCreateBuilder {
     client: Client,
     name: Option<String>,
     platform: Option<String>,
     body: crate::models::ContainerCreateBody,
 }
-impl ContainerCreateRequest {
+impl ContainerCreateBuilder {
     /// Assign the specified name to the container. Must match
     /// `/?[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
@@ -1854,7 +1854,7 @@ impl ContainerCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerCreateRequest {
+impl std::future::IntoFuture for ContainerCreateBuilder {
     type Output = Result<crate::models::ContainerCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1863,15 +1863,15 @@ impl std::future::IntoFuture for ContainerCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerInspect`; send it with [`ContainerInspectRequest::send`].
+/// Request builder for `ContainerInspect`; send it with [`ContainerInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerInspectRequest {
+pub struct ContainerInspectBuilder {
     client: Client,
     id: String,
     size: Option<bool>,
 }
-impl ContainerInspectRequest {
+impl ContainerInspectBuilder {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
@@ -1895,7 +1895,7 @@ impl ContainerInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerInspectRequest {
+impl std::future::IntoFuture for ContainerInspectBuilder {
     type Output = Result<crate::models::ContainerInspectResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1904,15 +1904,15 @@ impl std::future::IntoFuture for ContainerInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerTop`; send it with [`ContainerTopRequest::send`].
+/// Request builder for `ContainerTop`; send it with [`ContainerTopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerTopRequest {
+pub struct ContainerTopBuilder {
     client: Client,
     id: String,
     ps_args: Option<String>,
 }
-impl ContainerTopRequest {
+impl ContainerTopBuilder {
     /// The arguments to pass to `ps`. For example, `aux`
     pub fn ps_args(mut self, value: impl Into<String>) -> Self {
         self.ps_args = Some(Into::into(value));
@@ -1936,7 +1936,7 @@ impl ContainerTopRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerTopRequest {
+impl std::future::IntoFuture for ContainerTopBuilder {
     type Output = Result<crate::models::ContainerTopResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -1945,10 +1945,10 @@ impl std::future::IntoFuture for ContainerTopRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerLogs`; send it with [`ContainerLogsRequest::send`].
+/// Request builder for `ContainerLogs`; send it with [`ContainerLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerLogsRequest {
+pub struct ContainerLogsBuilder {
     client: Client,
     id: String,
     follow: Option<bool>,
@@ -1960,7 +1960,7 @@ pub struct ContainerLogsRequest {
     tail: Option<String>,
     tty: Option<bool>,
 }
-impl ContainerLogsRequest {
+impl ContainerLogsBuilder {
     /// Keep connection after returning logs.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
@@ -2039,7 +2039,7 @@ impl ContainerLogsRequest {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerLogsRequest {
+impl std::future::IntoFuture for ContainerLogsBuilder {
     type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2048,14 +2048,14 @@ impl std::future::IntoFuture for ContainerLogsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerChanges`; send it with [`ContainerChangesRequest::send`].
+/// Request builder for `ContainerChanges`; send it with [`ContainerChangesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerChangesRequest {
+pub struct ContainerChangesBuilder {
     client: Client,
     id: String,
 }
-impl ContainerChangesRequest {
+impl ContainerChangesBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::FilesystemChange>> {
         let mut request = Request::new(
@@ -2071,7 +2071,7 @@ impl ContainerChangesRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerChangesRequest {
+impl std::future::IntoFuture for ContainerChangesBuilder {
     type Output = Result<Vec<crate::models::FilesystemChange>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2080,14 +2080,14 @@ impl std::future::IntoFuture for ContainerChangesRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerExport`; send it with [`ContainerExportRequest::send`].
+/// Request builder for `ContainerExport`; send it with [`ContainerExportBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerExportRequest {
+pub struct ContainerExportBuilder {
     client: Client,
     id: String,
 }
-impl ContainerExportRequest {
+impl ContainerExportBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
@@ -2103,7 +2103,7 @@ impl ContainerExportRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExportRequest {
+impl std::future::IntoFuture for ContainerExportBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2112,16 +2112,16 @@ impl std::future::IntoFuture for ContainerExportRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerStats`; send it with [`ContainerStatsRequest::send`].
+/// Request builder for `ContainerStats`; send it with [`ContainerStatsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerStatsRequest {
+pub struct ContainerStatsBuilder {
     client: Client,
     id: String,
     stream: Option<bool>,
     one_shot: Option<bool>,
 }
-impl ContainerStatsRequest {
+impl ContainerStatsBuilder {
     /// Stream the output. If false, the stats will be output once and then
     /// it will disconnect.
     pub fn stream(mut self, value: bool) -> Self {
@@ -2159,7 +2159,7 @@ impl ContainerStatsRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStatsRequest {
+impl std::future::IntoFuture for ContainerStatsBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::ContainerStatsResponse>,
     >;
@@ -2170,16 +2170,16 @@ impl std::future::IntoFuture for ContainerStatsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerResize`; send it with [`ContainerResizeRequest::send`].
+/// Request builder for `ContainerResize`; send it with [`ContainerResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerResizeRequest {
+pub struct ContainerResizeBuilder {
     client: Client,
     id: String,
     h: i64,
     w: i64,
 }
-impl ContainerResizeRequest {
+impl ContainerResizeBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2197,7 +2197,7 @@ impl ContainerResizeRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerResizeRequest {
+impl std::future::IntoFuture for ContainerResizeBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2206,15 +2206,15 @@ impl std::future::IntoFuture for ContainerResizeRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerStart`; send it with [`ContainerStartRequest::send`].
+/// Request builder for `ContainerStart`; send it with [`ContainerStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerStartRequest {
+pub struct ContainerStartBuilder {
     client: Client,
     id: String,
     detach_keys: Option<String>,
 }
-impl ContainerStartRequest {
+impl ContainerStartBuilder {
     /// Override the key sequence for detaching a container. Format is a
     /// single character `[a-Z]` or `ctrl-<value>` where `<value>` is one
     /// of: `a-z`, `@`, `^`, `[`, `,` or `_`.
@@ -2240,7 +2240,7 @@ impl ContainerStartRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStartRequest {
+impl std::future::IntoFuture for ContainerStartBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2249,16 +2249,16 @@ impl std::future::IntoFuture for ContainerStartRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerStop`; send it with [`ContainerStopRequest::send`].
+/// Request builder for `ContainerStop`; send it with [`ContainerStopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerStopRequest {
+pub struct ContainerStopBuilder {
     client: Client,
     id: String,
     signal: Option<String>,
     t: Option<i64>,
 }
-impl ContainerStopRequest {
+impl ContainerStopBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`).
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
@@ -2290,7 +2290,7 @@ impl ContainerStopRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStopRequest {
+impl std::future::IntoFuture for ContainerStopBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2299,16 +2299,16 @@ impl std::future::IntoFuture for ContainerStopRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerRestart`; send it with [`ContainerRestartRequest::send`].
+/// Request builder for `ContainerRestart`; send it with [`ContainerRestartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerRestartRequest {
+pub struct ContainerRestartBuilder {
     client: Client,
     id: String,
     signal: Option<String>,
     t: Option<i64>,
 }
-impl ContainerRestartRequest {
+impl ContainerRestartBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`).
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
@@ -2340,7 +2340,7 @@ impl ContainerRestartRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRestartRequest {
+impl std::future::IntoFuture for ContainerRestartBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2349,15 +2349,15 @@ impl std::future::IntoFuture for ContainerRestartRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerKill`; send it with [`ContainerKillRequest::send`].
+/// Request builder for `ContainerKill`; send it with [`ContainerKillBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerKillRequest {
+pub struct ContainerKillBuilder {
     client: Client,
     id: String,
     signal: Option<String>,
 }
-impl ContainerKillRequest {
+impl ContainerKillBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`).
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
@@ -2381,7 +2381,7 @@ impl ContainerKillRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerKillRequest {
+impl std::future::IntoFuture for ContainerKillBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2390,15 +2390,15 @@ impl std::future::IntoFuture for ContainerKillRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateRequest::send`].
+/// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerUpdateRequest {
+pub struct ContainerUpdateBuilder {
     client: Client,
     id: String,
     body: crate::models::ContainerUpdateBody,
 }
-impl ContainerUpdateRequest {
+impl ContainerUpdateBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::ContainerUpdateResponse> {
         let mut request = Request::new(
@@ -2415,7 +2415,7 @@ impl ContainerUpdateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUpdateRequest {
+impl std::future::IntoFuture for ContainerUpdateBuilder {
     type Output = Result<crate::models::ContainerUpdateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2424,15 +2424,15 @@ impl std::future::IntoFuture for ContainerUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerRename`; send it with [`ContainerRenameRequest::send`].
+/// Request builder for `ContainerRename`; send it with [`ContainerRenameBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerRenameRequest {
+pub struct ContainerRenameBuilder {
     client: Client,
     id: String,
     name: String,
 }
-impl ContainerRenameRequest {
+impl ContainerRenameBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2449,7 +2449,7 @@ impl ContainerRenameRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRenameRequest {
+impl std::future::IntoFuture for ContainerRenameBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2458,14 +2458,14 @@ impl std::future::IntoFuture for ContainerRenameRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerPause`; send it with [`ContainerPauseRequest::send`].
+/// Request builder for `ContainerPause`; send it with [`ContainerPauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerPauseRequest {
+pub struct ContainerPauseBuilder {
     client: Client,
     id: String,
 }
-impl ContainerPauseRequest {
+impl ContainerPauseBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2481,7 +2481,7 @@ impl ContainerPauseRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPauseRequest {
+impl std::future::IntoFuture for ContainerPauseBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2490,14 +2490,14 @@ impl std::future::IntoFuture for ContainerPauseRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseRequest::send`].
+/// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerUnpauseRequest {
+pub struct ContainerUnpauseBuilder {
     client: Client,
     id: String,
 }
-impl ContainerUnpauseRequest {
+impl ContainerUnpauseBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2513,7 +2513,7 @@ impl ContainerUnpauseRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUnpauseRequest {
+impl std::future::IntoFuture for ContainerUnpauseBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2522,10 +2522,10 @@ impl std::future::IntoFuture for ContainerUnpauseRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerAttach`; send it with [`ContainerAttachRequest::send`].
+/// Request builder for `ContainerAttach`; send it with [`ContainerAttachBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerAttachRequest {
+pub struct ContainerAttachBuilder {
     client: Client,
     id: String,
     detach_keys: Option<String>,
@@ -2536,7 +2536,7 @@ pub struct ContainerAttachRequest {
     stderr: Option<bool>,
     tty: Option<bool>,
 }
-impl ContainerAttachRequest {
+impl ContainerAttachBuilder {
     /// Override the key sequence for detaching a container.Format is a single
     /// character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`,
     /// `@`, `^`, `[`, `,` or `_`.
@@ -2615,7 +2615,7 @@ impl ContainerAttachRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachRequest {
+impl std::future::IntoFuture for ContainerAttachBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2624,10 +2624,10 @@ impl std::future::IntoFuture for ContainerAttachRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerAttachWebsocket`; send it with [`ContainerAttachWebsocketRequest::send`].
+/// Request builder for `ContainerAttachWebsocket`; send it with [`ContainerAttachWebsocketBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerAttachWebsocketRequest {
+pub struct ContainerAttachWebsocketBuilder {
     client: Client,
     id: String,
     detach_keys: Option<String>,
@@ -2638,7 +2638,7 @@ pub struct ContainerAttachWebsocketRequest {
     stderr: Option<bool>,
     tty: Option<bool>,
 }
-impl ContainerAttachWebsocketRequest {
+impl ContainerAttachWebsocketBuilder {
     /// Override the key sequence for detaching a container.Format is a single
     /// character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`,
     /// `@`, `^`, `[`, `,`, or `_`.
@@ -2710,7 +2710,7 @@ impl ContainerAttachWebsocketRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachWebsocketRequest {
+impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2719,15 +2719,15 @@ impl std::future::IntoFuture for ContainerAttachWebsocketRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerWait`; send it with [`ContainerWaitRequest::send`].
+/// Request builder for `ContainerWait`; send it with [`ContainerWaitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerWaitRequest {
+pub struct ContainerWaitBuilder {
     client: Client,
     id: String,
     condition: Option<crate::models::ContainerWaitCondition>,
 }
-impl ContainerWaitRequest {
+impl ContainerWaitBuilder {
     /// Wait until a container state reaches the given condition.
     ///
     /// Defaults to `not-running` if omitted or empty.
@@ -2753,7 +2753,7 @@ impl ContainerWaitRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerWaitRequest {
+impl std::future::IntoFuture for ContainerWaitBuilder {
     type Output = Result<crate::models::ContainerWaitResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2762,17 +2762,17 @@ impl std::future::IntoFuture for ContainerWaitRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerDelete`; send it with [`ContainerDeleteRequest::send`].
+/// Request builder for `ContainerDelete`; send it with [`ContainerDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerDeleteRequest {
+pub struct ContainerDeleteBuilder {
     client: Client,
     id: String,
     v: Option<bool>,
     force: Option<bool>,
     link: Option<bool>,
 }
-impl ContainerDeleteRequest {
+impl ContainerDeleteBuilder {
     /// Remove anonymous volumes associated with the container.
     pub fn v(mut self, value: bool) -> Self {
         self.v = Some(value);
@@ -2808,7 +2808,7 @@ impl ContainerDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerDeleteRequest {
+impl std::future::IntoFuture for ContainerDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2817,15 +2817,15 @@ impl std::future::IntoFuture for ContainerDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerArchive`; send it with [`ContainerArchiveRequest::send`].
+/// Request builder for `ContainerArchive`; send it with [`ContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerArchiveRequest {
+pub struct ContainerArchiveBuilder {
     client: Client,
     id: String,
     path: String,
 }
-impl ContainerArchiveRequest {
+impl ContainerArchiveBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
@@ -2842,7 +2842,7 @@ impl ContainerArchiveRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveRequest {
+impl std::future::IntoFuture for ContainerArchiveBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2851,10 +2851,10 @@ impl std::future::IntoFuture for ContainerArchiveRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PutContainerArchive`; send it with [`PutContainerArchiveRequest::send`].
+/// Request builder for `PutContainerArchive`; send it with [`PutContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PutContainerArchiveRequest {
+pub struct PutContainerArchiveBuilder {
     client: Client,
     id: String,
     path: String,
@@ -2862,7 +2862,7 @@ pub struct PutContainerArchiveRequest {
     copy_uidgid: Option<String>,
     body: Body,
 }
-impl PutContainerArchiveRequest {
+impl PutContainerArchiveBuilder {
     /// If `1`, `true`, or `True` then it will be an error if unpacking the
     /// given content would cause an existing directory to be replaced with
     /// a non-directory and vice versa.
@@ -2899,7 +2899,7 @@ impl PutContainerArchiveRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PutContainerArchiveRequest {
+impl std::future::IntoFuture for PutContainerArchiveBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2908,15 +2908,15 @@ impl std::future::IntoFuture for PutContainerArchiveRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerArchiveInfo`; send it with [`ContainerArchiveInfoRequest::send`].
+/// Request builder for `ContainerArchiveInfo`; send it with [`ContainerArchiveInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerArchiveInfoRequest {
+pub struct ContainerArchiveInfoBuilder {
     client: Client,
     id: String,
     path: String,
 }
-impl ContainerArchiveInfoRequest {
+impl ContainerArchiveInfoBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -2933,7 +2933,7 @@ impl ContainerArchiveInfoRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveInfoRequest {
+impl std::future::IntoFuture for ContainerArchiveInfoBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2942,14 +2942,14 @@ impl std::future::IntoFuture for ContainerArchiveInfoRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerPrune`; send it with [`ContainerPruneRequest::send`].
+/// Request builder for `ContainerPrune`; send it with [`ContainerPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerPruneRequest {
+pub struct ContainerPruneBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl ContainerPruneRequest {
+impl ContainerPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
@@ -2972,7 +2972,7 @@ impl ContainerPruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPruneRequest {
+impl std::future::IntoFuture for ContainerPruneBuilder {
     type Output = Result<crate::models::ContainerPruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -2981,10 +2981,10 @@ impl std::future::IntoFuture for ContainerPruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageList`; send it with [`ImageListRequest::send`].
+/// Request builder for `ImageList`; send it with [`ImageListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageListRequest {
+pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
     filters: Option<Filters>,
@@ -2992,7 +2992,7 @@ pub struct ImageListRequest {
     digests: Option<bool>,
     manifests: Option<bool>,
 }
-impl ImageListRequest {
+impl ImageListBuilder {
     /// Show all images. Only images from a final layer (no children) are shown by default.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
@@ -3053,7 +3053,7 @@ impl ImageListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageListRequest {
+impl std::future::IntoFuture for ImageListBuilder {
     type Output = Result<Vec<crate::models::ImageSummary>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3062,10 +3062,10 @@ impl std::future::IntoFuture for ImageListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageBuild`; send it with [`ImageBuildRequest::send`].
+/// Request builder for `ImageBuild`; send it with [`ImageBuildBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageBuildRequest {
+pub struct ImageBuildBuilder {
     client: Client,
     dockerfile: Option<String>,
     t: Option<String>,
@@ -3096,7 +3096,7 @@ pub struct ImageBuildRequest {
     version: Option<crate::models::ImageBuildVersion>,
     body: Option<Body>,
 }
-impl ImageBuildRequest {
+impl ImageBuildBuilder {
     /// Path within the build context to the `Dockerfile`. This is ignored if `remote` is specified and points to an external `Dockerfile`.
     pub fn dockerfile(mut self, value: impl Into<String>) -> Self {
         self.dockerfile = Some(Into::into(value));
@@ -3368,7 +3368,7 @@ impl ImageBuildRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageBuildRequest {
+impl std::future::IntoFuture for ImageBuildBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3377,10 +3377,10 @@ impl std::future::IntoFuture for ImageBuildRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `BuildPrune`; send it with [`BuildPruneRequest::send`].
+/// Request builder for `BuildPrune`; send it with [`BuildPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct BuildPruneRequest {
+pub struct BuildPruneBuilder {
     client: Client,
     keep_storage: Option<i64>,
     reserved_space: Option<i64>,
@@ -3389,7 +3389,7 @@ pub struct BuildPruneRequest {
     all: Option<bool>,
     filters: Option<Filters>,
 }
-impl BuildPruneRequest {
+impl BuildPruneBuilder {
     /// Amount of disk space in bytes to keep for cache
     ///
     /// > **Deprecated**: This parameter is deprecated and has been renamed to "reserved-space".
@@ -3463,7 +3463,7 @@ impl BuildPruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for BuildPruneRequest {
+impl std::future::IntoFuture for BuildPruneBuilder {
     type Output = Result<crate::models::BuildPruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3472,10 +3472,10 @@ impl std::future::IntoFuture for BuildPruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageCreate`; send it with [`ImageCreateRequest::send`].
+/// Request builder for `ImageCreate`; send it with [`ImageCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageCreateRequest {
+pub struct ImageCreateBuilder {
     client: Client,
     from_image: Option<String>,
     from_src: Option<String>,
@@ -3487,7 +3487,7 @@ pub struct ImageCreateRequest {
     platform: Option<String>,
     body: Option<Body>,
 }
-impl ImageCreateRequest {
+impl ImageCreateBuilder {
     /// Name of the image to pull. If the name includes a tag or digest, specific behavior applies:
     ///
     /// - If only `fromImage` includes a tag, that tag is used.
@@ -3599,7 +3599,7 @@ impl ImageCreateRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageCreateRequest {
+impl std::future::IntoFuture for ImageCreateBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
     >;
@@ -3610,16 +3610,16 @@ impl std::future::IntoFuture for ImageCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageInspect`; send it with [`ImageInspectRequest::send`].
+/// Request builder for `ImageInspect`; send it with [`ImageInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageInspectRequest {
+pub struct ImageInspectBuilder {
     client: Client,
     name: String,
     manifests: Option<bool>,
     platform: Option<String>,
 }
-impl ImageInspectRequest {
+impl ImageInspectBuilder {
     /// Include Manifests in the image summary.
     ///
     /// The `manifests` and `platform` options are mutually exclusive, and
@@ -3666,7 +3666,7 @@ impl ImageInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageInspectRequest {
+impl std::future::IntoFuture for ImageInspectBuilder {
     type Output = Result<crate::models::ImageInspect>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3675,15 +3675,15 @@ impl std::future::IntoFuture for ImageInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageHistory`; send it with [`ImageHistoryRequest::send`].
+/// Request builder for `ImageHistory`; send it with [`ImageHistoryBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageHistoryRequest {
+pub struct ImageHistoryBuilder {
     client: Client,
     name: String,
     platform: Option<String>,
 }
-impl ImageHistoryRequest {
+impl ImageHistoryBuilder {
     /// JSON-encoded OCI platform to select the platform-variant.
     /// If omitted, it defaults to any locally available platform,
     /// prioritizing the daemon's host platform.
@@ -3716,7 +3716,7 @@ impl ImageHistoryRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageHistoryRequest {
+impl std::future::IntoFuture for ImageHistoryBuilder {
     type Output = Result<Vec<crate::models::ImageHistoryResponseItem>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3725,17 +3725,17 @@ impl std::future::IntoFuture for ImageHistoryRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImagePush`; send it with [`ImagePushRequest::send`].
+/// Request builder for `ImagePush`; send it with [`ImagePushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImagePushRequest {
+pub struct ImagePushBuilder {
     client: Client,
     name: String,
     tag: Option<String>,
     platform: Option<String>,
     x_registry_auth: RegistryAuth,
 }
-impl ImagePushRequest {
+impl ImagePushBuilder {
     /// Tag of the image to push. For example, `latest`. If no tag is provided,
     /// all tags of the given image that are present in the local image store
     /// are pushed.
@@ -3780,7 +3780,7 @@ impl ImagePushRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImagePushRequest {
+impl std::future::IntoFuture for ImagePushBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
     >;
@@ -3791,16 +3791,16 @@ impl std::future::IntoFuture for ImagePushRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageTag`; send it with [`ImageTagRequest::send`].
+/// Request builder for `ImageTag`; send it with [`ImageTagBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageTagRequest {
+pub struct ImageTagBuilder {
     client: Client,
     name: String,
     repo: Option<String>,
     tag: Option<String>,
 }
-impl ImageTagRequest {
+impl ImageTagBuilder {
     /// The repository to tag in. For example, `someuser/someimage`.
     pub fn repo(mut self, value: impl Into<String>) -> Self {
         self.repo = Some(Into::into(value));
@@ -3828,7 +3828,7 @@ impl ImageTagRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ImageTagRequest {
+impl std::future::IntoFuture for ImageTagBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3837,17 +3837,17 @@ impl std::future::IntoFuture for ImageTagRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageDelete`; send it with [`ImageDeleteRequest::send`].
+/// Request builder for `ImageDelete`; send it with [`ImageDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageDeleteRequest {
+pub struct ImageDeleteBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
     noprune: Option<bool>,
     platforms: Option<Vec<String>>,
 }
-impl ImageDeleteRequest {
+impl ImageDeleteBuilder {
     /// Remove the image even if it is being used by stopped containers or has other tags
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -3885,7 +3885,7 @@ impl ImageDeleteRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageDeleteRequest {
+impl std::future::IntoFuture for ImageDeleteBuilder {
     type Output = Result<Vec<crate::models::ImageDeleteResponseItem>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3894,16 +3894,16 @@ impl std::future::IntoFuture for ImageDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageSearch`; send it with [`ImageSearchRequest::send`].
+/// Request builder for `ImageSearch`; send it with [`ImageSearchBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageSearchRequest {
+pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
     filters: Option<Filters>,
 }
-impl ImageSearchRequest {
+impl ImageSearchBuilder {
     /// Maximum number of results to return
     pub fn limit(mut self, value: i64) -> Self {
         self.limit = Some(value);
@@ -3934,7 +3934,7 @@ impl ImageSearchRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageSearchRequest {
+impl std::future::IntoFuture for ImageSearchBuilder {
     type Output = Result<Vec<crate::models::ImageSearchResponseItem>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3943,14 +3943,14 @@ impl std::future::IntoFuture for ImageSearchRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImagePrune`; send it with [`ImagePruneRequest::send`].
+/// Request builder for `ImagePrune`; send it with [`ImagePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImagePruneRequest {
+pub struct ImagePruneBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl ImagePruneRequest {
+impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`). Available filters:
     ///
     /// - `dangling=<boolean>` When set to `true` (or `1`), prune only
@@ -3975,7 +3975,7 @@ impl ImagePruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImagePruneRequest {
+impl std::future::IntoFuture for ImagePruneBuilder {
     type Output = Result<crate::models::ImagePruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -3984,14 +3984,14 @@ impl std::future::IntoFuture for ImagePruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemAuth`; send it with [`SystemAuthRequest::send`].
+/// Request builder for `SystemAuth`; send it with [`SystemAuthBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemAuthRequest {
+pub struct SystemAuthBuilder {
     client: Client,
     body: Option<crate::models::AuthConfig>,
 }
-impl SystemAuthRequest {
+impl SystemAuthBuilder {
     /// Authentication to check
     pub fn body(mut self, value: crate::models::AuthConfig) -> Self {
         self.body = Some(value);
@@ -4006,7 +4006,7 @@ impl SystemAuthRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemAuthRequest {
+impl std::future::IntoFuture for SystemAuthBuilder {
     type Output = Result<crate::models::SystemAuthResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4015,20 +4015,20 @@ impl std::future::IntoFuture for SystemAuthRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemInfo`; send it with [`SystemInfoRequest::send`].
+/// Request builder for `SystemInfo`; send it with [`SystemInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemInfoRequest {
+pub struct SystemInfoBuilder {
     client: Client,
 }
-impl SystemInfoRequest {
+impl SystemInfoBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SystemInfo> {
         let mut request = Request::new(Method::GET, "/info".to_owned(), "SystemInfo");
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemInfoRequest {
+impl std::future::IntoFuture for SystemInfoBuilder {
     type Output = Result<crate::models::SystemInfo>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4037,13 +4037,13 @@ impl std::future::IntoFuture for SystemInfoRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemVersion`; send it with [`SystemVersionRequest::send`].
+/// Request builder for `SystemVersion`; send it with [`SystemVersionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemVersionRequest {
+pub struct SystemVersionBuilder {
     client: Client,
 }
-impl SystemVersionRequest {
+impl SystemVersionBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::SystemVersion> {
         let mut request = Request::new(
@@ -4054,7 +4054,7 @@ impl SystemVersionRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemVersionRequest {
+impl std::future::IntoFuture for SystemVersionBuilder {
     type Output = Result<crate::models::SystemVersion>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4063,20 +4063,20 @@ impl std::future::IntoFuture for SystemVersionRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemPing`; send it with [`SystemPingRequest::send`].
+/// Request builder for `SystemPing`; send it with [`SystemPingBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemPingRequest {
+pub struct SystemPingBuilder {
     client: Client,
 }
-impl SystemPingRequest {
+impl SystemPingBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
         let mut request = Request::new(Method::GET, "/_ping".to_owned(), "SystemPing");
         self.client.send_text(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingRequest {
+impl std::future::IntoFuture for SystemPingBuilder {
     type Output = Result<String>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4085,13 +4085,13 @@ impl std::future::IntoFuture for SystemPingRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemPingHead`; send it with [`SystemPingHeadRequest::send`].
+/// Request builder for `SystemPingHead`; send it with [`SystemPingHeadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemPingHeadRequest {
+pub struct SystemPingHeadBuilder {
     client: Client,
 }
-impl SystemPingHeadRequest {
+impl SystemPingHeadBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
         let mut request = Request::new(
@@ -4102,7 +4102,7 @@ impl SystemPingHeadRequest {
         self.client.send_text(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingHeadRequest {
+impl std::future::IntoFuture for SystemPingHeadBuilder {
     type Output = Result<String>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4111,10 +4111,10 @@ impl std::future::IntoFuture for SystemPingHeadRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageCommit`; send it with [`ImageCommitRequest::send`].
+/// Request builder for `ImageCommit`; send it with [`ImageCommitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageCommitRequest {
+pub struct ImageCommitBuilder {
     client: Client,
     container: Option<String>,
     repo: Option<String>,
@@ -4125,7 +4125,7 @@ pub struct ImageCommitRequest {
     changes: Option<String>,
     body: Option<crate::models::ContainerConfig>,
 }
-impl ImageCommitRequest {
+impl ImageCommitBuilder {
     /// The ID or name of the container to commit
     pub fn container(mut self, value: impl Into<String>) -> Self {
         self.container = Some(Into::into(value));
@@ -4200,7 +4200,7 @@ impl ImageCommitRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageCommitRequest {
+impl std::future::IntoFuture for ImageCommitBuilder {
     type Output = Result<crate::models::IdResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4209,16 +4209,16 @@ impl std::future::IntoFuture for ImageCommitRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemEvents`; send it with [`SystemEventsRequest::send`].
+/// Request builder for `SystemEvents`; send it with [`SystemEventsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemEventsRequest {
+pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
     filters: Option<Filters>,
 }
-impl SystemEventsRequest {
+impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
     pub fn since(mut self, value: impl Into<String>) -> Self {
         self.since = Some(Into::into(value));
@@ -4270,7 +4270,7 @@ impl SystemEventsRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for SystemEventsRequest {
+impl std::future::IntoFuture for SystemEventsBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<crate::models::EventMessage>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4279,14 +4279,14 @@ impl std::future::IntoFuture for SystemEventsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageRequest::send`].
+/// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SystemDataUsageRequest {
+pub struct SystemDataUsageBuilder {
     client: Client,
     type_: Option<Vec<crate::models::SystemDataUsageType>>,
 }
-impl SystemDataUsageRequest {
+impl SystemDataUsageBuilder {
     /// Object types, for which to compute and return data.
     pub fn type_(
         mut self,
@@ -4308,7 +4308,7 @@ impl SystemDataUsageRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemDataUsageRequest {
+impl std::future::IntoFuture for SystemDataUsageBuilder {
     type Output = Result<crate::models::SystemDataUsageResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4317,15 +4317,15 @@ impl std::future::IntoFuture for SystemDataUsageRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageGet`; send it with [`ImageGetRequest::send`].
+/// Request builder for `ImageGet`; send it with [`ImageGetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageGetRequest {
+pub struct ImageGetBuilder {
     client: Client,
     name: String,
     platform: Option<String>,
 }
-impl ImageGetRequest {
+impl ImageGetBuilder {
     /// JSON encoded OCI platform describing a platform which will be used
     /// to select a platform-specific image to be saved if the image is
     /// multi-platform.
@@ -4350,7 +4350,7 @@ impl ImageGetRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetRequest {
+impl std::future::IntoFuture for ImageGetBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4359,15 +4359,15 @@ impl std::future::IntoFuture for ImageGetRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageGetAll`; send it with [`ImageGetAllRequest::send`].
+/// Request builder for `ImageGetAll`; send it with [`ImageGetAllBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageGetAllRequest {
+pub struct ImageGetAllBuilder {
     client: Client,
     names: Option<Vec<String>>,
     platform: Option<String>,
 }
-impl ImageGetAllRequest {
+impl ImageGetAllBuilder {
     /// Image names to filter by
     pub fn names(mut self, value: impl IntoIterator<Item = String>) -> Self {
         self.names = Some(Vec::from_iter(value));
@@ -4399,7 +4399,7 @@ impl ImageGetAllRequest {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetAllRequest {
+impl std::future::IntoFuture for ImageGetAllBuilder {
     type Output = Result<docker_engine_runtime::ByteStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4408,16 +4408,16 @@ impl std::future::IntoFuture for ImageGetAllRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ImageLoad`; send it with [`ImageLoadRequest::send`].
+/// Request builder for `ImageLoad`; send it with [`ImageLoadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ImageLoadRequest {
+pub struct ImageLoadBuilder {
     client: Client,
     quiet: Option<bool>,
     platform: Option<String>,
     body: Option<Body>,
 }
-impl ImageLoadRequest {
+impl ImageLoadBuilder {
     /// Suppress progress details during load.
     pub fn quiet(mut self, value: bool) -> Self {
         self.quiet = Some(value);
@@ -4459,7 +4459,7 @@ impl ImageLoadRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageLoadRequest {
+impl std::future::IntoFuture for ImageLoadBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4468,15 +4468,15 @@ impl std::future::IntoFuture for ImageLoadRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerExec`; send it with [`ContainerExecRequest::send`].
+/// Request builder for `ContainerExec`; send it with [`ContainerExecBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ContainerExecRequest {
+pub struct ContainerExecBuilder {
     client: Client,
     id: String,
     body: crate::models::ExecConfig,
 }
-impl ContainerExecRequest {
+impl ContainerExecBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::IdResponse> {
         let mut request = Request::new(
@@ -4493,7 +4493,7 @@ impl ContainerExecRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExecRequest {
+impl std::future::IntoFuture for ContainerExecBuilder {
     type Output = Result<crate::models::IdResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4502,16 +4502,16 @@ impl std::future::IntoFuture for ContainerExecRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ExecStart`; send it with [`ExecStartRequest::send`].
+/// Request builder for `ExecStart`; send it with [`ExecStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ExecStartRequest {
+pub struct ExecStartBuilder {
     client: Client,
     id: String,
     body: Option<crate::models::ExecStartConfig>,
     tty: Option<bool>,
 }
-impl ExecStartRequest {
+impl ExecStartBuilder {
     pub fn body(mut self, value: crate::models::ExecStartConfig) -> Self {
         self.body = Some(value);
         self
@@ -4536,7 +4536,7 @@ impl ExecStartRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ExecStartRequest {
+impl std::future::IntoFuture for ExecStartBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4545,16 +4545,16 @@ impl std::future::IntoFuture for ExecStartRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ExecResize`; send it with [`ExecResizeRequest::send`].
+/// Request builder for `ExecResize`; send it with [`ExecResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ExecResizeRequest {
+pub struct ExecResizeBuilder {
     client: Client,
     id: String,
     h: i64,
     w: i64,
 }
-impl ExecResizeRequest {
+impl ExecResizeBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4568,7 +4568,7 @@ impl ExecResizeRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ExecResizeRequest {
+impl std::future::IntoFuture for ExecResizeBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4577,14 +4577,14 @@ impl std::future::IntoFuture for ExecResizeRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ExecInspect`; send it with [`ExecInspectRequest::send`].
+/// Request builder for `ExecInspect`; send it with [`ExecInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ExecInspectRequest {
+pub struct ExecInspectBuilder {
     client: Client,
     id: String,
 }
-impl ExecInspectRequest {
+impl ExecInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
@@ -4596,7 +4596,7 @@ impl ExecInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ExecInspectRequest {
+impl std::future::IntoFuture for ExecInspectBuilder {
     type Output = Result<crate::models::ExecInspectResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4605,14 +4605,14 @@ impl std::future::IntoFuture for ExecInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeList`; send it with [`VolumeListRequest::send`].
+/// Request builder for `VolumeList`; send it with [`VolumeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeListRequest {
+pub struct VolumeListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl VolumeListRequest {
+impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the volumes list. Available filters:
     ///
@@ -4637,7 +4637,7 @@ impl VolumeListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeListRequest {
+impl std::future::IntoFuture for VolumeListBuilder {
     type Output = Result<crate::models::VolumeListResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4646,14 +4646,14 @@ impl std::future::IntoFuture for VolumeListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeCreate`; send it with [`VolumeCreateRequest::send`].
+/// Request builder for `VolumeCreate`; send it with [`VolumeCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeCreateRequest {
+pub struct VolumeCreateBuilder {
     client: Client,
     body: crate::models::VolumeCreateOptions,
 }
-impl VolumeCreateRequest {
+impl VolumeCreateBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
@@ -4665,7 +4665,7 @@ impl VolumeCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeCreateRequest {
+impl std::future::IntoFuture for VolumeCreateBuilder {
     type Output = Result<crate::models::Volume>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4674,14 +4674,14 @@ impl std::future::IntoFuture for VolumeCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeInspect`; send it with [`VolumeInspectRequest::send`].
+/// Request builder for `VolumeInspect`; send it with [`VolumeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeInspectRequest {
+pub struct VolumeInspectBuilder {
     client: Client,
     name: String,
 }
-impl VolumeInspectRequest {
+impl VolumeInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
@@ -4693,7 +4693,7 @@ impl VolumeInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeInspectRequest {
+impl std::future::IntoFuture for VolumeInspectBuilder {
     type Output = Result<crate::models::Volume>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4702,16 +4702,16 @@ impl std::future::IntoFuture for VolumeInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeUpdate`; send it with [`VolumeUpdateRequest::send`].
+/// Request builder for `VolumeUpdate`; send it with [`VolumeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeUpdateRequest {
+pub struct VolumeUpdateBuilder {
     client: Client,
     name: String,
     version: i64,
     body: Option<crate::models::VolumeUpdateBody>,
 }
-impl VolumeUpdateRequest {
+impl VolumeUpdateBuilder {
     /// The spec of the volume to update. Currently, only Availability may
     /// change. All other fields must remain unchanged.
     pub fn body(mut self, value: crate::models::VolumeUpdateBody) -> Self {
@@ -4733,7 +4733,7 @@ impl VolumeUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeUpdateRequest {
+impl std::future::IntoFuture for VolumeUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4742,15 +4742,15 @@ impl std::future::IntoFuture for VolumeUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumeDelete`; send it with [`VolumeDeleteRequest::send`].
+/// Request builder for `VolumeDelete`; send it with [`VolumeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumeDeleteRequest {
+pub struct VolumeDeleteBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
 }
-impl VolumeDeleteRequest {
+impl VolumeDeleteBuilder {
     /// Force the removal of the volume
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -4770,7 +4770,7 @@ impl VolumeDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeDeleteRequest {
+impl std::future::IntoFuture for VolumeDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4779,14 +4779,14 @@ impl std::future::IntoFuture for VolumeDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `VolumePrune`; send it with [`VolumePruneRequest::send`].
+/// Request builder for `VolumePrune`; send it with [`VolumePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct VolumePruneRequest {
+pub struct VolumePruneBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl VolumePruneRequest {
+impl VolumePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
@@ -4809,7 +4809,7 @@ impl VolumePruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumePruneRequest {
+impl std::future::IntoFuture for VolumePruneBuilder {
     type Output = Result<crate::models::VolumePruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4818,14 +4818,14 @@ impl std::future::IntoFuture for VolumePruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkList`; send it with [`NetworkListRequest::send`].
+/// Request builder for `NetworkList`; send it with [`NetworkListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkListRequest {
+pub struct NetworkListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl NetworkListRequest {
+impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process
     /// on the networks list.
     ///
@@ -4858,7 +4858,7 @@ impl NetworkListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkListRequest {
+impl std::future::IntoFuture for NetworkListBuilder {
     type Output = Result<Vec<crate::models::Network>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4867,16 +4867,16 @@ impl std::future::IntoFuture for NetworkListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkInspect`; send it with [`NetworkInspectRequest::send`].
+/// Request builder for `NetworkInspect`; send it with [`NetworkInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkInspectRequest {
+pub struct NetworkInspectBuilder {
     client: Client,
     id: String,
     verbose: Option<bool>,
     scope: Option<String>,
 }
-impl NetworkInspectRequest {
+impl NetworkInspectBuilder {
     /// Detailed inspect output for troubleshooting
     pub fn verbose(mut self, value: bool) -> Self {
         self.verbose = Some(value);
@@ -4904,7 +4904,7 @@ impl NetworkInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkInspectRequest {
+impl std::future::IntoFuture for NetworkInspectBuilder {
     type Output = Result<crate::models::Network>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4913,14 +4913,14 @@ impl std::future::IntoFuture for NetworkInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkDelete`; send it with [`NetworkDeleteRequest::send`].
+/// Request builder for `NetworkDelete`; send it with [`NetworkDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkDeleteRequest {
+pub struct NetworkDeleteBuilder {
     client: Client,
     id: String,
 }
-impl NetworkDeleteRequest {
+impl NetworkDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4932,7 +4932,7 @@ impl NetworkDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDeleteRequest {
+impl std::future::IntoFuture for NetworkDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4941,14 +4941,14 @@ impl std::future::IntoFuture for NetworkDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkCreate`; send it with [`NetworkCreateRequest::send`].
+/// Request builder for `NetworkCreate`; send it with [`NetworkCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkCreateRequest {
+pub struct NetworkCreateBuilder {
     client: Client,
     body: crate::models::NetworkCreateRequest,
 }
-impl NetworkCreateRequest {
+impl NetworkCreateBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::NetworkCreateResponse> {
         let mut request = Request::new(
@@ -4960,7 +4960,7 @@ impl NetworkCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkCreateRequest {
+impl std::future::IntoFuture for NetworkCreateBuilder {
     type Output = Result<crate::models::NetworkCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -4969,15 +4969,15 @@ impl std::future::IntoFuture for NetworkCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkConnect`; send it with [`NetworkConnectRequest::send`].
+/// Request builder for `NetworkConnect`; send it with [`NetworkConnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkConnectRequest {
+pub struct NetworkConnectBuilder {
     client: Client,
     id: String,
     body: crate::models::NetworkConnectRequest,
 }
-impl NetworkConnectRequest {
+impl NetworkConnectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4994,7 +4994,7 @@ impl NetworkConnectRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkConnectRequest {
+impl std::future::IntoFuture for NetworkConnectBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5003,15 +5003,15 @@ impl std::future::IntoFuture for NetworkConnectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectRequest::send`].
+/// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkDisconnectRequest {
+pub struct NetworkDisconnectBuilder {
     client: Client,
     id: String,
     body: crate::models::NetworkDisconnectRequest,
 }
-impl NetworkDisconnectRequest {
+impl NetworkDisconnectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -5028,7 +5028,7 @@ impl NetworkDisconnectRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDisconnectRequest {
+impl std::future::IntoFuture for NetworkDisconnectBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5037,14 +5037,14 @@ impl std::future::IntoFuture for NetworkDisconnectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NetworkPrune`; send it with [`NetworkPruneRequest::send`].
+/// Request builder for `NetworkPrune`; send it with [`NetworkPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NetworkPruneRequest {
+pub struct NetworkPruneBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl NetworkPruneRequest {
+impl NetworkPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
@@ -5067,7 +5067,7 @@ impl NetworkPruneRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkPruneRequest {
+impl std::future::IntoFuture for NetworkPruneBuilder {
     type Output = Result<crate::models::NetworkPruneResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5076,14 +5076,14 @@ impl std::future::IntoFuture for NetworkPruneRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginList`; send it with [`PluginListRequest::send`].
+/// Request builder for `PluginList`; send it with [`PluginListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginListRequest {
+pub struct PluginListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl PluginListRequest {
+impl PluginListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the plugin list.
     ///
@@ -5104,7 +5104,7 @@ impl PluginListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginListRequest {
+impl std::future::IntoFuture for PluginListBuilder {
     type Output = Result<Vec<crate::models::Plugin>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5113,14 +5113,14 @@ impl std::future::IntoFuture for PluginListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesRequest::send`].
+/// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct GetPluginPrivilegesRequest {
+pub struct GetPluginPrivilegesBuilder {
     client: Client,
     remote: String,
 }
-impl GetPluginPrivilegesRequest {
+impl GetPluginPrivilegesBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::PluginPrivilege>> {
         let mut request = Request::new(
@@ -5132,7 +5132,7 @@ impl GetPluginPrivilegesRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for GetPluginPrivilegesRequest {
+impl std::future::IntoFuture for GetPluginPrivilegesBuilder {
     type Output = Result<Vec<crate::models::PluginPrivilege>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5141,17 +5141,17 @@ impl std::future::IntoFuture for GetPluginPrivilegesRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginPull`; send it with [`PluginPullRequest::send`].
+/// Request builder for `PluginPull`; send it with [`PluginPullBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginPullRequest {
+pub struct PluginPullBuilder {
     client: Client,
     remote: String,
     name: Option<String>,
     x_registry_auth: Option<RegistryAuth>,
     body: Option<Vec<crate::models::PluginPrivilege>>,
 }
-impl PluginPullRequest {
+impl PluginPullBuilder {
     /// Local name for the pulled plugin.
     ///
     /// The `:latest` tag is optional, and is used as the default if omitted.
@@ -5194,7 +5194,7 @@ impl PluginPullRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPullRequest {
+impl std::future::IntoFuture for PluginPullBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
     >;
@@ -5205,14 +5205,14 @@ impl std::future::IntoFuture for PluginPullRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginInspect`; send it with [`PluginInspectRequest::send`].
+/// Request builder for `PluginInspect`; send it with [`PluginInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginInspectRequest {
+pub struct PluginInspectBuilder {
     client: Client,
     name: String,
 }
-impl PluginInspectRequest {
+impl PluginInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
@@ -5228,7 +5228,7 @@ impl PluginInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginInspectRequest {
+impl std::future::IntoFuture for PluginInspectBuilder {
     type Output = Result<crate::models::Plugin>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5237,15 +5237,15 @@ impl std::future::IntoFuture for PluginInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginDelete`; send it with [`PluginDeleteRequest::send`].
+/// Request builder for `PluginDelete`; send it with [`PluginDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginDeleteRequest {
+pub struct PluginDeleteBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
 }
-impl PluginDeleteRequest {
+impl PluginDeleteBuilder {
     /// Disable the plugin before removing. This may result in issues if the
     /// plugin is in use by a container.
     pub fn force(mut self, value: bool) -> Self {
@@ -5266,7 +5266,7 @@ impl PluginDeleteRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginDeleteRequest {
+impl std::future::IntoFuture for PluginDeleteBuilder {
     type Output = Result<crate::models::Plugin>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5275,15 +5275,15 @@ impl std::future::IntoFuture for PluginDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginEnable`; send it with [`PluginEnableRequest::send`].
+/// Request builder for `PluginEnable`; send it with [`PluginEnableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginEnableRequest {
+pub struct PluginEnableBuilder {
     client: Client,
     name: String,
     timeout: Option<i64>,
 }
-impl PluginEnableRequest {
+impl PluginEnableBuilder {
     /// Set the HTTP client timeout (in seconds)
     pub fn timeout(mut self, value: i64) -> Self {
         self.timeout = Some(value);
@@ -5307,7 +5307,7 @@ impl PluginEnableRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginEnableRequest {
+impl std::future::IntoFuture for PluginEnableBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5316,15 +5316,15 @@ impl std::future::IntoFuture for PluginEnableRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginDisable`; send it with [`PluginDisableRequest::send`].
+/// Request builder for `PluginDisable`; send it with [`PluginDisableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginDisableRequest {
+pub struct PluginDisableBuilder {
     client: Client,
     name: String,
     force: Option<bool>,
 }
-impl PluginDisableRequest {
+impl PluginDisableBuilder {
     /// Force disable a plugin even if still in use.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -5348,7 +5348,7 @@ impl PluginDisableRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginDisableRequest {
+impl std::future::IntoFuture for PluginDisableBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5357,17 +5357,17 @@ impl std::future::IntoFuture for PluginDisableRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeRequest::send`].
+/// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginUpgradeRequest {
+pub struct PluginUpgradeBuilder {
     client: Client,
     name: String,
     remote: String,
     x_registry_auth: Option<RegistryAuth>,
     body: Option<Vec<crate::models::PluginPrivilege>>,
 }
-impl PluginUpgradeRequest {
+impl PluginUpgradeBuilder {
     /// A base64url-encoded auth configuration to use when pulling a plugin
     /// from a registry.
     ///
@@ -5405,7 +5405,7 @@ impl PluginUpgradeRequest {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginUpgradeRequest {
+impl std::future::IntoFuture for PluginUpgradeBuilder {
     type Output = Result<
         docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
     >;
@@ -5416,15 +5416,15 @@ impl std::future::IntoFuture for PluginUpgradeRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginCreate`; send it with [`PluginCreateRequest::send`].
+/// Request builder for `PluginCreate`; send it with [`PluginCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginCreateRequest {
+pub struct PluginCreateBuilder {
     client: Client,
     name: String,
     body: Option<Body>,
 }
-impl PluginCreateRequest {
+impl PluginCreateBuilder {
     /// Path to tar containing plugin rootfs and manifest
     pub fn body(mut self, value: Body) -> Self {
         self.body = Some(value);
@@ -5444,7 +5444,7 @@ impl PluginCreateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginCreateRequest {
+impl std::future::IntoFuture for PluginCreateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5453,14 +5453,14 @@ impl std::future::IntoFuture for PluginCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginPush`; send it with [`PluginPushRequest::send`].
+/// Request builder for `PluginPush`; send it with [`PluginPushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginPushRequest {
+pub struct PluginPushBuilder {
     client: Client,
     name: String,
 }
-impl PluginPushRequest {
+impl PluginPushBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -5476,7 +5476,7 @@ impl PluginPushRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginPushRequest {
+impl std::future::IntoFuture for PluginPushBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5485,15 +5485,15 @@ impl std::future::IntoFuture for PluginPushRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `PluginSet`; send it with [`PluginSetRequest::send`].
+/// Request builder for `PluginSet`; send it with [`PluginSetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct PluginSetRequest {
+pub struct PluginSetBuilder {
     client: Client,
     name: String,
     body: Option<Vec<String>>,
 }
-impl PluginSetRequest {
+impl PluginSetBuilder {
     pub fn body(mut self, value: Vec<String>) -> Self {
         self.body = Some(value);
         self
@@ -5516,7 +5516,7 @@ impl PluginSetRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginSetRequest {
+impl std::future::IntoFuture for PluginSetBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5525,14 +5525,14 @@ impl std::future::IntoFuture for PluginSetRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeList`; send it with [`NodeListRequest::send`].
+/// Request builder for `NodeList`; send it with [`NodeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeListRequest {
+pub struct NodeListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl NodeListRequest {
+impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
@@ -5555,7 +5555,7 @@ impl NodeListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeListRequest {
+impl std::future::IntoFuture for NodeListBuilder {
     type Output = Result<Vec<crate::models::Node>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5564,14 +5564,14 @@ impl std::future::IntoFuture for NodeListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeInspect`; send it with [`NodeInspectRequest::send`].
+/// Request builder for `NodeInspect`; send it with [`NodeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeInspectRequest {
+pub struct NodeInspectBuilder {
     client: Client,
     id: String,
 }
-impl NodeInspectRequest {
+impl NodeInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
@@ -5582,7 +5582,7 @@ impl NodeInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeInspectRequest {
+impl std::future::IntoFuture for NodeInspectBuilder {
     type Output = Result<crate::models::Node>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5591,15 +5591,15 @@ impl std::future::IntoFuture for NodeInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeDelete`; send it with [`NodeDeleteRequest::send`].
+/// Request builder for `NodeDelete`; send it with [`NodeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeDeleteRequest {
+pub struct NodeDeleteBuilder {
     client: Client,
     id: String,
     force: Option<bool>,
 }
-impl NodeDeleteRequest {
+impl NodeDeleteBuilder {
     /// Force remove a node from the swarm
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
@@ -5618,7 +5618,7 @@ impl NodeDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeDeleteRequest {
+impl std::future::IntoFuture for NodeDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5627,16 +5627,16 @@ impl std::future::IntoFuture for NodeDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `NodeUpdate`; send it with [`NodeUpdateRequest::send`].
+/// Request builder for `NodeUpdate`; send it with [`NodeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct NodeUpdateRequest {
+pub struct NodeUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
     body: Option<crate::models::NodeSpec>,
 }
-impl NodeUpdateRequest {
+impl NodeUpdateBuilder {
     pub fn body(mut self, value: crate::models::NodeSpec) -> Self {
         self.body = Some(value);
         self
@@ -5656,7 +5656,7 @@ impl NodeUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeUpdateRequest {
+impl std::future::IntoFuture for NodeUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5665,20 +5665,20 @@ impl std::future::IntoFuture for NodeUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmInspect`; send it with [`SwarmInspectRequest::send`].
+/// Request builder for `SwarmInspect`; send it with [`SwarmInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmInspectRequest {
+pub struct SwarmInspectBuilder {
     client: Client,
 }
-impl SwarmInspectRequest {
+impl SwarmInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Swarm> {
         let mut request = Request::new(Method::GET, "/swarm".to_owned(), "SwarmInspect");
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInspectRequest {
+impl std::future::IntoFuture for SwarmInspectBuilder {
     type Output = Result<crate::models::Swarm>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5687,14 +5687,14 @@ impl std::future::IntoFuture for SwarmInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmInit`; send it with [`SwarmInitRequest::send`].
+/// Request builder for `SwarmInit`; send it with [`SwarmInitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmInitRequest {
+pub struct SwarmInitBuilder {
     client: Client,
     body: crate::models::SwarmInitRequest,
 }
-impl SwarmInitRequest {
+impl SwarmInitBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
         let mut request = Request::new(
@@ -5706,7 +5706,7 @@ impl SwarmInitRequest {
         self.client.send_text(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInitRequest {
+impl std::future::IntoFuture for SwarmInitBuilder {
     type Output = Result<String>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5715,14 +5715,14 @@ impl std::future::IntoFuture for SwarmInitRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmJoin`; send it with [`SwarmJoinRequest::send`].
+/// Request builder for `SwarmJoin`; send it with [`SwarmJoinBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmJoinRequest {
+pub struct SwarmJoinBuilder {
     client: Client,
     body: crate::models::SwarmJoinRequest,
 }
-impl SwarmJoinRequest {
+impl SwarmJoinBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -5734,7 +5734,7 @@ impl SwarmJoinRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmJoinRequest {
+impl std::future::IntoFuture for SwarmJoinBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5743,14 +5743,14 @@ impl std::future::IntoFuture for SwarmJoinRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmLeave`; send it with [`SwarmLeaveRequest::send`].
+/// Request builder for `SwarmLeave`; send it with [`SwarmLeaveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmLeaveRequest {
+pub struct SwarmLeaveBuilder {
     client: Client,
     force: Option<bool>,
 }
-impl SwarmLeaveRequest {
+impl SwarmLeaveBuilder {
     /// Force leave swarm, even if this is the last manager or that it will
     /// break the cluster.
     pub fn force(mut self, value: bool) -> Self {
@@ -5770,7 +5770,7 @@ impl SwarmLeaveRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmLeaveRequest {
+impl std::future::IntoFuture for SwarmLeaveBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5779,10 +5779,10 @@ impl std::future::IntoFuture for SwarmLeaveRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateRequest::send`].
+/// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmUpdateRequest {
+pub struct SwarmUpdateBuilder {
     client: Client,
     version: i64,
     rotate_worker_token: Option<bool>,
@@ -5790,7 +5790,7 @@ pub struct SwarmUpdateRequest {
     rotate_manager_unlock_key: Option<bool>,
     body: crate::models::SwarmSpec,
 }
-impl SwarmUpdateRequest {
+impl SwarmUpdateBuilder {
     /// Rotate the worker join token.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
         self.rotate_worker_token = Some(value);
@@ -5827,7 +5827,7 @@ impl SwarmUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUpdateRequest {
+impl std::future::IntoFuture for SwarmUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5836,13 +5836,13 @@ impl std::future::IntoFuture for SwarmUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyRequest::send`].
+/// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmUnlockkeyRequest {
+pub struct SwarmUnlockkeyBuilder {
     client: Client,
 }
-impl SwarmUnlockkeyRequest {
+impl SwarmUnlockkeyBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::UnlockKeyResponse> {
         let mut request = Request::new(
@@ -5853,7 +5853,7 @@ impl SwarmUnlockkeyRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockkeyRequest {
+impl std::future::IntoFuture for SwarmUnlockkeyBuilder {
     type Output = Result<crate::models::UnlockKeyResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5862,14 +5862,14 @@ impl std::future::IntoFuture for SwarmUnlockkeyRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockRequest::send`].
+/// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SwarmUnlockRequest {
+pub struct SwarmUnlockBuilder {
     client: Client,
     body: crate::models::SwarmUnlockRequest,
 }
-impl SwarmUnlockRequest {
+impl SwarmUnlockBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -5881,7 +5881,7 @@ impl SwarmUnlockRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockRequest {
+impl std::future::IntoFuture for SwarmUnlockBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5890,15 +5890,15 @@ impl std::future::IntoFuture for SwarmUnlockRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceList`; send it with [`ServiceListRequest::send`].
+/// Request builder for `ServiceList`; send it with [`ServiceListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceListRequest {
+pub struct ServiceListBuilder {
     client: Client,
     filters: Option<Filters>,
     status: Option<bool>,
 }
-impl ServiceListRequest {
+impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the services list.
     ///
@@ -5933,7 +5933,7 @@ impl ServiceListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceListRequest {
+impl std::future::IntoFuture for ServiceListBuilder {
     type Output = Result<Vec<crate::models::Service>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5942,15 +5942,15 @@ impl std::future::IntoFuture for ServiceListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceCreate`; send it with [`ServiceCreateRequest::send`].
+/// Request builder for `ServiceCreate`; send it with [`ServiceCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceCreateRequest {
+pub struct ServiceCreateBuilder {
     client: Client,
     x_registry_auth: Option<RegistryAuth>,
     body: crate::models::ServiceCreateBody,
 }
-impl ServiceCreateRequest {
+impl ServiceCreateBuilder {
     /// A base64url-encoded auth configuration for pulling from private
     /// registries.
     ///
@@ -5974,7 +5974,7 @@ impl ServiceCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceCreateRequest {
+impl std::future::IntoFuture for ServiceCreateBuilder {
     type Output = Result<crate::models::ServiceCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -5983,15 +5983,15 @@ impl std::future::IntoFuture for ServiceCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceInspect`; send it with [`ServiceInspectRequest::send`].
+/// Request builder for `ServiceInspect`; send it with [`ServiceInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceInspectRequest {
+pub struct ServiceInspectBuilder {
     client: Client,
     id: String,
     insert_defaults: Option<bool>,
 }
-impl ServiceInspectRequest {
+impl ServiceInspectBuilder {
     /// Fill empty fields with default values.
     pub fn insert_defaults(mut self, value: bool) -> Self {
         self.insert_defaults = Some(value);
@@ -6011,7 +6011,7 @@ impl ServiceInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceInspectRequest {
+impl std::future::IntoFuture for ServiceInspectBuilder {
     type Output = Result<crate::models::Service>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6020,14 +6020,14 @@ impl std::future::IntoFuture for ServiceInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceDelete`; send it with [`ServiceDeleteRequest::send`].
+/// Request builder for `ServiceDelete`; send it with [`ServiceDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceDeleteRequest {
+pub struct ServiceDeleteBuilder {
     client: Client,
     id: String,
 }
-impl ServiceDeleteRequest {
+impl ServiceDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -6039,7 +6039,7 @@ impl ServiceDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ServiceDeleteRequest {
+impl std::future::IntoFuture for ServiceDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6048,10 +6048,10 @@ impl std::future::IntoFuture for ServiceDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateRequest::send`].
+/// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceUpdateRequest {
+pub struct ServiceUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
@@ -6060,7 +6060,7 @@ pub struct ServiceUpdateRequest {
     x_registry_auth: Option<RegistryAuth>,
     body: crate::models::ServiceUpdateBody,
 }
-impl ServiceUpdateRequest {
+impl ServiceUpdateBuilder {
     /// If the `X-Registry-Auth` header is not specified, this parameter
     /// indicates where to find registry authorization credentials.
     pub fn registry_auth_from(
@@ -6112,7 +6112,7 @@ impl ServiceUpdateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceUpdateRequest {
+impl std::future::IntoFuture for ServiceUpdateBuilder {
     type Output = Result<crate::models::ServiceUpdateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6121,10 +6121,10 @@ impl std::future::IntoFuture for ServiceUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ServiceLogs`; send it with [`ServiceLogsRequest::send`].
+/// Request builder for `ServiceLogs`; send it with [`ServiceLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ServiceLogsRequest {
+pub struct ServiceLogsBuilder {
     client: Client,
     id: String,
     details: Option<bool>,
@@ -6136,7 +6136,7 @@ pub struct ServiceLogsRequest {
     tail: Option<String>,
     tty: Option<bool>,
 }
-impl ServiceLogsRequest {
+impl ServiceLogsBuilder {
     /// Show service context and extra details provided to logs.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
@@ -6215,7 +6215,7 @@ impl ServiceLogsRequest {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ServiceLogsRequest {
+impl std::future::IntoFuture for ServiceLogsBuilder {
     type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6224,14 +6224,14 @@ impl std::future::IntoFuture for ServiceLogsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `TaskList`; send it with [`TaskListRequest::send`].
+/// Request builder for `TaskList`; send it with [`TaskListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct TaskListRequest {
+pub struct TaskListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl TaskListRequest {
+impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the tasks list.
     ///
@@ -6256,7 +6256,7 @@ impl TaskListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskListRequest {
+impl std::future::IntoFuture for TaskListBuilder {
     type Output = Result<Vec<crate::models::Task>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6265,14 +6265,14 @@ impl std::future::IntoFuture for TaskListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `TaskInspect`; send it with [`TaskInspectRequest::send`].
+/// Request builder for `TaskInspect`; send it with [`TaskInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct TaskInspectRequest {
+pub struct TaskInspectBuilder {
     client: Client,
     id: String,
 }
-impl TaskInspectRequest {
+impl TaskInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
@@ -6283,7 +6283,7 @@ impl TaskInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskInspectRequest {
+impl std::future::IntoFuture for TaskInspectBuilder {
     type Output = Result<crate::models::Task>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6292,10 +6292,10 @@ impl std::future::IntoFuture for TaskInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `TaskLogs`; send it with [`TaskLogsRequest::send`].
+/// Request builder for `TaskLogs`; send it with [`TaskLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct TaskLogsRequest {
+pub struct TaskLogsBuilder {
     client: Client,
     id: String,
     details: Option<bool>,
@@ -6307,7 +6307,7 @@ pub struct TaskLogsRequest {
     tail: Option<String>,
     tty: Option<bool>,
 }
-impl TaskLogsRequest {
+impl TaskLogsBuilder {
     /// Show task context and extra details provided to logs.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
@@ -6382,7 +6382,7 @@ impl TaskLogsRequest {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for TaskLogsRequest {
+impl std::future::IntoFuture for TaskLogsBuilder {
     type Output = Result<docker_engine_runtime::OutputStream>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6391,14 +6391,14 @@ impl std::future::IntoFuture for TaskLogsRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretList`; send it with [`SecretListRequest::send`].
+/// Request builder for `SecretList`; send it with [`SecretListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretListRequest {
+pub struct SecretListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl SecretListRequest {
+impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the secrets list.
     ///
@@ -6421,7 +6421,7 @@ impl SecretListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretListRequest {
+impl std::future::IntoFuture for SecretListBuilder {
     type Output = Result<Vec<crate::models::Secret>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6430,14 +6430,14 @@ impl std::future::IntoFuture for SecretListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretCreate`; send it with [`SecretCreateRequest::send`].
+/// Request builder for `SecretCreate`; send it with [`SecretCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretCreateRequest {
+pub struct SecretCreateBuilder {
     client: Client,
     body: Option<crate::models::SecretCreateBody>,
 }
-impl SecretCreateRequest {
+impl SecretCreateBuilder {
     pub fn body(mut self, value: crate::models::SecretCreateBody) -> Self {
         self.body = Some(value);
         self
@@ -6455,7 +6455,7 @@ impl SecretCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretCreateRequest {
+impl std::future::IntoFuture for SecretCreateBuilder {
     type Output = Result<crate::models::IdResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6464,14 +6464,14 @@ impl std::future::IntoFuture for SecretCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretInspect`; send it with [`SecretInspectRequest::send`].
+/// Request builder for `SecretInspect`; send it with [`SecretInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretInspectRequest {
+pub struct SecretInspectBuilder {
     client: Client,
     id: String,
 }
-impl SecretInspectRequest {
+impl SecretInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
@@ -6483,7 +6483,7 @@ impl SecretInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretInspectRequest {
+impl std::future::IntoFuture for SecretInspectBuilder {
     type Output = Result<crate::models::Secret>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6492,14 +6492,14 @@ impl std::future::IntoFuture for SecretInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretDelete`; send it with [`SecretDeleteRequest::send`].
+/// Request builder for `SecretDelete`; send it with [`SecretDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretDeleteRequest {
+pub struct SecretDeleteBuilder {
     client: Client,
     id: String,
 }
-impl SecretDeleteRequest {
+impl SecretDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -6511,7 +6511,7 @@ impl SecretDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretDeleteRequest {
+impl std::future::IntoFuture for SecretDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6520,16 +6520,16 @@ impl std::future::IntoFuture for SecretDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `SecretUpdate`; send it with [`SecretUpdateRequest::send`].
+/// Request builder for `SecretUpdate`; send it with [`SecretUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SecretUpdateRequest {
+pub struct SecretUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
     body: Option<crate::models::SecretSpec>,
 }
-impl SecretUpdateRequest {
+impl SecretUpdateBuilder {
     /// The spec of the secret to update. Currently, only the Labels field
     /// can be updated. All other fields must remain unchanged from the
     /// [SecretInspect endpoint](#operation/SecretInspect) response values.
@@ -6556,7 +6556,7 @@ impl SecretUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretUpdateRequest {
+impl std::future::IntoFuture for SecretUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6565,14 +6565,14 @@ impl std::future::IntoFuture for SecretUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ConfigList`; send it with [`ConfigListRequest::send`].
+/// Request builder for `ConfigList`; send it with [`ConfigListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ConfigListRequest {
+pub struct ConfigListBuilder {
     client: Client,
     filters: Option<Filters>,
 }
-impl ConfigListRequest {
+impl ConfigListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to
     /// process on the configs list.
     ///
@@ -6595,7 +6595,7 @@ impl ConfigListRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigListRequest {
+impl std::future::IntoFuture for ConfigListBuilder {
     type Output = Result<Vec<crate::models::Config>>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6604,14 +6604,14 @@ impl std::future::IntoFuture for ConfigListRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ConfigCreate`; send it with [`ConfigCreateRequest::send`].
+/// Request builder for `ConfigCreate`; send it with [`ConfigCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ConfigCreateRequest {
+pub struct ConfigCreateBuilder {
     client: Client,
     body: Option<crate::models::ConfigCreateBody>,
 }
-impl ConfigCreateRequest {
+impl ConfigCreateBuilder {
     pub fn body(mut self, value: crate::models::ConfigCreateBody) -> Self {
         self.body = Some(value);
         self
@@ -6629,7 +6629,7 @@ impl ConfigCreateRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigCreateRequest {
+impl std::future::IntoFuture for ConfigCreateBuilder {
     type Output = Result<crate::models::IdResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6638,14 +6638,14 @@ impl std::future::IntoFuture for ConfigCreateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ConfigInspect`; send it with [`ConfigInspectRequest::send`].
+/// Request builder for `ConfigInspect`; send it with [`ConfigInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ConfigInspectRequest {
+pub struct ConfigInspectBuilder {
     client: Client,
     id: String,
 }
-impl ConfigInspectRequest {
+impl ConfigInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
@@ -6657,7 +6657,7 @@ impl ConfigInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigInspectRequest {
+impl std::future::IntoFuture for ConfigInspectBuilder {
     type Output = Result<crate::models::Config>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6666,14 +6666,14 @@ impl std::future::IntoFuture for ConfigInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ConfigDelete`; send it with [`ConfigDeleteRequest::send`].
+/// Request builder for `ConfigDelete`; send it with [`ConfigDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ConfigDeleteRequest {
+pub struct ConfigDeleteBuilder {
     client: Client,
     id: String,
 }
-impl ConfigDeleteRequest {
+impl ConfigDeleteBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -6685,7 +6685,7 @@ impl ConfigDeleteRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ConfigDeleteRequest {
+impl std::future::IntoFuture for ConfigDeleteBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6694,16 +6694,16 @@ impl std::future::IntoFuture for ConfigDeleteRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ConfigUpdate`; send it with [`ConfigUpdateRequest::send`].
+/// Request builder for `ConfigUpdate`; send it with [`ConfigUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct ConfigUpdateRequest {
+pub struct ConfigUpdateBuilder {
     client: Client,
     id: String,
     version: i64,
     body: Option<crate::models::ConfigSpec>,
 }
-impl ConfigUpdateRequest {
+impl ConfigUpdateBuilder {
     /// The spec of the config to update. Currently, only the Labels field
     /// can be updated. All other fields must remain unchanged from the
     /// [ConfigInspect endpoint](#operation/ConfigInspect) response values.
@@ -6730,7 +6730,7 @@ impl ConfigUpdateRequest {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ConfigUpdateRequest {
+impl std::future::IntoFuture for ConfigUpdateBuilder {
     type Output = Result<()>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6739,14 +6739,14 @@ impl std::future::IntoFuture for ConfigUpdateRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `DistributionInspect`; send it with [`DistributionInspectRequest::send`].
+/// Request builder for `DistributionInspect`; send it with [`DistributionInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct DistributionInspectRequest {
+pub struct DistributionInspectBuilder {
     client: Client,
     name: String,
 }
-impl DistributionInspectRequest {
+impl DistributionInspectBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::DistributionInspect> {
         let mut request = Request::new(
@@ -6762,7 +6762,7 @@ impl DistributionInspectRequest {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for DistributionInspectRequest {
+impl std::future::IntoFuture for DistributionInspectBuilder {
     type Output = Result<crate::models::DistributionInspect>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
@@ -6771,14 +6771,14 @@ impl std::future::IntoFuture for DistributionInspectRequest {
         Box::pin(self.send())
     }
 }
-/// Request builder for `Session`; send it with [`SessionRequest::send`].
+/// Request builder for `Session`; send it with [`SessionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
-pub struct SessionRequest {
+pub struct SessionBuilder {
     client: Client,
     tty: Option<bool>,
 }
-impl SessionRequest {
+impl SessionBuilder {
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
     /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
     pub fn tty(mut self, value: bool) -> Self {
@@ -6791,7 +6791,7 @@ impl SessionRequest {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for SessionRequest {
+impl std::future::IntoFuture for SessionBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,

@@ -1,0 +1,210 @@
+//! Networks, volumes and system recipes: create, inspect, list with filters, connect and
+//! disconnect, prune, remove; events, data usage, the auth error path.
+
+use daemon_tests::{create_busybox, docker, unique_name};
+use docker_engine_runtime::{Error, Filters};
+use docker_engine_v1_41::models::{
+    AuthConfig, EventMessageType, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    VolumeCreateOptions,
+};
+use futures_util::StreamExt;
+
+#[tokio::test]
+async fn network_create_inspect_list_connect_disconnect_remove() {
+    let Some(docker) = docker() else { return };
+    let name = unique_name("net");
+    let body = NetworkCreateRequest {
+        name: Some(name.clone()),
+        check_duplicate: Some(true),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        ..Default::default()
+    };
+    let created = docker.networks().create(body).send().await.unwrap();
+    let network_id = created.id.unwrap();
+
+    let listed = docker
+        .networks()
+        .list()
+        .filters(Filters::new().name(&name))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id.as_deref(), Some(network_id.as_str()));
+
+    let container = create_busybox(&docker, "netc", "sleep 60").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    let connect = NetworkConnectRequest {
+        container: Some(container.id.clone()),
+        ..Default::default()
+    };
+    docker.networks().connect(&network_id, connect).send().await.unwrap();
+    let inspected = docker.networks().inspect(&network_id).send().await.unwrap();
+    assert!(inspected.containers.unwrap_or_default().contains_key(&container.id));
+
+    let disconnect = NetworkDisconnectRequest {
+        container: Some(container.id.clone()),
+        force: Some(true),
+    };
+    docker
+        .networks()
+        .disconnect(&network_id, disconnect)
+        .send()
+        .await
+        .unwrap();
+    let inspected = docker.networks().inspect(&network_id).send().await.unwrap();
+    assert!(!inspected.containers.unwrap_or_default().contains_key(&container.id));
+
+    docker.networks().delete(&network_id).send().await.unwrap();
+    let gone = docker.networks().inspect(&network_id).send().await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
+
+#[tokio::test]
+async fn network_prune_removes_unused_labelled_networks() {
+    let Some(docker) = docker() else { return };
+    let label = unique_name("netprune");
+    let body = NetworkCreateRequest {
+        name: Some(unique_name("pruned")),
+        labels: Some([(label.clone(), "1".to_owned())].into()),
+        ..Default::default()
+    };
+    docker.networks().create(body).send().await.unwrap();
+    let report = docker
+        .networks()
+        .prune()
+        .filters(Filters::new().label(&label))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.networks_deleted.map(|n| n.len()), Some(1));
+}
+
+#[tokio::test]
+async fn volume_create_inspect_list_prune_remove() {
+    let Some(docker) = docker() else { return };
+    let name = unique_name("vol");
+    let label = unique_name("vollabel");
+    let body = VolumeCreateOptions {
+        name: Some(name.clone()),
+        labels: Some([(label.clone(), "yes".to_owned())].into()),
+        ..Default::default()
+    };
+    let created = docker.volumes().create(body).send().await.unwrap();
+    assert_eq!(created.name.as_deref(), Some(name.as_str()));
+    let inspected = docker.volumes().inspect(&name).send().await.unwrap();
+    assert_eq!(inspected.driver.as_deref(), Some("local"));
+    let listed = docker
+        .volumes()
+        .list()
+        .filters(Filters::new().label(&label))
+        .send()
+        .await
+        .unwrap();
+    let volumes = listed.volumes.unwrap_or_default();
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+
+    let unused = VolumeCreateOptions {
+        name: Some(unique_name("unused")),
+        labels: Some([(label.clone(), "prune".to_owned())].into()),
+        ..Default::default()
+    };
+    docker.volumes().create(unused).send().await.unwrap();
+    let report = docker
+        .volumes()
+        .prune()
+        .filters(Filters::new().label(format!("{label}=prune")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.volumes_deleted.map(|v| v.len()), Some(1));
+
+    docker.volumes().delete(&name).send().await.unwrap();
+    assert!(docker.volumes().inspect(&name).send().await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn a_filtered_event_stream_sees_the_container_start_and_die() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "events", "exit 0").await;
+    let filters = Filters::new().add("container", &container.id).add("type", "container");
+    let mut events = docker.system().events().filters(filters).send().await.unwrap();
+    docker.containers().start(&container.id).send().await.unwrap();
+    let mut actions = Vec::new();
+    while !actions.iter().any(|a| a == "die") {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(20), events.next()).await;
+        let event = next.expect("events arrive").expect("the stream stays open").unwrap();
+        assert_eq!(event.type_, Some(EventMessageType::Container));
+        assert_eq!(event.actor.and_then(|a| a.id).as_deref(), Some(container.id.as_str()));
+        actions.push(event.action.unwrap_or_default());
+    }
+    assert!(actions.iter().any(|a| a == "start"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn data_usage_lists_images_and_containers() {
+    let Some(docker) = docker() else { return };
+    let _container = create_busybox(&docker, "df", "true").await;
+    let usage = docker.system().data_usage().send().await.unwrap();
+    assert!(!usage.images.unwrap_or_default().is_empty());
+    assert!(!usage.containers.unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn auth_against_an_unreachable_registry_is_a_daemon_error() {
+    let Some(docker) = docker() else { return };
+    let credentials = AuthConfig {
+        username: Some("nobody".into()),
+        password: Some("wrong".into()),
+        serveraddress: Some("https://127.0.0.1:1/".into()),
+        ..Default::default()
+    };
+    let error = docker.system().auth().body(credentials).send().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Daemon {
+                operation: "SystemAuth",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn search_and_distribution_report_the_missing_network() {
+    let Some(docker) = docker() else { return };
+    let search = docker.images().search("busybox").limit(1).send().await.unwrap_err();
+    assert!(
+        matches!(
+            search,
+            Error::Daemon {
+                operation: "ImageSearch",
+                ..
+            }
+        ),
+        "{search:?}"
+    );
+    let distribution = docker
+        .distribution()
+        .inspect("busybox:latest")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            distribution,
+            Error::Daemon {
+                operation: "DistributionInspect",
+                ..
+            }
+        ),
+        "{distribution:?}"
+    );
+    let plugins = docker.plugins().list().send().await.unwrap();
+    assert!(
+        plugins.is_empty(),
+        "no plugins are installed on the test daemon: {plugins:?}"
+    );
+}
