@@ -92,9 +92,13 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 
+coverage=$(mktemp -d /tmp/docker-test-coverage.XXXXXX)
+export DOCKER_TEST_COVERAGE_DIR="$coverage"
 if [ $# -gt 0 ]; then
   cargo test "$@"
 else
   cargo xtask check
   cargo test --workspace --no-fail-fast
+  cargo run --quiet -p daemon-tests --bin coverage
 fi
+rm -rf "$coverage"

@@ -92,6 +92,7 @@ fn lib_rs(api: &Api) -> TokenStream {
     let docs = intro
         .iter()
         .map(|line| line.replace("{VERSION}", &version).replace("CRATE", &crate_ident));
+    let operation_ids = api.operations.iter().map(|op| op.id.as_str());
     let groups = groups(api);
     let accessors = groups.iter().map(|(tag, _)| {
         let method = group_accessor(tag);
@@ -116,6 +117,9 @@ fn lib_rs(api: &Api) -> TokenStream {
 
         /// The API version this crate was generated from, and the highest it speaks.
         pub const API_VERSION: &str = #version;
+
+        /// The operation id of every operation of this version, as the spec names them.
+        pub const OPERATIONS: &[&str] = &[#(#operation_ids),*];
 
         /// A client for API v#version; cheap to clone, and clones share connections.
         #[derive(Debug, Clone)]

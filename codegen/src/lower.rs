@@ -123,12 +123,16 @@ impl Lowering<'_> {
         if let Some(values) = string_enum(schema) {
             return TypeKind::Enum(values);
         }
+        if let Some(parts) = all_of_parts(schema) {
+            let mut fields = self.merged_fields(parts, name);
+            if let Some(properties) = object_fields(schema) {
+                fields.extend(self.fields(properties, name));
+            }
+            return TypeKind::Struct(fields);
+        }
         match object_fields(schema) {
             Some(properties) => TypeKind::Struct(self.fields(properties, name)),
-            None => match &schema.schema_kind {
-                oa::SchemaKind::AllOf { all_of } => TypeKind::Struct(self.merged_fields(all_of, name)),
-                _ => TypeKind::Alias(self.inline(schema, name)),
-            },
+            None => TypeKind::Alias(self.inline(schema, name)),
         }
     }
 
@@ -199,7 +203,12 @@ impl Lowering<'_> {
 
     /// The type of an inline schema; objects and enumerations become named types.
     fn inline(&mut self, schema: &oa::Schema, hint: &str) -> TypeRef {
-        if string_enum(schema).is_some() || object_fields(schema).is_some() {
+        if let Some([only]) = all_of_parts(schema).map(Vec::as_slice) {
+            if object_fields(schema).is_none() {
+                return self.schema_or_ref(only, hint);
+            }
+        }
+        if string_enum(schema).is_some() || object_fields(schema).is_some() || all_of_parts(schema).is_some() {
             return self.named_inline(schema, hint);
         }
         match &schema.schema_kind {
@@ -223,10 +232,6 @@ impl Lowering<'_> {
                     TypeRef::Map(Box::new(nullable_if(is_nullable(value.as_item()), item)))
                 }
                 _ => TypeRef::Any,
-            },
-            oa::SchemaKind::AllOf { all_of } => match all_of.as_slice() {
-                [only] => self.schema_or_ref(only, hint),
-                _ => self.named_inline(schema, hint),
             },
             oa::SchemaKind::Any(any) => match (any.typ.as_deref(), &any.items) {
                 (Some("array"), Some(items)) => TypeRef::Array(Box::new(self.boxed_schema_or_ref(items, hint))),
@@ -425,7 +430,6 @@ impl Lowering<'_> {
             Some(schema) => match self.schema_or_ref(schema, &hint) {
                 TypeRef::Binary => Response::Bytes,
                 TypeRef::String if !media.contains(&JSON) => Response::Text,
-                TypeRef::String if media.contains(&"text/plain") => Response::Text,
                 ty => Response::Json(ty),
             },
         })
@@ -439,6 +443,15 @@ fn object_fields(schema: &oa::Schema) -> Option<ObjectFields<'_>> {
     match &schema.schema_kind {
         oa::SchemaKind::Type(oa::Type::Object(o)) if !o.properties.is_empty() => Some((&o.properties, &o.required)),
         oa::SchemaKind::Any(any) if !any.properties.is_empty() => Some((&any.properties, &any.required)),
+        _ => None,
+    }
+}
+
+/// The parts of an `allOf`, whether or not the schema also says `type: object`.
+fn all_of_parts(schema: &oa::Schema) -> Option<&Vec<oa::ReferenceOr<oa::Schema>>> {
+    match &schema.schema_kind {
+        oa::SchemaKind::AllOf { all_of } => Some(all_of),
+        oa::SchemaKind::Any(any) if !any.all_of.is_empty() => Some(&any.all_of),
         _ => None,
     }
 }

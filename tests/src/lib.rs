@@ -42,19 +42,41 @@ pub fn companion_variable(name: &str) -> String {
         .unwrap_or_else(|_| panic!("DOCKER_TEST_HOST is set but {name} is not (see scripts/test-with-daemon.sh)"))
 }
 
-/// A v1.41 client for `endpoint`.
+/// A v1.41 client for `endpoint` that records the operations it sends.
 pub fn docker_at(endpoint: Endpoint) -> Result<Docker, docker_engine_runtime::Error> {
-    Ok(Docker::with_client(docker_engine_runtime::Client::new(
-        endpoint,
-        docker_engine_v1_41::API_VERSION,
-    )?))
+    let options = docker_engine_runtime::Options {
+        observer: coverage_recorder(),
+        ..Default::default()
+    };
+    let client = docker_engine_runtime::Client::with_options(endpoint, docker_engine_v1_41::API_VERSION, options)?;
+    Ok(Docker::with_client(client))
+}
+
+/// With `DOCKER_TEST_COVERAGE_DIR` set, an observer appending each operation id sent for the
+/// first time by this process to `<dir>/<pid>.txt`; the `coverage` program adds them up.
+fn coverage_recorder() -> Option<docker_engine_runtime::RequestObserver> {
+    use std::collections::HashSet;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    static SEEN: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let dir = std::path::PathBuf::from(std::env::var_os("DOCKER_TEST_COVERAGE_DIR")?);
+    std::fs::create_dir_all(&dir).expect("coverage folder");
+    let file = dir.join(format!("{}.txt", std::process::id()));
+    Some(Arc::new(move |operation: &'static str| {
+        let mut seen = SEEN.lock().unwrap();
+        if seen.get_or_insert_with(HashSet::new).insert(operation) {
+            let mut out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .expect("coverage file");
+            writeln!(out, "{operation}").expect("write coverage");
+        }
+    }))
 }
 
 pub fn docker() -> Option<Docker> {
-    let endpoint = daemon()?;
-    Some(Docker::with_client(
-        docker_engine_runtime::Client::new(endpoint, docker_engine_v1_41::API_VERSION).expect("client"),
-    ))
+    Some(docker_at(daemon()?).expect("client"))
 }
 
 /// A name no other test (or earlier run) uses.

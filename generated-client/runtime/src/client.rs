@@ -217,13 +217,29 @@ pub enum VersionPolicy {
     Pinned(String),
 }
 
+/// Called with the operation id of every request as it is sent: for metrics, logging or
+/// test coverage.
+pub type RequestObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
+
 /// Settings beyond the endpoint.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub connect_timeout: Duration,
     /// Limits a whole call, reading a non-streaming body included.
     pub request_timeout: Option<Duration>,
     pub version: VersionPolicy,
+    pub observer: Option<RequestObserver>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("version", &self.version)
+            .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -232,6 +248,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(10),
             request_timeout: None,
             version: VersionPolicy::Negotiate,
+            observer: None,
         }
     }
 }
@@ -428,6 +445,9 @@ impl Client {
             operation,
             message: e.to_string(),
         })?;
+        if let Some(observer) = &self.inner.options.observer {
+            observer(operation);
+        }
         let response = self.dispatch(http_request, operation).await?;
         let status = response.status();
         if status.is_success()

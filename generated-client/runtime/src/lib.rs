@@ -13,7 +13,8 @@ mod streams;
 mod transport;
 
 pub use client::{
-    compare_versions, encode_path_segment, Body, Client, Method, Options, Request, Session, SessionInput, VersionPolicy,
+    compare_versions, encode_path_segment, Body, Client, Method, Options, Request, RequestObserver, Session,
+    SessionInput, VersionPolicy,
 };
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};

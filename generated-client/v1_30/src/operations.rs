@@ -4948,7 +4948,7 @@ impl SwarmInitBuilder {
             "SwarmInit",
         );
         request = request.json_body(&self.body)?;
-        self.client.send_text(request).await
+        self.client.send_json(request).await
     }
 }
 impl std::future::IntoFuture for SwarmInitBuilder {

@@ -3858,7 +3858,35 @@ impl std::fmt::Display for ServiceUpdateStatusState {
         f.write_str(self.as_str())
     }
 }
-pub type Swarm = serde_json::Value;
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Swarm {
+    /// The ID of the swarm.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::models::ObjectVersion>,
+    /// Date and time at which the swarm was initialised in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Date and time at which the swarm was last updated in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<crate::models::SwarmSpec>,
+    #[serde(rename = "TLSInfo", default, skip_serializing_if = "Option::is_none")]
+    pub tls_info: Option<crate::models::TlsInfo>,
+    /// Whether there is currently a root CA rotation in progress for the swarm
+    #[serde(
+        rename = "RootRotationInProgress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub root_rotation_in_progress: Option<bool>,
+    #[serde(rename = "JoinTokens", default, skip_serializing_if = "Option::is_none")]
+    pub join_tokens: Option<crate::models::JoinTokens>,
+}
 /// Represents generic information about swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmInfo {

@@ -650,6 +650,12 @@ pub struct ConfigCreateBody {
     #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
 }
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigCreateResponse {
+    /// The ID of the created config.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
 /// The config-only network source to provide the configuration for
 /// this network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5225,6 +5231,12 @@ pub struct SecretCreateBody {
     pub templating: Option<crate::models::Driver>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretCreateResponse {
+    /// The ID of the created secret.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecretSpec {
     /// User-defined name of the secret.
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
@@ -5823,7 +5835,52 @@ impl std::fmt::Display for ServiceUpdateStatusState {
         f.write_str(self.as_str())
     }
 }
-pub type Swarm = serde_json::Value;
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Swarm {
+    /// The ID of the swarm.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::models::ObjectVersion>,
+    /// Date and time at which the swarm was initialised in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Date and time at which the swarm was last updated in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<crate::models::SwarmSpec>,
+    #[serde(rename = "TLSInfo", default, skip_serializing_if = "Option::is_none")]
+    pub tls_info: Option<crate::models::TlsInfo>,
+    /// Whether there is currently a root CA rotation in progress for the swarm
+    #[serde(
+        rename = "RootRotationInProgress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub root_rotation_in_progress: Option<bool>,
+    /// DataPathPort specifies the data path port number for data traffic.
+    /// Acceptable port range is 1024 to 49151.
+    /// If no port is set or is set to 0, the default port (4789) is used.
+    #[serde(rename = "DataPathPort", default, skip_serializing_if = "Option::is_none")]
+    pub data_path_port: Option<u32>,
+    /// Default Address Pool specifies default subnet pools for global scope
+    /// networks.
+    #[serde(
+        rename = "DefaultAddrPool",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_addr_pool: Option<Vec<String>>,
+    /// SubnetSize specifies the subnet size of the networks created from the
+    /// default subnet pool.
+    #[serde(rename = "SubnetSize", default, skip_serializing_if = "Option::is_none")]
+    pub subnet_size: Option<u32>,
+    #[serde(rename = "JoinTokens", default, skip_serializing_if = "Option::is_none")]
+    pub join_tokens: Option<crate::models::JoinTokens>,
+}
 /// Represents generic information about swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmInfo {

@@ -5522,7 +5522,7 @@ impl SwarmInitBuilder {
             "SwarmInit",
         );
         request = request.json_body(&self.body)?;
-        self.client.send_text(request).await
+        self.client.send_json(request).await
     }
 }
 impl std::future::IntoFuture for SwarmInitBuilder {
@@ -6262,7 +6262,7 @@ impl SecretCreateBuilder {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<crate::models::IdResponse> {
+    pub async fn send(self) -> Result<crate::models::SecretCreateResponse> {
         let mut request = Request::new(
             Method::POST,
             "/secrets/create".to_owned(),
@@ -6275,7 +6275,7 @@ impl SecretCreateBuilder {
     }
 }
 impl std::future::IntoFuture for SecretCreateBuilder {
-    type Output = Result<crate::models::IdResponse>;
+    type Output = Result<crate::models::SecretCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -6436,7 +6436,7 @@ impl ConfigCreateBuilder {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<crate::models::IdResponse> {
+    pub async fn send(self) -> Result<crate::models::ConfigCreateResponse> {
         let mut request = Request::new(
             Method::POST,
             "/configs/create".to_owned(),
@@ -6449,7 +6449,7 @@ impl ConfigCreateBuilder {
     }
 }
 impl std::future::IntoFuture for ConfigCreateBuilder {
-    type Output = Result<crate::models::IdResponse>;
+    type Output = Result<crate::models::ConfigCreateResponse>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

@@ -678,6 +678,12 @@ pub struct ConfigCreateBody {
     #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
 }
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigCreateResponse {
+    /// The ID of the created config.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
 /// The config-only network source to provide the configuration for
 /// this network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4764,6 +4770,61 @@ pub struct NetworkDisconnectRequest {
 /// The body of the "get network" http response message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkInspect {
+    /// Name of the network.
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ID that uniquely identifies a network on a single machine.
+    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Date and time at which the network was created in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The level at which the network exists (e.g. `swarm` for cluster-wide
+    /// or `local` for machine level)
+    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The name of the driver used to create the network (e.g. `bridge`,
+    /// `overlay`).
+    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Whether the network was created with IPv4 enabled.
+    #[serde(rename = "EnableIPv4", default, skip_serializing_if = "Option::is_none")]
+    pub enable_i_pv4: Option<bool>,
+    /// Whether the network was created with IPv6 enabled.
+    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    pub enable_i_pv6: Option<bool>,
+    #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<crate::models::Ipam>,
+    /// Whether the network is created to only allow internal networking
+    /// connectivity.
+    #[serde(rename = "Internal", default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+    /// Whether a global / swarm scope network is manually attachable by regular
+    /// containers from workers in swarm mode.
+    #[serde(rename = "Attachable", default, skip_serializing_if = "Option::is_none")]
+    pub attachable: Option<bool>,
+    /// Whether the network is providing the routing-mesh for the swarm cluster.
+    #[serde(rename = "Ingress", default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<bool>,
+    #[serde(rename = "ConfigFrom", default, skip_serializing_if = "Option::is_none")]
+    pub config_from: Option<crate::models::ConfigReference>,
+    /// Whether the network is a config-only network. Config-only networks are
+    /// placeholder networks for network configurations to be used by other
+    /// networks. Config-only networks cannot be used directly to run containers
+    /// or services.
+    #[serde(rename = "ConfigOnly", default, skip_serializing_if = "Option::is_none")]
+    pub config_only: Option<bool>,
+    /// Network-specific options uses when creating the network.
+    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<std::collections::HashMap<String, String>>,
+    /// Metadata specific to the network being created.
+    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::HashMap<String, String>>,
+    /// List of peer nodes for an overlay network. This field is only present
+    /// for overlay networks, and omitted for other network types.
+    #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<crate::models::PeerInfo>>,
     /// Contains endpoints attached to the network.
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<
@@ -4810,7 +4871,64 @@ pub struct NetworkStatus {
     pub ipam: Option<crate::models::IpamStatus>,
 }
 /// Network list response item
-pub type NetworkSummary = serde_json::Value;
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSummary {
+    /// Name of the network.
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ID that uniquely identifies a network on a single machine.
+    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Date and time at which the network was created in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The level at which the network exists (e.g. `swarm` for cluster-wide
+    /// or `local` for machine level)
+    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The name of the driver used to create the network (e.g. `bridge`,
+    /// `overlay`).
+    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Whether the network was created with IPv4 enabled.
+    #[serde(rename = "EnableIPv4", default, skip_serializing_if = "Option::is_none")]
+    pub enable_i_pv4: Option<bool>,
+    /// Whether the network was created with IPv6 enabled.
+    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    pub enable_i_pv6: Option<bool>,
+    #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<crate::models::Ipam>,
+    /// Whether the network is created to only allow internal networking
+    /// connectivity.
+    #[serde(rename = "Internal", default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+    /// Whether a global / swarm scope network is manually attachable by regular
+    /// containers from workers in swarm mode.
+    #[serde(rename = "Attachable", default, skip_serializing_if = "Option::is_none")]
+    pub attachable: Option<bool>,
+    /// Whether the network is providing the routing-mesh for the swarm cluster.
+    #[serde(rename = "Ingress", default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<bool>,
+    #[serde(rename = "ConfigFrom", default, skip_serializing_if = "Option::is_none")]
+    pub config_from: Option<crate::models::ConfigReference>,
+    /// Whether the network is a config-only network. Config-only networks are
+    /// placeholder networks for network configurations to be used by other
+    /// networks. Config-only networks cannot be used directly to run containers
+    /// or services.
+    #[serde(rename = "ConfigOnly", default, skip_serializing_if = "Option::is_none")]
+    pub config_only: Option<bool>,
+    /// Network-specific options uses when creating the network.
+    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<std::collections::HashMap<String, String>>,
+    /// Metadata specific to the network being created.
+    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::HashMap<String, String>>,
+    /// List of peer nodes for an overlay network. This field is only present
+    /// for overlay networks, and omitted for other network types.
+    #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<crate::models::PeerInfo>>,
+}
 /// carries the information about one backend task
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkTaskInfo {
@@ -6015,6 +6133,12 @@ pub struct SecretCreateBody {
     pub templating: Option<crate::models::Driver>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretCreateResponse {
+    /// The ID of the created secret.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecretSpec {
     /// User-defined name of the secret.
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
@@ -6887,7 +7011,52 @@ pub struct SubnetStatus {
     )]
     pub dynamic_i_ps_available: Option<u64>,
 }
-pub type Swarm = serde_json::Value;
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Swarm {
+    /// The ID of the swarm.
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::models::ObjectVersion>,
+    /// Date and time at which the swarm was initialised in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Date and time at which the swarm was last updated in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<crate::models::SwarmSpec>,
+    #[serde(rename = "TLSInfo", default, skip_serializing_if = "Option::is_none")]
+    pub tls_info: Option<crate::models::TlsInfo>,
+    /// Whether there is currently a root CA rotation in progress for the swarm
+    #[serde(
+        rename = "RootRotationInProgress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub root_rotation_in_progress: Option<bool>,
+    /// DataPathPort specifies the data path port number for data traffic.
+    /// Acceptable port range is 1024 to 49151.
+    /// If no port is set or is set to 0, the default port (4789) is used.
+    #[serde(rename = "DataPathPort", default, skip_serializing_if = "Option::is_none")]
+    pub data_path_port: Option<u32>,
+    /// Default Address Pool specifies default subnet pools for global scope
+    /// networks.
+    #[serde(
+        rename = "DefaultAddrPool",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_addr_pool: Option<Vec<String>>,
+    /// SubnetSize specifies the subnet size of the networks created from the
+    /// default subnet pool.
+    #[serde(rename = "SubnetSize", default, skip_serializing_if = "Option::is_none")]
+    pub subnet_size: Option<u32>,
+    #[serde(rename = "JoinTokens", default, skip_serializing_if = "Option::is_none")]
+    pub join_tokens: Option<crate::models::JoinTokens>,
+}
 /// Represents generic information about swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmInfo {
