@@ -949,11 +949,11 @@ impl Plugins {
     /// Enable a plugin
     ///
     /// `POST /plugins/{name}/enable` (`PluginEnable`)
-    pub fn enable(&self, name: impl Into<String>) -> PluginEnableBuilder {
+    pub fn enable(&self, name: impl Into<String>, timeout: i64) -> PluginEnableBuilder {
         PluginEnableBuilder {
             client: self.client.clone(),
             name: Into::into(name),
-            timeout: None,
+            timeout: timeout,
         }
     }
     /// Disable a plugin
@@ -3551,7 +3551,7 @@ impl ImageGetAllBuilder {
             "ImageGetAll",
         );
         if let Some(value) = &self.names {
-            request = request.query_list("names", value, false);
+            request = request.query_list("names", value, true);
         }
         self.client.send_bytes(request).await
     }
@@ -4312,14 +4312,9 @@ impl std::future::IntoFuture for PluginDeleteBuilder {
 pub struct PluginEnableBuilder {
     client: Client,
     name: String,
-    timeout: Option<i64>,
+    timeout: i64,
 }
 impl PluginEnableBuilder {
-    /// Set the HTTP client timeout (in seconds)
-    pub fn timeout(mut self, value: i64) -> Self {
-        self.timeout = Some(value);
-        self
-    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
@@ -4332,9 +4327,7 @@ impl PluginEnableBuilder {
                 .concat(),
             "PluginEnable",
         );
-        if let Some(value) = &self.timeout {
-            request = request.query("timeout", value);
-        }
+        request = request.query("timeout", &self.timeout);
         self.client.send_empty(request).await
     }
 }
