@@ -94,7 +94,7 @@ fn lib_rs(api: &Api) -> TokenStream {
         .map(|line| line.replace("{VERSION}", &version).replace("CRATE", &crate_ident));
     let operation_ids = api.operations.iter().map(|op| op.id.as_str());
     let groups = groups(api);
-    let accessors = groups.iter().map(|(tag, _)| {
+    let accessors = groups.keys().map(|tag| {
         let method = group_accessor(tag);
         let ty = group_type(tag);
         let doc = format!(" Operations tagged `{tag}`.");
