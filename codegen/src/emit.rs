@@ -701,17 +701,23 @@ fn rust_type(ty: &TypeRef) -> TokenStream {
     }
 }
 
-/// Snake-case Rust names for wire names, unique within one list.
+/// The Rust name of a field, setter or argument for a wire name, keywords escaped.
+pub fn field_name(wire: &str) -> String {
+    let base = wire.replace(['.', '-'], "_").to_snake_case();
+    let base = if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("field_{base}")
+    } else {
+        base
+    };
+    ident(&base).to_string()
+}
+
+/// Rust names for wire names, unique within one list.
 fn field_names<'a>(wire_names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut used = HashSet::new();
     wire_names
         .map(|wire| {
-            let base = wire.replace(['.', '-'], "_").to_snake_case();
-            let base = if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
-                format!("field_{base}")
-            } else {
-                base
-            };
+            let base = field_name(wire);
             let mut name = base.clone();
             let mut n = 2;
             while !used.insert(name.clone()) {

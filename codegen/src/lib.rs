@@ -3,6 +3,7 @@
 //! Data flows one way: [`spec`] reads a Swagger 2.0 file (patched by [`overrides`]) into an
 //! `openapiv3` document, [`lower`] turns that into the [`ir`], and [`emit`] writes the Rust crate.
 
+pub mod diff;
 pub mod emit;
 pub mod ir;
 pub mod lower;

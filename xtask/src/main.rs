@@ -20,6 +20,30 @@ enum Command {
     Generate { version: Option<String> },
     /// Fail if regenerating would change, add or remove any file under generated-client/.
     Check,
+    /// What changed in the API between two versions (e.g. 1.41 1.47) or two spec files.
+    Diff {
+        old: String,
+        new: String,
+        /// text (colored on a terminal), markdown or json.
+        #[arg(long, default_value = "text")]
+        format: DiffFormat,
+        /// Exit non-zero when a change of this level (or worse) is found.
+        #[arg(long)]
+        fail_on: Option<FailOn>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FailOn {
+    Breaking,
+    PotentiallyBreaking,
 }
 
 fn main() -> ExitCode {
@@ -27,6 +51,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Generate { version } => generate(version.as_deref()),
         Command::Check => check(),
+        Command::Diff {
+            old,
+            new,
+            format,
+            fail_on,
+        } => diff(&old, &new, format, fail_on),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -176,4 +206,53 @@ fn list_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// A version under specs/ (`1.41`) or the path of a spec file; its version comes from the file.
+fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
+    let path = Path::new(argument);
+    if path.is_file() {
+        let document = codegen::spec::read(path).map_err(|e| e.to_string())?;
+        let version = document
+            .pointer("/info/version")
+            .and_then(|v| v.as_str())
+            .and_then(ApiVersion::parse)
+            .ok_or_else(|| format!("{argument}: info.version is not a version like 1.41"))?;
+        return Ok(SpecFile {
+            version,
+            path: path.to_owned(),
+        });
+    }
+    let version = ApiVersion::parse(argument)
+        .ok_or_else(|| format!("{argument:?} is neither a spec file nor a version like 1.41"))?;
+    let path = project_root().join(format!("specs/v{version}/swagger.yaml"));
+    if !path.is_file() {
+        return Err(format!("no spec for {version}: expected {}", path.display()));
+    }
+    Ok(SpecFile { version, path })
+}
+
+fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let overrides = Overrides::load(&project_root().join("codegen/overrides.yaml")).map_err(|e| e.to_string())?;
+    let (old, new) = (resolve_spec(old)?, resolve_spec(new)?);
+    let old = codegen::load_api(&old, &overrides).map_err(|e| e.to_string())?;
+    let new = codegen::load_api(&new, &overrides).map_err(|e| e.to_string())?;
+    let changes = codegen::diff::diff(&old, &new);
+    let report = match format {
+        DiffFormat::Text => codegen::diff::render_text(&old, &new, &changes, std::io::stdout().is_terminal()),
+        DiffFormat::Markdown => codegen::diff::render_markdown(&old, &new, &changes),
+        DiffFormat::Json => codegen::diff::render_json(&old, &new, &changes),
+    };
+    println!("{report}");
+    let worst = changes.iter().map(|c| c.level).min();
+    let fails = match fail_on {
+        None => false,
+        Some(FailOn::Breaking) => worst == Some(codegen::diff::Level::Breaking),
+        Some(FailOn::PotentiallyBreaking) => worst.is_some_and(|w| w <= codegen::diff::Level::PotentiallyBreaking),
+    };
+    if fails {
+        return Err(codegen::diff::summary(&changes));
+    }
+    Ok(())
 }

@@ -1,0 +1,126 @@
+//! The diff on a fixture pair: one assertion per rule, on the exact entries.
+
+use std::path::Path;
+
+use codegen::diff::{diff, render_json, render_markdown, Change, Level};
+use codegen::{ApiVersion, Overrides, SpecFile};
+
+fn load(name: &str, version: &str) -> codegen::ir::Api {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/diff")
+        .join(name);
+    let spec = SpecFile {
+        version: ApiVersion::parse(version).unwrap(),
+        path,
+    };
+    codegen::load_api(&spec, &Overrides::default()).unwrap()
+}
+
+fn changes() -> Vec<Change> {
+    diff(&load("old.yaml", "1.10"), &load("new.yaml", "1.11"))
+}
+
+fn find<'a>(changes: &'a [Change], rule: &str, location: &str, subject: &str) -> &'a Change {
+    changes
+        .iter()
+        .find(|c| c.rule == rule && c.location == location && c.subject == subject)
+        .unwrap_or_else(|| panic!("no {rule} at {location} for {subject} in {changes:#?}"))
+}
+
+#[test]
+fn operations_added_removed_and_renamed() {
+    let changes = changes();
+    assert_eq!(
+        find(&changes, "operation-added", "POST /items/create", "ItemCreate").level,
+        Level::Compatible
+    );
+    let removed = find(&changes, "operation-removed", "DELETE /items/{id}", "ItemDelete");
+    assert_eq!(removed.level, Level::Breaking);
+    assert_eq!(removed.rust.as_deref(), Some("method `item_delete()` removed"));
+    let renamed = find(&changes, "operation-renamed", "POST /items/{id}/rename", "operationId");
+    assert_eq!(
+        (renamed.old.as_deref(), renamed.new.as_deref()),
+        (Some("ItemRename"), Some("ItemNewName"))
+    );
+}
+
+#[test]
+fn parameters_added_removed_and_made_required() {
+    let changes = changes();
+    assert_eq!(
+        find(&changes, "parameter-added", "GET /items", "query parameter `filters`").level,
+        Level::Compatible
+    );
+    let required = find(
+        &changes,
+        "parameter-added",
+        "POST /items/{id}/rename",
+        "query parameter `name`",
+    );
+    assert_eq!(required.level, Level::Breaking);
+    assert_eq!(
+        find(&changes, "parameter-removed", "GET /items", "query parameter `old`").level,
+        Level::Breaking
+    );
+    let now_required = find(
+        &changes,
+        "parameter-required-changed",
+        "GET /items",
+        "query parameter `limit`",
+    );
+    assert_eq!(now_required.level, Level::Breaking);
+    assert_eq!(
+        now_required.rust.as_deref(),
+        Some("`limit` becomes an argument of the method")
+    );
+}
+
+#[test]
+fn properties_enums_and_types() {
+    let changes = changes();
+    let retyped = find(&changes, "property-type-changed", "Item", "property `Size`");
+    assert_eq!(
+        (retyped.old.as_deref(), retyped.new.as_deref()),
+        (Some("i64"), Some("String"))
+    );
+    assert_eq!(retyped.level, Level::Breaking);
+    assert_eq!(
+        find(&changes, "property-removed", "Item", "property `Gone`")
+            .rust
+            .as_deref(),
+        Some("field `Item::gone` removed")
+    );
+    assert_eq!(
+        find(&changes, "property-added", "Item", "property `Added`").level,
+        Level::Compatible
+    );
+    assert_eq!(
+        find(&changes, "enum-value-removed", "Mode", "value \"slow\"").level,
+        Level::Breaking
+    );
+    assert_eq!(
+        find(&changes, "enum-value-added", "Mode", "value \"turbo\"").level,
+        Level::PotentiallyBreaking
+    );
+    assert_eq!(
+        find(&changes, "type-removed", "Legacy", "Legacy").level,
+        Level::PotentiallyBreaking
+    );
+}
+
+#[test]
+fn nothing_else_changes_and_renderings_agree() {
+    let changes = changes();
+    assert_eq!(changes.len(), 13, "{changes:#?}");
+    let (old, new) = (load("old.yaml", "1.10"), load("new.yaml", "1.11"));
+    let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes)).unwrap();
+    assert_eq!(json["changes"].as_array().unwrap().len(), changes.len());
+    assert_eq!(
+        json["changes"][0]["level"],
+        serde_json::to_value(changes[0].level).unwrap()
+    );
+    let markdown = render_markdown(&old, &new, &changes);
+    assert!(markdown.starts_with("## Docker Engine API v1.10 → v1.11"));
+    assert!(markdown.contains("#### `GET /items`"));
+    assert!(diff(&old, &old).is_empty(), "a version does not differ from itself");
+}
