@@ -161,3 +161,95 @@ async fn image_list_filters_by_reference() {
     let inspected = docker.images().inspect(image).send().await.unwrap();
     assert_eq!(inspected.id, images[0].id);
 }
+
+#[tokio::test]
+async fn list_with_limit_size_and_status_ancestor_exited_filters() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let label = unique_name("listing");
+    let mut ids = Vec::new();
+    for code in [0, 5] {
+        let body = ContainerCreateBody {
+            image: Some(image.into()),
+            cmd: Some(vec!["sh".into(), "-c".into(), format!("exit {code}")]),
+            labels: Some([(label.clone(), code.to_string())].into()),
+            ..Default::default()
+        };
+        let id = docker.containers().create(body).send().await.unwrap().id.unwrap();
+        docker.containers().start(&id).send().await.unwrap();
+        docker.containers().wait(&id).send().await.unwrap();
+        ids.push(id);
+    }
+    let mine = || Filters::new().label(&label);
+    let exited = docker
+        .containers()
+        .list()
+        .all(true)
+        .filters(mine().status("exited"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exited.len(), 2);
+    let failed = docker
+        .containers()
+        .list()
+        .all(true)
+        .filters(mine().add("exited", "5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.iter().map(|c| c.id.clone().unwrap()).collect::<Vec<_>>(),
+        vec![ids[1].clone()]
+    );
+    let by_image = docker
+        .containers()
+        .list()
+        .all(true)
+        .filters(mine().ancestor(image))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_image.len(), 2);
+    let running = docker.containers().list().filters(mine()).send().await.unwrap();
+    assert!(
+        running.is_empty(),
+        "without all=true only running containers are listed"
+    );
+    let limited = docker
+        .containers()
+        .list()
+        .all(true)
+        .limit(1)
+        .size(true)
+        .filters(mine())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    assert!(limited[0].size_root_fs.is_some(), "size=true reports sizes");
+    for id in ids {
+        docker.containers().delete(&id).send().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn follow_logs_as_they_are_written() {
+    let Some(docker) = docker() else { return };
+    let container =
+        daemon_tests::create_busybox(&docker, "follow", "for i in 1 2 3; do echo tick$i; sleep 0.3; done").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    let mut logs = docker
+        .containers()
+        .logs(&container.id)
+        .follow(true)
+        .stdout(true)
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while let Some(piece) = futures_util::StreamExt::next(&mut logs).await {
+        seen.push_str(&String::from_utf8_lossy(piece.unwrap().bytes()));
+    }
+    assert_eq!(seen, "tick1\ntick2\ntick3\n", "follow ends when the container stops");
+}
