@@ -602,6 +602,10 @@ fn request_builder(op: &Operation) -> TokenStream {
             quote! { docker_engine_runtime::Session },
             quote! { self.client.hijack(request, self.tty).await },
         ),
+        Response::PathStat => (
+            quote! { docker_engine_runtime::PathStat },
+            quote! { self.client.send_path_stat(request).await },
+        ),
     };
     let doc = format!(" Request builder for `{id}`; send it with [`{builder}::send`].");
     quote! {

@@ -144,4 +144,6 @@ pub enum Response {
     Output,
     /// The connection is hijacked for a bidirectional session.
     Hijack,
+    /// The answer is a path stat header (archive HEAD).
+    PathStat,
 }

@@ -398,6 +398,7 @@ impl Lowering<'_> {
         match forced {
             Some(ResponseOverride::Hijack) => return Ok(Response::Hijack),
             Some(ResponseOverride::Output) => return Ok(Response::Output),
+            Some(ResponseOverride::PathStat) => return Ok(Response::PathStat),
             Some(ResponseOverride::JsonStream { item: Some(item) }) => {
                 if !self.schemas.contains_key(&item) {
                     return Err(format!(

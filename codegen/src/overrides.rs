@@ -66,6 +66,8 @@ pub enum ResponseOverride {
     Hijack,
     /// Container output: multiplexed frames, or raw bytes for a TTY.
     Output,
+    /// The answer is the `X-Docker-Container-Path-Stat` header.
+    PathStat,
 }
 
 /// An inclusive range of API versions written `1.25-1.29`, `1.41` or `1.40-` (open-ended).

@@ -214,12 +214,15 @@ async fn archives_go_in_and_come_out() {
     std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
     assert_eq!(content, "hello archive\n");
 
-    docker
+    let stat = docker
         .containers()
         .archive_info(id, "/tmp/hello.txt")
         .send()
         .await
         .unwrap();
+    assert_eq!((stat.name.as_str(), stat.size, stat.is_dir()), ("hello.txt", 14, false));
+    let directory = docker.containers().archive_info(id, "/tmp").send().await.unwrap();
+    assert!(directory.is_dir(), "{directory:?}");
     let missing = docker
         .containers()
         .archive_info(id, "/no/such/file")

@@ -521,6 +521,22 @@ impl Client {
         self.collect_body(response, operation).await.map(drop)
     }
 
+    /// The `X-Docker-Container-Path-Stat` header of a response (archive HEAD), decoded.
+    pub async fn send_path_stat(&self, request: Request) -> Result<PathStat> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        let header = response.headers().get("x-docker-container-path-stat").cloned();
+        self.collect_body(response, operation).await?;
+        let header = header.ok_or_else(|| Error::Decode {
+            operation,
+            type_name: "PathStat",
+            path: "X-Docker-Container-Path-Stat".into(),
+            message: "the daemon sent no path stat header".into(),
+            snippet: String::new(),
+        })?;
+        PathStat::from_header(operation, header.as_bytes())
+    }
+
     pub async fn send_text(&self, request: Request) -> Result<String> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
@@ -597,6 +613,43 @@ impl Client {
     /// Opens a raw connection to the daemon, for tools that speak HTTP themselves.
     pub async fn connect_raw(&self) -> io::Result<impl AsyncRead + AsyncWrite + Send + Unpin> {
         self.inner.connector.dial().await
+    }
+}
+
+/// What the daemon says of a path in a container (`X-Docker-Container-Path-Stat`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    /// Go's `os.FileMode` bits: permissions, plus 1<<31 for directories and 1<<27 for links.
+    pub mode: u32,
+    pub mtime: String,
+    #[serde(rename = "linkTarget", default)]
+    pub link_target: String,
+}
+
+impl PathStat {
+    pub fn is_dir(&self) -> bool {
+        self.mode & (1 << 31) != 0
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.mode & (1 << 27) != 0
+    }
+
+    /// Decodes the header value: standard base64 of JSON.
+    pub fn from_header(operation: &'static str, value: &[u8]) -> Result<Self> {
+        use base64::Engine;
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .map_err(|e| Error::Decode {
+                operation,
+                type_name: "PathStat",
+                path: "X-Docker-Container-Path-Stat".into(),
+                message: format!("not base64: {e}"),
+                snippet: crate::error::snippet(value),
+            })?;
+        decode(operation, &json)
     }
 }
 
@@ -710,5 +763,23 @@ mod tests {
             encode_path_segment("registry:5000/app:v1"),
             "registry%3A5000%2Fapp%3Av1"
         );
+    }
+
+    #[test]
+    fn path_stat_header_decodes_and_bad_headers_are_errors() {
+        use base64::Engine;
+        let json = br#"{"name":"tmp","size":4096,"mode":2147484159,"mtime":"2026-11-22T10:00:00Z","linkTarget":""}"#;
+        let header = base64::engine::general_purpose::STANDARD.encode(json);
+        let stat = PathStat::from_header("ContainerArchiveInfo", header.as_bytes()).unwrap();
+        assert_eq!(stat.name, "tmp");
+        assert!(stat.is_dir());
+        assert!(!stat.is_symlink());
+        assert_eq!(stat.mode & 0o777, 0o777);
+
+        let not_base64 = PathStat::from_header("ContainerArchiveInfo", b"%%%").unwrap_err();
+        assert!(not_base64.to_string().contains("not base64"), "{not_base64}");
+        let truncated = base64::engine::general_purpose::STANDARD.encode(&json[..20]);
+        let truncated = PathStat::from_header("ContainerArchiveInfo", truncated.as_bytes()).unwrap_err();
+        assert!(truncated.to_string().contains("PathStat"), "{truncated}");
     }
 }

@@ -13,7 +13,7 @@ mod streams;
 mod transport;
 
 pub use client::{
-    compare_versions, encode_path_segment, Body, Client, Method, Options, Request, RequestObserver, Session,
+    compare_versions, encode_path_segment, Body, Client, Method, Options, PathStat, Request, RequestObserver, Session,
     SessionInput, VersionPolicy,
 };
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};

@@ -2681,7 +2681,7 @@ pub struct ContainerArchiveInfoBuilder {
 }
 impl ContainerArchiveInfoBuilder {
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(self) -> Result<docker_engine_runtime::PathStat> {
         let mut request = Request::new(
             Method::HEAD,
             [
@@ -2693,11 +2693,11 @@ impl ContainerArchiveInfoBuilder {
             "ContainerArchiveInfo",
         );
         request = request.query("path", &self.path);
-        self.client.send_empty(request).await
+        self.client.send_path_stat(request).await
     }
 }
 impl std::future::IntoFuture for ContainerArchiveInfoBuilder {
-    type Output = Result<()>;
+    type Output = Result<docker_engine_runtime::PathStat>;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
