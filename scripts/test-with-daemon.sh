@@ -3,6 +3,8 @@
 # script starts (or one you point it at with DOCKER_TEST_HOST=unix:///path).
 # With arguments, runs `cargo test ARGS...` against the daemon instead of everything, e.g.
 #   scripts/test-with-daemon.sh -p daemon-tests --test transports
+# and with `--run COMMAND...`, runs that command against it (the benchmark:
+#   scripts/test-with-daemon.sh --run cargo run --release -p bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,13 +94,20 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 
+# The load test holds a thousand event streams open at once.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
 coverage=$(mktemp -d /tmp/docker-test-coverage.XXXXXX)
 export DOCKER_TEST_COVERAGE_DIR="$coverage"
-if [ $# -gt 0 ]; then
+if [ "${1:-}" = --run ]; then
+  shift
+  "$@"
+elif [ $# -gt 0 ]; then
   cargo test "$@"
 else
   cargo xtask check
-  cargo test --workspace --no-fail-fast
+  # The benchmark has no tests and would only add bollard to the build.
+  cargo test --workspace --exclude bench --no-fail-fast
   cargo run --quiet -p daemon-tests --bin coverage
 fi
 rm -rf "$coverage"

@@ -639,7 +639,7 @@ fn request_builder(op: &Operation) -> TokenStream {
     }
 }
 
-/// The expression building the request path with percent-encoded path parameters.
+/// The expression building the request path from percent-encoded, non-empty path parameters.
 fn path_expression(op: &Operation, names: &[String]) -> TokenStream {
     let mut pieces = Vec::new();
     let mut rest = op.path.as_str();
@@ -660,7 +660,8 @@ fn path_expression(op: &Operation, names: &[String]) -> TokenStream {
             ParameterValue::Scalar(TypeRef::String) => quote! { &self.#field },
             _ => quote! { &self.#field.to_string() },
         };
-        pieces.push(quote! { &docker_engine_runtime::encode_path_segment(#text) });
+        let operation = op.id.as_str();
+        pieces.push(quote! { &docker_engine_runtime::path_segment(#operation, #wire, #text)? });
         rest = &rest[close + 1..];
     }
     if pieces.is_empty() {

@@ -1,6 +1,8 @@
 //! The harness of the daemon tests: how to reach the test daemon, and a busybox image made
 //! without a registry.
 
+pub mod faults;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use docker_engine_runtime::{Body, Endpoint, Environment};
@@ -147,19 +149,6 @@ pub async fn busybox_image(docker: &Docker) -> &'static str {
         })
         .await;
     BUSYBOX
-}
-
-/// An in-memory tar archive of `files` (path, content), e.g. a build context.
-pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut archive = tar::Builder::new(Vec::new());
-    for (path, content) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        archive.append_data(&mut header, path, *content).unwrap();
-    }
-    archive.into_inner().unwrap()
 }
 
 /// Removes a container when dropped, so a failing test leaves nothing behind.

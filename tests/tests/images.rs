@@ -1,7 +1,7 @@
 //! Image recipes: build, history, tag, save/load, delete, prune.
 
-use daemon_tests::{busybox_image, docker, tar_of, unique_name};
-use docker_engine_runtime::{Body, Error, Filters};
+use daemon_tests::{busybox_image, docker, unique_name};
+use docker_engine_runtime::{tar_directory, tar_files, Body, Error, Filters};
 use futures_util::StreamExt;
 
 #[tokio::test]
@@ -9,15 +9,20 @@ async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
     let Some(docker) = docker() else { return };
     let base = busybox_image(&docker).await;
     let tag = format!("{}:v1", unique_name("built"));
-    let dockerfile = format!("FROM {base}\nRUN echo built-by-test > /built.txt\nLABEL purpose=test\n");
-    let context = tar_of(&[("Dockerfile", dockerfile.as_bytes())]);
+    let context_dir = std::env::temp_dir().join(unique_name("context"));
+    std::fs::create_dir_all(context_dir.join("files")).unwrap();
+    let dockerfile = format!(
+        "FROM {base}\nCOPY files/greeting.txt /greeting.txt\nRUN echo built-by-test > /built.txt\nLABEL purpose=test\n"
+    );
+    std::fs::write(context_dir.join("Dockerfile"), dockerfile).unwrap();
+    std::fs::write(context_dir.join("files/greeting.txt"), "hello from the context\n").unwrap();
     let mut build = docker
         .images()
         .build()
         .t(&tag)
         .labels([("from".to_owned(), "daemon-tests".to_owned())].into())
         .rm(true)
-        .body(Body::from(context))
+        .body(tar_directory(&context_dir))
         .send()
         .await
         .unwrap();
@@ -31,6 +36,7 @@ async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
         }
     }
     assert!(output.contains("Successfully tagged") || image_id.is_some(), "{output}");
+    std::fs::remove_dir_all(&context_dir).unwrap();
 
     let inspected = docker.images().inspect(&tag).send().await.unwrap();
     let labels = inspected
@@ -83,7 +89,7 @@ async fn a_failing_build_surfaces_its_error_from_the_stream() {
     let Some(docker) = docker() else { return };
     let base = busybox_image(&docker).await;
     let dockerfile = format!("FROM {base}\nRUN echo about to fail && exit 7\n");
-    let context = tar_of(&[("Dockerfile", dockerfile.as_bytes())]);
+    let context = tar_files([("Dockerfile", dockerfile.as_bytes())]).unwrap();
     let mut build = docker
         .images()
         .build()
@@ -138,7 +144,7 @@ async fn prune_removes_dangling_images_only() {
     let Some(docker) = docker() else { return };
     let base = busybox_image(&docker).await;
     let dockerfile = format!("FROM {base}\nLABEL dangling={}\n", unique_name("prune"));
-    let context = tar_of(&[("Dockerfile", dockerfile.as_bytes())]);
+    let context = tar_files([("Dockerfile", dockerfile.as_bytes())]).unwrap();
     let mut build = docker.images().build().body(Body::from(context)).send().await.unwrap();
     while let Some(message) = build.next().await {
         message.unwrap();

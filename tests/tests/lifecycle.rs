@@ -1,8 +1,8 @@
 //! Container lifecycle recipes: attach-then-start, top, changes, export, stats, signals, pause,
 //! rename, update, archives, wait conditions, logs options, prune.
 
-use daemon_tests::{busybox_image, create_busybox, docker, tar_of, unique_name};
-use docker_engine_runtime::{Body, Filters, Output};
+use daemon_tests::{busybox_image, create_busybox, docker, unique_name};
+use docker_engine_runtime::{tar_files, Body, Filters, Output};
 use docker_engine_v1_41::models::{
     ContainerCreateBody, ContainerUpdateBody, ContainerWaitCondition, HostConfig, PortBinding, RestartPolicy,
     RestartPolicyName,
@@ -191,7 +191,7 @@ async fn archives_go_in_and_come_out() {
     let Some(docker) = docker() else { return };
     let container = create_busybox(&docker, "arch", "sleep 60").await;
     let id = &container.id;
-    let upload = tar_of(&[("hello.txt", b"hello archive\n")]);
+    let upload = tar_files([("hello.txt", b"hello archive\n")]).unwrap();
     docker
         .containers()
         .put_archive(id, "/tmp", Body::from(upload))

@@ -33,7 +33,7 @@ type HttpBody = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// A request body: JSON, bytes in memory, or a stream that is sent as it is produced.
-pub struct Body(HttpBody);
+pub struct Body(pub(crate) HttpBody);
 
 impl Body {
     pub fn empty() -> Self {
@@ -203,9 +203,17 @@ const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Percent-encodes one path segment (image names hold `/` and `:`).
-pub fn encode_path_segment(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, QUERY).to_string()
+/// One path parameter of `operation`, percent-encoded (image names hold `/` and `:`). Empty,
+/// `.` and `..` are refused before anything is sent: the daemon's router would clean them away
+/// and the request would reach a different endpoint.
+pub fn path_segment(operation: &'static str, name: &str, value: &str) -> Result<String> {
+    if matches!(value, "" | "." | "..") {
+        return Err(Error::InvalidArgument {
+            operation,
+            message: format!("path parameter `{name}` is {value:?}; it must name something"),
+        });
+    }
+    Ok(percent_encoding::utf8_percent_encode(value, QUERY).to_string())
 }
 
 /// How the API version of requests is chosen.
@@ -285,8 +293,10 @@ impl Client {
         Self::with_options(endpoint, crate_version, Options::default())
     }
 
-    /// A client configured from `DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` and
-    /// `DOCKER_API_VERSION`, as the Docker CLI reads them.
+    /// A client configured as the Docker CLI would be: `DOCKER_HOST`, `DOCKER_TLS_VERIFY`,
+    /// `DOCKER_CERT_PATH`, then the context from `DOCKER_CONTEXT` or `config.json`'s
+    /// `currentContext` (under `DOCKER_CONFIG`, default `~/.docker`), then the local socket;
+    /// `DOCKER_API_VERSION` pins the version.
     pub fn from_env(crate_version: &str) -> Result<Self> {
         let endpoint = Environment::from_process().endpoint()?;
         let mut options = Options::default();
@@ -760,9 +770,14 @@ mod tests {
             "all=true&platform=linux%2Famd64&platform=linux%2Farm64&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D"
         );
         assert_eq!(
-            encode_path_segment("registry:5000/app:v1"),
+            path_segment("ImageInspect", "name", "registry:5000/app:v1").unwrap(),
             "registry%3A5000%2Fapp%3Av1"
         );
+        for bad in ["", ".", ".."] {
+            let error = path_segment("ContainerInspect", "id", bad).unwrap_err();
+            assert!(matches!(error, Error::InvalidArgument { .. }), "{error}");
+            assert!(error.to_string().contains("`id`"), "{error}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::{DockerConfig, DEFAULT_CONTEXT};
 use crate::error::{Error, Result};
 
 /// The local socket every Docker installation listens on by default.
@@ -55,6 +56,29 @@ impl TlsFiles {
             client_key: Some(read("key.pem")?),
         })
     }
+
+    /// A context's TLS folder: `ca.pem` and optionally `cert.pem` with `key.pem`; `None` when
+    /// the context holds no TLS material.
+    pub fn from_context_dir(dir: &Path) -> Result<Option<Self>> {
+        let read = |name: &str| match std::fs::read(dir.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Config(format!("cannot read {} ({e})", dir.join(name).display()))),
+        };
+        let (ca, client_cert, client_key) = (read("ca.pem")?, read("cert.pem")?, read("key.pem")?);
+        match (ca, &client_cert, &client_key) {
+            (None, None, None) => Ok(None),
+            (Some(ca), Some(_), Some(_)) | (Some(ca), None, None) => Ok(Some(TlsFiles {
+                ca,
+                client_cert,
+                client_key,
+            })),
+            _ => Err(Error::Config(format!(
+                "{} must hold ca.pem, and cert.pem with key.pem or neither",
+                dir.display()
+            ))),
+        }
+    }
 }
 
 impl std::fmt::Display for Endpoint {
@@ -74,6 +98,8 @@ pub struct Environment {
     pub docker_host: Option<String>,
     pub tls_verify: Option<String>,
     pub cert_path: Option<PathBuf>,
+    pub docker_context: Option<String>,
+    pub docker_config: Option<PathBuf>,
     pub home: Option<PathBuf>,
 }
 
@@ -84,55 +110,77 @@ impl Environment {
             docker_host: var("DOCKER_HOST"),
             tls_verify: var("DOCKER_TLS_VERIFY"),
             cert_path: var("DOCKER_CERT_PATH").map(PathBuf::from),
+            docker_context: var("DOCKER_CONTEXT"),
+            docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
             home: var("HOME").map(PathBuf::from),
         }
     }
 
-    /// The endpoint these variables describe.
+    /// The configuration directory: `DOCKER_CONFIG`, else `~/.docker`.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        self.docker_config
+            .clone()
+            .or_else(|| self.home.as_ref().map(|home| home.join(".docker")))
+    }
+
+    /// The endpoint these variables describe, with the CLI's precedence: `DOCKER_HOST`, then
+    /// the context named by `DOCKER_CONTEXT` or by `currentContext` in `config.json`, then the
+    /// local socket.
     pub fn endpoint(&self) -> Result<Endpoint> {
-        let Some(host) = &self.docker_host else {
+        if let Some(host) = &self.docker_host {
+            let tls = self.tls_verify.is_some();
+            return parse_host(host, tls, || {
+                let dir = self.cert_path.clone().or_else(|| self.config_dir()).ok_or_else(|| {
+                    Error::Config("DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is".into())
+                })?;
+                TlsFiles::from_dir(&dir)
+            });
+        }
+        let Some(config_dir) = self.config_dir() else {
             return Ok(Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET)));
         };
-        let tls = self.tls_verify.is_some();
-        let (scheme, rest) = host.split_once("://").ok_or_else(|| {
-            Error::Config(format!(
-                "DOCKER_HOST {host:?} has no scheme; use unix://, tcp://, http:// or https://"
-            ))
-        })?;
-        match scheme {
-            "unix" => {
-                if rest.is_empty() {
-                    return Err(Error::Config(format!("DOCKER_HOST {host:?} names no socket path")));
-                }
-                Ok(Endpoint::Unix(PathBuf::from(rest)))
-            }
-            "tcp" | "http" | "https" => {
-                let authority = rest.trim_end_matches('/');
-                let (name, port) = split_host_port(authority, if tls || scheme == "https" { 2376 } else { 2375 })
-                    .ok_or_else(|| Error::Config(format!("DOCKER_HOST {host:?}: expected host:port")))?;
-                if tls || scheme == "https" {
-                    let dir = match (&self.cert_path, &self.home) {
-                        (Some(dir), _) => dir.clone(),
-                        (None, Some(home)) => home.join(".docker"),
-                        (None, None) => {
-                            return Err(Error::Config(
-                                "DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is".into(),
-                            ))
-                        }
-                    };
-                    Ok(Endpoint::Tls {
-                        host: name,
-                        port,
-                        tls: TlsFiles::from_dir(&dir)?,
-                    })
-                } else {
-                    Ok(Endpoint::Tcp { host: name, port })
-                }
-            }
-            other => Err(Error::Config(format!(
-                "DOCKER_HOST {host:?}: unsupported scheme {other:?}"
-            ))),
+        let config = DockerConfig::load(&config_dir)?;
+        let context = self.docker_context.as_deref().or(config.current_context());
+        match context {
+            Some(name) if name != DEFAULT_CONTEXT => config.context_endpoint(name),
+            _ => Ok(Endpoint::Unix(PathBuf::from(DEFAULT_SOCKET))),
         }
+    }
+}
+
+/// Parses a `DOCKER_HOST`-style address; `tls_files` is asked for certificates only when the
+/// address needs TLS (`tls`, or an `https://` scheme).
+pub(crate) fn parse_host(host: &str, tls: bool, tls_files: impl FnOnce() -> Result<TlsFiles>) -> Result<Endpoint> {
+    let (scheme, rest) = host.split_once("://").ok_or_else(|| {
+        Error::Config(format!(
+            "DOCKER_HOST {host:?} has no scheme; use unix://, tcp://, http:// or https://"
+        ))
+    })?;
+    match scheme {
+        "unix" => {
+            if rest.is_empty() {
+                return Err(Error::Config(format!("DOCKER_HOST {host:?} names no socket path")));
+            }
+            Ok(Endpoint::Unix(PathBuf::from(rest)))
+        }
+        "tcp" | "http" | "https" => {
+            let tls = tls || scheme == "https";
+            let authority = rest.trim_end_matches('/');
+            let (name, port) = split_host_port(authority, if tls { 2376 } else { 2375 })
+                .ok_or_else(|| Error::Config(format!("DOCKER_HOST {host:?}: expected host:port")))?;
+            if tls {
+                Ok(Endpoint::Tls {
+                    host: name,
+                    port,
+                    tls: tls_files()?,
+                })
+            } else {
+                Ok(Endpoint::Tcp { host: name, port })
+            }
+        }
+        other => Err(Error::Config(format!(
+            "DOCKER_HOST {host:?}: unsupported scheme {other:?}"
+        ))),
     }
 }
 
@@ -159,6 +207,7 @@ fn split_host_port(authority: &str, default_port: u16) -> Option<(String, u16)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     fn env(host: Option<&str>) -> Environment {
         Environment {
@@ -218,12 +267,52 @@ mod tests {
             docker_host: Some("tcp://127.0.0.1:2376".into()),
             tls_verify: Some("1".into()),
             cert_path: Some("/nonexistent/certs".into()),
-            home: None,
+            ..Default::default()
         };
         let error = environment.endpoint().unwrap_err().to_string();
         assert!(
             error.contains("/nonexistent/certs/ca.pem") && error.contains("DOCKER_CERT_PATH"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn docker_context_and_current_context_pick_a_context_unless_docker_host_is_set() {
+        let dir = std::env::temp_dir().join(format!("docker-env-context-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let digest: String = sha2::Sha256::digest(b"remote")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let meta_dir = dir.join("contexts/meta").join(digest);
+        std::fs::create_dir_all(&meta_dir).unwrap();
+        std::fs::write(
+            meta_dir.join("meta.json"),
+            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://10.1.2.3:2375"}}}"#,
+        )
+        .unwrap();
+        let remote = Endpoint::Tcp {
+            host: "10.1.2.3".into(),
+            port: 2375,
+        };
+        let with = |docker_host: Option<&str>, context: Option<&str>| Environment {
+            docker_host: docker_host.map(String::from),
+            docker_context: context.map(String::from),
+            docker_config: Some(dir.clone()),
+            ..Default::default()
+        };
+        assert_eq!(with(None, Some("remote")).endpoint().unwrap(), remote);
+        assert_eq!(
+            with(None, Some("default")).endpoint().unwrap(),
+            Endpoint::Unix(DEFAULT_SOCKET.into())
+        );
+        assert_eq!(
+            with(Some("unix:///other.sock"), Some("remote")).endpoint().unwrap(),
+            Endpoint::Unix("/other.sock".into())
+        );
+        std::fs::write(dir.join("config.json"), r#"{"currentContext":"remote"}"#).unwrap();
+        assert_eq!(with(None, None).endpoint().unwrap(), remote);
+        let error = with(None, Some("gone")).endpoint().unwrap_err().to_string();
+        assert!(error.contains("context \"gone\""), "{error}");
     }
 }

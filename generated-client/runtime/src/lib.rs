@@ -5,17 +5,21 @@
 //! It knows nothing of any API version: generated crates describe requests with [`Request`]
 //! and pick the [`Client`] call that matches the response kind.
 
+mod archive;
 mod client;
+mod config;
 mod endpoint;
 mod error;
 mod params;
 mod streams;
 mod transport;
 
+pub use archive::{tar_directory, tar_files};
 pub use client::{
-    compare_versions, encode_path_segment, Body, Client, Method, Options, PathStat, Request, RequestObserver, Session,
+    compare_versions, path_segment, Body, Client, Method, Options, PathStat, Request, RequestObserver, Session,
     SessionInput, VersionPolicy,
 };
+pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};
 pub use params::{Filters, RegistryAuth, RegistryConfig};

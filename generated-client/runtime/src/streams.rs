@@ -113,6 +113,17 @@ impl<T: DeserializeOwned> JsonStream<T> {
             return None;
         };
         self.buffer.advance(start);
+        // The common case in one pass: a complete object of the expected type.
+        let mut typed = serde_json::Deserializer::from_slice(&self.buffer).into_iter::<T>();
+        if let Some(Ok(item)) = typed.next() {
+            let end = typed.byte_offset();
+            let object = self.buffer.split_to(end);
+            return Some(match self.stream_error(&object) {
+                Some(error) => Err(error),
+                None => Ok(item),
+            });
+        }
+        // Otherwise find where the object ends (or that it has not yet), then say what is wrong.
         let mut values = serde_json::Deserializer::from_slice(&self.buffer).into_iter::<serde::de::IgnoredAny>();
         match values.next() {
             Some(Ok(_)) => {
@@ -136,33 +147,32 @@ impl<T: DeserializeOwned> JsonStream<T> {
     }
 
     fn decode_item(&self, object: &[u8]) -> Result<T> {
-        if contains(object, b"\"error") {
-            #[derive(serde::Deserialize)]
-            struct Failure {
-                error: Option<String>,
-                #[serde(rename = "errorDetail")]
-                error_detail: Option<Detail>,
-            }
-            #[derive(serde::Deserialize)]
-            struct Detail {
-                message: Option<String>,
-            }
-            if let Ok(failure) = serde_json::from_slice::<Failure>(object) {
-                let message = failure.error_detail.and_then(|d| d.message).or(failure.error);
-                if let Some(message) = message {
-                    return Err(Error::Stream {
-                        operation: self.operation,
-                        message,
-                    });
-                }
-            }
+        match self.stream_error(object) {
+            Some(error) => Err(error),
+            None => decode(self.operation, object),
         }
-        decode(self.operation, object)
     }
-}
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    /// The daemon's way of failing after a 200: `{"error": ..., "errorDetail": {"message": ...}}`.
+    fn stream_error(&self, object: &[u8]) -> Option<Error> {
+        #[derive(serde::Deserialize)]
+        struct Failure {
+            error: Option<String>,
+            #[serde(rename = "errorDetail")]
+            error_detail: Option<Detail>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Detail {
+            message: Option<String>,
+        }
+        memchr::memmem::find(object, b"\"error")?;
+        let failure = serde_json::from_slice::<Failure>(object).ok()?;
+        let message = failure.error_detail.and_then(|d| d.message).or(failure.error)?;
+        Some(Error::Stream {
+            operation: self.operation,
+            message,
+        })
+    }
 }
 
 impl<T: DeserializeOwned> Stream for JsonStream<T> {
@@ -225,6 +235,8 @@ pub struct OutputStream {
     multiplexed: bool,
     operation: &'static str,
     finished: bool,
+    /// The error to report once the partial frame before it has been delivered.
+    pending_error: Option<Error>,
 }
 
 impl std::fmt::Debug for OutputStream {
@@ -246,6 +258,7 @@ impl OutputStream {
             multiplexed,
             operation,
             finished: false,
+            pending_error: None,
         }
     }
 
@@ -302,6 +315,34 @@ impl OutputStream {
     }
 }
 
+impl OutputStream {
+    /// Ends the stream with `error`, first delivering the payload of a frame cut short so that
+    /// no byte that arrived is lost.
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<Output>>> {
+        self.finished = true;
+        let partial = (self.multiplexed && self.buffer.len() > FRAME_HEADER)
+            .then(|| {
+                let kind = self.buffer[0];
+                self.buffer.advance(FRAME_HEADER);
+                let payload = self.buffer.split().freeze();
+                match kind {
+                    0 => Some(Output::StdIn(payload)),
+                    1 => Some(Output::StdOut(payload)),
+                    2 => Some(Output::StdErr(payload)),
+                    _ => None,
+                }
+            })
+            .flatten();
+        match partial {
+            Some(output) => {
+                self.pending_error = Some(error);
+                Poll::Ready(Some(Ok(output)))
+            }
+            None => Poll::Ready(Some(Err(error))),
+        }
+    }
+}
+
 impl Stream for OutputStream {
     type Item = Result<Output>;
 
@@ -309,7 +350,7 @@ impl Stream for OutputStream {
         let this = self.get_mut();
         loop {
             if this.finished {
-                return Poll::Ready(None);
+                return Poll::Ready(this.pending_error.take().map(Err));
             }
             if this.multiplexed {
                 if let Some(frame) = this.next_frame() {
@@ -320,19 +361,20 @@ impl Stream for OutputStream {
                 Some(Ok(chunk)) if !this.multiplexed => return Poll::Ready(Some(Ok(Output::Console(chunk)))),
                 Some(Ok(chunk)) => this.buffer.extend_from_slice(&chunk),
                 Some(Err(e)) => {
-                    this.finished = true;
-                    return Poll::Ready(Some(Err(transport_error(this.operation, e))));
+                    let error = transport_error(this.operation, e);
+                    return this.fail(error);
                 }
                 None => {
-                    this.finished = true;
                     if this.buffer.is_empty() {
+                        this.finished = true;
                         return Poll::Ready(None);
                     }
                     let message = format!("body ended inside a frame ({} bytes left over)", this.buffer.len());
-                    return Poll::Ready(Some(Err(Error::Truncated {
+                    let error = Error::Truncated {
                         operation: this.operation,
                         message,
-                    })));
+                    };
+                    return this.fail(error);
                 }
             }
         }
@@ -452,7 +494,12 @@ mod tests {
         assert!(matches!(&pieces[1], Err(Error::Stream { message, .. }) if message == "exec failed"));
         let cut = frame(1, b"abcdef")[..10].to_vec();
         let pieces = block_on(OutputStream::new(chunks(vec![cut]), true, "t").collect::<Vec<_>>());
-        assert!(matches!(pieces[0], Err(Error::Truncated { .. })));
+        assert_eq!(pieces.len(), 2, "the bytes before the cut, then the error");
+        assert_eq!(pieces[0].as_ref().unwrap(), &Output::StdOut(Bytes::from_static(b"ab")));
+        assert!(matches!(pieces[1], Err(Error::Truncated { .. })));
+        let cut_in_header = frame(1, b"abcdef")[..5].to_vec();
+        let pieces = block_on(OutputStream::new(chunks(vec![cut_in_header]), true, "t").collect::<Vec<_>>());
+        assert!(matches!(pieces[..], [Err(Error::Truncated { .. })]), "{pieces:?}");
     }
 
     #[test]

@@ -1538,7 +1538,11 @@ impl ContainerInspectBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerInspect",
+                    "id",
+                    &self.id,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -1579,7 +1583,7 @@ impl ContainerTopBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerTop", "id", &self.id)?,
                 "/top",
             ]
                 .concat(),
@@ -1659,7 +1663,7 @@ impl ContainerLogsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -1709,7 +1713,11 @@ impl ContainerChangesBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerChanges",
+                    "id",
+                    &self.id,
+                )?,
                 "/changes",
             ]
                 .concat(),
@@ -1741,7 +1749,7 @@ impl ContainerExportBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExport", "id", &self.id)?,
                 "/export",
             ]
                 .concat(),
@@ -1781,7 +1789,7 @@ impl ContainerStatsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStats", "id", &self.id)?,
                 "/stats",
             ]
                 .concat(),
@@ -1818,7 +1826,7 @@ impl ContainerResizeBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerResize", "id", &self.id)?,
                 "/resize",
             ]
                 .concat(),
@@ -1858,7 +1866,7 @@ impl ContainerStartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStart", "id", &self.id)?,
                 "/start",
             ]
                 .concat(),
@@ -1899,7 +1907,7 @@ impl ContainerStopBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStop", "id", &self.id)?,
                 "/stop",
             ]
                 .concat(),
@@ -1940,7 +1948,11 @@ impl ContainerRestartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerRestart",
+                    "id",
+                    &self.id,
+                )?,
                 "/restart",
             ]
                 .concat(),
@@ -1981,7 +1993,7 @@ impl ContainerKillBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerKill", "id", &self.id)?,
                 "/kill",
             ]
                 .concat(),
@@ -2017,7 +2029,7 @@ impl ContainerUpdateBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -2051,7 +2063,7 @@ impl ContainerRenameBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerRename", "id", &self.id)?,
                 "/rename",
             ]
                 .concat(),
@@ -2084,7 +2096,7 @@ impl ContainerPauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerPause", "id", &self.id)?,
                 "/pause",
             ]
                 .concat(),
@@ -2116,7 +2128,11 @@ impl ContainerUnpauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerUnpause",
+                    "id",
+                    &self.id,
+                )?,
                 "/unpause",
             ]
                 .concat(),
@@ -2195,7 +2211,7 @@ impl ContainerAttachBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerAttach", "id", &self.id)?,
                 "/attach",
             ]
                 .concat(),
@@ -2270,7 +2286,11 @@ impl ContainerAttachWebsocketBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerAttachWebsocket",
+                    "id",
+                    &self.id,
+                )?,
                 "/attach/ws",
             ]
                 .concat(),
@@ -2311,7 +2331,7 @@ impl ContainerWaitBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerWait", "id", &self.id)?,
                 "/wait",
             ]
                 .concat(),
@@ -2359,7 +2379,10 @@ impl ContainerDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/containers/",
+                &docker_engine_runtime::path_segment("ContainerDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ContainerDelete",
         );
@@ -2399,7 +2422,11 @@ impl ContainerGetArchiveBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerGetArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2440,7 +2467,11 @@ impl ContainerPutArchiveBuilder {
             Method::PUT,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerPutArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2478,7 +2509,11 @@ impl ContainerArchiveHeadBuilder {
             Method::HEAD,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchiveHead",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2930,7 +2965,11 @@ impl ImageInspectBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -2962,7 +3001,11 @@ impl ImageHistoryBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageHistory",
+                    "name",
+                    &self.name,
+                )?,
                 "/history",
             ]
                 .concat(),
@@ -3005,7 +3048,7 @@ impl ImagePushBuilder {
             Method::POST,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("ImagePush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -3053,7 +3096,11 @@ impl ImageTagBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageTag", "name", &self.name)?,
+                "/tag",
+            ]
                 .concat(),
             "ImageTag",
         );
@@ -3099,7 +3146,10 @@ impl ImageDeleteBuilder {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponse>> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "ImageDelete",
         );
@@ -3514,7 +3564,11 @@ impl ImageGetBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageGet", "name", &self.name)?,
+                "/get",
+            ]
                 .concat(),
             "ImageGet",
         );
@@ -3626,7 +3680,7 @@ impl ContainerExecBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExec", "id", &self.id)?,
                 "/exec",
             ]
                 .concat(),
@@ -3669,7 +3723,11 @@ impl ExecStartBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecStart", "id", &self.id)?,
+                "/start",
+            ]
                 .concat(),
             "ExecStart",
         );
@@ -3702,7 +3760,11 @@ impl ExecResizeBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecResize", "id", &self.id)?,
+                "/resize",
+            ]
                 .concat(),
             "ExecResize",
         );
@@ -3732,7 +3794,11 @@ impl ExecInspectBuilder {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecInspect", "id", &self.id)?,
+                "/json",
+            ]
                 .concat(),
             "ExecInspect",
         );
@@ -3829,7 +3895,14 @@ impl VolumeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment(
+                    "VolumeInspect",
+                    "name",
+                    &self.name,
+                )?,
+            ]
                 .concat(),
             "VolumeInspect",
         );
@@ -3863,7 +3936,10 @@ impl VolumeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeDelete",
         );
@@ -3961,7 +4037,10 @@ impl NetworkInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkInspect",
         );
@@ -3989,7 +4068,10 @@ impl NetworkDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkDelete",
         );
@@ -4048,7 +4130,7 @@ impl NetworkConnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("NetworkConnect", "id", &self.id)?,
                 "/connect",
             ]
                 .concat(),
@@ -4082,7 +4164,11 @@ impl NetworkDisconnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "NetworkDisconnect",
+                    "id",
+                    &self.id,
+                )?,
                 "/disconnect",
             ]
                 .concat(),
@@ -4251,7 +4337,11 @@ impl PluginInspectBuilder {
             Method::GET,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -4287,7 +4377,10 @@ impl PluginDeleteBuilder {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/plugins/",
+                &docker_engine_runtime::path_segment("PluginDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "PluginDelete",
         );
@@ -4321,7 +4414,11 @@ impl PluginEnableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginEnable",
+                    "name",
+                    &self.name,
+                )?,
                 "/enable",
             ]
                 .concat(),
@@ -4354,7 +4451,11 @@ impl PluginDisableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginDisable",
+                    "name",
+                    &self.name,
+                )?,
                 "/disable",
             ]
                 .concat(),
@@ -4400,7 +4501,11 @@ impl PluginUpgradeBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginUpgrade",
+                    "name",
+                    &self.name,
+                )?,
                 "/upgrade",
             ]
                 .concat(),
@@ -4478,7 +4583,7 @@ impl PluginPushBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginPush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -4515,7 +4620,7 @@ impl PluginSetBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginSet", "name", &self.name)?,
                 "/set",
             ]
                 .concat(),
@@ -4586,7 +4691,11 @@ impl NodeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -4619,7 +4728,11 @@ impl NodeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeDelete", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -4655,7 +4768,11 @@ impl NodeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeUpdate", "id", &self.id)?,
+                "/update",
+            ]
                 .concat(),
             "NodeUpdate",
         );
@@ -4987,7 +5104,10 @@ impl ServiceInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceInspect",
         );
@@ -5015,7 +5135,10 @@ impl ServiceDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceDelete",
         );
@@ -5059,7 +5182,7 @@ impl ServiceUpdateBuilder {
             Method::POST,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -5150,7 +5273,7 @@ impl ServiceLogsBuilder {
             Method::GET,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -5239,7 +5362,11 @@ impl TaskInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5333,7 +5460,10 @@ impl SecretInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretInspect",
         );
@@ -5361,7 +5491,10 @@ impl SecretDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretDelete",
         );
@@ -5398,7 +5531,7 @@ impl SecretUpdateBuilder {
             Method::POST,
             [
                 "/secrets/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("SecretUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),

@@ -1552,7 +1552,11 @@ impl ContainerInspectBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerInspect",
+                    "id",
+                    &self.id,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -1593,7 +1597,7 @@ impl ContainerTopBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerTop", "id", &self.id)?,
                 "/top",
             ]
                 .concat(),
@@ -1673,7 +1677,7 @@ impl ContainerLogsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -1723,7 +1727,11 @@ impl ContainerChangesBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerChanges",
+                    "id",
+                    &self.id,
+                )?,
                 "/changes",
             ]
                 .concat(),
@@ -1755,7 +1763,7 @@ impl ContainerExportBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExport", "id", &self.id)?,
                 "/export",
             ]
                 .concat(),
@@ -1795,7 +1803,7 @@ impl ContainerStatsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStats", "id", &self.id)?,
                 "/stats",
             ]
                 .concat(),
@@ -1832,7 +1840,7 @@ impl ContainerResizeBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerResize", "id", &self.id)?,
                 "/resize",
             ]
                 .concat(),
@@ -1872,7 +1880,7 @@ impl ContainerStartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStart", "id", &self.id)?,
                 "/start",
             ]
                 .concat(),
@@ -1913,7 +1921,7 @@ impl ContainerStopBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStop", "id", &self.id)?,
                 "/stop",
             ]
                 .concat(),
@@ -1954,7 +1962,11 @@ impl ContainerRestartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerRestart",
+                    "id",
+                    &self.id,
+                )?,
                 "/restart",
             ]
                 .concat(),
@@ -1995,7 +2007,7 @@ impl ContainerKillBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerKill", "id", &self.id)?,
                 "/kill",
             ]
                 .concat(),
@@ -2031,7 +2043,7 @@ impl ContainerUpdateBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -2065,7 +2077,7 @@ impl ContainerRenameBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerRename", "id", &self.id)?,
                 "/rename",
             ]
                 .concat(),
@@ -2098,7 +2110,7 @@ impl ContainerPauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerPause", "id", &self.id)?,
                 "/pause",
             ]
                 .concat(),
@@ -2130,7 +2142,11 @@ impl ContainerUnpauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerUnpause",
+                    "id",
+                    &self.id,
+                )?,
                 "/unpause",
             ]
                 .concat(),
@@ -2209,7 +2225,7 @@ impl ContainerAttachBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerAttach", "id", &self.id)?,
                 "/attach",
             ]
                 .concat(),
@@ -2284,7 +2300,11 @@ impl ContainerAttachWebsocketBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerAttachWebsocket",
+                    "id",
+                    &self.id,
+                )?,
                 "/attach/ws",
             ]
                 .concat(),
@@ -2325,7 +2345,7 @@ impl ContainerWaitBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerWait", "id", &self.id)?,
                 "/wait",
             ]
                 .concat(),
@@ -2373,7 +2393,10 @@ impl ContainerDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/containers/",
+                &docker_engine_runtime::path_segment("ContainerDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ContainerDelete",
         );
@@ -2413,7 +2436,11 @@ impl ContainerArchiveBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2454,7 +2481,11 @@ impl PutContainerArchiveBuilder {
             Method::PUT,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "PutContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2492,7 +2523,11 @@ impl ContainerArchiveInfoBuilder {
             Method::HEAD,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchiveInfo",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2965,7 +3000,11 @@ impl ImageInspectBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -2997,7 +3036,11 @@ impl ImageHistoryBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageHistory",
+                    "name",
+                    &self.name,
+                )?,
                 "/history",
             ]
                 .concat(),
@@ -3040,7 +3083,7 @@ impl ImagePushBuilder {
             Method::POST,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("ImagePush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -3088,7 +3131,11 @@ impl ImageTagBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageTag", "name", &self.name)?,
+                "/tag",
+            ]
                 .concat(),
             "ImageTag",
         );
@@ -3134,7 +3181,10 @@ impl ImageDeleteBuilder {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "ImageDelete",
         );
@@ -3550,7 +3600,11 @@ impl ImageGetBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageGet", "name", &self.name)?,
+                "/get",
+            ]
                 .concat(),
             "ImageGet",
         );
@@ -3662,7 +3716,7 @@ impl ContainerExecBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExec", "id", &self.id)?,
                 "/exec",
             ]
                 .concat(),
@@ -3705,7 +3759,11 @@ impl ExecStartBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecStart", "id", &self.id)?,
+                "/start",
+            ]
                 .concat(),
             "ExecStart",
         );
@@ -3738,7 +3796,11 @@ impl ExecResizeBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecResize", "id", &self.id)?,
+                "/resize",
+            ]
                 .concat(),
             "ExecResize",
         );
@@ -3768,7 +3830,11 @@ impl ExecInspectBuilder {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecInspect", "id", &self.id)?,
+                "/json",
+            ]
                 .concat(),
             "ExecInspect",
         );
@@ -3865,7 +3931,14 @@ impl VolumeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment(
+                    "VolumeInspect",
+                    "name",
+                    &self.name,
+                )?,
+            ]
                 .concat(),
             "VolumeInspect",
         );
@@ -3899,7 +3972,10 @@ impl VolumeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeDelete",
         );
@@ -4014,7 +4090,10 @@ impl NetworkInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkInspect",
         );
@@ -4045,7 +4124,10 @@ impl NetworkDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkDelete",
         );
@@ -4104,7 +4186,7 @@ impl NetworkConnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("NetworkConnect", "id", &self.id)?,
                 "/connect",
             ]
                 .concat(),
@@ -4138,7 +4220,11 @@ impl NetworkDisconnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "NetworkDisconnect",
+                    "id",
+                    &self.id,
+                )?,
                 "/disconnect",
             ]
                 .concat(),
@@ -4331,7 +4417,11 @@ impl PluginInspectBuilder {
             Method::GET,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -4367,7 +4457,10 @@ impl PluginDeleteBuilder {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/plugins/",
+                &docker_engine_runtime::path_segment("PluginDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "PluginDelete",
         );
@@ -4401,7 +4494,11 @@ impl PluginEnableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginEnable",
+                    "name",
+                    &self.name,
+                )?,
                 "/enable",
             ]
                 .concat(),
@@ -4440,7 +4537,11 @@ impl PluginDisableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginDisable",
+                    "name",
+                    &self.name,
+                )?,
                 "/disable",
             ]
                 .concat(),
@@ -4489,7 +4590,11 @@ impl PluginUpgradeBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginUpgrade",
+                    "name",
+                    &self.name,
+                )?,
                 "/upgrade",
             ]
                 .concat(),
@@ -4567,7 +4672,7 @@ impl PluginPushBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginPush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -4604,7 +4709,7 @@ impl PluginSetBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginSet", "name", &self.name)?,
                 "/set",
             ]
                 .concat(),
@@ -4675,7 +4780,11 @@ impl NodeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -4708,7 +4817,11 @@ impl NodeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeDelete", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -4744,7 +4857,11 @@ impl NodeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeUpdate", "id", &self.id)?,
+                "/update",
+            ]
                 .concat(),
             "NodeUpdate",
         );
@@ -5076,7 +5193,10 @@ impl ServiceInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceInspect",
         );
@@ -5104,7 +5224,10 @@ impl ServiceDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceDelete",
         );
@@ -5154,7 +5277,7 @@ impl ServiceUpdateBuilder {
             Method::POST,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -5248,7 +5371,7 @@ impl ServiceLogsBuilder {
             Method::GET,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -5337,7 +5460,11 @@ impl TaskInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5431,7 +5558,10 @@ impl SecretInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretInspect",
         );
@@ -5459,7 +5589,10 @@ impl SecretDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretDelete",
         );
@@ -5496,7 +5629,7 @@ impl SecretUpdateBuilder {
             Method::POST,
             [
                 "/secrets/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("SecretUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),

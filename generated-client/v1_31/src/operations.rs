@@ -1734,7 +1734,11 @@ impl ContainerInspectBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerInspect",
+                    "id",
+                    &self.id,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -1775,7 +1779,7 @@ impl ContainerTopBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerTop", "id", &self.id)?,
                 "/top",
             ]
                 .concat(),
@@ -1855,7 +1859,7 @@ impl ContainerLogsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -1905,7 +1909,11 @@ impl ContainerChangesBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerChanges",
+                    "id",
+                    &self.id,
+                )?,
                 "/changes",
             ]
                 .concat(),
@@ -1937,7 +1945,7 @@ impl ContainerExportBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExport", "id", &self.id)?,
                 "/export",
             ]
                 .concat(),
@@ -1977,7 +1985,7 @@ impl ContainerStatsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStats", "id", &self.id)?,
                 "/stats",
             ]
                 .concat(),
@@ -2014,7 +2022,7 @@ impl ContainerResizeBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerResize", "id", &self.id)?,
                 "/resize",
             ]
                 .concat(),
@@ -2054,7 +2062,7 @@ impl ContainerStartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStart", "id", &self.id)?,
                 "/start",
             ]
                 .concat(),
@@ -2095,7 +2103,7 @@ impl ContainerStopBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStop", "id", &self.id)?,
                 "/stop",
             ]
                 .concat(),
@@ -2136,7 +2144,11 @@ impl ContainerRestartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerRestart",
+                    "id",
+                    &self.id,
+                )?,
                 "/restart",
             ]
                 .concat(),
@@ -2177,7 +2189,7 @@ impl ContainerKillBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerKill", "id", &self.id)?,
                 "/kill",
             ]
                 .concat(),
@@ -2213,7 +2225,7 @@ impl ContainerUpdateBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -2247,7 +2259,7 @@ impl ContainerRenameBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerRename", "id", &self.id)?,
                 "/rename",
             ]
                 .concat(),
@@ -2280,7 +2292,7 @@ impl ContainerPauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerPause", "id", &self.id)?,
                 "/pause",
             ]
                 .concat(),
@@ -2312,7 +2324,11 @@ impl ContainerUnpauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerUnpause",
+                    "id",
+                    &self.id,
+                )?,
                 "/unpause",
             ]
                 .concat(),
@@ -2391,7 +2407,7 @@ impl ContainerAttachBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerAttach", "id", &self.id)?,
                 "/attach",
             ]
                 .concat(),
@@ -2466,7 +2482,11 @@ impl ContainerAttachWebsocketBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerAttachWebsocket",
+                    "id",
+                    &self.id,
+                )?,
                 "/attach/ws",
             ]
                 .concat(),
@@ -2515,7 +2535,7 @@ impl ContainerWaitBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerWait", "id", &self.id)?,
                 "/wait",
             ]
                 .concat(),
@@ -2566,7 +2586,10 @@ impl ContainerDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/containers/",
+                &docker_engine_runtime::path_segment("ContainerDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ContainerDelete",
         );
@@ -2606,7 +2629,11 @@ impl ContainerArchiveBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2647,7 +2674,11 @@ impl PutContainerArchiveBuilder {
             Method::PUT,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "PutContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2685,7 +2716,11 @@ impl ContainerArchiveInfoBuilder {
             Method::HEAD,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchiveInfo",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -3185,7 +3220,11 @@ impl ImageInspectBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -3217,7 +3256,11 @@ impl ImageHistoryBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageHistory",
+                    "name",
+                    &self.name,
+                )?,
                 "/history",
             ]
                 .concat(),
@@ -3260,7 +3303,7 @@ impl ImagePushBuilder {
             Method::POST,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("ImagePush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -3308,7 +3351,11 @@ impl ImageTagBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageTag", "name", &self.name)?,
+                "/tag",
+            ]
                 .concat(),
             "ImageTag",
         );
@@ -3354,7 +3401,10 @@ impl ImageDeleteBuilder {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "ImageDelete",
         );
@@ -3772,7 +3822,11 @@ impl ImageGetBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageGet", "name", &self.name)?,
+                "/get",
+            ]
                 .concat(),
             "ImageGet",
         );
@@ -3884,7 +3938,7 @@ impl ContainerExecBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExec", "id", &self.id)?,
                 "/exec",
             ]
                 .concat(),
@@ -3927,7 +3981,11 @@ impl ExecStartBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecStart", "id", &self.id)?,
+                "/start",
+            ]
                 .concat(),
             "ExecStart",
         );
@@ -3960,7 +4018,11 @@ impl ExecResizeBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecResize", "id", &self.id)?,
+                "/resize",
+            ]
                 .concat(),
             "ExecResize",
         );
@@ -3990,7 +4052,11 @@ impl ExecInspectBuilder {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecInspect", "id", &self.id)?,
+                "/json",
+            ]
                 .concat(),
             "ExecInspect",
         );
@@ -4087,7 +4153,14 @@ impl VolumeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment(
+                    "VolumeInspect",
+                    "name",
+                    &self.name,
+                )?,
+            ]
                 .concat(),
             "VolumeInspect",
         );
@@ -4121,7 +4194,10 @@ impl VolumeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeDelete",
         );
@@ -4244,7 +4320,10 @@ impl NetworkInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkInspect",
         );
@@ -4278,7 +4357,10 @@ impl NetworkDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkDelete",
         );
@@ -4337,7 +4419,7 @@ impl NetworkConnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("NetworkConnect", "id", &self.id)?,
                 "/connect",
             ]
                 .concat(),
@@ -4371,7 +4453,11 @@ impl NetworkDisconnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "NetworkDisconnect",
+                    "id",
+                    &self.id,
+                )?,
                 "/disconnect",
             ]
                 .concat(),
@@ -4565,7 +4651,11 @@ impl PluginInspectBuilder {
             Method::GET,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -4601,7 +4691,10 @@ impl PluginDeleteBuilder {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/plugins/",
+                &docker_engine_runtime::path_segment("PluginDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "PluginDelete",
         );
@@ -4635,7 +4728,11 @@ impl PluginEnableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginEnable",
+                    "name",
+                    &self.name,
+                )?,
                 "/enable",
             ]
                 .concat(),
@@ -4674,7 +4771,11 @@ impl PluginDisableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginDisable",
+                    "name",
+                    &self.name,
+                )?,
                 "/disable",
             ]
                 .concat(),
@@ -4723,7 +4824,11 @@ impl PluginUpgradeBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginUpgrade",
+                    "name",
+                    &self.name,
+                )?,
                 "/upgrade",
             ]
                 .concat(),
@@ -4801,7 +4906,7 @@ impl PluginPushBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginPush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -4838,7 +4943,7 @@ impl PluginSetBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginSet", "name", &self.name)?,
                 "/set",
             ]
                 .concat(),
@@ -4909,7 +5014,11 @@ impl NodeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -4942,7 +5051,11 @@ impl NodeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeDelete", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -4978,7 +5091,11 @@ impl NodeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeUpdate", "id", &self.id)?,
+                "/update",
+            ]
                 .concat(),
             "NodeUpdate",
         );
@@ -5317,7 +5434,10 @@ impl ServiceInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceInspect",
         );
@@ -5348,7 +5468,10 @@ impl ServiceDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceDelete",
         );
@@ -5398,7 +5521,7 @@ impl ServiceUpdateBuilder {
             Method::POST,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -5492,7 +5615,7 @@ impl ServiceLogsBuilder {
             Method::GET,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -5581,7 +5704,11 @@ impl TaskInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -5659,7 +5786,11 @@ impl TaskLogsBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id), "/logs"]
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskLogs", "id", &self.id)?,
+                "/logs",
+            ]
                 .concat(),
             "TaskLogs",
         );
@@ -5778,7 +5909,10 @@ impl SecretInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretInspect",
         );
@@ -5806,7 +5940,10 @@ impl SecretDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretDelete",
         );
@@ -5843,7 +5980,7 @@ impl SecretUpdateBuilder {
             Method::POST,
             [
                 "/secrets/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("SecretUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -5947,7 +6084,10 @@ impl ConfigInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
             Method::GET,
-            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/configs/",
+                &docker_engine_runtime::path_segment("ConfigInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ConfigInspect",
         );
@@ -5975,7 +6115,10 @@ impl ConfigDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/configs/",
+                &docker_engine_runtime::path_segment("ConfigDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ConfigDelete",
         );
@@ -6012,7 +6155,7 @@ impl ConfigUpdateBuilder {
             Method::POST,
             [
                 "/configs/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ConfigUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -6048,7 +6191,11 @@ impl DistributionInspectBuilder {
             Method::GET,
             [
                 "/distribution/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "DistributionInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),

@@ -1873,7 +1873,11 @@ impl ContainerInspectBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerInspect",
+                    "id",
+                    &self.id,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -1914,7 +1918,7 @@ impl ContainerTopBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerTop", "id", &self.id)?,
                 "/top",
             ]
                 .concat(),
@@ -1999,7 +2003,7 @@ impl ContainerLogsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -2052,7 +2056,11 @@ impl ContainerChangesBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerChanges",
+                    "id",
+                    &self.id,
+                )?,
                 "/changes",
             ]
                 .concat(),
@@ -2084,7 +2092,7 @@ impl ContainerExportBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExport", "id", &self.id)?,
                 "/export",
             ]
                 .concat(),
@@ -2132,7 +2140,7 @@ impl ContainerStatsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStats", "id", &self.id)?,
                 "/stats",
             ]
                 .concat(),
@@ -2172,7 +2180,7 @@ impl ContainerResizeBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerResize", "id", &self.id)?,
                 "/resize",
             ]
                 .concat(),
@@ -2214,7 +2222,7 @@ impl ContainerStartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStart", "id", &self.id)?,
                 "/start",
             ]
                 .concat(),
@@ -2261,7 +2269,7 @@ impl ContainerStopBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStop", "id", &self.id)?,
                 "/stop",
             ]
                 .concat(),
@@ -2311,7 +2319,11 @@ impl ContainerRestartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerRestart",
+                    "id",
+                    &self.id,
+                )?,
                 "/restart",
             ]
                 .concat(),
@@ -2355,7 +2367,7 @@ impl ContainerKillBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerKill", "id", &self.id)?,
                 "/kill",
             ]
                 .concat(),
@@ -2391,7 +2403,7 @@ impl ContainerUpdateBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -2425,7 +2437,7 @@ impl ContainerRenameBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerRename", "id", &self.id)?,
                 "/rename",
             ]
                 .concat(),
@@ -2458,7 +2470,7 @@ impl ContainerPauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerPause", "id", &self.id)?,
                 "/pause",
             ]
                 .concat(),
@@ -2490,7 +2502,11 @@ impl ContainerUnpauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerUnpause",
+                    "id",
+                    &self.id,
+                )?,
                 "/unpause",
             ]
                 .concat(),
@@ -2574,7 +2590,7 @@ impl ContainerAttachBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerAttach", "id", &self.id)?,
                 "/attach",
             ]
                 .concat(),
@@ -2669,7 +2685,11 @@ impl ContainerAttachWebsocketBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerAttachWebsocket",
+                    "id",
+                    &self.id,
+                )?,
                 "/attach/ws",
             ]
                 .concat(),
@@ -2727,7 +2747,7 @@ impl ContainerWaitBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerWait", "id", &self.id)?,
                 "/wait",
             ]
                 .concat(),
@@ -2778,7 +2798,10 @@ impl ContainerDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/containers/",
+                &docker_engine_runtime::path_segment("ContainerDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ContainerDelete",
         );
@@ -2818,7 +2841,11 @@ impl ContainerArchiveBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2868,7 +2895,11 @@ impl PutContainerArchiveBuilder {
             Method::PUT,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "PutContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2909,7 +2940,11 @@ impl ContainerArchiveInfoBuilder {
             Method::HEAD,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchiveInfo",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -3565,7 +3600,11 @@ impl ImageInspectBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -3597,7 +3636,11 @@ impl ImageHistoryBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageHistory",
+                    "name",
+                    &self.name,
+                )?,
                 "/history",
             ]
                 .concat(),
@@ -3640,7 +3683,7 @@ impl ImagePushBuilder {
             Method::POST,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("ImagePush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -3688,7 +3731,11 @@ impl ImageTagBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageTag", "name", &self.name)?,
+                "/tag",
+            ]
                 .concat(),
             "ImageTag",
         );
@@ -3734,7 +3781,10 @@ impl ImageDeleteBuilder {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "ImageDelete",
         );
@@ -4192,7 +4242,11 @@ impl ImageGetBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageGet", "name", &self.name)?,
+                "/get",
+            ]
                 .concat(),
             "ImageGet",
         );
@@ -4304,7 +4358,7 @@ impl ContainerExecBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExec", "id", &self.id)?,
                 "/exec",
             ]
                 .concat(),
@@ -4347,7 +4401,11 @@ impl ExecStartBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecStart", "id", &self.id)?,
+                "/start",
+            ]
                 .concat(),
             "ExecStart",
         );
@@ -4380,7 +4438,11 @@ impl ExecResizeBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecResize", "id", &self.id)?,
+                "/resize",
+            ]
                 .concat(),
             "ExecResize",
         );
@@ -4410,7 +4472,11 @@ impl ExecInspectBuilder {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecInspect", "id", &self.id)?,
+                "/json",
+            ]
                 .concat(),
             "ExecInspect",
         );
@@ -4507,7 +4573,14 @@ impl VolumeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment(
+                    "VolumeInspect",
+                    "name",
+                    &self.name,
+                )?,
+            ]
                 .concat(),
             "VolumeInspect",
         );
@@ -4543,7 +4616,10 @@ impl VolumeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeUpdate", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeUpdate",
         );
@@ -4581,7 +4657,10 @@ impl VolumeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeDelete",
         );
@@ -4712,7 +4791,10 @@ impl NetworkInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkInspect",
         );
@@ -4746,7 +4828,10 @@ impl NetworkDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkDelete",
         );
@@ -4805,7 +4890,7 @@ impl NetworkConnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("NetworkConnect", "id", &self.id)?,
                 "/connect",
             ]
                 .concat(),
@@ -4839,7 +4924,11 @@ impl NetworkDisconnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "NetworkDisconnect",
+                    "id",
+                    &self.id,
+                )?,
                 "/disconnect",
             ]
                 .concat(),
@@ -5040,7 +5129,11 @@ impl PluginInspectBuilder {
             Method::GET,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -5077,7 +5170,10 @@ impl PluginDeleteBuilder {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/plugins/",
+                &docker_engine_runtime::path_segment("PluginDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "PluginDelete",
         );
@@ -5111,7 +5207,11 @@ impl PluginEnableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginEnable",
+                    "name",
+                    &self.name,
+                )?,
                 "/enable",
             ]
                 .concat(),
@@ -5150,7 +5250,11 @@ impl PluginDisableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginDisable",
+                    "name",
+                    &self.name,
+                )?,
                 "/disable",
             ]
                 .concat(),
@@ -5203,7 +5307,11 @@ impl PluginUpgradeBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginUpgrade",
+                    "name",
+                    &self.name,
+                )?,
                 "/upgrade",
             ]
                 .concat(),
@@ -5281,7 +5389,7 @@ impl PluginPushBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginPush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -5318,7 +5426,7 @@ impl PluginSetBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginSet", "name", &self.name)?,
                 "/set",
             ]
                 .concat(),
@@ -5390,7 +5498,11 @@ impl NodeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -5423,7 +5535,11 @@ impl NodeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeDelete", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -5459,7 +5575,11 @@ impl NodeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeUpdate", "id", &self.id)?,
+                "/update",
+            ]
                 .concat(),
             "NodeUpdate",
         );
@@ -5815,7 +5935,10 @@ impl ServiceInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceInspect",
         );
@@ -5846,7 +5969,10 @@ impl ServiceDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceDelete",
         );
@@ -5906,7 +6032,7 @@ impl ServiceUpdateBuilder {
             Method::POST,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -5999,7 +6125,7 @@ impl ServiceLogsBuilder {
             Method::GET,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -6091,7 +6217,11 @@ impl TaskInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -6168,7 +6298,11 @@ impl TaskLogsBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id), "/logs"]
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskLogs", "id", &self.id)?,
+                "/logs",
+            ]
                 .concat(),
             "TaskLogs",
         );
@@ -6290,7 +6424,10 @@ impl SecretInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretInspect",
         );
@@ -6318,7 +6455,10 @@ impl SecretDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretDelete",
         );
@@ -6357,7 +6497,7 @@ impl SecretUpdateBuilder {
             Method::POST,
             [
                 "/secrets/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("SecretUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -6464,7 +6604,10 @@ impl ConfigInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
             Method::GET,
-            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/configs/",
+                &docker_engine_runtime::path_segment("ConfigInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ConfigInspect",
         );
@@ -6492,7 +6635,10 @@ impl ConfigDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/configs/",
+                &docker_engine_runtime::path_segment("ConfigDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ConfigDelete",
         );
@@ -6531,7 +6677,7 @@ impl ConfigUpdateBuilder {
             Method::POST,
             [
                 "/configs/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ConfigUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -6567,7 +6713,11 @@ impl DistributionInspectBuilder {
             Method::GET,
             [
                 "/distribution/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "DistributionInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),

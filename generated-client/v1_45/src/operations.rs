@@ -1871,7 +1871,11 @@ impl ContainerInspectBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerInspect",
+                    "id",
+                    &self.id,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -1912,7 +1916,7 @@ impl ContainerTopBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerTop", "id", &self.id)?,
                 "/top",
             ]
                 .concat(),
@@ -1997,7 +2001,7 @@ impl ContainerLogsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -2050,7 +2054,11 @@ impl ContainerChangesBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerChanges",
+                    "id",
+                    &self.id,
+                )?,
                 "/changes",
             ]
                 .concat(),
@@ -2082,7 +2090,7 @@ impl ContainerExportBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExport", "id", &self.id)?,
                 "/export",
             ]
                 .concat(),
@@ -2130,7 +2138,7 @@ impl ContainerStatsBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStats", "id", &self.id)?,
                 "/stats",
             ]
                 .concat(),
@@ -2170,7 +2178,7 @@ impl ContainerResizeBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerResize", "id", &self.id)?,
                 "/resize",
             ]
                 .concat(),
@@ -2212,7 +2220,7 @@ impl ContainerStartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStart", "id", &self.id)?,
                 "/start",
             ]
                 .concat(),
@@ -2259,7 +2267,7 @@ impl ContainerStopBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerStop", "id", &self.id)?,
                 "/stop",
             ]
                 .concat(),
@@ -2309,7 +2317,11 @@ impl ContainerRestartBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerRestart",
+                    "id",
+                    &self.id,
+                )?,
                 "/restart",
             ]
                 .concat(),
@@ -2353,7 +2365,7 @@ impl ContainerKillBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerKill", "id", &self.id)?,
                 "/kill",
             ]
                 .concat(),
@@ -2389,7 +2401,7 @@ impl ContainerUpdateBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -2423,7 +2435,7 @@ impl ContainerRenameBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerRename", "id", &self.id)?,
                 "/rename",
             ]
                 .concat(),
@@ -2456,7 +2468,7 @@ impl ContainerPauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerPause", "id", &self.id)?,
                 "/pause",
             ]
                 .concat(),
@@ -2488,7 +2500,11 @@ impl ContainerUnpauseBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerUnpause",
+                    "id",
+                    &self.id,
+                )?,
                 "/unpause",
             ]
                 .concat(),
@@ -2572,7 +2588,7 @@ impl ContainerAttachBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerAttach", "id", &self.id)?,
                 "/attach",
             ]
                 .concat(),
@@ -2667,7 +2683,11 @@ impl ContainerAttachWebsocketBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerAttachWebsocket",
+                    "id",
+                    &self.id,
+                )?,
                 "/attach/ws",
             ]
                 .concat(),
@@ -2725,7 +2745,7 @@ impl ContainerWaitBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerWait", "id", &self.id)?,
                 "/wait",
             ]
                 .concat(),
@@ -2776,7 +2796,10 @@ impl ContainerDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/containers/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/containers/",
+                &docker_engine_runtime::path_segment("ContainerDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ContainerDelete",
         );
@@ -2816,7 +2839,11 @@ impl ContainerArchiveBuilder {
             Method::GET,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2866,7 +2893,11 @@ impl PutContainerArchiveBuilder {
             Method::PUT,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "PutContainerArchive",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -2907,7 +2938,11 @@ impl ContainerArchiveInfoBuilder {
             Method::HEAD,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "ContainerArchiveInfo",
+                    "id",
+                    &self.id,
+                )?,
                 "/archive",
             ]
                 .concat(),
@@ -3564,7 +3599,11 @@ impl ImageInspectBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -3596,7 +3635,11 @@ impl ImageHistoryBuilder {
             Method::GET,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "ImageHistory",
+                    "name",
+                    &self.name,
+                )?,
                 "/history",
             ]
                 .concat(),
@@ -3639,7 +3682,7 @@ impl ImagePushBuilder {
             Method::POST,
             [
                 "/images/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("ImagePush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -3687,7 +3730,11 @@ impl ImageTagBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/tag"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageTag", "name", &self.name)?,
+                "/tag",
+            ]
                 .concat(),
             "ImageTag",
         );
@@ -3733,7 +3780,10 @@ impl ImageDeleteBuilder {
     pub async fn send(self) -> Result<Vec<crate::models::ImageDeleteResponseItem>> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "ImageDelete",
         );
@@ -4190,7 +4240,11 @@ impl ImageGetBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/images/", &docker_engine_runtime::encode_path_segment(&self.name), "/get"]
+            [
+                "/images/",
+                &docker_engine_runtime::path_segment("ImageGet", "name", &self.name)?,
+                "/get",
+            ]
                 .concat(),
             "ImageGet",
         );
@@ -4302,7 +4356,7 @@ impl ContainerExecBuilder {
             Method::POST,
             [
                 "/containers/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ContainerExec", "id", &self.id)?,
                 "/exec",
             ]
                 .concat(),
@@ -4345,7 +4399,11 @@ impl ExecStartBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/start"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecStart", "id", &self.id)?,
+                "/start",
+            ]
                 .concat(),
             "ExecStart",
         );
@@ -4378,7 +4436,11 @@ impl ExecResizeBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/resize"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecResize", "id", &self.id)?,
+                "/resize",
+            ]
                 .concat(),
             "ExecResize",
         );
@@ -4408,7 +4470,11 @@ impl ExecInspectBuilder {
     pub async fn send(self) -> Result<crate::models::ExecInspectResponse> {
         let mut request = Request::new(
             Method::GET,
-            ["/exec/", &docker_engine_runtime::encode_path_segment(&self.id), "/json"]
+            [
+                "/exec/",
+                &docker_engine_runtime::path_segment("ExecInspect", "id", &self.id)?,
+                "/json",
+            ]
                 .concat(),
             "ExecInspect",
         );
@@ -4505,7 +4571,14 @@ impl VolumeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Volume> {
         let mut request = Request::new(
             Method::GET,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment(
+                    "VolumeInspect",
+                    "name",
+                    &self.name,
+                )?,
+            ]
                 .concat(),
             "VolumeInspect",
         );
@@ -4541,7 +4614,10 @@ impl VolumeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::PUT,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeUpdate", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeUpdate",
         );
@@ -4579,7 +4655,10 @@ impl VolumeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/volumes/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/volumes/",
+                &docker_engine_runtime::path_segment("VolumeDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "VolumeDelete",
         );
@@ -4710,7 +4789,10 @@ impl NetworkInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Network> {
         let mut request = Request::new(
             Method::GET,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkInspect",
         );
@@ -4744,7 +4826,10 @@ impl NetworkDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/networks/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/networks/",
+                &docker_engine_runtime::path_segment("NetworkDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "NetworkDelete",
         );
@@ -4803,7 +4888,7 @@ impl NetworkConnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("NetworkConnect", "id", &self.id)?,
                 "/connect",
             ]
                 .concat(),
@@ -4837,7 +4922,11 @@ impl NetworkDisconnectBuilder {
             Method::POST,
             [
                 "/networks/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment(
+                    "NetworkDisconnect",
+                    "id",
+                    &self.id,
+                )?,
                 "/disconnect",
             ]
                 .concat(),
@@ -5038,7 +5127,11 @@ impl PluginInspectBuilder {
             Method::GET,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),
@@ -5075,7 +5168,10 @@ impl PluginDeleteBuilder {
     pub async fn send(self) -> Result<crate::models::Plugin> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/plugins/", &docker_engine_runtime::encode_path_segment(&self.name)]
+            [
+                "/plugins/",
+                &docker_engine_runtime::path_segment("PluginDelete", "name", &self.name)?,
+            ]
                 .concat(),
             "PluginDelete",
         );
@@ -5109,7 +5205,11 @@ impl PluginEnableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginEnable",
+                    "name",
+                    &self.name,
+                )?,
                 "/enable",
             ]
                 .concat(),
@@ -5148,7 +5248,11 @@ impl PluginDisableBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginDisable",
+                    "name",
+                    &self.name,
+                )?,
                 "/disable",
             ]
                 .concat(),
@@ -5201,7 +5305,11 @@ impl PluginUpgradeBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "PluginUpgrade",
+                    "name",
+                    &self.name,
+                )?,
                 "/upgrade",
             ]
                 .concat(),
@@ -5279,7 +5387,7 @@ impl PluginPushBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginPush", "name", &self.name)?,
                 "/push",
             ]
                 .concat(),
@@ -5316,7 +5424,7 @@ impl PluginSetBuilder {
             Method::POST,
             [
                 "/plugins/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment("PluginSet", "name", &self.name)?,
                 "/set",
             ]
                 .concat(),
@@ -5388,7 +5496,11 @@ impl NodeInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Node> {
         let mut request = Request::new(
             Method::GET,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeInspect",
         );
         self.client.send_json(request).await
@@ -5421,7 +5533,11 @@ impl NodeDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeDelete", "id", &self.id)?,
+            ]
+                .concat(),
             "NodeDelete",
         );
         if let Some(value) = &self.force {
@@ -5457,7 +5573,11 @@ impl NodeUpdateBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::POST,
-            ["/nodes/", &docker_engine_runtime::encode_path_segment(&self.id), "/update"]
+            [
+                "/nodes/",
+                &docker_engine_runtime::path_segment("NodeUpdate", "id", &self.id)?,
+                "/update",
+            ]
                 .concat(),
             "NodeUpdate",
         );
@@ -5813,7 +5933,10 @@ impl ServiceInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Service> {
         let mut request = Request::new(
             Method::GET,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceInspect",
         );
@@ -5844,7 +5967,10 @@ impl ServiceDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/services/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/services/",
+                &docker_engine_runtime::path_segment("ServiceDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ServiceDelete",
         );
@@ -5904,7 +6030,7 @@ impl ServiceUpdateBuilder {
             Method::POST,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -5997,7 +6123,7 @@ impl ServiceLogsBuilder {
             Method::GET,
             [
                 "/services/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ServiceLogs", "id", &self.id)?,
                 "/logs",
             ]
                 .concat(),
@@ -6089,7 +6215,11 @@ impl TaskInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Task> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id)].concat(),
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskInspect", "id", &self.id)?,
+            ]
+                .concat(),
             "TaskInspect",
         );
         self.client.send_json(request).await
@@ -6166,7 +6296,11 @@ impl TaskLogsBuilder {
     pub async fn send(self) -> Result<docker_engine_runtime::OutputStream> {
         let mut request = Request::new(
             Method::GET,
-            ["/tasks/", &docker_engine_runtime::encode_path_segment(&self.id), "/logs"]
+            [
+                "/tasks/",
+                &docker_engine_runtime::path_segment("TaskLogs", "id", &self.id)?,
+                "/logs",
+            ]
                 .concat(),
             "TaskLogs",
         );
@@ -6288,7 +6422,10 @@ impl SecretInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Secret> {
         let mut request = Request::new(
             Method::GET,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretInspect",
         );
@@ -6316,7 +6453,10 @@ impl SecretDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/secrets/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/secrets/",
+                &docker_engine_runtime::path_segment("SecretDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "SecretDelete",
         );
@@ -6355,7 +6495,7 @@ impl SecretUpdateBuilder {
             Method::POST,
             [
                 "/secrets/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("SecretUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -6462,7 +6602,10 @@ impl ConfigInspectBuilder {
     pub async fn send(self) -> Result<crate::models::Config> {
         let mut request = Request::new(
             Method::GET,
-            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/configs/",
+                &docker_engine_runtime::path_segment("ConfigInspect", "id", &self.id)?,
+            ]
                 .concat(),
             "ConfigInspect",
         );
@@ -6490,7 +6633,10 @@ impl ConfigDeleteBuilder {
     pub async fn send(self) -> Result<()> {
         let mut request = Request::new(
             Method::DELETE,
-            ["/configs/", &docker_engine_runtime::encode_path_segment(&self.id)]
+            [
+                "/configs/",
+                &docker_engine_runtime::path_segment("ConfigDelete", "id", &self.id)?,
+            ]
                 .concat(),
             "ConfigDelete",
         );
@@ -6529,7 +6675,7 @@ impl ConfigUpdateBuilder {
             Method::POST,
             [
                 "/configs/",
-                &docker_engine_runtime::encode_path_segment(&self.id),
+                &docker_engine_runtime::path_segment("ConfigUpdate", "id", &self.id)?,
                 "/update",
             ]
                 .concat(),
@@ -6565,7 +6711,11 @@ impl DistributionInspectBuilder {
             Method::GET,
             [
                 "/distribution/",
-                &docker_engine_runtime::encode_path_segment(&self.name),
+                &docker_engine_runtime::path_segment(
+                    "DistributionInspect",
+                    "name",
+                    &self.name,
+                )?,
                 "/json",
             ]
                 .concat(),

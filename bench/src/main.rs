@@ -1,0 +1,341 @@
+//! Our v1.41 client beside bollard and curl, on the same daemon, alternating round by round.
+//!
+//! `bench` sets up fixtures on the test daemon (`DOCKER_TEST_HOST`), runs every workload once
+//! per client per round, each run in a child process so that its CPU time and peak RSS are its
+//! own, prints the table and removes what it made. `bench worker CLIENT WORKLOAD SOCKET TARGET`
+//! is one such run; it prints the units it handled, seconds, CPU seconds and peak RSS in KiB.
+
+mod canned;
+mod workers;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use docker_engine_runtime::Endpoint;
+use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig};
+use docker_engine_v1_41::Docker;
+
+const CLIENTS: [&str; 3] = ["ours", "bollard", "curl"];
+
+/// One workload: what it is called in the table, what a worker does, and on what.
+struct Workload {
+    label: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    /// Units per run, known ahead for curl, whose output is not counted.
+    units: f64,
+    canned: bool,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        label: "W1 sequential _ping ×5000",
+        name: "ping",
+        unit: "req/s",
+        units: workers::PINGS as f64,
+        canned: false,
+    },
+    Workload {
+        label: "W2 list 300 containers ×200",
+        name: "list",
+        unit: "req/s",
+        units: workers::LISTS as f64,
+        canned: false,
+    },
+    Workload {
+        label: "W3 inspect ×3000, 32 in flight",
+        name: "inspect",
+        unit: "req/s",
+        units: workers::INSPECTS as f64,
+        canned: false,
+    },
+    Workload {
+        label: "W4 exec output 2 GiB, multiplexed",
+        name: "exec",
+        unit: "MB/s",
+        units: workers::EXEC_BYTES as f64,
+        canned: false,
+    },
+    Workload {
+        label: "W5 export 1 GiB container",
+        name: "export",
+        unit: "MB/s",
+        units: 0.0,
+        canned: false,
+    },
+    Workload {
+        label: "C1 canned _ping ×5000",
+        name: "ping",
+        unit: "req/s",
+        units: workers::PINGS as f64,
+        canned: true,
+    },
+    Workload {
+        label: "C2 canned list (300) ×200",
+        name: "list",
+        unit: "req/s",
+        units: workers::LISTS as f64,
+        canned: true,
+    },
+    Workload {
+        label: "C3 canned inspect ×3000, 32 in flight",
+        name: "inspect",
+        unit: "req/s",
+        units: workers::INSPECTS as f64,
+        canned: true,
+    },
+    Workload {
+        label: "C4 canned event stream, 20,000 messages",
+        name: "events",
+        unit: "msg/s",
+        units: canned::EVENTS as f64,
+        canned: true,
+    },
+];
+
+/// What one run of one client measured.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    rate: f64,
+    cpu_seconds: f64,
+    peak_rss_mib: f64,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("worker") {
+        workers::run(&args[2..]);
+        return;
+    }
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse().expect("--rounds takes a number"))
+        .unwrap_or(5);
+    let only: Option<&str> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(orchestrate(rounds, only));
+}
+
+async fn orchestrate(rounds: usize, only: Option<&str>) {
+    let endpoint = daemon_tests::daemon().expect("the benchmark needs DOCKER_TEST_HOST (see README: Benchmarks)");
+    let Endpoint::Unix(socket) = &endpoint else {
+        panic!("the benchmark compares clients over the daemon's Unix socket; DOCKER_TEST_HOST is {endpoint}")
+    };
+    let docker = daemon_tests::docker_at(endpoint.clone()).unwrap();
+    let fixtures = Fixtures::create(&docker).await;
+    let canned_socket = std::env::temp_dir().join(format!("bench-canned-{}.sock", std::process::id()));
+    let canned = canned::Server::start(&canned_socket, &fixtures.list_json, &fixtures.inspect_json);
+
+    let mut results: BTreeMap<(usize, &str), Vec<Sample>> = BTreeMap::new();
+    for round in 1..=rounds {
+        eprintln!("round {round}/{rounds}");
+        for (index, workload) in WORKLOADS.iter().enumerate() {
+            if only.is_some_and(|only| !workload.label.starts_with(only)) {
+                continue;
+            }
+            for client in CLIENTS {
+                let target = match workload.name {
+                    "exec" => fixtures.new_exec(&docker).await,
+                    "export" => fixtures.export_container.clone(),
+                    "inspect" => fixtures.inspect_target.clone(),
+                    _ => String::new(),
+                };
+                let socket = if workload.canned { &canned_socket } else { socket };
+                let expected_units = match workload.name {
+                    "export" => fixtures.export_bytes as f64,
+                    _ => workload.units,
+                };
+                let sample = run_once(client, workload.name, socket, &target, expected_units);
+                results.entry((index, client)).or_default().push(sample);
+            }
+        }
+    }
+    drop(canned);
+    fixtures.remove(&docker).await;
+    print_table(&results, rounds);
+}
+
+/// Runs one client on one workload in a worker process, which measures it.
+fn run_once(client: &str, workload: &str, socket: &Path, target: &str, expected_units: f64) -> Sample {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["worker", client, workload])
+        .arg(socket)
+        .arg(target)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start the {client} worker: {e}"));
+    assert!(output.status.success(), "{client} {workload} failed: {}", output.status);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<f64> = text.split_whitespace().map(|f| f.parse().unwrap()).collect();
+    let [units, seconds, cpu_seconds, peak_rss_kib] = fields[..] else {
+        panic!("the {client} worker printed {text:?}")
+    };
+    // curl's output is not counted: it did the known amount of work or failed.
+    let units = if units == 0.0 { expected_units } else { units };
+    assert!(
+        expected_units == 0.0 || units == expected_units,
+        "{client} {workload}: handled {units} units, expected {expected_units}"
+    );
+    let scale = if workload == "exec" || workload == "export" {
+        1e6
+    } else {
+        1.0
+    };
+    Sample {
+        rate: units / seconds / scale,
+        cpu_seconds,
+        peak_rss_mib: peak_rss_kib / 1024.0,
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn print_table(results: &BTreeMap<(usize, &str), Vec<Sample>>, rounds: usize) {
+    println!("medians of {rounds} rounds; rate min–max in brackets; ratios are of median rates\n");
+    println!(
+        "| workload | client | rate | CPU s | peak RSS MiB | vs curl | vs bollard |\n|---|---|---|---|---|---|---|"
+    );
+    for (index, workload) in WORKLOADS.iter().enumerate() {
+        let summary = |client: &str| {
+            results.get(&(index, client)).map(|samples| {
+                let mut rates: Vec<f64> = samples.iter().map(|s| s.rate).collect();
+                let mut cpu: Vec<f64> = samples.iter().map(|s| s.cpu_seconds).collect();
+                let mut rss: Vec<f64> = samples.iter().map(|s| s.peak_rss_mib).collect();
+                let (low, high) = (
+                    rates.iter().cloned().fold(f64::MAX, f64::min),
+                    rates.iter().cloned().fold(0.0, f64::max),
+                );
+                (median(&mut rates), low, high, median(&mut cpu), median(&mut rss))
+            })
+        };
+        let (Some(curl), Some(bollard)) = (summary("curl"), summary("bollard")) else {
+            continue;
+        };
+        for client in CLIENTS {
+            let (rate, low, high, cpu, rss) = summary(client).unwrap();
+            println!(
+                "| {} | {client} | {rate:.1} {} ({low:.1}–{high:.1}) | {cpu:.2} | {rss:.1} | {:.2}× | {:.2}× |",
+                workload.label,
+                workload.unit,
+                rate / curl.0,
+                rate / bollard.0
+            );
+        }
+    }
+}
+
+/// What the workloads run on, made through our client and removed at the end.
+struct Fixtures {
+    containers: Vec<String>,
+    inspect_target: String,
+    export_container: String,
+    export_bytes: u64,
+    exec_container: String,
+    list_json: Vec<u8>,
+    inspect_json: Vec<u8>,
+}
+
+const LISTED_CONTAINERS: usize = 300;
+
+impl Fixtures {
+    async fn create(docker: &Docker) -> Fixtures {
+        let image = daemon_tests::busybox_image(docker).await;
+        let create = |command: &str| ContainerCreateBody {
+            image: Some(image.into()),
+            cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
+            labels: Some([("suite".to_owned(), "bench".to_owned())].into()),
+            ..Default::default()
+        };
+        eprintln!("creating {LISTED_CONTAINERS} containers to list");
+        let mut containers = Vec::new();
+        for _ in 0..LISTED_CONTAINERS {
+            let created = docker.containers().create(create("true")).send().await.unwrap();
+            containers.push(created.id.unwrap());
+        }
+        let inspect_target = containers[0].clone();
+
+        eprintln!("writing 1 GiB into a container to export");
+        let export = docker
+            .containers()
+            .create(create("dd if=/dev/zero of=/big bs=1M count=1024 2>/dev/null"))
+            .send()
+            .await
+            .unwrap()
+            .id
+            .unwrap();
+        docker.containers().start(&export).send().await.unwrap();
+        docker.containers().wait(&export).send().await.unwrap();
+        containers.push(export.clone());
+        // Counted as it streams: holding it would inflate the workers' measured RSS, which
+        // starts from this process's at spawn.
+        let mut exported = docker.containers().export(&export).send().await.unwrap();
+        let mut export_bytes = 0;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut exported).await {
+            export_bytes += chunk.unwrap().len() as u64;
+        }
+
+        let exec_container = docker
+            .containers()
+            .create(create("sleep 100000"))
+            .send()
+            .await
+            .unwrap()
+            .id
+            .unwrap();
+        docker.containers().start(&exec_container).send().await.unwrap();
+        containers.push(exec_container.clone());
+
+        let list_json = workers::fetch(docker, "/containers/json", "all=1").await;
+        let inspect_json = workers::fetch(docker, &format!("/containers/{inspect_target}/json"), "").await;
+        Fixtures {
+            containers,
+            inspect_target,
+            export_container: export,
+            export_bytes,
+            exec_container,
+            list_json,
+            inspect_json,
+        }
+    }
+
+    /// A fresh exec writing 2 GiB of zeros to stdout (an exec starts only once).
+    async fn new_exec(&self, docker: &Docker) -> String {
+        let config = ExecConfig {
+            attach_stdout: Some(true),
+            cmd: Some(vec![
+                "dd".into(),
+                "if=/dev/zero".into(),
+                "bs=1M".into(),
+                format!("count={}", workers::EXEC_BYTES >> 20),
+            ]),
+            ..Default::default()
+        };
+        docker
+            .exec()
+            .container_exec(&self.exec_container, config)
+            .send()
+            .await
+            .unwrap()
+            .id
+            .unwrap()
+    }
+
+    async fn remove(self, docker: &Docker) {
+        for id in &self.containers {
+            docker.containers().delete(id).force(true).send().await.unwrap();
+        }
+    }
+}

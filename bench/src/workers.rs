@@ -1,0 +1,268 @@
+//! One run of one workload by one client. Ours and bollard run in this process (a child of the
+//! orchestrator, on tokio's default multi-thread runtime, as `#[tokio::main]` gives); curl is
+//! given the same work on its command line.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use docker_engine_runtime::{Client, Endpoint, Method, Options, Request, VersionPolicy};
+use docker_engine_v1_41::models::ExecStartConfig;
+use docker_engine_v1_41::Docker;
+use futures_util::{stream, StreamExt};
+
+pub const PINGS: usize = 5_000;
+pub const LISTS: usize = 200;
+pub const INSPECTS: usize = 3_000;
+pub const INSPECTS_IN_FLIGHT: usize = 32;
+pub const EXEC_BYTES: u64 = 2 << 30;
+
+/// `bench worker CLIENT WORKLOAD SOCKET TARGET`: prints `units seconds`.
+pub fn run(args: &[String]) {
+    let [client, workload, socket, target] = args else {
+        panic!("usage: bench worker CLIENT WORKLOAD SOCKET TARGET")
+    };
+    if client == "curl" {
+        let started = Instant::now();
+        let child = curl_command(workload, Path::new(socket), target)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("curl is installed");
+        let (status, cpu_seconds, peak_rss_kib) = wait_with_usage(child.id() as libc::pid_t);
+        assert_eq!(status, 0, "curl {workload} failed");
+        // 0 units: curl does not count, the orchestrator knows how much work it was.
+        println!("0 {} {cpu_seconds} {peak_rss_kib}", started.elapsed().as_secs_f64());
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (units, seconds) = runtime.block_on(async {
+        match client.as_str() {
+            "ours" => ours(workload, Path::new(socket), target).await,
+            "bollard" => with_bollard(workload, socket, target).await,
+            other => panic!("unknown client {other}"),
+        }
+    });
+    drop(runtime);
+    println!("{units} {seconds} {} {}", own_cpu_seconds(), own_peak_rss_kib());
+}
+
+fn seconds(time: libc::timeval) -> f64 {
+    time.tv_sec as f64 + time.tv_usec as f64 / 1e6
+}
+
+fn own_cpu_seconds() -> f64 {
+    // SAFETY: rusage is plain data that getrusage fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// `VmHWM`: unlike `ru_maxrss`, it does not include the parent's memory at spawn.
+fn own_peak_rss_kib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Waits for `pid`: exit status, CPU seconds and peak RSS in KiB. This worker is small when it
+/// spawns curl, so curl's `ru_maxrss`, which starts from the spawner's, is curl's own.
+fn wait_with_usage(pid: libc::pid_t) -> (i32, f64, f64) {
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in; pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed: {}", std::io::Error::last_os_error());
+    let exit = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (
+        exit,
+        seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        usage.ru_maxrss as f64,
+    )
+}
+
+/// The body of `request`, raw (to serve it again from the canned server).
+pub async fn fetch(docker: &Docker, path: &str, query: &str) -> Vec<u8> {
+    let mut request = Request::new(Method::GET, path.to_owned(), "BenchFixture");
+    if let Some((name, value)) = query.split_once('=') {
+        request = request.query(name, &value);
+    }
+    docker
+        .client()
+        .send_bytes(request)
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap()
+}
+
+async fn ours(workload: &str, socket: &Path, target: &str) -> (u64, f64) {
+    let options = Options {
+        version: VersionPolicy::Pinned("1.41".into()),
+        ..Default::default()
+    };
+    let client = Client::with_options(Endpoint::Unix(socket.to_owned()), "1.41", options).unwrap();
+    let docker = Docker::with_client(client);
+    let started = Instant::now();
+    let units = match workload {
+        "ping" => {
+            for _ in 0..PINGS {
+                docker.system().ping().send().await.unwrap();
+            }
+            PINGS as u64
+        }
+        "list" => {
+            for _ in 0..LISTS {
+                let listed = docker.containers().list().all(true).send().await.unwrap();
+                assert!(!listed.is_empty());
+            }
+            LISTS as u64
+        }
+        "inspect" => {
+            stream::iter(0..INSPECTS)
+                .map(|_| docker.containers().inspect(target).send())
+                .buffer_unordered(INSPECTS_IN_FLIGHT)
+                .for_each(|inspected| async move {
+                    inspected.unwrap();
+                })
+                .await;
+            INSPECTS as u64
+        }
+        "exec" => {
+            let config = ExecStartConfig {
+                detach: Some(false),
+                tty: Some(false),
+                ..Default::default()
+            };
+            let mut session = docker
+                .exec()
+                .start(target)
+                .body(config)
+                .tty(false)
+                .send()
+                .await
+                .unwrap();
+            let mut bytes = 0;
+            while let Some(output) = session.output.next().await {
+                bytes += output.unwrap().bytes().len() as u64;
+            }
+            bytes
+        }
+        "export" => {
+            let mut exported = docker.containers().export(target).send().await.unwrap();
+            let mut bytes = 0;
+            while let Some(chunk) = exported.next().await {
+                bytes += chunk.unwrap().len() as u64;
+            }
+            bytes
+        }
+        "events" => {
+            let mut events = docker.system().events().send().await.unwrap();
+            let mut messages = 0;
+            while let Some(event) = events.next().await {
+                event.unwrap();
+                messages += 1;
+            }
+            messages
+        }
+        other => panic!("unknown workload {other}"),
+    };
+    (units, started.elapsed().as_secs_f64())
+}
+
+async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64) {
+    use bollard::exec::{StartExecOptions, StartExecResults};
+    use bollard::query_parameters::{EventsOptions, InspectContainerOptions, ListContainersOptionsBuilder};
+
+    let docker = bollard::Docker::connect_with_unix(socket, 120, bollard::API_DEFAULT_VERSION).unwrap();
+    let started = Instant::now();
+    let units = match workload {
+        "ping" => {
+            for _ in 0..PINGS {
+                docker.ping().await.unwrap();
+            }
+            PINGS as u64
+        }
+        "list" => {
+            for _ in 0..LISTS {
+                let options = ListContainersOptionsBuilder::default().all(true).build();
+                let listed = docker.list_containers(Some(options)).await.unwrap();
+                assert!(!listed.is_empty());
+            }
+            LISTS as u64
+        }
+        "inspect" => {
+            stream::iter(0..INSPECTS)
+                .map(|_| docker.inspect_container(target, None::<InspectContainerOptions>))
+                .buffer_unordered(INSPECTS_IN_FLIGHT)
+                .for_each(|inspected| async move {
+                    inspected.unwrap();
+                })
+                .await;
+            INSPECTS as u64
+        }
+        "exec" => {
+            let options = StartExecOptions {
+                detach: false,
+                tty: false,
+                output_capacity: None,
+            };
+            let StartExecResults::Attached { mut output, .. } = docker.start_exec(target, Some(options)).await.unwrap()
+            else {
+                panic!("bollard detached")
+            };
+            let mut bytes = 0;
+            while let Some(piece) = output.next().await {
+                bytes += piece.unwrap().into_bytes().len() as u64;
+            }
+            bytes
+        }
+        "export" => {
+            let mut exported = docker.export_container(target);
+            let mut bytes = 0;
+            while let Some(chunk) = exported.next().await {
+                bytes += chunk.unwrap().len() as u64;
+            }
+            bytes
+        }
+        "events" => {
+            let mut events = docker.events(None::<EventsOptions>);
+            let mut messages = 0;
+            while let Some(event) = events.next().await {
+                event.unwrap();
+                messages += 1;
+            }
+            messages
+        }
+        other => panic!("unknown workload {other}"),
+    };
+    (units, started.elapsed().as_secs_f64())
+}
+
+/// curl doing the same work over the same socket, bodies to stdout (which the caller discards).
+fn curl_command(workload: &str, socket: &Path, target: &str) -> Command {
+    let mut command = Command::new("curl");
+    command
+        .args(["--silent", "--show-error", "--fail", "--unix-socket"])
+        .arg(socket);
+    match workload {
+        "ping" => command.arg(format!("http://docker/_ping?n=[1-{PINGS}]")),
+        "list" => command.arg(format!("http://docker/v1.41/containers/json?all=1&n=[1-{LISTS}]")),
+        "inspect" => command
+            .args(["--parallel", "--parallel-immediate", "--parallel-max"])
+            .arg(INSPECTS_IN_FLIGHT.to_string())
+            .arg(format!("http://docker/v1.41/containers/{target}/json?n=[1-{INSPECTS}]")),
+        "exec" => command
+            .args(["-X", "POST", "-H", "Content-Type: application/json"])
+            .args(["--data", r#"{"Detach":false,"Tty":false}"#])
+            .arg(format!("http://docker/v1.41/exec/{target}/start")),
+        "export" => command.arg(format!("http://docker/v1.41/containers/{target}/export")),
+        "events" => command.arg("http://docker/v1.41/events"),
+        other => panic!("unknown workload {other}"),
+    };
+    command
+}

@@ -1,0 +1,130 @@
+//! Load: many requests in flight over every transport with a bounded number of connections,
+//! and many event subscribers opened and dropped leaving no connection or task behind. One test,
+//! so that no other test of this process disturbs the counts of open files and tasks.
+
+use std::time::Instant;
+
+use daemon_tests::faults::FaultyProxy;
+use daemon_tests::{companion_variable, daemon, docker_at};
+use docker_engine_runtime::{Endpoint, Environment, TlsFiles};
+use docker_engine_v1_41::Docker;
+use futures_util::{stream, StreamExt};
+
+const REQUESTS: usize = 10_000;
+const IN_FLIGHT: usize = 64;
+const SUBSCRIBERS: usize = 1_000;
+const CONNECTION_BOUND: usize = 2 * IN_FLIGHT;
+
+fn open_files() -> usize {
+    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()
+}
+
+fn companion_endpoint(variable: &str, tls: Option<TlsFiles>) -> Endpoint {
+    let environment = Environment {
+        docker_host: Some(companion_variable(variable)),
+        ..Default::default()
+    };
+    match (environment.endpoint().unwrap(), tls) {
+        (Endpoint::Tcp { host, port }, Some(tls)) => Endpoint::Tls { host, port, tls },
+        (endpoint, _) => endpoint,
+    }
+}
+
+/// Sends `REQUESTS` pings, `IN_FLIGHT` at a time; every one must succeed.
+async fn ping_flood(docker: &Docker, transport: &str) {
+    let started = Instant::now();
+    let failures: Vec<String> = stream::iter(0..REQUESTS)
+        .map(|_| async { docker.system().ping().send().await })
+        .buffer_unordered(IN_FLIGHT)
+        .filter_map(|result| async move { result.err().map(|e| e.to_string()) })
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(
+        failures.is_empty(),
+        "{transport}: {} failures, first: {}",
+        failures.len(),
+        failures[0]
+    );
+    eprintln!(
+        "{transport}: {REQUESTS} pings, {IN_FLIGHT} in flight, in {elapsed:.2?} ({:.0} req/s)",
+        REQUESTS as f64 / elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_requests_and_subscribers_leave_nothing_behind() {
+    let Some(unix) = daemon() else { return };
+    let files_at_start = open_files();
+
+    let proxy = FaultyProxy::start(&unix).await;
+    let through_proxy = docker_at(proxy.endpoint.clone()).unwrap();
+    ping_flood(&through_proxy, "tcp via counting proxy").await;
+    eprintln!("{} connections for {IN_FLIGHT} in flight", proxy.connections());
+    // hyper's pool races a new connection against the return of an idle one, and keeps the
+    // winner and the loser: a few more connections than requests in flight, never one each.
+    assert!(
+        proxy.connections() <= CONNECTION_BOUND,
+        "{} connections for {IN_FLIGHT} in flight",
+        proxy.connections()
+    );
+
+    let tls = TlsFiles::from_dir(&std::path::PathBuf::from(companion_variable("DOCKER_TEST_CERT_PATH"))).unwrap();
+    let transports = [
+        ("unix", unix.clone()),
+        ("tcp", companion_endpoint("DOCKER_TEST_TCP_HOST", None)),
+        ("tls", companion_endpoint("DOCKER_TEST_TLS_HOST", Some(tls))),
+    ];
+    for (name, endpoint) in transports {
+        let docker = docker_at(endpoint).unwrap();
+        ping_flood(&docker, name).await;
+        let open = open_files();
+        assert!(
+            open <= files_at_start + CONNECTION_BOUND + 8,
+            "{name}: {open} files open after the flood, {files_at_start} before"
+        );
+    }
+    drop(through_proxy);
+
+    let docker = docker_at(unix).unwrap();
+    docker.system().ping().send().await.unwrap();
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let (files_before, tasks_before) = (open_files(), metrics.num_alive_tasks());
+    let started = Instant::now();
+    let subscribers: Vec<_> = stream::iter(0..SUBSCRIBERS)
+        .map(|_| docker.system().events().send())
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let opened = subscribers.iter().filter(|s| s.is_ok()).count();
+    assert_eq!(opened, SUBSCRIBERS, "{:?}", subscribers.iter().find(|s| s.is_err()));
+    let files_while_open = open_files();
+    drop(subscribers);
+    // Connection tasks notice the dropped bodies on their next poll.
+    let mut files_after = open_files();
+    for _ in 0..50 {
+        if files_after <= files_before + 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        files_after = open_files();
+    }
+    let tasks_after = metrics.num_alive_tasks();
+    eprintln!(
+        "{SUBSCRIBERS} event subscribers opened in {:.2?}: open files {files_before} before, \
+         {files_while_open} while open, {files_after} after dropping; tasks {tasks_before} before, {tasks_after} after",
+        started.elapsed()
+    );
+    assert!(
+        files_while_open >= files_before + SUBSCRIBERS,
+        "each subscriber holds a connection"
+    );
+    assert!(
+        files_after <= files_before + 2,
+        "leaked connections: {files_after} open, {files_before} before"
+    );
+    assert!(
+        tasks_after <= tasks_before + 2,
+        "leaked tasks: {tasks_after} alive, {tasks_before} before"
+    );
+}
