@@ -247,7 +247,7 @@ async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64) 
 fn curl_command(workload: &str, socket: &Path, target: &str) -> Command {
     let mut command = Command::new("curl");
     command
-        .args(["--silent", "--show-error", "--fail", "--unix-socket"])
+        .args(["--silent", "--show-error", "--no-progress-meter", "--fail", "--unix-socket"])
         .arg(socket);
     match workload {
         "ping" => command.arg(format!("http://docker/_ping?n=[1-{PINGS}]")),
