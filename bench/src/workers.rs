@@ -24,6 +24,8 @@ pub fn run(args: &[String]) {
     };
     if client == "curl" {
         let started = Instant::now();
+        // Reaped by wait4 below, which Child::wait cannot do: it gives no resource usage.
+        #[allow(clippy::zombie_processes)]
         let child = curl_command(workload, Path::new(socket), target)
             .stdout(Stdio::null())
             .spawn()
@@ -136,7 +138,6 @@ async fn ours(workload: &str, socket: &Path, target: &str) -> (u64, f64) {
             let config = ExecStartConfig {
                 detach: Some(false),
                 tty: Some(false),
-                ..Default::default()
             };
             let mut session = docker
                 .exec()
@@ -247,7 +248,13 @@ async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64) 
 fn curl_command(workload: &str, socket: &Path, target: &str) -> Command {
     let mut command = Command::new("curl");
     command
-        .args(["--silent", "--show-error", "--no-progress-meter", "--fail", "--unix-socket"])
+        .args([
+            "--silent",
+            "--show-error",
+            "--no-progress-meter",
+            "--fail",
+            "--unix-socket",
+        ])
         .arg(socket);
     match workload {
         "ping" => command.arg(format!("http://docker/_ping?n=[1-{PINGS}]")),
