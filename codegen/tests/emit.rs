@@ -159,7 +159,7 @@ fn query_parameters_are_encoded_as_the_spec_says() {
     assert_emits(
         &files,
         "src/operations.rs",
-        r#"[ "/things/", &docker_engine_runtime::path_segment("ThingInspect", "name", &self.name) ?, "/json", ] .concat()"#,
+        r#"[ "/things/", &docker_engine_runtime::path_segment( "ThingInspect", "name", &self.name, )?, "/json", ] .concat()"#,
     );
 }
 
