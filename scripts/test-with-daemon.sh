@@ -56,7 +56,12 @@ cleanup() {
     kill "$started_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.2; done
   fi
-  [ -n "$work" ] && rm -rf "$work" 2>/dev/null || true
+  if [ -n "$work" ]; then
+    # After the daemon-dies test, containerd shims and containers outlive the daemon.
+    pkill -KILL -f "$work" 2>/dev/null || true
+    grep -F "$work" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l 2>/dev/null || true
+    rm -rf "$work" 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 
@@ -109,5 +114,9 @@ else
   # The benchmark has no tests and would only add bollard to the build.
   cargo test --workspace --exclude bench --no-fail-fast
   cargo run --quiet -p daemon-tests --bin coverage
+  if [ -n "$started_pid" ]; then
+    # Last, as it kills the daemon this script started.
+    DOCKER_TEST_DAEMON_PID=$started_pid cargo test -p daemon-tests --test daemon_dies -- --ignored
+  fi
 fi
 rm -rf "$coverage"

@@ -105,6 +105,7 @@ fn lib_rs(api: &Api) -> TokenStream {
             }
         }
     });
+    let docker_doc = format!(" A client for API v{version}; cheap to clone, and clones share connections.");
     quote! {
         #(#![doc = #docs])*
         #![allow(clippy::all, rustdoc::all)]
@@ -121,7 +122,7 @@ fn lib_rs(api: &Api) -> TokenStream {
         /// The operation id of every operation of this version, as the spec names them.
         pub const OPERATIONS: &[&str] = &[#(#operation_ids),*];
 
-        /// A client for API v#version; cheap to clone, and clones share connections.
+        #[doc = #docker_doc]
         #[derive(Debug, Clone)]
         pub struct Docker {
             client: runtime::Client,

@@ -44,6 +44,44 @@ pub fn companion_variable(name: &str) -> String {
         .unwrap_or_else(|_| panic!("DOCKER_TEST_HOST is set but {name} is not (see scripts/test-with-daemon.sh)"))
 }
 
+/// A fresh Docker configuration folder holding one context, `name`, for the test daemon's
+/// mutual-TLS endpoint, laid out as `docker context create` does: the meta file under the
+/// SHA-256 of the name, the TLS files beside it. Nothing selects it yet.
+pub fn tls_context_config(name: &str) -> std::path::PathBuf {
+    let config_dir = std::env::temp_dir().join(unique_name("docker-config"));
+    let digest = sha256_hex(name);
+    let meta_dir = config_dir.join("contexts/meta").join(&digest);
+    let tls_dir = config_dir.join("contexts/tls").join(&digest).join("docker");
+    std::fs::create_dir_all(&meta_dir).unwrap();
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    let meta = serde_json::json!({
+        "Name": name,
+        "Metadata": {},
+        "Endpoints": {"docker": {"Host": companion_variable("DOCKER_TEST_TLS_HOST"), "SkipTLSVerify": false}},
+    });
+    std::fs::write(meta_dir.join("meta.json"), meta.to_string()).unwrap();
+    let cert_dir = std::path::PathBuf::from(companion_variable("DOCKER_TEST_CERT_PATH"));
+    for file in ["ca.pem", "cert.pem", "key.pem"] {
+        std::fs::copy(cert_dir.join(file), tls_dir.join(file)).unwrap();
+    }
+    config_dir
+}
+
+/// The digest with the system's `sha256sum`, so the harness needs no hashing crate.
+fn sha256_hex(text: &str) -> String {
+    use std::io::Write;
+    let output = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("sha256sum (coreutils)");
+    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
+}
+
 /// A v1.41 client for `endpoint` that records the operations it sends.
 pub fn docker_at(endpoint: Endpoint) -> Result<Docker, docker_engine_runtime::Error> {
     let options = docker_engine_runtime::Options {

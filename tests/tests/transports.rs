@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use daemon_tests::{busybox_image, companion_variable, daemon, docker_at, unique_name};
+use daemon_tests::{busybox_image, companion_variable, daemon, docker_at, tls_context_config, unique_name};
 use docker_engine_runtime::{Endpoint, Environment, Error, TlsFiles};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
 use docker_engine_v1_41::Docker;
@@ -107,26 +107,11 @@ async fn smoke_over_mutual_tls_from_the_environment() {
     smoke(&docker_at(environment.endpoint().unwrap()).unwrap()).await;
 }
 
-/// A context made as `docker context create` lays it out: the meta file under the SHA-256 of
-/// its name, the TLS files beside, selected by `currentContext`.
+/// A context selected by `currentContext`, its TLS files beside it.
 #[tokio::test]
 async fn smoke_over_mutual_tls_from_a_docker_context() {
     let Some(_) = daemon() else { return };
-    let config_dir = std::env::temp_dir().join(unique_name("docker-config"));
-    let digest = sha256_hex("ci-tls");
-    let meta_dir = config_dir.join("contexts/meta").join(&digest);
-    let tls_dir = config_dir.join("contexts/tls").join(&digest).join("docker");
-    std::fs::create_dir_all(&meta_dir).unwrap();
-    std::fs::create_dir_all(&tls_dir).unwrap();
-    let meta = serde_json::json!({
-        "Name": "ci-tls",
-        "Metadata": {},
-        "Endpoints": {"docker": {"Host": companion_variable("DOCKER_TEST_TLS_HOST"), "SkipTLSVerify": false}},
-    });
-    std::fs::write(meta_dir.join("meta.json"), meta.to_string()).unwrap();
-    for file in ["ca.pem", "cert.pem", "key.pem"] {
-        std::fs::copy(cert_dir().join(file), tls_dir.join(file)).unwrap();
-    }
+    let config_dir = tls_context_config("ci-tls");
     std::fs::write(config_dir.join("config.json"), r#"{"currentContext":"ci-tls"}"#).unwrap();
     let environment = Environment {
         docker_config: Some(config_dir.clone()),
@@ -136,20 +121,6 @@ async fn smoke_over_mutual_tls_from_a_docker_context() {
     assert!(matches!(endpoint, Endpoint::Tls { .. }), "{endpoint}");
     smoke(&docker_at(endpoint).unwrap()).await;
     std::fs::remove_dir_all(config_dir).unwrap();
-}
-
-fn sha256_hex(text: &str) -> String {
-    let output = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes())?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
 }
 
 async fn ping_error(endpoint: Endpoint) -> Error {

@@ -123,8 +123,12 @@ impl Request {
         self
     }
 
-    /// A list, as repeated parameters or comma-separated.
+    /// A list, as repeated parameters or comma-separated. An empty list sends nothing: an empty
+    /// comma-separated value would read as one empty item.
     pub fn query_list<T: Display>(mut self, name: &str, values: &[T], repeated: bool) -> Self {
+        if values.is_empty() {
+            return self;
+        }
         if repeated {
             for value in values {
                 self.push_query(name, &value.to_string());
@@ -466,7 +470,19 @@ impl Client {
         if let Some(observer) = &self.inner.options.observer {
             observer(operation);
         }
-        let response = self.dispatch(http_request, operation).await?;
+        let replay = (matches!(*http_request.method(), Method::GET | Method::HEAD) && !upgrade)
+            .then(|| bodiless_copy(&http_request))
+            .flatten();
+        let response = match self.dispatch(http_request, operation).await {
+            // A pooled connection the daemon closed while idle (it restarted, or timed the
+            // connection out) fails the request before any answer; a request that cannot have
+            // changed anything is sent once more, on a new connection.
+            Err(Error::Transport { .. }) if replay.is_some() => {
+                let replay = replay.expect("checked just above");
+                self.dispatch(replay, operation).await?
+            }
+            other => other?,
+        };
         let status = response.status();
         if status.is_success()
             || status == http::StatusCode::SWITCHING_PROTOCOLS
@@ -721,8 +737,43 @@ impl AsyncWrite for SessionInput {
     }
 }
 
+/// A copy of a request without a body (GET, HEAD), for sending it again.
+fn bodiless_copy(request: &http::Request<HttpBody>) -> Option<http::Request<HttpBody>> {
+    if !http_body::Body::is_end_stream(request.body()) {
+        return None;
+    }
+    let mut copy = http::Request::new(Body::empty().0);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    Some(copy)
+}
+
 fn body_source(body: Incoming) -> ByteSource {
-    Box::pin(BodyDataStream::new(body).map_err(io::Error::other))
+    Box::pin(BodyDataStream::new(body).map_err(body_error))
+}
+
+/// A body read error as an `io::Error` whose message carries every cause, and whose kind is
+/// `UnexpectedEof` when the connection closed before the body's end, so streams can report a
+/// truncation rather than a generic transport failure.
+fn body_error(error: hyper::Error) -> io::Error {
+    let mut message = error.to_string();
+    let mut cut_short = error.is_incomplete_message();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        if let Some(io_error) = cause.downcast_ref::<io::Error>() {
+            cut_short |= io_error.kind() == io::ErrorKind::UnexpectedEof;
+        }
+        source = cause.source();
+    }
+    let kind = if cut_short {
+        io::ErrorKind::UnexpectedEof
+    } else {
+        io::ErrorKind::Other
+    };
+    io::Error::new(kind, message)
 }
 
 async fn read_limited(mut body: Incoming, limit: usize) -> Option<Vec<u8>> {
@@ -777,6 +828,12 @@ mod tests {
             request.query,
             "all=true&platform=linux%2Famd64&platform=linux%2Farm64&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D"
         );
+        let empty: [&str; 0] = [];
+        let request = Request::new(Method::GET, "/x".into(), "t")
+            .query_list("changes", &empty, false)
+            .query_list("names", &empty, true)
+            .query_list("ports", &[80, 443], false);
+        assert_eq!(request.query, "ports=80%2C443");
         assert_eq!(
             path_segment("ImageInspect", "name", "registry:5000/app:v1").unwrap(),
             "registry%3A5000%2Fapp%3Av1"

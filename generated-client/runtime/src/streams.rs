@@ -16,6 +16,12 @@ use crate::error::{decode, snippet, Error, Result};
 pub(crate) type ByteSource = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 fn transport_error(operation: &'static str, error: io::Error) -> Error {
+    if error.kind() == io::ErrorKind::UnexpectedEof {
+        return Error::Truncated {
+            operation,
+            message: format!("the connection closed before the body ended ({error})"),
+        };
+    }
     Error::Transport {
         operation,
         message: error.to_string(),
@@ -92,6 +98,15 @@ impl<T> std::fmt::Debug for JsonStream<T> {
 }
 
 impl<T: DeserializeOwned> JsonStream<T> {
+    /// Decodes a JSON object stream from any source of chunks, e.g. a saved `docker events`
+    /// capture; `operation` names the source in errors.
+    pub fn from_chunks<S>(chunks: S, operation: &'static str) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        Self::new(Box::pin(chunks), operation)
+    }
+
     pub(crate) fn new(source: ByteSource, operation: &'static str) -> Self {
         JsonStream {
             source,
@@ -251,6 +266,15 @@ impl std::fmt::Debug for OutputStream {
 const FRAME_HEADER: usize = 8;
 
 impl OutputStream {
+    /// Decodes container output from any source of chunks, e.g. a saved log capture:
+    /// multiplexed frames, or raw TTY bytes when `multiplexed` is false.
+    pub fn from_chunks<S>(chunks: S, multiplexed: bool, operation: &'static str) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        Self::new(Box::pin(chunks), multiplexed, operation)
+    }
+
     pub(crate) fn new(source: ByteSource, multiplexed: bool, operation: &'static str) -> Self {
         OutputStream {
             source,

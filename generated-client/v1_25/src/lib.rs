@@ -117,7 +117,7 @@ pub const OPERATIONS: &[&str] = &[
     "SecretInspect",
     "SecretDelete",
 ];
-/// A client for API v#version; cheap to clone, and clones share connections.
+/// A client for API v1.25; cheap to clone, and clones share connections.
 #[derive(Debug, Clone)]
 pub struct Docker {
     client: runtime::Client,

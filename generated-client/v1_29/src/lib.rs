@@ -120,7 +120,7 @@ pub const OPERATIONS: &[&str] = &[
     "SecretDelete",
     "SecretUpdate",
 ];
-/// A client for API v#version; cheap to clone, and clones share connections.
+/// A client for API v1.29; cheap to clone, and clones share connections.
 #[derive(Debug, Clone)]
 pub struct Docker {
     client: runtime::Client,

@@ -126,7 +126,7 @@ pub const OPERATIONS: &[&str] = &[
     "ConfigUpdate",
     "DistributionInspect",
 ];
-/// A client for API v#version; cheap to clone, and clones share connections.
+/// A client for API v1.30; cheap to clone, and clones share connections.
 #[derive(Debug, Clone)]
 pub struct Docker {
     client: runtime::Client,

@@ -130,7 +130,7 @@ pub const OPERATIONS: &[&str] = &[
     "DistributionInspect",
     "Session",
 ];
-/// A client for API v#version; cheap to clone, and clones share connections.
+/// A client for API v1.48; cheap to clone, and clones share connections.
 #[derive(Debug, Clone)]
 pub struct Docker {
     client: runtime::Client,

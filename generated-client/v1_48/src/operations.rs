@@ -3621,7 +3621,7 @@ impl ImageCreateBuilder {
             request = request.registry_auth(value)?;
         }
         if let Some(value) = &self.changes {
-            request = request.query_list("changes", value, false);
+            request = request.query_list("changes", value, true);
         }
         if let Some(value) = &self.platform {
             request = request.query("platform", value);

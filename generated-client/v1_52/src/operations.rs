@@ -3611,7 +3611,7 @@ impl ImageCreateBuilder {
             request = request.registry_auth(value)?;
         }
         if let Some(value) = &self.changes {
-            request = request.query_list("changes", value, false);
+            request = request.query_list("changes", value, true);
         }
         if let Some(value) = &self.platform {
             request = request.query("platform", value);
@@ -3918,7 +3918,7 @@ impl ImageDeleteBuilder {
             request = request.query("noprune", value);
         }
         if let Some(value) = &self.platforms {
-            request = request.query_list("platforms", value, false);
+            request = request.query_list("platforms", value, true);
         }
         self.client.send_json(request).await
     }

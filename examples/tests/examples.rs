@@ -1,0 +1,438 @@
+//! Runs every example program against the test daemon as a user would from a shell, and checks
+//! what it prints, what it did to the daemon, and its exit status.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use daemon_tests::{
+    busybox_image, busybox_rootfs, companion_variable, create_busybox, docker, tls_context_config, unique_name,
+};
+use docker_engine_runtime::Filters;
+use docker_engine_v1_41::Docker;
+
+/// The example binary `name`, with a clean Docker environment pointing at the test daemon.
+macro_rules! example {
+    ($name:literal) => {
+        example_command(env!(concat!("CARGO_BIN_EXE_", $name)))
+    };
+}
+
+fn example_command(binary: &str) -> Command {
+    let mut command = Command::new(binary);
+    for variable in [
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CONTEXT",
+        "DOCKER_API_VERSION",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .env("DOCKER_HOST", companion_variable("DOCKER_TEST_HOST"))
+        .env("DOCKER_CONFIG", scratch_dir("empty-docker-config"))
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs the command to its end, feeding it `input`.
+fn finish(mut command: Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn succeed(command: Command) -> String {
+    let output = finish(command, b"");
+    assert!(output.status.success(), "{}", describe(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn scratch_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_name(prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn container_name(docker: &Docker, id: &str) -> String {
+    let name = docker.containers().inspect(id).send().await.unwrap().name.unwrap();
+    name.trim_start_matches('/').to_owned()
+}
+
+#[tokio::test]
+async fn list_filters_images_by_reference_and_containers_by_label_and_status() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let container = create_busybox(&docker, "example-list", "true").await;
+    let name = container_name(&docker, &container.id).await;
+    let mut list = example!("list");
+    list.args([
+        "--reference",
+        image,
+        "--label",
+        "suite=daemon-tests",
+        "--status",
+        "created",
+        "--all",
+    ]);
+    let printed = succeed(list);
+    assert!(printed.contains(image), "{printed}");
+    assert!(printed.contains(&name), "{printed}");
+    assert!(printed.contains("1 images"), "{printed}");
+}
+
+#[tokio::test]
+async fn pull_reports_the_daemons_error_without_a_registry() {
+    let Some(_) = docker() else { return };
+    let mut pull = example!("pull");
+    // Nothing listens on the discard port: the daemon fails at once, whatever the network.
+    pull.arg("127.0.0.1:9/nothing/here:latest");
+    let output = finish(pull, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(stderr.starts_with("error: ImageCreate: daemon answered"), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+}
+
+#[tokio::test]
+async fn import_from_a_tar_file_applies_changes() {
+    let Some(docker) = docker() else { return };
+    let dir = scratch_dir("example-import");
+    let tarball = dir.join("rootfs.tar");
+    std::fs::write(&tarball, busybox_rootfs()).unwrap();
+    let reference = format!("{}:imported", unique_name("example-import"));
+    let mut import = example!("import");
+    import
+        .arg(&tarball)
+        .arg(&reference)
+        .args(["--change", r#"CMD ["sh", "-c", "echo imported"]"#])
+        .args(["--change", "ENV STAGE=imported"]);
+    let printed = succeed(import);
+    assert!(printed.trim().starts_with("sha256:"), "{printed}");
+    let image = docker.images().inspect(&reference).send().await.unwrap();
+    assert_eq!(image.id.as_deref(), Some(printed.trim()));
+    let config = image.config.unwrap();
+    assert_eq!(config.cmd.unwrap(), ["sh", "-c", "echo imported"]);
+    assert!(config.env.unwrap().contains(&"STAGE=imported".to_owned()));
+    docker.images().delete(&reference).send().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let context = scratch_dir("example-build");
+    std::fs::write(context.join("greeting.txt"), "hello from the context\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {image}\nCOPY greeting.txt /greeting.txt\nRUN cat /greeting.txt\n"),
+    )
+    .unwrap();
+    let tag = format!("{}:built", unique_name("example-build"));
+    let mut build = example!("build_image");
+    build.arg(&context).args(["--tag", &tag]);
+    let printed = succeed(build);
+    assert!(printed.contains("Step 3/3 : RUN cat /greeting.txt"), "{printed}");
+    assert!(printed.contains("hello from the context"), "{printed}");
+    let built = printed.lines().last().unwrap().strip_prefix("built ").unwrap();
+    let tagged = docker.images().inspect(&tag).send().await.unwrap();
+    assert_eq!(tagged.id.as_deref(), Some(built));
+    docker.images().delete(&tag).send().await.unwrap();
+
+    std::fs::write(context.join("Dockerfile"), format!("FROM {image}\nRUN exit 7\n")).unwrap();
+    let mut failing = example!("build_image");
+    failing.arg(&context);
+    let output = finish(failing, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(stderr.contains("returned a non-zero code: 7"), "{stderr}");
+    std::fs::remove_dir_all(context).unwrap();
+}
+
+#[tokio::test]
+async fn run_forwards_stdin_separates_streams_and_exits_with_the_containers_code() {
+    let Some(docker) = docker() else { return };
+    let image = busybox_image(&docker).await;
+    let label = unique_name("example-run");
+    let mut run = example!("run");
+    run.args(["-i", "--rm", "-e", "GREETING=hello", "-l", &label, image])
+        .args(["sh", "-c", "cat; echo $GREETING >&2; exit 4"]);
+    let output = finish(run, b"piped in\n");
+    assert_eq!(output.status.code(), Some(4), "{}", describe(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "piped in\n");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "hello\n");
+    let left = docker
+        .containers()
+        .list()
+        .all(true)
+        .filters(Filters::new().label(&label))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "--rm left {left:?}");
+}
+
+#[tokio::test]
+async fn container_operations_from_inspect_to_remove() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "example-ops", "echo started; echo warming >&2; sleep 300").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    let name = container_name(&docker, &container.id).await;
+    let ops = |args: &[&str]| {
+        let mut command = example!("container");
+        command.args(args);
+        succeed(command)
+    };
+
+    let inspected: serde_json::Value = serde_json::from_str(&ops(&["inspect", &name])).unwrap();
+    assert_eq!(inspected["Id"], container.id.as_str());
+    assert_eq!(inspected["State"]["Running"], true);
+
+    let top = ops(&["top", &name]);
+    assert!(top.lines().next().unwrap().contains("PID"), "{top}");
+    assert!(top.contains("sleep 300"), "{top}");
+
+    let stats = ops(&["stats", "--samples", "2", &name]);
+    assert!(stats.contains("CPU %"), "{stats}");
+    let rows: Vec<_> = stats.lines().filter(|line| line.starts_with(&name)).collect();
+    assert_eq!(rows.len(), 2, "{stats}");
+    assert!(rows[1].contains(" / "), "{stats}");
+
+    let mut logs = example!("container");
+    logs.args(["logs", "--timestamps", &name]);
+    let output = finish(logs, b"");
+    assert!(output.status.success(), "{}", describe(&output));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(stdout.trim_end().ends_with(" started"), "{stdout}");
+    assert!(stdout.starts_with("20"), "a timestamp leads: {stdout}");
+    assert!(stderr.trim_end().ends_with(" warming"), "{stderr}");
+
+    let renamed = unique_name("example-renamed");
+    ops(&["rename", &name, &renamed]);
+    assert_eq!(container_name(&docker, &container.id).await, renamed);
+
+    ops(&["pause", &renamed]);
+    let state = docker
+        .containers()
+        .inspect(&renamed)
+        .send()
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    assert_eq!(state.paused, Some(true));
+    ops(&["unpause", &renamed]);
+    let state = docker
+        .containers()
+        .inspect(&renamed)
+        .send()
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    assert_eq!(state.paused, Some(false));
+
+    ops(&["kill", "--signal", "SIGKILL", &renamed]);
+    let waited = docker.containers().wait(&renamed).send().await.unwrap();
+    assert_eq!(waited.status_code, Some(137));
+
+    // Following the logs of a stopped container ends with its output. Which of the two lines
+    // is last depends on which pipe the daemon read first.
+    let mut followed = example!("container");
+    followed.args(["logs", "--follow", "--tail", "1", &renamed]);
+    let output = finish(followed, b"");
+    assert!(output.status.success(), "{}", describe(&output));
+    let last_line = [output.stdout, output.stderr].concat();
+    let last_line = String::from_utf8_lossy(&last_line);
+    assert!(last_line == "started\n" || last_line == "warming\n", "{last_line:?}");
+
+    ops(&["rm", "--force", "--volumes", &renamed]);
+    let gone = docker.containers().inspect(&container.id).send().await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+
+    let mut missing = example!("container");
+    missing.args(["pause", &renamed]);
+    let output = finish(missing, b"");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: ContainerPause: daemon answered 404"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn shell_runs_in_a_tty_from_a_terminal_and_without_one_from_a_pipe() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "example-shell", "sleep 300").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+
+    let mut piped = example!("shell");
+    piped.args(["--workdir", "/tmp", &container.id, "sh"]);
+    let output = finish(piped, b"echo in $(pwd): $(tty)\necho oops >&2\nexit 3\n");
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "in /tmp: not a tty\n");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "oops\n");
+
+    // util-linux `script` gives the example a pseudo-terminal for stdin, as a user's shell would.
+    let example = example!("shell");
+    let mut in_terminal = Command::new("script");
+    in_terminal.envs(example.get_envs().filter_map(|(name, value)| Some((name, value?))));
+    let command_line = format!("{} {} sh", example.get_program().to_str().unwrap(), container.id);
+    in_terminal.args(["--quiet", "--return", "--command", &command_line, "/dev/null"]);
+    let output = finish(in_terminal, b"echo on $(tty)\nexit 5\n");
+    assert_eq!(output.status.code(), Some(5), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("on /dev/pts/"), "{stdout}");
+}
+
+#[tokio::test]
+async fn copy_into_and_out_of_a_container_and_export_it() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "example-copy", "sleep 300").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    let id = container.id.as_str();
+    let local = scratch_dir("example-copy");
+    let site = local.join("site");
+    std::fs::create_dir_all(site.join("css")).unwrap();
+    std::fs::write(site.join("index.html"), "<h1>hi</h1>\n").unwrap();
+    std::fs::write(site.join("css/site.css"), "h1 { color: red }\n").unwrap();
+    std::fs::write(local.join("single.txt"), "just one file\n").unwrap();
+
+    let copy = |args: &[&str]| {
+        let mut command = example!("copy");
+        command.args(args);
+        succeed(command)
+    };
+    copy(&["into", id, site.to_str().unwrap(), "/tmp"]);
+    copy(&["into", id, local.join("single.txt").to_str().unwrap(), "/tmp"]);
+    let out = local.join("out");
+    let printed = copy(&["out", id, "/tmp", out.to_str().unwrap()]);
+    assert!(printed.starts_with("copied directory"), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("tmp/index.html")).unwrap(),
+        "<h1>hi</h1>\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("tmp/css/site.css")).unwrap(),
+        "h1 { color: red }\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("tmp/single.txt")).unwrap(),
+        "just one file\n"
+    );
+
+    let mut missing = example!("copy");
+    missing.args(["out", id, "/no/such/path", out.to_str().unwrap()]);
+    let output = finish(missing, b"");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ContainerArchiveInfo") && stderr.contains("404"),
+        "{stderr}"
+    );
+
+    let tarball = local.join("exported.tar");
+    let mut export = example!("export");
+    export.arg(id).arg(&tarball);
+    let printed = succeed(export);
+    let size = std::fs::metadata(&tarball).unwrap().len();
+    assert!(printed.contains(&format!("exported {size} bytes")), "{printed}");
+    let mut archive = tar::Archive::new(std::fs::File::open(&tarball).unwrap());
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(names.iter().any(|name| name == "bin/busybox"), "{names:?}");
+    assert!(names.iter().any(|name| name == "tmp/index.html"), "{names:?}");
+    std::fs::remove_dir_all(local).unwrap();
+}
+
+#[tokio::test]
+async fn events_with_filters_see_the_containers_start_and_die() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "example-events", "exit 0").await;
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    let mut events = example!("events");
+    events.args([
+        "--filter",
+        "type=container",
+        "--filter",
+        &format!("container={}", container.id),
+    ]);
+    events.args(["--filter", "event=start", "--filter", "event=die"]);
+    events.args(["--since", &since.to_string(), "--count", "2"]);
+    let child = events.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    docker.containers().start(&container.id).send().await.unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let short = &container.id[..12];
+    let lines: Vec<_> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    assert!(lines[0].contains(&format!("container start {short}")), "{printed}");
+    assert!(lines[1].contains(&format!("container die {short}")), "{printed}");
+}
+
+#[tokio::test]
+async fn connect_over_tcp_mutual_tls_and_a_context() {
+    let Some(_) = docker() else { return };
+    let tcp_host = companion_variable("DOCKER_TEST_TCP_HOST");
+    let tls_host = companion_variable("DOCKER_TEST_TLS_HOST");
+
+    let mut over_tcp = example!("connect");
+    over_tcp.env("DOCKER_HOST", &tcp_host);
+    let printed = succeed(over_tcp);
+    assert!(printed.contains(&format!("endpoint: {tcp_host}\n")), "{printed}");
+    assert!(printed.contains("speaking API 1.41"), "{printed}");
+
+    let mut over_tls = example!("connect");
+    over_tls
+        .env("DOCKER_HOST", &tls_host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", companion_variable("DOCKER_TEST_CERT_PATH"));
+    let printed = succeed(over_tls);
+    assert!(printed.contains(&format!("endpoint: {tls_host} (TLS)")), "{printed}");
+
+    let config_dir = tls_context_config("examples-tls");
+    let mut from_context = example!("connect");
+    from_context
+        .env("DOCKER_CONFIG", &config_dir)
+        .args(["--context", "examples-tls"]);
+    let printed = succeed(from_context);
+    assert!(printed.contains(&format!("endpoint: {tls_host} (TLS)")), "{printed}");
+
+    let mut without_certificate = example!("connect");
+    without_certificate
+        .env("DOCKER_HOST", &tls_host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &config_dir);
+    let output = finish(without_certificate, b"");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ca.pem"), "{stderr}");
+    std::fs::remove_dir_all(config_dir).unwrap();
+}

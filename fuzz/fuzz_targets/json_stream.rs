@@ -1,0 +1,43 @@
+//! The JSON object stream decoder (build, pull, events, stats) on arbitrary bytes cut into
+//! chunks of every size: it must end, with items or errors, and never panic.
+#![no_main]
+
+use bytes::Bytes;
+use docker_engine_runtime::JsonStream;
+use futures_util::{stream, StreamExt};
+use libfuzzer_sys::fuzz_target;
+use serde::Deserialize;
+
+/// The shape of a progress message, to fuzz the typed decoding path beside the untyped one.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Progress {
+    id: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "progressDetail")]
+    progress_detail: Option<Detail>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Detail {
+    current: Option<i64>,
+    total: Option<i64>,
+}
+
+fn chunks(body: &[u8], size: usize) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let pieces: Vec<_> = body.chunks(size).map(|piece| Ok(Bytes::copy_from_slice(piece))).collect();
+    stream::iter(pieces)
+}
+
+fn drain<T: serde::de::DeserializeOwned>(mut decoded: JsonStream<T>) {
+    futures_executor::block_on(async { while decoded.next().await.is_some() {} });
+}
+
+fuzz_target!(|input: &[u8]| {
+    // The first byte picks the chunk size, so objects are split at every possible point.
+    let Some((&size, body)) = input.split_first() else { return };
+    let size = usize::from(size).max(1);
+    drain(JsonStream::<serde_json::Value>::from_chunks(chunks(body, size), "FuzzValue"));
+    drain(JsonStream::<Progress>::from_chunks(chunks(body, size), "FuzzProgress"));
+});

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs fuzz targets with cargo-fuzz (libFuzzer, nightly), each for a given time, seeding the
+# corpora first. Findings land in fuzz/artifacts/<target>/; each becomes a regression test.
+#
+#   fuzz/run.sh 600                      # every target for ten minutes, one after another
+#   fuzz/run.sh 60 json_stream spec_loader
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
+shift
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(json_stream output_stream path_stat docker_host spec_loader)
+fi
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+
+# Seeds: the real specs and the generator's fixture for the loader; a few well-formed
+# messages for the decoders, so mutations start from what daemons send.
+mkdir -p corpus/spec_loader corpus/json_stream corpus/output_stream corpus/path_stat corpus/docker_host
+for spec in ../specs/v*/swagger.yaml; do
+  cp "$spec" "corpus/spec_loader/$(basename "$(dirname "$spec")").yaml"
+done
+cp ../codegen/tests/fixtures/*.yaml corpus/spec_loader/
+printf '\x07{"status":"Downloading","progressDetail":{"current":1,"total":2},"id":"a1"}\r\n{"error":"boom","errorDetail":{"message":"boom"}}' \
+  > corpus/json_stream/progress
+printf '\x0b\x01\x00\x00\x00\x00\x00\x00\x06hello\n\x02\x00\x00\x00\x00\x00\x00\x04oops' > corpus/output_stream/frames
+printf '%s' "$(printf '{"name":"etc","size":4096,"mode":2147484141,"mtime":"2024-01-01T00:00:00Z","linkTarget":""}' | base64 -w0)" \
+  > corpus/path_stat/directory
+printf 'tcp://127.0.0.1:2376\n{"currentContext":"fuzzed"}\n{"Name":"fuzzed","Endpoints":{"docker":{"Host":"unix:///run/docker.sock"}}}' \
+  > corpus/docker_host/context
+
+for target in "${targets[@]}"; do
+  echo "== $target for ${seconds}s"
+  cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 2>&1 \
+    | tee "$target.log" | grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)' || true
+  grep -E '^Done [0-9]+ runs' "$target.log" || true
+done

@@ -1,0 +1,69 @@
+//! The daemon dies while streams are open: each stream ends with an error, never a clean end or
+//! a hang, and the next request says the daemon cannot be reached. This test kills the test
+//! daemon, so the normal run skips it; `scripts/test-with-daemon.sh` runs it last, with
+//! `DOCKER_TEST_DAEMON_PID` naming the daemon it started.
+
+use std::time::Duration;
+
+use daemon_tests::{companion_variable, create_busybox, docker};
+use docker_engine_runtime::{Error, Output};
+use futures_util::{Stream, StreamExt};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Reads `stream` to its end; the error that ended it, or `None` for a clean end.
+async fn ending<T, S>(stream: &mut S) -> Option<Error>
+where
+    S: Stream<Item = Result<T, Error>> + Unpin,
+{
+    let reading = async {
+        while let Some(item) = stream.next().await {
+            if let Err(error) = item {
+                return Some(error);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(WAIT, reading)
+        .await
+        .unwrap_or_else(|_| panic!("the stream neither ended nor failed within {WAIT:?}"))
+}
+
+#[tokio::test]
+#[ignore = "kills the test daemon: scripts/test-with-daemon.sh runs it after every other test"]
+async fn open_streams_fail_and_requests_fail_to_connect_when_the_daemon_dies() {
+    let Some(docker) = docker() else { return };
+    let daemon_pid = companion_variable("DOCKER_TEST_DAEMON_PID");
+    let container = create_busybox(&docker, "dies", "while true; do echo tick; sleep 1; done").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    let mut logs = docker
+        .containers()
+        .logs(&container.id)
+        .follow(true)
+        .stdout(true)
+        .send()
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(WAIT, logs.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(first, Output::StdOut("tick\n".into()));
+    let mut events = docker.system().events().send().await.unwrap();
+
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &daemon_pid])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "kill -KILL {daemon_pid}");
+
+    for (stream, error) in [("logs", ending(&mut logs).await), ("events", ending(&mut events).await)] {
+        let error = error.unwrap_or_else(|| panic!("the {stream} stream ended cleanly when the daemon died"));
+        eprintln!("{stream}: {error}");
+        assert!(matches!(error, Error::Truncated { .. }), "{stream}: {error:?}");
+    }
+
+    let error = docker.system().ping().send().await.unwrap_err();
+    eprintln!("ping: {error}");
+    let Error::Connect { endpoint, .. } = &error else {
+        panic!("expected a connection error, got {error:?}")
+    };
+    assert_eq!(endpoint, &companion_variable("DOCKER_TEST_HOST"));
+}
