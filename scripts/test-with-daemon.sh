@@ -111,6 +111,8 @@ elif [ $# -gt 0 ]; then
   cargo test "$@"
 else
   cargo xtask check
+  # The API docs of every crate, spec prose included, must build without a warning.
+  RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude bench --quiet
   # The benchmark has no tests and would only add bollard to the build.
   cargo test --workspace --exclude bench --no-fail-fast
   cargo run --quiet -p daemon-tests --bin coverage

@@ -108,7 +108,7 @@ fn lib_rs(api: &Api) -> TokenStream {
     let docker_doc = format!(" A client for API v{version}; cheap to clone, and clones share connections.");
     quote! {
         #(#![doc = #docs])*
-        #![allow(clippy::all, rustdoc::all)]
+        #![allow(clippy::all)]
 
         pub mod models;
         pub mod operations;
@@ -773,6 +773,88 @@ fn ident(name: &str) -> Ident {
     }
 }
 
+/// A line of spec prose as rustdoc Markdown: HTML paragraph and break tags dropped, any other
+/// `<` escaped, bare URLs made links, and links into the spec's own web page
+/// (`[text](#operation/...)`), which lead nowhere in rustdoc, reduced to their text. Code spans
+/// are kept as written.
+fn prose_line(line: &str) -> String {
+    line.split('`')
+        .enumerate()
+        .map(|(index, segment)| {
+            if index % 2 == 1 {
+                segment.to_owned()
+            } else {
+                prose_segment(segment)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
+fn prose_segment(segment: &str) -> String {
+    let mut text = segment.to_owned();
+    for tag in ["<br />", "<br/>", "<br>", "<p>", "</p>"] {
+        text = text.replace(tag, " ");
+    }
+    while let Some(target) = text.find("](#") {
+        let (Some(open), Some(close)) = (text[..target].rfind('['), text[target..].find(')')) else {
+            break;
+        };
+        let label = text[open + 1..target].to_owned();
+        text.replace_range(open..target + close + 1, &label);
+    }
+    let text = escape_reference_brackets(&text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("http://") || rest.starts_with("https://") {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']' | '"'))
+                .unwrap_or(rest.len());
+            let url = rest[..end].trim_end_matches(['.', ',', ';', ':']);
+            if out.ends_with('<') || out.ends_with("](") {
+                out.push_str(url);
+            } else {
+                out.push_str(&format!("<{url}>"));
+            }
+            rest = &rest[url.len()..];
+            continue;
+        }
+        if c == '<' && !rest.starts_with("<http://") && !rest.starts_with("<https://") {
+            out.push_str("&lt;");
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// `[Word]` not followed by `(` is prose (the specs write "[Content] size"), but rustdoc would
+/// read it as a link to an item named `Word`: its brackets are escaped.
+fn escape_reference_brackets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let inside = &rest[open + 1..];
+        match inside.find(']') {
+            Some(close) if !inside[close + 1..].starts_with('(') => {
+                out.push_str("\\[");
+                out.push_str(&inside[..close]);
+                out.push_str("\\]");
+                rest = &inside[close + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = inside;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Doc attributes from a spec description. Code fences without a language are marked `text` so
 /// rustdoc does not compile them, and indented blocks are fenced for the same reason.
 fn doc_attrs(text: Option<&str>) -> TokenStream {
@@ -799,7 +881,11 @@ fn doc_attrs(text: Option<&str>) -> TokenStream {
                 in_indented = false;
             }
         }
-        lines.push(line.to_owned());
+        if in_fence || in_indented {
+            lines.push(line.to_owned());
+        } else {
+            lines.push(prose_line(line));
+        }
     }
     if in_indented {
         lines.push("```".to_owned());

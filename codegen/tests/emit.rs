@@ -164,6 +164,17 @@ fn query_parameters_are_encoded_as_the_spec_says() {
 }
 
 #[test]
+fn spec_prose_becomes_rustdoc_markdown() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/models.rs",
+        "/// Shares of a Array&lt;string> pool. See <https://docs.docker.com/engine/>, the
+         /// inspect endpoint, the \\[Size\\] field and `<kept>` as written.",
+    );
+}
+
+#[test]
 fn bodies_headers_and_response_kinds() {
     let files = generate_fixture();
     assert_emits(

@@ -264,6 +264,8 @@ impl std::fmt::Debug for OutputStream {
 }
 
 const FRAME_HEADER: usize = 8;
+/// The most buffer reserved ahead for one frame; the daemon's frames are 32 KiB at most.
+const MAX_FRAME_RESERVE: usize = 64 * 1024;
 
 impl OutputStream {
     /// Decodes container output from any source of chunks, e.g. a saved log capture:
@@ -310,7 +312,10 @@ impl OutputStream {
         let kind = self.buffer[0];
         let length = u32::from_be_bytes([self.buffer[4], self.buffer[5], self.buffer[6], self.buffer[7]]) as usize;
         if self.buffer.len() < FRAME_HEADER + length {
-            self.buffer.reserve(FRAME_HEADER + length - self.buffer.len());
+            // The length comes off the wire: memory grows with the bytes that arrive, never with
+            // what a header claims (a corrupt one may claim 4 GiB).
+            let missing = FRAME_HEADER + length - self.buffer.len();
+            self.buffer.reserve(missing.min(MAX_FRAME_RESERVE));
             return None;
         }
         self.buffer.advance(FRAME_HEADER);
@@ -524,6 +529,32 @@ mod tests {
         let cut_in_header = frame(1, b"abcdef")[..5].to_vec();
         let pieces = block_on(OutputStream::new(chunks(vec![cut_in_header]), true, "t").collect::<Vec<_>>());
         assert!(matches!(pieces[..], [Err(Error::Truncated { .. })]), "{pieces:?}");
+    }
+
+    /// Found by the `output_stream` fuzz target: a header claiming a 4 GiB frame made the
+    /// decoder reserve 4 GiB before a byte of it had arrived.
+    #[test]
+    fn a_frame_length_from_the_wire_reserves_no_more_than_arrives() {
+        let mut header = vec![1, 0, 0, 0];
+        header.extend_from_slice(&u32::MAX.to_be_bytes());
+        let mut output = OutputStream::new(chunks(vec![header, b"start".to_vec()]), true, "t");
+        let pieces = block_on(async {
+            let mut pieces = Vec::new();
+            while let Some(piece) = output.next().await {
+                assert!(
+                    output.buffer.capacity() <= 4 * MAX_FRAME_RESERVE,
+                    "{}",
+                    output.buffer.capacity()
+                );
+                pieces.push(piece);
+            }
+            pieces
+        });
+        assert_eq!(
+            pieces[0].as_ref().unwrap(),
+            &Output::StdOut(Bytes::from_static(b"start"))
+        );
+        assert!(matches!(pieces[1], Err(Error::Truncated { .. })), "{pieces:?}");
     }
 
     #[test]

@@ -617,7 +617,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -1013,7 +1013,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2305,7 +2305,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -3375,7 +3375,7 @@ pub struct TaskSpecResources {
 /// Define resources limits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpecResourcesLimits {
-    /// CPU limit in units of 10<sup>-9</sup> CPU shares.
+    /// CPU limit in units of 10&lt;sup>-9&lt;/sup> CPU shares.
     #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
     /// Memory limit in Bytes.
@@ -3385,7 +3385,7 @@ pub struct TaskSpecResourcesLimits {
 /// Define resources reservation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpecResourcesReservations {
-    /// CPU reservation in units of 10<sup>-9</sup> CPU shares.
+    /// CPU reservation in units of 10&lt;sup>-9&lt;/sup> CPU shares.
     #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
     /// Memory reservation in Bytes.

@@ -722,7 +722,7 @@ impl Images {
     ///
     /// For each value of the `names` parameter: if it is a specific name and tag (e.g. `ubuntu:latest`), then only that image (and its parents) are returned; if it is an image ID, similarly only that image (and its parents) are returned and there would be no names referenced in the 'repositories' file for this image ID.
     ///
-    /// For details on the format, see [the export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `GET /images/get` (`ImageGetAll`)
     pub fn get_all(&self) -> ImageGetAllBuilder {
@@ -735,7 +735,7 @@ impl Images {
     ///
     /// Load a set of images and tags into a repository.
     ///
-    /// For details on the format, see [the export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `POST /images/load` (`ImageLoad`)
     pub fn load(&self) -> ImageLoadBuilder {
@@ -1615,7 +1615,7 @@ pub struct ContainerLogsBuilder {
 impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -2753,7 +2753,7 @@ impl ImageBuildBuilder {
     }
     /// This is a base64-encoded JSON object with auth configurations for multiple registries that a build may refer to.
     ///
-    /// The key is a registry URL, and the value is an auth configuration object, [as described in the authentication section](#section/Authentication). For example:
+    /// The key is a registry URL, and the value is an auth configuration object, as described in the authentication section. For example:
     ///
     /// ```text
     /// {
@@ -2897,7 +2897,7 @@ impl ImageCreateBuilder {
         self.tag = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -4299,7 +4299,7 @@ impl PluginPullBuilder {
         self.name = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -4502,7 +4502,7 @@ pub struct PluginUpgradeBuilder {
     body: Option<Vec<crate::models::PluginUpgradeBody>>,
 }
 impl PluginUpgradeBuilder {
-    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5082,7 +5082,7 @@ pub struct ServiceCreateBuilder {
     body: crate::models::ServiceCreateBody,
 }
 impl ServiceCreateBuilder {
-    /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration for pulling from private registries. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5189,7 +5189,7 @@ impl ServiceUpdateBuilder {
         self.registry_auth_from = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration for pulling from private registries. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5249,7 +5249,7 @@ impl ServiceLogsBuilder {
     }
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -5538,7 +5538,7 @@ pub struct SecretUpdateBuilder {
     body: Option<crate::models::SecretSpec>,
 }
 impl SecretUpdateBuilder {
-    /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the [SecretInspect endpoint](#operation/SecretInspect) response values.
+    /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the SecretInspect endpoint response values.
     pub fn body(mut self, value: crate::models::SecretSpec) -> Self {
         self.body = Some(value);
         self

@@ -596,7 +596,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -1027,7 +1027,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2361,7 +2361,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -3470,8 +3470,8 @@ pub struct TaskSpecContainerSpec {
     pub health_check: Option<crate::models::HealthConfig>,
     /// A list of hostnames/IP mappings to add to the container's `/etc/hosts` file.
     /// The format of extra hosts on swarmkit is specified in:
-    /// http://man7.org/linux/man-pages/man5/hosts.5.html
-    ///   IP_address canonical_hostname [aliases...]
+    /// <http://man7.org/linux/man-pages/man5/hosts.5.html>
+    ///   IP_address canonical_hostname \[aliases...\]
     #[serde(rename = "Hosts", default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<String>>,
     /// Specification for DNS related configurations in resolver configuration file (`resolv.conf`).
@@ -3575,7 +3575,7 @@ pub struct TaskSpecResources {
 /// Define resources limits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpecResourcesLimits {
-    /// CPU limit in units of 10<sup>-9</sup> CPU shares.
+    /// CPU limit in units of 10&lt;sup>-9&lt;/sup> CPU shares.
     #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
     /// Memory limit in Bytes.
@@ -3585,7 +3585,7 @@ pub struct TaskSpecResourcesLimits {
 /// Define resources reservation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpecResourcesReservations {
-    /// CPU reservation in units of 10<sup>-9</sup> CPU shares.
+    /// CPU reservation in units of 10&lt;sup>-9&lt;/sup> CPU shares.
     #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
     /// Memory reservation in Bytes.

@@ -734,7 +734,7 @@ impl Images {
     ///
     /// For each value of the `names` parameter: if it is a specific name and tag (e.g. `ubuntu:latest`), then only that image (and its parents) are returned; if it is an image ID, similarly only that image (and its parents) are returned and there would be no names referenced in the 'repositories' file for this image ID.
     ///
-    /// For details on the format, see [the export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `GET /images/get` (`ImageGetAll`)
     pub fn get_all(&self) -> ImageGetAllBuilder {
@@ -747,7 +747,7 @@ impl Images {
     ///
     /// Load a set of images and tags into a repository.
     ///
-    /// For details on the format, see [the export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `POST /images/load` (`ImageLoad`)
     pub fn load(&self) -> ImageLoadBuilder {
@@ -1667,7 +1667,7 @@ pub struct ContainerLogsBuilder {
 impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -2820,7 +2820,7 @@ impl ImageBuildBuilder {
     }
     /// This is a base64-encoded JSON object with auth configurations for multiple registries that a build may refer to.
     ///
-    /// The key is a registry URL, and the value is an auth configuration object, [as described in the authentication section](#section/Authentication). For example:
+    /// The key is a registry URL, and the value is an auth configuration object, as described in the authentication section. For example:
     ///
     /// ```text
     /// {
@@ -2967,7 +2967,7 @@ impl ImageCreateBuilder {
         self.tag = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -3555,7 +3555,7 @@ impl SystemEventsBuilder {
     /// - `image=<string>` image name or ID
     /// - `label=<string>` image or container label
     /// - `network=<string>` network name or ID
-    /// - `plugin`=<string> plugin name or ID
+    /// - `plugin`=&lt;string> plugin name or ID
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, or `daemon`
     /// - `volume=<string>` volume name or ID
     pub fn filters(mut self, value: Filters) -> Self {
@@ -4394,7 +4394,7 @@ impl PluginPullBuilder {
         self.name = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -4606,7 +4606,7 @@ pub struct PluginUpgradeBuilder {
     body: Option<Vec<crate::models::PluginUpgradeBody>>,
 }
 impl PluginUpgradeBuilder {
-    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5187,7 +5187,7 @@ pub struct ServiceCreateBuilder {
     body: crate::models::ServiceCreateBody,
 }
 impl ServiceCreateBuilder {
-    /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration for pulling from private registries. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5309,7 +5309,7 @@ impl ServiceUpdateBuilder {
         self.rollback = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration for pulling from private registries. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5372,7 +5372,7 @@ impl ServiceLogsBuilder {
     }
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -5545,7 +5545,7 @@ impl TaskLogsBuilder {
     }
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -5768,7 +5768,7 @@ pub struct SecretUpdateBuilder {
     body: Option<crate::models::SecretSpec>,
 }
 impl SecretUpdateBuilder {
-    /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the [SecretInspect endpoint](#operation/SecretInspect) response values.
+    /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the SecretInspect endpoint response values.
     pub fn body(mut self, value: crate::models::SecretSpec) -> Self {
         self.body = Some(value);
         self

@@ -813,7 +813,7 @@ impl Images {
     ///
     /// For each value of the `names` parameter: if it is a specific name and tag (e.g. `ubuntu:latest`), then only that image (and its parents) are returned; if it is an image ID, similarly only that image (and its parents) are returned and there would be no names referenced in the 'repositories' file for this image ID.
     ///
-    /// For details on the format, see [the export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `GET /images/get` (`ImageGetAll`)
     pub fn get_all(&self) -> ImageGetAllBuilder {
@@ -826,7 +826,7 @@ impl Images {
     ///
     /// Load a set of images and tags into a repository.
     ///
-    /// For details on the format, see [the export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `POST /images/load` (`ImageLoad`)
     pub fn load(&self) -> ImageLoadBuilder {
@@ -879,7 +879,7 @@ impl Networks {
     }
     /// List networks
     ///
-    /// Returns a list of networks. For details on the format, see [the network inspect endpoint](#operation/NetworkInspect).
+    /// Returns a list of networks. For details on the format, see the network inspect endpoint.
     ///
     /// Note that it uses a different, smaller representation of a network than inspecting a single network. For example,
     /// the list of containers attached to the network is not propagated in API versions 1.28 and up.
@@ -1757,7 +1757,7 @@ pub struct ContainerLogsBuilder {
 impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -2922,7 +2922,7 @@ impl ImageBuildBuilder {
     }
     /// This is a base64-encoded JSON object with auth configurations for multiple registries that a build may refer to.
     ///
-    /// The key is a registry URL, and the value is an auth configuration object, [as described in the authentication section](#section/Authentication). For example:
+    /// The key is a registry URL, and the value is an auth configuration object, as described in the authentication section. For example:
     ///
     /// ```text
     /// {
@@ -3069,7 +3069,7 @@ impl ImageCreateBuilder {
         self.tag = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -3658,8 +3658,8 @@ impl SystemEventsBuilder {
     /// - `image=<string>` image name or ID
     /// - `label=<string>` image or container label
     /// - `network=<string>` network name or ID
-    /// - `plugin`=<string> plugin name or ID
-    /// - `scope`＝<string> local or swarm
+    /// - `plugin`=&lt;string> plugin name or ID
+    /// - `scope`＝&lt;string> local or swarm
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, `daemon`, `plugin`, `node`, `service` or `secret`
     /// - `volume=<string>` volume name or ID
     pub fn filters(mut self, value: Filters) -> Self {
@@ -4500,7 +4500,7 @@ impl PluginPullBuilder {
         self.name = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -4712,7 +4712,7 @@ pub struct PluginUpgradeBuilder {
     body: Option<Vec<crate::models::PluginUpgradeBody>>,
 }
 impl PluginUpgradeBuilder {
-    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration to use when pulling a plugin from a registry. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5293,7 +5293,7 @@ pub struct ServiceCreateBuilder {
     body: crate::models::ServiceCreateBody,
 }
 impl ServiceCreateBuilder {
-    /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration for pulling from private registries. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5415,7 +5415,7 @@ impl ServiceUpdateBuilder {
         self.rollback = Some(Into::into(value));
         self
     }
-    /// A base64-encoded auth configuration for pulling from private registries. [See the authentication section for details.](#section/Authentication)
+    /// A base64-encoded auth configuration for pulling from private registries. See the authentication section for details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
         self
@@ -5478,7 +5478,7 @@ impl ServiceLogsBuilder {
     }
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -5651,7 +5651,7 @@ impl TaskLogsBuilder {
     }
     /// Return the logs as a stream.
     ///
-    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, [see the documentation for the attach endpoint](#operation/ContainerAttach).
+    /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
@@ -5874,7 +5874,7 @@ pub struct SecretUpdateBuilder {
     body: Option<crate::models::SecretSpec>,
 }
 impl SecretUpdateBuilder {
-    /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the [SecretInspect endpoint](#operation/SecretInspect) response values.
+    /// The spec of the secret to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the SecretInspect endpoint response values.
     pub fn body(mut self, value: crate::models::SecretSpec) -> Self {
         self.body = Some(value);
         self
@@ -6049,7 +6049,7 @@ pub struct ConfigUpdateBuilder {
     body: Option<crate::models::ConfigSpec>,
 }
 impl ConfigUpdateBuilder {
-    /// The spec of the config to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the [ConfigInspect endpoint](#operation/ConfigInspect) response values.
+    /// The spec of the config to update. Currently, only the Labels field can be updated. All other fields must remain unchanged from the ConfigInspect endpoint response values.
     pub fn body(mut self, value: crate::models::ConfigSpec) -> Self {
         self.body = Some(value);
         self

@@ -767,7 +767,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -1357,7 +1357,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2303,7 +2303,7 @@ pub struct NetworkSettings {
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2314,7 +2314,7 @@ pub struct NetworkSettings {
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2325,7 +2325,7 @@ pub struct NetworkSettings {
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2340,7 +2340,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2355,7 +2355,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2366,7 +2366,7 @@ pub struct NetworkSettings {
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2377,7 +2377,7 @@ pub struct NetworkSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2388,7 +2388,7 @@ pub struct NetworkSettings {
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -2848,7 +2848,7 @@ pub struct PluginUpgradeBody {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -3030,7 +3030,7 @@ pub struct RegistryServiceConfig {
     /// List of IP ranges to which nondistributable artifacts can be pushed,
     /// using the CIDR syntax [RFC 4632](https://tools.ietf.org/html/4632).
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -3043,7 +3043,7 @@ pub struct RegistryServiceConfig {
     /// List of registry hostnames to which nondistributable artifacts can be
     /// pushed, using the format `<hostname>[:<port>]` or `<IP address>[:<port>]`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -3211,7 +3211,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -4242,7 +4242,7 @@ pub struct SystemEventsResponseActor {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -4287,7 +4287,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -4302,7 +4302,7 @@ pub struct SystemInfo {
     pub docker_root_dir: Option<String>,
     /// Status information about this node (standalone Swarm API).
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field is only propagated
     /// > by the Swarm standalone API, and is empty (`null`) when using
@@ -4384,7 +4384,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -4462,7 +4462,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -4487,7 +4487,7 @@ pub struct SystemInfo {
     /// The storage backend is used for multihost networking (to store
     /// network and endpoint information) and by the node discovery mechanism.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: This field is only propagated when using standalone Swarm
     /// > mode, and overlay networking using an external k/v store. Overlay
@@ -4499,7 +4499,7 @@ pub struct SystemInfo {
     /// node discovery. ClusterAdvertise is a `host:port` combination on which
     /// the daemon is reachable by other hosts.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: This field is only propagated when using standalone Swarm
     /// > mode, and overlay networking using an external k/v store. Overlay
@@ -4922,7 +4922,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// For example, specifying `spec.json` loads `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File` and `CredentialSpec.Registry` are mutually exclusive.
     #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
@@ -4932,7 +4932,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File` and `CredentialSpec.Registry` are mutually exclusive.

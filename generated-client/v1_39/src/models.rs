@@ -914,7 +914,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -1137,7 +1137,7 @@ pub struct EndpointPortConfig {
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// - "ingress" makes the target port accessible on every node,
     ///   regardless of whether there is a task for the service running on
@@ -1197,7 +1197,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 }
 /// The mode in which port is published.
 ///
-/// <p><br /></p>
+///
 ///
 /// - "ingress" makes the target port accessible on every node,
 ///   regardless of whether there is a task for the service running on
@@ -1741,7 +1741,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2218,14 +2218,14 @@ impl std::fmt::Display for ImageBuildVersion {
 pub struct ImageConfig {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
@@ -2235,21 +2235,21 @@ pub struct ImageConfig {
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
@@ -2261,21 +2261,21 @@ pub struct ImageConfig {
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
@@ -2296,7 +2296,7 @@ pub struct ImageConfig {
     /// The name (or reference) of the image to use when creating the container,
     /// or which was used when the container was created.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
@@ -2317,7 +2317,7 @@ pub struct ImageConfig {
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(
@@ -2328,7 +2328,7 @@ pub struct ImageConfig {
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
@@ -2344,7 +2344,7 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
@@ -3161,7 +3161,7 @@ pub struct NetworkSettings {
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3172,7 +3172,7 @@ pub struct NetworkSettings {
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3183,7 +3183,7 @@ pub struct NetworkSettings {
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3198,7 +3198,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3213,7 +3213,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3224,7 +3224,7 @@ pub struct NetworkSettings {
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3235,7 +3235,7 @@ pub struct NetworkSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3246,7 +3246,7 @@ pub struct NetworkSettings {
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3786,7 +3786,7 @@ pub struct PluginUpgradeBody {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -3976,7 +3976,7 @@ pub struct RegistryServiceConfig {
     /// List of IP ranges to which nondistributable artifacts can be pushed,
     /// using the CIDR syntax [RFC 4632](https://tools.ietf.org/html/4632).
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -3989,7 +3989,7 @@ pub struct RegistryServiceConfig {
     /// List of registry hostnames to which nondistributable artifacts can be
     /// pushed, using the format `<hostname>[:<port>]` or `<IP address>[:<port>]`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -4187,7 +4187,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -5350,7 +5350,7 @@ pub struct SystemEventsResponseActor {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -5395,7 +5395,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -5410,7 +5410,7 @@ pub struct SystemInfo {
     pub docker_root_dir: Option<String>,
     /// Status information about this node (standalone Swarm API).
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field is only propagated
     /// > by the Swarm standalone API, and is empty (`null`) when using
@@ -5495,7 +5495,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -5577,7 +5577,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -5602,7 +5602,7 @@ pub struct SystemInfo {
     /// The storage backend is used for multihost networking (to store
     /// network and endpoint information) and by the node discovery mechanism.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: This field is only propagated when using standalone Swarm
     /// > mode, and overlay networking using an external k/v store. Overlay
@@ -5614,7 +5614,7 @@ pub struct SystemInfo {
     /// node discovery. ClusterAdvertise is a `host:port` combination on which
     /// the daemon is reachable by other hosts.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: This field is only propagated when using standalone Swarm
     /// > mode, and overlay networking using an external k/v store. Overlay
@@ -5928,7 +5928,7 @@ pub struct Task {
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -5938,7 +5938,7 @@ pub struct TaskSpec {
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -5949,7 +5949,7 @@ pub struct TaskSpec {
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -5989,7 +5989,7 @@ pub struct TaskSpec {
 }
 /// Container spec for the service.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6211,7 +6211,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// For example, specifying `spec.json` loads
     /// `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File` and `CredentialSpec.Registry`
     /// > are mutually exclusive.
@@ -6222,7 +6222,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File` and `CredentialSpec.Registry`
@@ -6293,7 +6293,7 @@ pub struct TaskSpecLogDriver {
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6355,7 +6355,7 @@ pub struct TaskSpecPlacementPreferencesSpread {
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field

@@ -876,7 +876,7 @@ pub struct ContainerUpdateBody {
     pub device_requests: Option<Vec<crate::models::DeviceRequest>>,
     /// Kernel memory limit in bytes.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated as the kernel 5.4 deprecated
     /// > `kmem.limit_in_bytes`.
@@ -908,7 +908,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -1122,7 +1122,7 @@ pub struct EndpointPortConfig {
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// - "ingress" makes the target port accessible on every node,
     ///   regardless of whether there is a task for the service running on
@@ -1182,7 +1182,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 }
 /// The mode in which port is published.
 ///
-/// <p><br /></p>
+///
 ///
 /// - "ingress" makes the target port accessible on every node,
 ///   regardless of whether there is a task for the service running on
@@ -1906,7 +1906,7 @@ pub struct HostConfig {
     pub device_requests: Option<Vec<crate::models::DeviceRequest>>,
     /// Kernel memory limit in bytes.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated as the kernel 5.4 deprecated
     /// > `kmem.limit_in_bytes`.
@@ -1938,7 +1938,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2475,14 +2475,14 @@ impl std::fmt::Display for ImageBuildVersion {
 pub struct ImageConfig {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
@@ -2492,21 +2492,21 @@ pub struct ImageConfig {
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
@@ -2518,21 +2518,21 @@ pub struct ImageConfig {
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
@@ -2553,7 +2553,7 @@ pub struct ImageConfig {
     /// The name (or reference) of the image to use when creating the container,
     /// or which was used when the container was created.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
@@ -2574,7 +2574,7 @@ pub struct ImageConfig {
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(
@@ -2585,7 +2585,7 @@ pub struct ImageConfig {
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
@@ -2601,7 +2601,7 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
@@ -3488,7 +3488,7 @@ pub struct NetworkSettings {
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3499,7 +3499,7 @@ pub struct NetworkSettings {
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3510,7 +3510,7 @@ pub struct NetworkSettings {
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3525,7 +3525,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3540,7 +3540,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3551,7 +3551,7 @@ pub struct NetworkSettings {
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3562,7 +3562,7 @@ pub struct NetworkSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3573,7 +3573,7 @@ pub struct NetworkSettings {
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4138,7 +4138,7 @@ pub struct PluginSettings {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -4328,7 +4328,7 @@ pub struct RegistryServiceConfig {
     /// List of IP ranges to which nondistributable artifacts can be pushed,
     /// using the CIDR syntax [RFC 4632](https://tools.ietf.org/html/4632).
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -4341,7 +4341,7 @@ pub struct RegistryServiceConfig {
     /// List of registry hostnames to which nondistributable artifacts can be
     /// pushed, using the format `<hostname>[:<port>]` or `<IP address>[:<port>]`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -4522,7 +4522,7 @@ pub struct Resources {
     pub device_requests: Option<Vec<crate::models::DeviceRequest>>,
     /// Kernel memory limit in bytes.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated as the kernel 5.4 deprecated
     /// > `kmem.limit_in_bytes`.
@@ -4554,7 +4554,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -5775,7 +5775,7 @@ pub struct SystemDataUsageResponse {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -5820,7 +5820,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -5843,7 +5843,7 @@ pub struct SystemInfo {
     pub swap_limit: Option<bool>,
     /// Indicates if the host has kernel memory limit support enabled.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated as the kernel 5.4 deprecated
     /// > `kmem.limit_in_bytes`.
@@ -5935,7 +5935,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -5949,7 +5949,7 @@ pub struct SystemInfo {
     pub operating_system: Option<String>,
     /// Version of the host's operating system
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including its
     /// > very existence, and the formatting of values, should not be considered
@@ -6026,7 +6026,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -6051,7 +6051,7 @@ pub struct SystemInfo {
     /// The storage backend is used for multihost networking (to store
     /// network and endpoint information) and by the node discovery mechanism.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when using standalone Swarm
     /// > mode, and overlay networking using an external k/v store. Overlay
@@ -6063,7 +6063,7 @@ pub struct SystemInfo {
     /// node discovery. ClusterAdvertise is a `host:port` combination on which
     /// the daemon is reachable by other hosts.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when using standalone Swarm
     /// > mode, and overlay networking using an external k/v store. Overlay
@@ -6151,7 +6151,7 @@ pub struct SystemInfo {
     /// specified in the daemon.json file or dockerd option.
     ///
     /// Example: a Base "10.10.0.0/16" with Size 24 will define the set of 256
-    /// 10.10.[0-255].0/24 address pools.
+    /// 10.10.\[0-255\].0/24 address pools.
     #[serde(
         rename = "DefaultAddressPools",
         default,
@@ -6448,7 +6448,7 @@ pub struct Task {
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6458,7 +6458,7 @@ pub struct TaskSpec {
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6469,7 +6469,7 @@ pub struct TaskSpec {
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6509,7 +6509,7 @@ pub struct TaskSpec {
 }
 /// Container spec for the service.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6630,7 +6630,7 @@ pub struct TaskSpecContainerSpec {
 pub struct TaskSpecContainerSpecConfigs {
     /// File represents a specific target that is backed by a file.
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
     #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
@@ -6638,7 +6638,7 @@ pub struct TaskSpecContainerSpecConfigs {
     /// Runtime represents a target that is not mounted into the
     /// container but is used by the task
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually
     /// > exclusive
@@ -6656,7 +6656,7 @@ pub struct TaskSpecContainerSpecConfigs {
 }
 /// File represents a specific target that is backed by a file.
 ///
-/// <p><br /><p>
+///
 ///
 /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -6764,7 +6764,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// The specified config must also be present in the Configs
     /// field with the Runtime property set.
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -6779,7 +6779,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// For example, specifying `spec.json` loads
     /// `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
@@ -6790,7 +6790,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -6873,7 +6873,7 @@ pub struct TaskSpecLogDriver {
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6941,7 +6941,7 @@ pub struct TaskSpecPlacementPreferencesSpread {
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field

@@ -1323,7 +1323,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -1537,7 +1537,7 @@ pub struct EndpointPortConfig {
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// - "ingress" makes the target port accessible on every node,
     ///   regardless of whether there is a task for the service running on
@@ -1597,7 +1597,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 }
 /// The mode in which port is published.
 ///
-/// <p><br /></p>
+///
 ///
 /// - "ingress" makes the target port accessible on every node,
 ///   regardless of whether there is a task for the service running on
@@ -2379,7 +2379,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2920,14 +2920,14 @@ impl std::fmt::Display for ImageBuildVersion {
 pub struct ImageConfig {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
@@ -2937,21 +2937,21 @@ pub struct ImageConfig {
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
@@ -2963,21 +2963,21 @@ pub struct ImageConfig {
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always false and must not be used.
     #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
@@ -2998,7 +2998,7 @@ pub struct ImageConfig {
     /// The name (or reference) of the image to use when creating the container,
     /// or which was used when the container was created.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always empty and must not be used.
     #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
@@ -3019,7 +3019,7 @@ pub struct ImageConfig {
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(
@@ -3030,7 +3030,7 @@ pub struct ImageConfig {
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is deprecated in API v1.44 and up. It is always omitted.
     #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
@@ -3046,7 +3046,7 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: this field is always omitted and must not be used.
     #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
@@ -3221,7 +3221,7 @@ pub struct ImageSearchResponseItem {
     pub is_official: Option<bool>,
     /// Whether this repository has automated builds enabled.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated and will always
     /// > be "false" in future.
@@ -3955,7 +3955,7 @@ pub struct NetworkSettings {
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3966,7 +3966,7 @@ pub struct NetworkSettings {
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3977,7 +3977,7 @@ pub struct NetworkSettings {
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -3992,7 +3992,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4007,7 +4007,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4018,7 +4018,7 @@ pub struct NetworkSettings {
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4029,7 +4029,7 @@ pub struct NetworkSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4040,7 +4040,7 @@ pub struct NetworkSettings {
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4607,7 +4607,7 @@ pub struct PluginSettings {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -4803,7 +4803,7 @@ pub struct RegistryServiceConfig {
     /// List of IP ranges to which nondistributable artifacts can be pushed,
     /// using the CIDR syntax [RFC 4632](https://tools.ietf.org/html/4632).
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -4816,7 +4816,7 @@ pub struct RegistryServiceConfig {
     /// List of registry hostnames to which nondistributable artifacts can be
     /// pushed, using the format `<hostname>[:<port>]` or `<IP address>[:<port>]`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: Pushing nondistributable artifacts is now always enabled
     /// > and this field is always `null`.
@@ -5025,7 +5025,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -5201,7 +5201,7 @@ pub struct Runtime {
     /// in the [OCI Runtime Specification](https://github.com/opencontainers/runtime-spec/blob/main/features.md),
     /// in a JSON string representation.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -6324,7 +6324,7 @@ impl std::fmt::Display for SystemDataUsageType {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -6369,7 +6369,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -6477,7 +6477,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -6491,7 +6491,7 @@ pub struct SystemInfo {
     pub operating_system: Option<String>,
     /// Version of the host's operating system
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including its
     /// > very existence, and the formatting of values, should not be considered
@@ -6568,7 +6568,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -6664,7 +6664,7 @@ pub struct SystemInfo {
     /// specified in the daemon.json file or dockerd option.
     ///
     /// Example: a Base "10.10.0.0/16" with Size 24 will define the set of 256
-    /// 10.10.[0-255].0/24 address pools.
+    /// 10.10.\[0-255\].0/24 address pools.
     #[serde(
         rename = "DefaultAddressPools",
         default,
@@ -6974,7 +6974,7 @@ pub struct Task {
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6984,7 +6984,7 @@ pub struct TaskSpec {
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -6995,7 +6995,7 @@ pub struct TaskSpec {
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7035,7 +7035,7 @@ pub struct TaskSpec {
 }
 /// Container spec for the service.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7156,7 +7156,7 @@ pub struct TaskSpecContainerSpec {
 pub struct TaskSpecContainerSpecConfigs {
     /// File represents a specific target that is backed by a file.
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
     #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
@@ -7164,7 +7164,7 @@ pub struct TaskSpecContainerSpecConfigs {
     /// Runtime represents a target that is not mounted into the
     /// container but is used by the task
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually
     /// > exclusive
@@ -7182,7 +7182,7 @@ pub struct TaskSpecContainerSpecConfigs {
 }
 /// File represents a specific target that is backed by a file.
 ///
-/// <p><br /><p>
+///
 ///
 /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -7353,7 +7353,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// The specified config must also be present in the Configs
     /// field with the Runtime property set.
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -7368,7 +7368,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// For example, specifying `spec.json` loads
     /// `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
@@ -7379,7 +7379,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -7519,7 +7519,7 @@ pub struct TaskSpecLogDriver {
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7587,7 +7587,7 @@ pub struct TaskSpecPlacementPreferencesSpread {
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field

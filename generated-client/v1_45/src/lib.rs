@@ -13,7 +13,7 @@
 //! # Ok(())
 //! # }
 //! ```
-#![allow(clippy::all, rustdoc::all)]
+#![allow(clippy::all)]
 pub mod models;
 pub mod operations;
 pub use docker_engine_runtime as runtime;

@@ -74,7 +74,7 @@ impl Containers {
     /// List containers
     ///
     /// Returns a list of containers. For details on the format, see the
-    /// [inspect endpoint](#operation/ContainerInspect).
+    /// inspect endpoint.
     ///
     /// Note that it uses a different, smaller representation of a container
     /// than inspecting a single container. For example, the list of linked
@@ -907,7 +907,7 @@ impl Images {
     /// are returned and there would be no names referenced in the 'repositories'
     /// file for this image ID.
     ///
-    /// For details on the format, see the [export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `GET /images/get` (`ImageGetAll`)
     pub fn get_all(&self) -> ImageGetAllBuilder {
@@ -921,7 +921,7 @@ impl Images {
     ///
     /// Load a set of images and tags into a repository.
     ///
-    /// For details on the format, see the [export image endpoint](#operation/ImageGet).
+    /// For details on the format, see the export image endpoint.
     ///
     /// `POST /images/load` (`ImageLoad`)
     pub fn load(&self) -> ImageLoadBuilder {
@@ -945,7 +945,7 @@ impl Networks {
     /// List networks
     ///
     /// Returns a list of networks. For details on the format, see the
-    /// [network inspect endpoint](#operation/NetworkInspect).
+    /// network inspect endpoint.
     ///
     /// Note that it uses a different, smaller representation of a network than
     /// inspecting a single network. For example, the list of containers attached
@@ -3251,7 +3251,7 @@ impl ImageBuildBuilder {
     }
     /// This is a base64-encoded JSON object with auth configurations for multiple registries that a build may refer to.
     ///
-    /// The key is a registry URL, and the value is an auth configuration object, [as described in the authentication section](#section/Authentication). For example:
+    /// The key is a registry URL, and the value is an auth configuration object, as described in the authentication section. For example:
     ///
     /// ```text
     /// {
@@ -3271,7 +3271,7 @@ impl ImageBuildBuilder {
         self.x_registry_config = Some(value);
         self
     }
-    /// Platform in the format os[/arch[/variant]]
+    /// Platform in the format os\[/arch[/variant\]]
     pub fn platform(mut self, value: impl Into<String>) -> Self {
         self.platform = Some(Into::into(value));
         self
@@ -3285,7 +3285,7 @@ impl ImageBuildBuilder {
     /// Each object must have two top-level properties: `Type` and `Attrs`.
     /// The `Type` property must be set to 'moby'.
     /// The `Attrs` property is a map of attributes for the BuildKit output configuration.
-    /// See https://docs.docker.com/build/exporters/oci-docker/ for more information.
+    /// See <https://docs.docker.com/build/exporters/oci-docker/> for more information.
     ///
     /// Example:
     ///
@@ -3553,7 +3553,7 @@ impl ImageCreateBuilder {
     }
     /// A base64url-encoded auth configuration.
     ///
-    /// Refer to the [authentication section](#section/Authentication) for
+    /// Refer to the authentication section for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -3569,7 +3569,7 @@ impl ImageCreateBuilder {
         self.changes = Some(Vec::from_iter(value));
         self
     }
-    /// Platform in the format os[/arch[/variant]].
+    /// Platform in the format os\[/arch[/variant\]].
     ///
     /// When used in combination with the `fromImage` option, the daemon checks
     /// if the given image is present in the local image cache with the given
@@ -4252,8 +4252,8 @@ impl SystemEventsBuilder {
     /// - `label=<string>` image or container label
     /// - `network=<string>` network name or ID
     /// - `node=<string>` node ID
-    /// - `plugin`=<string> plugin name or ID
-    /// - `scope`=<string> local or swarm
+    /// - `plugin`=&lt;string> plugin name or ID
+    /// - `scope`=&lt;string> local or swarm
     /// - `secret=<string>` secret name or ID
     /// - `service=<string>` service name or ID
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, `daemon`, `plugin`, `node`, `service`, `secret` or `config`
@@ -5214,7 +5214,7 @@ impl PluginPullBuilder {
     /// A base64url-encoded auth configuration to use when pulling a plugin
     /// from a registry.
     ///
-    /// Refer to the [authentication section](#section/Authentication) for
+    /// Refer to the authentication section for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -5431,7 +5431,7 @@ impl PluginUpgradeBuilder {
     /// A base64url-encoded auth configuration to use when pulling a plugin
     /// from a registry.
     ///
-    /// Refer to the [authentication section](#section/Authentication) for
+    /// Refer to the authentication section for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -6030,7 +6030,7 @@ impl ServiceCreateBuilder {
     /// A base64url-encoded auth configuration for pulling from private
     /// registries.
     ///
-    /// Refer to the [authentication section](#section/Authentication) for
+    /// Refer to the authentication section for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -6162,7 +6162,7 @@ impl ServiceUpdateBuilder {
     /// A base64url-encoded auth configuration for pulling from private
     /// registries.
     ///
-    /// Refer to the [authentication section](#section/Authentication) for
+    /// Refer to the authentication section for
     /// details.
     pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
         self.x_registry_auth = Some(value);
@@ -6628,7 +6628,7 @@ pub struct SecretUpdateBuilder {
 impl SecretUpdateBuilder {
     /// The spec of the secret to update. Currently, only the Labels field
     /// can be updated. All other fields must remain unchanged from the
-    /// [SecretInspect endpoint](#operation/SecretInspect) response values.
+    /// SecretInspect endpoint response values.
     pub fn body(mut self, value: crate::models::SecretSpec) -> Self {
         self.body = Some(value);
         self
@@ -6808,7 +6808,7 @@ pub struct ConfigUpdateBuilder {
 impl ConfigUpdateBuilder {
     /// The spec of the config to update. Currently, only the Labels field
     /// can be updated. All other fields must remain unchanged from the
-    /// [ConfigInspect endpoint](#operation/ConfigInspect) response values.
+    /// ConfigInspect endpoint response values.
     pub fn body(mut self, value: crate::models::ConfigSpec) -> Self {
         self.body = Some(value);
         self

@@ -1844,7 +1844,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2132,7 +2132,7 @@ pub struct EndpointPortConfig {
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// - "ingress" makes the target port accessible on every node,
     ///   regardless of whether there is a task for the service running on
@@ -2192,7 +2192,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 }
 /// The mode in which port is published.
 ///
-/// <p><br /></p>
+///
 ///
 /// - "ingress" makes the target port accessible on every node,
 ///   regardless of whether there is a task for the service running on
@@ -2655,7 +2655,7 @@ pub struct FirewallInfo {
     /// Information about the firewall backend, provided as
     /// "label" / "value" pairs.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -2986,7 +2986,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -3533,7 +3533,7 @@ impl std::fmt::Display for ImageBuildVersion {
 pub struct ImageConfig {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always empty. It must not be used, and will be removed in API v1.50.
@@ -3541,7 +3541,7 @@ pub struct ImageConfig {
     pub hostname: Option<String>,
     /// The domain name to use for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always empty. It must not be used, and will be removed in API v1.50.
@@ -3552,7 +3552,7 @@ pub struct ImageConfig {
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always false. It must not be used, and will be removed in API v1.50.
@@ -3560,7 +3560,7 @@ pub struct ImageConfig {
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always false. It must not be used, and will be removed in API v1.50.
@@ -3568,7 +3568,7 @@ pub struct ImageConfig {
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always false. It must not be used, and will be removed in API v1.50.
@@ -3581,7 +3581,7 @@ pub struct ImageConfig {
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always false. It must not be used, and will be removed in API v1.50.
@@ -3589,7 +3589,7 @@ pub struct ImageConfig {
     pub tty: Option<bool>,
     /// Open `stdin`
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always false. It must not be used, and will be removed in API v1.50.
@@ -3597,7 +3597,7 @@ pub struct ImageConfig {
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always false. It must not be used, and will be removed in API v1.50.
@@ -3619,7 +3619,7 @@ pub struct ImageConfig {
     /// The name (or reference) of the image to use when creating the container,
     /// or which was used when the container was created.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always empty. It must not be used, and will be removed in API v1.50.
@@ -3641,7 +3641,7 @@ pub struct ImageConfig {
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always omitted. It must not be used, and will be removed in API v1.50.
@@ -3653,7 +3653,7 @@ pub struct ImageConfig {
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always omitted. It must not be used, and will be removed in API v1.50.
@@ -3670,7 +3670,7 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: this field is not part of the image specification and is
     /// > always omitted. It must not be used, and will be removed in API v1.50.
@@ -3954,11 +3954,11 @@ pub struct ImageManifestSummarySize {
     /// Total is the total size (in bytes) of all the locally present
     /// data (both distributable and non-distributable) that's related to
     /// this manifest and its children.
-    /// This equal to the sum of [Content] size AND all the sizes in the
-    /// [Size] struct present in the Kind-specific data struct.
+    /// This equal to the sum of \[Content\] size AND all the sizes in the
+    /// \[Size\] struct present in the Kind-specific data struct.
     /// For example, for an image kind (Kind == "image")
     /// this would include the size of the image content and unpacked
-    /// image snapshots ([Size.Content] + [ImageData.Size.Unpacked]).
+    /// image snapshots (\[Size.Content\] + \[ImageData.Size.Unpacked\]).
     #[serde(rename = "Total", default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Content is the size (in bytes) of all the locally present
@@ -3985,7 +3985,7 @@ pub struct ImageSearchResponseItem {
     pub is_official: Option<bool>,
     /// Whether this repository has automated builds enabled.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated and will always be "false".
     #[serde(rename = "is_automated", default, skip_serializing_if = "Option::is_none")]
@@ -4763,7 +4763,7 @@ pub struct NetworkSettings {
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4774,7 +4774,7 @@ pub struct NetworkSettings {
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4785,7 +4785,7 @@ pub struct NetworkSettings {
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4800,7 +4800,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4815,7 +4815,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4826,7 +4826,7 @@ pub struct NetworkSettings {
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4837,7 +4837,7 @@ pub struct NetworkSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4848,7 +4848,7 @@ pub struct NetworkSettings {
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -5431,7 +5431,7 @@ pub struct PluginSettings {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -5833,7 +5833,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -6009,7 +6009,7 @@ pub struct Runtime {
     /// in the [OCI Runtime Specification](https://github.com/opencontainers/runtime-spec/blob/main/features.md),
     /// in a JSON string representation.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -7132,7 +7132,7 @@ impl std::fmt::Display for SystemDataUsageType {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -7177,7 +7177,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -7237,7 +7237,7 @@ pub struct SystemInfo {
     /// Indicates if `bridge-nf-call-iptables` is available on the host when
     /// the daemon was started.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: netfilter module is now loaded on-demand and no longer
     /// > during daemon startup, making this field obsolete. This field is always
@@ -7250,7 +7250,7 @@ pub struct SystemInfo {
     pub bridge_nf_iptables: Option<bool>,
     /// Indicates if `bridge-nf-call-ip6tables` is available on the host.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: netfilter module is now loaded on-demand, and no longer
     /// > during daemon startup, making this field obsolete. This field is always
@@ -7298,7 +7298,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -7312,7 +7312,7 @@ pub struct SystemInfo {
     pub operating_system: Option<String>,
     /// Version of the host's operating system
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including its
     /// > very existence, and the formatting of values, should not be considered
@@ -7389,7 +7389,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -7485,7 +7485,7 @@ pub struct SystemInfo {
     /// specified in the daemon.json file or dockerd option.
     ///
     /// Example: a Base "10.10.0.0/16" with Size 24 will define the set of 256
-    /// 10.10.[0-255].0/24 address pools.
+    /// 10.10.\[0-255\].0/24 address pools.
     #[serde(
         rename = "DefaultAddressPools",
         default,
@@ -7803,7 +7803,7 @@ pub struct Task {
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7813,7 +7813,7 @@ pub struct TaskSpec {
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7824,7 +7824,7 @@ pub struct TaskSpec {
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7864,7 +7864,7 @@ pub struct TaskSpec {
 }
 /// Container spec for the service.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7989,7 +7989,7 @@ pub struct TaskSpecContainerSpec {
 pub struct TaskSpecContainerSpecConfigs {
     /// File represents a specific target that is backed by a file.
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
     #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
@@ -7997,7 +7997,7 @@ pub struct TaskSpecContainerSpecConfigs {
     /// Runtime represents a target that is not mounted into the
     /// container but is used by the task
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually
     /// > exclusive
@@ -8015,7 +8015,7 @@ pub struct TaskSpecContainerSpecConfigs {
 }
 /// File represents a specific target that is backed by a file.
 ///
-/// <p><br /><p>
+///
 ///
 /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -8186,7 +8186,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// The specified config must also be present in the Configs
     /// field with the Runtime property set.
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -8201,7 +8201,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// For example, specifying `spec.json` loads
     /// `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
@@ -8212,7 +8212,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -8352,7 +8352,7 @@ pub struct TaskSpecLogDriver {
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -8420,7 +8420,7 @@ pub struct TaskSpecPlacementPreferencesSpread {
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field

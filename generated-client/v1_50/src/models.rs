@@ -1844,7 +1844,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2143,7 +2143,7 @@ pub struct EndpointPortConfig {
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// - "ingress" makes the target port accessible on every node,
     ///   regardless of whether there is a task for the service running on
@@ -2203,7 +2203,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 }
 /// The mode in which port is published.
 ///
-/// <p><br /></p>
+///
 ///
 /// - "ingress" makes the target port accessible on every node,
 ///   regardless of whether there is a task for the service running on
@@ -2666,7 +2666,7 @@ pub struct FirewallInfo {
     /// Information about the firewall backend, provided as
     /// "label" / "value" pairs.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -2997,7 +2997,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -3864,11 +3864,11 @@ pub struct ImageManifestSummarySize {
     /// Total is the total size (in bytes) of all the locally present
     /// data (both distributable and non-distributable) that's related to
     /// this manifest and its children.
-    /// This equal to the sum of [Content] size AND all the sizes in the
-    /// [Size] struct present in the Kind-specific data struct.
+    /// This equal to the sum of \[Content\] size AND all the sizes in the
+    /// \[Size\] struct present in the Kind-specific data struct.
     /// For example, for an image kind (Kind == "image")
     /// this would include the size of the image content and unpacked
-    /// image snapshots ([Size.Content] + [ImageData.Size.Unpacked]).
+    /// image snapshots (\[Size.Content\] + \[ImageData.Size.Unpacked\]).
     #[serde(rename = "Total", default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Content is the size (in bytes) of all the locally present
@@ -3895,7 +3895,7 @@ pub struct ImageSearchResponseItem {
     pub is_official: Option<bool>,
     /// Whether this repository has automated builds enabled.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated and will always be "false".
     #[serde(rename = "is_automated", default, skip_serializing_if = "Option::is_none")]
@@ -4673,7 +4673,7 @@ pub struct NetworkSettings {
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4684,7 +4684,7 @@ pub struct NetworkSettings {
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4695,7 +4695,7 @@ pub struct NetworkSettings {
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4710,7 +4710,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4725,7 +4725,7 @@ pub struct NetworkSettings {
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4736,7 +4736,7 @@ pub struct NetworkSettings {
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4747,7 +4747,7 @@ pub struct NetworkSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -4758,7 +4758,7 @@ pub struct NetworkSettings {
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is only propagated when attached to the
     /// > default "bridge" network. Use the information from the "bridge"
@@ -5341,7 +5341,7 @@ pub struct PluginSettings {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -5743,7 +5743,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -5919,7 +5919,7 @@ pub struct Runtime {
     /// in the [OCI Runtime Specification](https://github.com/opencontainers/runtime-spec/blob/main/features.md),
     /// in a JSON string representation.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -7042,7 +7042,7 @@ impl std::fmt::Display for SystemDataUsageType {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -7087,7 +7087,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -7181,7 +7181,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -7195,7 +7195,7 @@ pub struct SystemInfo {
     pub operating_system: Option<String>,
     /// Version of the host's operating system
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including its
     /// > very existence, and the formatting of values, should not be considered
@@ -7272,7 +7272,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -7368,7 +7368,7 @@ pub struct SystemInfo {
     /// specified in the daemon.json file or dockerd option.
     ///
     /// Example: a Base "10.10.0.0/16" with Size 24 will define the set of 256
-    /// 10.10.[0-255].0/24 address pools.
+    /// 10.10.\[0-255\].0/24 address pools.
     #[serde(
         rename = "DefaultAddressPools",
         default,
@@ -7696,7 +7696,7 @@ pub struct Task {
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7706,7 +7706,7 @@ pub struct TaskSpec {
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7717,7 +7717,7 @@ pub struct TaskSpec {
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7757,7 +7757,7 @@ pub struct TaskSpec {
 }
 /// Container spec for the service.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7882,7 +7882,7 @@ pub struct TaskSpecContainerSpec {
 pub struct TaskSpecContainerSpecConfigs {
     /// File represents a specific target that is backed by a file.
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
     #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
@@ -7890,7 +7890,7 @@ pub struct TaskSpecContainerSpecConfigs {
     /// Runtime represents a target that is not mounted into the
     /// container but is used by the task
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually
     /// > exclusive
@@ -7908,7 +7908,7 @@ pub struct TaskSpecContainerSpecConfigs {
 }
 /// File represents a specific target that is backed by a file.
 ///
-/// <p><br /><p>
+///
 ///
 /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -8079,7 +8079,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// The specified config must also be present in the Configs
     /// field with the Runtime property set.
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -8094,7 +8094,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// For example, specifying `spec.json` loads
     /// `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
@@ -8105,7 +8105,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -8245,7 +8245,7 @@ pub struct TaskSpecLogDriver {
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -8313,7 +8313,7 @@ pub struct TaskSpecPlacementPreferencesSpread {
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field

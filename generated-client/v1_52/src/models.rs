@@ -1915,7 +1915,7 @@ pub struct ContainerUpdateBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -2231,7 +2231,7 @@ pub struct EndpointPortConfig {
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// - "ingress" makes the target port accessible on every node,
     ///   regardless of whether there is a task for the service running on
@@ -2291,7 +2291,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 }
 /// The mode in which port is published.
 ///
-/// <p><br /></p>
+///
 ///
 /// - "ingress" makes the target port accessible on every node,
 ///   regardless of whether there is a task for the service running on
@@ -2768,7 +2768,7 @@ pub struct FirewallInfo {
     /// Information about the firewall backend, provided as
     /// "label" / "value" pairs.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -3088,7 +3088,7 @@ pub struct HostConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -3943,11 +3943,11 @@ pub struct ImageManifestSummarySize {
     /// Total is the total size (in bytes) of all the locally present
     /// data (both distributable and non-distributable) that's related to
     /// this manifest and its children.
-    /// This equal to the sum of [Content] size AND all the sizes in the
-    /// [Size] struct present in the Kind-specific data struct.
+    /// This equal to the sum of \[Content\] size AND all the sizes in the
+    /// \[Size\] struct present in the Kind-specific data struct.
     /// For example, for an image kind (Kind == "image")
     /// this would include the size of the image content and unpacked
-    /// image snapshots ([Size.Content] + [ImageData.Size.Unpacked]).
+    /// image snapshots (\[Size.Content\] + \[ImageData.Size.Unpacked\]).
     #[serde(rename = "Total", default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Content is the size (in bytes) of all the locally present
@@ -3974,7 +3974,7 @@ pub struct ImageSearchResponseItem {
     pub is_official: Option<bool>,
     /// Whether this repository has automated builds enabled.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Deprecated**: This field is deprecated and will always be "false".
     #[serde(rename = "is_automated", default, skip_serializing_if = "Option::is_none")]
@@ -5426,7 +5426,7 @@ pub struct PluginSettings {
 }
 /// Available plugins per type.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
@@ -5805,7 +5805,7 @@ pub struct Resources {
         skip_serializing_if = "Option::is_none"
     )]
     pub memory_swappiness: Option<i64>,
-    /// CPU quota in units of 10<sup>-9</sup> CPUs.
+    /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
@@ -5994,7 +5994,7 @@ pub struct Runtime {
     /// in the [OCI Runtime Specification](https://github.com/opencontainers/runtime-spec/blob/main/features.md),
     /// in a JSON string representation.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -6663,10 +6663,10 @@ pub struct Storage {
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubnetStatus {
-    /// Number of IP addresses in the subnet that are in use or reserved and are therefore unavailable for allocation, saturating at 2<sup>64</sup> - 1.
+    /// Number of IP addresses in the subnet that are in use or reserved and are therefore unavailable for allocation, saturating at 2&lt;sup>64&lt;/sup> - 1.
     #[serde(rename = "IPsInUse", default, skip_serializing_if = "Option::is_none")]
     pub i_ps_in_use: Option<u64>,
-    /// Number of IP addresses within the network's IPRange for the subnet that are available for allocation, saturating at 2<sup>64</sup> - 1.
+    /// Number of IP addresses within the network's IPRange for the subnet that are available for allocation, saturating at 2&lt;sup>64&lt;/sup> - 1.
     #[serde(
         rename = "DynamicIPsAvailable",
         default,
@@ -7141,7 +7141,7 @@ impl std::fmt::Display for SystemDataUsageType {
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
@@ -7186,7 +7186,7 @@ pub struct SystemInfo {
     /// in a way consistent with the output of `docker info` on the command
     /// line.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
@@ -7269,7 +7269,7 @@ pub struct SystemInfo {
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
-    /// information is queried from the <kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\</kbd>
+    /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
     #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
@@ -7283,7 +7283,7 @@ pub struct SystemInfo {
     pub operating_system: Option<String>,
     /// Version of the host's operating system
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: The information returned in this field, including its
     /// > very existence, and the formatting of values, should not be considered
@@ -7360,7 +7360,7 @@ pub struct SystemInfo {
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: When part of a Swarm, nodes can both have _daemon_ labels,
     /// > set through the daemon configuration, and _node_ labels, set from a
@@ -7456,7 +7456,7 @@ pub struct SystemInfo {
     /// specified in the daemon.json file or dockerd option.
     ///
     /// Example: a Base "10.10.0.0/16" with Size 24 will define the set of 256
-    /// 10.10.[0-255].0/24 address pools.
+    /// 10.10.\[0-255\].0/24 address pools.
     #[serde(
         rename = "DefaultAddressPools",
         default,
@@ -7784,7 +7784,7 @@ pub struct Task {
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7794,7 +7794,7 @@ pub struct TaskSpec {
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7805,7 +7805,7 @@ pub struct TaskSpec {
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7845,7 +7845,7 @@ pub struct TaskSpec {
 }
 /// Container spec for the service.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -7970,7 +7970,7 @@ pub struct TaskSpecContainerSpec {
 pub struct TaskSpecContainerSpecConfigs {
     /// File represents a specific target that is backed by a file.
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
     #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
@@ -7978,7 +7978,7 @@ pub struct TaskSpecContainerSpecConfigs {
     /// Runtime represents a target that is not mounted into the
     /// container but is used by the task
     ///
-    /// <p><br /><p>
+    ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually
     /// > exclusive
@@ -7996,7 +7996,7 @@ pub struct TaskSpecContainerSpecConfigs {
 }
 /// File represents a specific target that is backed by a file.
 ///
-/// <p><br /><p>
+///
 ///
 /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -8167,7 +8167,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// The specified config must also be present in the Configs
     /// field with the Runtime property set.
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -8182,7 +8182,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// For example, specifying `spec.json` loads
     /// `C:\ProgramData\Docker\CredentialSpecs\spec.json`.
     ///
-    /// <p><br /></p>
+    ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
@@ -8193,7 +8193,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Containers\CredentialSpecs`
     ///
-    /// <p><br /></p>
+    ///
     ///
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
@@ -8333,7 +8333,7 @@ pub struct TaskSpecLogDriver {
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
@@ -8401,7 +8401,7 @@ pub struct TaskSpecPlacementPreferencesSpread {
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
-/// <p><br /></p>
+///
 ///
 /// > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
