@@ -65,6 +65,11 @@ fn change(rule: &'static str, level: Level, location: &str, subject: impl Into<S
 }
 
 impl Change {
+    /// Only the prose changed; such changes are counted apart and listed on request.
+    pub fn is_description(&self) -> bool {
+        self.rule == DESCRIPTION_CHANGED
+    }
+
     fn values(mut self, old: impl ToString, new: impl ToString) -> Self {
         self.old = Some(old.to_string());
         self.new = Some(new.to_string());
@@ -75,6 +80,29 @@ impl Change {
         self.rust = Some(text);
         self
     }
+}
+
+const DESCRIPTION_CHANGED: &str = "description-changed";
+
+/// Whether a description announces a deprecation ("Deprecated: use ...", "This field is
+/// deprecated"), as the specs mostly say it instead of setting `deprecated`.
+fn says_deprecated(text: Option<&str>) -> bool {
+    text.is_some_and(|text| text.to_ascii_lowercase().contains("deprecated"))
+}
+
+/// Whether two descriptions differ in more than line breaks and spacing.
+fn prose_differs(old: Option<&str>, new: Option<&str>) -> bool {
+    let words = |text: Option<&str>| {
+        text.unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    words(old) != words(new)
+}
+
+fn description_change(location: &str, subject: impl Into<String>) -> Change {
+    change(DESCRIPTION_CHANGED, Level::Compatible, location, subject)
 }
 
 fn endpoint(op: &Operation) -> String {
@@ -115,8 +143,21 @@ fn diff_operations(old: &Api, new: &Api, out: &mut Vec<Change>) {
                     .rust(rust),
             );
         }
-        if !op.deprecated && next.deprecated {
+        let deprecated = |op: &Operation| {
+            op.deprecated || says_deprecated(op.summary.as_deref()) || says_deprecated(op.description.as_deref())
+        };
+        if !deprecated(op) && deprecated(next) {
             out.push(change("operation-deprecated", Level::Compatible, at, &next.id));
+        }
+        let prose = |op: &Operation| {
+            format!(
+                "{}\n{}",
+                op.summary.as_deref().unwrap_or_default(),
+                op.description.as_deref().unwrap_or_default()
+            )
+        };
+        if prose_differs(Some(&prose(op)), Some(&prose(next))) {
+            out.push(description_change(at, "description"));
         }
     }
     for (at, op) in &after {
@@ -147,6 +188,12 @@ fn diff_parameters(at: &str, old: &Operation, new: &Operation, out: &mut Vec<Cha
                             .values(was, &now)
                             .rust(format!("`{setter}` takes {now}")),
                     );
+                }
+                if !says_deprecated(parameter.doc.as_deref()) && says_deprecated(next.doc.as_deref()) {
+                    out.push(change("parameter-deprecated", Level::Compatible, at, &subject));
+                }
+                if prose_differs(parameter.doc.as_deref(), next.doc.as_deref()) {
+                    out.push(description_change(at, &subject));
                 }
                 if parameter.required != next.required {
                     let level = if next.required {
@@ -215,13 +262,25 @@ fn diff_types(old: &Api, new: &Api, out: &mut Vec<Change>) {
     let by_name =
         |api: &Api| -> BTreeMap<String, TypeDef> { api.types.iter().map(|t| (t.name.clone(), t.clone())).collect() };
     let (before, after) = (by_name(old), by_name(new));
+    let renames = renamed_types(&before, &after);
     for (name, typedef) in &before {
         let Some(next) = after.get(name) else {
-            out.push(
-                change("type-removed", Level::PotentiallyBreaking, name, name).rust(format!("type `{name}` removed")),
-            );
+            match renames.get(name) {
+                Some(new_name) => out.push(
+                    change("type-renamed", Level::PotentiallyBreaking, name, name)
+                        .values(name, new_name)
+                        .rust(format!("type `{name}` renamed `{new_name}`")),
+                ),
+                None => out.push(
+                    change("type-removed", Level::PotentiallyBreaking, name, name)
+                        .rust(format!("type `{name}` removed")),
+                ),
+            }
             continue;
         };
+        if prose_differs(typedef.doc.as_deref(), next.doc.as_deref()) {
+            out.push(description_change(name, name));
+        }
         match (&typedef.kind, &next.kind) {
             (TypeKind::Struct(fields), TypeKind::Struct(next_fields)) => diff_fields(name, fields, next_fields, out),
             (TypeKind::Enum(values), TypeKind::Enum(next_values)) => {
@@ -253,9 +312,54 @@ fn diff_types(old: &Api, new: &Api, out: &mut Vec<Change>) {
             _ => {}
         }
     }
-    for name in after.keys().filter(|n| !before.contains_key(*n)) {
+    let renamed_to: Vec<&String> = renames.values().collect();
+    for name in after
+        .keys()
+        .filter(|n| !before.contains_key(*n) && !renamed_to.contains(n))
+    {
         out.push(change("type-added", Level::Compatible, name, name).rust(format!("type `{name}` added")));
     }
+}
+
+/// Types that vanished under one name and appeared under another with the same shape (the same
+/// fields with the same types, or the same values), when exactly one candidate matches.
+fn renamed_types(before: &BTreeMap<String, TypeDef>, after: &BTreeMap<String, TypeDef>) -> BTreeMap<String, String> {
+    let shape = |kind: &TypeKind| -> Option<String> {
+        match kind {
+            TypeKind::Struct(fields) if !fields.is_empty() => Some(
+                fields
+                    .iter()
+                    .map(|f| format!("{}:{}:{}", f.wire_name, describe_type(&f.ty), f.required))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            TypeKind::Enum(values) if !values.is_empty() => Some(format!("enum {values:?}")),
+            _ => None,
+        }
+    };
+    let vanished: Vec<(&String, String)> = before
+        .iter()
+        .filter(|(name, _)| !after.contains_key(*name))
+        .filter_map(|(name, t)| Some((name, shape(&t.kind)?)))
+        .collect();
+    let appeared: Vec<(&String, String)> = after
+        .iter()
+        .filter(|(name, _)| !before.contains_key(*name))
+        .filter_map(|(name, t)| Some((name, shape(&t.kind)?)))
+        .collect();
+    let mut renames = BTreeMap::new();
+    for (old_name, old_shape) in &vanished {
+        let candidates: Vec<&&String> = appeared
+            .iter()
+            .filter(|(_, s)| s == old_shape)
+            .map(|(n, _)| n)
+            .collect();
+        let rivals = vanished.iter().filter(|(_, s)| s == old_shape).count();
+        if let ([new_name], 1) = (candidates.as_slice(), rivals) {
+            renames.insert((*old_name).clone(), (**new_name).clone());
+        }
+    }
+    renames
 }
 
 fn diff_fields(owner: &str, old: &[Field], new: &[Field], out: &mut Vec<Change>) {
@@ -296,13 +400,17 @@ fn diff_fields(owner: &str, old: &[Field], new: &[Field], out: &mut Vec<Change>)
                         .values(before.required, after.required),
                     );
                 }
-                if !before.deprecated && after.deprecated {
+                let deprecated = |field: &Field| field.deprecated || says_deprecated(field.doc.as_deref());
+                if !deprecated(before) && deprecated(after) {
                     out.push(change(
                         "property-deprecated",
                         Level::Compatible,
                         owner,
                         format!("property `{}`", before.wire_name),
                     ));
+                }
+                if prose_differs(before.doc.as_deref(), after.doc.as_deref()) {
+                    out.push(description_change(owner, format!("property `{}`", before.wire_name)));
                 }
             }
         }
@@ -375,20 +483,30 @@ fn describe_response(response: &Response) -> String {
     }
 }
 
-/// Counts by level, for the summary line.
+/// Counts by level, for the summary line; description-only changes are counted apart.
 pub fn summary(changes: &[Change]) -> String {
+    let (prose, changes): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(|c| c.is_description());
     let count = |level| changes.iter().filter(|c| c.level == level).count();
-    format!(
+    let mut line = format!(
         "{} changes: {} breaking, {} potentially breaking, {} compatible",
         changes.len(),
         count(Level::Breaking),
         count(Level::PotentiallyBreaking),
         count(Level::Compatible)
-    )
+    );
+    if !prose.is_empty() {
+        let _ = write!(line, "; {} description changes", prose.len());
+    }
+    line
+}
+
+/// The changes a report lists: description-only ones only when asked for.
+fn listed(changes: &[Change], descriptions: bool) -> impl Iterator<Item = &Change> {
+    changes.iter().filter(move |c| descriptions || !c.is_description())
 }
 
 /// A plain or colored terminal report, grouped by location.
-pub fn render_text(old: &Api, new: &Api, changes: &[Change], color: bool) -> String {
+pub fn render_text(old: &Api, new: &Api, changes: &[Change], descriptions: bool, color: bool) -> String {
     let paint = |level: Level, text: &str| match (color, level) {
         (false, _) => text.to_owned(),
         (true, Level::Breaking) => format!("\x1b[31m{text}\x1b[0m"),
@@ -397,7 +515,7 @@ pub fn render_text(old: &Api, new: &Api, changes: &[Change], color: bool) -> Str
     };
     let mut out = format!("API v{} -> v{}\n", old.version, new.version);
     let mut current = "";
-    for c in changes {
+    for c in listed(changes, descriptions) {
         if c.location != current {
             current = &c.location;
             let _ = writeln!(out, "\n{current}");
@@ -422,14 +540,15 @@ pub fn render_text(old: &Api, new: &Api, changes: &[Change], color: bool) -> Str
 }
 
 /// A changelog section: endpoints first, then types.
-pub fn render_markdown(old: &Api, new: &Api, changes: &[Change]) -> String {
+pub fn render_markdown(old: &Api, new: &Api, changes: &[Change], descriptions: bool) -> String {
     let mut out = format!(
         "## Docker Engine API v{} → v{}\n\n{}\n",
         old.version,
         new.version,
         summary(changes)
     );
-    let (endpoints, types): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(|c| c.location.contains(' '));
+    let (endpoints, types): (Vec<&Change>, Vec<&Change>) =
+        listed(changes, descriptions).partition(|c| c.location.contains(' '));
     for (title, group) in [("Endpoints", endpoints), ("Types", types)] {
         if group.is_empty() {
             continue;
@@ -452,9 +571,16 @@ pub fn render_markdown(old: &Api, new: &Api, changes: &[Change]) -> String {
     out
 }
 
-/// The JSON report: `{"old": "1.41", "new": "1.42", "changes": [{rule, level, location, subject, old?, new?, rust?}]}`.
-pub fn render_json(old: &Api, new: &Api, changes: &[Change]) -> String {
-    let report =
-        serde_json::json!({ "old": old.version.to_string(), "new": new.version.to_string(), "changes": changes });
+/// The JSON report: `{"old": "1.41", "new": "1.42", "summary": "...", "description_changes": N,
+/// "changes": [{rule, level, location, subject, old?, new?, rust?}]}`.
+pub fn render_json(old: &Api, new: &Api, changes: &[Change], descriptions: bool) -> String {
+    let listed: Vec<&Change> = listed(changes, descriptions).collect();
+    let report = serde_json::json!({
+        "old": old.version.to_string(),
+        "new": new.version.to_string(),
+        "summary": summary(changes),
+        "description_changes": changes.iter().filter(|c| c.is_description()).count(),
+        "changes": listed,
+    });
     serde_json::to_string_pretty(&report).expect("the report serializes")
 }

@@ -109,17 +109,53 @@ fn properties_enums_and_types() {
 }
 
 #[test]
+fn renames_deprecations_in_prose_and_description_changes() {
+    let changes = changes();
+    let renamed = find(&changes, "type-renamed", "Spot", "Spot");
+    assert_eq!(
+        (renamed.old.as_deref(), renamed.new.as_deref()),
+        (Some("Spot"), Some("Place"))
+    );
+    assert_eq!(renamed.rust.as_deref(), Some("type `Spot` renamed `Place`"));
+    assert!(
+        !changes.iter().any(|c| c.subject == "Place"),
+        "a renamed type is not also added"
+    );
+    let deprecated = find(&changes, "parameter-deprecated", "GET /items", "query parameter `all`");
+    assert_eq!(deprecated.level, Level::Compatible);
+    find(&changes, "property-deprecated", "Item", "property `Hint`");
+    let prose: Vec<_> = changes
+        .iter()
+        .filter(|c| c.is_description())
+        .map(|c| c.subject.as_str())
+        .collect();
+    assert_eq!(prose, ["query parameter `all`", "property `Name`", "property `Hint`"]);
+}
+
+#[test]
 fn nothing_else_changes_and_renderings_agree() {
     let changes = changes();
-    assert_eq!(changes.len(), 13, "{changes:#?}");
+    assert_eq!(changes.len(), 19, "{changes:#?}");
     let (old, new) = (load("old.yaml", "1.10"), load("new.yaml", "1.11"));
-    let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes)).unwrap();
+    let summary = codegen::diff::summary(&changes);
+    assert_eq!(
+        summary,
+        "16 changes: 7 breaking, 4 potentially breaking, 5 compatible; 3 description changes"
+    );
+    let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes, false)).unwrap();
+    assert_eq!(
+        json["changes"].as_array().unwrap().len(),
+        16,
+        "description changes listed on request"
+    );
+    assert_eq!(json["description_changes"], 3);
+    let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes, true)).unwrap();
     assert_eq!(json["changes"].as_array().unwrap().len(), changes.len());
     assert_eq!(
         json["changes"][0]["level"],
         serde_json::to_value(changes[0].level).unwrap()
     );
-    let markdown = render_markdown(&old, &new, &changes);
+    let markdown = render_markdown(&old, &new, &changes, false);
     assert!(markdown.starts_with("## Docker Engine API v1.10 → v1.11"));
     assert!(markdown.contains("#### `GET /items`"));
     assert!(diff(&old, &old).is_empty(), "a version does not differ from itself");

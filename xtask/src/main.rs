@@ -30,6 +30,9 @@ enum Command {
         /// Exit non-zero when a change of this level (or worse) is found.
         #[arg(long)]
         fail_on: Option<FailOn>,
+        /// List description-only changes too (they are always counted).
+        #[arg(long)]
+        descriptions: bool,
     },
 }
 
@@ -56,7 +59,8 @@ fn main() -> ExitCode {
             new,
             format,
             fail_on,
-        } => diff(&old, &new, format, fail_on),
+            descriptions,
+        } => diff(&old, &new, format, fail_on, descriptions),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,7 +236,7 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
     Ok(SpecFile { version, path })
 }
 
-fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>) -> Result<(), String> {
+fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>, descriptions: bool) -> Result<(), String> {
     use std::io::IsTerminal;
     let overrides = Overrides::load(&project_root().join("codegen/overrides.yaml")).map_err(|e| e.to_string())?;
     let (old, new) = (resolve_spec(old)?, resolve_spec(new)?);
@@ -240,9 +244,11 @@ fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>) -> Re
     let new = codegen::load_api(&new, &overrides).map_err(|e| e.to_string())?;
     let changes = codegen::diff::diff(&old, &new);
     let report = match format {
-        DiffFormat::Text => codegen::diff::render_text(&old, &new, &changes, std::io::stdout().is_terminal()),
-        DiffFormat::Markdown => codegen::diff::render_markdown(&old, &new, &changes),
-        DiffFormat::Json => codegen::diff::render_json(&old, &new, &changes),
+        DiffFormat::Text => {
+            codegen::diff::render_text(&old, &new, &changes, descriptions, std::io::stdout().is_terminal())
+        }
+        DiffFormat::Markdown => codegen::diff::render_markdown(&old, &new, &changes, descriptions),
+        DiffFormat::Json => codegen::diff::render_json(&old, &new, &changes, descriptions),
     };
     println!("{report}");
     let worst = changes.iter().map(|c| c.level).min();
