@@ -4,6 +4,42 @@
 //!
 //! It knows nothing of any API version: generated crates describe requests with [`Request`]
 //! and pick the [`Client`] call that matches the response kind.
+//!
+//! Most programs use it through a generated crate, configuring the connection here:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), docker_engine_runtime::Error> {
+//! use std::time::Duration;
+//! use docker_engine_runtime::{Client, Environment, Options};
+//!
+//! // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_CONTEXT, as the CLI reads them.
+//! let endpoint = Environment::from_process().endpoint()?;
+//! let options = Options {
+//!     request_timeout: Some(Duration::from_secs(30)),
+//!     ..Default::default()
+//! };
+//! let client = Client::with_options(endpoint, "1.41", options)?;
+//! println!("speaking API {} with {}", client.api_version().await?, client.endpoint());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The stream decoders also read saved captures, e.g. a multiplexed log:
+//!
+//! ```
+//! # fn main() -> Result<(), docker_engine_runtime::Error> {
+//! use docker_engine_runtime::OutputStream;
+//! use futures_util::stream;
+//!
+//! let frames = b"\x01\x00\x00\x00\x00\x00\x00\x06hello\n\x02\x00\x00\x00\x00\x00\x00\x05oops\n";
+//! let chunks = stream::iter([Ok(bytes::Bytes::from_static(frames))]);
+//! let output = OutputStream::from_chunks(chunks, true, "saved logs");
+//! let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let (stdout, stderr) = runtime.block_on(output.read_all())?;
+//! assert_eq!((&stdout[..], &stderr[..]), (&b"hello\n"[..], &b"oops\n"[..]));
+//! # Ok(())
+//! # }
+//! ```
 
 mod archive;
 mod client;
