@@ -9,10 +9,10 @@ mod canned;
 mod workers;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use docker_engine_runtime::Endpoint;
+use docker_engine_runtime::{tar_files, Endpoint, Filters};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
 
@@ -62,6 +62,13 @@ const WORKLOADS: &[Workload] = &[
         name: "export",
         unit: "MB/s",
         units: 0.0,
+        canned: false,
+    },
+    Workload {
+        label: "W6 build printing 20,000 lines",
+        name: "build",
+        unit: "lines/s",
+        units: workers::BUILD_LINES as f64,
         canned: false,
     },
     Workload {
@@ -147,6 +154,7 @@ async fn orchestrate(rounds: usize, only: Option<&str>) {
                 let target = match workload.name {
                     "exec" => fixtures.new_exec(&docker).await,
                     "export" => fixtures.export_container.clone(),
+                    "build" => fixtures.build_context.display().to_string(),
                     "inspect" => fixtures.inspect_target.clone(),
                     _ => String::new(),
                 };
@@ -244,6 +252,8 @@ struct Fixtures {
     export_container: String,
     export_bytes: u64,
     exec_container: String,
+    /// A tar file holding the build workload's Dockerfile, for every client to send.
+    build_context: PathBuf,
     list_json: Vec<u8>,
     inspect_json: Vec<u8>,
 }
@@ -298,6 +308,10 @@ impl Fixtures {
         docker.containers().start(&exec_container).send().await.unwrap();
         containers.push(exec_container.clone());
 
+        let build_context = std::env::temp_dir().join(format!("bench-build-{}.tar", std::process::id()));
+        let dockerfile = workers::build_dockerfile(image);
+        std::fs::write(&build_context, tar_files([("Dockerfile", dockerfile)]).unwrap()).unwrap();
+
         let list_json = workers::fetch(docker, "/containers/json", "all=1").await;
         let inspect_json = workers::fetch(docker, &format!("/containers/{inspect_target}/json"), "").await;
         Fixtures {
@@ -306,6 +320,7 @@ impl Fixtures {
             export_container: export,
             export_bytes,
             exec_container,
+            build_context,
             list_json,
             inspect_json,
         }
@@ -337,5 +352,8 @@ impl Fixtures {
         for id in &self.containers {
             docker.containers().delete(id).force(true).send().await.unwrap();
         }
+        let built = Filters::new().label("suite=bench").dangling(true);
+        docker.images().prune().filters(built).send().await.unwrap();
+        let _ = std::fs::remove_file(&self.build_context);
     }
 }

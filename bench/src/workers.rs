@@ -16,6 +16,23 @@ pub const LISTS: usize = 200;
 pub const INSPECTS: usize = 3_000;
 pub const INSPECTS_IN_FLIGHT: usize = 32;
 pub const EXEC_BYTES: u64 = 2 << 30;
+pub const BUILD_LINES: usize = 20_000;
+
+/// The build workload's Dockerfile: a step printing `BUILD_LINES` lines, labelled so the images
+/// it leaves can be pruned.
+pub fn build_dockerfile(image: &str) -> String {
+    format!("FROM {image}\nLABEL suite=bench\nRUN seq 1 {BUILD_LINES}\n")
+}
+
+/// The build's output must carry every line; the daemon groups lines into messages as they come,
+/// so messages are not counted, lines are.
+fn assert_all_lines(output: &str) {
+    let last = BUILD_LINES.to_string();
+    assert!(
+        output.lines().any(|line| line == last),
+        "the build output lacks line {last}"
+    );
+}
 
 /// `bench worker CLIENT WORKLOAD SOCKET TARGET`: prints `units seconds`.
 pub fn run(args: &[String]) {
@@ -161,6 +178,23 @@ async fn ours(workload: &str, socket: &Path, target: &str) -> (u64, f64) {
             }
             bytes
         }
+        "build" => {
+            let context = std::fs::read(target).unwrap();
+            let mut output = docker
+                .images()
+                .build()
+                .nocache(true)
+                .body(docker_engine_runtime::Body::from(context))
+                .send()
+                .await
+                .unwrap();
+            let mut printed = String::new();
+            while let Some(message) = output.next().await {
+                printed.push_str(message.unwrap().stream.as_deref().unwrap_or_default());
+            }
+            assert_all_lines(&printed);
+            BUILD_LINES as u64
+        }
         "events" => {
             let mut events = docker.system().events().send().await.unwrap();
             let mut messages = 0;
@@ -230,6 +264,19 @@ async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64) 
             }
             bytes
         }
+        "build" => {
+            let context = std::fs::read(target).unwrap();
+            let options = bollard::query_parameters::BuildImageOptionsBuilder::default()
+                .nocache(true)
+                .build();
+            let mut output = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+            let mut printed = String::new();
+            while let Some(message) = output.next().await {
+                printed.push_str(message.unwrap().stream.as_deref().unwrap_or_default());
+            }
+            assert_all_lines(&printed);
+            BUILD_LINES as u64
+        }
         "events" => {
             let mut events = docker.events(None::<EventsOptions>);
             let mut messages = 0;
@@ -268,6 +315,10 @@ fn curl_command(workload: &str, socket: &Path, target: &str) -> Command {
             .args(["--data", r#"{"Detach":false,"Tty":false}"#])
             .arg(format!("http://docker/v1.41/exec/{target}/start")),
         "export" => command.arg(format!("http://docker/v1.41/containers/{target}/export")),
+        "build" => command
+            .args(["-X", "POST", "-H", "Content-Type: application/x-tar", "--data-binary"])
+            .arg(format!("@{target}"))
+            .arg("http://docker/v1.41/build?nocache=1"),
         "events" => command.arg("http://docker/v1.41/events"),
         other => panic!("unknown workload {other}"),
     };
