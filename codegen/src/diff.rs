@@ -195,6 +195,17 @@ fn diff_parameters(at: &str, old: &Operation, new: &Operation, out: &mut Vec<Cha
                 if prose_differs(parameter.doc.as_deref(), next.doc.as_deref()) {
                     out.push(description_change(at, &subject));
                 }
+                if parameter.default != next.default {
+                    let describe = |default: &Option<String>| default.clone().unwrap_or_else(|| "none".into());
+                    out.push(
+                        change("parameter-default-changed", Level::PotentiallyBreaking, at, &subject)
+                            .values(describe(&parameter.default), describe(&next.default))
+                            .rust(format!(
+                                "leaving `{setter}` unset now means {}",
+                                describe(&next.default)
+                            )),
+                    );
+                }
                 if parameter.required != next.required {
                     let level = if next.required {
                         Level::Breaking

@@ -504,7 +504,16 @@ fn request_builder(op: &Operation) -> TokenStream {
     for (parameter, name) in op.parameters.iter().zip(&names) {
         let field = ident(name);
         let stored = stored_type(&parameter.value);
-        let docs = doc_attrs(parameter.doc.as_deref());
+        let docs = match (&parameter.doc, &parameter.default) {
+            (doc, Some(default)) => {
+                let assumed = format!("Unset, the daemon assumes `{default}`.");
+                match doc.as_deref().map(str::trim_end).filter(|doc| !doc.is_empty()) {
+                    Some(doc) => doc_attrs(Some(&format!("{doc}\n\n{assumed}"))),
+                    None => doc_attrs(Some(&assumed)),
+                }
+            }
+            (doc, None) => doc_attrs(doc.as_deref()),
+        };
         let wire = &parameter.wire_name;
         let argument = is_argument(parameter);
         if argument {

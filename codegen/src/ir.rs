@@ -90,6 +90,8 @@ pub struct Parameter {
     pub required: bool,
     pub doc: Option<String>,
     pub value: ParameterValue,
+    /// What the daemon assumes when the parameter is absent, as the spec writes it in JSON.
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -318,6 +318,10 @@ impl Lowering<'_> {
                 required: data.required || location == Location::Path,
                 doc: data.description.clone(),
                 value,
+                default: schema
+                    .as_item()
+                    .and_then(|schema| schema.schema_data.default.as_ref())
+                    .map(|default| default.to_string()),
             });
         }
         if let Some(unknown) = json_query.keys().next() {

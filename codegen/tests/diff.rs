@@ -121,6 +121,18 @@ fn renames_deprecations_in_prose_and_description_changes() {
         !changes.iter().any(|c| c.subject == "Place"),
         "a renamed type is not also added"
     );
+    let default = find(
+        &changes,
+        "parameter-default-changed",
+        "GET /items",
+        "query parameter `size`",
+    );
+    assert_eq!(
+        (default.old.as_deref(), default.new.as_deref()),
+        (Some("false"), Some("true"))
+    );
+    assert_eq!(default.level, Level::PotentiallyBreaking);
+    assert_eq!(default.rust.as_deref(), Some("leaving `size` unset now means true"));
     let deprecated = find(&changes, "parameter-deprecated", "GET /items", "query parameter `all`");
     assert_eq!(deprecated.level, Level::Compatible);
     find(&changes, "property-deprecated", "Item", "property `Hint`");
@@ -135,17 +147,17 @@ fn renames_deprecations_in_prose_and_description_changes() {
 #[test]
 fn nothing_else_changes_and_renderings_agree() {
     let changes = changes();
-    assert_eq!(changes.len(), 19, "{changes:#?}");
+    assert_eq!(changes.len(), 20, "{changes:#?}");
     let (old, new) = (load("old.yaml", "1.10"), load("new.yaml", "1.11"));
     let summary = codegen::diff::summary(&changes);
     assert_eq!(
         summary,
-        "16 changes: 7 breaking, 4 potentially breaking, 5 compatible; 3 description changes"
+        "17 changes: 7 breaking, 5 potentially breaking, 5 compatible; 3 description changes"
     );
     let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes, false)).unwrap();
     assert_eq!(
         json["changes"].as_array().unwrap().len(),
-        16,
+        17,
         "description changes listed on request"
     );
     assert_eq!(json["description_changes"], 3);

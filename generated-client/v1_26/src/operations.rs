@@ -1410,6 +1410,8 @@ pub struct ContainerListBuilder {
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -1420,6 +1422,8 @@ impl ContainerListBuilder {
         self
     }
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1522,6 +1526,8 @@ pub struct ContainerInspectBuilder {
 }
 impl ContainerInspectBuilder {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1567,6 +1573,8 @@ pub struct ContainerTopBuilder {
 }
 impl ContainerTopBuilder {
     /// The arguments to pass to `ps`. For example, `aux`
+    ///
+    /// Unset, the daemon assumes `"-ef"`.
     pub fn ps_args(mut self, value: impl Into<String>) -> Self {
         self.ps_args = Some(Into::into(value));
         self
@@ -1616,31 +1624,43 @@ impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -1771,6 +1791,8 @@ pub struct ContainerStatsBuilder {
 }
 impl ContainerStatsBuilder {
     /// Stream the output. If false, the stats will be output once and then it will disconnect.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
@@ -1977,6 +1999,8 @@ pub struct ContainerKillBuilder {
 }
 impl ContainerKillBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`)
+    ///
+    /// Unset, the daemon assumes `"SIGKILL"`.
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
         self
@@ -2169,26 +2193,36 @@ impl ContainerAttachBuilder {
     /// This is useful for attaching to a container that has started and you want to output everything since the container started.
     ///
     /// If `stream` is also enabled, once all the previous output has been returned, it will seamlessly transition into streaming current output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Stream attached streams from the time the request was made onwards
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdin(mut self, value: bool) -> Self {
         self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
@@ -2259,11 +2293,15 @@ impl ContainerAttachWebsocketBuilder {
         self
     }
     /// Return logs
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Return stream
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
@@ -2354,11 +2392,15 @@ pub struct ContainerDeleteBuilder {
 }
 impl ContainerDeleteBuilder {
     /// Remove anonymous volumes associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn v(mut self, value: bool) -> Self {
         self.v = Some(value);
         self
     }
     /// If the container is running, kill it before removing it.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -2565,6 +2607,8 @@ pub struct ImageListBuilder {
 }
 impl ImageListBuilder {
     /// Show all images. Only images from a final layer (no children) are shown by default.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -2582,6 +2626,8 @@ impl ImageListBuilder {
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn digests(mut self, value: bool) -> Self {
         self.digests = Some(value);
         self
@@ -2645,6 +2691,8 @@ pub struct ImageBuildBuilder {
 }
 impl ImageBuildBuilder {
     /// Path within the build context to the `Dockerfile`. This is ignored if `remote` is specified and points to an external `Dockerfile`.
+    ///
+    /// Unset, the daemon assumes `"Dockerfile"`.
     pub fn dockerfile(mut self, value: impl Into<String>) -> Self {
         self.dockerfile = Some(Into::into(value));
         self
@@ -2660,11 +2708,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Suppress verbose build output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn q(mut self, value: bool) -> Self {
         self.q = Some(value);
         self
     }
     /// Do not use the cache when building the image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn nocache(mut self, value: bool) -> Self {
         self.nocache = Some(value);
         self
@@ -2680,11 +2732,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Remove intermediate containers after a successful build.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn rm(mut self, value: bool) -> Self {
         self.rm = Some(value);
         self
     }
     /// Always remove intermediate containers, even upon failure.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn forcerm(mut self, value: bool) -> Self {
         self.forcerm = Some(value);
         self
@@ -2747,6 +2803,7 @@ impl ImageBuildBuilder {
         self.networkmode = Some(Into::into(value));
         self
     }
+    /// Unset, the daemon assumes `"application/tar"`.
     pub fn content_type(mut self, value: crate::models::ImageBuildContentType) -> Self {
         self.content_type = Some(value);
         self
@@ -3130,11 +3187,15 @@ pub struct ImageDeleteBuilder {
 }
 impl ImageDeleteBuilder {
     /// Remove the image even if it is being used by stopped containers or has other tags
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Do not delete untagged parent images
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn noprune(mut self, value: bool) -> Self {
         self.noprune = Some(value);
         self
@@ -3400,6 +3461,8 @@ impl ImageCommitBuilder {
         self
     }
     /// Whether to pause the container before committing
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn pause(mut self, value: bool) -> Self {
         self.pause = Some(value);
         self
@@ -3626,6 +3689,8 @@ pub struct ImageLoadBuilder {
 }
 impl ImageLoadBuilder {
     /// Suppress progress details during load.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn quiet(mut self, value: bool) -> Self {
         self.quiet = Some(value);
         self
@@ -3924,6 +3989,8 @@ pub struct VolumeDeleteBuilder {
 }
 impl VolumeDeleteBuilder {
     /// Force the removal of the volume
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4387,6 +4454,8 @@ pub struct PluginDeleteBuilder {
 }
 impl PluginDeleteBuilder {
     /// Disable the plugin before removing. This may result in issues if the plugin is in use by a container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4738,6 +4807,8 @@ pub struct NodeDeleteBuilder {
 }
 impl NodeDeleteBuilder {
     /// Force remove a node from the swarm
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4897,6 +4968,8 @@ pub struct SwarmLeaveBuilder {
 }
 impl SwarmLeaveBuilder {
     /// Force leave swarm, even if this is the last manager or that it will break the cluster.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4936,16 +5009,22 @@ pub struct SwarmUpdateBuilder {
 }
 impl SwarmUpdateBuilder {
     /// Rotate the worker join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
         self.rotate_worker_token = Some(value);
         self
     }
     /// Rotate the manager join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_token(mut self, value: bool) -> Self {
         self.rotate_manager_token = Some(value);
         self
     }
     /// Rotate the manager unlock key.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_unlock_key(mut self, value: bool) -> Self {
         self.rotate_manager_unlock_key = Some(value);
         self
@@ -5185,6 +5264,8 @@ pub struct ServiceUpdateBuilder {
 }
 impl ServiceUpdateBuilder {
     /// If the X-Registry-Auth header is not specified, this parameter indicates where to find registry authorization credentials. The valid values are `spec` and `previous-spec`.
+    ///
+    /// Unset, the daemon assumes `"spec"`.
     pub fn registry_auth_from(mut self, value: impl Into<String>) -> Self {
         self.registry_auth_from = Some(Into::into(value));
         self
@@ -5243,6 +5324,8 @@ pub struct ServiceLogsBuilder {
 }
 impl ServiceLogsBuilder {
     /// Show extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
@@ -5250,31 +5333,43 @@ impl ServiceLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self

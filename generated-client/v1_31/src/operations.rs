@@ -1611,6 +1611,8 @@ pub struct ContainerListBuilder {
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -1621,6 +1623,8 @@ impl ContainerListBuilder {
         self
     }
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1724,6 +1728,8 @@ pub struct ContainerInspectBuilder {
 }
 impl ContainerInspectBuilder {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1769,6 +1775,8 @@ pub struct ContainerTopBuilder {
 }
 impl ContainerTopBuilder {
     /// The arguments to pass to `ps`. For example, `aux`
+    ///
+    /// Unset, the daemon assumes `"-ef"`.
     pub fn ps_args(mut self, value: impl Into<String>) -> Self {
         self.ps_args = Some(Into::into(value));
         self
@@ -1818,31 +1826,43 @@ impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -1973,6 +1993,8 @@ pub struct ContainerStatsBuilder {
 }
 impl ContainerStatsBuilder {
     /// Stream the output. If false, the stats will be output once and then it will disconnect.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
@@ -2179,6 +2201,8 @@ pub struct ContainerKillBuilder {
 }
 impl ContainerKillBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`)
+    ///
+    /// Unset, the daemon assumes `"SIGKILL"`.
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
         self
@@ -2371,26 +2395,36 @@ impl ContainerAttachBuilder {
     /// This is useful for attaching to a container that has started and you want to output everything since the container started.
     ///
     /// If `stream` is also enabled, once all the previous output has been returned, it will seamlessly transition into streaming current output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Stream attached streams from the time the request was made onwards
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdin(mut self, value: bool) -> Self {
         self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
@@ -2461,11 +2495,15 @@ impl ContainerAttachWebsocketBuilder {
         self
     }
     /// Return logs
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Return stream
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
@@ -2525,6 +2563,8 @@ impl ContainerWaitBuilder {
     /// Wait until a container state reaches the given condition.
     ///
     /// Defaults to `not-running` if omitted or empty.
+    ///
+    /// Unset, the daemon assumes `"not-running"`.
     pub fn condition(mut self, value: crate::models::ContainerWaitCondition) -> Self {
         self.condition = Some(value);
         self
@@ -2568,16 +2608,22 @@ pub struct ContainerDeleteBuilder {
 }
 impl ContainerDeleteBuilder {
     /// Remove anonymous volumes associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn v(mut self, value: bool) -> Self {
         self.v = Some(value);
         self
     }
     /// If the container is running, kill it before removing it.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Remove the specified link associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn link(mut self, value: bool) -> Self {
         self.link = Some(value);
         self
@@ -2789,6 +2835,8 @@ pub struct ImageListBuilder {
 }
 impl ImageListBuilder {
     /// Show all images. Only images from a final layer (no children) are shown by default.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -2805,6 +2853,8 @@ impl ImageListBuilder {
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn digests(mut self, value: bool) -> Self {
         self.digests = Some(value);
         self
@@ -2869,6 +2919,8 @@ pub struct ImageBuildBuilder {
 }
 impl ImageBuildBuilder {
     /// Path within the build context to the `Dockerfile`. This is ignored if `remote` is specified and points to an external `Dockerfile`.
+    ///
+    /// Unset, the daemon assumes `"Dockerfile"`.
     pub fn dockerfile(mut self, value: impl Into<String>) -> Self {
         self.dockerfile = Some(Into::into(value));
         self
@@ -2889,11 +2941,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Suppress verbose build output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn q(mut self, value: bool) -> Self {
         self.q = Some(value);
         self
     }
     /// Do not use the cache when building the image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn nocache(mut self, value: bool) -> Self {
         self.nocache = Some(value);
         self
@@ -2909,11 +2965,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Remove intermediate containers after a successful build.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn rm(mut self, value: bool) -> Self {
         self.rm = Some(value);
         self
     }
     /// Always remove intermediate containers, even upon failure.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn forcerm(mut self, value: bool) -> Self {
         self.forcerm = Some(value);
         self
@@ -2976,6 +3036,7 @@ impl ImageBuildBuilder {
         self.networkmode = Some(Into::into(value));
         self
     }
+    /// Unset, the daemon assumes `"application/x-tar"`.
     pub fn content_type(mut self, value: crate::models::ImageBuildContentType) -> Self {
         self.content_type = Some(value);
         self
@@ -3388,11 +3449,15 @@ pub struct ImageDeleteBuilder {
 }
 impl ImageDeleteBuilder {
     /// Remove the image even if it is being used by stopped containers or has other tags
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Do not delete untagged parent images
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn noprune(mut self, value: bool) -> Self {
         self.noprune = Some(value);
         self
@@ -3659,6 +3724,8 @@ impl ImageCommitBuilder {
         self
     }
     /// Whether to pause the container before committing
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn pause(mut self, value: bool) -> Self {
         self.pause = Some(value);
         self
@@ -3887,6 +3954,8 @@ pub struct ImageLoadBuilder {
 }
 impl ImageLoadBuilder {
     /// Suppress progress details during load.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn quiet(mut self, value: bool) -> Self {
         self.quiet = Some(value);
         self
@@ -4186,6 +4255,8 @@ pub struct VolumeDeleteBuilder {
 }
 impl VolumeDeleteBuilder {
     /// Force the removal of the volume
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4307,6 +4378,8 @@ pub struct NetworkInspectBuilder {
 }
 impl NetworkInspectBuilder {
     /// Detailed inspect output for troubleshooting
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn verbose(mut self, value: bool) -> Self {
         self.verbose = Some(value);
         self
@@ -4683,6 +4756,8 @@ pub struct PluginDeleteBuilder {
 }
 impl PluginDeleteBuilder {
     /// Disable the plugin before removing. This may result in issues if the plugin is in use by a container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5043,6 +5118,8 @@ pub struct NodeDeleteBuilder {
 }
 impl NodeDeleteBuilder {
     /// Force remove a node from the swarm
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5202,6 +5279,8 @@ pub struct SwarmLeaveBuilder {
 }
 impl SwarmLeaveBuilder {
     /// Force leave swarm, even if this is the last manager or that it will break the cluster.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5241,16 +5320,22 @@ pub struct SwarmUpdateBuilder {
 }
 impl SwarmUpdateBuilder {
     /// Rotate the worker join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
         self.rotate_worker_token = Some(value);
         self
     }
     /// Rotate the manager join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_token(mut self, value: bool) -> Self {
         self.rotate_manager_token = Some(value);
         self
     }
     /// Rotate the manager unlock key.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_unlock_key(mut self, value: bool) -> Self {
         self.rotate_manager_unlock_key = Some(value);
         self
@@ -5426,6 +5511,8 @@ pub struct ServiceInspectBuilder {
 }
 impl ServiceInspectBuilder {
     /// Fill empty fields with default values.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn insert_defaults(mut self, value: bool) -> Self {
         self.insert_defaults = Some(value);
         self
@@ -5501,6 +5588,8 @@ pub struct ServiceUpdateBuilder {
 }
 impl ServiceUpdateBuilder {
     /// If the X-Registry-Auth header is not specified, this parameter indicates where to find registry authorization credentials. The valid values are `spec` and `previous-spec`.
+    ///
+    /// Unset, the daemon assumes `"spec"`.
     pub fn registry_auth_from(mut self, value: impl Into<String>) -> Self {
         self.registry_auth_from = Some(Into::into(value));
         self
@@ -5567,6 +5656,8 @@ pub struct ServiceLogsBuilder {
 }
 impl ServiceLogsBuilder {
     /// Show service context and extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
@@ -5574,31 +5665,43 @@ impl ServiceLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -5740,6 +5843,8 @@ pub struct TaskLogsBuilder {
 }
 impl TaskLogsBuilder {
     /// Show task context and extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
@@ -5747,31 +5852,43 @@ impl TaskLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self

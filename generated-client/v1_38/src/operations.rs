@@ -1620,6 +1620,8 @@ pub struct ContainerListBuilder {
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -1630,6 +1632,8 @@ impl ContainerListBuilder {
         self
     }
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1733,6 +1737,8 @@ pub struct ContainerInspectBuilder {
 }
 impl ContainerInspectBuilder {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1778,6 +1784,8 @@ pub struct ContainerTopBuilder {
 }
 impl ContainerTopBuilder {
     /// The arguments to pass to `ps`. For example, `aux`
+    ///
+    /// Unset, the daemon assumes `"-ef"`.
     pub fn ps_args(mut self, value: impl Into<String>) -> Self {
         self.ps_args = Some(Into::into(value));
         self
@@ -1828,36 +1836,50 @@ impl ContainerLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Only return logs before this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn until(mut self, value: i64) -> Self {
         self.until = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -1991,6 +2013,8 @@ pub struct ContainerStatsBuilder {
 }
 impl ContainerStatsBuilder {
     /// Stream the output. If false, the stats will be output once and then it will disconnect.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
@@ -2197,6 +2221,8 @@ pub struct ContainerKillBuilder {
 }
 impl ContainerKillBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`)
+    ///
+    /// Unset, the daemon assumes `"SIGKILL"`.
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
         self
@@ -2389,26 +2415,36 @@ impl ContainerAttachBuilder {
     /// This is useful for attaching to a container that has started and you want to output everything since the container started.
     ///
     /// If `stream` is also enabled, once all the previous output has been returned, it will seamlessly transition into streaming current output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Stream attached streams from the time the request was made onwards
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdin(mut self, value: bool) -> Self {
         self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
@@ -2479,11 +2515,15 @@ impl ContainerAttachWebsocketBuilder {
         self
     }
     /// Return logs
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Return stream
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
@@ -2543,6 +2583,8 @@ impl ContainerWaitBuilder {
     /// Wait until a container state reaches the given condition.
     ///
     /// Defaults to `not-running` if omitted or empty.
+    ///
+    /// Unset, the daemon assumes `"not-running"`.
     pub fn condition(mut self, value: crate::models::ContainerWaitCondition) -> Self {
         self.condition = Some(value);
         self
@@ -2586,16 +2628,22 @@ pub struct ContainerDeleteBuilder {
 }
 impl ContainerDeleteBuilder {
     /// Remove anonymous volumes associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn v(mut self, value: bool) -> Self {
         self.v = Some(value);
         self
     }
     /// If the container is running, kill it before removing it.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Remove the specified link associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn link(mut self, value: bool) -> Self {
         self.link = Some(value);
         self
@@ -2807,6 +2855,8 @@ pub struct ImageListBuilder {
 }
 impl ImageListBuilder {
     /// Show all images. Only images from a final layer (no children) are shown by default.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -2823,6 +2873,8 @@ impl ImageListBuilder {
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn digests(mut self, value: bool) -> Self {
         self.digests = Some(value);
         self
@@ -2890,6 +2942,8 @@ pub struct ImageBuildBuilder {
 }
 impl ImageBuildBuilder {
     /// Path within the build context to the `Dockerfile`. This is ignored if `remote` is specified and points to an external `Dockerfile`.
+    ///
+    /// Unset, the daemon assumes `"Dockerfile"`.
     pub fn dockerfile(mut self, value: impl Into<String>) -> Self {
         self.dockerfile = Some(Into::into(value));
         self
@@ -2910,11 +2964,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Suppress verbose build output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn q(mut self, value: bool) -> Self {
         self.q = Some(value);
         self
     }
     /// Do not use the cache when building the image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn nocache(mut self, value: bool) -> Self {
         self.nocache = Some(value);
         self
@@ -2930,11 +2988,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Remove intermediate containers after a successful build.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn rm(mut self, value: bool) -> Self {
         self.rm = Some(value);
         self
     }
     /// Always remove intermediate containers, even upon failure.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn forcerm(mut self, value: bool) -> Self {
         self.forcerm = Some(value);
         self
@@ -3001,6 +3063,7 @@ impl ImageBuildBuilder {
         self.networkmode = Some(Into::into(value));
         self
     }
+    /// Unset, the daemon assumes `"application/x-tar"`.
     pub fn content_type(mut self, value: crate::models::ImageBuildContentType) -> Self {
         self.content_type = Some(value);
         self
@@ -3028,11 +3091,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Platform in the format os\[/arch[/variant\]]
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn platform(mut self, value: impl Into<String>) -> Self {
         self.platform = Some(Into::into(value));
         self
     }
     /// Target build stage
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn target(mut self, value: impl Into<String>) -> Self {
         self.target = Some(Into::into(value));
         self
@@ -3041,6 +3108,8 @@ impl ImageBuildBuilder {
     ///
     /// - `1` is the first generation classic (deprecated) builder in the Docker daemon (default)
     /// - `2` is [BuildKit](https://github.com/moby/buildkit)
+    ///
+    /// Unset, the daemon assumes `"1"`.
     pub fn version(mut self, value: crate::models::ImageBuildVersion) -> Self {
         self.version = Some(value);
         self
@@ -3214,6 +3283,8 @@ impl ImageCreateBuilder {
         self
     }
     /// Platform in the format os\[/arch[/variant\]]
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn platform(mut self, value: impl Into<String>) -> Self {
         self.platform = Some(Into::into(value));
         self
@@ -3449,11 +3520,15 @@ pub struct ImageDeleteBuilder {
 }
 impl ImageDeleteBuilder {
     /// Remove the image even if it is being used by stopped containers or has other tags
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Do not delete untagged parent images
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn noprune(mut self, value: bool) -> Self {
         self.noprune = Some(value);
         self
@@ -3720,6 +3795,8 @@ impl ImageCommitBuilder {
         self
     }
     /// Whether to pause the container before committing
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn pause(mut self, value: bool) -> Self {
         self.pause = Some(value);
         self
@@ -3952,6 +4029,8 @@ pub struct ImageLoadBuilder {
 }
 impl ImageLoadBuilder {
     /// Suppress progress details during load.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn quiet(mut self, value: bool) -> Self {
         self.quiet = Some(value);
         self
@@ -4251,6 +4330,8 @@ pub struct VolumeDeleteBuilder {
 }
 impl VolumeDeleteBuilder {
     /// Force the removal of the volume
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4372,6 +4453,8 @@ pub struct NetworkInspectBuilder {
 }
 impl NetworkInspectBuilder {
     /// Detailed inspect output for troubleshooting
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn verbose(mut self, value: bool) -> Self {
         self.verbose = Some(value);
         self
@@ -4748,6 +4831,8 @@ pub struct PluginDeleteBuilder {
 }
 impl PluginDeleteBuilder {
     /// Disable the plugin before removing. This may result in issues if the plugin is in use by a container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5108,6 +5193,8 @@ pub struct NodeDeleteBuilder {
 }
 impl NodeDeleteBuilder {
     /// Force remove a node from the swarm
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5267,6 +5354,8 @@ pub struct SwarmLeaveBuilder {
 }
 impl SwarmLeaveBuilder {
     /// Force leave swarm, even if this is the last manager or that it will break the cluster.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5306,16 +5395,22 @@ pub struct SwarmUpdateBuilder {
 }
 impl SwarmUpdateBuilder {
     /// Rotate the worker join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
         self.rotate_worker_token = Some(value);
         self
     }
     /// Rotate the manager join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_token(mut self, value: bool) -> Self {
         self.rotate_manager_token = Some(value);
         self
     }
     /// Rotate the manager unlock key.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_unlock_key(mut self, value: bool) -> Self {
         self.rotate_manager_unlock_key = Some(value);
         self
@@ -5491,6 +5586,8 @@ pub struct ServiceInspectBuilder {
 }
 impl ServiceInspectBuilder {
     /// Fill empty fields with default values.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn insert_defaults(mut self, value: bool) -> Self {
         self.insert_defaults = Some(value);
         self
@@ -5566,6 +5663,8 @@ pub struct ServiceUpdateBuilder {
 }
 impl ServiceUpdateBuilder {
     /// If the X-Registry-Auth header is not specified, this parameter indicates where to find registry authorization credentials. The valid values are `spec` and `previous-spec`.
+    ///
+    /// Unset, the daemon assumes `"spec"`.
     pub fn registry_auth_from(mut self, value: impl Into<String>) -> Self {
         self.registry_auth_from = Some(Into::into(value));
         self
@@ -5632,6 +5731,8 @@ pub struct ServiceLogsBuilder {
 }
 impl ServiceLogsBuilder {
     /// Show service context and extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
@@ -5639,31 +5740,43 @@ impl ServiceLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -5805,6 +5918,8 @@ pub struct TaskLogsBuilder {
 }
 impl TaskLogsBuilder {
     /// Show task context and extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
@@ -5812,31 +5927,43 @@ impl TaskLogsBuilder {
     /// Return the logs as a stream.
     ///
     /// This will return a `101` HTTP response with a `Connection: upgrade` header, then hijack the HTTP connection to send raw output. For more information about hijacking and the stream format, see the documentation for the attach endpoint.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs. Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self

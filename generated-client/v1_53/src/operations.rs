@@ -1731,6 +1731,8 @@ pub struct ContainerListBuilder {
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -1742,6 +1744,8 @@ impl ContainerListBuilder {
         self
     }
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1835,7 +1839,9 @@ impl ContainerCreateBuilder {
     ///     WARNING: The requested image's platform (linux/arm64/v8) does not
     ///              match the detected host platform (linux/amd64) and no
     ///              specific platform was requested
+    ///
     /// ```
+    /// Unset, the daemon assumes `""`.
     pub fn platform(mut self, value: impl Into<String>) -> Self {
         self.platform = Some(Into::into(value));
         self
@@ -1876,6 +1882,8 @@ pub struct ContainerInspectBuilder {
 }
 impl ContainerInspectBuilder {
     /// Return the size of container as fields `SizeRw` and `SizeRootFs`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn size(mut self, value: bool) -> Self {
         self.size = Some(value);
         self
@@ -1921,6 +1929,8 @@ pub struct ContainerTopBuilder {
 }
 impl ContainerTopBuilder {
     /// The arguments to pass to `ps`. For example, `aux`
+    ///
+    /// Unset, the daemon assumes `"-ef"`.
     pub fn ps_args(mut self, value: impl Into<String>) -> Self {
         self.ps_args = Some(Into::into(value));
         self
@@ -1969,37 +1979,51 @@ pub struct ContainerLogsBuilder {
 }
 impl ContainerLogsBuilder {
     /// Keep connection after returning logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Only return logs before this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn until(mut self, value: i64) -> Self {
         self.until = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs.
     /// Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -2135,12 +2159,16 @@ pub struct ContainerStatsBuilder {
 impl ContainerStatsBuilder {
     /// Stream the output. If false, the stats will be output once and then
     /// it will disconnect.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
     }
     /// Only get a single stat instead of waiting for 2 cycles. Must be used
     /// with `stream=false`.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn one_shot(mut self, value: bool) -> Self {
         self.one_shot = Some(value);
         self
@@ -2374,6 +2402,8 @@ pub struct ContainerKillBuilder {
 }
 impl ContainerKillBuilder {
     /// Signal to send to the container as an integer or string (e.g. `SIGINT`).
+    ///
+    /// Unset, the daemon assumes `"SIGKILL"`.
     pub fn signal(mut self, value: impl Into<String>) -> Self {
         self.signal = Some(Into::into(value));
         self
@@ -2571,26 +2601,36 @@ impl ContainerAttachBuilder {
     /// If `stream` is also enabled, once all the previous output has been
     /// returned, it will seamlessly transition into streaming current
     /// output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Stream attached streams from the time the request was made onwards.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdin(mut self, value: bool) -> Self {
         self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
@@ -2666,26 +2706,36 @@ impl ContainerAttachWebsocketBuilder {
         self
     }
     /// Return logs
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn logs(mut self, value: bool) -> Self {
         self.logs = Some(value);
         self
     }
     /// Return stream
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stream(mut self, value: bool) -> Self {
         self.stream = Some(value);
         self
     }
     /// Attach to `stdin`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdin(mut self, value: bool) -> Self {
         self.stdin = Some(value);
         self
     }
     /// Attach to `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Attach to `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
@@ -2754,6 +2804,8 @@ impl ContainerWaitBuilder {
     /// Wait until a container state reaches the given condition.
     ///
     /// Defaults to `not-running` if omitted or empty.
+    ///
+    /// Unset, the daemon assumes `"not-running"`.
     pub fn condition(mut self, value: crate::models::ContainerWaitCondition) -> Self {
         self.condition = Some(value);
         self
@@ -2797,16 +2849,22 @@ pub struct ContainerDeleteBuilder {
 }
 impl ContainerDeleteBuilder {
     /// Remove anonymous volumes associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn v(mut self, value: bool) -> Self {
         self.v = Some(value);
         self
     }
     /// If the container is running, kill it before removing it.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Remove the specified link associated with the container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn link(mut self, value: bool) -> Self {
         self.link = Some(value);
         self
@@ -3032,6 +3090,8 @@ pub struct ImageListBuilder {
 }
 impl ImageListBuilder {
     /// Show all images. Only images from a final layer (no children) are shown by default.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn all(mut self, value: bool) -> Self {
         self.all = Some(value);
         self
@@ -3052,16 +3112,22 @@ impl ImageListBuilder {
         self
     }
     /// Compute and show shared size as a `SharedSize` field on each image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn shared_size(mut self, value: bool) -> Self {
         self.shared_size = Some(value);
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn digests(mut self, value: bool) -> Self {
         self.digests = Some(value);
         self
     }
     /// Include `Manifests` in the image summary.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn manifests(mut self, value: bool) -> Self {
         self.manifests = Some(value);
         self
@@ -3136,6 +3202,8 @@ pub struct ImageBuildBuilder {
 }
 impl ImageBuildBuilder {
     /// Path within the build context to the `Dockerfile`. This is ignored if `remote` is specified and points to an external `Dockerfile`.
+    ///
+    /// Unset, the daemon assumes `"Dockerfile"`.
     pub fn dockerfile(mut self, value: impl Into<String>) -> Self {
         self.dockerfile = Some(Into::into(value));
         self
@@ -3156,11 +3224,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Suppress verbose build output.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn q(mut self, value: bool) -> Self {
         self.q = Some(value);
         self
     }
     /// Do not use the cache when building the image.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn nocache(mut self, value: bool) -> Self {
         self.nocache = Some(value);
         self
@@ -3176,11 +3248,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Remove intermediate containers after a successful build.
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn rm(mut self, value: bool) -> Self {
         self.rm = Some(value);
         self
     }
     /// Always remove intermediate containers, even upon failure.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn forcerm(mut self, value: bool) -> Self {
         self.forcerm = Some(value);
         self
@@ -3250,6 +3326,7 @@ impl ImageBuildBuilder {
         self.networkmode = Some(Into::into(value));
         self
     }
+    /// Unset, the daemon assumes `"application/x-tar"`.
     pub fn content_type(mut self, value: crate::models::ImageBuildContentType) -> Self {
         self.content_type = Some(value);
         self
@@ -3277,11 +3354,15 @@ impl ImageBuildBuilder {
         self
     }
     /// Platform in the format os\[/arch[/variant\]]
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn platform(mut self, value: impl Into<String>) -> Self {
         self.platform = Some(Into::into(value));
         self
     }
     /// Target build stage
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn target(mut self, value: impl Into<String>) -> Self {
         self.target = Some(Into::into(value));
         self
@@ -3297,6 +3378,8 @@ impl ImageBuildBuilder {
     /// ```text
     /// [{"Type":"moby","Attrs":{"type":"image","force-compression":"true","compression":"zstd"}}]
     /// ```
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn outputs(mut self, value: impl Into<String>) -> Self {
         self.outputs = Some(Into::into(value));
         self
@@ -3305,6 +3388,8 @@ impl ImageBuildBuilder {
     ///
     /// - `1` is the first generation classic (deprecated) builder in the Docker daemon (default)
     /// - `2` is [BuildKit](https://github.com/moby/buildkit)
+    ///
+    /// Unset, the daemon assumes `"1"`.
     pub fn version(mut self, value: crate::models::ImageBuildVersion) -> Self {
         self.version = Some(value);
         self
@@ -3577,6 +3662,8 @@ impl ImageCreateBuilder {
     /// this option sets the platform information for the imported image. If
     /// the option is not set, the host's native OS and Architecture are used
     /// for the imported image.
+    ///
+    /// Unset, the daemon assumes `""`.
     pub fn platform(mut self, value: impl Into<String>) -> Self {
         self.platform = Some(Into::into(value));
         self
@@ -3650,6 +3737,8 @@ impl ImageInspectBuilder {
     ///
     /// The `manifests` and `platform` options are mutually exclusive, and
     /// an error is produced if both are set.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn manifests(mut self, value: bool) -> Self {
         self.manifests = Some(value);
         self
@@ -3887,11 +3976,15 @@ pub struct ImageDeleteBuilder {
 }
 impl ImageDeleteBuilder {
     /// Remove the image even if it is being used by stopped containers or has other tags
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
     }
     /// Do not delete untagged parent images
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn noprune(mut self, value: bool) -> Self {
         self.noprune = Some(value);
         self
@@ -4193,6 +4286,8 @@ impl ImageCommitBuilder {
         self
     }
     /// Whether to pause the container before committing
+    ///
+    /// Unset, the daemon assumes `true`.
     pub fn pause(mut self, value: bool) -> Self {
         self.pause = Some(value);
         self
@@ -4338,6 +4433,8 @@ impl SystemDataUsageBuilder {
         self
     }
     /// Show detailed information on space usage.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn verbose(mut self, value: bool) -> Self {
         self.verbose = Some(value);
         self
@@ -4473,6 +4570,8 @@ pub struct ImageLoadBuilder {
 }
 impl ImageLoadBuilder {
     /// Suppress progress details during load.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn quiet(mut self, value: bool) -> Self {
         self.quiet = Some(value);
         self
@@ -4828,6 +4927,8 @@ pub struct VolumeDeleteBuilder {
 }
 impl VolumeDeleteBuilder {
     /// Force the removal of the volume
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -4957,6 +5058,8 @@ pub struct NetworkInspectBuilder {
 }
 impl NetworkInspectBuilder {
     /// Detailed inspect output for troubleshooting
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn verbose(mut self, value: bool) -> Self {
         self.verbose = Some(value);
         self
@@ -5341,6 +5444,8 @@ pub struct PluginDeleteBuilder {
 impl PluginDeleteBuilder {
     /// Disable the plugin before removing. This may result in issues if the
     /// plugin is in use by a container.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5706,6 +5811,8 @@ pub struct NodeDeleteBuilder {
 }
 impl NodeDeleteBuilder {
     /// Force remove a node from the swarm
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5866,6 +5973,8 @@ pub struct SwarmLeaveBuilder {
 impl SwarmLeaveBuilder {
     /// Force leave swarm, even if this is the last manager or that it will
     /// break the cluster.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn force(mut self, value: bool) -> Self {
         self.force = Some(value);
         self
@@ -5905,16 +6014,22 @@ pub struct SwarmUpdateBuilder {
 }
 impl SwarmUpdateBuilder {
     /// Rotate the worker join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_worker_token(mut self, value: bool) -> Self {
         self.rotate_worker_token = Some(value);
         self
     }
     /// Rotate the manager join token.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_token(mut self, value: bool) -> Self {
         self.rotate_manager_token = Some(value);
         self
     }
     /// Rotate the manager unlock key.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn rotate_manager_unlock_key(mut self, value: bool) -> Self {
         self.rotate_manager_unlock_key = Some(value);
         self
@@ -6106,6 +6221,8 @@ pub struct ServiceInspectBuilder {
 }
 impl ServiceInspectBuilder {
     /// Fill empty fields with default values.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn insert_defaults(mut self, value: bool) -> Self {
         self.insert_defaults = Some(value);
         self
@@ -6182,6 +6299,8 @@ pub struct ServiceUpdateBuilder {
 impl ServiceUpdateBuilder {
     /// If the `X-Registry-Auth` header is not specified, this parameter
     /// indicates where to find registry authorization credentials.
+    ///
+    /// Unset, the daemon assumes `"spec"`.
     pub fn registry_auth_from(
         mut self,
         value: crate::models::ServiceUpdateRegistryAuthFrom,
@@ -6257,37 +6376,51 @@ pub struct ServiceLogsBuilder {
 }
 impl ServiceLogsBuilder {
     /// Show service context and extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
     }
     /// Keep connection after returning logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs.
     /// Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
@@ -6432,37 +6565,51 @@ pub struct TaskLogsBuilder {
 }
 impl TaskLogsBuilder {
     /// Show task context and extra details provided to logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn details(mut self, value: bool) -> Self {
         self.details = Some(value);
         self
     }
     /// Keep connection after returning logs.
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn follow(mut self, value: bool) -> Self {
         self.follow = Some(value);
         self
     }
     /// Return logs from `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stdout(mut self, value: bool) -> Self {
         self.stdout = Some(value);
         self
     }
     /// Return logs from `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn stderr(mut self, value: bool) -> Self {
         self.stderr = Some(value);
         self
     }
     /// Only return logs since this time, as a UNIX timestamp
+    ///
+    /// Unset, the daemon assumes `0`.
     pub fn since(mut self, value: i64) -> Self {
         self.since = Some(value);
         self
     }
     /// Add timestamps to every log line
+    ///
+    /// Unset, the daemon assumes `false`.
     pub fn timestamps(mut self, value: bool) -> Self {
         self.timestamps = Some(value);
         self
     }
     /// Only return this number of log lines from the end of the logs.
     /// Specify as an integer or `all` to output all log lines.
+    ///
+    /// Unset, the daemon assumes `"all"`.
     pub fn tail(mut self, value: impl Into<String>) -> Self {
         self.tail = Some(Into::into(value));
         self
