@@ -768,17 +768,25 @@ fn variant_names(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// An identifier, with a trailing underscore for Rust keywords.
+/// An identifier, with a trailing underscore for Rust keywords. A spec name that makes no
+/// identifier gets one rather than failing the generation: a leading underscore when it starts
+/// with a digit (a definition named "2"), `unnamed` when nothing of it is left.
 fn ident(name: &str) -> Ident {
     const KEYWORDS: [&str; 39] = [
         "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
         "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
         "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "gen",
     ];
-    if KEYWORDS.contains(&name) {
+    let mut name: String = name.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect();
+    if name.chars().all(|c| c == '_') {
+        name.push_str("unnamed");
+    } else if !name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        name.insert(0, '_');
+    }
+    if KEYWORDS.contains(&name.as_str()) {
         format_ident!("{}_", name)
     } else {
-        Ident::new(name, Span::call_site())
+        Ident::new(&name, Span::call_site())
     }
 }
 

@@ -174,6 +174,25 @@ fn spec_prose_becomes_rustdoc_markdown() {
     );
 }
 
+/// Found by the `spec_loader` fuzz target: a definition named "2" made the emitter panic.
+#[test]
+fn names_that_make_no_identifier_get_a_prefix_not_a_panic() {
+    let text = "swagger: '2.0'\ninfo: {title: t, version: '1.99'}\ndefinitions:\n  '2': {type: object, properties: {'3d': {type: string}}}\n  '-': {type: string, enum: [a]}\npaths: {}\n";
+    let dir = std::env::temp_dir().join(format!("codegen-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("swagger.yaml");
+    std::fs::write(&path, text).unwrap();
+    let spec = SpecFile {
+        version: ApiVersion::parse("1.99").unwrap(),
+        path,
+    };
+    let files = codegen::generate(&spec, &Overrides::default(), "0.1.0").unwrap().files;
+    assert_emits(&files, "src/models.rs", "pub struct _2 {");
+    assert_emits(&files, "src/models.rs", "pub field_3d: Option<String>,");
+    assert_emits(&files, "src/models.rs", "pub enum unnamed {");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn bodies_headers_and_response_kinds() {
     let files = generate_fixture();
