@@ -115,10 +115,14 @@ else
   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude bench --quiet
   # The benchmark has no tests and would only add bollard to the build.
   cargo test --workspace --exclude bench --no-fail-fast
-  cargo run --quiet -p daemon-tests --bin coverage
+  # The workspace turns the runtime's `tls` feature on; its unit tests also run without it.
+  cargo test -p docker-engine-runtime --lib
+  # Built by the tests above with their features; `cargo run -p` would build everything again.
+  "${CARGO_TARGET_DIR:-target}/debug/coverage"
   if [ -n "$started_pid" ]; then
     # Last, as it kills the daemon this script started.
-    DOCKER_TEST_DAEMON_PID=$started_pid cargo test -p daemon-tests --test daemon_dies -- --ignored
+    # The same package selection as above, so that nothing is built again.
+    DOCKER_TEST_DAEMON_PID=$started_pid cargo test --workspace --exclude bench --test daemon_dies -- --ignored
   fi
 fi
 rm -rf "$coverage"

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-pub const EVENTS: usize = 20_000;
+pub const EVENTS: usize = 200_000;
 
 /// Answers per route, each a complete HTTP/1.1 response with keep-alive.
 struct Answers {
@@ -30,7 +30,7 @@ impl Server {
             ping: response("text/plain; charset=utf-8", b"OK"),
             list: response("application/json", list_json),
             inspect: response("application/json", inspect_json),
-            events: response("application/json", &event_lines()),
+            events: chunked_response("application/json", &event_lines()),
         });
         let _ = std::fs::remove_file(path);
         let listener = std::os::unix::net::UnixListener::bind(path).expect("bind the canned socket");
@@ -79,8 +79,23 @@ fn response(content_type: &str, body: &[u8]) -> Vec<u8> {
     answer
 }
 
-/// `EVENTS` container events in the daemon's JSON-lines shape.
-fn event_lines() -> Vec<u8> {
+/// A chunked response with one chunk per message, as the daemon flushes each event.
+fn chunked_response(content_type: &str, messages: &[Vec<u8>]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for message in messages {
+        answer.extend_from_slice(format!("{:x}\r\n", message.len()).as_bytes());
+        answer.extend_from_slice(message);
+        answer.extend_from_slice(b"\r\n");
+    }
+    answer.extend_from_slice(b"0\r\n\r\n");
+    answer
+}
+
+/// `EVENTS` container events in the daemon's JSON-lines shape, each with its newline.
+fn event_lines() -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     for n in 0..EVENTS {
         let id = format!("{n:064x}");
@@ -89,8 +104,9 @@ fn event_lines() -> Vec<u8> {
             "Actor": {"ID": id, "Attributes": {"image": "busybox:latest", "name": format!("bench-{n}")}},
             "scope": "local", "time": 1_700_000_000 + n, "timeNano": 1_700_000_000_000_000_000u64 + n as u64,
         });
-        serde_json::to_writer(&mut lines, &event).unwrap();
-        lines.push(b'\n');
+        let mut line = serde_json::to_vec(&event).unwrap();
+        line.push(b'\n');
+        lines.push(line);
     }
     lines
 }

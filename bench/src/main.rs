@@ -2,8 +2,10 @@
 //!
 //! `bench` sets up fixtures on the test daemon (`DOCKER_TEST_HOST`), runs every workload once
 //! per client per round, each run in a child process so that its CPU time and peak RSS are its
-//! own, prints the table and removes what it made. `bench worker CLIENT WORKLOAD SOCKET TARGET`
-//! is one such run; it prints the units it handled, seconds, CPU seconds and peak RSS in KiB.
+//! own, prints the table and removes what it made. `bench worker CLIENT WORKLOAD SOCKET TARGET
+//! PLACEMENT` is one such run; it prints the units it handled, seconds, CPU seconds and peak RSS
+//! in KiB. The Rust clients run as a task on the runtime's workers, or with `--block-on` as the
+//! future `block_on` drives, as in the body of `#[tokio::main]`.
 
 mod canned;
 mod workers;
@@ -93,7 +95,7 @@ const WORKLOADS: &[Workload] = &[
         canned: true,
     },
     Workload {
-        label: "C4 canned event stream, 20,000 messages",
+        label: "C4 canned event stream, 200,000 messages",
         name: "events",
         unit: "msg/s",
         units: canned::EVENTS as f64,
@@ -126,14 +128,19 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(String::as_str);
+    let placement = if args.iter().any(|a| a == "--block-on") {
+        workers::Placement::BlockOn
+    } else {
+        workers::Placement::Task
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(orchestrate(rounds, only));
+    runtime.block_on(orchestrate(rounds, only, placement));
 }
 
-async fn orchestrate(rounds: usize, only: Option<&str>) {
+async fn orchestrate(rounds: usize, only: Option<&str>, placement: workers::Placement) {
     let endpoint = daemon_tests::daemon().expect("the benchmark needs DOCKER_TEST_HOST (see README: Benchmarks)");
     let Endpoint::Unix(socket) = &endpoint else {
         panic!("the benchmark compares clients over the daemon's Unix socket; DOCKER_TEST_HOST is {endpoint}")
@@ -163,22 +170,30 @@ async fn orchestrate(rounds: usize, only: Option<&str>) {
                     "export" => fixtures.export_bytes as f64,
                     _ => workload.units,
                 };
-                let sample = run_once(client, workload.name, socket, &target, expected_units);
+                let sample = run_once(client, workload.name, socket, &target, expected_units, placement);
                 results.entry((index, client)).or_default().push(sample);
             }
         }
     }
     drop(canned);
     fixtures.remove(&docker).await;
-    print_table(&results, rounds);
+    print_table(&results, rounds, placement);
 }
 
 /// Runs one client on one workload in a worker process, which measures it.
-fn run_once(client: &str, workload: &str, socket: &Path, target: &str, expected_units: f64) -> Sample {
+fn run_once(
+    client: &str,
+    workload: &str,
+    socket: &Path,
+    target: &str,
+    expected_units: f64,
+    placement: workers::Placement,
+) -> Sample {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["worker", client, workload])
         .arg(socket)
         .arg(target)
+        .arg(placement.argument())
         .stderr(Stdio::inherit())
         .output()
         .unwrap_or_else(|e| panic!("cannot start the {client} worker: {e}"));
@@ -211,8 +226,11 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn print_table(results: &BTreeMap<(usize, &str), Vec<Sample>>, rounds: usize) {
-    println!("medians of {rounds} rounds; rate min–max in brackets; ratios are of median rates\n");
+fn print_table(results: &BTreeMap<(usize, &str), Vec<Sample>>, rounds: usize, placement: workers::Placement) {
+    println!(
+        "medians of {rounds} rounds; {}; rate min–max in brackets; ratios are of median rates\n",
+        placement.description()
+    );
     println!(
         "| workload | client | rate | CPU s | peak RSS MiB | vs curl | vs bollard |\n|---|---|---|---|---|---|---|"
     );

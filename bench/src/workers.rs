@@ -34,10 +34,37 @@ fn assert_all_lines(output: &str) {
     );
 }
 
-/// `bench worker CLIENT WORKLOAD SOCKET TARGET`: prints `units seconds`.
+/// Where a Rust client's work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// A spawned task, which the runtime's workers poll: where a server's handlers run.
+    Task,
+    /// The future `block_on` drives on the calling thread, like the body of `#[tokio::main]`.
+    /// The I/O driver lives on a worker, so every time a socket runs dry the calling thread
+    /// sleeps and a worker wakes it: two futex calls per wait, for any client.
+    BlockOn,
+}
+
+impl Placement {
+    pub fn argument(self) -> &'static str {
+        match self {
+            Placement::Task => "task",
+            Placement::BlockOn => "block-on",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Placement::Task => "the Rust clients run as a spawned task on tokio's multi-thread runtime",
+            Placement::BlockOn => "the Rust clients run in block_on on tokio's multi-thread runtime",
+        }
+    }
+}
+
+/// `bench worker CLIENT WORKLOAD SOCKET TARGET PLACEMENT`: prints `units seconds CPU RSS`.
 pub fn run(args: &[String]) {
-    let [client, workload, socket, target] = args else {
-        panic!("usage: bench worker CLIENT WORKLOAD SOCKET TARGET")
+    let [client, workload, socket, target, placement] = args else {
+        panic!("usage: bench worker CLIENT WORKLOAD SOCKET TARGET task|block-on")
     };
     if client == "curl" {
         let started = Instant::now();
@@ -54,13 +81,21 @@ pub fn run(args: &[String]) {
         return;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (units, seconds) = runtime.block_on(async {
-        match client.as_str() {
-            "ours" => ours(workload, Path::new(socket), target).await,
-            "bollard" => with_bollard(workload, socket, target).await,
-            other => panic!("unknown client {other}"),
+    let work = {
+        let (client, workload, socket, target) = (client.clone(), workload.clone(), socket.clone(), target.clone());
+        async move {
+            match client.as_str() {
+                "ours" => ours(&workload, Path::new(&socket), &target).await,
+                "bollard" => with_bollard(&workload, &socket, &target).await,
+                other => panic!("unknown client {other}"),
+            }
         }
-    });
+    };
+    let (units, seconds) = match placement.as_str() {
+        "task" => runtime.block_on(async { tokio::spawn(work).await.expect("the workload panicked") }),
+        "block-on" => runtime.block_on(work),
+        other => panic!("unknown placement {other}"),
+    };
     drop(runtime);
     println!("{units} {seconds} {} {}", own_cpu_seconds(), own_peak_rss_kib());
 }

@@ -55,6 +55,10 @@ description = "Typed client for Docker Engine API v{version}"
 # Generated code has no unit tests of its own; skipping the test harness halves CI build time.
 test = false
 
+[features]
+# Mutual TLS for daemons on tcp://host:2376 (DOCKER_TLS_VERIFY), with rustls.
+tls = ["docker-engine-runtime/tls"]
+
 [dependencies]
 docker-engine-runtime = {{ path = "../runtime", version = "{runtime_version}" }}
 serde = {{ version = "1", features = ["derive"] }}
@@ -78,6 +82,10 @@ fn lib_rs(api: &Api) -> TokenStream {
         "",
         " Generated from `specs/v{VERSION}/swagger.yaml`; do not edit. Every operation of the spec has",
         " a method, reached through an accessor per tag (`docker.containers()`, `docker.images()`, ...).",
+        "",
+        " [`Docker::from_env`] connects as the Docker CLI does: `DOCKER_HOST`, `DOCKER_TLS_VERIFY`,",
+        " `DOCKER_CERT_PATH`, `DOCKER_CONTEXT`, else the local socket. A daemon behind mutual TLS",
+        " (`tcp://host:2376` with `DOCKER_TLS_VERIFY=1`) needs this crate's `tls` feature.",
         "",
         " ```no_run",
         " # async fn example() -> Result<(), docker_engine_runtime::Error> {",
@@ -106,11 +114,16 @@ fn lib_rs(api: &Api) -> TokenStream {
         }
     });
     let docker_doc = format!(" A client for API v{version}; cheap to clone, and clones share connections.");
+    // prettyplease formats the generated files, and `cargo xtask check` compares them byte for
+    // byte; rustfmt would lay them out differently, so `cargo fmt` on the workspace skips them.
     quote! {
         #(#![doc = #docs])*
         #![allow(clippy::all)]
+        #![cfg_attr(rustfmt, rustfmt::skip)]
 
+        #[rustfmt::skip]
         pub mod models;
+        #[rustfmt::skip]
         pub mod operations;
 
         pub use docker_engine_runtime as runtime;
@@ -644,6 +657,9 @@ fn request_builder(op: &Operation) -> TokenStream {
         impl std::future::IntoFuture for #builder {
             type Output = Result<#output>;
             type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
+            // Inline, so that only the operations a program awaits are compiled, in that
+            // program: boxing every `send` future here took a third of this crate's build.
+            #[inline]
             fn into_future(self) -> Self::IntoFuture { Box::pin(self.send()) }
         }
     }

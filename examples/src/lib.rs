@@ -4,7 +4,10 @@
 use std::future::Future;
 use std::process::ExitCode;
 
+use docker_engine_runtime::{Output, OutputStream};
 pub use docker_engine_v1_41::Docker;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -36,6 +39,26 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes a container's output to ours until it ends: its stderr to our stderr, the rest (or the
+/// single stream of a TTY) to our stdout. Each piece is flushed as it comes, for interactive use
+/// and because `run` abandons unflushed writes when it shuts the runtime down.
+pub async fn copy_output(mut output: OutputStream) -> Result<(), Failure> {
+    let (mut stdout, mut stderr) = (tokio::io::stdout(), tokio::io::stderr());
+    while let Some(piece) = output.next().await {
+        match piece? {
+            Output::StdErr(bytes) => {
+                stderr.write_all(&bytes).await?;
+                stderr.flush().await?;
+            }
+            other => {
+                stdout.write_all(other.bytes()).await?;
+                stdout.flush().await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A container's exit status as this process's own, as `docker run` does: 0–255 pass through.

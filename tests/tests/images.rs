@@ -143,7 +143,8 @@ async fn save_and_load_round_trip_an_image() {
 async fn prune_removes_dangling_images_only() {
     let Some(docker) = docker() else { return };
     let base = busybox_image(&docker).await;
-    let dockerfile = format!("FROM {base}\nLABEL dangling={}\n", unique_name("prune"));
+    let marker = unique_name("prune");
+    let dockerfile = format!("FROM {base}\nLABEL dangling={marker}\n");
     let context = tar_files([("Dockerfile", dockerfile.as_bytes())]).unwrap();
     let mut build = docker.images().build().body(Body::from(context)).send().await.unwrap();
     while let Some(message) = build.next().await {
@@ -152,7 +153,9 @@ async fn prune_removes_dangling_images_only() {
     let report = docker
         .images()
         .prune()
-        .filters(Filters::new().dangling(true))
+        // Only this test's image: pruning every dangling image would take the intermediate
+        // images of builds other tests run at the same time.
+        .filters(Filters::new().dangling(true).label(format!("dangling={marker}")))
         .send()
         .await
         .unwrap();

@@ -13,7 +13,8 @@ use futures_util::{stream, StreamExt};
 const REQUESTS: usize = 10_000;
 const IN_FLIGHT: usize = 64;
 const SUBSCRIBERS: usize = 1_000;
-const CONNECTION_BOUND: usize = 2 * IN_FLIGHT;
+/// One connection per request in flight, and the one version negotiation used first.
+const CONNECTION_BOUND: usize = IN_FLIGHT + 1;
 
 fn open_files() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()
@@ -30,8 +31,8 @@ fn companion_endpoint(variable: &str, tls: Option<TlsFiles>) -> Endpoint {
     }
 }
 
-/// Waits up to five seconds for the open files to fall back to `baseline` (plus two for
-/// stragglers): connection tasks notice dropped clients and bodies on their next poll.
+/// Waits up to five seconds for the open files to fall back to `baseline`, give or take two:
+/// the count is of the whole process, which opens some files of its own (the runtime's).
 async fn files_settled_to(baseline: usize) -> usize {
     let mut open = open_files();
     for _ in 0..50 {
@@ -77,8 +78,8 @@ async fn many_requests_and_subscribers_leave_nothing_behind() {
     ping_flood(&through_proxy, "tcp via counting proxy, warm pool").await;
     let warm = proxy.connections() - cold;
     eprintln!("connections opened for {IN_FLIGHT} in flight: {cold} from a cold pool, {warm} more from a warm one");
-    // hyper's pool races a new connection against the return of an idle one, and keeps the
-    // winner and the loser: more connections than requests in flight, never one each.
+    // A request takes an idle connection or dials one; a connection goes back to the pool as its
+    // response ends, so a burst opens no more connections than it has requests in flight.
     assert!(cold <= CONNECTION_BOUND, "{cold} connections for {IN_FLIGHT} in flight");
     assert!(warm <= IN_FLIGHT / 8, "a warm pool opened {warm} more connections");
 
@@ -132,9 +133,10 @@ async fn many_requests_and_subscribers_leave_nothing_behind() {
          {files_while_open} while open, {files_after} after dropping; tasks {tasks_before} before, {tasks_after} after",
         started.elapsed()
     );
-    // The first subscriber reuses the idle connection of the ping before it.
+    // The first subscribers reuse the idle connections of the requests before them, and a
+    // connection of an earlier flood may still be closing when `files_before` is counted.
     assert!(
-        files_while_open + 1 >= files_before + SUBSCRIBERS,
+        files_while_open + 4 >= files_before + SUBSCRIBERS,
         "each subscriber holds a connection: {files_while_open} open, {files_before} before"
     );
     assert!(

@@ -106,17 +106,19 @@ async fn single_node_swarm() {
     // Nodes.
     let nodes = docker.nodes().list().send().await.unwrap();
     assert_eq!(nodes.len(), 1);
-    let node = docker.nodes().inspect(&node_id).send().await.unwrap();
-    let version = node.version.and_then(|v| v.index).unwrap() as i64;
-    let mut node_spec: NodeSpec = node.spec.unwrap();
-    node_spec.labels = Some([("zone".to_owned(), "test".to_owned())].into());
-    docker
-        .nodes()
-        .update(&node_id, version)
-        .body(node_spec)
-        .send()
-        .await
-        .unwrap();
+    // The manager updates its own node object too (status, heartbeats): an update made against
+    // a version it has just replaced is refused as out of sequence, and is made again.
+    for attempt in 1.. {
+        let node = docker.nodes().inspect(&node_id).send().await.unwrap();
+        let version = node.version.and_then(|v| v.index).unwrap() as i64;
+        let mut node_spec: NodeSpec = node.spec.unwrap();
+        node_spec.labels = Some([("zone".to_owned(), "test".to_owned())].into());
+        match docker.nodes().update(&node_id, version).body(node_spec).send().await {
+            Ok(()) => break,
+            Err(Error::Daemon { message, .. }) if message.contains("out of sequence") && attempt < 5 => continue,
+            Err(error) => panic!("NodeUpdate: {error}"),
+        }
+    }
     let labels = docker
         .nodes()
         .inspect(&node_id)

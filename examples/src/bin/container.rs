@@ -17,11 +17,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use docker_engine_runtime::Output;
-use docker_examples::{connect, run, Docker, Failure};
+use docker_examples::{connect, copy_output, run, Docker, Failure};
 use futures_util::{stream, StreamExt};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 #[derive(Parser)]
 struct Args {
@@ -176,18 +174,7 @@ async fn logs(
     if let Some(since) = since {
         request = request.since(since);
     }
-    let mut output = request.send().await?;
-    let (mut stdout, mut stderr) = (tokio::io::stdout(), tokio::io::stderr());
-    while let Some(piece) = output.next().await {
-        match piece? {
-            Output::StdErr(bytes) => stderr.write_all(&bytes).await?,
-            other => {
-                stdout.write_all(other.bytes()).await?;
-                stdout.flush().await?;
-            }
-        }
-    }
-    Ok(())
+    copy_output(request.send().await?).await
 }
 
 /// One row of the stats table, computed as the Docker CLI computes it.

@@ -11,10 +11,8 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use clap::Parser;
-use docker_engine_runtime::Output;
 use docker_engine_v1_41::models::{ContainerCreateBody, HostConfig, PortBinding};
-use docker_examples::{connect, exit_code, run, Failure};
-use futures_util::StreamExt;
+use docker_examples::{connect, copy_output, exit_code, run, Failure};
 use tokio::io::AsyncWriteExt;
 
 #[derive(Parser)]
@@ -150,15 +148,7 @@ async fn attach_start_and_wait(
             input.shutdown().await
         })
     });
-    let (mut stdout, mut stderr) = (tokio::io::stdout(), tokio::io::stderr());
-    let mut output = session.output;
-    while let Some(piece) = output.next().await {
-        match piece? {
-            Output::StdErr(bytes) => stderr.write_all(&bytes).await?,
-            other => stdout.write_all(other.bytes()).await?,
-        }
-        stdout.flush().await?;
-    }
+    copy_output(session.output).await?;
     if let Some(forwarding) = forward_stdin {
         forwarding.abort();
     }

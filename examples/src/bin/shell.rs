@@ -15,10 +15,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use docker_engine_runtime::{Output, OutputStream};
 use docker_engine_v1_41::models::{ExecConfig, ExecStartConfig};
-use docker_examples::{connect, exit_code, run, Docker, Failure};
-use futures_util::StreamExt;
+use docker_examples::{connect, copy_output, exit_code, run, Docker, Failure};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -64,21 +62,6 @@ async fn resize_to_terminal(docker: &Docker, exec_id: &str) -> Result<(), Failur
         .resize(exec_id, rows.into(), columns.into())
         .send()
         .await?;
-    Ok(())
-}
-
-/// Writes the session's output to ours until it ends; stderr apart when there is no TTY.
-async fn copy_output(mut output: OutputStream) -> Result<(), Failure> {
-    let (mut stdout, mut stderr) = (tokio::io::stdout(), tokio::io::stderr());
-    while let Some(piece) = output.next().await {
-        match piece? {
-            Output::StdErr(bytes) => stderr.write_all(&bytes).await?,
-            other => {
-                stdout.write_all(other.bytes()).await?;
-                stdout.flush().await?;
-            }
-        }
-    }
     Ok(())
 }
 

@@ -30,7 +30,7 @@ pub enum Error {
         message: String,
     },
     /// The daemon's answer does not fit the expected type.
-    #[error("{operation}: cannot decode {type_name} at `{path}`: {message}; body starts: {snippet}")]
+    #[error("{operation}: cannot decode {type_name} at `{path}`: {message}; near {snippet}")]
     Decode {
         operation: &'static str,
         type_name: &'static str,
@@ -107,20 +107,173 @@ pub(crate) fn daemon_message(body: &[u8]) -> String {
 
 /// Decodes `body` as `T`; on failure, names the field that did not fit.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(operation: &'static str, body: &[u8]) -> Result<T> {
-    match serde_json::from_slice(body) {
-        Ok(value) => Ok(value),
-        Err(_) => {
-            let mut deserializer = serde_json::Deserializer::from_slice(body);
-            match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-                Ok(value) => Ok(value),
-                Err(e) => Err(Error::Decode {
-                    operation,
-                    type_name: std::any::type_name::<T>(),
-                    path: e.path().to_string(),
-                    message: e.inner().to_string(),
-                    snippet: snippet(body),
-                }),
+    serde_json::from_slice(body).map_err(|error| decode_error(operation, std::any::type_name::<T>(), body, &error))
+}
+
+/// The error for a body that did not decode, naming the field from where serde_json stopped.
+/// Finding the field by reading the body again, rather than decoding it a second time through a
+/// path-tracking deserializer, keeps every response type to one deserializer instance: the
+/// second one was a quarter of each generated crate's machine code.
+fn decode_error(operation: &'static str, type_name: &'static str, body: &[u8], error: &serde_json::Error) -> Error {
+    let offset = byte_offset(body, error.line(), error.column());
+    Error::Decode {
+        operation,
+        type_name,
+        path: json_path_at(body, offset),
+        message: error.to_string(),
+        snippet: snippet_around(body, offset),
+    }
+}
+
+/// The byte offset of serde_json's 1-based line and column (the column counts bytes).
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', body)
+            .nth(line - 2)
+            .map_or(body.len(), |newline| newline + 1)
+    };
+    (line_start + column).min(body.len())
+}
+
+/// Where in the JSON document the first `end` bytes of `body` lead, written like
+/// `Containers[2].Names`, or `.` at the top level. Unescaped keys are shown as written.
+fn json_path_at(body: &[u8], end: usize) -> String {
+    enum Container {
+        Object { key: Option<String> },
+        Array { index: usize },
+    }
+    let mut open: Vec<Container> = Vec::new();
+    let mut position = 0;
+    while position < end {
+        match body[position] {
+            b'{' => open.push(Container::Object { key: None }),
+            b'[' => open.push(Container::Array { index: 0 }),
+            b'}' | b']' => drop(open.pop()),
+            b',' => match open.last_mut() {
+                Some(Container::Object { key }) => *key = None,
+                Some(Container::Array { index }) => *index += 1,
+                None => {}
+            },
+            b'"' => {
+                let start = position + 1;
+                position = start;
+                while position < body.len() && body[position] != b'"' {
+                    position += if body[position] == b'\\' { 2 } else { 1 };
+                }
+                // In an object, the first string since `{` or `,` is the key.
+                if let Some(Container::Object { key: key @ None }) = open.last_mut() {
+                    *key = Some(String::from_utf8_lossy(&body[start..position.min(body.len())]).into_owned());
+                }
             }
+            _ => {}
         }
+        position += 1;
+    }
+    let mut path = String::new();
+    for container in &open {
+        match container {
+            Container::Object { key: Some(key) } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Container::Object { key: None } => {}
+            Container::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    if path.is_empty() {
+        path.push('.');
+    }
+    path
+}
+
+/// The text of `body` around `offset`, for error messages.
+fn snippet_around(body: &[u8], offset: usize) -> String {
+    const SIDE: usize = 80;
+    let start = offset.saturating_sub(SIDE);
+    let end = (offset + SIDE).min(body.len());
+    let text = String::from_utf8_lossy(&body[start..end]);
+    let before = if start > 0 { "..." } else { "" };
+    let after = if end < body.len() { "..." } else { "" };
+    format!("{before}{text:?}{after}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Listing {
+        #[serde(rename = "Containers")]
+        containers: Vec<Summary>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Summary {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Names")]
+        names: Option<Vec<String>>,
+        #[serde(rename = "Ports")]
+        ports: Option<std::collections::HashMap<String, u16>>,
+    }
+
+    fn failure(body: &str) -> (String, String, String) {
+        match decode::<Listing>("ContainerList", body.as_bytes()).unwrap_err() {
+            Error::Decode {
+                path, message, snippet, ..
+            } => (path, message, snippet),
+            other => panic!("not a decode error: {other}"),
+        }
+    }
+
+    #[test]
+    fn decode_errors_name_the_field_that_did_not_fit() {
+        let body = r#"{"Containers": [{"Id": "a", "Names": ["x"]}, {"Id": "b", "Names": ["y", 7]}]}"#;
+        let (path, message, snippet) = failure(body);
+        assert_eq!(path, "Containers[1].Names[1]");
+        assert!(message.contains("expected a string"), "{message}");
+        assert!(snippet.contains(r#"\"y\", 7"#), "{snippet}");
+
+        let (path, message, _) = failure(r#"{"Containers": [{"Id": "a"}, {"Ports": {"80/tcp": "http"}}]}"#);
+        assert_eq!(path, "Containers[1].Ports.80/tcp");
+        assert!(message.contains("expected u16"), "{message}");
+
+        // A missing field is reported at the object that lacks it.
+        let (path, message, _) = failure("{\"Containers\": [\n  {\"Id\": \"a\"},\n  {\"Names\": []}\n]}");
+        assert_eq!(path, "Containers[1]");
+        assert!(
+            message.contains("missing field `Id`") && message.contains("line 3"),
+            "{message}"
+        );
+
+        // Strings holding brackets, commas and escaped quotes do not move the path.
+        let (path, _, _) = failure(r#"{"Containers": [{"Id": "[,{\"}", "Names": "not a list"}]}"#);
+        assert_eq!(path, "Containers[0].Names");
+
+        let (path, message, _) = failure(r#""a string""#);
+        assert_eq!(path, ".");
+        assert!(message.contains("expected struct Listing"), "{message}");
+        let (path, _, snippet) = failure(r#"{"Containers": [{"Id": "a""#);
+        assert_eq!(path, "Containers[0].Id");
+        assert!(snippet.ends_with(r#"\"a\"""#), "{snippet}");
+    }
+
+    #[test]
+    fn long_bodies_are_shown_around_the_failure() {
+        let names: Vec<String> = (0..200).map(|n| format!("\"n{n}\"")).collect();
+        let body = format!(
+            r#"{{"Containers": [{{"Id": "a", "Names": [{}, false]}}]}}"#,
+            names.join(", ")
+        );
+        let (path, _, snippet) = failure(&body);
+        assert_eq!(path, "Containers[0].Names[200]");
+        assert!(snippet.starts_with("...") && snippet.contains("false"), "{snippet}");
+        assert!(snippet.len() < 200, "{snippet}");
     }
 }

@@ -47,7 +47,10 @@ mod config;
 mod endpoint;
 mod error;
 mod params;
+mod pool;
 mod streams;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 pub use archive::{tar_directory, tar_files};

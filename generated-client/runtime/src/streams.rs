@@ -73,6 +73,75 @@ impl Stream for ByteStream {
     }
 }
 
+/// Bytes received and not yet decoded. Messages usually arrive whole, one or more to a chunk, and
+/// are decoded straight out of the chunk; only the start of a message that continues in the next
+/// chunk is copied, into a buffer the rest is appended to. (Copying every chunk cost a tenth of
+/// the time of decoding an event stream.)
+#[derive(Default)]
+struct Unread {
+    chunk: Bytes,
+    /// Used only while a message spans chunks; then `chunk` is empty.
+    buffer: BytesMut,
+}
+
+impl Unread {
+    fn as_slice(&self) -> &[u8] {
+        if self.buffer.is_empty() {
+            &self.chunk
+        } else {
+            &self.buffer
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if self.is_empty() {
+            self.chunk = chunk;
+            return;
+        }
+        self.spill();
+        self.buffer.extend_from_slice(&chunk);
+    }
+
+    /// Moves what is left of the chunk into the buffer.
+    fn spill(&mut self) {
+        if !self.chunk.is_empty() {
+            self.buffer.extend_from_slice(&self.chunk);
+            self.chunk = Bytes::new();
+        }
+    }
+
+    fn advance(&mut self, count: usize) {
+        if self.buffer.is_empty() {
+            self.chunk.advance(count);
+        } else {
+            self.buffer.advance(count);
+        }
+    }
+
+    /// The next `count` bytes, without copying them.
+    fn take(&mut self, count: usize) -> Bytes {
+        if self.buffer.is_empty() {
+            self.chunk.split_to(count)
+        } else {
+            self.buffer.split_to(count).freeze()
+        }
+    }
+
+    /// Room for `additional` more bytes of a message that has begun.
+    fn reserve(&mut self, additional: usize) {
+        self.spill();
+        self.buffer.reserve(additional);
+    }
+}
+
 /// One JSON object after another, separated by newlines, `\r\n`, record separators or
 /// nothing at all, each decoded into `T`.
 ///
@@ -82,7 +151,7 @@ impl Stream for ByteStream {
 /// [`Error::Stream`].
 pub struct JsonStream<T> {
     source: ByteSource,
-    buffer: BytesMut,
+    unread: Unread,
     operation: &'static str,
     finished: bool,
     item: PhantomData<fn() -> T>,
@@ -92,7 +161,7 @@ impl<T> std::fmt::Debug for JsonStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JsonStream")
             .field("operation", &self.operation)
-            .field("buffered", &self.buffer.len())
+            .field("buffered", &self.unread.len())
             .finish()
     }
 }
@@ -110,41 +179,44 @@ impl<T: DeserializeOwned> JsonStream<T> {
     pub(crate) fn new(source: ByteSource, operation: &'static str) -> Self {
         JsonStream {
             source,
-            buffer: BytesMut::new(),
+            unread: Unread::default(),
             operation,
             finished: false,
             item: PhantomData,
         }
     }
 
-    /// The next complete object in the buffer, if one is there.
+    /// The next complete object received, if one is there.
     fn next_buffered(&mut self) -> Option<Result<T>> {
-        let start = self
-            .buffer
+        let unread = self.unread.as_slice();
+        let Some(start) = unread
             .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1e));
-        let Some(start) = start else {
-            self.buffer.clear();
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1e))
+        else {
+            self.unread.advance(unread.len());
             return None;
         };
-        self.buffer.advance(start);
+        self.unread.advance(start);
+        let unread = self.unread.as_slice();
         // The common case in one pass: a complete object of the expected type.
-        let mut typed = serde_json::Deserializer::from_slice(&self.buffer).into_iter::<T>();
+        let mut typed = serde_json::Deserializer::from_slice(unread).into_iter::<T>();
         if let Some(Ok(item)) = typed.next() {
             let end = typed.byte_offset();
-            let object = self.buffer.split_to(end);
-            return Some(match self.stream_error(&object) {
+            let result = match self.stream_error(&unread[..end]) {
                 Some(error) => Err(error),
                 None => Ok(item),
-            });
+            };
+            self.unread.advance(end);
+            return Some(result);
         }
         // Otherwise find where the object ends (or that it has not yet), then say what is wrong.
-        let mut values = serde_json::Deserializer::from_slice(&self.buffer).into_iter::<serde::de::IgnoredAny>();
+        let mut values = serde_json::Deserializer::from_slice(unread).into_iter::<serde::de::IgnoredAny>();
         match values.next() {
             Some(Ok(_)) => {
                 let end = values.byte_offset();
-                let object = self.buffer.split_to(end);
-                Some(self.decode_item(&object))
+                let result = self.decode_item(&unread[..end]);
+                self.unread.advance(end);
+                Some(result)
             }
             Some(Err(e)) if e.is_eof() => None,
             Some(Err(e)) => {
@@ -154,7 +226,7 @@ impl<T: DeserializeOwned> JsonStream<T> {
                     type_name: std::any::type_name::<T>(),
                     path: ".".into(),
                     message: format!("broken JSON in stream: {e}"),
-                    snippet: snippet(&self.buffer),
+                    snippet: snippet(unread),
                 }))
             }
             None => None,
@@ -203,17 +275,18 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
                 return Poll::Ready(Some(item));
             }
             match ready!(this.source.as_mut().poll_next(cx)) {
-                Some(Ok(chunk)) => this.buffer.extend_from_slice(&chunk),
+                Some(Ok(chunk)) => this.unread.push(chunk),
                 Some(Err(e)) => {
                     this.finished = true;
                     return Poll::Ready(Some(Err(transport_error(this.operation, e))));
                 }
                 None => {
                     this.finished = true;
-                    if this.buffer.iter().all(u8::is_ascii_whitespace) {
+                    let unread = this.unread.as_slice();
+                    if unread.iter().all(u8::is_ascii_whitespace) {
                         return Poll::Ready(None);
                     }
-                    let message = format!("body ended inside a JSON object: {}", snippet(&this.buffer));
+                    let message = format!("body ended inside a JSON object: {}", snippet(unread));
                     return Poll::Ready(Some(Err(Error::Truncated {
                         operation: this.operation,
                         message,
@@ -246,7 +319,7 @@ impl Output {
 /// they arrive.
 pub struct OutputStream {
     source: ByteSource,
-    buffer: BytesMut,
+    unread: Unread,
     multiplexed: bool,
     operation: &'static str,
     finished: bool,
@@ -280,7 +353,7 @@ impl OutputStream {
     pub(crate) fn new(source: ByteSource, multiplexed: bool, operation: &'static str) -> Self {
         OutputStream {
             source,
-            buffer: BytesMut::new(),
+            unread: Unread::default(),
             multiplexed,
             operation,
             finished: false,
@@ -306,20 +379,21 @@ impl OutputStream {
     }
 
     fn next_frame(&mut self) -> Option<Result<Output>> {
-        if self.buffer.len() < FRAME_HEADER {
+        let unread = self.unread.as_slice();
+        if unread.len() < FRAME_HEADER {
             return None;
         }
-        let kind = self.buffer[0];
-        let length = u32::from_be_bytes([self.buffer[4], self.buffer[5], self.buffer[6], self.buffer[7]]) as usize;
-        if self.buffer.len() < FRAME_HEADER + length {
+        let kind = unread[0];
+        let length = u32::from_be_bytes([unread[4], unread[5], unread[6], unread[7]]) as usize;
+        if unread.len() < FRAME_HEADER + length {
             // The length comes off the wire: memory grows with the bytes that arrive, never with
             // what a header claims (a corrupt one may claim 4 GiB).
-            let missing = FRAME_HEADER + length - self.buffer.len();
-            self.buffer.reserve(missing.min(MAX_FRAME_RESERVE));
+            let missing = FRAME_HEADER + length - unread.len();
+            self.unread.reserve(missing.min(MAX_FRAME_RESERVE));
             return None;
         }
-        self.buffer.advance(FRAME_HEADER);
-        let payload = self.buffer.split_to(length).freeze();
+        self.unread.advance(FRAME_HEADER);
+        let payload = self.unread.take(length);
         Some(match kind {
             0 => Ok(Output::StdIn(payload)),
             1 => Ok(Output::StdOut(payload)),
@@ -349,11 +423,11 @@ impl OutputStream {
     /// no byte that arrived is lost.
     fn fail(&mut self, error: Error) -> Poll<Option<Result<Output>>> {
         self.finished = true;
-        let partial = (self.multiplexed && self.buffer.len() > FRAME_HEADER)
+        let partial = (self.multiplexed && self.unread.len() > FRAME_HEADER)
             .then(|| {
-                let kind = self.buffer[0];
-                self.buffer.advance(FRAME_HEADER);
-                let payload = self.buffer.split().freeze();
+                let kind = self.unread.as_slice()[0];
+                self.unread.advance(FRAME_HEADER);
+                let payload = self.unread.take(self.unread.len());
                 match kind {
                     0 => Some(Output::StdIn(payload)),
                     1 => Some(Output::StdOut(payload)),
@@ -388,17 +462,17 @@ impl Stream for OutputStream {
             }
             match ready!(this.source.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) if !this.multiplexed => return Poll::Ready(Some(Ok(Output::Console(chunk)))),
-                Some(Ok(chunk)) => this.buffer.extend_from_slice(&chunk),
+                Some(Ok(chunk)) => this.unread.push(chunk),
                 Some(Err(e)) => {
                     let error = transport_error(this.operation, e);
                     return this.fail(error);
                 }
                 None => {
-                    if this.buffer.is_empty() {
+                    if this.unread.is_empty() {
                         this.finished = true;
                         return Poll::Ready(None);
                     }
-                    let message = format!("body ended inside a frame ({} bytes left over)", this.buffer.len());
+                    let message = format!("body ended inside a frame ({} bytes left over)", this.unread.len());
                     let error = Error::Truncated {
                         operation: this.operation,
                         message,
@@ -542,9 +616,9 @@ mod tests {
             let mut pieces = Vec::new();
             while let Some(piece) = output.next().await {
                 assert!(
-                    output.buffer.capacity() <= 4 * MAX_FRAME_RESERVE,
+                    output.unread.buffer.capacity() <= 4 * MAX_FRAME_RESERVE,
                     "{}",
-                    output.buffer.capacity()
+                    output.unread.buffer.capacity()
                 );
                 pieces.push(piece);
             }

@@ -1,6 +1,5 @@
-//! One connector for the three transports, so that a single pooled hyper client serves them all.
+//! One connector for the three transports, so that one connection pool serves them all.
 
-use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -8,16 +7,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
-use tokio_rustls::client::TlsStream;
 
-use crate::endpoint::{Endpoint, TlsFiles};
-use crate::error::{Error, Result};
+use crate::endpoint::Endpoint;
+use crate::error::Result;
 
-/// Dials the configured endpoint whatever URI hyper asks for: the URI only keys the pool.
+/// Dials the configured endpoint.
 #[derive(Clone)]
 pub(crate) struct Connector {
     target: Arc<Target>,
@@ -30,11 +26,11 @@ enum Target {
         host: String,
         port: u16,
     },
+    #[cfg(feature = "tls")]
     Tls {
         host: String,
         port: u16,
-        config: Arc<rustls::ClientConfig>,
-        server_name: rustls::pki_types::ServerName<'static>,
+        handshake: crate::tls::Handshake,
     },
 }
 
@@ -46,15 +42,18 @@ impl Connector {
                 host: host.clone(),
                 port: *port,
             },
-            Endpoint::Tls { host, port, tls } => {
-                let server_name = rustls::pki_types::ServerName::try_from(host.clone())
-                    .map_err(|e| Error::Config(format!("{host:?} is not a valid TLS server name: {e}")))?;
-                Target::Tls {
-                    host: host.clone(),
-                    port: *port,
-                    config: Arc::new(tls_config(tls)?),
-                    server_name,
-                }
+            #[cfg(feature = "tls")]
+            Endpoint::Tls { host, port, tls } => Target::Tls {
+                host: host.clone(),
+                port: *port,
+                handshake: crate::tls::Handshake::new(host, tls)?,
+            },
+            #[cfg(not(feature = "tls"))]
+            Endpoint::Tls { .. } => {
+                return Err(crate::Error::Config(format!(
+                    "{endpoint} asks for TLS, but this program was built without it: enable the `tls` \
+                     feature of the docker-engine crate it uses"
+                )))
             }
         };
         Ok(Connector {
@@ -73,20 +72,11 @@ impl Connector {
                     tcp.set_nodelay(true)?;
                     Ok(Stream::Tcp(tcp))
                 }
-                Target::Tls {
-                    host,
-                    port,
-                    config,
-                    server_name,
-                } => {
+                #[cfg(feature = "tls")]
+                Target::Tls { host, port, handshake } => {
                     let tcp = TcpStream::connect((host.as_str(), *port)).await?;
                     tcp.set_nodelay(true)?;
-                    let connector = tokio_rustls::TlsConnector::from(config.clone());
-                    let tls = connector
-                        .connect(server_name.clone(), tcp)
-                        .await
-                        .map_err(explain_tls_failure)?;
-                    Ok(Stream::Tls(Box::new(tls)))
+                    Ok(Stream::Tls(Box::new(handshake.run(tcp).await?)))
                 }
             }
         };
@@ -97,15 +87,6 @@ impl Connector {
                 format!("no connection within {:?}", self.connect_timeout),
             )),
         }
-    }
-}
-
-/// Adds advice to a TLS failure.
-fn explain_tls_failure(error: io::Error) -> io::Error {
-    let text = error.to_string();
-    match tls_advice(&text) {
-        Some(advice) => io::Error::new(error.kind(), format!("{text}: {advice}")),
-        None => error,
     }
 }
 
@@ -127,77 +108,12 @@ pub(crate) fn tls_advice(text: &str) -> Option<&'static str> {
     }
 }
 
-fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    let cas: Vec<_> = rustls_pemfile::certs(&mut files.ca.as_slice())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::Config(format!("CA certificate (ca.pem) is not valid PEM: {e}")))?;
-    if cas.is_empty() {
-        return Err(Error::Config("CA certificate (ca.pem) holds no certificate".into()));
-    }
-    for ca in cas {
-        roots
-            .add(ca)
-            .map_err(|e| Error::Config(format!("CA certificate (ca.pem) is unusable: {e}")))?;
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots);
-    let config = match (&files.client_cert, &files.client_key) {
-        (Some(cert), Some(key)) => {
-            let chain: Vec<_> = rustls_pemfile::certs(&mut cert.as_slice())
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| Error::Config(format!("client certificate (cert.pem) is not valid PEM: {e}")))?;
-            if chain.is_empty() {
-                return Err(Error::Config(
-                    "client certificate (cert.pem) holds no certificate".into(),
-                ));
-            }
-            let key = rustls_pemfile::private_key(&mut key.as_slice())
-                .map_err(|e| Error::Config(format!("client key (key.pem) is not valid PEM: {e}")))?
-                .ok_or_else(|| Error::Config("client key (key.pem) holds no private key".into()))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| Error::Config(format!("client certificate and key do not match or are unusable: {e}")))?
-        }
-        (None, None) => builder.with_no_client_auth(),
-        _ => {
-            return Err(Error::Config(
-                "a client certificate needs its key, and a key its certificate".into(),
-            ))
-        }
-    };
-    Ok(config)
-}
-
-impl tower_service::Service<http::Uri> for Connector {
-    type Response = TokioIo<Stream>;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: http::Uri) -> Self::Future {
-        let connector = self.clone();
-        Box::pin(async move { connector.dial().await.map(TokioIo::new) })
-    }
-}
-
 /// A connection over any transport.
 pub(crate) enum Stream {
     Unix(UnixStream),
     Tcp(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 impl AsyncRead for Stream {
@@ -205,6 +121,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -215,6 +132,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
@@ -223,6 +141,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
@@ -231,7 +150,48 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::TlsFiles;
+
+    fn tls_endpoint() -> Endpoint {
+        Endpoint::Tls {
+            host: "127.0.0.1".into(),
+            port: 2376,
+            tls: TlsFiles {
+                ca: b"not a certificate".to_vec(),
+                client_cert: None,
+                client_key: None,
+            },
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn a_tls_endpoint_without_the_feature_says_which_feature_to_enable() {
+        let error = Connector::new(&tls_endpoint(), Duration::from_secs(1))
+            .err()
+            .expect("no TLS without the feature");
+        let message = error.to_string();
+        assert!(
+            message.contains("`tls` feature") && message.contains("127.0.0.1:2376"),
+            "{message}"
+        );
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_ca_file_without_a_certificate_is_a_configuration_error() {
+        let error = Connector::new(&tls_endpoint(), Duration::from_secs(1))
+            .err()
+            .expect("the CA is not PEM");
+        assert!(error.to_string().contains("ca.pem"), "{error}");
     }
 }

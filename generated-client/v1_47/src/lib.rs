@@ -5,6 +5,10 @@
 //! Generated from `specs/v1.47/swagger.yaml`; do not edit. Every operation of the spec has
 //! a method, reached through an accessor per tag (`docker.containers()`, `docker.images()`, ...).
 //!
+//! [`Docker::from_env`] connects as the Docker CLI does: `DOCKER_HOST`, `DOCKER_TLS_VERIFY`,
+//! `DOCKER_CERT_PATH`, `DOCKER_CONTEXT`, else the local socket. A daemon behind mutual TLS
+//! (`tcp://host:2376` with `DOCKER_TLS_VERIFY=1`) needs this crate's `tls` feature.
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), docker_engine_runtime::Error> {
 //! let docker = docker_engine_v1_47::Docker::from_env()?;
@@ -14,7 +18,10 @@
 //! # }
 //! ```
 #![allow(clippy::all)]
+#![cfg_attr(rustfmt, rustfmt::skip)]
+#[rustfmt::skip]
 pub mod models;
+#[rustfmt::skip]
 pub mod operations;
 pub use docker_engine_runtime as runtime;
 pub use docker_engine_runtime::{Error, Filters, RegistryAuth, Result};

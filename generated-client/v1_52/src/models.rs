@@ -83,7 +83,7 @@ pub struct BuildCacheDiskUsage {
     pub total_size: Option<i64>,
     /// List of build cache records.
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<serde_json::Value>>,
+    pub items: Option<Vec<crate::models::BuildCache>>,
 }
 /// Cache record type.
 ///
@@ -2104,7 +2104,7 @@ pub struct ContainersDiskUsage {
     pub total_size: Option<i64>,
     /// List of container summaries.
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<serde_json::Value>>,
+    pub items: Option<Vec<crate::models::ContainerSummary>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateImageInfo {
@@ -4071,7 +4071,7 @@ pub struct ImagesDiskUsage {
     pub total_size: Option<i64>,
     /// List of image summaries.
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<serde_json::Value>>,
+    pub items: Option<Vec<crate::models::ImageSummary>>,
 }
 /// IndexInfo contains information about a registry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4762,7 +4762,7 @@ pub struct NetworkInspect {
     /// List of services using the network. This field is only present for
     /// swarm scope networks, and omitted for local scope networks.
     #[serde(rename = "Services", default, skip_serializing_if = "Option::is_none")]
-    pub services: Option<std::collections::HashMap<String, serde_json::Value>>,
+    pub services: Option<std::collections::HashMap<String, crate::models::ServiceInfo>>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::NetworkStatus>,
 }
@@ -8845,5 +8845,5 @@ pub struct VolumesDiskUsage {
     pub total_size: Option<i64>,
     /// List of volumes.
     #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<serde_json::Value>>,
+    pub items: Option<Vec<crate::models::Volume>>,
 }
