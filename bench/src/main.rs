@@ -1,4 +1,5 @@
-//! Our v1.41 client beside bollard and curl, on the same daemon, alternating round by round.
+//! Our v1.41 client beside bollard, curl and docker-py (where Python has it), on the same
+//! daemon, alternating round by round.
 //!
 //! `bench` sets up fixtures on the test daemon (`DOCKER_TEST_HOST`), runs every workload once
 //! per client per round, each run in a child process so that its CPU time and peak RSS are its
@@ -18,7 +19,24 @@ use docker_engine_runtime::{tar_files, Endpoint, Filters};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
 
+/// The clients every run compares; docker-py joins them where Python can import it.
 const CLIENTS: [&str; 3] = ["ours", "bollard", "curl"];
+const DOCKER_PY: &str = "docker-py";
+
+fn clients() -> Vec<&'static str> {
+    let mut clients = CLIENTS.to_vec();
+    let importable = Command::new("python3")
+        .args(["-c", "import docker"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if importable {
+        clients.push(DOCKER_PY);
+    } else {
+        eprintln!("docker-py left out: `python3 -c 'import docker'` fails (`pip install docker` adds it)");
+    }
+    clients
+}
 
 /// One workload: what it is called in the table, what a worker does, and on what.
 struct Workload {
@@ -150,6 +168,7 @@ async fn orchestrate(rounds: usize, only: Option<&str>, placement: workers::Plac
     let canned_socket = std::env::temp_dir().join(format!("bench-canned-{}.sock", std::process::id()));
     let canned = canned::Server::start(&canned_socket, &fixtures.list_json, &fixtures.inspect_json);
 
+    let clients = clients();
     let mut results: BTreeMap<(usize, &str), Vec<Sample>> = BTreeMap::new();
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}");
@@ -157,7 +176,7 @@ async fn orchestrate(rounds: usize, only: Option<&str>, placement: workers::Plac
             if only.is_some_and(|only| !workload.label.starts_with(only)) {
                 continue;
             }
-            for client in CLIENTS {
+            for &client in &clients {
                 let target = match workload.name {
                     "exec" => fixtures.new_exec(&docker).await,
                     "export" => fixtures.export_container.clone(),
@@ -177,7 +196,7 @@ async fn orchestrate(rounds: usize, only: Option<&str>, placement: workers::Plac
     }
     drop(canned);
     fixtures.remove(&docker).await;
-    print_table(&results, rounds, placement);
+    print_table(&results, &clients, rounds, placement);
 }
 
 /// Runs one client on one workload in a worker process, which measures it.
@@ -226,7 +245,12 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn print_table(results: &BTreeMap<(usize, &str), Vec<Sample>>, rounds: usize, placement: workers::Placement) {
+fn print_table(
+    results: &BTreeMap<(usize, &str), Vec<Sample>>,
+    clients: &[&str],
+    rounds: usize,
+    placement: workers::Placement,
+) {
     println!(
         "medians of {rounds} rounds; {}; rate min–max in brackets; ratios are of median rates\n",
         placement.description()
@@ -250,7 +274,7 @@ fn print_table(results: &BTreeMap<(usize, &str), Vec<Sample>>, rounds: usize, pl
         let (Some(curl), Some(bollard)) = (summary("curl"), summary("bollard")) else {
             continue;
         };
-        for client in CLIENTS {
+        for &client in clients {
             let (rate, low, high, cpu, rss) = summary(client).unwrap();
             println!(
                 "| {} | {client} | {rate:.1} {} ({low:.1}–{high:.1}) | {cpu:.2} | {rss:.1} | {:.2}× | {:.2}× |",

@@ -1,6 +1,6 @@
 //! One run of one workload by one client. Ours and bollard run in this process (a child of the
 //! orchestrator, on tokio's default multi-thread runtime, as `#[tokio::main]` gives); curl is
-//! given the same work on its command line.
+//! given the same work on its command line, and docker-py by `bench/docker_py.py`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,6 +17,9 @@ pub const INSPECTS: usize = 3_000;
 pub const INSPECTS_IN_FLIGHT: usize = 32;
 pub const EXEC_BYTES: u64 = 2 << 30;
 pub const BUILD_LINES: usize = 20_000;
+
+/// The docker-py worker, which uses the same amounts.
+const DOCKER_PY_WORKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docker_py.py");
 
 /// The build workload's Dockerfile: a step printing `BUILD_LINES` lines, labelled so the images
 /// it leaves can be pruned.
@@ -80,6 +83,25 @@ pub fn run(args: &[String]) {
         println!("0 {} {cpu_seconds} {peak_rss_kib}", started.elapsed().as_secs_f64());
         return;
     }
+    if client == "docker-py" {
+        // Reaped by wait4 below, as curl is.
+        #[allow(clippy::zombie_processes)]
+        let mut child = Command::new("python3")
+            .arg(DOCKER_PY_WORKER)
+            .args([workload, socket, target])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is installed");
+        let mut printed = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut printed).unwrap();
+        let (status, cpu_seconds, peak_rss_kib) = wait_with_usage(child.id() as libc::pid_t);
+        assert_eq!(status, 0, "docker-py {workload} failed");
+        let [units, seconds] = printed.split_whitespace().collect::<Vec<_>>()[..] else {
+            panic!("the docker-py worker printed {printed:?}")
+        };
+        println!("{units} {seconds} {cpu_seconds} {peak_rss_kib}");
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let work = {
         let (client, workload, socket, target) = (client.clone(), workload.clone(), socket.clone(), target.clone());
@@ -119,7 +141,8 @@ fn own_peak_rss_kib() -> f64 {
 }
 
 /// Waits for `pid`: exit status, CPU seconds and peak RSS in KiB. This worker is small when it
-/// spawns curl, so curl's `ru_maxrss`, which starts from the spawner's, is curl's own.
+/// spawns curl or python3, so the child's `ru_maxrss`, which starts from the spawner's, is its
+/// own.
 fn wait_with_usage(pid: libc::pid_t) -> (i32, f64, f64) {
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in; pid is our own child.
