@@ -115,14 +115,16 @@ else
   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude bench --quiet
   # The benchmark has no tests and would only add bollard to the build.
   cargo test --workspace --exclude bench --no-fail-fast
-  # The workspace turns the runtime's `tls` feature on; its unit tests also run without it.
-  cargo test -p docker-engine-runtime --lib
   # Built by the tests above with their features; `cargo run -p` would build everything again.
   "${CARGO_TARGET_DIR:-target}/debug/coverage"
   if [ -n "$started_pid" ]; then
-    # Last, as it kills the daemon this script started.
+    # After every other daemon test, as it kills the daemon this script started.
     # The same package selection as above, so that nothing is built again.
     DOCKER_TEST_DAEMON_PID=$started_pid cargo test --workspace --exclude bench --test daemon_dies -- --ignored
   fi
+  # The workspace turns the runtime's `tls` feature on; its unit tests also run without it. Last:
+  # building the runtime with other features replaces the workspace's build of it, and anything
+  # after this would compile every generated crate again.
+  cargo test -p docker-engine-runtime --lib
 fi
 rm -rf "$coverage"

@@ -7,7 +7,11 @@
 //! PLACEMENT` is one such run; it prints the units it handled, seconds, CPU seconds and peak RSS
 //! in KiB. The Rust clients run as a task on the runtime's workers, or with `--block-on` as the
 //! future `block_on` drives, as in the body of `#[tokio::main]`.
+//!
+//! `bench build-times` needs no daemon: it times generation (G1) and clean builds of a program
+//! using our crate and one using bollard (G2).
 
+mod build_times;
 mod canned;
 mod workers;
 
@@ -139,8 +143,12 @@ fn main() {
         .iter()
         .position(|a| a == "--rounds")
         .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse().expect("--rounds takes a number"))
-        .unwrap_or(5);
+        .map(|n| n.parse().expect("--rounds takes a number"));
+    if args.get(1).map(String::as_str) == Some("build-times") {
+        build_times::run(rounds.unwrap_or(3));
+        return;
+    }
+    let rounds = rounds.unwrap_or(5);
     let only: Option<&str> = args
         .iter()
         .position(|a| a == "--only")
