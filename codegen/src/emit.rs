@@ -218,10 +218,10 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 let doc = format!(" `{value:?}`");
                 quote! { #[doc = #doc] #variant, }
             });
-            let from_arms = values
+            let known_arms = values
                 .iter()
                 .zip(&idents)
-                .map(|(value, variant)| quote! { #value => Self::#variant, });
+                .map(|(value, variant)| quote! { #value => Some(Self::#variant), });
             let str_arms = values
                 .iter()
                 .zip(&idents)
@@ -230,8 +230,7 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 #docs
                 ///
                 /// Open: a value this version of the spec does not list is kept in `Other`.
-                #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-                #[serde(from = "String", into = "String")]
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
                 pub enum #name {
                     #(#decls)*
                     /// A value the spec does not list, kept as sent.
@@ -243,11 +242,33 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                     pub fn as_str(&self) -> &str {
                         match self { #(#str_arms)* Self::Other(other) => other, }
                     }
+
+                    fn known(value: &str) -> Option<Self> {
+                        match value { #(#known_arms)* _ => None, }
+                    }
+                }
+
+                impl From<&str> for #name {
+                    fn from(value: &str) -> Self {
+                        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+                    }
                 }
 
                 impl From<String> for #name {
                     fn from(value: String) -> Self {
-                        match value.as_str() { #(#from_arms)* _ => Self::Other(value), }
+                        Self::known(&value).unwrap_or(Self::Other(value))
+                    }
+                }
+
+                impl Serialize for #name {
+                    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+
+                impl<'de> Deserialize<'de> for #name {
+                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        docker_engine_runtime::deserialize_open_enum(deserializer)
                     }
                 }
 

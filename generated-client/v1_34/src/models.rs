@@ -514,8 +514,7 @@ pub struct ContainerInspectResponseState {
 /// The status of the container. For example, `"running"` or `"exited"`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerInspectResponseStateStatus {
     /// `"created"`
     Created,
@@ -548,19 +547,39 @@ impl ContainerInspectResponseStateStatus {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "created" => Some(Self::Created),
+            "running" => Some(Self::Running),
+            "paused" => Some(Self::Paused),
+            "restarting" => Some(Self::Restarting),
+            "removing" => Some(Self::Removing),
+            "exited" => Some(Self::Exited),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerInspectResponseStateStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerInspectResponseStateStatus {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "created" => Self::Created,
-            "running" => Self::Running,
-            "paused" => Self::Paused,
-            "restarting" => Self::Restarting,
-            "removing" => Self::Removing,
-            "exited" => Self::Exited,
-            "dead" => Self::Dead,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerInspectResponseStateStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerInspectResponseStateStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerInspectResponseStateStatus> for String {
@@ -809,8 +828,7 @@ pub struct ContainerUpdateResponse {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerWaitCondition {
     /// `"not-running"`
     NotRunning,
@@ -831,15 +849,35 @@ impl ContainerWaitCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "not-running" => Some(Self::NotRunning),
+            "next-exit" => Some(Self::NextExit),
+            "removed" => Some(Self::Removed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerWaitCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerWaitCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "not-running" => Self::NotRunning,
-            "next-exit" => Self::NextExit,
-            "removed" => Self::Removed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerWaitCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerWaitCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerWaitCondition> for String {
@@ -982,8 +1020,7 @@ pub struct EndpointPortConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigProtocol {
     /// `"tcp"`
     Tcp,
@@ -1001,14 +1038,34 @@ impl EndpointPortConfigProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigProtocol> for String {
@@ -1035,8 +1092,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 ///   the swarm node where that service is running.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigPublishMode {
     /// `"ingress"`
     Ingress,
@@ -1054,14 +1110,34 @@ impl EndpointPortConfigPublishMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "ingress" => Some(Self::Ingress),
+            "host" => Some(Self::Host),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigPublishMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigPublishMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "ingress" => Self::Ingress,
-            "host" => Self::Host,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigPublishMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigPublishMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigPublishMode> for String {
@@ -1139,8 +1215,7 @@ pub struct EndpointSpec {
 /// The mode of resolution to use for internal load balancing between tasks.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointSpecMode {
     /// `"vip"`
     Vip,
@@ -1158,14 +1233,34 @@ impl EndpointSpecMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "vip" => Some(Self::Vip),
+            "dnsrr" => Some(Self::Dnsrr),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointSpecMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointSpecMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "vip" => Self::Vip,
-            "dnsrr" => Self::Dnsrr,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointSpecMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSpecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointSpecMode> for String {
@@ -1605,8 +1700,7 @@ pub struct HostConfig {
 /// Isolation technology of the container. (Windows only)
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigIsolation {
     /// `"default"`
     Default,
@@ -1630,16 +1724,36 @@ impl HostConfigIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "process" => Some(Self::Process),
+            "hyperv" => Some(Self::Hyperv),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "process" => Self::Process,
-            "hyperv" => Self::Hyperv,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigIsolation> for String {
@@ -1665,8 +1779,7 @@ pub struct HostConfigLogConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigLogConfigType {
     /// `"json-file"`
     JsonFile,
@@ -1705,21 +1818,41 @@ impl HostConfigLogConfigType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "json-file" => Some(Self::JsonFile),
+            "syslog" => Some(Self::Syslog),
+            "journald" => Some(Self::Journald),
+            "gelf" => Some(Self::Gelf),
+            "fluentd" => Some(Self::Fluentd),
+            "awslogs" => Some(Self::Awslogs),
+            "splunk" => Some(Self::Splunk),
+            "etwlogs" => Some(Self::Etwlogs),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigLogConfigType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigLogConfigType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "json-file" => Self::JsonFile,
-            "syslog" => Self::Syslog,
-            "journald" => Self::Journald,
-            "gelf" => Self::Gelf,
-            "fluentd" => Self::Fluentd,
-            "awslogs" => Self::Awslogs,
-            "splunk" => Self::Splunk,
-            "etwlogs" => Self::Etwlogs,
-            "none" => Self::None,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigLogConfigType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigLogConfigType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigLogConfigType> for String {
@@ -1798,8 +1931,7 @@ pub struct Image {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageBuildContentType {
     /// `"application/x-tar"`
     ApplicationXTar,
@@ -1814,13 +1946,33 @@ impl ImageBuildContentType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "application/x-tar" => Some(Self::ApplicationXTar),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageBuildContentType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageBuildContentType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "application/x-tar" => Self::ApplicationXTar,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageBuildContentType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageBuildContentType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageBuildContentType> for String {
@@ -1970,8 +2122,7 @@ pub struct JoinTokens {
 /// Current local status of this node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LocalNodeState {
     /// `""`
     Empty,
@@ -2001,18 +2152,38 @@ impl LocalNodeState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "inactive" => Some(Self::Inactive),
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "error" => Some(Self::Error),
+            "locked" => Some(Self::Locked),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for LocalNodeState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for LocalNodeState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "inactive" => Self::Inactive,
-            "pending" => Self::Pending,
-            "active" => Self::Active,
-            "error" => Self::Error,
-            "locked" => Self::Locked,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for LocalNodeState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for LocalNodeState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<LocalNodeState> for String {
@@ -2151,8 +2322,7 @@ pub struct MountTmpfsOptions {
 /// - `volume` a docker volume with the given `Name`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MountType {
     /// `"bind"`
     Bind,
@@ -2176,16 +2346,36 @@ impl MountType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "bind" => Some(Self::Bind),
+            "npipe" => Some(Self::Npipe),
+            "tmpfs" => Some(Self::Tmpfs),
+            "volume" => Some(Self::Volume),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for MountType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for MountType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "bind" => Self::Bind,
-            "npipe" => Self::Npipe,
-            "tmpfs" => Self::Tmpfs,
-            "volume" => Self::Volume,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for MountType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for MountType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<MountType> for String {
@@ -2540,8 +2730,7 @@ pub struct NodeSpec {
 /// Availability of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecAvailability {
     /// `"active"`
     Active,
@@ -2562,15 +2751,35 @@ impl NodeSpecAvailability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "pause" => Some(Self::Pause),
+            "drain" => Some(Self::Drain),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecAvailability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecAvailability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "active" => Self::Active,
-            "pause" => Self::Pause,
-            "drain" => Self::Drain,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecAvailability> for String {
@@ -2589,8 +2798,7 @@ impl std::fmt::Display for NodeSpecAvailability {
 /// Role of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecRole {
     /// `"worker"`
     Worker,
@@ -2608,14 +2816,34 @@ impl NodeSpecRole {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "worker" => Some(Self::Worker),
+            "manager" => Some(Self::Manager),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecRole {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecRole {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "worker" => Self::Worker,
-            "manager" => Self::Manager,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecRole {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecRole> for String {
@@ -2634,8 +2862,7 @@ impl std::fmt::Display for NodeSpecRole {
 /// NodeState represents the state of a node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeState {
     /// `"unknown"`
     Unknown,
@@ -2659,16 +2886,36 @@ impl NodeState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "unknown" => Some(Self::Unknown),
+            "down" => Some(Self::Down),
+            "ready" => Some(Self::Ready),
+            "disconnected" => Some(Self::Disconnected),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "unknown" => Self::Unknown,
-            "down" => Self::Down,
-            "ready" => Self::Ready,
-            "disconnected" => Self::Disconnected,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeState> for String {
@@ -2983,8 +3230,7 @@ pub struct PortBinding {
 pub type PortMap = std::collections::HashMap<String, Vec<crate::models::PortBinding>>;
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortType {
     /// `"tcp"`
     Tcp,
@@ -3002,14 +3248,34 @@ impl PortType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for PortType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for PortType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for PortType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for PortType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<PortType> for String {
@@ -3059,8 +3325,7 @@ pub struct PushImageInfo {
 /// Reachability represents the reachability of a node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reachability {
     /// `"unknown"`
     Unknown,
@@ -3081,15 +3346,35 @@ impl Reachability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "unknown" => Some(Self::Unknown),
+            "unreachable" => Some(Self::Unreachable),
+            "reachable" => Some(Self::Reachable),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for Reachability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for Reachability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "unknown" => Self::Unknown,
-            "unreachable" => Self::Unreachable,
-            "reachable" => Self::Reachable,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for Reachability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for Reachability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<Reachability> for String {
@@ -3369,8 +3654,7 @@ pub struct RestartPolicy {
 /// - `on-failure` Restart only when the container exit code is non-zero
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RestartPolicyName {
     /// `""`
     Empty,
@@ -3394,16 +3678,36 @@ impl RestartPolicyName {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "always" => Some(Self::Always),
+            "unless-stopped" => Some(Self::UnlessStopped),
+            "on-failure" => Some(Self::OnFailure),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for RestartPolicyName {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for RestartPolicyName {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "always" => Self::Always,
-            "unless-stopped" => Self::UnlessStopped,
-            "on-failure" => Self::OnFailure,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for RestartPolicyName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for RestartPolicyName {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<RestartPolicyName> for String {
@@ -3641,8 +3945,7 @@ pub struct ServiceSpecRollbackConfig {
 /// Action to take if an rolled back task fails to run, or stops running during the rollback.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecRollbackConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -3660,14 +3963,34 @@ impl ServiceSpecRollbackConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecRollbackConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecRollbackConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecRollbackConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecRollbackConfigFailureAction> for String {
@@ -3686,8 +4009,7 @@ impl std::fmt::Display for ServiceSpecRollbackConfigFailureAction {
 /// The order of operations when rolling back a task. Either the old task is shut down before the new task is started, or the new task is started before the old task is shut down.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecRollbackConfigOrder {
     /// `"stop-first"`
     StopFirst,
@@ -3705,14 +4027,34 @@ impl ServiceSpecRollbackConfigOrder {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "stop-first" => Some(Self::StopFirst),
+            "start-first" => Some(Self::StartFirst),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecRollbackConfigOrder {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecRollbackConfigOrder {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "stop-first" => Self::StopFirst,
-            "start-first" => Self::StartFirst,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecRollbackConfigOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfigOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecRollbackConfigOrder> for String {
@@ -3757,8 +4099,7 @@ pub struct ServiceSpecUpdateConfig {
 /// Action to take if an updated task fails to run, or stops running during the update.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -3779,15 +4120,35 @@ impl ServiceSpecUpdateConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            "rollback" => Some(Self::Rollback),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            "rollback" => Self::Rollback,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigFailureAction> for String {
@@ -3806,8 +4167,7 @@ impl std::fmt::Display for ServiceSpecUpdateConfigFailureAction {
 /// The order of operations when rolling out an updated task. Either the old task is shut down before the new task is started, or the new task is started before the old task is shut down.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigOrder {
     /// `"stop-first"`
     StopFirst,
@@ -3825,14 +4185,34 @@ impl ServiceSpecUpdateConfigOrder {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "stop-first" => Some(Self::StopFirst),
+            "start-first" => Some(Self::StartFirst),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigOrder {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigOrder {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "stop-first" => Self::StopFirst,
-            "start-first" => Self::StartFirst,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigOrder> for String {
@@ -3893,8 +4273,7 @@ pub struct ServiceUpdateStatus {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceUpdateStatusState {
     /// `"updating"`
     Updating,
@@ -3915,15 +4294,35 @@ impl ServiceUpdateStatusState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "updating" => Some(Self::Updating),
+            "paused" => Some(Self::Paused),
+            "completed" => Some(Self::Completed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceUpdateStatusState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceUpdateStatusState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "updating" => Self::Updating,
-            "paused" => Self::Paused,
-            "completed" => Self::Completed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceUpdateStatusState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateStatusState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceUpdateStatusState> for String {
@@ -4129,8 +4528,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
 /// Protocol for communication with the external CA (currently only `cfssl` is supported).
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SwarmSpecCaConfigExternalCAsProtocol {
     /// `"cfssl"`
     Cfssl,
@@ -4145,13 +4543,33 @@ impl SwarmSpecCaConfigExternalCAsProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cfssl" => Some(Self::Cfssl),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SwarmSpecCaConfigExternalCAsProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cfssl" => Self::Cfssl,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SwarmSpecCaConfigExternalCAsProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SwarmSpecCaConfigExternalCAsProtocol> for String {
@@ -4662,8 +5080,7 @@ pub struct SystemInfo {
 /// The driver to use for managing cgroups.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoCgroupDriver {
     /// `"cgroupfs"`
     Cgroupfs,
@@ -4681,14 +5098,34 @@ impl SystemInfoCgroupDriver {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cgroupfs" => Some(Self::Cgroupfs),
+            "systemd" => Some(Self::Systemd),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoCgroupDriver {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoCgroupDriver {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cgroupfs" => Self::Cgroupfs,
-            "systemd" => Self::Systemd,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoCgroupDriver {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoCgroupDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoCgroupDriver> for String {
@@ -4713,8 +5150,7 @@ impl std::fmt::Display for SystemInfoCgroupDriver {
 /// This option is currently not used on other platforms.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoIsolation {
     /// `"default"`
     Default,
@@ -4738,16 +5174,36 @@ impl SystemInfoIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "hyperv" => Some(Self::Hyperv),
+            "process" => Some(Self::Process),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "hyperv" => Self::Hyperv,
-            "process" => Self::Process,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoIsolation> for String {
@@ -5169,8 +5625,7 @@ pub struct TaskSpecRestartPolicy {
 /// Condition for restart.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecRestartPolicyCondition {
     /// `"none"`
     None,
@@ -5191,15 +5646,35 @@ impl TaskSpecRestartPolicyCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "on-failure" => Some(Self::OnFailure),
+            "any" => Some(Self::Any),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecRestartPolicyCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecRestartPolicyCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "on-failure" => Self::OnFailure,
-            "any" => Self::Any,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecRestartPolicyCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecRestartPolicyCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecRestartPolicyCondition> for String {
@@ -5217,8 +5692,7 @@ impl std::fmt::Display for TaskSpecRestartPolicyCondition {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// `"new"`
     New,
@@ -5269,25 +5743,45 @@ impl TaskState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "new" => Some(Self::New),
+            "allocated" => Some(Self::Allocated),
+            "pending" => Some(Self::Pending),
+            "assigned" => Some(Self::Assigned),
+            "accepted" => Some(Self::Accepted),
+            "preparing" => Some(Self::Preparing),
+            "ready" => Some(Self::Ready),
+            "starting" => Some(Self::Starting),
+            "running" => Some(Self::Running),
+            "complete" => Some(Self::Complete),
+            "shutdown" => Some(Self::Shutdown),
+            "failed" => Some(Self::Failed),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "new" => Self::New,
-            "allocated" => Self::Allocated,
-            "pending" => Self::Pending,
-            "assigned" => Self::Assigned,
-            "accepted" => Self::Accepted,
-            "preparing" => Self::Preparing,
-            "ready" => Self::Ready,
-            "starting" => Self::Starting,
-            "running" => Self::Running,
-            "complete" => Self::Complete,
-            "shutdown" => Self::Shutdown,
-            "failed" => Self::Failed,
-            "rejected" => Self::Rejected,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskState> for String {
@@ -5431,8 +5925,7 @@ pub struct VolumePruneResponse {
 /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum VolumeScope {
     /// `"local"`
     Local,
@@ -5450,14 +5943,34 @@ impl VolumeScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "global" => Some(Self::Global),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for VolumeScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for VolumeScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "global" => Self::Global,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for VolumeScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<VolumeScope> for String {

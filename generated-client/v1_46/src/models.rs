@@ -64,8 +64,7 @@ pub struct BuildCache {
 /// Cache record type.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BuildCacheType {
     /// `"internal"`
     Internal,
@@ -95,18 +94,38 @@ impl BuildCacheType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "internal" => Some(Self::Internal),
+            "frontend" => Some(Self::Frontend),
+            "source.local" => Some(Self::SourceLocal),
+            "source.git.checkout" => Some(Self::SourceGitCheckout),
+            "exec.cachemount" => Some(Self::ExecCachemount),
+            "regular" => Some(Self::Regular),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for BuildCacheType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for BuildCacheType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "internal" => Self::Internal,
-            "frontend" => Self::Frontend,
-            "source.local" => Self::SourceLocal,
-            "source.git.checkout" => Self::SourceGitCheckout,
-            "exec.cachemount" => Self::ExecCachemount,
-            "regular" => Self::Regular,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for BuildCacheType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for BuildCacheType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<BuildCacheType> for String {
@@ -278,8 +297,7 @@ pub struct ClusterVolumePublishStatus {
 /// * `pending-controller-unpublish` The volume is successfully unpublished from the node, but has not yet been successfully unpublished on the controller.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumePublishStatusState {
     /// `"pending-publish"`
     PendingPublish,
@@ -303,16 +321,36 @@ impl ClusterVolumePublishStatusState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "pending-publish" => Some(Self::PendingPublish),
+            "published" => Some(Self::Published),
+            "pending-node-unpublish" => Some(Self::PendingNodeUnpublish),
+            "pending-controller-unpublish" => Some(Self::PendingControllerUnpublish),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumePublishStatusState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumePublishStatusState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "pending-publish" => Self::PendingPublish,
-            "published" => Self::Published,
-            "pending-node-unpublish" => Self::PendingNodeUnpublish,
-            "pending-controller-unpublish" => Self::PendingControllerUnpublish,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumePublishStatusState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumePublishStatusState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumePublishStatusState> for String {
@@ -430,8 +468,7 @@ pub struct ClusterVolumeSpecAccessModeAccessibilityRequirements {
 /// - `drain` All workloads using this volume should be stopped and rescheduled, and no new ones should be started.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumeSpecAccessModeAvailability {
     /// `"active"`
     Active,
@@ -452,15 +489,35 @@ impl ClusterVolumeSpecAccessModeAvailability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "pause" => Some(Self::Pause),
+            "drain" => Some(Self::Drain),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumeSpecAccessModeAvailability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumeSpecAccessModeAvailability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "active" => Self::Active,
-            "pause" => Self::Pause,
-            "drain" => Self::Drain,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumeSpecAccessModeAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumeSpecAccessModeAvailability> for String {
@@ -494,8 +551,7 @@ pub struct ClusterVolumeSpecAccessModeCapacityRange {
 /// - `multi` the volume may be scheduled to any supported number of nodes at a time.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumeSpecAccessModeScope {
     /// `"single"`
     Single,
@@ -513,14 +569,34 @@ impl ClusterVolumeSpecAccessModeScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "single" => Some(Self::Single),
+            "multi" => Some(Self::Multi),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumeSpecAccessModeScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumeSpecAccessModeScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "single" => Self::Single,
-            "multi" => Self::Multi,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumeSpecAccessModeScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumeSpecAccessModeScope> for String {
@@ -559,8 +635,7 @@ pub struct ClusterVolumeSpecAccessModeSecrets {
 /// - `all` The volume may have any number of readers and writers.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumeSpecAccessModeSharing {
     /// `"none"`
     None,
@@ -584,16 +659,36 @@ impl ClusterVolumeSpecAccessModeSharing {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "readonly" => Some(Self::Readonly),
+            "onewriter" => Some(Self::Onewriter),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumeSpecAccessModeSharing {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumeSpecAccessModeSharing {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "readonly" => Self::Readonly,
-            "onewriter" => Self::Onewriter,
-            "all" => Self::All,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumeSpecAccessModeSharing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeSharing {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumeSpecAccessModeSharing> for String {
@@ -1025,8 +1120,7 @@ pub struct ContainerState {
 /// "running", "paused", "restarting", "removing", "exited", or "dead".
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerStateStatus {
     /// `"created"`
     Created,
@@ -1059,19 +1153,39 @@ impl ContainerStateStatus {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "created" => Some(Self::Created),
+            "running" => Some(Self::Running),
+            "paused" => Some(Self::Paused),
+            "restarting" => Some(Self::Restarting),
+            "removing" => Some(Self::Removing),
+            "exited" => Some(Self::Exited),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerStateStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerStateStatus {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "created" => Self::Created,
-            "running" => Self::Running,
-            "paused" => Self::Paused,
-            "restarting" => Self::Restarting,
-            "removing" => Self::Removing,
-            "exited" => Self::Exited,
-            "dead" => Self::Dead,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerStateStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStateStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerStateStatus> for String {
@@ -1377,8 +1491,7 @@ pub struct ContainerUpdateResponse {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerWaitCondition {
     /// `"not-running"`
     NotRunning,
@@ -1399,15 +1512,35 @@ impl ContainerWaitCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "not-running" => Some(Self::NotRunning),
+            "next-exit" => Some(Self::NextExit),
+            "removed" => Some(Self::Removed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerWaitCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerWaitCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "not-running" => Self::NotRunning,
-            "next-exit" => Self::NextExit,
-            "removed" => Self::Removed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerWaitCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerWaitCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerWaitCondition> for String {
@@ -1596,8 +1729,7 @@ pub struct EndpointPortConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigProtocol {
     /// `"tcp"`
     Tcp,
@@ -1618,15 +1750,35 @@ impl EndpointPortConfigProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            "sctp" => Some(Self::Sctp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            "sctp" => Self::Sctp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigProtocol> for String {
@@ -1653,8 +1805,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 ///   the swarm node where that service is running.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigPublishMode {
     /// `"ingress"`
     Ingress,
@@ -1672,14 +1823,34 @@ impl EndpointPortConfigPublishMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "ingress" => Some(Self::Ingress),
+            "host" => Some(Self::Host),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigPublishMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigPublishMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "ingress" => Self::Ingress,
-            "host" => Self::Host,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigPublishMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigPublishMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigPublishMode> for String {
@@ -1769,8 +1940,7 @@ pub struct EndpointSpec {
 /// The mode of resolution to use for internal load balancing between tasks.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointSpecMode {
     /// `"vip"`
     Vip,
@@ -1788,14 +1958,34 @@ impl EndpointSpecMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "vip" => Some(Self::Vip),
+            "dnsrr" => Some(Self::Dnsrr),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointSpecMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointSpecMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "vip" => Self::Vip,
-            "dnsrr" => Self::Dnsrr,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointSpecMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSpecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointSpecMode> for String {
@@ -1879,8 +2069,7 @@ pub struct EventMessage {
 /// events are `swarm` scope.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventMessageScope {
     /// `"local"`
     Local,
@@ -1898,14 +2087,34 @@ impl EventMessageScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "swarm" => Some(Self::Swarm),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EventMessageScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EventMessageScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "swarm" => Self::Swarm,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EventMessageScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EventMessageScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EventMessageScope> for String {
@@ -1924,8 +2133,7 @@ impl std::fmt::Display for EventMessageScope {
 /// The type of object emitting the event
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventMessageType {
     /// `"builder"`
     Builder,
@@ -1970,23 +2178,43 @@ impl EventMessageType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "builder" => Some(Self::Builder),
+            "config" => Some(Self::Config),
+            "container" => Some(Self::Container),
+            "daemon" => Some(Self::Daemon),
+            "image" => Some(Self::Image),
+            "network" => Some(Self::Network),
+            "node" => Some(Self::Node),
+            "plugin" => Some(Self::Plugin),
+            "secret" => Some(Self::Secret),
+            "service" => Some(Self::Service),
+            "volume" => Some(Self::Volume),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EventMessageType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EventMessageType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "builder" => Self::Builder,
-            "config" => Self::Config,
-            "container" => Self::Container,
-            "daemon" => Self::Daemon,
-            "image" => Self::Image,
-            "network" => Self::Network,
-            "node" => Self::Node,
-            "plugin" => Self::Plugin,
-            "secret" => Self::Secret,
-            "service" => Self::Service,
-            "volume" => Self::Volume,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EventMessageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EventMessageType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EventMessageType> for String {
@@ -2207,8 +2435,7 @@ pub struct HealthConfig {
 /// - "unhealthy" Unhealthy indicates that the container has a problem
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HealthStatus {
     /// `"none"`
     None,
@@ -2232,16 +2459,36 @@ impl HealthStatus {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "starting" => Some(Self::Starting),
+            "healthy" => Some(Self::Healthy),
+            "unhealthy" => Some(Self::Unhealthy),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HealthStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HealthStatus {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "starting" => Self::Starting,
-            "healthy" => Self::Healthy,
-            "unhealthy" => Self::Unhealthy,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HealthStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HealthStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HealthStatus> for String {
@@ -2695,8 +2942,7 @@ pub struct HostConfig {
 /// or `"host"`, depending on daemon version, kernel support and configuration.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigCgroupnsMode {
     /// `"private"`
     Private,
@@ -2714,14 +2960,34 @@ impl HostConfigCgroupnsMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "private" => Some(Self::Private),
+            "host" => Some(Self::Host),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigCgroupnsMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigCgroupnsMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "private" => Self::Private,
-            "host" => Self::Host,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigCgroupnsMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigCgroupnsMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigCgroupnsMode> for String {
@@ -2740,8 +3006,7 @@ impl std::fmt::Display for HostConfigCgroupnsMode {
 /// Isolation technology of the container. (Windows only)
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigIsolation {
     /// `"default"`
     Default,
@@ -2765,16 +3030,36 @@ impl HostConfigIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "process" => Some(Self::Process),
+            "hyperv" => Some(Self::Hyperv),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "process" => Self::Process,
-            "hyperv" => Self::Hyperv,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigIsolation> for String {
@@ -2800,8 +3085,7 @@ pub struct HostConfigLogConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigLogConfigType {
     /// `"json-file"`
     JsonFile,
@@ -2840,21 +3124,41 @@ impl HostConfigLogConfigType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "json-file" => Some(Self::JsonFile),
+            "syslog" => Some(Self::Syslog),
+            "journald" => Some(Self::Journald),
+            "gelf" => Some(Self::Gelf),
+            "fluentd" => Some(Self::Fluentd),
+            "awslogs" => Some(Self::Awslogs),
+            "splunk" => Some(Self::Splunk),
+            "etwlogs" => Some(Self::Etwlogs),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigLogConfigType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigLogConfigType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "json-file" => Self::JsonFile,
-            "syslog" => Self::Syslog,
-            "journald" => Self::Journald,
-            "gelf" => Self::Gelf,
-            "fluentd" => Self::Fluentd,
-            "awslogs" => Self::Awslogs,
-            "splunk" => Self::Splunk,
-            "etwlogs" => Self::Etwlogs,
-            "none" => Self::None,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigLogConfigType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigLogConfigType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigLogConfigType> for String {
@@ -2879,8 +3183,7 @@ pub struct IdResponse {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageBuildContentType {
     /// `"application/x-tar"`
     ApplicationXTar,
@@ -2895,13 +3198,33 @@ impl ImageBuildContentType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "application/x-tar" => Some(Self::ApplicationXTar),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageBuildContentType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageBuildContentType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "application/x-tar" => Self::ApplicationXTar,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageBuildContentType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageBuildContentType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageBuildContentType> for String {
@@ -2919,8 +3242,7 @@ impl std::fmt::Display for ImageBuildContentType {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageBuildVersion {
     /// `"1"`
     V1,
@@ -2938,14 +3260,34 @@ impl ImageBuildVersion {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "1" => Some(Self::V1),
+            "2" => Some(Self::V2),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageBuildVersion {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageBuildVersion {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "1" => Self::V1,
-            "2" => Self::V2,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageBuildVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageBuildVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageBuildVersion> for String {
@@ -3419,8 +3761,7 @@ pub struct Limit {
 /// Current local status of this node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LocalNodeState {
     /// `""`
     Empty,
@@ -3450,18 +3791,38 @@ impl LocalNodeState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "inactive" => Some(Self::Inactive),
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "error" => Some(Self::Error),
+            "locked" => Some(Self::Locked),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for LocalNodeState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for LocalNodeState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "inactive" => Self::Inactive,
-            "pending" => Self::Pending,
-            "active" => Self::Active,
-            "error" => Self::Error,
-            "locked" => Self::Locked,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for LocalNodeState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for LocalNodeState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<LocalNodeState> for String {
@@ -3568,8 +3929,7 @@ pub struct MountBindOptions {
 /// A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MountBindOptionsPropagation {
     /// `"private"`
     Private,
@@ -3599,18 +3959,38 @@ impl MountBindOptionsPropagation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "private" => Some(Self::Private),
+            "rprivate" => Some(Self::Rprivate),
+            "shared" => Some(Self::Shared),
+            "rshared" => Some(Self::Rshared),
+            "slave" => Some(Self::Slave),
+            "rslave" => Some(Self::Rslave),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for MountBindOptionsPropagation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for MountBindOptionsPropagation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "private" => Self::Private,
-            "rprivate" => Self::Rprivate,
-            "shared" => Self::Shared,
-            "rshared" => Self::Rshared,
-            "slave" => Self::Slave,
-            "rslave" => Self::Rslave,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for MountBindOptionsPropagation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for MountBindOptionsPropagation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<MountBindOptionsPropagation> for String {
@@ -3700,8 +4080,7 @@ pub struct MountTmpfsOptions {
 /// - `volume` a docker volume with the given `Name`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MountType {
     /// `"bind"`
     Bind,
@@ -3728,17 +4107,37 @@ impl MountType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "bind" => Some(Self::Bind),
+            "cluster" => Some(Self::Cluster),
+            "npipe" => Some(Self::Npipe),
+            "tmpfs" => Some(Self::Tmpfs),
+            "volume" => Some(Self::Volume),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for MountType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for MountType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "bind" => Self::Bind,
-            "cluster" => Self::Cluster,
-            "npipe" => Self::Npipe,
-            "tmpfs" => Self::Tmpfs,
-            "volume" => Self::Volume,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for MountType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for MountType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<MountType> for String {
@@ -4185,8 +4584,7 @@ pub struct NodeSpec {
 /// Availability of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecAvailability {
     /// `"active"`
     Active,
@@ -4207,15 +4605,35 @@ impl NodeSpecAvailability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "pause" => Some(Self::Pause),
+            "drain" => Some(Self::Drain),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecAvailability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecAvailability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "active" => Self::Active,
-            "pause" => Self::Pause,
-            "drain" => Self::Drain,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecAvailability> for String {
@@ -4234,8 +4652,7 @@ impl std::fmt::Display for NodeSpecAvailability {
 /// Role of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecRole {
     /// `"worker"`
     Worker,
@@ -4253,14 +4670,34 @@ impl NodeSpecRole {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "worker" => Some(Self::Worker),
+            "manager" => Some(Self::Manager),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecRole {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecRole {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "worker" => Self::Worker,
-            "manager" => Self::Manager,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecRole {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecRole> for String {
@@ -4279,8 +4716,7 @@ impl std::fmt::Display for NodeSpecRole {
 /// NodeState represents the state of a node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeState {
     /// `"unknown"`
     Unknown,
@@ -4304,16 +4740,36 @@ impl NodeState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "unknown" => Some(Self::Unknown),
+            "down" => Some(Self::Down),
+            "ready" => Some(Self::Ready),
+            "disconnected" => Some(Self::Disconnected),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "unknown" => Self::Unknown,
-            "down" => Self::Down,
-            "ready" => Self::Ready,
-            "disconnected" => Self::Disconnected,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeState> for String {
@@ -4516,8 +4972,7 @@ pub struct PluginConfigInterface {
 /// Protocol to use for clients connecting to the plugin.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PluginConfigInterfaceProtocolScheme {
     /// `""`
     Empty,
@@ -4535,14 +4990,34 @@ impl PluginConfigInterfaceProtocolScheme {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "moby.plugins.http/v1" => Some(Self::MobyPluginsHttpV1),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for PluginConfigInterfaceProtocolScheme {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for PluginConfigInterfaceProtocolScheme {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "moby.plugins.http/v1" => Self::MobyPluginsHttpV1,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for PluginConfigInterfaceProtocolScheme {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigInterfaceProtocolScheme {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<PluginConfigInterfaceProtocolScheme> for String {
@@ -4727,8 +5202,7 @@ pub struct PortStatus {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortType {
     /// `"tcp"`
     Tcp,
@@ -4749,15 +5223,35 @@ impl PortType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            "sctp" => Some(Self::Sctp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for PortType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for PortType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            "sctp" => Self::Sctp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for PortType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for PortType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<PortType> for String {
@@ -4807,8 +5301,7 @@ pub struct PushImageInfo {
 /// Reachability represents the reachability of a node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reachability {
     /// `"unknown"`
     Unknown,
@@ -4829,15 +5322,35 @@ impl Reachability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "unknown" => Some(Self::Unknown),
+            "unreachable" => Some(Self::Unreachable),
+            "reachable" => Some(Self::Reachable),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for Reachability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for Reachability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "unknown" => Self::Unknown,
-            "unreachable" => Self::Unreachable,
-            "reachable" => Self::Reachable,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for Reachability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for Reachability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<Reachability> for String {
@@ -5177,8 +5690,7 @@ pub struct RestartPolicy {
 /// - `on-failure` Restart only when the container exit code is non-zero
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RestartPolicyName {
     /// `""`
     Empty,
@@ -5205,17 +5717,37 @@ impl RestartPolicyName {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "no" => Some(Self::No),
+            "always" => Some(Self::Always),
+            "unless-stopped" => Some(Self::UnlessStopped),
+            "on-failure" => Some(Self::OnFailure),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for RestartPolicyName {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for RestartPolicyName {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "no" => Self::No,
-            "always" => Self::Always,
-            "unless-stopped" => Self::UnlessStopped,
-            "on-failure" => Self::OnFailure,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for RestartPolicyName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for RestartPolicyName {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<RestartPolicyName> for String {
@@ -5550,8 +6082,7 @@ pub struct ServiceSpecRollbackConfig {
 /// running during the rollback.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecRollbackConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -5569,14 +6100,34 @@ impl ServiceSpecRollbackConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecRollbackConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecRollbackConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecRollbackConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecRollbackConfigFailureAction> for String {
@@ -5597,8 +6148,7 @@ impl std::fmt::Display for ServiceSpecRollbackConfigFailureAction {
 /// is started before the old task is shut down.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecRollbackConfigOrder {
     /// `"stop-first"`
     StopFirst,
@@ -5616,14 +6166,34 @@ impl ServiceSpecRollbackConfigOrder {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "stop-first" => Some(Self::StopFirst),
+            "start-first" => Some(Self::StartFirst),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecRollbackConfigOrder {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecRollbackConfigOrder {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "stop-first" => Self::StopFirst,
-            "start-first" => Self::StartFirst,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecRollbackConfigOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfigOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecRollbackConfigOrder> for String {
@@ -5676,8 +6246,7 @@ pub struct ServiceSpecUpdateConfig {
 /// during the update.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -5698,15 +6267,35 @@ impl ServiceSpecUpdateConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            "rollback" => Some(Self::Rollback),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            "rollback" => Self::Rollback,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigFailureAction> for String {
@@ -5727,8 +6316,7 @@ impl std::fmt::Display for ServiceSpecUpdateConfigFailureAction {
 /// new task is started before the old task is shut down.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigOrder {
     /// `"stop-first"`
     StopFirst,
@@ -5746,14 +6334,34 @@ impl ServiceSpecUpdateConfigOrder {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "stop-first" => Some(Self::StopFirst),
+            "start-first" => Some(Self::StartFirst),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigOrder {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigOrder {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "stop-first" => Self::StopFirst,
-            "start-first" => Self::StartFirst,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigOrder> for String {
@@ -5798,8 +6406,7 @@ pub struct ServiceUpdateBody {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceUpdateRegistryAuthFrom {
     /// `"spec"`
     Spec,
@@ -5817,14 +6424,34 @@ impl ServiceUpdateRegistryAuthFrom {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "spec" => Some(Self::Spec),
+            "previous-spec" => Some(Self::PreviousSpec),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceUpdateRegistryAuthFrom {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceUpdateRegistryAuthFrom {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "spec" => Self::Spec,
-            "previous-spec" => Self::PreviousSpec,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceUpdateRegistryAuthFrom {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateRegistryAuthFrom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceUpdateRegistryAuthFrom> for String {
@@ -5860,8 +6487,7 @@ pub struct ServiceUpdateStatus {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceUpdateStatusState {
     /// `"updating"`
     Updating,
@@ -5882,15 +6508,35 @@ impl ServiceUpdateStatusState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "updating" => Some(Self::Updating),
+            "paused" => Some(Self::Paused),
+            "completed" => Some(Self::Completed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceUpdateStatusState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceUpdateStatusState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "updating" => Self::Updating,
-            "paused" => Self::Paused,
-            "completed" => Self::Completed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceUpdateStatusState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateStatusState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceUpdateStatusState> for String {
@@ -6156,8 +6802,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
 /// only `cfssl` is supported).
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SwarmSpecCaConfigExternalCAsProtocol {
     /// `"cfssl"`
     Cfssl,
@@ -6172,13 +6817,33 @@ impl SwarmSpecCaConfigExternalCAsProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cfssl" => Some(Self::Cfssl),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SwarmSpecCaConfigExternalCAsProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cfssl" => Self::Cfssl,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SwarmSpecCaConfigExternalCAsProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SwarmSpecCaConfigExternalCAsProtocol> for String {
@@ -6326,8 +6991,7 @@ pub struct SystemDataUsageResponse {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemDataUsageType {
     /// `"container"`
     Container,
@@ -6351,16 +7015,36 @@ impl SystemDataUsageType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "container" => Some(Self::Container),
+            "image" => Some(Self::Image),
+            "volume" => Some(Self::Volume),
+            "build-cache" => Some(Self::BuildCache),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemDataUsageType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemDataUsageType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "container" => Self::Container,
-            "image" => Self::Image,
-            "volume" => Self::Volume,
-            "build-cache" => Self::BuildCache,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemDataUsageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemDataUsageType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemDataUsageType> for String {
@@ -6752,8 +7436,7 @@ pub struct SystemInfo {
 /// The driver to use for managing cgroups.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoCgroupDriver {
     /// `"cgroupfs"`
     Cgroupfs,
@@ -6774,15 +7457,35 @@ impl SystemInfoCgroupDriver {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cgroupfs" => Some(Self::Cgroupfs),
+            "systemd" => Some(Self::Systemd),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoCgroupDriver {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoCgroupDriver {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cgroupfs" => Self::Cgroupfs,
-            "systemd" => Self::Systemd,
-            "none" => Self::None,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoCgroupDriver {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoCgroupDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoCgroupDriver> for String {
@@ -6801,8 +7504,7 @@ impl std::fmt::Display for SystemInfoCgroupDriver {
 /// The version of the cgroup.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoCgroupVersion {
     /// `"1"`
     V1,
@@ -6820,14 +7522,34 @@ impl SystemInfoCgroupVersion {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "1" => Some(Self::V1),
+            "2" => Some(Self::V2),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoCgroupVersion {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoCgroupVersion {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "1" => Self::V1,
-            "2" => Self::V2,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoCgroupVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoCgroupVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoCgroupVersion> for String {
@@ -6861,8 +7583,7 @@ pub struct SystemInfoDefaultAddressPools {
 /// This option is currently not used on other platforms.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoIsolation {
     /// `"default"`
     Default,
@@ -6886,16 +7607,36 @@ impl SystemInfoIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "hyperv" => Some(Self::Hyperv),
+            "process" => Some(Self::Process),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "hyperv" => Self::Hyperv,
-            "process" => Self::Process,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoIsolation> for String {
@@ -7281,8 +8022,7 @@ pub struct TaskSpecContainerSpecDnsConfig {
 /// (Windows only)
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecContainerSpecIsolation {
     /// `"default"`
     Default,
@@ -7306,16 +8046,36 @@ impl TaskSpecContainerSpecIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "process" => Some(Self::Process),
+            "hyperv" => Some(Self::Hyperv),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecContainerSpecIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecContainerSpecIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "process" => Self::Process,
-            "hyperv" => Self::Hyperv,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecContainerSpecIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecContainerSpecIsolation> for String {
@@ -7366,8 +8126,7 @@ pub struct TaskSpecContainerSpecPrivilegesAppArmor {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecContainerSpecPrivilegesAppArmorMode {
     /// `"default"`
     Default,
@@ -7385,14 +8144,34 @@ impl TaskSpecContainerSpecPrivilegesAppArmorMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecContainerSpecPrivilegesAppArmorMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecContainerSpecPrivilegesAppArmorMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "disabled" => Self::Disabled,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecContainerSpecPrivilegesAppArmorMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesAppArmorMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecContainerSpecPrivilegesAppArmorMode> for String {
@@ -7479,8 +8258,7 @@ pub struct TaskSpecContainerSpecPrivilegesSeccomp {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecContainerSpecPrivilegesSeccompMode {
     /// `"default"`
     Default,
@@ -7501,15 +8279,35 @@ impl TaskSpecContainerSpecPrivilegesSeccompMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "unconfined" => Some(Self::Unconfined),
+            "custom" => Some(Self::Custom),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecContainerSpecPrivilegesSeccompMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecContainerSpecPrivilegesSeccompMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "unconfined" => Self::Unconfined,
-            "custom" => Self::Custom,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecContainerSpecPrivilegesSeccompMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesSeccompMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecContainerSpecPrivilegesSeccompMode> for String {
@@ -7704,8 +8502,7 @@ pub struct TaskSpecRestartPolicy {
 /// Condition for restart.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecRestartPolicyCondition {
     /// `"none"`
     None,
@@ -7726,15 +8523,35 @@ impl TaskSpecRestartPolicyCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "on-failure" => Some(Self::OnFailure),
+            "any" => Some(Self::Any),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecRestartPolicyCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecRestartPolicyCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "on-failure" => Self::OnFailure,
-            "any" => Self::Any,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecRestartPolicyCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecRestartPolicyCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecRestartPolicyCondition> for String {
@@ -7752,8 +8569,7 @@ impl std::fmt::Display for TaskSpecRestartPolicyCondition {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// `"new"`
     New,
@@ -7810,27 +8626,47 @@ impl TaskState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "new" => Some(Self::New),
+            "allocated" => Some(Self::Allocated),
+            "pending" => Some(Self::Pending),
+            "assigned" => Some(Self::Assigned),
+            "accepted" => Some(Self::Accepted),
+            "preparing" => Some(Self::Preparing),
+            "ready" => Some(Self::Ready),
+            "starting" => Some(Self::Starting),
+            "running" => Some(Self::Running),
+            "complete" => Some(Self::Complete),
+            "shutdown" => Some(Self::Shutdown),
+            "failed" => Some(Self::Failed),
+            "rejected" => Some(Self::Rejected),
+            "remove" => Some(Self::Remove),
+            "orphaned" => Some(Self::Orphaned),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "new" => Self::New,
-            "allocated" => Self::Allocated,
-            "pending" => Self::Pending,
-            "assigned" => Self::Assigned,
-            "accepted" => Self::Accepted,
-            "preparing" => Self::Preparing,
-            "ready" => Self::Ready,
-            "starting" => Self::Starting,
-            "running" => Self::Running,
-            "complete" => Self::Complete,
-            "shutdown" => Self::Shutdown,
-            "failed" => Self::Failed,
-            "rejected" => Self::Rejected,
-            "remove" => Self::Remove,
-            "orphaned" => Self::Orphaned,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskState> for String {
@@ -7997,8 +8833,7 @@ pub struct VolumePruneResponse {
 /// or `local` for machine level.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum VolumeScope {
     /// `"local"`
     Local,
@@ -8016,14 +8851,34 @@ impl VolumeScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "global" => Some(Self::Global),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for VolumeScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for VolumeScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "global" => Self::Global,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for VolumeScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<VolumeScope> for String {

@@ -88,8 +88,7 @@ pub struct BuildCacheDiskUsage {
 /// Cache record type.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BuildCacheType {
     /// `"internal"`
     Internal,
@@ -119,18 +118,38 @@ impl BuildCacheType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "internal" => Some(Self::Internal),
+            "frontend" => Some(Self::Frontend),
+            "source.local" => Some(Self::SourceLocal),
+            "source.git.checkout" => Some(Self::SourceGitCheckout),
+            "exec.cachemount" => Some(Self::ExecCachemount),
+            "regular" => Some(Self::Regular),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for BuildCacheType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for BuildCacheType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "internal" => Self::Internal,
-            "frontend" => Self::Frontend,
-            "source.local" => Self::SourceLocal,
-            "source.git.checkout" => Self::SourceGitCheckout,
-            "exec.cachemount" => Self::ExecCachemount,
-            "regular" => Self::Regular,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for BuildCacheType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for BuildCacheType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<BuildCacheType> for String {
@@ -309,8 +328,7 @@ pub struct ClusterVolumePublishStatus {
 /// * `pending-controller-unpublish` The volume is successfully unpublished from the node, but has not yet been successfully unpublished on the controller.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumePublishStatusState {
     /// `"pending-publish"`
     PendingPublish,
@@ -334,16 +352,36 @@ impl ClusterVolumePublishStatusState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "pending-publish" => Some(Self::PendingPublish),
+            "published" => Some(Self::Published),
+            "pending-node-unpublish" => Some(Self::PendingNodeUnpublish),
+            "pending-controller-unpublish" => Some(Self::PendingControllerUnpublish),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumePublishStatusState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumePublishStatusState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "pending-publish" => Self::PendingPublish,
-            "published" => Self::Published,
-            "pending-node-unpublish" => Self::PendingNodeUnpublish,
-            "pending-controller-unpublish" => Self::PendingControllerUnpublish,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumePublishStatusState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumePublishStatusState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumePublishStatusState> for String {
@@ -461,8 +499,7 @@ pub struct ClusterVolumeSpecAccessModeAccessibilityRequirements {
 /// - `drain` All workloads using this volume should be stopped and rescheduled, and no new ones should be started.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumeSpecAccessModeAvailability {
     /// `"active"`
     Active,
@@ -483,15 +520,35 @@ impl ClusterVolumeSpecAccessModeAvailability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "pause" => Some(Self::Pause),
+            "drain" => Some(Self::Drain),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumeSpecAccessModeAvailability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumeSpecAccessModeAvailability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "active" => Self::Active,
-            "pause" => Self::Pause,
-            "drain" => Self::Drain,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumeSpecAccessModeAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumeSpecAccessModeAvailability> for String {
@@ -525,8 +582,7 @@ pub struct ClusterVolumeSpecAccessModeCapacityRange {
 /// - `multi` the volume may be scheduled to any supported number of nodes at a time.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumeSpecAccessModeScope {
     /// `"single"`
     Single,
@@ -544,14 +600,34 @@ impl ClusterVolumeSpecAccessModeScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "single" => Some(Self::Single),
+            "multi" => Some(Self::Multi),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumeSpecAccessModeScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumeSpecAccessModeScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "single" => Self::Single,
-            "multi" => Self::Multi,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumeSpecAccessModeScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumeSpecAccessModeScope> for String {
@@ -590,8 +666,7 @@ pub struct ClusterVolumeSpecAccessModeSecrets {
 /// - `all` The volume may have any number of readers and writers.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterVolumeSpecAccessModeSharing {
     /// `"none"`
     None,
@@ -615,16 +690,36 @@ impl ClusterVolumeSpecAccessModeSharing {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "readonly" => Some(Self::Readonly),
+            "onewriter" => Some(Self::Onewriter),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ClusterVolumeSpecAccessModeSharing {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ClusterVolumeSpecAccessModeSharing {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "readonly" => Self::Readonly,
-            "onewriter" => Self::Onewriter,
-            "all" => Self::All,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ClusterVolumeSpecAccessModeSharing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeSharing {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ClusterVolumeSpecAccessModeSharing> for String {
@@ -1361,8 +1456,7 @@ pub struct ContainerState {
 /// "running", "paused", "restarting", "removing", "exited", or "dead".
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerStateStatus {
     /// `"created"`
     Created,
@@ -1395,19 +1489,39 @@ impl ContainerStateStatus {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "created" => Some(Self::Created),
+            "running" => Some(Self::Running),
+            "paused" => Some(Self::Paused),
+            "restarting" => Some(Self::Restarting),
+            "removing" => Some(Self::Removing),
+            "exited" => Some(Self::Exited),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerStateStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerStateStatus {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "created" => Self::Created,
-            "running" => Self::Running,
-            "paused" => Self::Paused,
-            "restarting" => Self::Restarting,
-            "removing" => Self::Removing,
-            "exited" => Self::Exited,
-            "dead" => Self::Dead,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerStateStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStateStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerStateStatus> for String {
@@ -1619,8 +1733,7 @@ pub struct ContainerSummaryHealth {
 /// the health status of the container
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerSummaryHealthStatus {
     /// `"none"`
     None,
@@ -1644,16 +1757,36 @@ impl ContainerSummaryHealthStatus {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "starting" => Some(Self::Starting),
+            "healthy" => Some(Self::Healthy),
+            "unhealthy" => Some(Self::Unhealthy),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerSummaryHealthStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerSummaryHealthStatus {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "starting" => Self::Starting,
-            "healthy" => Self::Healthy,
-            "unhealthy" => Self::Unhealthy,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerSummaryHealthStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummaryHealthStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerSummaryHealthStatus> for String {
@@ -1700,8 +1833,7 @@ pub struct ContainerSummaryNetworkSettings {
 /// The state of this container.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerSummaryState {
     /// `"created"`
     Created,
@@ -1734,19 +1866,39 @@ impl ContainerSummaryState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "created" => Some(Self::Created),
+            "running" => Some(Self::Running),
+            "paused" => Some(Self::Paused),
+            "restarting" => Some(Self::Restarting),
+            "exited" => Some(Self::Exited),
+            "removing" => Some(Self::Removing),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerSummaryState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerSummaryState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "created" => Self::Created,
-            "running" => Self::Running,
-            "paused" => Self::Paused,
-            "restarting" => Self::Restarting,
-            "exited" => Self::Exited,
-            "removing" => Self::Removing,
-            "dead" => Self::Dead,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerSummaryState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummaryState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerSummaryState> for String {
@@ -1985,8 +2137,7 @@ pub struct ContainerUpdateResponse {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerWaitCondition {
     /// `"not-running"`
     NotRunning,
@@ -2007,15 +2158,35 @@ impl ContainerWaitCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "not-running" => Some(Self::NotRunning),
+            "next-exit" => Some(Self::NextExit),
+            "removed" => Some(Self::Removed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ContainerWaitCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ContainerWaitCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "not-running" => Self::NotRunning,
-            "next-exit" => Self::NextExit,
-            "removed" => Self::Removed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ContainerWaitCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerWaitCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ContainerWaitCondition> for String {
@@ -2254,8 +2425,7 @@ pub struct EndpointPortConfig {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigProtocol {
     /// `"tcp"`
     Tcp,
@@ -2276,15 +2446,35 @@ impl EndpointPortConfigProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            "sctp" => Some(Self::Sctp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            "sctp" => Self::Sctp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigProtocol> for String {
@@ -2311,8 +2501,7 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
 ///   the swarm node where that service is running.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointPortConfigPublishMode {
     /// `"ingress"`
     Ingress,
@@ -2330,14 +2519,34 @@ impl EndpointPortConfigPublishMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "ingress" => Some(Self::Ingress),
+            "host" => Some(Self::Host),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointPortConfigPublishMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointPortConfigPublishMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "ingress" => Self::Ingress,
-            "host" => Self::Host,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointPortConfigPublishMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfigPublishMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointPortConfigPublishMode> for String {
@@ -2448,8 +2657,7 @@ pub struct EndpointSpec {
 /// The mode of resolution to use for internal load balancing between tasks.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EndpointSpecMode {
     /// `"vip"`
     Vip,
@@ -2467,14 +2675,34 @@ impl EndpointSpecMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "vip" => Some(Self::Vip),
+            "dnsrr" => Some(Self::Dnsrr),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EndpointSpecMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EndpointSpecMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "vip" => Self::Vip,
-            "dnsrr" => Self::Dnsrr,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EndpointSpecMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSpecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EndpointSpecMode> for String {
@@ -2558,8 +2786,7 @@ pub struct EventMessage {
 /// events are `swarm` scope.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventMessageScope {
     /// `"local"`
     Local,
@@ -2577,14 +2804,34 @@ impl EventMessageScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "swarm" => Some(Self::Swarm),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EventMessageScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EventMessageScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "swarm" => Self::Swarm,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EventMessageScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EventMessageScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EventMessageScope> for String {
@@ -2603,8 +2850,7 @@ impl std::fmt::Display for EventMessageScope {
 /// The type of object emitting the event
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventMessageType {
     /// `"builder"`
     Builder,
@@ -2649,23 +2895,43 @@ impl EventMessageType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "builder" => Some(Self::Builder),
+            "config" => Some(Self::Config),
+            "container" => Some(Self::Container),
+            "daemon" => Some(Self::Daemon),
+            "image" => Some(Self::Image),
+            "network" => Some(Self::Network),
+            "node" => Some(Self::Node),
+            "plugin" => Some(Self::Plugin),
+            "secret" => Some(Self::Secret),
+            "service" => Some(Self::Service),
+            "volume" => Some(Self::Volume),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for EventMessageType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for EventMessageType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "builder" => Self::Builder,
-            "config" => Self::Config,
-            "container" => Self::Container,
-            "daemon" => Self::Daemon,
-            "image" => Self::Image,
-            "network" => Self::Network,
-            "node" => Self::Node,
-            "plugin" => Self::Plugin,
-            "secret" => Self::Secret,
-            "service" => Self::Service,
-            "volume" => Self::Volume,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for EventMessageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for EventMessageType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<EventMessageType> for String {
@@ -2891,8 +3157,7 @@ pub struct HealthConfig {
 /// - "unhealthy" Unhealthy indicates that the container has a problem
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HealthStatus {
     /// `"none"`
     None,
@@ -2916,16 +3181,36 @@ impl HealthStatus {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "starting" => Some(Self::Starting),
+            "healthy" => Some(Self::Healthy),
+            "unhealthy" => Some(Self::Unhealthy),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HealthStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HealthStatus {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "starting" => Self::Starting,
-            "healthy" => Self::Healthy,
-            "unhealthy" => Self::Unhealthy,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HealthStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HealthStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HealthStatus> for String {
@@ -3365,8 +3650,7 @@ pub struct HostConfig {
 /// or `"host"`, depending on daemon version, kernel support and configuration.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigCgroupnsMode {
     /// `"private"`
     Private,
@@ -3384,14 +3668,34 @@ impl HostConfigCgroupnsMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "private" => Some(Self::Private),
+            "host" => Some(Self::Host),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigCgroupnsMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigCgroupnsMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "private" => Self::Private,
-            "host" => Self::Host,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigCgroupnsMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigCgroupnsMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigCgroupnsMode> for String {
@@ -3410,8 +3714,7 @@ impl std::fmt::Display for HostConfigCgroupnsMode {
 /// Isolation technology of the container. (Windows only)
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigIsolation {
     /// `"default"`
     Default,
@@ -3435,16 +3738,36 @@ impl HostConfigIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "process" => Some(Self::Process),
+            "hyperv" => Some(Self::Hyperv),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "process" => Self::Process,
-            "hyperv" => Self::Hyperv,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigIsolation> for String {
@@ -3475,8 +3798,7 @@ pub struct HostConfigLogConfig {
 /// if logging is disabled.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostConfigLogConfigType {
     /// `"local"`
     Local,
@@ -3518,22 +3840,42 @@ impl HostConfigLogConfigType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "json-file" => Some(Self::JsonFile),
+            "syslog" => Some(Self::Syslog),
+            "journald" => Some(Self::Journald),
+            "gelf" => Some(Self::Gelf),
+            "fluentd" => Some(Self::Fluentd),
+            "awslogs" => Some(Self::Awslogs),
+            "splunk" => Some(Self::Splunk),
+            "etwlogs" => Some(Self::Etwlogs),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HostConfigLogConfigType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for HostConfigLogConfigType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "json-file" => Self::JsonFile,
-            "syslog" => Self::Syslog,
-            "journald" => Self::Journald,
-            "gelf" => Self::Gelf,
-            "fluentd" => Self::Fluentd,
-            "awslogs" => Self::Awslogs,
-            "splunk" => Self::Splunk,
-            "etwlogs" => Self::Etwlogs,
-            "none" => Self::None,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HostConfigLogConfigType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigLogConfigType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<HostConfigLogConfigType> for String {
@@ -3575,8 +3917,7 @@ pub struct Identity {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageBuildContentType {
     /// `"application/x-tar"`
     ApplicationXTar,
@@ -3591,13 +3932,33 @@ impl ImageBuildContentType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "application/x-tar" => Some(Self::ApplicationXTar),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageBuildContentType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageBuildContentType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "application/x-tar" => Self::ApplicationXTar,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageBuildContentType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageBuildContentType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageBuildContentType> for String {
@@ -3615,8 +3976,7 @@ impl std::fmt::Display for ImageBuildContentType {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageBuildVersion {
     /// `"1"`
     V1,
@@ -3634,14 +3994,34 @@ impl ImageBuildVersion {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "1" => Some(Self::V1),
+            "2" => Some(Self::V2),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageBuildVersion {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageBuildVersion {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "1" => Self::V1,
-            "2" => Self::V2,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageBuildVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageBuildVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageBuildVersion> for String {
@@ -3924,8 +4304,7 @@ pub struct ImageManifestSummaryImageDataSize {
 /// attestation  | Attestation manifest produced by the Buildkit builder for a specific image manifest.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImageManifestSummaryKind {
     /// `"image"`
     Image,
@@ -3946,15 +4325,35 @@ impl ImageManifestSummaryKind {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "image" => Some(Self::Image),
+            "attestation" => Some(Self::Attestation),
+            "unknown" => Some(Self::Unknown),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ImageManifestSummaryKind {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ImageManifestSummaryKind {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "image" => Self::Image,
-            "attestation" => Self::Attestation,
-            "unknown" => Self::Unknown,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ImageManifestSummaryKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ImageManifestSummaryKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ImageManifestSummaryKind> for String {
@@ -4181,8 +4580,7 @@ pub struct JoinTokens {
 /// KnownSignerIdentity is an identifier for a special signer identity that is known to the implementation.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KnownSignerIdentity {
     /// `"DHI"`
     Dhi,
@@ -4197,13 +4595,33 @@ impl KnownSignerIdentity {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "DHI" => Some(Self::Dhi),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for KnownSignerIdentity {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for KnownSignerIdentity {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "DHI" => Self::Dhi,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for KnownSignerIdentity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for KnownSignerIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<KnownSignerIdentity> for String {
@@ -4233,8 +4651,7 @@ pub struct Limit {
 /// Current local status of this node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LocalNodeState {
     /// `""`
     Empty,
@@ -4264,18 +4681,38 @@ impl LocalNodeState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "inactive" => Some(Self::Inactive),
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "error" => Some(Self::Error),
+            "locked" => Some(Self::Locked),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for LocalNodeState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for LocalNodeState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "inactive" => Self::Inactive,
-            "pending" => Self::Pending,
-            "active" => Self::Active,
-            "error" => Self::Error,
-            "locked" => Self::Locked,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for LocalNodeState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for LocalNodeState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<LocalNodeState> for String {
@@ -4386,8 +4823,7 @@ pub struct MountBindOptions {
 /// A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MountBindOptionsPropagation {
     /// `"private"`
     Private,
@@ -4417,18 +4853,38 @@ impl MountBindOptionsPropagation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "private" => Some(Self::Private),
+            "rprivate" => Some(Self::Rprivate),
+            "shared" => Some(Self::Shared),
+            "rshared" => Some(Self::Rshared),
+            "slave" => Some(Self::Slave),
+            "rslave" => Some(Self::Rslave),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for MountBindOptionsPropagation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for MountBindOptionsPropagation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "private" => Self::Private,
-            "rprivate" => Self::Rprivate,
-            "shared" => Self::Shared,
-            "rshared" => Self::Rshared,
-            "slave" => Self::Slave,
-            "rslave" => Self::Rslave,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for MountBindOptionsPropagation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for MountBindOptionsPropagation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<MountBindOptionsPropagation> for String {
@@ -4527,8 +4983,7 @@ pub struct MountTmpfsOptions {
 /// - `volume` a docker volume with the given `Name`.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MountType {
     /// `"bind"`
     Bind,
@@ -4558,18 +5013,38 @@ impl MountType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "bind" => Some(Self::Bind),
+            "cluster" => Some(Self::Cluster),
+            "image" => Some(Self::Image),
+            "npipe" => Some(Self::Npipe),
+            "tmpfs" => Some(Self::Tmpfs),
+            "volume" => Some(Self::Volume),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for MountType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for MountType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "bind" => Self::Bind,
-            "cluster" => Self::Cluster,
-            "image" => Self::Image,
-            "npipe" => Self::Npipe,
-            "tmpfs" => Self::Tmpfs,
-            "volume" => Self::Volume,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for MountType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for MountType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<MountType> for String {
@@ -5017,8 +5492,7 @@ pub struct NodeSpec {
 /// Availability of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecAvailability {
     /// `"active"`
     Active,
@@ -5039,15 +5513,35 @@ impl NodeSpecAvailability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(Self::Active),
+            "pause" => Some(Self::Pause),
+            "drain" => Some(Self::Drain),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecAvailability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecAvailability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "active" => Self::Active,
-            "pause" => Self::Pause,
-            "drain" => Self::Drain,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecAvailability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecAvailability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecAvailability> for String {
@@ -5066,8 +5560,7 @@ impl std::fmt::Display for NodeSpecAvailability {
 /// Role of the node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeSpecRole {
     /// `"worker"`
     Worker,
@@ -5085,14 +5578,34 @@ impl NodeSpecRole {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "worker" => Some(Self::Worker),
+            "manager" => Some(Self::Manager),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeSpecRole {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeSpecRole {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "worker" => Self::Worker,
-            "manager" => Self::Manager,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeSpecRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpecRole {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeSpecRole> for String {
@@ -5111,8 +5624,7 @@ impl std::fmt::Display for NodeSpecRole {
 /// NodeState represents the state of a node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeState {
     /// `"unknown"`
     Unknown,
@@ -5136,16 +5648,36 @@ impl NodeState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "unknown" => Some(Self::Unknown),
+            "down" => Some(Self::Down),
+            "ready" => Some(Self::Ready),
+            "disconnected" => Some(Self::Disconnected),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for NodeState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for NodeState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "unknown" => Self::Unknown,
-            "down" => Self::Down,
-            "ready" => Self::Ready,
-            "disconnected" => Self::Disconnected,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for NodeState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for NodeState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<NodeState> for String {
@@ -5376,8 +5908,7 @@ pub struct PluginConfigInterface {
 /// Protocol to use for clients connecting to the plugin.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PluginConfigInterfaceProtocolScheme {
     /// `""`
     Empty,
@@ -5395,14 +5926,34 @@ impl PluginConfigInterfaceProtocolScheme {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "moby.plugins.http/v1" => Some(Self::MobyPluginsHttpV1),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for PluginConfigInterfaceProtocolScheme {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for PluginConfigInterfaceProtocolScheme {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "moby.plugins.http/v1" => Self::MobyPluginsHttpV1,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for PluginConfigInterfaceProtocolScheme {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigInterfaceProtocolScheme {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<PluginConfigInterfaceProtocolScheme> for String {
@@ -5578,8 +6129,7 @@ pub struct PortSummary {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortSummaryType {
     /// `"tcp"`
     Tcp,
@@ -5600,15 +6150,35 @@ impl PortSummaryType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "tcp" => Some(Self::Tcp),
+            "udp" => Some(Self::Udp),
+            "sctp" => Some(Self::Sctp),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for PortSummaryType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for PortSummaryType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "tcp" => Self::Tcp,
-            "udp" => Self::Udp,
-            "sctp" => Self::Sctp,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for PortSummaryType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for PortSummaryType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<PortSummaryType> for String {
@@ -5664,8 +6234,7 @@ pub struct PushImageInfo {
 /// Reachability represents the reachability of a node.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reachability {
     /// `"unknown"`
     Unknown,
@@ -5686,15 +6255,35 @@ impl Reachability {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "unknown" => Some(Self::Unknown),
+            "unreachable" => Some(Self::Unreachable),
+            "reachable" => Some(Self::Reachable),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for Reachability {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for Reachability {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "unknown" => Self::Unknown,
-            "unreachable" => Self::Unreachable,
-            "reachable" => Self::Reachable,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for Reachability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for Reachability {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<Reachability> for String {
@@ -5997,8 +6586,7 @@ pub struct RestartPolicy {
 /// - `on-failure` Restart only when the container exit code is non-zero
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RestartPolicyName {
     /// `""`
     Empty,
@@ -6025,17 +6613,37 @@ impl RestartPolicyName {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "" => Some(Self::Empty),
+            "no" => Some(Self::No),
+            "always" => Some(Self::Always),
+            "unless-stopped" => Some(Self::UnlessStopped),
+            "on-failure" => Some(Self::OnFailure),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for RestartPolicyName {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for RestartPolicyName {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "" => Self::Empty,
-            "no" => Self::No,
-            "always" => Self::Always,
-            "unless-stopped" => Self::UnlessStopped,
-            "on-failure" => Self::OnFailure,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for RestartPolicyName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for RestartPolicyName {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<RestartPolicyName> for String {
@@ -6395,8 +7003,7 @@ pub struct ServiceSpecRollbackConfig {
 /// running during the rollback.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecRollbackConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -6414,14 +7021,34 @@ impl ServiceSpecRollbackConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecRollbackConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecRollbackConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecRollbackConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecRollbackConfigFailureAction> for String {
@@ -6442,8 +7069,7 @@ impl std::fmt::Display for ServiceSpecRollbackConfigFailureAction {
 /// is started before the old task is shut down.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecRollbackConfigOrder {
     /// `"stop-first"`
     StopFirst,
@@ -6461,14 +7087,34 @@ impl ServiceSpecRollbackConfigOrder {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "stop-first" => Some(Self::StopFirst),
+            "start-first" => Some(Self::StartFirst),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecRollbackConfigOrder {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecRollbackConfigOrder {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "stop-first" => Self::StopFirst,
-            "start-first" => Self::StartFirst,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecRollbackConfigOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfigOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecRollbackConfigOrder> for String {
@@ -6521,8 +7167,7 @@ pub struct ServiceSpecUpdateConfig {
 /// during the update.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigFailureAction {
     /// `"continue"`
     Continue,
@@ -6543,15 +7188,35 @@ impl ServiceSpecUpdateConfigFailureAction {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "continue" => Some(Self::Continue),
+            "pause" => Some(Self::Pause),
+            "rollback" => Some(Self::Rollback),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigFailureAction {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigFailureAction {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "continue" => Self::Continue,
-            "pause" => Self::Pause,
-            "rollback" => Self::Rollback,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigFailureAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigFailureAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigFailureAction> for String {
@@ -6572,8 +7237,7 @@ impl std::fmt::Display for ServiceSpecUpdateConfigFailureAction {
 /// new task is started before the old task is shut down.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceSpecUpdateConfigOrder {
     /// `"stop-first"`
     StopFirst,
@@ -6591,14 +7255,34 @@ impl ServiceSpecUpdateConfigOrder {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "stop-first" => Some(Self::StopFirst),
+            "start-first" => Some(Self::StartFirst),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceSpecUpdateConfigOrder {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceSpecUpdateConfigOrder {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "stop-first" => Self::StopFirst,
-            "start-first" => Self::StartFirst,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceSpecUpdateConfigOrder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfigOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceSpecUpdateConfigOrder> for String {
@@ -6643,8 +7327,7 @@ pub struct ServiceUpdateBody {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceUpdateRegistryAuthFrom {
     /// `"spec"`
     Spec,
@@ -6662,14 +7345,34 @@ impl ServiceUpdateRegistryAuthFrom {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "spec" => Some(Self::Spec),
+            "previous-spec" => Some(Self::PreviousSpec),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceUpdateRegistryAuthFrom {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceUpdateRegistryAuthFrom {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "spec" => Self::Spec,
-            "previous-spec" => Self::PreviousSpec,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceUpdateRegistryAuthFrom {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateRegistryAuthFrom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceUpdateRegistryAuthFrom> for String {
@@ -6705,8 +7408,7 @@ pub struct ServiceUpdateStatus {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceUpdateStatusState {
     /// `"updating"`
     Updating,
@@ -6727,15 +7429,35 @@ impl ServiceUpdateStatusState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "updating" => Some(Self::Updating),
+            "paused" => Some(Self::Paused),
+            "completed" => Some(Self::Completed),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for ServiceUpdateStatusState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for ServiceUpdateStatusState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "updating" => Self::Updating,
-            "paused" => Self::Paused,
-            "completed" => Self::Completed,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for ServiceUpdateStatusState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateStatusState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<ServiceUpdateStatusState> for String {
@@ -6797,8 +7519,7 @@ pub struct SignatureTimestamp {
 /// SignatureTimestampType is the type of timestamp used in the signature.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SignatureTimestampType {
     /// `"Tlog"`
     Tlog,
@@ -6816,14 +7537,34 @@ impl SignatureTimestampType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "Tlog" => Some(Self::Tlog),
+            "TimestampAuthority" => Some(Self::TimestampAuthority),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SignatureTimestampType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SignatureTimestampType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "Tlog" => Self::Tlog,
-            "TimestampAuthority" => Self::TimestampAuthority,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SignatureTimestampType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SignatureTimestampType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SignatureTimestampType> for String {
@@ -6842,8 +7583,7 @@ impl std::fmt::Display for SignatureTimestampType {
 /// SignatureType is the type of signature format.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SignatureType {
     /// `"bundle-v0.3"`
     BundleV03,
@@ -6861,14 +7601,34 @@ impl SignatureType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "bundle-v0.3" => Some(Self::BundleV03),
+            "simplesigning-v1" => Some(Self::SimplesigningV1),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SignatureType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SignatureType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "bundle-v0.3" => Self::BundleV03,
-            "simplesigning-v1" => Self::SimplesigningV1,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SignatureType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SignatureType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SignatureType> for String {
@@ -7263,8 +8023,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
 /// only `cfssl` is supported).
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SwarmSpecCaConfigExternalCAsProtocol {
     /// `"cfssl"`
     Cfssl,
@@ -7279,13 +8038,33 @@ impl SwarmSpecCaConfigExternalCAsProtocol {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cfssl" => Some(Self::Cfssl),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SwarmSpecCaConfigExternalCAsProtocol {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cfssl" => Self::Cfssl,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SwarmSpecCaConfigExternalCAsProtocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfigExternalCAsProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SwarmSpecCaConfigExternalCAsProtocol> for String {
@@ -7426,8 +8205,7 @@ pub struct SystemDataUsageResponse {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemDataUsageType {
     /// `"container"`
     Container,
@@ -7451,16 +8229,36 @@ impl SystemDataUsageType {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "container" => Some(Self::Container),
+            "image" => Some(Self::Image),
+            "volume" => Some(Self::Volume),
+            "build-cache" => Some(Self::BuildCache),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemDataUsageType {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemDataUsageType {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "container" => Self::Container,
-            "image" => Self::Image,
-            "volume" => Self::Volume,
-            "build-cache" => Self::BuildCache,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemDataUsageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemDataUsageType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemDataUsageType> for String {
@@ -7845,8 +8643,7 @@ pub struct SystemInfo {
 /// The driver to use for managing cgroups.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoCgroupDriver {
     /// `"cgroupfs"`
     Cgroupfs,
@@ -7867,15 +8664,35 @@ impl SystemInfoCgroupDriver {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "cgroupfs" => Some(Self::Cgroupfs),
+            "systemd" => Some(Self::Systemd),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoCgroupDriver {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoCgroupDriver {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "cgroupfs" => Self::Cgroupfs,
-            "systemd" => Self::Systemd,
-            "none" => Self::None,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoCgroupDriver {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoCgroupDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoCgroupDriver> for String {
@@ -7894,8 +8711,7 @@ impl std::fmt::Display for SystemInfoCgroupDriver {
 /// The version of the cgroup.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoCgroupVersion {
     /// `"1"`
     V1,
@@ -7913,14 +8729,34 @@ impl SystemInfoCgroupVersion {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "1" => Some(Self::V1),
+            "2" => Some(Self::V2),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoCgroupVersion {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoCgroupVersion {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "1" => Self::V1,
-            "2" => Self::V2,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoCgroupVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoCgroupVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoCgroupVersion> for String {
@@ -7954,8 +8790,7 @@ pub struct SystemInfoDefaultAddressPools {
 /// This option is currently not used on other platforms.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemInfoIsolation {
     /// `"default"`
     Default,
@@ -7979,16 +8814,36 @@ impl SystemInfoIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "hyperv" => Some(Self::Hyperv),
+            "process" => Some(Self::Process),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for SystemInfoIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for SystemInfoIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "hyperv" => Self::Hyperv,
-            "process" => Self::Process,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for SystemInfoIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<SystemInfoIsolation> for String {
@@ -8374,8 +9229,7 @@ pub struct TaskSpecContainerSpecDnsConfig {
 /// (Windows only)
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecContainerSpecIsolation {
     /// `"default"`
     Default,
@@ -8399,16 +9253,36 @@ impl TaskSpecContainerSpecIsolation {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "process" => Some(Self::Process),
+            "hyperv" => Some(Self::Hyperv),
+            "" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecContainerSpecIsolation {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecContainerSpecIsolation {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "process" => Self::Process,
-            "hyperv" => Self::Hyperv,
-            "" => Self::Empty,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecContainerSpecIsolation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecIsolation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecContainerSpecIsolation> for String {
@@ -8459,8 +9333,7 @@ pub struct TaskSpecContainerSpecPrivilegesAppArmor {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecContainerSpecPrivilegesAppArmorMode {
     /// `"default"`
     Default,
@@ -8478,14 +9351,34 @@ impl TaskSpecContainerSpecPrivilegesAppArmorMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecContainerSpecPrivilegesAppArmorMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecContainerSpecPrivilegesAppArmorMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "disabled" => Self::Disabled,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecContainerSpecPrivilegesAppArmorMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesAppArmorMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecContainerSpecPrivilegesAppArmorMode> for String {
@@ -8572,8 +9465,7 @@ pub struct TaskSpecContainerSpecPrivilegesSeccomp {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecContainerSpecPrivilegesSeccompMode {
     /// `"default"`
     Default,
@@ -8594,15 +9486,35 @@ impl TaskSpecContainerSpecPrivilegesSeccompMode {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "default" => Some(Self::Default),
+            "unconfined" => Some(Self::Unconfined),
+            "custom" => Some(Self::Custom),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecContainerSpecPrivilegesSeccompMode {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecContainerSpecPrivilegesSeccompMode {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "default" => Self::Default,
-            "unconfined" => Self::Unconfined,
-            "custom" => Self::Custom,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecContainerSpecPrivilegesSeccompMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesSeccompMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecContainerSpecPrivilegesSeccompMode> for String {
@@ -8813,8 +9725,7 @@ pub struct TaskSpecRestartPolicy {
 /// Condition for restart.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskSpecRestartPolicyCondition {
     /// `"none"`
     None,
@@ -8835,15 +9746,35 @@ impl TaskSpecRestartPolicyCondition {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "on-failure" => Some(Self::OnFailure),
+            "any" => Some(Self::Any),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskSpecRestartPolicyCondition {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskSpecRestartPolicyCondition {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "none" => Self::None,
-            "on-failure" => Self::OnFailure,
-            "any" => Self::Any,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskSpecRestartPolicyCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecRestartPolicyCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskSpecRestartPolicyCondition> for String {
@@ -8861,8 +9792,7 @@ impl std::fmt::Display for TaskSpecRestartPolicyCondition {
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// `"new"`
     New,
@@ -8919,27 +9849,47 @@ impl TaskState {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "new" => Some(Self::New),
+            "allocated" => Some(Self::Allocated),
+            "pending" => Some(Self::Pending),
+            "assigned" => Some(Self::Assigned),
+            "accepted" => Some(Self::Accepted),
+            "preparing" => Some(Self::Preparing),
+            "ready" => Some(Self::Ready),
+            "starting" => Some(Self::Starting),
+            "running" => Some(Self::Running),
+            "complete" => Some(Self::Complete),
+            "shutdown" => Some(Self::Shutdown),
+            "failed" => Some(Self::Failed),
+            "rejected" => Some(Self::Rejected),
+            "remove" => Some(Self::Remove),
+            "orphaned" => Some(Self::Orphaned),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for TaskState {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for TaskState {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "new" => Self::New,
-            "allocated" => Self::Allocated,
-            "pending" => Self::Pending,
-            "assigned" => Self::Assigned,
-            "accepted" => Self::Accepted,
-            "preparing" => Self::Preparing,
-            "ready" => Self::Ready,
-            "starting" => Self::Starting,
-            "running" => Self::Running,
-            "complete" => Self::Complete,
-            "shutdown" => Self::Shutdown,
-            "failed" => Self::Failed,
-            "rejected" => Self::Rejected,
-            "remove" => Self::Remove,
-            "orphaned" => Self::Orphaned,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for TaskState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for TaskState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<TaskState> for String {
@@ -9106,8 +10056,7 @@ pub struct VolumePruneResponse {
 /// or `local` for machine level.
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum VolumeScope {
     /// `"local"`
     Local,
@@ -9125,14 +10074,34 @@ impl VolumeScope {
             Self::Other(other) => other,
         }
     }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "global" => Some(Self::Global),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for VolumeScope {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
 }
 impl From<String> for VolumeScope {
     fn from(value: String) -> Self {
-        match value.as_str() {
-            "local" => Self::Local,
-            "global" => Self::Global,
-            _ => Self::Other(value),
-        }
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for VolumeScope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
     }
 }
 impl From<VolumeScope> for String {
