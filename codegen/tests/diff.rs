@@ -172,3 +172,99 @@ fn nothing_else_changes_and_renderings_agree() {
     assert!(markdown.contains("#### `GET /items`"));
     assert!(diff(&old, &old).is_empty(), "a version does not differ from itself");
 }
+
+/// The second pair: bodies, responses, deprecation, parameter and property types, added and
+/// changed types; the whole list, in order.
+#[test]
+fn bodies_responses_deprecations_and_type_changes() {
+    let (old, new) = (load("bodies-old.yaml", "1.20"), load("bodies-new.yaml", "1.21"));
+    let changes = diff(&old, &new);
+    let entries: Vec<(&str, Level, &str, &str, Option<&str>, Option<&str>)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.rule,
+                c.level,
+                c.location.as_str(),
+                c.subject.as_str(),
+                c.old.as_deref(),
+                c.new.as_deref(),
+            )
+        })
+        .collect();
+    use Level::{Breaking, Compatible};
+    assert_eq!(
+        entries,
+        [
+            (
+                "parameter-type-changed",
+                Breaking,
+                "GET /things",
+                "query parameter `count`",
+                Some("i64"),
+                Some("String")
+            ),
+            (
+                "response-changed",
+                Breaking,
+                "GET /things/{id}",
+                "success response",
+                Some("Thing"),
+                Some("Vec<Thing>")
+            ),
+            (
+                "operation-deprecated",
+                Compatible,
+                "GET /things/{id}",
+                "ThingInspect",
+                None,
+                None
+            ),
+            (
+                "request-body-changed",
+                Breaking,
+                "POST /things",
+                "request body",
+                Some("JSON Thing"),
+                Some("JSON Gadget")
+            ),
+            (
+                "request-body-added",
+                Compatible,
+                "POST /things/{id}/poke",
+                "request body",
+                Some("none"),
+                Some("JSON Thing")
+            ),
+            (
+                "request-body-removed",
+                Breaking,
+                "POST /things/{id}/reset",
+                "request body",
+                Some("JSON Level"),
+                Some("none")
+            ),
+            (
+                "type-changed",
+                Breaking,
+                "Level",
+                "Level",
+                Some("a struct"),
+                Some("an enumeration")
+            ),
+            (
+                "property-required-changed",
+                Compatible,
+                "Thing",
+                "property `Name`",
+                Some("false"),
+                Some("true")
+            ),
+            ("type-added", Compatible, "Gadget", "Gadget", None, None),
+        ]
+    );
+    let rust: Vec<Option<&str>> = changes.iter().map(|c| c.rust.as_deref()).collect();
+    assert_eq!(rust[0], Some("`count` takes String"));
+    assert_eq!(rust[6], Some("`Level` is now an enumeration"));
+    assert_eq!(rust[8], Some("type `Gadget` added"));
+}
