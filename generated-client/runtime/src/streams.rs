@@ -559,6 +559,33 @@ mod tests {
     }
 
     #[test]
+    fn json_stream_reads_objects_over_several_lines_and_utf8_split_anywhere() {
+        let body = "{\n  \"status\": \"d\u{e9}j\u{e0} vu \u{1f433}\"\n}\n{\"status\":\"b\"}\n\
+                    {\"error\":\"x\",\"errorDetail\":{\"message\":\"no space\"}}\n{\"id\":2}\n";
+        for parts in splits(body.as_bytes()) {
+            let items = block_on(JsonStream::<Progress>::new(chunks(parts), "t").collect::<Vec<_>>());
+            assert_eq!(items.len(), 4);
+            assert_eq!(
+                items[0].as_ref().unwrap().status.as_deref(),
+                Some("d\u{e9}j\u{e0} vu \u{1f433}")
+            );
+            assert_eq!(items[1].as_ref().unwrap().status.as_deref(), Some("b"));
+            assert!(matches!(&items[2], Err(Error::Stream { message, .. }) if message == "no space"));
+            assert_eq!(items[3].as_ref().unwrap().id, Some(2));
+        }
+    }
+
+    #[test]
+    fn json_stream_item_that_is_not_utf8_is_an_error_and_the_stream_goes_on() {
+        let body = b"{\"status\":\"a\"}\n{\"status\":\"\xff\"}\n{\"id\":1}\n".to_vec();
+        let items = block_on(JsonStream::<Progress>::new(chunks(vec![body]), "t").collect::<Vec<_>>());
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].as_ref().unwrap().status.as_deref(), Some("a"));
+        assert!(matches!(&items[1], Err(Error::Decode { .. })), "{:?}", items[1]);
+        assert_eq!(items[2].as_ref().unwrap().id, Some(1));
+    }
+
+    #[test]
     fn json_stream_reports_errors_truncation_and_broken_json() {
         let failed = b"{\"errorDetail\":{\"message\":\"no space\"},\"error\":\"no space\"}".to_vec();
         let items = block_on(JsonStream::<Progress>::new(chunks(vec![failed]), "t").collect::<Vec<_>>());
