@@ -106,6 +106,7 @@ pub(crate) fn daemon_message(body: &[u8]) -> String {
 }
 
 /// Decodes `body` as `T`; on failure, names the field that did not fit.
+///
 /// The body's UTF-8 is checked at once, with SIMD, rather than string by string as serde_json
 /// checks bytes (a sixth of the time taken to decode a container list); a body that is not UTF-8
 /// is read as bytes so that serde_json says where.
