@@ -740,7 +740,7 @@ fn rust_type(ty: &TypeRef) -> TokenStream {
         }
         TypeRef::Map(value) => {
             let value = rust_type(value);
-            quote! { std::collections::BTreeMap<String, #value> }
+            quote! { std::collections::HashMap<String, #value> }
         }
         TypeRef::Named(name) => {
             let name = ident(name);

@@ -40,7 +40,7 @@ fn all_of_merges_the_fields_of_every_part() {
     assert_emits(&files, "src/models.rs", "pub struct ThingCreateBody {");
     for field in [
         "pub image: Option<String>",
-        "pub labels: Option<std::collections::BTreeMap<String, String>>",
+        "pub labels: Option<std::collections::HashMap<String, String>>",
         "pub binds: Option<Vec<String>>",
         "pub name: Option<String>",
     ] {
@@ -100,7 +100,7 @@ fn every_field_is_optional_even_required_and_nullable_ones() {
     assert_emits(
         &files,
         "src/models.rs",
-        "pub ports: Option<std::collections::BTreeMap<String, Option<Vec<String>>>>,",
+        "pub ports: Option<std::collections::HashMap<String, Option<Vec<String>>>>,",
     );
 }
 

@@ -7,7 +7,7 @@
 //! echo hi | cargo run -p docker-examples --bin run -- -i --rm -e GREETING=hello busybox sh -c 'cat; echo $GREETING'
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -75,8 +75,8 @@ async fn run_container(args: Args) -> Result<ExitCode, Failure> {
             let (key, value) = label.split_once('=').unwrap_or((label, ""));
             (key.to_owned(), value.to_owned())
         })
-        .collect::<BTreeMap<_, _>>();
-    let mut port_bindings: BTreeMap<String, Option<Vec<PortBinding>>> = BTreeMap::new();
+        .collect::<HashMap<_, _>>();
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for spec in &args.publish {
         let (port, binding) = port_binding(spec)?;
         port_bindings

@@ -72,7 +72,7 @@ pub struct Config {
     ///
     /// `{"<port>/<tcp|udp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -122,7 +122,7 @@ pub struct Config {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -177,7 +177,7 @@ pub struct ContainerCreateBody {
     ///
     /// `{"<port>/<tcp|udp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -227,7 +227,7 @@ pub struct ContainerCreateBody {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -258,7 +258,7 @@ pub struct ContainerCreateBodyNetworkingConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub endpoints_config: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -450,7 +450,7 @@ pub struct ContainerSummary2 {
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container (e.g. `Exited`)
     #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -479,7 +479,7 @@ pub struct ContainerSummary2HostConfig {
 pub struct ContainerSummary2NetworkSettings {
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -929,7 +929,7 @@ pub struct GraphDriverData {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<std::collections::HashMap<String, String>>,
 }
 /// A test to perform to check that the container is healthy.
 /// Healthcheck commands should be side-effect free.
@@ -1121,7 +1121,7 @@ pub struct HostConfig {
     /// A map of exposed container ports and the host port they should map to.
     #[serde(rename = "PortBindings", default, skip_serializing_if = "Option::is_none")]
     pub port_bindings: Option<
-        std::collections::BTreeMap<String, crate::models::HostConfigPortBindingsValue>,
+        std::collections::HashMap<String, crate::models::HostConfigPortBindingsValue>,
     >,
     #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::RestartPolicy>,
@@ -1194,10 +1194,10 @@ pub struct HostConfig {
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
     #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
-    pub storage_opt: Option<std::collections::BTreeMap<String, String>>,
+    pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs mounts, and their corresponding mount options. For example: `{ "/run": "rw,noexec,nosuid,size=65536k" }`.
     #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<std::collections::BTreeMap<String, String>>,
+    pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
     #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
@@ -1209,7 +1209,7 @@ pub struct HostConfig {
     pub shm_size: Option<i64>,
     /// A list of kernel parameters (sysctls) to set in the container. For example: `{"net.ipv4.ip_forward": "1"}`
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
     #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
@@ -1298,7 +1298,7 @@ pub struct HostConfigLogConfig {
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::HostConfigLogConfigType>,
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<std::collections::BTreeMap<String, String>>,
+    pub config: Option<std::collections::HashMap<String, String>>,
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -1582,7 +1582,7 @@ pub struct ImageSummary {
     #[serde(rename = "VirtualSize", default, skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<i64>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<i64>,
 }
@@ -1593,10 +1593,10 @@ pub struct Ipam {
     pub driver: Option<String>,
     /// List of IPAM configuration options, specified as a map: `{"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}`
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<std::collections::BTreeMap<String, String>>>,
+    pub config: Option<Vec<std::collections::HashMap<String, String>>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<std::collections::BTreeMap<String, String>>>,
+    pub options: Option<Vec<std::collections::HashMap<String, String>>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Mount {
@@ -1772,7 +1772,7 @@ pub struct MountVolumeOptions {
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
     #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
@@ -1785,7 +1785,7 @@ pub struct MountVolumeOptionsDriverConfig {
     pub name: Option<String>,
     /// key/value map of driver specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Network {
@@ -1809,12 +1809,12 @@ pub struct Network {
     pub attachable: Option<bool>,
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<
-        std::collections::BTreeMap<String, crate::models::NetworkContainer>,
+        std::collections::HashMap<String, crate::models::NetworkContainer>,
     >,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 /// Specifies how a task is attached to a network, and the addresses the
 /// task was assigned on that network.
@@ -1881,10 +1881,10 @@ pub struct NetworkCreateBody {
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkCreateResponse {
@@ -1944,7 +1944,7 @@ pub struct NodeDescriptionEngine {
     #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::NodeDescriptionEnginePlugins>>,
 }
@@ -1976,7 +1976,7 @@ pub struct NodeSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
     #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
@@ -2692,7 +2692,7 @@ pub struct SecretCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Base64-url-safe-encoded secret data
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<String>>,
@@ -2710,7 +2710,7 @@ pub struct SecretSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Base64-url-safe-encoded secret data
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<String>>,
@@ -2740,7 +2740,7 @@ pub struct ServiceCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -2791,7 +2791,7 @@ pub struct ServiceSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -3014,7 +3014,7 @@ pub struct ServiceUpdateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -3194,7 +3194,7 @@ pub struct SwarmSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
     #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
@@ -3238,7 +3238,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
     pub url: Option<String>,
     /// An object with key/value pairs that are interpreted as protocol-specific options for the external CA driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Protocol for communication with the external CA (currently only `cfssl` is supported).
 ///
@@ -3385,7 +3385,7 @@ pub struct SwarmSpecTaskDefaultsLogDriver {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmUnlockBody {
@@ -3443,7 +3443,7 @@ pub struct SystemEventsResponseActor {
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type
     #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub attributes: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemInfoResponse {
@@ -3573,7 +3573,7 @@ pub struct SystemInfoResponsePlugins {
 pub struct SystemInfoResponseRegistryConfig {
     #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
-        std::collections::BTreeMap<
+        std::collections::HashMap<
             String,
             crate::models::SystemInfoResponseRegistryConfigIndexConfigsValue,
         >,
@@ -3635,7 +3635,7 @@ pub struct Task {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
@@ -3688,7 +3688,7 @@ pub struct TaskSpecContainerSpec {
     pub image: Option<String>,
     /// User-defined key/value data.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The command to be run in the image.
     #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
@@ -3795,7 +3795,7 @@ pub struct TaskSpecLogDriver {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpecNetworks {
@@ -4102,16 +4102,16 @@ pub struct Volume {
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
     #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::models::VolumeScope>,
     /// The driver specific options used when creating the volume.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<crate::models::VolumeUsageData>,
 }
@@ -4125,10 +4125,10 @@ pub struct VolumeCreateBody {
     pub driver: Option<String>,
     /// A mapping of driver options and values. These options are passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VolumeListResponse {

@@ -112,7 +112,7 @@ pub struct ConfigCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -134,7 +134,7 @@ pub struct ConfigSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -185,7 +185,7 @@ pub struct ContainerConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -211,7 +211,7 @@ pub struct ContainerConfig {
     pub image: Option<String>,
     /// An object mapping mount point paths inside the container to empty objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -235,7 +235,7 @@ pub struct ContainerConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -271,7 +271,7 @@ pub struct ContainerCreateBody {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -297,7 +297,7 @@ pub struct ContainerCreateBody {
     pub image: Option<String>,
     /// An object mapping mount point paths inside the container to empty objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -321,7 +321,7 @@ pub struct ContainerCreateBody {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -352,7 +352,7 @@ pub struct ContainerCreateBodyNetworkingConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub endpoints_config: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// OK response to ContainerCreate operation
@@ -642,7 +642,7 @@ pub struct ContainerSummary2 {
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container (e.g. `Exited`)
     #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -671,7 +671,7 @@ pub struct ContainerSummary2HostConfig {
 pub struct ContainerSummary2NetworkSettings {
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// OK response to ContainerTop operation
@@ -992,7 +992,7 @@ pub struct Driver {
     pub name: Option<String>,
     /// Key/value map of driver-specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1214,7 +1214,7 @@ pub struct EndpointSettings {
     /// DriverOpts is a mapping of driver options and values. These options
     /// are passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
 }
 /// Properties that can be configured to access and load balance a service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1296,7 +1296,7 @@ pub struct EngineDescription {
     #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::EngineDescriptionPlugins>>,
 }
@@ -1395,7 +1395,7 @@ pub struct GraphDriverData {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<std::collections::HashMap<String, String>>,
 }
 /// A test to perform to check that the container is healthy.
 /// Healthcheck commands should be side-effect free.
@@ -1679,10 +1679,10 @@ pub struct HostConfig {
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
     #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
-    pub storage_opt: Option<std::collections::BTreeMap<String, String>>,
+    pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs mounts, and their corresponding mount options. For example: `{ "/run": "rw,noexec,nosuid,size=65536k" }`.
     #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<std::collections::BTreeMap<String, String>>,
+    pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
     #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
@@ -1694,7 +1694,7 @@ pub struct HostConfig {
     pub shm_size: Option<i64>,
     /// A list of kernel parameters (sysctls) to set in the container. For example: `{"net.ipv4.ip_forward": "1"}`
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
     #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
@@ -1789,7 +1789,7 @@ pub struct HostConfigLogConfig {
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::HostConfigLogConfigType>,
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<std::collections::BTreeMap<String, String>>,
+    pub config: Option<std::collections::HashMap<String, String>>,
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -2140,7 +2140,7 @@ pub struct ImageSummary {
     #[serde(rename = "VirtualSize", default, skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<i64>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<i64>,
 }
@@ -2178,10 +2178,10 @@ pub struct Ipam {
     pub driver: Option<String>,
     /// List of IPAM configuration options, specified as a map: `{"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}`
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<std::collections::BTreeMap<String, String>>>,
+    pub config: Option<Vec<std::collections::HashMap<String, String>>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<std::collections::BTreeMap<String, String>>>,
+    pub options: Option<Vec<std::collections::HashMap<String, String>>>,
 }
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2553,7 +2553,7 @@ pub struct MountVolumeOptions {
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
     #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
@@ -2566,7 +2566,7 @@ pub struct MountVolumeOptionsDriverConfig {
     pub name: Option<String>,
     /// key/value map of driver specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Network {
@@ -2592,12 +2592,12 @@ pub struct Network {
     pub ingress: Option<bool>,
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<
-        std::collections::BTreeMap<String, crate::models::NetworkContainer>,
+        std::collections::HashMap<String, crate::models::NetworkContainer>,
     >,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 /// Specifies how a task is attached to a network, and the addresses the
 /// task was assigned on that network.
@@ -2659,10 +2659,10 @@ pub struct NetworkCreateBody {
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkCreateResponse {
@@ -2833,7 +2833,7 @@ pub struct NetworkSettings {
     /// Information about all networks that the container is connected to.
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2881,7 +2881,7 @@ pub struct NodeSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
     #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
@@ -3467,7 +3467,7 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::BTreeMap<String, Vec<crate::models::PortBinding>>;
+pub type PortMap = std::collections::HashMap<String, Vec<crate::models::PortBinding>>;
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3694,7 +3694,7 @@ pub struct RegistryServiceConfig {
     pub insecure_registry_cid_rs: Option<Vec<String>>,
     #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
-        std::collections::BTreeMap<String, crate::models::IndexInfo>,
+        std::collections::HashMap<String, crate::models::IndexInfo>,
     >,
     /// List of registry URLs that act as a mirror for the official
     /// (`docker.io`) registry.
@@ -4008,7 +4008,7 @@ pub struct SecretCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -4037,7 +4037,7 @@ pub struct SecretSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -4078,7 +4078,7 @@ pub struct ServiceCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -4129,7 +4129,7 @@ pub struct ServiceSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -4486,7 +4486,7 @@ pub struct ServiceUpdateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -4718,7 +4718,7 @@ pub struct SwarmSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
     #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
@@ -4771,7 +4771,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
     pub url: Option<String>,
     /// An object with key/value pairs that are interpreted as protocol-specific options for the external CA driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// The root CA certificate (in PEM format) this external CA uses to issue TLS certificates (assumed to be to the current swarm root CA certificate if not provided).
     #[serde(rename = "CACert", default, skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<String>,
@@ -4928,7 +4928,7 @@ pub struct SwarmSpecTaskDefaultsLogDriver {
     /// Driver-specific options for the selected log driver, specified
     /// as key/value pairs.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmUnlockBody {
@@ -4980,7 +4980,7 @@ pub struct SystemEventsResponseActor {
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type
     #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub attributes: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemInfo {
@@ -5266,7 +5266,7 @@ pub struct SystemInfo {
     /// The default runtime is `runc`, and automatically configured. Additional
     /// runtimes can be configured by the user and will be listed here.
     #[serde(rename = "Runtimes", default, skip_serializing_if = "Option::is_none")]
-    pub runtimes: Option<std::collections::BTreeMap<String, crate::models::Runtime>>,
+    pub runtimes: Option<std::collections::HashMap<String, crate::models::Runtime>>,
     /// Name of the default OCI runtime that is used when starting containers.
     ///
     /// The default can be overridden per-container at create time.
@@ -5521,7 +5521,7 @@ pub struct Task {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
@@ -5624,7 +5624,7 @@ pub struct TaskSpecContainerSpec {
     pub image: Option<String>,
     /// User-defined key/value data.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The command to be run in the image.
     #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
@@ -5907,7 +5907,7 @@ pub struct TaskSpecLogDriver {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
@@ -6287,16 +6287,16 @@ pub struct Volume {
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
     #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::models::VolumeScope>,
     /// The driver specific options used when creating the volume.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
     #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
@@ -6312,10 +6312,10 @@ pub struct VolumeCreateBody {
     pub driver: Option<String>,
     /// A mapping of driver options and values. These options are passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VolumeListResponse {

@@ -257,7 +257,7 @@ pub struct ClusterVolumeInfo {
     /// A map of strings to strings returned from the storage plugin when
     /// the volume is created.
     #[serde(rename = "VolumeContext", default, skip_serializing_if = "Option::is_none")]
-    pub volume_context: Option<std::collections::BTreeMap<String, String>>,
+    pub volume_context: Option<std::collections::HashMap<String, String>>,
     /// The ID of the volume as returned by the CSI storage plugin. This
     /// is distinct from the volume's ID as provided by Docker. This ID
     /// is never used by the user when communicating with Docker to refer
@@ -288,7 +288,7 @@ pub struct ClusterVolumePublishStatus {
     /// A map of strings to strings returned by the CSI controller
     /// plugin when a volume is published.
     #[serde(rename = "PublishContext", default, skip_serializing_if = "Option::is_none")]
-    pub publish_context: Option<std::collections::BTreeMap<String, String>>,
+    pub publish_context: Option<std::collections::HashMap<String, String>>,
 }
 /// The published state of the volume.
 /// * `pending-publish` The volume should be published to this node, but the call to the controller plugin to do so has not yet been successfully completed.
@@ -736,7 +736,7 @@ pub struct ConfigCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -768,7 +768,7 @@ pub struct ConfigSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -802,7 +802,7 @@ pub struct ContainerConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -832,7 +832,7 @@ pub struct ContainerConfig {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -860,7 +860,7 @@ pub struct ContainerConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -896,7 +896,7 @@ pub struct ContainerCreateBody {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -926,7 +926,7 @@ pub struct ContainerCreateBody {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -954,7 +954,7 @@ pub struct ContainerCreateBody {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -1242,7 +1242,7 @@ pub struct ContainerSummary {
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container (e.g. `Exited`)
     #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -1267,14 +1267,14 @@ pub struct ContainerSummaryHostConfig {
     pub network_mode: Option<String>,
     /// Arbitrary key-value metadata attached to container
     #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
 }
 /// A summary of the container's network settings
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerSummaryNetworkSettings {
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// OK response to ContainerTop operation
@@ -1671,7 +1671,7 @@ pub struct DeviceRequest {
     /// Driver-specific options, specified as a key/value pairs. These options
     /// are passed directly to the driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Describes the result obtained from contacting the registry to retrieve
 /// image metadata.
@@ -1691,7 +1691,7 @@ pub struct Driver {
     pub name: Option<String>,
     /// Key/value map of driver-specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Information about the storage driver used to store the container's and
 /// image's filesystem.
@@ -1705,7 +1705,7 @@ pub struct DriverData {
     /// This information is driver-specific, and depends on the storage-driver
     /// in use, and should be used for informational purposes only.
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<std::collections::HashMap<String, String>>,
 }
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1895,7 +1895,7 @@ pub struct EndpointSettings {
     /// DriverOpts is a mapping of driver options and values. These options
     /// are passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// Unique ID of the network.
     #[serde(rename = "NetworkID", default, skip_serializing_if = "Option::is_none")]
     pub network_id: Option<String>,
@@ -2021,7 +2021,7 @@ pub struct EngineDescription {
     #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::EngineDescriptionPlugins>>,
 }
@@ -2055,7 +2055,7 @@ pub struct EventActor {
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type.
     #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub attributes: Option<std::collections::HashMap<String, String>>,
 }
 /// EventMessage represents the information an event contains.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2800,7 +2800,7 @@ pub struct HostConfig {
     /// Arbitrary non-identifying metadata attached to container and
     /// provided to the runtime when the container is started.
     #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the container. Conflicts
     /// with option 'Capabilities'.
     #[serde(rename = "CapAdd", default, skip_serializing_if = "Option::is_none")]
@@ -2891,7 +2891,7 @@ pub struct HostConfig {
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
     #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
-    pub storage_opt: Option<std::collections::BTreeMap<String, String>>,
+    pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs
     /// mounts, and their corresponding mount options. For example:
     ///
@@ -2899,7 +2899,7 @@ pub struct HostConfig {
     /// { "/run": "rw,noexec,nosuid,size=65536k" }
     /// ```
     #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<std::collections::BTreeMap<String, String>>,
+    pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
     #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
@@ -2917,7 +2917,7 @@ pub struct HostConfig {
     /// {"net.ipv4.ip_forward": "1"}
     /// ```
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
     #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
@@ -3081,7 +3081,7 @@ pub struct HostConfigLogConfig {
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::HostConfigLogConfigType>,
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<std::collections::BTreeMap<String, String>>,
+    pub config: Option<std::collections::HashMap<String, String>>,
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -3354,7 +3354,7 @@ pub struct ImageConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     ///
     ///
@@ -3404,7 +3404,7 @@ pub struct ImageConfig {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -3440,7 +3440,7 @@ pub struct ImageConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -3829,7 +3829,7 @@ pub struct ImageSummary {
     pub shared_size: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Number of containers using this image. Includes both stopped and running
     /// containers.
     ///
@@ -3887,7 +3887,7 @@ pub struct Ipam {
     pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpamConfig {
@@ -3902,7 +3902,7 @@ pub struct IpamConfig {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub auxiliary_addresses: Option<std::collections::BTreeMap<String, String>>,
+    pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4328,7 +4328,7 @@ pub struct MountVolumeOptions {
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
     #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
@@ -4344,7 +4344,7 @@ pub struct MountVolumeOptionsDriverConfig {
     pub name: Option<String>,
     /// key/value map of driver specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Network {
@@ -4396,14 +4396,14 @@ pub struct Network {
     /// Contains endpoints attached to the network.
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<
-        std::collections::BTreeMap<String, crate::models::NetworkContainer>,
+        std::collections::HashMap<String, crate::models::NetworkContainer>,
     >,
     /// Network-specific options uses when creating the network.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// List of peer nodes for an overlay network. This field is only present
     /// for overlay networks, and omitted for other network types.
     #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
@@ -4432,7 +4432,7 @@ pub struct NetworkAttachmentConfig {
     pub aliases: Option<Vec<String>>,
     /// Driver attachment options for the network target.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkConnectRequest {
@@ -4497,10 +4497,10 @@ pub struct NetworkCreateRequest {
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 /// OK response to NetworkCreate operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4681,7 +4681,7 @@ pub struct NetworkSettings {
     /// Information about all networks that the container is connected to.
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// NetworkingConfig represents the container's networking configuration for
@@ -4699,7 +4699,7 @@ pub struct NetworkingConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub endpoints_config: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4747,7 +4747,7 @@ pub struct NodeSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
     #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
@@ -5364,7 +5364,7 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::BTreeMap<
+pub type PortMap = std::collections::HashMap<
     String,
     Option<Vec<crate::models::PortBinding>>,
 >;
@@ -5600,7 +5600,7 @@ pub struct RegistryServiceConfig {
     pub insecure_registry_cid_rs: Option<Vec<String>>,
     #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
-        std::collections::BTreeMap<String, crate::models::IndexInfo>,
+        std::collections::HashMap<String, crate::models::IndexInfo>,
     >,
     /// List of registry URLs that act as a mirror for the official
     /// (`docker.io`) registry.
@@ -5969,7 +5969,7 @@ pub struct Runtime {
     /// > formatting of values and labels, should not be considered stable,
     /// > and may change without notice.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, String>>,
+    pub status: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Secret {
@@ -5991,7 +5991,7 @@ pub struct SecretCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -6020,7 +6020,7 @@ pub struct SecretSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -6071,7 +6071,7 @@ pub struct ServiceCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -6162,7 +6162,7 @@ pub struct ServiceSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -6558,7 +6558,7 @@ pub struct ServiceUpdateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -6905,7 +6905,7 @@ pub struct SwarmSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
     #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
@@ -6965,7 +6965,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
     /// An object with key/value pairs that are interpreted as
     /// protocol-specific options for the external CA driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// The root CA certificate (in PEM format) this external CA uses
     /// to issue TLS certificates (assumed to be to the current swarm
     /// root CA certificate if not provided).
@@ -7133,7 +7133,7 @@ pub struct SwarmSpecTaskDefaultsLogDriver {
     /// Driver-specific options for the selected log driver, specified
     /// as key/value pairs.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmUnlockRequest {
@@ -7515,7 +7515,7 @@ pub struct SystemInfo {
     /// The default runtime is `runc`, and automatically configured. Additional
     /// runtimes can be configured by the user and will be listed here.
     #[serde(rename = "Runtimes", default, skip_serializing_if = "Option::is_none")]
-    pub runtimes: Option<std::collections::BTreeMap<String, crate::models::Runtime>>,
+    pub runtimes: Option<std::collections::HashMap<String, crate::models::Runtime>>,
     /// Name of the default OCI runtime that is used when starting containers.
     ///
     /// The default can be overridden per-container at create time.
@@ -7913,7 +7913,7 @@ pub struct Task {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
@@ -8024,7 +8024,7 @@ pub struct TaskSpecContainerSpec {
     pub image: Option<String>,
     /// User-defined key/value data.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The command to be run in the image.
     #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
@@ -8119,7 +8119,7 @@ pub struct TaskSpecContainerSpec {
     /// to determine whether a given sysctl will work properly in a
     /// Service.
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the default set
     /// for the container.
     #[serde(rename = "CapabilityAdd", default, skip_serializing_if = "Option::is_none")]
@@ -8551,7 +8551,7 @@ pub struct TaskSpecLogDriver {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
@@ -8917,7 +8917,7 @@ pub struct TlsInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
     #[serde(rename = "Segments", default, skip_serializing_if = "Option::is_none")]
-    pub segments: Option<std::collections::BTreeMap<String, String>>,
+    pub segments: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnlockKeyResponse {
@@ -8946,10 +8946,10 @@ pub struct Volume {
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide,
     /// or `local` for machine level.
     #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
@@ -8958,7 +8958,7 @@ pub struct Volume {
     pub cluster_volume: Option<crate::models::ClusterVolume>,
     /// The driver specific options used when creating the volume.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
     #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
@@ -8976,10 +8976,10 @@ pub struct VolumeCreateOptions {
     /// A mapping of driver options and values. These options are
     /// passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(
         rename = "ClusterVolumeSpec",
         default,

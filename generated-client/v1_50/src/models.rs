@@ -265,7 +265,7 @@ pub struct ClusterVolumeInfo {
     /// A map of strings to strings returned from the storage plugin when
     /// the volume is created.
     #[serde(rename = "VolumeContext", default, skip_serializing_if = "Option::is_none")]
-    pub volume_context: Option<std::collections::BTreeMap<String, String>>,
+    pub volume_context: Option<std::collections::HashMap<String, String>>,
     /// The ID of the volume as returned by the CSI storage plugin. This
     /// is distinct from the volume's ID as provided by Docker. This ID
     /// is never used by the user when communicating with Docker to refer
@@ -296,7 +296,7 @@ pub struct ClusterVolumePublishStatus {
     /// A map of strings to strings returned by the CSI controller
     /// plugin when a volume is published.
     #[serde(rename = "PublishContext", default, skip_serializing_if = "Option::is_none")]
-    pub publish_context: Option<std::collections::BTreeMap<String, String>>,
+    pub publish_context: Option<std::collections::HashMap<String, String>>,
 }
 /// The published state of the volume.
 /// * `pending-publish` The volume should be published to this node, but the call to the controller plugin to do so has not yet been successfully completed.
@@ -741,7 +741,7 @@ pub struct ConfigCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -773,7 +773,7 @@ pub struct ConfigSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -897,7 +897,7 @@ pub struct ContainerConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -927,7 +927,7 @@ pub struct ContainerConfig {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -955,7 +955,7 @@ pub struct ContainerConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -1056,7 +1056,7 @@ pub struct ContainerCreateBody {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -1086,7 +1086,7 @@ pub struct ContainerCreateBody {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -1114,7 +1114,7 @@ pub struct ContainerCreateBody {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -1286,7 +1286,7 @@ pub struct ContainerMemoryStats {
     ///
     /// This field is Linux-specific and omitted for Windows containers.
     #[serde(rename = "stats", default, skip_serializing_if = "Option::is_none")]
-    pub stats: Option<std::collections::BTreeMap<String, Option<u64>>>,
+    pub stats: Option<std::collections::HashMap<String, Option<u64>>>,
     /// Number of times memory usage hits limits.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
@@ -1667,7 +1667,7 @@ pub struct ContainerSummary {
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container.
     #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ContainerSummaryState>,
@@ -1706,7 +1706,7 @@ pub struct ContainerSummaryHostConfig {
     pub network_mode: Option<String>,
     /// Arbitrary key-value metadata attached to the container.
     #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
 }
 /// Summary of the container's network settings
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1715,7 +1715,7 @@ pub struct ContainerSummaryNetworkSettings {
     /// attached to.
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// The state of this container.
@@ -2235,7 +2235,7 @@ pub struct DeviceRequest {
     /// Driver-specific options, specified as a key/value pairs. These options
     /// are passed directly to the driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Describes the result obtained from contacting the registry to retrieve
 /// image metadata.
@@ -2255,7 +2255,7 @@ pub struct Driver {
     pub name: Option<String>,
     /// Key/value map of driver-specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Information about the storage driver used to store the container's and
 /// image's filesystem.
@@ -2269,7 +2269,7 @@ pub struct DriverData {
     /// This information is driver-specific, and depends on the storage-driver
     /// in use, and should be used for informational purposes only.
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<std::collections::HashMap<String, String>>,
 }
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2459,7 +2459,7 @@ pub struct EndpointSettings {
     /// DriverOpts is a mapping of driver options and values. These options
     /// are passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// This property determines which endpoint will provide the default
     /// gateway for a container. The endpoint with the highest priority will
     /// be used. If multiple endpoints have the same priority, endpoints are
@@ -2592,7 +2592,7 @@ pub struct EngineDescription {
     #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::EngineDescriptionPlugins>>,
 }
@@ -2626,7 +2626,7 @@ pub struct EventActor {
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type.
     #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub attributes: Option<std::collections::HashMap<String, String>>,
 }
 /// EventMessage represents the information an event contains.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3390,7 +3390,7 @@ pub struct HostConfig {
     /// Arbitrary non-identifying metadata attached to container and
     /// provided to the runtime when the container is started.
     #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the container. Conflicts
     /// with option 'Capabilities'.
     #[serde(rename = "CapAdd", default, skip_serializing_if = "Option::is_none")]
@@ -3481,7 +3481,7 @@ pub struct HostConfig {
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
     #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
-    pub storage_opt: Option<std::collections::BTreeMap<String, String>>,
+    pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs
     /// mounts, and their corresponding mount options. For example:
     ///
@@ -3489,7 +3489,7 @@ pub struct HostConfig {
     /// { "/run": "rw,noexec,nosuid,size=65536k" }
     /// ```
     #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<std::collections::BTreeMap<String, String>>,
+    pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
     #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
@@ -3504,7 +3504,7 @@ pub struct HostConfig {
     ///
     /// This field is omitted if not set.
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
     #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
@@ -3671,7 +3671,7 @@ pub struct HostConfigLogConfig {
     pub type_: Option<crate::models::HostConfigLogConfigType>,
     /// Driver-specific configuration options for the logging driver.
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<std::collections::BTreeMap<String, String>>,
+    pub config: Option<std::collections::HashMap<String, String>>,
 }
 /// Name of the logging driver used for the container or "none"
 /// if logging is disabled.
@@ -3910,7 +3910,7 @@ pub struct ImageConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// A list of environment variables to set inside the container in the
     /// form `["VAR=value", ...]`. A variable without `=` is removed from the
     /// environment, rather than to have an empty value.
@@ -3927,7 +3927,7 @@ pub struct ImageConfig {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -3943,7 +3943,7 @@ pub struct ImageConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -4337,7 +4337,7 @@ pub struct ImageSummary {
     pub shared_size: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Number of containers using this image. Includes both stopped and running
     /// containers.
     ///
@@ -4397,7 +4397,7 @@ pub struct Ipam {
     pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpamConfig {
@@ -4412,7 +4412,7 @@ pub struct IpamConfig {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub auxiliary_addresses: Option<std::collections::BTreeMap<String, String>>,
+    pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4855,7 +4855,7 @@ pub struct MountVolumeOptions {
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
     #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
@@ -4871,7 +4871,7 @@ pub struct MountVolumeOptionsDriverConfig {
     pub name: Option<String>,
     /// key/value map of driver specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Network {
@@ -4923,14 +4923,14 @@ pub struct Network {
     /// Contains endpoints attached to the network.
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<
-        std::collections::BTreeMap<String, crate::models::NetworkContainer>,
+        std::collections::HashMap<String, crate::models::NetworkContainer>,
     >,
     /// Network-specific options uses when creating the network.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// List of peer nodes for an overlay network. This field is only present
     /// for overlay networks, and omitted for other network types.
     #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
@@ -4959,7 +4959,7 @@ pub struct NetworkAttachmentConfig {
     pub aliases: Option<Vec<String>>,
     /// Driver attachment options for the network target.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkConnectRequest {
@@ -5023,10 +5023,10 @@ pub struct NetworkCreateRequest {
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 /// OK response to NetworkCreate operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5207,7 +5207,7 @@ pub struct NetworkSettings {
     /// Information about all networks that the container is connected to.
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// NetworkingConfig represents the container's networking configuration for
@@ -5225,7 +5225,7 @@ pub struct NetworkingConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub endpoints_config: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5273,7 +5273,7 @@ pub struct NodeSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
     #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
@@ -5531,7 +5531,7 @@ pub struct OciDescriptor {
     pub urls: Option<Vec<String>>,
     /// Arbitrary metadata relating to the targeted content.
     #[serde(rename = "annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
     /// Data is an embedding of the targeted content. This is encoded as a base64
     /// string when marshalled to JSON (automatically, by encoding/json). If
     /// present, Data can be used directly to avoid fetching the targeted content.
@@ -5906,7 +5906,7 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::BTreeMap<
+pub type PortMap = std::collections::HashMap<
     String,
     Option<Vec<crate::models::PortBinding>>,
 >;
@@ -6126,7 +6126,7 @@ pub struct RegistryServiceConfig {
     pub insecure_registry_cid_rs: Option<Vec<String>>,
     #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
-        std::collections::BTreeMap<String, crate::models::IndexInfo>,
+        std::collections::HashMap<String, crate::models::IndexInfo>,
     >,
     /// List of registry URLs that act as a mirror for the official
     /// (`docker.io`) registry.
@@ -6495,7 +6495,7 @@ pub struct Runtime {
     /// > formatting of values and labels, should not be considered stable,
     /// > and may change without notice.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, String>>,
+    pub status: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Secret {
@@ -6517,7 +6517,7 @@ pub struct SecretCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -6546,7 +6546,7 @@ pub struct SecretSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -6597,7 +6597,7 @@ pub struct ServiceCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -6688,7 +6688,7 @@ pub struct ServiceSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -7084,7 +7084,7 @@ pub struct ServiceUpdateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -7431,7 +7431,7 @@ pub struct SwarmSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
     #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
@@ -7491,7 +7491,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
     /// An object with key/value pairs that are interpreted as
     /// protocol-specific options for the external CA driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// The root CA certificate (in PEM format) this external CA uses
     /// to issue TLS certificates (assumed to be to the current swarm
     /// root CA certificate if not provided).
@@ -7659,7 +7659,7 @@ pub struct SwarmSpecTaskDefaultsLogDriver {
     /// Driver-specific options for the selected log driver, specified
     /// as key/value pairs.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmUnlockRequest {
@@ -8024,7 +8024,7 @@ pub struct SystemInfo {
     /// The default runtime is `runc`, and automatically configured. Additional
     /// runtimes can be configured by the user and will be listed here.
     #[serde(rename = "Runtimes", default, skip_serializing_if = "Option::is_none")]
-    pub runtimes: Option<std::collections::BTreeMap<String, crate::models::Runtime>>,
+    pub runtimes: Option<std::collections::HashMap<String, crate::models::Runtime>>,
     /// Name of the default OCI runtime that is used when starting containers.
     ///
     /// The default can be overridden per-container at create time.
@@ -8438,7 +8438,7 @@ pub struct Task {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
@@ -8549,7 +8549,7 @@ pub struct TaskSpecContainerSpec {
     pub image: Option<String>,
     /// User-defined key/value data.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The command to be run in the image.
     #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
@@ -8644,7 +8644,7 @@ pub struct TaskSpecContainerSpec {
     /// to determine whether a given sysctl will work properly in a
     /// Service.
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the default set
     /// for the container.
     #[serde(rename = "CapabilityAdd", default, skip_serializing_if = "Option::is_none")]
@@ -9076,7 +9076,7 @@ pub struct TaskSpecLogDriver {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
@@ -9442,7 +9442,7 @@ pub struct TlsInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
     #[serde(rename = "Segments", default, skip_serializing_if = "Option::is_none")]
-    pub segments: Option<std::collections::BTreeMap<String, String>>,
+    pub segments: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnlockKeyResponse {
@@ -9471,10 +9471,10 @@ pub struct Volume {
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide,
     /// or `local` for machine level.
     #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
@@ -9483,7 +9483,7 @@ pub struct Volume {
     pub cluster_volume: Option<crate::models::ClusterVolume>,
     /// The driver specific options used when creating the volume.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
     #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
@@ -9501,10 +9501,10 @@ pub struct VolumeCreateOptions {
     /// A mapping of driver options and values. These options are
     /// passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(
         rename = "ClusterVolumeSpec",
         default,

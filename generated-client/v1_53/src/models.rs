@@ -288,7 +288,7 @@ pub struct ClusterVolumeInfo {
     /// A map of strings to strings returned from the storage plugin when
     /// the volume is created.
     #[serde(rename = "VolumeContext", default, skip_serializing_if = "Option::is_none")]
-    pub volume_context: Option<std::collections::BTreeMap<String, String>>,
+    pub volume_context: Option<std::collections::HashMap<String, String>>,
     /// The ID of the volume as returned by the CSI storage plugin. This
     /// is distinct from the volume's ID as provided by Docker. This ID
     /// is never used by the user when communicating with Docker to refer
@@ -319,7 +319,7 @@ pub struct ClusterVolumePublishStatus {
     /// A map of strings to strings returned by the CSI controller
     /// plugin when a volume is published.
     #[serde(rename = "PublishContext", default, skip_serializing_if = "Option::is_none")]
-    pub publish_context: Option<std::collections::BTreeMap<String, String>>,
+    pub publish_context: Option<std::collections::HashMap<String, String>>,
 }
 /// The published state of the volume.
 /// * `pending-publish` The volume should be published to this node, but the call to the controller plugin to do so has not yet been successfully completed.
@@ -764,7 +764,7 @@ pub struct ConfigCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -796,7 +796,7 @@ pub struct ConfigSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
@@ -920,7 +920,7 @@ pub struct ContainerConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -950,7 +950,7 @@ pub struct ContainerConfig {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -973,7 +973,7 @@ pub struct ContainerConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -1074,7 +1074,7 @@ pub struct ContainerCreateBody {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
     #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -1104,7 +1104,7 @@ pub struct ContainerCreateBody {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -1127,7 +1127,7 @@ pub struct ContainerCreateBody {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -1301,7 +1301,7 @@ pub struct ContainerMemoryStats {
     ///
     /// This field is Linux-specific and omitted for Windows containers.
     #[serde(rename = "stats", default, skip_serializing_if = "Option::is_none")]
-    pub stats: Option<std::collections::BTreeMap<String, Option<u64>>>,
+    pub stats: Option<std::collections::HashMap<String, Option<u64>>>,
     /// Number of times memory usage hits limits.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
@@ -1686,7 +1686,7 @@ pub struct ContainerSummary {
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container.
     #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ContainerSummaryState>,
@@ -1818,7 +1818,7 @@ pub struct ContainerSummaryHostConfig {
     pub network_mode: Option<String>,
     /// Arbitrary key-value metadata attached to the container.
     #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
 }
 /// Summary of the container's network settings
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1827,7 +1827,7 @@ pub struct ContainerSummaryNetworkSettings {
     /// attached to.
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// The state of this container.
@@ -2353,7 +2353,7 @@ pub struct DeviceRequest {
     /// Driver-specific options, specified as a key/value pairs. These options
     /// are passed directly to the driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Describes the result obtained from contacting the registry to retrieve
 /// image metadata.
@@ -2373,7 +2373,7 @@ pub struct Driver {
     pub name: Option<String>,
     /// Key/value map of driver-specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Information about the storage driver used to store the container's and
 /// image's filesystem.
@@ -2387,7 +2387,7 @@ pub struct DriverData {
     /// This information is driver-specific, and depends on the storage-driver
     /// in use, and should be used for informational purposes only.
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<std::collections::HashMap<String, String>>,
 }
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2591,7 +2591,7 @@ pub struct EndpointSettings {
     /// DriverOpts is a mapping of driver options and values. These options
     /// are passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// This property determines which endpoint will provide the default
     /// gateway for a container. The endpoint with the highest priority will
     /// be used. If multiple endpoints have the same priority, endpoints are
@@ -2724,7 +2724,7 @@ pub struct EngineDescription {
     #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::EngineDescriptionPlugins>>,
 }
@@ -2758,7 +2758,7 @@ pub struct EventActor {
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type.
     #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub attributes: Option<std::collections::HashMap<String, String>>,
 }
 /// EventMessage represents the information an event contains.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3511,7 +3511,7 @@ pub struct HostConfig {
     /// Arbitrary non-identifying metadata attached to container and
     /// provided to the runtime when the container is started.
     #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the container. Conflicts
     /// with option 'Capabilities'.
     #[serde(rename = "CapAdd", default, skip_serializing_if = "Option::is_none")]
@@ -3602,7 +3602,7 @@ pub struct HostConfig {
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
     #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
-    pub storage_opt: Option<std::collections::BTreeMap<String, String>>,
+    pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs
     /// mounts, and their corresponding mount options. For example:
     ///
@@ -3610,7 +3610,7 @@ pub struct HostConfig {
     /// { "/run": "rw,noexec,nosuid,size=65536k" }
     /// ```
     #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<std::collections::BTreeMap<String, String>>,
+    pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
     #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
@@ -3625,7 +3625,7 @@ pub struct HostConfig {
     ///
     /// This field is omitted if not set.
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
     #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
@@ -3792,7 +3792,7 @@ pub struct HostConfigLogConfig {
     pub type_: Option<crate::models::HostConfigLogConfigType>,
     /// Driver-specific configuration options for the logging driver.
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<std::collections::BTreeMap<String, String>>,
+    pub config: Option<std::collections::HashMap<String, String>>,
 }
 /// Name of the logging driver used for the container or "none"
 /// if logging is disabled.
@@ -4048,7 +4048,7 @@ pub struct ImageConfig {
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
     #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
-    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// A list of environment variables to set inside the container in the
     /// form `["VAR=value", ...]`. A variable without `=` is removed from the
     /// environment, rather than to have an empty value.
@@ -4065,7 +4065,7 @@ pub struct ImageConfig {
     /// An object mapping mount point paths inside the container to empty
     /// objects.
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
     #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -4081,7 +4081,7 @@ pub struct ImageConfig {
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
     #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -4465,7 +4465,7 @@ pub struct ImageSummary {
     pub shared_size: Option<i64>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Number of containers using this image. Includes both stopped and running
     /// containers.
     ///
@@ -4543,7 +4543,7 @@ pub struct Ipam {
     pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpamConfig {
@@ -4558,12 +4558,12 @@ pub struct IpamConfig {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub auxiliary_addresses: Option<std::collections::BTreeMap<String, String>>,
+    pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpamStatus {
     #[serde(rename = "Subnets", default, skip_serializing_if = "Option::is_none")]
-    pub subnets: Option<std::collections::BTreeMap<String, crate::models::SubnetStatus>>,
+    pub subnets: Option<std::collections::HashMap<String, crate::models::SubnetStatus>>,
 }
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5066,7 +5066,7 @@ pub struct MountVolumeOptions {
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
     #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
@@ -5082,7 +5082,7 @@ pub struct MountVolumeOptionsDriverConfig {
     pub name: Option<String>,
     /// key/value map of driver specific options.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Network {
@@ -5133,10 +5133,10 @@ pub struct Network {
     pub config_only: Option<bool>,
     /// Network-specific options uses when creating the network.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Metadata specific to the network being created.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// List of peer nodes for an overlay network. This field is only present
     /// for overlay networks, and omitted for other network types.
     #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
@@ -5165,7 +5165,7 @@ pub struct NetworkAttachmentConfig {
     pub aliases: Option<Vec<String>>,
     /// Driver attachment options for the network target.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
 }
 /// NetworkConnectRequest represents the data to be used to connect a container to a network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5217,10 +5217,10 @@ pub struct NetworkCreateRequest {
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
 }
 /// OK response to NetworkCreate operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5292,10 +5292,10 @@ pub struct NetworkInspect {
     pub config_only: Option<bool>,
     /// Network-specific options uses when creating the network.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Metadata specific to the network being created.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// List of peer nodes for an overlay network. This field is only present
     /// for overlay networks, and omitted for other network types.
     #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
@@ -5303,12 +5303,12 @@ pub struct NetworkInspect {
     /// Contains endpoints attached to the network.
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointResource>,
+        std::collections::HashMap<String, crate::models::EndpointResource>,
     >,
     /// List of services using the network. This field is only present for
     /// swarm scope networks, and omitted for local scope networks.
     #[serde(rename = "Services", default, skip_serializing_if = "Option::is_none")]
-    pub services: Option<std::collections::BTreeMap<String, crate::models::ServiceInfo>>,
+    pub services: Option<std::collections::HashMap<String, crate::models::ServiceInfo>>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::NetworkStatus>,
 }
@@ -5336,7 +5336,7 @@ pub struct NetworkSettings {
     /// Information about all networks that the container is connected to.
     #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 /// provides runtime information about the network such as the number of allocated IPs.
@@ -5395,10 +5395,10 @@ pub struct NetworkSummary {
     pub config_only: Option<bool>,
     /// Network-specific options uses when creating the network.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Metadata specific to the network being created.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// List of peer nodes for an overlay network. This field is only present
     /// for overlay networks, and omitted for other network types.
     #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
@@ -5414,7 +5414,7 @@ pub struct NetworkTaskInfo {
     #[serde(rename = "EndpointIP", default, skip_serializing_if = "Option::is_none")]
     pub endpoint_ip: Option<String>,
     #[serde(rename = "Info", default, skip_serializing_if = "Option::is_none")]
-    pub info: Option<std::collections::BTreeMap<String, String>>,
+    pub info: Option<std::collections::HashMap<String, String>>,
 }
 /// NetworkingConfig represents the container's networking configuration for
 /// each of its interfaces.
@@ -5431,7 +5431,7 @@ pub struct NetworkingConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub endpoints_config: Option<
-        std::collections::BTreeMap<String, crate::models::EndpointSettings>,
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -5479,7 +5479,7 @@ pub struct NodeSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
     #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
@@ -5752,7 +5752,7 @@ pub struct OciDescriptor {
     pub urls: Option<Vec<String>>,
     /// Arbitrary metadata relating to the targeted content.
     #[serde(rename = "annotations", default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub annotations: Option<std::collections::HashMap<String, String>>,
     /// Data is an embedding of the targeted content. This is encoded as a base64
     /// string when marshalled to JSON (automatically, by encoding/json). If
     /// present, Data can be used directly to avoid fetching the targeted content.
@@ -6100,7 +6100,7 @@ pub struct PortBinding {
 ///
 /// If a container's port is mapped for multiple protocols, separate entries
 /// are added to the mapping table.
-pub type PortMap = std::collections::BTreeMap<
+pub type PortMap = std::collections::HashMap<
     String,
     Option<Vec<crate::models::PortBinding>>,
 >;
@@ -6331,7 +6331,7 @@ pub struct RegistryServiceConfig {
     pub insecure_registry_cid_rs: Option<Vec<String>>,
     #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
-        std::collections::BTreeMap<String, crate::models::IndexInfo>,
+        std::collections::HashMap<String, crate::models::IndexInfo>,
     >,
     /// List of registry URLs that act as a mirror for the official
     /// (`docker.io`) registry.
@@ -6702,7 +6702,7 @@ pub struct Runtime {
     /// > formatting of values and labels, should not be considered stable,
     /// > and may change without notice.
     #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, String>>,
+    pub status: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Secret {
@@ -6724,7 +6724,7 @@ pub struct SecretCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -6753,7 +6753,7 @@ pub struct SecretSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// It must be empty if the Driver field is set, in which case the data is
@@ -6804,7 +6804,7 @@ pub struct ServiceCreateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -6907,7 +6907,7 @@ pub struct ServiceSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -7303,7 +7303,7 @@ pub struct ServiceUpdateBody {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
@@ -7950,7 +7950,7 @@ pub struct SwarmSpec {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
     #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
@@ -8010,7 +8010,7 @@ pub struct SwarmSpecCaConfigExternalCAs {
     /// An object with key/value pairs that are interpreted as
     /// protocol-specific options for the external CA driver.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// The root CA certificate (in PEM format) this external CA uses
     /// to issue TLS certificates (assumed to be to the current swarm
     /// root CA certificate if not provided).
@@ -8178,7 +8178,7 @@ pub struct SwarmSpecTaskDefaultsLogDriver {
     /// Driver-specific options for the selected log driver, specified
     /// as key/value pairs.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwarmUnlockRequest {
@@ -8525,7 +8525,7 @@ pub struct SystemInfo {
     /// The default runtime is `runc`, and automatically configured. Additional
     /// runtimes can be configured by the user and will be listed here.
     #[serde(rename = "Runtimes", default, skip_serializing_if = "Option::is_none")]
-    pub runtimes: Option<std::collections::BTreeMap<String, crate::models::Runtime>>,
+    pub runtimes: Option<std::collections::HashMap<String, crate::models::Runtime>>,
     /// Name of the default OCI runtime that is used when starting containers.
     ///
     /// The default can be overridden per-container at create time.
@@ -8941,7 +8941,7 @@ pub struct Task {
     pub name: Option<String>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
@@ -9052,7 +9052,7 @@ pub struct TaskSpecContainerSpec {
     pub image: Option<String>,
     /// User-defined key/value data.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The command to be run in the image.
     #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
@@ -9147,7 +9147,7 @@ pub struct TaskSpecContainerSpec {
     /// to determine whether a given sysctl will work properly in a
     /// Service.
     #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<std::collections::BTreeMap<String, String>>,
+    pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the default set
     /// for the container.
     #[serde(rename = "CapabilityAdd", default, skip_serializing_if = "Option::is_none")]
@@ -9579,7 +9579,7 @@ pub struct TaskSpecLogDriver {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
 }
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
@@ -9961,7 +9961,7 @@ pub struct TlsInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Topology {
     #[serde(rename = "Segments", default, skip_serializing_if = "Option::is_none")]
-    pub segments: Option<std::collections::BTreeMap<String, String>>,
+    pub segments: Option<std::collections::HashMap<String, String>>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnlockKeyResponse {
@@ -9990,10 +9990,10 @@ pub struct Volume {
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide,
     /// or `local` for machine level.
     #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
@@ -10002,7 +10002,7 @@ pub struct Volume {
     pub cluster_volume: Option<crate::models::ClusterVolume>,
     /// The driver specific options used when creating the volume.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::BTreeMap<String, String>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
     #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
@@ -10020,10 +10020,10 @@ pub struct VolumeCreateRequest {
     /// A mapping of driver options and values. These options are
     /// passed directly to the driver and are driver specific.
     #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
-    pub driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<std::collections::HashMap<String, String>>,
     #[serde(
         rename = "ClusterVolumeSpec",
         default,

@@ -3225,10 +3225,10 @@ pub struct ImageBuildBuilder {
     cpusetcpus: Option<String>,
     cpuperiod: Option<i64>,
     cpuquota: Option<i64>,
-    buildargs: Option<std::collections::BTreeMap<String, String>>,
+    buildargs: Option<std::collections::HashMap<String, String>>,
     shmsize: Option<i64>,
     squash: Option<bool>,
-    labels: Option<std::collections::BTreeMap<String, String>>,
+    labels: Option<std::collections::HashMap<String, String>>,
     networkmode: Option<String>,
     content_type: Option<crate::models::ImageBuildContentType>,
     x_registry_config: Option<RegistryConfig>,
@@ -3336,7 +3336,7 @@ impl ImageBuildBuilder {
     /// [Read more about the buildargs instruction.](https://docs.docker.com/engine/reference/builder/#arg)
     pub fn buildargs(
         mut self,
-        value: std::collections::BTreeMap<String, String>,
+        value: std::collections::HashMap<String, String>,
     ) -> Self {
         self.buildargs = Some(value);
         self
@@ -3352,7 +3352,7 @@ impl ImageBuildBuilder {
         self
     }
     /// Arbitrary key/value labels to set on the image, as a JSON map of string pairs.
-    pub fn labels(mut self, value: std::collections::BTreeMap<String, String>) -> Self {
+    pub fn labels(mut self, value: std::collections::HashMap<String, String>) -> Self {
         self.labels = Some(value);
         self
     }
