@@ -118,13 +118,16 @@ else
   # Built by the tests above with their features; `cargo run -p` would build everything again.
   "${CARGO_TARGET_DIR:-target}/debug/coverage"
   if [ -n "$started_pid" ]; then
-    # After every other daemon test, as it kills the daemon this script started.
-    # The same package selection as above, so that nothing is built again.
-    DOCKER_TEST_DAEMON_PID=$started_pid cargo test --workspace --exclude bench --test daemon_dies -- --ignored
+    # After every other daemon test, as it kills the daemon this script started. Its binary is
+    # run as built above: `cargo test --test daemon_dies` would select fewer targets, resolve
+    # dependency features differently and compile the workspace again.
+    daemon_dies=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
+      grep -o '"executable":"[^"]*/daemon_dies-[^"]*"' | cut -d'"' -f4)
+    [ -x "$daemon_dies" ] || { echo "the daemon_dies test binary was not found" >&2; exit 1; }
+    DOCKER_TEST_DAEMON_PID=$started_pid "$daemon_dies" --ignored
   fi
-  # The workspace turns the runtime's `tls` feature on; its unit tests also run without it. Last:
-  # building the runtime with other features replaces the workspace's build of it, and anything
-  # after this would compile every generated crate again.
+  # The workspace turns the runtime's `tls` feature on; its unit tests also run without it. Last,
+  # as building the runtime with other features replaces the workspace's build of it.
   cargo test -p docker-engine-runtime --lib
 fi
 rm -rf "$coverage"
