@@ -173,13 +173,16 @@ fn nothing_else_changes_and_renderings_agree() {
     assert!(diff(&old, &old).is_empty(), "a version does not differ from itself");
 }
 
+/// A change as the tests compare it: rule, level, location, subject, old and new values.
+type Entry<'a> = (&'a str, Level, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
 /// The second pair: bodies, responses, deprecation, parameter and property types, added and
 /// changed types; the whole list, in order.
 #[test]
 fn bodies_responses_deprecations_and_type_changes() {
     let (old, new) = (load("bodies-old.yaml", "1.20"), load("bodies-new.yaml", "1.21"));
     let changes = diff(&old, &new);
-    let entries: Vec<(&str, Level, &str, &str, Option<&str>, Option<&str>)> = changes
+    let entries: Vec<Entry> = changes
         .iter()
         .map(|c| {
             (
