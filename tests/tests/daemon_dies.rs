@@ -29,6 +29,33 @@ where
         .unwrap_or_else(|_| panic!("the stream neither ended nor failed within {WAIT:?}"))
 }
 
+/// Waits until process `pid` has exited with all its threads, so its sockets are closed: gone,
+/// or a zombie awaiting its parent with no thread left but the main one (which turns zombie
+/// first, while the others, sharing the open files, are still on their way out).
+async fn wait_for_exit(pid: &str) {
+    let exited = async {
+        loop {
+            let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+                return;
+            };
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .map(|value| value.trim().to_owned())
+            };
+            let zombie = field("State:").is_some_and(|state| state.starts_with('Z') || state.starts_with('X'));
+            if zombie && field("Threads:").as_deref() == Some("1") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, exited)
+        .await
+        .unwrap_or_else(|_| panic!("process {pid} was still running {WAIT:?} after SIGKILL"));
+}
+
 #[tokio::test]
 #[ignore = "kills the test daemon: scripts/test-with-daemon.sh runs it after every other test"]
 async fn open_streams_fail_and_requests_fail_to_connect_when_the_daemon_dies() {
@@ -60,6 +87,10 @@ async fn open_streams_fail_and_requests_fail_to_connect_when_the_daemon_dies() {
         assert!(matches!(error, Error::Truncated { .. }), "{stream}: {error:?}");
     }
 
+    // A process killed with SIGKILL still holds its listening socket while the kernel tears it
+    // down, and a connection accepted into that socket's backlog is then reset: asking before
+    // the daemon has fully exited would test that race (seen in CI), not a daemon that is gone.
+    wait_for_exit(&daemon_pid).await;
     let error = docker.system().ping().send().await.unwrap_err();
     eprintln!("ping: {error}");
     let Error::Connect { endpoint, .. } = &error else {
