@@ -88,8 +88,10 @@ fn generated_dir() -> PathBuf {
     project_root().join("generated-client")
 }
 
+/// The runtime's version, which generated crates depend on and are released under: the
+/// workspace's, which xtask shares.
 fn runtime_version() -> &'static str {
-    "0.1.0"
+    env!("CARGO_PKG_VERSION")
 }
 
 fn generate_all(only: Option<ApiVersion>) -> Result<Vec<GeneratedCrate>, String> {
