@@ -1,5 +1,6 @@
 //! The JSON object stream decoder (build, pull, events, stats) on arbitrary bytes cut into
-//! chunks of every size: it must end, with items or errors, and never panic.
+//! chunks of every size: it must end, with items or errors, never panic, and decode the same
+//! objects however the bytes are cut.
 #![no_main]
 
 use bytes::Bytes;
@@ -30,14 +31,23 @@ fn chunks(body: &[u8], size: usize) -> impl futures_util::Stream<Item = std::io:
     stream::iter(pieces)
 }
 
-fn drain<T: serde::de::DeserializeOwned>(mut decoded: JsonStream<T>) {
-    futures_executor::block_on(async { while decoded.next().await.is_some() {} });
+/// The objects decoded, errors left out.
+fn drain<T: serde::de::DeserializeOwned>(mut decoded: JsonStream<T>) -> Vec<T> {
+    futures_executor::block_on(async {
+        let mut objects = Vec::new();
+        while let Some(item) = decoded.next().await {
+            objects.extend(item.ok());
+        }
+        objects
+    })
 }
 
 fuzz_target!(|input: &[u8]| {
     // The first byte picks the chunk size, so objects are split at every possible point.
     let Some((&size, body)) = input.split_first() else { return };
     let size = usize::from(size).max(1);
-    drain(JsonStream::<serde_json::Value>::from_chunks(chunks(body, size), "FuzzValue"));
+    let cut = drain(JsonStream::<serde_json::Value>::from_chunks(chunks(body, size), "FuzzValue"));
+    let whole = drain(JsonStream::<serde_json::Value>::from_chunks(chunks(body, body.len().max(1)), "FuzzValue"));
+    assert_eq!(cut, whole, "chunks of {size} bytes decoded other objects than the whole body");
     drain(JsonStream::<Progress>::from_chunks(chunks(body, size), "FuzzProgress"));
 });

@@ -134,7 +134,7 @@ fn decode_error(operation: &'static str, type_name: &'static str, body: &[u8], e
 }
 
 /// The byte offset of serde_json's 1-based line and column (the column counts bytes).
-fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+pub(crate) fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
     let line_start = if line <= 1 {
         0
     } else {

@@ -11,7 +11,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::error::{decode, snippet, Error, Result};
+use crate::error::{byte_offset, decode, snippet, Error, Result};
 
 /// A source of body chunks.
 pub(crate) type ByteSource = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -154,7 +154,11 @@ pub struct JsonStream<T> {
     source: ByteSource,
     unread: Unread,
     operation: &'static str,
+    /// The source has no more chunks.
+    body_ended: bool,
     finished: bool,
+    /// The scan of an object that has begun and not ended yet.
+    partial: Option<PartialObject>,
     item: PhantomData<fn() -> T>,
 }
 
@@ -182,7 +186,9 @@ impl<T: DeserializeOwned> JsonStream<T> {
             source,
             unread: Unread::default(),
             operation,
+            body_ended: false,
             finished: false,
+            partial: None,
             item: PhantomData,
         }
     }
@@ -200,24 +206,52 @@ impl<T: DeserializeOwned> JsonStream<T> {
         self.unread.advance(start);
         let unread = self.unread.as_slice();
         // The common case in one pass: a complete object of the expected type.
-        if let Some((item, end)) = first_line_item::<T>(unread) {
-            let result = match self.stream_error(&unread[..end]) {
-                Some(error) => Err(error),
-                None => Ok(item),
-            };
-            self.unread.advance(end);
-            return Some(result);
+        if self.partial.is_none() {
+            if let Some((item, end)) = first_line_item::<T>(unread) {
+                return Some(self.deliver(Ok(item), end));
+            }
         }
-        // Otherwise find where the object ends (or that it has not yet), then say what is wrong.
-        let mut values = serde_json::Deserializer::from_slice(unread).into_iter::<serde::de::IgnoredAny>();
+        // A large object that spans chunks has its end found by a scan that resumes where the last
+        // chunk's left off; serde_json would read it from the start again with every chunk,
+        // quadratic in its size (a 16 MiB message in 8 KiB chunks took 2.8 s).
+        let end = if unread.len() >= LARGE && matches!(unread[0], b'{' | b'[') {
+            self.partial.get_or_insert_with(PartialObject::default).find_end(unread)
+        } else {
+            ObjectEnd::NotScanned
+        };
+        if let ObjectEnd::At(end) = end {
+            if let Some((item, _)) = leading_item::<T>(&unread[..end]) {
+                return Some(self.deliver(Ok(item), end));
+            }
+        }
+        // Read it with serde_json, to report what is wrong or learn whether it is broken before it
+        // ends (then the daemon may never end it).
+        let scope = match end {
+            ObjectEnd::At(end) => &unread[..end],
+            ObjectEnd::NotYet if !self.partial.as_mut().is_some_and(|p| p.due_for_check(unread.len())) => return None,
+            ObjectEnd::NotYet | ObjectEnd::NotScanned | ObjectEnd::Broken => unread,
+        };
+        let mut values = serde_json::Deserializer::from_slice(scope).into_iter::<serde::de::IgnoredAny>();
         match values.next() {
             Some(Ok(_)) => {
                 let end = values.byte_offset();
-                let result = self.decode_item(&unread[..end]);
-                self.unread.advance(end);
-                Some(result)
+                // A number or `true`/`false`/`null` that runs to the end of the bytes received
+                // may go on in the next chunk: "12" may be "123", and "nullx" is broken.
+                let self_delimited = matches!(scope[0], b'{' | b'[' | b'"');
+                if end == scope.len() && !self_delimited && !self.body_ended {
+                    return None;
+                }
+                let result = decode(self.operation, &scope[..end]);
+                Some(self.deliver(result, end))
             }
-            Some(Err(e)) if e.is_eof() => None,
+            // serde_json calls some cuts errors rather than an early end ("-" or "1." for a
+            // number that goes on): an error at the last byte received may be a cut too.
+            Some(Err(e))
+                if !matches!(end, ObjectEnd::At(_))
+                    && (e.is_eof() || !self.body_ended && byte_offset(scope, e.line(), e.column()) >= scope.len()) =>
+            {
+                None
+            }
             Some(Err(e)) => {
                 self.finished = true;
                 Some(Err(Error::Decode {
@@ -225,18 +259,23 @@ impl<T: DeserializeOwned> JsonStream<T> {
                     type_name: std::any::type_name::<T>(),
                     path: ".".into(),
                     message: format!("broken JSON in stream: {e}"),
-                    snippet: snippet(unread),
+                    snippet: snippet(scope),
                 }))
             }
             None => None,
         }
     }
 
-    fn decode_item(&self, object: &[u8]) -> Result<T> {
-        match self.stream_error(object) {
+    /// Hands out the object in the first `end` unread bytes, decoded as `decoded`, unless it is
+    /// the daemon's report of a failure.
+    fn deliver(&mut self, decoded: Result<T>, end: usize) -> Result<T> {
+        let result = match self.stream_error(&self.unread.as_slice()[..end]) {
             Some(error) => Err(error),
-            None => decode(self.operation, object),
-        }
+            None => decoded,
+        };
+        self.unread.advance(end);
+        self.partial = None;
+        result
     }
 
     /// The daemon's way of failing after a 200: `{"error": ..., "errorDetail": {"message": ...}}`.
@@ -269,11 +308,89 @@ impl<T: DeserializeOwned> JsonStream<T> {
 /// the caller's general path reads. The line's UTF-8 is checked at once, with SIMD, rather than
 /// string by string as serde_json checks bytes.
 fn first_line_item<T: DeserializeOwned>(unread: &[u8]) -> Option<(T, usize)> {
-    let line = &unread[..memchr::memchr(b'\n', unread)?];
-    let text = simdutf8::basic::from_utf8(line).ok()?;
+    leading_item(&unread[..memchr::memchr(b'\n', unread)?])
+}
+
+/// The object `bytes` begin with, of type `T`, and where it ends.
+fn leading_item<T: DeserializeOwned>(bytes: &[u8]) -> Option<(T, usize)> {
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let mut typed = serde_json::Deserializer::from_str(text).into_iter::<T>();
     let item = typed.next()?.ok()?;
     Some((item, typed.byte_offset()))
+}
+
+/// Objects received up to this size are read whole by serde_json with each chunk until they
+/// end: cheapest for the daemon's messages, which are far smaller, and broken JSON is reported
+/// as soon as it arrives. Larger ones are scanned for their end as they arrive, and read by
+/// serde_json only each time they have doubled, so that reading stays linear in their size.
+const LARGE: usize = 64 * 1024;
+
+/// An object (or array) whose end has not arrived yet: how far it has been scanned, and the
+/// scan's state there.
+#[derive(Default)]
+struct PartialObject {
+    scanned: usize,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// How much of it serde_json last read.
+    checked: usize,
+}
+
+enum ObjectEnd {
+    /// Just after the object's closing bracket.
+    At(usize),
+    NotYet,
+    /// Not JSON: a raw control character in a string, or a closing bracket too many.
+    Broken,
+    /// Not scanned: small, or not an object or array; serde_json reads it.
+    NotScanned,
+}
+
+impl PartialObject {
+    /// Finds where the object that `received` begins with ends, reading only what is new since
+    /// the last call. Brackets are only counted, not matched: serde_json reads the whole object
+    /// once it ends, and reports a mismatch then.
+    fn find_end(&mut self, received: &[u8]) -> ObjectEnd {
+        for (offset, &byte) in received.iter().enumerate().skip(self.scanned) {
+            if self.in_string {
+                match byte {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    0..=0x1f => return ObjectEnd::Broken,
+                    _ => {}
+                }
+                continue;
+            }
+            match byte {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    let Some(depth) = self.depth.checked_sub(1) else {
+                        return ObjectEnd::Broken;
+                    };
+                    self.depth = depth;
+                    if depth == 0 {
+                        return ObjectEnd::At(offset + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.scanned = received.len();
+        ObjectEnd::NotYet
+    }
+
+    /// Whether serde_json should read the `received` bytes of the unfinished object now: the first
+    /// time, and each time it has doubled since.
+    fn due_for_check(&mut self, received: usize) -> bool {
+        let due = received >= 2 * self.checked;
+        if due {
+            self.checked = received;
+        }
+        due
+    }
 }
 
 impl<T: DeserializeOwned> Stream for JsonStream<T> {
@@ -288,24 +405,26 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
             if let Some(item) = this.next_buffered() {
                 return Poll::Ready(Some(item));
             }
+            if this.body_ended {
+                this.finished = true;
+                let unread = this.unread.as_slice();
+                if unread.iter().all(u8::is_ascii_whitespace) {
+                    return Poll::Ready(None);
+                }
+                let message = format!("body ended inside a JSON object: {}", snippet(unread));
+                return Poll::Ready(Some(Err(Error::Truncated {
+                    operation: this.operation,
+                    message,
+                })));
+            }
             match ready!(this.source.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) => this.unread.push(chunk),
                 Some(Err(e)) => {
                     this.finished = true;
                     return Poll::Ready(Some(Err(transport_error(this.operation, e))));
                 }
-                None => {
-                    this.finished = true;
-                    let unread = this.unread.as_slice();
-                    if unread.iter().all(u8::is_ascii_whitespace) {
-                        return Poll::Ready(None);
-                    }
-                    let message = format!("body ended inside a JSON object: {}", snippet(unread));
-                    return Poll::Ready(Some(Err(Error::Truncated {
-                        operation: this.operation,
-                        message,
-                    })));
-                }
+                // What is left is read once more: a number at the very end is complete now.
+                None => this.body_ended = true,
             }
         }
     }
@@ -533,11 +652,15 @@ mod tests {
 
     #[test]
     fn json_stream_decodes_at_every_split_point() {
-        let body = b"{\"status\":\"a\"}\r\n{\"status\":\"b\",\"id\":7}{\"status\":\"c\"}\n\x1e{\"id\":1}\n";
+        // Brackets, quotes and backslashes inside strings must not end an object early.
+        let body = b"{\"status\":\"a\"}\r\n{\"status\":\"b\",\"id\":7}{\"status\":\"c\"}\n\x1e{\"id\":1}\n\
+                     {\"status\":\"}\\\"{[\\\\\"}{\"id\":9}";
         for parts in splits(body) {
             let items: Vec<_> = block_on(JsonStream::<Progress>::new(chunks(parts), "t").collect::<Vec<_>>());
             let items: Vec<Progress> = items.into_iter().map(|i| i.unwrap()).collect();
-            assert_eq!(items.len(), 4);
+            assert_eq!(items.len(), 6);
+            assert_eq!(items[4].status.as_deref(), Some("}\"{[\\"));
+            assert_eq!(items[5].id, Some(9));
             assert_eq!(
                 items[1],
                 Progress {
@@ -545,6 +668,30 @@ mod tests {
                     id: Some(7)
                 }
             );
+        }
+    }
+
+    #[test]
+    fn json_stream_numbers_and_literals_split_between_chunks_are_read_whole() {
+        // Found by the json_stream fuzz target: "12" cut after "1" was decoded as 1, then 2; an
+        // object cut just after the "-" of a number was called broken; "nullx" cut after "null"
+        // gave a null before the error.
+        for parts in splits(b"12 -3.5e2\n7 {\"id\":-1} true") {
+            let items = block_on(JsonStream::<serde_json::Value>::new(chunks(parts), "t").collect::<Vec<_>>());
+            let items: Vec<_> = items.into_iter().map(|item| item.unwrap()).collect();
+            let expected = [
+                12.into(),
+                (-350.0).into(),
+                7.into(),
+                serde_json::json!({"id": -1}),
+                true.into(),
+            ];
+            assert_eq!(items, expected);
+        }
+        for parts in splits(b"nullx") {
+            let items = block_on(JsonStream::<serde_json::Value>::new(chunks(parts), "t").collect::<Vec<_>>());
+            assert_eq!(items.len(), 1);
+            assert!(items[0].as_ref().unwrap_err().to_string().contains("broken JSON"));
         }
     }
 
@@ -679,5 +826,49 @@ mod tests {
         );
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].as_ref().unwrap(), &Output::Console(Bytes::from_static(b"$ ")));
+    }
+
+    /// `parts`, then nothing more and no end: like a daemon that keeps a stream open.
+    fn chunks_then_silence(parts: Vec<Vec<u8>>) -> ByteSource {
+        let parts = futures_util::stream::iter(parts.into_iter().map(|p| Ok(Bytes::from(p))));
+        Box::pin(parts.chain(futures_util::stream::pending()))
+    }
+
+    /// The items `stream` yields before it would wait for more input.
+    fn ready_items<T: DeserializeOwned>(mut stream: JsonStream<T>) -> Vec<Result<T>> {
+        use futures_util::FutureExt;
+        std::iter::from_fn(|| stream.next().now_or_never().flatten()).collect()
+    }
+
+    #[test]
+    fn json_stream_objects_larger_than_a_chunk_are_delivered_as_soon_as_they_end() {
+        // Escaped quotes and brackets throughout, which must not end the object early.
+        let escaped = "x\\\"}{".repeat(200_000);
+        let large = "x\"}{".repeat(200_000);
+        let body = format!("{{\"status\":\"{escaped}\"}}{{\"id\":2}}\n{{\"status\":\"{escaped}\"}}");
+        let parts = body.as_bytes().chunks(4096).map(<[u8]>::to_vec).collect();
+        let items = ready_items(JsonStream::<Progress>::new(chunks_then_silence(parts), "t"));
+        assert_eq!(
+            items.len(),
+            3,
+            "each object as it ends, with no separator or end of body after it"
+        );
+        assert_eq!(items[0].as_ref().unwrap().status.as_deref(), Some(large.as_str()));
+        assert_eq!(items[1].as_ref().unwrap().id, Some(2));
+        assert_eq!(items[2].as_ref().unwrap().status.as_deref(), Some(large.as_str()));
+    }
+
+    #[test]
+    fn json_stream_reports_broken_json_in_a_large_object_before_it_ends() {
+        let filler = "x".repeat(70 * 1024);
+        let broken_late = format!("{{\"status\":\"{filler}\",\"id\":nope,\"more\":\"{filler}{filler}\"");
+        let broken_string = format!("{{\"status\":\"{filler}\nline\"");
+        for body in [broken_late, broken_string] {
+            let parts = body.as_bytes().chunks(4096).map(<[u8]>::to_vec).collect();
+            let items = ready_items(JsonStream::<Progress>::new(chunks_then_silence(parts), "t"));
+            assert_eq!(items.len(), 1);
+            let error = items[0].as_ref().unwrap_err().to_string();
+            assert!(error.contains("broken JSON"), "{error}");
+        }
     }
 }
