@@ -18,11 +18,6 @@ pub fn crate_name(api: &Api) -> String {
     format!("docker-engine-v{}-{}", api.version.major, api.version.minor)
 }
 
-/// The folder of the generated crate under `generated-client/`, e.g. `v1_41`.
-pub fn crate_folder(api: &Api) -> String {
-    format!("v{}_{}", api.version.major, api.version.minor)
-}
-
 /// Every file of the generated crate, by path relative to the crate's folder.
 pub fn emit_crate(api: &Api, runtime_version: &str) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();

@@ -66,7 +66,7 @@ pub fn generate(spec: &SpecFile, overrides: &Overrides, runtime_version: &str) -
     let api = load_api(spec, overrides)?;
     Ok(GeneratedCrate {
         version: spec.version,
-        folder: emit::crate_folder(&api),
+        folder: api.version.crate_folder(),
         files: emit::emit_crate(&api, runtime_version),
         operation_count: api.operations.len(),
         type_count: api.types.len(),

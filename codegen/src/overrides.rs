@@ -92,6 +92,11 @@ impl ApiVersion {
             minor: minor.parse().ok()?,
         })
     }
+
+    /// The folder of this version's generated crate under `generated-client/`, e.g. `v1_41`.
+    pub fn crate_folder(&self) -> String {
+        format!("v{}_{}", self.major, self.minor)
+    }
 }
 
 impl fmt::Display for ApiVersion {

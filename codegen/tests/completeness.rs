@@ -140,10 +140,7 @@ fn every_operation_has_a_method_and_every_definition_a_type_in_every_crate() {
     let specs = codegen::find_specs(&root.join("specs")).unwrap();
     assert_eq!(specs.len(), 30, "specs 1.25 to 1.54");
     for spec in specs {
-        let crate_dir = root.join(format!(
-            "generated-client/v{}_{}",
-            spec.version.major, spec.version.minor
-        ));
+        let crate_dir = root.join("generated-client").join(spec.version.crate_folder());
         let (spec_operations, definitions) = spec_contents(&spec.path);
         let emitted = emitted_operations(&crate_dir);
         let missing: Vec<_> = spec_operations.difference(&emitted).collect();
