@@ -14,6 +14,8 @@ command -v socat >/dev/null || need+=(socat)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
@@ -47,11 +49,46 @@ make_certificates() {
   )
 }
 
+# The reference registry (Registry HTTP API v2) on loopback, where the daemon speaks plain HTTP,
+# with htpasswd basic authentication for a user made for the run.
+start_registry() {
+  local dir=$1 port=${DOCKER_TEST_REGISTRY_PORT:-5000}
+  mkdir -p "$dir/storage"
+  local user=tester password
+  password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  htpasswd -Bbn "$user" "$password" >"$dir/htpasswd" 2>/dev/null
+  cat >"$dir/config.yml" <<CONFIG
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $dir/storage}
+  delete: {enabled: true}
+http:
+  addr: 127.0.0.1:$port
+auth:
+  htpasswd: {realm: test-registry, path: $dir/htpasswd}
+CONFIG
+  docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  registry_pid=$!
+  for _ in $(seq 1 60); do
+    # Without credentials the base endpoint answers 401: the registry is up.
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/")" = 401 ] && break
+    kill -0 "$registry_pid" 2>/dev/null || { echo "docker-registry exited; its log:" >&2; cat "$dir/registry.log" >&2; exit 1; }
+    sleep 0.25
+  done
+  export DOCKER_TEST_REGISTRY="127.0.0.1:$port"
+  export DOCKER_TEST_REGISTRY_USER=$user
+  export DOCKER_TEST_REGISTRY_PASSWORD=$password
+  echo "docker-registry $(docker-registry --version | awk '{print $3}') on $DOCKER_TEST_REGISTRY"
+}
+
 started_pid=""
 forwarder_pid=""
+registry_pid=""
 work=""
 cleanup() {
   [ -n "$forwarder_pid" ] && kill "$forwarder_pid" 2>/dev/null || true
+  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
   if [ -n "$started_pid" ]; then
     kill "$started_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.2; done
@@ -96,6 +133,7 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
   export DOCKER_TEST_TLS_HOST="tcp://127.0.0.1:$tls_port"
   export DOCKER_TEST_CERT_PATH="$certs"
   echo "dockerd $(curl -s --unix-socket "$socket" http://docker/version | sed 's/.*"ApiVersion":"\([^"]*\)".*/API \1/') on $socket"
+  start_registry "$work/registry"
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 

@@ -38,6 +38,14 @@ pub struct SchemaPatch {
     /// Keys to remove from the object at `at`.
     #[serde(default)]
     pub remove: Vec<String>,
+    /// Items to add at the end of the list at `at` (a parameter the spec leaves out).
+    #[serde(default)]
+    pub append: Vec<Value>,
+    /// Keys and values the object at `at` must have before the patch applies. A pointer that
+    /// goes through a list position (`parameters/7`) names what it expects there, so a
+    /// parameter inserted by a newer spec cannot redirect the patch to another one.
+    #[serde(default)]
+    pub expect: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,29 +170,40 @@ impl Overrides {
             let stale = |problem: String| SpecError {
                 file: file.to_owned(),
                 pointer: patch.at.clone(),
-                problem,
+                problem: format!("override for {version}: {problem}: {}", patch.why),
             };
+            if passes_through_a_list(document, &patch.at) && patch.expect.is_empty() {
+                return Err(stale("a pointer through a list position needs `expect`".into()));
+            }
             let target = document
                 .pointer_mut(&patch.at)
-                .and_then(Value::as_object_mut)
-                .ok_or_else(|| {
-                    stale(format!(
-                        "override for {version} matches no schema object: {}",
-                        patch.why
-                    ))
-                })?;
-            let before = target.clone();
-            for key in &patch.remove {
-                target.shift_remove(key);
+                .ok_or_else(|| stale("matches nothing in the spec".into()))?;
+            for (key, expected) in &patch.expect {
+                if target.get(key) != Some(expected) {
+                    let found = target.get(key).map_or("nothing".to_owned(), Value::to_string);
+                    return Err(stale(format!("expected {key} = {expected} there, found {found}")));
+                }
             }
-            for (key, value) in &patch.set {
-                target.insert(key.clone(), value.clone());
+            let before = target.clone();
+            if !patch.append.is_empty() {
+                let list = target
+                    .as_array_mut()
+                    .ok_or_else(|| stale("`append` needs a list there".into()))?;
+                list.extend(patch.append.iter().cloned());
+            }
+            if !patch.set.is_empty() || !patch.remove.is_empty() {
+                let object = target
+                    .as_object_mut()
+                    .ok_or_else(|| stale("`set` and `remove` need a schema object there".into()))?;
+                for key in &patch.remove {
+                    object.shift_remove(key);
+                }
+                for (key, value) in &patch.set {
+                    object.insert(key.clone(), value.clone());
+                }
             }
             if *target == before {
-                return Err(stale(format!(
-                    "override for {version} changes nothing; remove it: {}",
-                    patch.why
-                )));
+                return Err(stale("changes nothing; remove it".into()));
             }
         }
         Ok(())
@@ -194,6 +213,24 @@ impl Overrides {
     pub fn operations_for(&self, version: ApiVersion) -> impl Iterator<Item = &OperationOverride> {
         self.operations.iter().filter(move |o| o.versions.contains(version))
     }
+}
+
+/// Whether `pointer` picks an item of a list on its way (`parameters/7`), rather than only keys
+/// of objects (`responses/201` is a key).
+fn passes_through_a_list(document: &Value, pointer: &str) -> bool {
+    let mut at = document;
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        at = match at {
+            Value::Array(items) => return token.parse::<usize>().is_ok_and(|index| index < items.len()),
+            Value::Object(fields) => match fields.get(&token) {
+                Some(next) => next,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    false
 }
 
 #[cfg(test)]
@@ -248,13 +285,56 @@ schema_patches:
         let error = overrides
             .patch_document(Path::new("s.yaml"), v("1.25"), &mut missing)
             .unwrap_err();
-        assert!(error.problem.contains("matches no schema object"), "{error}");
+        assert!(error.problem.contains("matches nothing"), "{error}");
         assert_eq!(error.pointer, "/definitions/Config/properties/Cmd");
         let mut already_fixed = json!({"definitions": {"Config": {"properties": {"Cmd": {"type": "array"}}}}});
         let error = overrides
             .patch_document(Path::new("s.yaml"), v("1.25"), &mut already_fixed)
             .unwrap_err();
         assert!(error.problem.contains("changes nothing"), "{error}");
+    }
+
+    #[test]
+    fn patches_through_a_list_position_check_what_they_expect_there() {
+        let text = r#"
+schema_patches:
+  - versions: "1.25"
+    why: repeated parameters
+    at: /paths/~1x/get/parameters/1
+    expect: {name: changes}
+    set: {collectionFormat: multi}
+  - versions: "1.25"
+    why: the daemon reads this header
+    at: /paths/~1x/get/parameters
+    append: [{name: X-Registry-Auth, in: header, type: string}]
+"#;
+        let overrides = Overrides::parse(Path::new("o.yaml"), text).unwrap();
+        let mut document = json!({"paths": {"/x": {"get": {"parameters": [{"name": "a"}, {"name": "changes"}]}}}});
+        overrides
+            .patch_document(Path::new("s.yaml"), v("1.25"), &mut document)
+            .unwrap();
+        let parameters = &document["paths"]["/x"]["get"]["parameters"];
+        assert_eq!(parameters[1]["collectionFormat"], "multi");
+        assert_eq!(parameters[2]["name"], "X-Registry-Auth");
+
+        let mut inserted =
+            json!({"paths": {"/x": {"get": {"parameters": [{"name": "a"}, {"name": "new"}, {"name": "changes"}]}}}});
+        let error = overrides
+            .patch_document(Path::new("s.yaml"), v("1.25"), &mut inserted)
+            .unwrap_err();
+        assert!(
+            error
+                .problem
+                .contains(r#"expected name = "changes" there, found "new""#),
+            "{error}"
+        );
+
+        let unchecked = "schema_patches:\n  - versions: \"1.25\"\n    why: w\n    at: /paths/~1x/get/parameters/1\n    set: {a: 1}\n";
+        let overrides = Overrides::parse(Path::new("o.yaml"), unchecked).unwrap();
+        let error = overrides
+            .patch_document(Path::new("s.yaml"), v("1.25"), &mut document)
+            .unwrap_err();
+        assert!(error.problem.contains("needs `expect`"), "{error}");
     }
 
     #[test]

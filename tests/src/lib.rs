@@ -92,25 +92,53 @@ pub fn docker_at(endpoint: Endpoint) -> Result<Docker, docker_engine_runtime::Er
     Ok(Docker::with_client(client))
 }
 
-/// With `DOCKER_TEST_COVERAGE_DIR` set, an observer appending each operation id sent for the
-/// first time by this process to `<dir>/<pid>.txt`; the `coverage` program adds them up.
+/// JSON answers saved per operation and test process, for decoding again with newer crates.
+const SAVED_BODIES_PER_OPERATION: usize = 8;
+
+/// With `DOCKER_TEST_COVERAGE_DIR` set, an observer appending to `<dir>/<pid>.txt` a line
+/// `sent OPERATION` the first time this process sends an operation and `succeeded OPERATION`
+/// the first time one succeeds all the way through (the `coverage` program adds them up), and
+/// saving the JSON answers under `<dir>/bodies/OPERATION/`.
 fn coverage_recorder() -> Option<docker_engine_runtime::RequestObserver> {
-    use std::collections::HashSet;
+    use docker_engine_runtime::Observation;
+    use std::collections::{HashMap, HashSet};
     use std::io::Write;
     use std::sync::{Arc, Mutex};
-    static SEEN: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    #[derive(Default)]
+    struct Seen {
+        lines: HashSet<(&'static str, &'static str)>,
+        bodies: HashMap<&'static str, usize>,
+    }
+    static SEEN: Mutex<Option<Seen>> = Mutex::new(None);
     let dir = std::path::PathBuf::from(std::env::var_os("DOCKER_TEST_COVERAGE_DIR")?);
     std::fs::create_dir_all(&dir).expect("coverage folder");
     let file = dir.join(format!("{}.txt", std::process::id()));
-    Some(Arc::new(move |operation: &'static str| {
+    Some(Arc::new(move |observation: &Observation<'_>| {
+        let operation = observation.operation();
+        let (event, json) = match observation {
+            Observation::Sent { .. } => ("sent", None),
+            Observation::Succeeded { json, .. } => ("succeeded", *json),
+            _ => return,
+        };
         let mut seen = SEEN.lock().unwrap();
-        if seen.get_or_insert_with(HashSet::new).insert(operation) {
+        let seen = seen.get_or_insert_with(Seen::default);
+        if seen.lines.insert((event, operation)) {
             let mut out = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&file)
                 .expect("coverage file");
-            writeln!(out, "{operation}").expect("write coverage");
+            writeln!(out, "{event} {operation}").expect("write coverage");
+        }
+        if let Some(json) = json {
+            let saved = seen.bodies.entry(operation).or_default();
+            if *saved < SAVED_BODIES_PER_OPERATION {
+                *saved += 1;
+                let folder = dir.join("bodies").join(operation);
+                std::fs::create_dir_all(&folder).expect("bodies folder");
+                let name = format!("{}-{}.json", std::process::id(), saved);
+                std::fs::write(folder.join(name), json).expect("save body");
+            }
         }
     }))
 }
@@ -230,4 +258,43 @@ pub async fn create_busybox(docker: &Docker, prefix: &str, command: &str) -> Con
     ContainerGuard {
         id: created.id.expect("created container has an id"),
     }
+}
+
+/// The registry the test script starts (`DOCKER_TEST_REGISTRY`), with the user it made.
+pub struct TestRegistry {
+    /// `host:port`, as image references name it.
+    pub address: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl TestRegistry {
+    pub fn from_env() -> Self {
+        TestRegistry {
+            address: companion_variable("DOCKER_TEST_REGISTRY"),
+            user: companion_variable("DOCKER_TEST_REGISTRY_USER"),
+            password: companion_variable("DOCKER_TEST_REGISTRY_PASSWORD"),
+        }
+    }
+
+    pub fn auth(&self) -> docker_engine_runtime::RegistryAuth {
+        docker_engine_runtime::RegistryAuth {
+            server_address: Some(self.address.clone()),
+            ..docker_engine_runtime::RegistryAuth::password(&self.user, &self.password)
+        }
+    }
+
+    /// A repository of this registry no other test uses.
+    pub fn repository(&self, prefix: &str) -> String {
+        format!("{}/{}", self.address, unique_name(prefix))
+    }
+}
+
+/// Reads a JSON progress stream to its end, failing the test on any error message.
+pub async fn drain<T: serde::de::DeserializeOwned>(mut stream: docker_engine_runtime::JsonStream<T>) -> Vec<T> {
+    let mut messages = Vec::new();
+    while let Some(message) = stream.next().await {
+        messages.push(message.expect("progress message"));
+    }
+    messages
 }

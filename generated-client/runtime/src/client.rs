@@ -21,6 +21,7 @@ pub use http::Method;
 
 use crate::endpoint::{Endpoint, Environment};
 use crate::error::{daemon_message, decode, Error, Result};
+use crate::observe::{Completion, Observation, RequestObserver};
 use crate::params::{RegistryAuth, RegistryConfig};
 use crate::pool::{upgrade, Pool, ResponseBody, Reuse, SendError};
 use crate::streams::{ByteSource, ByteStream, JsonStream, OutputStream};
@@ -236,10 +237,6 @@ pub enum VersionPolicy {
     /// Use exactly this version (`DOCKER_API_VERSION`).
     Pinned(String),
 }
-
-/// Called with the operation id of every request as it is sent: for metrics, logging or
-/// test coverage.
-pub type RequestObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 /// Settings beyond the endpoint.
 #[derive(Clone)]
@@ -492,7 +489,7 @@ impl Client {
             message: e.to_string(),
         })?;
         if let Some(observer) = &self.inner.options.observer {
-            observer(operation);
+            observer(&Observation::Sent { operation });
         }
         let replay = (matches!(*http_request.method(), Method::GET | Method::HEAD) && !upgrade)
             .then(|| bodiless_copy(&http_request))
@@ -565,23 +562,54 @@ impl Client {
         })
     }
 
-    pub async fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T> {
+    /// Tells the observer, if there is one, that `operation` succeeded all the way through.
+    fn report_success(&self, operation: &'static str, status: http::StatusCode, json: Option<&[u8]>) {
+        if let Some(observer) = &self.inner.options.observer {
+            observer(&Observation::Succeeded {
+                operation,
+                status: status.as_u16(),
+                json,
+            });
+        }
+    }
+
+    /// What a streamed answer reports to the observer once it has ended without an error.
+    fn completion(&self, operation: &'static str, status: http::StatusCode) -> Completion {
+        Completion::new(self.inner.options.observer.as_ref(), operation, status.as_u16())
+    }
+
+    /// A JSON answer. A success whose body is empty or `null` means that there is nothing to
+    /// tell, and is read as the type's default (an empty list, a model with no field set):
+    /// dockerd answers a plugin removal with no body, and the changes of an untouched
+    /// container with `null`, where the spec promises an object and a list.
+    pub async fn send_json<T: DeserializeOwned + Default>(&self, request: Request) -> Result<T> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        let status = response.status();
         let body = self.collect_body(response, operation).await?;
-        decode(operation, &body)
+        let value = if says_nothing(&body) {
+            T::default()
+        } else {
+            decode(operation, &body)?
+        };
+        self.report_success(operation, status, Some(&body));
+        Ok(value)
     }
 
     pub async fn send_empty(&self, request: Request) -> Result<()> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
-        self.collect_body(response, operation).await.map(drop)
+        let status = response.status();
+        self.collect_body(response, operation).await?;
+        self.report_success(operation, status, None);
+        Ok(())
     }
 
     /// The `X-Docker-Container-Path-Stat` header of a response (archive HEAD), decoded.
     pub async fn send_path_stat(&self, request: Request) -> Result<PathStat> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        let status = response.status();
         let header = response.headers().get("x-docker-container-path-stat").cloned();
         self.collect_body(response, operation).await?;
         let header = header.ok_or_else(|| Error::Decode {
@@ -591,26 +619,32 @@ impl Client {
             message: "the daemon sent no path stat header".into(),
             snippet: String::new(),
         })?;
-        PathStat::from_header(operation, header.as_bytes())
+        let stat = PathStat::from_header(operation, header.as_bytes())?;
+        self.report_success(operation, status, None);
+        Ok(stat)
     }
 
     pub async fn send_text(&self, request: Request) -> Result<String> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        let status = response.status();
         let body = self.collect_body(response, operation).await?;
+        self.report_success(operation, status, None);
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     pub async fn send_bytes(&self, request: Request) -> Result<ByteStream> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
-        Ok(ByteStream::new(body_source(response.into_body()), operation))
+        let completion = self.completion(operation, response.status());
+        Ok(ByteStream::new(body_source(response.into_body()), operation).with_completion(completion))
     }
 
     pub async fn send_json_stream<T: DeserializeOwned>(&self, request: Request) -> Result<JsonStream<T>> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
-        Ok(JsonStream::new(body_source(response.into_body()), operation))
+        let completion = self.completion(operation, response.status());
+        Ok(JsonStream::new(body_source(response.into_body()), operation).with_completion(completion))
     }
 
     /// Container output; multiplexed unless the daemon says raw (API 1.42+) or `tty` says so.
@@ -618,11 +652,8 @@ impl Client {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
         let multiplexed = self.is_multiplexed(&response, tty);
-        Ok(OutputStream::new(
-            body_source(response.into_body()),
-            multiplexed,
-            operation,
-        ))
+        let completion = self.completion(operation, response.status());
+        Ok(OutputStream::new(body_source(response.into_body()), multiplexed, operation).with_completion(completion))
     }
 
     fn is_multiplexed(&self, response: &http::Response<ResponseBody>, tty: Option<bool>) -> bool {
@@ -647,9 +678,11 @@ impl Client {
         let operation = request.operation;
         let response = self.execute(request, true).await?;
         let multiplexed = self.is_multiplexed(&response, tty);
+        let completion = self.completion(operation, response.status());
         if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
             // Detached exec and old daemons answer 200 and send output as a plain body.
-            let output = OutputStream::new(body_source(response.into_body()), multiplexed, operation);
+            let output = OutputStream::new(body_source(response.into_body()), multiplexed, operation)
+                .with_completion(completion);
             return Ok(Session {
                 output,
                 input: SessionInput { io: None },
@@ -662,7 +695,7 @@ impl Client {
         let (read, write) = tokio::io::split(TokioIo::new(upgraded));
         let source: ByteSource = Box::pin(tokio_util::io::ReaderStream::with_capacity(read, READ_CHUNK));
         Ok(Session {
-            output: OutputStream::new(source, multiplexed, operation),
+            output: OutputStream::new(source, multiplexed, operation).with_completion(completion),
             input: SessionInput { io: Some(write) },
         })
     }
@@ -773,6 +806,12 @@ fn bodiless_copy(request: &http::Request<HttpBody>) -> Option<http::Request<Http
     Some(copy)
 }
 
+/// Whether a JSON body is empty or `null`, around white space.
+fn says_nothing(body: &[u8]) -> bool {
+    let text = body.trim_ascii();
+    text.is_empty() || text == b"null"
+}
+
 fn body_source(body: ResponseBody) -> ByteSource {
     Box::pin(body)
 }
@@ -797,6 +836,16 @@ fn lower_version<'a>(a: &'a str, b: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_and_null_bodies_say_nothing() {
+        for body in [&b""[..], b"null", b" \n", b"null\n"] {
+            assert!(says_nothing(body), "{body:?}");
+        }
+        for body in [&b"[]"[..], b"{}", b"nul", b"\"null\""] {
+            assert!(!says_nothing(body), "{body:?}");
+        }
+    }
 
     #[test]
     fn versions_compare_numerically() {

@@ -46,6 +46,7 @@ mod client;
 mod config;
 mod endpoint;
 mod error;
+mod observe;
 mod open_enum;
 mod params;
 mod pool;
@@ -56,12 +57,13 @@ mod transport;
 
 pub use archive::{tar_directory, tar_files};
 pub use client::{
-    compare_versions, path_segment, Body, Client, Method, Options, PathStat, Request, RequestObserver, Session,
-    SessionInput, VersionPolicy,
+    compare_versions, path_segment, Body, Client, Method, Options, PathStat, Request, Session, SessionInput,
+    VersionPolicy,
 };
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};
+pub use observe::{Observation, RequestObserver};
 pub use open_enum::deserialize_open_enum;
 pub use params::{Filters, RegistryAuth, RegistryConfig};
 pub use streams::{ByteStream, JsonStream, Output, OutputStream};

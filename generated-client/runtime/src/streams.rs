@@ -12,6 +12,7 @@ use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
 use crate::error::{byte_offset, decode, snippet, Error, Result};
+use crate::observe::Completion;
 
 /// A source of body chunks.
 pub(crate) type ByteSource = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -33,16 +34,33 @@ fn transport_error(operation: &'static str, error: io::Error) -> Error {
 pub struct ByteStream {
     source: ByteSource,
     operation: &'static str,
+    completion: Completion,
 }
 
 impl ByteStream {
     pub(crate) fn new(source: ByteSource, operation: &'static str) -> Self {
-        ByteStream { source, operation }
+        ByteStream {
+            source,
+            operation,
+            completion: Completion::default(),
+        }
+    }
+
+    pub(crate) fn with_completion(mut self, completion: Completion) -> Self {
+        self.completion = completion;
+        self
     }
 
     /// The stream as an `AsyncRead`, for `tokio::io::copy` and tar readers.
     pub fn into_async_read(self) -> impl tokio::io::AsyncRead + Send + Unpin {
-        tokio_util::io::StreamReader::new(self.source)
+        let mut stream = self;
+        // Read through `poll_next` so that the end of the body is observed like any stream's.
+        let chunks = futures_util::stream::poll_fn(move |cx| {
+            let operation = stream.operation;
+            let item = ready!(Pin::new(&mut stream).poll_next(cx));
+            Poll::Ready(item.map(|chunk| chunk.map_err(|e| io::Error::other(format!("{operation}: {e}")))))
+        });
+        tokio_util::io::StreamReader::new(chunks)
     }
 
     /// Reads the whole stream into memory.
@@ -69,8 +87,9 @@ impl Stream for ByteStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let operation = self.operation;
-        let item = ready!(self.source.as_mut().poll_next(cx));
-        Poll::Ready(item.map(|r| r.map_err(|e| transport_error(operation, e))))
+        let item = ready!(self.source.as_mut().poll_next(cx)).map(|r| r.map_err(|e| transport_error(operation, e)));
+        self.completion.observe(&item);
+        Poll::Ready(item)
     }
 }
 
@@ -159,6 +178,7 @@ pub struct JsonStream<T> {
     finished: bool,
     /// The scan of an object that has begun and not ended yet.
     partial: Option<PartialObject>,
+    completion: Completion,
     item: PhantomData<fn() -> T>,
 }
 
@@ -189,8 +209,14 @@ impl<T: DeserializeOwned> JsonStream<T> {
             body_ended: false,
             finished: false,
             partial: None,
+            completion: Completion::default(),
             item: PhantomData,
         }
+    }
+
+    pub(crate) fn with_completion(mut self, completion: Completion) -> Self {
+        self.completion = completion;
+        self
     }
 
     /// The next complete object received, if one is there.
@@ -398,6 +424,15 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        let item = ready!(this.poll_item(cx));
+        this.completion.observe(&item);
+        Poll::Ready(item)
+    }
+}
+
+impl<T: DeserializeOwned> JsonStream<T> {
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        let this = self;
         loop {
             if this.finished {
                 return Poll::Ready(None);
@@ -458,6 +493,7 @@ pub struct OutputStream {
     finished: bool,
     /// The error to report once the partial frame before it has been delivered.
     pending_error: Option<Error>,
+    completion: Completion,
 }
 
 impl std::fmt::Debug for OutputStream {
@@ -491,7 +527,13 @@ impl OutputStream {
             operation,
             finished: false,
             pending_error: None,
+            completion: Completion::default(),
         }
+    }
+
+    pub(crate) fn with_completion(mut self, completion: Completion) -> Self {
+        self.completion = completion;
+        self
     }
 
     pub fn is_multiplexed(&self) -> bool {
@@ -584,6 +626,15 @@ impl Stream for OutputStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        let item = ready!(this.poll_item(cx));
+        this.completion.observe(&item);
+        Poll::Ready(item)
+    }
+}
+
+impl OutputStream {
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Output>>> {
+        let this = self;
         loop {
             if this.finished {
                 return Poll::Ready(this.pending_error.take().map(Err));

@@ -899,10 +899,14 @@ impl Plugins {
     /// Get plugin privileges
     ///
     /// `GET /plugins/privileges` (`GetPluginPrivileges`)
-    pub fn get_privileges(&self, name: impl Into<String>) -> GetPluginPrivilegesBuilder {
+    pub fn get_privileges(
+        &self,
+        remote: impl Into<String>,
+    ) -> GetPluginPrivilegesBuilder {
         GetPluginPrivilegesBuilder {
             client: self.client.clone(),
-            name: Into::into(name),
+            remote: Into::into(remote),
+            x_registry_auth: None,
         }
     }
     /// Install a plugin
@@ -992,6 +996,7 @@ impl Plugins {
         PluginPushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
+            x_registry_auth: None,
         }
     }
     /// Configure a plugin
@@ -4387,9 +4392,15 @@ impl std::future::IntoFuture for PluginListBuilder {
 #[must_use = "a request does nothing until it is sent"]
 pub struct GetPluginPrivilegesBuilder {
     client: Client,
-    name: String,
+    remote: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl GetPluginPrivilegesBuilder {
+    /// A base64url-encoded auth configuration for the plugin's registry.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::GetPluginPrivilegesResponse>> {
         let mut request = Request::new(
@@ -4397,7 +4408,10 @@ impl GetPluginPrivilegesBuilder {
             "/plugins/privileges".to_owned(),
             "GetPluginPrivileges",
         );
-        request = request.query("name", &self.name);
+        request = request.query("remote", &self.remote);
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
         self.client.send_json(request).await
     }
 }
@@ -4732,10 +4746,18 @@ impl std::future::IntoFuture for PluginCreateBuilder {
 pub struct PluginPushBuilder {
     client: Client,
     name: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl PluginPushBuilder {
+    /// A base64url-encoded auth configuration for the registry pushed to.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(
+        self,
+    ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -4746,11 +4768,16 @@ impl PluginPushBuilder {
                 .concat(),
             "PluginPush",
         );
-        self.client.send_empty(request).await
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
+        self.client.send_json_stream(request).await
     }
 }
 impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<()>;
+    type Output = Result<
+        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
+    >;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

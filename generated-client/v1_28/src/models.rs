@@ -652,6 +652,8 @@ pub struct CreateImageInfo {
     pub progress: Option<String>,
     #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 /// A device mapping between the host and container
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2202,7 +2204,7 @@ pub struct PluginConfigArgs {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginConfigInterface {
     #[serde(rename = "Types", default, skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<crate::models::PluginInterfaceType>>,
+    pub types: Option<Vec<String>>,
     #[serde(rename = "Socket", default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<String>,
 }
@@ -2425,6 +2427,21 @@ pub struct PushImageInfo {
     pub progress: Option<String>,
     #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The tag pushed, the digest of its manifest and the manifest's size in bytes.
+    #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
+    pub aux: Option<crate::models::PushResult>,
+}
+/// The tag pushed, the digest of its manifest and the manifest's size in bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(rename = "Digest", default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
 }
 /// A container's resources (cgroups config, ulimits, etc)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -920,6 +920,7 @@ impl Plugins {
         GetPluginPrivilegesBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
+            x_registry_auth: None,
         }
     }
     /// Install a plugin
@@ -1010,6 +1011,7 @@ impl Plugins {
         PluginPushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
+            x_registry_auth: None,
         }
     }
     /// Configure a plugin
@@ -4454,8 +4456,14 @@ impl std::future::IntoFuture for PluginListBuilder {
 pub struct GetPluginPrivilegesBuilder {
     client: Client,
     remote: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl GetPluginPrivilegesBuilder {
+    /// A base64url-encoded auth configuration for the plugin's registry.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::GetPluginPrivilegesResponse>> {
         let mut request = Request::new(
@@ -4464,6 +4472,9 @@ impl GetPluginPrivilegesBuilder {
             "GetPluginPrivileges",
         );
         request = request.query("remote", &self.remote);
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
         self.client.send_json(request).await
     }
 }
@@ -4807,10 +4818,18 @@ impl std::future::IntoFuture for PluginCreateBuilder {
 pub struct PluginPushBuilder {
     client: Client,
     name: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl PluginPushBuilder {
+    /// A base64url-encoded auth configuration for the registry pushed to.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(
+        self,
+    ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -4821,11 +4840,16 @@ impl PluginPushBuilder {
                 .concat(),
             "PluginPush",
         );
-        self.client.send_empty(request).await
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
+        self.client.send_json_stream(request).await
     }
 }
 impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<()>;
+    type Output = Result<
+        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
+    >;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

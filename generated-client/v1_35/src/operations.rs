@@ -521,6 +521,7 @@ impl DistributionOperations {
         DistributionInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
+            x_registry_auth: None,
         }
     }
 }
@@ -1056,6 +1057,7 @@ impl Plugins {
         GetPluginPrivilegesBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
+            x_registry_auth: None,
         }
     }
     /// Install a plugin
@@ -1146,6 +1148,7 @@ impl Plugins {
         PluginPushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
+            x_registry_auth: None,
         }
     }
     /// Configure a plugin
@@ -4735,8 +4738,14 @@ impl std::future::IntoFuture for PluginListBuilder {
 pub struct GetPluginPrivilegesBuilder {
     client: Client,
     remote: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl GetPluginPrivilegesBuilder {
+    /// A base64url-encoded auth configuration for the plugin's registry.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::GetPluginPrivilegesResponse>> {
         let mut request = Request::new(
@@ -4745,6 +4754,9 @@ impl GetPluginPrivilegesBuilder {
             "GetPluginPrivileges",
         );
         request = request.query("remote", &self.remote);
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
         self.client.send_json(request).await
     }
 }
@@ -5088,10 +5100,18 @@ impl std::future::IntoFuture for PluginCreateBuilder {
 pub struct PluginPushBuilder {
     client: Client,
     name: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl PluginPushBuilder {
+    /// A base64url-encoded auth configuration for the registry pushed to.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(
+        self,
+    ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -5102,11 +5122,16 @@ impl PluginPushBuilder {
                 .concat(),
             "PluginPush",
         );
-        self.client.send_empty(request).await
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
+        self.client.send_json_stream(request).await
     }
 }
 impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<()>;
+    type Output = Result<
+        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
+    >;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -6447,8 +6472,14 @@ impl std::future::IntoFuture for ConfigUpdateBuilder {
 pub struct DistributionInspectBuilder {
     client: Client,
     name: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl DistributionInspectBuilder {
+    /// A base64url-encoded auth configuration for the image's registry.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::DistributionInspectResponse> {
         let mut request = Request::new(
@@ -6465,6 +6496,9 @@ impl DistributionInspectBuilder {
                 .concat(),
             "DistributionInspect",
         );
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
         self.client.send_json(request).await
     }
 }

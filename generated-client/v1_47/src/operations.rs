@@ -576,6 +576,7 @@ impl DistributionOperations {
         DistributionInspectBuilder {
             client: self.client.clone(),
             name: Into::into(name),
+            x_registry_auth: None,
         }
     }
 }
@@ -1101,6 +1102,7 @@ impl Plugins {
         GetPluginPrivilegesBuilder {
             client: self.client.clone(),
             remote: Into::into(remote),
+            x_registry_auth: None,
         }
     }
     /// Install a plugin
@@ -1192,6 +1194,7 @@ impl Plugins {
         PluginPushBuilder {
             client: self.client.clone(),
             name: Into::into(name),
+            x_registry_auth: None,
         }
     }
     /// Configure a plugin
@@ -5219,8 +5222,14 @@ impl std::future::IntoFuture for PluginListBuilder {
 pub struct GetPluginPrivilegesBuilder {
     client: Client,
     remote: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl GetPluginPrivilegesBuilder {
+    /// A base64url-encoded auth configuration for the plugin's registry.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<Vec<crate::models::PluginPrivilege>> {
         let mut request = Request::new(
@@ -5229,6 +5238,9 @@ impl GetPluginPrivilegesBuilder {
             "GetPluginPrivileges",
         );
         request = request.query("remote", &self.remote);
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
         self.client.send_json(request).await
     }
 }
@@ -5581,10 +5593,18 @@ impl std::future::IntoFuture for PluginCreateBuilder {
 pub struct PluginPushBuilder {
     client: Client,
     name: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl PluginPushBuilder {
+    /// A base64url-encoded auth configuration for the registry pushed to.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(
+        self,
+    ) -> Result<docker_engine_runtime::JsonStream<crate::models::PushImageInfo>> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -5595,11 +5615,16 @@ impl PluginPushBuilder {
                 .concat(),
             "PluginPush",
         );
-        self.client.send_empty(request).await
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
+        self.client.send_json_stream(request).await
     }
 }
 impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<()>;
+    type Output = Result<
+        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
+    >;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;
@@ -6979,8 +7004,14 @@ impl std::future::IntoFuture for ConfigUpdateBuilder {
 pub struct DistributionInspectBuilder {
     client: Client,
     name: String,
+    x_registry_auth: Option<RegistryAuth>,
 }
 impl DistributionInspectBuilder {
+    /// A base64url-encoded auth configuration for the image's registry.
+    pub fn x_registry_auth(mut self, value: RegistryAuth) -> Self {
+        self.x_registry_auth = Some(value);
+        self
+    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::DistributionInspect> {
         let mut request = Request::new(
@@ -6997,6 +7028,9 @@ impl DistributionInspectBuilder {
                 .concat(),
             "DistributionInspect",
         );
+        if let Some(value) = &self.x_registry_auth {
+            request = request.registry_auth(value)?;
+        }
         self.client.send_json(request).await
     }
 }

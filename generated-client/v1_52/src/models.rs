@@ -6115,6 +6115,21 @@ pub struct PushImageInfo {
     pub status: Option<String>,
     #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The tag pushed, the digest of its manifest and the manifest's size in bytes.
+    #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
+    pub aux: Option<crate::models::PushResult>,
+}
+/// The tag pushed, the digest of its manifest and the manifest's size in bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(rename = "Digest", default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
 }
 /// Reachability represents the reachability of a node.
 ///
