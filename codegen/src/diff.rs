@@ -490,6 +490,7 @@ fn describe_response(response: &Response) -> String {
         Response::JsonStream(ty) => format!("a stream of {}", describe_type(ty)),
         Response::Output => "container output".into(),
         Response::Hijack => "a hijacked session".into(),
+        Response::WebSocket => "a WebSocket session".into(),
         Response::PathStat => "a path stat".into(),
     }
 }

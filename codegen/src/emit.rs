@@ -641,6 +641,10 @@ fn request_builder(op: &Operation) -> TokenStream {
             quote! { docker_engine_runtime::Session },
             quote! { self.client.hijack(request, self.tty).await },
         ),
+        Response::WebSocket => (
+            quote! { docker_engine_runtime::Session },
+            quote! { self.client.websocket(request).await },
+        ),
         Response::PathStat => (
             quote! { docker_engine_runtime::PathStat },
             quote! { self.client.send_path_stat(request).await },

@@ -146,6 +146,8 @@ pub enum Response {
     Output,
     /// The connection is hijacked for a bidirectional session.
     Hijack,
+    /// A bidirectional session over a WebSocket.
+    WebSocket,
     /// The answer is a path stat header (archive HEAD).
     PathStat,
 }

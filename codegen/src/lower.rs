@@ -391,8 +391,10 @@ impl Lowering<'_> {
                 _ => None,
             });
         let switches_protocols = operation.responses.responses.contains_key(&oa::StatusCode::Code(101));
-        if switches_protocols && forced.is_none() {
-            return Ok(Response::Hijack);
+        match (switches_protocols, &forced) {
+            (_, Some(ResponseOverride::WebSocket)) => return Ok(Response::WebSocket),
+            (true, None) => return Ok(Response::Hijack),
+            _ => {}
         }
         let Some(success) = success else {
             return Err(format!("{id} declares no success response"));
@@ -403,6 +405,7 @@ impl Lowering<'_> {
             Some(ResponseOverride::Hijack) => return Ok(Response::Hijack),
             Some(ResponseOverride::Output) => return Ok(Response::Output),
             Some(ResponseOverride::PathStat) => return Ok(Response::PathStat),
+            Some(ResponseOverride::WebSocket) => return Ok(Response::WebSocket),
             Some(ResponseOverride::JsonStream { item: Some(item) }) => {
                 if !self.schemas.contains_key(&item) {
                     return Err(format!(

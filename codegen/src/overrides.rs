@@ -72,6 +72,9 @@ pub enum ResponseOverride {
     },
     /// The connection is taken over for a bidirectional stream (attach, exec start).
     Hijack,
+    /// A WebSocket handshake, then a bidirectional stream of messages.
+    #[serde(rename = "websocket")]
+    WebSocket,
     /// Container output: multiplexed frames, or raw bytes for a TTY.
     Output,
     /// The answer is the `X-Docker-Container-Path-Stat` header.

@@ -3,6 +3,8 @@
 use daemon_tests::{busybox_image, docker, unique_name};
 use docker_engine_runtime::{Error, Filters};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
+use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
@@ -252,4 +254,56 @@ async fn follow_logs_as_they_are_written() {
         seen.push_str(&String::from_utf8_lossy(piece.unwrap().bytes()));
     }
     assert_eq!(seen, "tick1\ntick2\ntick3\n", "follow ends when the container stops");
+}
+
+#[tokio::test]
+async fn websocket_attach_carries_stdin_and_output() {
+    let Some(docker) = docker() else { return };
+    let image = daemon_tests::busybox_image(&docker).await;
+    let body = docker_engine_v1_41::models::ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "read line; echo got:$line; echo warned >&2".into(),
+        ]),
+        open_stdin: Some(true),
+        stdin_once: Some(true),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let created = docker.containers().create(body).send().await.unwrap();
+    let container = daemon_tests::ContainerGuard {
+        id: created.id.unwrap(),
+    };
+    let mut session = docker
+        .containers()
+        .attach_websocket(&container.id)
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !session.output.is_multiplexed(),
+        "WebSocket output is never multiplexed"
+    );
+    docker.containers().start(&container.id).send().await.unwrap();
+    session.input.write_all(b"hello\n").await.unwrap();
+    session.input.flush().await.unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(30), session.output.read_all())
+        .await
+        .expect("the session ends when the container exits")
+        .unwrap();
+    let console = String::from_utf8_lossy(&output.0);
+    assert!(
+        console.contains("got:hello") && console.contains("warned"),
+        "{console:?}"
+    );
+    let exit = docker.containers().wait(&container.id).send().await.unwrap();
+    assert_eq!(exit.status_code, Some(0));
 }

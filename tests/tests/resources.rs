@@ -128,7 +128,8 @@ async fn a_filtered_event_stream_sees_the_container_start_and_die() {
     let Some(docker) = docker() else { return };
     let container = create_busybox(&docker, "events", "exit 0").await;
     let filters = Filters::new().add("container", &container.id).add("type", "container");
-    let mut events = docker.system().events().filters(filters).send().await.unwrap();
+    let since = unix_seconds();
+    let mut events = docker.system().events().filters(filters.clone()).send().await.unwrap();
     docker.containers().start(&container.id).send().await.unwrap();
     let mut actions = Vec::new();
     while !actions.iter().any(|a| a == "die") {
@@ -139,6 +140,33 @@ async fn a_filtered_event_stream_sees_the_container_start_and_die() {
         actions.push(event.action.unwrap_or_default());
     }
     assert!(actions.iter().any(|a| a == "start"), "{actions:?}");
+
+    // The same events read back from the past: with `until`, the daemon ends the stream.
+    let past = docker
+        .system()
+        .events()
+        .filters(filters)
+        .since(since.to_string())
+        .until((unix_seconds() + 1).to_string())
+        .send()
+        .await
+        .unwrap();
+    let replayed = tokio::time::timeout(std::time::Duration::from_secs(20), past.collect::<Vec<_>>())
+        .await
+        .expect("a stream with `until` ends by itself");
+    let replayed: Vec<String> = replayed
+        .into_iter()
+        .map(|e| e.unwrap().action.unwrap_or_default())
+        .collect();
+    // `since` is in whole seconds, so the container's create may come first.
+    assert!(replayed.ends_with(&actions), "{replayed:?} after {actions:?}");
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[tokio::test]

@@ -187,6 +187,16 @@ impl Request {
         self
     }
 
+    /// The path and query, prefixed with `/v{version}`.
+    fn versioned_path(&self, version: &str) -> String {
+        let mut uri = format!("/v{version}{}", self.path);
+        if !self.query.is_empty() {
+            uri.push('?');
+            uri.push_str(&self.query);
+        }
+        uri
+    }
+
     fn invalid(&self, message: String) -> Error {
         Error::InvalidArgument {
             operation: self.operation,
@@ -454,14 +464,9 @@ impl Client {
     async fn execute(&self, request: Request, upgrade: bool) -> Result<http::Response<ResponseBody>> {
         let version = self.api_version().await?.to_owned();
         let operation = request.operation;
-        let mut uri = format!("/v{version}{}", request.path);
-        if !request.query.is_empty() {
-            uri.push('?');
-            uri.push_str(&request.query);
-        }
         let mut builder = http::Request::builder()
-            .method(request.method)
-            .uri(uri)
+            .method(request.method.clone())
+            .uri(request.versioned_path(&version))
             .header(http::header::HOST, &self.inner.authority);
         for (name, value) in request.headers {
             builder = builder.header(name, value);
@@ -696,7 +701,32 @@ impl Client {
         let source: ByteSource = Box::pin(tokio_util::io::ReaderStream::with_capacity(read, READ_CHUNK));
         Ok(Session {
             output: OutputStream::new(source, multiplexed, operation).with_completion(completion),
-            input: SessionInput { io: Some(write) },
+            input: SessionInput {
+                io: Some(Box::pin(write)),
+            },
+        })
+    }
+
+    /// Opens a WebSocket session (`/containers/{id}/attach/ws`): output arrives as raw bytes,
+    /// whatever the container's TTY, and each write to the input is one binary message.
+    pub async fn websocket(&self, request: Request) -> Result<Session> {
+        let version = self.api_version().await?.to_owned();
+        let operation = request.operation;
+        let uri = format!("ws://{}{}", self.inner.authority, request.versioned_path(&version));
+        if let Some(observer) = &self.inner.options.observer {
+            observer(&Observation::Sent { operation });
+        }
+        let connection = self.inner.connector.dial().await.map_err(|source| Error::Connect {
+            endpoint: self.inner.endpoint.to_string(),
+            source,
+        })?;
+        let session = crate::websocket::open(operation, uri, connection).await?;
+        let completion = self.completion(operation, session.status);
+        Ok(Session {
+            output: OutputStream::new(session.output, false, operation).with_completion(completion),
+            input: SessionInput {
+                io: Some(session.input),
+            },
         })
     }
 
@@ -750,9 +780,10 @@ pub struct Session {
     pub input: SessionInput,
 }
 
-/// The stdin half of a session; `shutdown()` half-closes the connection so the process sees EOF.
+/// The stdin half of a session; `shutdown()` half-closes the connection (or, for a WebSocket,
+/// closes the session) so the process sees EOF.
 pub struct SessionInput {
-    io: Option<tokio::io::WriteHalf<TokioIo<hyper::upgrade::Upgraded>>>,
+    io: Option<Pin<Box<dyn AsyncWrite + Send>>>,
 }
 
 impl std::fmt::Debug for SessionInput {
@@ -773,21 +804,21 @@ fn no_input() -> io::Error {
 impl AsyncWrite for SessionInput {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().io {
-            Some(io) => Pin::new(io).poll_write(cx, buf),
+            Some(io) => io.as_mut().poll_write(cx, buf),
             None => Poll::Ready(Err(no_input())),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().io {
-            Some(io) => Pin::new(io).poll_flush(cx),
+            Some(io) => io.as_mut().poll_flush(cx),
             None => Poll::Ready(Ok(())),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().io {
-            Some(io) => Pin::new(io).poll_shutdown(cx),
+            Some(io) => io.as_mut().poll_shutdown(cx),
             None => Poll::Ready(Ok(())),
         }
     }

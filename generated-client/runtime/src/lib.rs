@@ -54,6 +54,7 @@ mod streams;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
+mod websocket;
 
 pub use archive::{tar_directory, tar_files};
 pub use client::{

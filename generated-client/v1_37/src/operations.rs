@@ -413,7 +413,9 @@ impl Containers {
             detach_keys: None,
             logs: None,
             stream: None,
-            tty: None,
+            stdin: None,
+            stdout: None,
+            stderr: None,
         }
     }
     /// Wait for a container
@@ -2526,7 +2528,9 @@ pub struct ContainerAttachWebsocketBuilder {
     detach_keys: Option<String>,
     logs: Option<bool>,
     stream: Option<bool>,
-    tty: Option<bool>,
+    stdin: Option<bool>,
+    stdout: Option<bool>,
+    stderr: Option<bool>,
 }
 impl ContainerAttachWebsocketBuilder {
     /// Override the key sequence for detaching a container.Format is a single character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`, `@`, `^`, `[`, `,`, or `_`.
@@ -2548,10 +2552,25 @@ impl ContainerAttachWebsocketBuilder {
         self.stream = Some(value);
         self
     }
-    /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
-    pub fn tty(mut self, value: bool) -> Self {
-        self.tty = Some(value);
+    /// Attach to `stdin`
+    ///
+    /// Unset, the daemon assumes `false`.
+    pub fn stdin(mut self, value: bool) -> Self {
+        self.stdin = Some(value);
+        self
+    }
+    /// Attach to `stdout`
+    ///
+    /// Unset, the daemon assumes `false`.
+    pub fn stdout(mut self, value: bool) -> Self {
+        self.stdout = Some(value);
+        self
+    }
+    /// Attach to `stderr`
+    ///
+    /// Unset, the daemon assumes `false`.
+    pub fn stderr(mut self, value: bool) -> Self {
+        self.stderr = Some(value);
         self
     }
     /// Sends the request and decodes the response.
@@ -2579,7 +2598,16 @@ impl ContainerAttachWebsocketBuilder {
         if let Some(value) = &self.stream {
             request = request.query("stream", value);
         }
-        self.client.hijack(request, self.tty).await
+        if let Some(value) = &self.stdin {
+            request = request.query("stdin", value);
+        }
+        if let Some(value) = &self.stdout {
+            request = request.query("stdout", value);
+        }
+        if let Some(value) = &self.stderr {
+            request = request.query("stderr", value);
+        }
+        self.client.websocket(request).await
     }
 }
 impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {

@@ -465,7 +465,6 @@ impl Containers {
             stdin: None,
             stdout: None,
             stderr: None,
-            tty: None,
         }
     }
     /// Wait for a container
@@ -2697,7 +2696,6 @@ pub struct ContainerAttachWebsocketBuilder {
     stdin: Option<bool>,
     stdout: Option<bool>,
     stderr: Option<bool>,
-    tty: Option<bool>,
 }
 impl ContainerAttachWebsocketBuilder {
     /// Override the key sequence for detaching a container.Format is a single
@@ -2742,12 +2740,6 @@ impl ContainerAttachWebsocketBuilder {
         self.stderr = Some(value);
         self
     }
-    /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
-    pub fn tty(mut self, value: bool) -> Self {
-        self.tty = Some(value);
-        self
-    }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
@@ -2782,7 +2774,7 @@ impl ContainerAttachWebsocketBuilder {
         if let Some(value) = &self.stderr {
             request = request.query("stderr", value);
         }
-        self.client.hijack(request, self.tty).await
+        self.client.websocket(request).await
     }
 }
 impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
