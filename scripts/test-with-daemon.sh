@@ -16,6 +16,8 @@ command -v curl >/dev/null || need+=(curl)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v ip >/dev/null || need+=(iproute2)
+command -v nsenter >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
@@ -82,13 +84,49 @@ CONFIG
   echo "docker-registry $(docker-registry --version | awk '{print $3}') on $DOCKER_TEST_REGISTRY"
 }
 
+# A second dockerd, for the swarm tests to join, in a network namespace of its own (two daemons
+# in one namespace break each other's bridge), joined to this one by a veth pair: this side
+# 10.231.0.1, the peer 10.231.0.2. Its Unix socket is reachable from here like any file.
+peer_netns="dct-peer-$$"
+start_peer() {
+  local dir=$1
+  mkdir -p "$dir"
+  ip netns add "$peer_netns"
+  ip link add "dct-h$$" type veth peer name "dct-p$$"
+  ip link set "dct-p$$" netns "$peer_netns"
+  ip addr add 10.231.0.1/30 dev "dct-h$$"
+  ip link set "dct-h$$" up
+  ip -n "$peer_netns" addr add 10.231.0.2/30 dev "dct-p$$"
+  ip -n "$peer_netns" link set "dct-p$$" up
+  ip -n "$peer_netns" link set lo up
+  # nsenter enters only the network namespace; `ip netns exec` would also remount /sys.
+  nsenter --net="/run/netns/$peer_netns" dockerd --data-root "$dir/data" --exec-root "$dir/exec" \
+    --pidfile "$dir/dockerd.pid" --host "unix://$dir/docker.sock" >"$dir/dockerd.log" 2>&1 &
+  peer_pid=$!
+  for _ in $(seq 1 120); do
+    curl -sf --unix-socket "$dir/docker.sock" http://docker/_ping >/dev/null 2>&1 && break
+    kill -0 "$peer_pid" 2>/dev/null || { echo "the peer dockerd exited; its log:" >&2; cat "$dir/dockerd.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  export DOCKER_TEST_PEER_HOST="unix://$dir/docker.sock"
+  export DOCKER_TEST_PEER_ADDRESS=10.231.0.2
+  export DOCKER_TEST_MANAGER_ADDRESS=10.231.0.1
+  echo "peer dockerd on $dir/docker.sock, at 10.231.0.2 in network namespace $peer_netns"
+}
+
 started_pid=""
 forwarder_pid=""
 registry_pid=""
+peer_pid=""
 work=""
 cleanup() {
   [ -n "$forwarder_pid" ] && kill "$forwarder_pid" 2>/dev/null || true
   [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
+  if [ -n "$peer_pid" ]; then
+    kill "$peer_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.2; done
+  fi
+  ip netns del "$peer_netns" 2>/dev/null || true
   if [ -n "$started_pid" ]; then
     kill "$started_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.2; done
@@ -134,6 +172,7 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
   export DOCKER_TEST_CERT_PATH="$certs"
   echo "dockerd $(curl -s --unix-socket "$socket" http://docker/version | sed 's/.*"ApiVersion":"\([^"]*\)".*/API \1/') on $socket"
   start_registry "$work/registry"
+  start_peer "$work/peer"
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 

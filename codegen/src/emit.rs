@@ -108,6 +108,14 @@ fn lib_rs(api: &Api) -> TokenStream {
             }
         }
     });
+    let json_answers = api.operations.iter().filter_map(|op| match &op.response {
+        Response::Json(ty) => {
+            let id = op.id.as_str();
+            let ty = rust_type(ty);
+            Some(quote! { #id => Some(runtime::decode_answer::<#ty>(#id, body).map(drop)), })
+        }
+        _ => None,
+    });
     let docker_doc = format!(" A client for API v{version}; cheap to clone, and clones share connections.");
     // prettyplease formats the generated files, and `cargo xtask check` compares them byte for
     // byte; rustfmt would lay them out differently, so `cargo fmt` on the workspace skips them.
@@ -129,6 +137,18 @@ fn lib_rs(api: &Api) -> TokenStream {
 
         /// The operation id of every operation of this version, as the spec names them.
         pub const OPERATIONS: &[&str] = &[#(#operation_ids),*];
+
+        /// Decodes `body`, a success answer of `operation` that is one JSON document, into that
+        /// operation's typed value as a request would, to check recorded answers against this
+        /// version's models. `None` for an operation without such an answer in this version.
+        // Inline, so that only programs calling it compile a decoder for every answer.
+        #[inline]
+        pub fn decode_answer(operation: &str, body: &[u8]) -> Option<Result<()>> {
+            match operation {
+                #(#json_answers)*
+                _ => None,
+            }
+        }
 
         #[doc = #docker_doc]
         #[derive(Debug, Clone)]

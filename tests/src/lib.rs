@@ -298,3 +298,21 @@ pub async fn drain<T: serde::de::DeserializeOwned>(mut stream: docker_engine_run
     }
     messages
 }
+
+/// The second daemon the test script starts in a network namespace of its own
+/// (`DOCKER_TEST_PEER_HOST`), for the swarm tests to join.
+pub fn peer_docker() -> Docker {
+    let environment = Environment {
+        docker_host: Some(companion_variable("DOCKER_TEST_PEER_HOST")),
+        ..Environment::from_process()
+    };
+    docker_at(environment.endpoint().expect("DOCKER_TEST_PEER_HOST is a valid DOCKER_HOST value")).expect("client")
+}
+
+/// The addresses the test daemon (the manager) and its peer reach each other at.
+pub fn swarm_addresses() -> (String, String) {
+    (
+        companion_variable("DOCKER_TEST_MANAGER_ADDRESS"),
+        companion_variable("DOCKER_TEST_PEER_ADDRESS"),
+    )
+}

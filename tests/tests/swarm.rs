@@ -1,6 +1,7 @@
-//! Swarm recipes on a single node: init, inspect, update, unlock key, nodes, services, tasks,
-//! service and task logs, secrets, configs; leave at the end, also when an assertion fails.
-//! One test, because a daemon is in one swarm at a time.
+//! Swarm recipes: init, inspect, update, unlock key, nodes (the peer daemon of the test script
+//! joining as a worker, leaving and being removed), services, tasks, service and task logs,
+//! secrets, configs; leave at the end, also when an assertion fails. One test, because a
+//! daemon is in one swarm at a time.
 
 use std::time::Duration;
 
@@ -12,17 +13,18 @@ use docker_engine_v1_41::models::{
 };
 use docker_engine_v1_41::Docker;
 
-/// Leaves the swarm when dropped, with a client and runtime of its own.
-struct LeaveSwarm;
+/// Makes the daemon leave the swarm when dropped, with a client and runtime of its own.
+struct LeaveSwarm(fn() -> Docker);
 
 impl Drop for LeaveSwarm {
     fn drop(&mut self) {
-        let _ = std::thread::spawn(|| {
+        let connect = self.0;
+        let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            let docker = daemon_tests::docker().unwrap();
+            let docker = connect();
             let _ = runtime.block_on(docker.swarm().leave().force(true).send());
         })
         .join();
@@ -52,13 +54,15 @@ async fn swarm_version(docker: &Docker) -> i64 {
 async fn single_node_swarm() {
     let Some(docker) = docker() else { return };
     let image = busybox_image(&docker).await;
+    // Advertised where the peer daemon, in its own network namespace, reaches this one.
+    let (manager_address, peer_address) = daemon_tests::swarm_addresses();
     let init = SwarmInitRequest {
-        listen_addr: Some("127.0.0.1:2377".into()),
-        advertise_addr: Some("127.0.0.1".into()),
+        listen_addr: Some(format!("{manager_address}:2377")),
+        advertise_addr: Some(manager_address.clone()),
         ..Default::default()
     };
     let node_id = docker.swarm().init(init).send().await.unwrap();
-    let _leave = LeaveSwarm;
+    let _leave = LeaveSwarm(|| daemon_tests::docker().unwrap());
     assert!(!node_id.is_empty());
 
     let again = docker
@@ -135,6 +139,32 @@ async fn single_node_swarm() {
         matches!(delete_self, Error::Daemon { .. }),
         "a manager cannot remove itself: {delete_self}"
     );
+
+    // The peer daemon joins as a worker, then leaves, and its node is removed.
+    let peer = daemon_tests::peer_docker();
+    let tokens = docker.swarm().inspect().send().await.unwrap().join_tokens.unwrap();
+    let join = SwarmJoinRequest {
+        listen_addr: Some(format!("{peer_address}:2377")),
+        advertise_addr: Some(peer_address.clone()),
+        remote_addrs: Some(vec![format!("{manager_address}:2377")]),
+        join_token: tokens.worker,
+        ..Default::default()
+    };
+    peer.swarm().join(join).send().await.unwrap();
+    let _peer_leaves = LeaveSwarm(daemon_tests::peer_docker);
+    let worker_id = eventually("the worker in the node list", || async {
+        let nodes = docker.nodes().list().send().await.unwrap();
+        nodes.into_iter().find_map(|node| node.id.filter(|id| *id != node_id))
+    })
+    .await;
+    let worker = docker.nodes().inspect(&worker_id).send().await.unwrap();
+    assert_eq!(
+        worker.status.and_then(|s| s.addr).as_deref(),
+        Some(peer_address.as_str())
+    );
+    peer.swarm().leave().send().await.unwrap();
+    docker.nodes().delete(&worker_id).force(true).send().await.unwrap();
+    assert!(docker.nodes().inspect(&worker_id).send().await.unwrap_err().is_not_found());
 
     // Services, tasks and their logs.
     let name = unique_name("svc");

@@ -583,20 +583,12 @@ impl Client {
         Completion::new(self.inner.options.observer.as_ref(), operation, status.as_u16())
     }
 
-    /// A JSON answer. A success whose body is empty or `null` means that there is nothing to
-    /// tell, and is read as the type's default (an empty list, a model with no field set):
-    /// dockerd answers a plugin removal with no body, and the changes of an untouched
-    /// container with `null`, where the spec promises an object and a list.
     pub async fn send_json<T: DeserializeOwned + Default>(&self, request: Request) -> Result<T> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
         let status = response.status();
         let body = self.collect_body(response, operation).await?;
-        let value = if says_nothing(&body) {
-            T::default()
-        } else {
-            decode(operation, &body)?
-        };
+        let value = decode_answer(operation, &body)?;
         self.report_success(operation, status, Some(&body));
         Ok(value)
     }
@@ -835,6 +827,17 @@ fn bodiless_copy(request: &http::Request<HttpBody>) -> Option<http::Request<Http
     *copy.version_mut() = request.version();
     *copy.headers_mut() = request.headers().clone();
     Some(copy)
+}
+
+/// Decodes the body of a success answer that is one JSON document into `T`. A body that is
+/// empty or `null` means there is nothing to tell, and is read as the type's default (an empty
+/// list, a model with no field set): dockerd answers a plugin removal with no body, and the
+/// changes of an untouched container with `null`, where the spec promises an object and a list.
+pub fn decode_answer<T: DeserializeOwned + Default>(operation: &'static str, body: &[u8]) -> Result<T> {
+    if says_nothing(body) {
+        return Ok(T::default());
+    }
+    decode(operation, body)
 }
 
 /// Whether a JSON body is empty or `null`, around white space.

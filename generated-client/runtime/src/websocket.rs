@@ -46,16 +46,25 @@ where
             },
         })?;
     let (sink, stream) = socket.split();
-    let output = stream.filter_map(|message| async move {
-        match message {
+    let mut closed = false;
+    let output = stream.filter_map(move |message| {
+        let payload = match message {
             Ok(Message::Binary(payload)) => Some(Ok(payload)),
             Ok(Message::Text(text)) => Some(Ok(Bytes::from(text))),
-            // Pings are answered by the sink; the close handshake ends the stream.
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_)) => None,
+            Ok(Message::Close(_)) => {
+                closed = true;
+                None
+            }
+            // Pings are answered by the sink.
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => None,
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => None,
+            // The daemon drops the connection right after its close frame, so the answer to that
+            // frame may meet a closed socket: the session has ended all the same.
+            Err(_) if closed => None,
             Err(tungstenite::Error::Io(error)) => Some(Err(error)),
             Err(other) => Some(Err(io::Error::other(other))),
-        }
+        };
+        std::future::ready(payload)
     });
     Ok(WebSocketSession {
         output: Box::pin(output),

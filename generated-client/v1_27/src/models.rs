@@ -1829,8 +1829,24 @@ pub struct NetworkConfig {
     pub mac_address: Option<String>,
     #[serde(rename = "PortMapping", default, skip_serializing_if = "Option::is_none")]
     pub port_mapping: Option<String>,
+    /// The container's port (`80/tcp`) to the host addresses it is published on, or null.
     #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
-    pub ports: Option<Vec<crate::models::Port>>,
+    pub ports: Option<
+        std::collections::HashMap<String, Vec<crate::models::PortBinding>>,
+    >,
+    /// The container's endpoint in each network it is connected to.
+    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    pub networks: Option<
+        std::collections::HashMap<String, crate::models::EndpointSettings>,
+    >,
+    #[serde(rename = "SandboxID", default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_id: Option<String>,
+    #[serde(rename = "SandboxKey", default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_key: Option<String>,
+    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    #[serde(rename = "IPAddress", default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkContainer {
@@ -2317,6 +2333,13 @@ pub struct Port {
     pub public_port: Option<u16>,
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::PortType>,
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PortBinding {
+    #[serde(rename = "HostIp", default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    #[serde(rename = "HostPort", default, skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<String>,
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.

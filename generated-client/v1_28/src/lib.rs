@@ -126,6 +126,356 @@ pub const OPERATIONS: &[&str] = &[
     "SecretDelete",
     "SecretUpdate",
 ];
+/// Decodes `body`, a success answer of `operation` that is one JSON document, into that
+/// operation's typed value as a request would, to check recorded answers against this
+/// version's models. `None` for an operation without such an answer in this version.
+#[inline]
+pub fn decode_answer(operation: &str, body: &[u8]) -> Option<Result<()>> {
+    match operation {
+        "ContainerList" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerSummary,
+                >("ContainerList", body)
+                    .map(drop),
+            )
+        }
+        "ContainerCreate" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerCreateResponse,
+                >("ContainerCreate", body)
+                    .map(drop),
+            )
+        }
+        "ContainerInspect" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerInspectResponse,
+                >("ContainerInspect", body)
+                    .map(drop),
+            )
+        }
+        "ContainerTop" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerTopResponse,
+                >("ContainerTop", body)
+                    .map(drop),
+            )
+        }
+        "ContainerChanges" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::ContainerChangesResponse>,
+                >("ContainerChanges", body)
+                    .map(drop),
+            )
+        }
+        "ContainerUpdate" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerUpdateResponse,
+                >("ContainerUpdate", body)
+                    .map(drop),
+            )
+        }
+        "ContainerWait" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerWaitResponse,
+                >("ContainerWait", body)
+                    .map(drop),
+            )
+        }
+        "ContainerPrune" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ContainerPruneResponse,
+                >("ContainerPrune", body)
+                    .map(drop),
+            )
+        }
+        "ImageList" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::ImageSummary>,
+                >("ImageList", body)
+                    .map(drop),
+            )
+        }
+        "ImageInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Image>("ImageInspect", body)
+                    .map(drop),
+            )
+        }
+        "ImageHistory" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::ImageHistoryResponseItem>,
+                >("ImageHistory", body)
+                    .map(drop),
+            )
+        }
+        "ImageDelete" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::ImageDeleteResponseItem>,
+                >("ImageDelete", body)
+                    .map(drop),
+            )
+        }
+        "ImageSearch" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::ImageSearchResponse>,
+                >("ImageSearch", body)
+                    .map(drop),
+            )
+        }
+        "ImagePrune" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ImagePruneResponse,
+                >("ImagePrune", body)
+                    .map(drop),
+            )
+        }
+        "SystemAuth" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SystemAuthResponse,
+                >("SystemAuth", body)
+                    .map(drop),
+            )
+        }
+        "SystemInfo" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SystemInfoResponse,
+                >("SystemInfo", body)
+                    .map(drop),
+            )
+        }
+        "SystemVersion" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SystemVersionResponse,
+                >("SystemVersion", body)
+                    .map(drop),
+            )
+        }
+        "ImageCommit" => {
+            Some(
+                runtime::decode_answer::<crate::models::IdResponse>("ImageCommit", body)
+                    .map(drop),
+            )
+        }
+        "SystemDataUsage" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SystemDataUsageResponse,
+                >("SystemDataUsage", body)
+                    .map(drop),
+            )
+        }
+        "ContainerExec" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::IdResponse,
+                >("ContainerExec", body)
+                    .map(drop),
+            )
+        }
+        "ExecInspect" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ExecInspectResponse,
+                >("ExecInspect", body)
+                    .map(drop),
+            )
+        }
+        "VolumeList" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::VolumeListResponse,
+                >("VolumeList", body)
+                    .map(drop),
+            )
+        }
+        "VolumeCreate" => {
+            Some(
+                runtime::decode_answer::<crate::models::Volume>("VolumeCreate", body)
+                    .map(drop),
+            )
+        }
+        "VolumeInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Volume>("VolumeInspect", body)
+                    .map(drop),
+            )
+        }
+        "VolumePrune" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::VolumePruneResponse,
+                >("VolumePrune", body)
+                    .map(drop),
+            )
+        }
+        "NetworkList" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::Network>,
+                >("NetworkList", body)
+                    .map(drop),
+            )
+        }
+        "NetworkInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Network>("NetworkInspect", body)
+                    .map(drop),
+            )
+        }
+        "NetworkCreate" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::NetworkCreateResponse,
+                >("NetworkCreate", body)
+                    .map(drop),
+            )
+        }
+        "NetworkPrune" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::NetworkPruneResponse,
+                >("NetworkPrune", body)
+                    .map(drop),
+            )
+        }
+        "PluginList" => {
+            Some(
+                runtime::decode_answer::<Vec<crate::models::Plugin>>("PluginList", body)
+                    .map(drop),
+            )
+        }
+        "GetPluginPrivileges" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::GetPluginPrivilegesResponse>,
+                >("GetPluginPrivileges", body)
+                    .map(drop),
+            )
+        }
+        "PluginInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Plugin>("PluginInspect", body)
+                    .map(drop),
+            )
+        }
+        "PluginDelete" => {
+            Some(
+                runtime::decode_answer::<crate::models::Plugin>("PluginDelete", body)
+                    .map(drop),
+            )
+        }
+        "NodeList" => {
+            Some(
+                runtime::decode_answer::<Vec<crate::models::Node>>("NodeList", body)
+                    .map(drop),
+            )
+        }
+        "NodeInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Node>("NodeInspect", body)
+                    .map(drop),
+            )
+        }
+        "SwarmInspect" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SwarmInspectResponse,
+                >("SwarmInspect", body)
+                    .map(drop),
+            )
+        }
+        "SwarmInit" => {
+            Some(runtime::decode_answer::<String>("SwarmInit", body).map(drop))
+        }
+        "SwarmUnlockkey" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SwarmUnlockkeyResponse,
+                >("SwarmUnlockkey", body)
+                    .map(drop),
+            )
+        }
+        "ServiceList" => {
+            Some(
+                runtime::decode_answer::<
+                    Vec<crate::models::Service>,
+                >("ServiceList", body)
+                    .map(drop),
+            )
+        }
+        "ServiceCreate" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ServiceCreateResponse,
+                >("ServiceCreate", body)
+                    .map(drop),
+            )
+        }
+        "ServiceInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Service>("ServiceInspect", body)
+                    .map(drop),
+            )
+        }
+        "ServiceUpdate" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::ServiceUpdateResponse,
+                >("ServiceUpdate", body)
+                    .map(drop),
+            )
+        }
+        "TaskList" => {
+            Some(
+                runtime::decode_answer::<Vec<crate::models::Task>>("TaskList", body)
+                    .map(drop),
+            )
+        }
+        "TaskInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Task>("TaskInspect", body)
+                    .map(drop),
+            )
+        }
+        "SecretList" => {
+            Some(
+                runtime::decode_answer::<Vec<crate::models::Secret>>("SecretList", body)
+                    .map(drop),
+            )
+        }
+        "SecretCreate" => {
+            Some(
+                runtime::decode_answer::<
+                    crate::models::SecretCreateResponse,
+                >("SecretCreate", body)
+                    .map(drop),
+            )
+        }
+        "SecretInspect" => {
+            Some(
+                runtime::decode_answer::<crate::models::Secret>("SecretInspect", body)
+                    .map(drop),
+            )
+        }
+        _ => None,
+    }
+}
 /// A client for API v1.28; cheap to clone, and clones share connections.
 #[derive(Debug, Clone)]
 pub struct Docker {
