@@ -36,7 +36,16 @@ pub fn lower(
 
     let mut by_operation: HashMap<&str, &OperationOverride> = HashMap::new();
     for entry in overrides {
-        by_operation.insert(entry.operation.as_str(), entry);
+        if by_operation.insert(entry.operation.as_str(), entry).is_some() {
+            return Err(SpecError {
+                file: file.to_owned(),
+                pointer: String::new(),
+                problem: format!(
+                    "two override entries claim operation {} for {version}; merge them or split their versions",
+                    entry.operation
+                ),
+            });
+        }
     }
     let mut operations = Vec::new();
     for (path, item) in &api.paths.paths {
@@ -335,7 +344,22 @@ impl Lowering<'_> {
             Some(_) => return Err("request body references are not supported".into()),
             None => None,
         };
-        let response = self.response(&id, operation, entry.and_then(|e| e.response.clone()))?;
+        let response = match entry.and_then(|e| e.response.clone()) {
+            Some(forced) => {
+                // What the spec alone gives, without keeping the types that working it out names.
+                let before = (self.types.clone(), self.taken.clone());
+                let unforced = self.response(&id, operation, None);
+                (self.types, self.taken) = before;
+                let response = self.response(&id, operation, Some(forced))?;
+                if unforced.as_ref() == Ok(&response) {
+                    return Err(format!(
+                        "the override of {id}'s response changes nothing in this version; close its version range"
+                    ));
+                }
+                response
+            }
+            None => self.response(&id, operation, None)?,
+        };
         Ok(Operation {
             id,
             group: operation.tags.first().cloned().unwrap_or_else(|| "Misc".into()),

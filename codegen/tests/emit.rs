@@ -280,3 +280,30 @@ fn stale_operation_overrides_fail_generation() {
         "{error}"
     );
 }
+
+#[test]
+fn operation_overrides_that_change_nothing_or_collide_fail_generation() {
+    let spec = SpecFile {
+        version: ApiVersion::parse("1.99").unwrap(),
+        path: fixtures().join("logs.yaml"),
+    };
+    let entry = |kind: &str| {
+        format!("  - versions: \"1.90-\"\n    operation: ThingLogs\n    why: test\n    response: {{kind: {kind}}}\n")
+    };
+    let changes = format!("operations:\n{}", entry("hijack"));
+    let overrides = Overrides::parse(Path::new("o.yaml"), &changes).unwrap();
+    assert!(codegen::generate(&spec, &overrides, "0.1.0").is_ok());
+    // The spec's `produces` already says the answer is container output.
+    let idle = format!("operations:\n{}", entry("output"));
+    let overrides = Overrides::parse(Path::new("o.yaml"), &idle).unwrap();
+    let error = codegen::generate(&spec, &overrides, "0.1.0").unwrap_err();
+    assert!(error.problem.contains("changes nothing"), "{error}");
+
+    let twice = format!("operations:\n{}{}", entry("hijack"), entry("json_stream"));
+    let overrides = Overrides::parse(Path::new("o.yaml"), &twice).unwrap();
+    let error = codegen::generate(&spec, &overrides, "0.1.0").unwrap_err();
+    assert!(
+        error.problem.contains("two override entries claim operation ThingLogs"),
+        "{error}"
+    );
+}

@@ -306,7 +306,12 @@ pub fn peer_docker() -> Docker {
         docker_host: Some(companion_variable("DOCKER_TEST_PEER_HOST")),
         ..Environment::from_process()
     };
-    docker_at(environment.endpoint().expect("DOCKER_TEST_PEER_HOST is a valid DOCKER_HOST value")).expect("client")
+    docker_at(
+        environment
+            .endpoint()
+            .expect("DOCKER_TEST_PEER_HOST is a valid DOCKER_HOST value"),
+    )
+    .expect("client")
 }
 
 /// The addresses the test daemon (the manager) and its peer reach each other at.

@@ -164,7 +164,13 @@ async fn single_node_swarm() {
     );
     peer.swarm().leave().send().await.unwrap();
     docker.nodes().delete(&worker_id).force(true).send().await.unwrap();
-    assert!(docker.nodes().inspect(&worker_id).send().await.unwrap_err().is_not_found());
+    assert!(docker
+        .nodes()
+        .inspect(&worker_id)
+        .send()
+        .await
+        .unwrap_err()
+        .is_not_found());
 
     // Services, tasks and their logs.
     let name = unique_name("svc");

@@ -58,8 +58,8 @@ mod websocket;
 
 pub use archive::{tar_directory, tar_files};
 pub use client::{
-    compare_versions, decode_answer, path_segment, Body, Client, Method, Options, PathStat, Request, Session, SessionInput,
-    VersionPolicy,
+    compare_versions, decode_answer, path_segment, Body, Client, Method, Options, PathStat, Request, Session,
+    SessionInput, VersionPolicy,
 };
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};

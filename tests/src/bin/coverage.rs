@@ -111,7 +111,11 @@ fn decode_saved_answers(bodies: &std::path::Path) -> bool {
         "decoded {decoded} of {} saved answers × crates ({} answers of {} operations, crates 1.41 to 1.54)",
         decoded + failures.len(),
         saved.len(),
-        saved.iter().map(|(operation, ..)| operation).collect::<BTreeSet<_>>().len(),
+        saved
+            .iter()
+            .map(|(operation, ..)| operation)
+            .collect::<BTreeSet<_>>()
+            .len(),
     );
     for failure in &failures {
         eprintln!("{failure}");
