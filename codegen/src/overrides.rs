@@ -23,6 +23,20 @@ pub struct Overrides {
     pub schema_patches: Vec<SchemaPatch>,
     #[serde(default)]
     pub operations: Vec<OperationOverride>,
+    #[serde(default)]
+    pub definition_imports: Vec<DefinitionImport>,
+}
+
+/// Definitions an older spec describes only as a free-form object, copied from the first spec
+/// that defines them, with every definition they refer to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionImport {
+    pub versions: VersionRange,
+    pub why: String,
+    /// The version whose spec defines them; it lies beside the patched one (`specs/vX.YY/`).
+    pub from: String,
+    pub definitions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,8 +181,12 @@ impl Overrides {
         Ok(overrides)
     }
 
-    /// Applies every schema patch claiming `version` to the Swagger document of `file`.
+    /// Applies every definition import and then every schema patch claiming `version` to the
+    /// Swagger document of `file`.
     pub fn patch_document(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
+        for import in self.definition_imports.iter().filter(|i| i.versions.contains(version)) {
+            import.apply(file, version, document)?;
+        }
         for patch in self.schema_patches.iter().filter(|p| p.versions.contains(version)) {
             let stale = |problem: String| SpecError {
                 file: file.to_owned(),
@@ -215,6 +233,67 @@ impl Overrides {
     /// The operation overrides claiming `version`.
     pub fn operations_for(&self, version: ApiVersion) -> impl Iterator<Item = &OperationOverride> {
         self.operations.iter().filter(move |o| o.versions.contains(version))
+    }
+}
+
+impl DefinitionImport {
+    fn apply(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
+        let error = |pointer: String, problem: String| SpecError {
+            file: file.to_owned(),
+            pointer,
+            problem: format!(
+                "definition import for {version} from {}: {problem}: {}",
+                self.from, self.why
+            ),
+        };
+        let source_file = file
+            .parent()
+            .and_then(Path::parent)
+            .map(|specs| specs.join(format!("v{}", self.from)).join("swagger.yaml"))
+            .ok_or_else(|| error(String::new(), "the spec has no sibling folders".into()))?;
+        let source = crate::spec::read(&source_file)?;
+        let source_definitions = source.get("definitions").and_then(Value::as_object);
+        let mut wanted = self.definitions.clone();
+        let mut copied = Vec::new();
+        while let Some(name) = wanted.pop() {
+            if copied.contains(&name) {
+                continue;
+            }
+            let pointer = format!("/definitions/{name}");
+            let definition = source_definitions
+                .and_then(|definitions| definitions.get(&name))
+                .ok_or_else(|| error(pointer.clone(), format!("{} defines no {name}", source_file.display())))?;
+            if document.pointer(&pointer).is_some() {
+                return Err(error(
+                    pointer,
+                    "this spec defines it already; close the import's range".into(),
+                ));
+            }
+            collect_refs(definition, &mut wanted);
+            document["definitions"][&name] = definition.clone();
+            copied.push(name);
+        }
+        Ok(())
+    }
+}
+
+/// The names of the definitions that `schema` refers to (`$ref: "#/definitions/NAME"`).
+fn collect_refs(schema: &Value, names: &mut Vec<String>) {
+    match schema {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                match (key.as_str(), value.as_str()) {
+                    ("$ref", Some(target)) => {
+                        if let Some(name) = target.strip_prefix("#/definitions/") {
+                            names.push(name.to_owned());
+                        }
+                    }
+                    _ => collect_refs(value, names),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_refs(item, names)),
+        _ => {}
     }
 }
 
@@ -338,6 +417,30 @@ schema_patches:
             .patch_document(Path::new("s.yaml"), v("1.25"), &mut document)
             .unwrap_err();
         assert!(error.problem.contains("needs `expect`"), "{error}");
+    }
+
+    #[test]
+    fn definitions_are_imported_with_what_they_refer_to_and_only_where_missing() {
+        let specs = std::env::temp_dir().join(format!("codegen-import-{}", std::process::id()));
+        std::fs::create_dir_all(specs.join("v1.48")).unwrap();
+        std::fs::write(
+            specs.join("v1.48/swagger.yaml"),
+            "definitions:\n  Stats: {type: object, properties: {cpu: {$ref: '#/definitions/Cpu'}}}\n  Cpu: {type: object}\n  Other: {type: string}\n",
+        )
+        .unwrap();
+        let text = "definition_imports:\n  - versions: \"1.25-1.47\"\n    from: \"1.48\"\n    definitions: [Stats]\n    why: free-form before\n";
+        let overrides = Overrides::parse(Path::new("o.yaml"), text).unwrap();
+        let old = specs.join("v1.41/swagger.yaml");
+        let mut document = json!({"definitions": {}});
+        overrides.patch_document(&old, v("1.41"), &mut document).unwrap();
+        let names: Vec<_> = document["definitions"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(names, ["Stats", "Cpu"]);
+
+        let mut already = json!({"definitions": {"Cpu": {"type": "object"}}});
+        let error = overrides.patch_document(&old, v("1.41"), &mut already).unwrap_err();
+        assert!(error.problem.contains("defines it already"), "{error}");
+        assert_eq!(error.pointer, "/definitions/Cpu");
+        std::fs::remove_dir_all(specs).unwrap();
     }
 
     #[test]

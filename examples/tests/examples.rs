@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use daemon_tests::{
-    busybox_image, busybox_rootfs, companion_variable, create_busybox, docker, tls_context_config, unique_name,
+    busybox_image, busybox_rootfs, companion_variable, create_busybox, docker, drain, tls_context_config, unique_name,
+    TestRegistry,
 };
 use docker_engine_runtime::Filters;
 use docker_engine_v1_41::Docker;
@@ -109,6 +110,98 @@ async fn pull_reports_the_daemons_error_without_a_registry() {
 }
 
 #[tokio::test]
+async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
+    let Some(docker) = docker() else { return };
+    let registry = TestRegistry::from_env();
+    // An image with a layer of its own, pushed, then deleted here so every pull downloads it.
+    let repository = registry.repository("example-pull");
+    let container = create_busybox(&docker, "example-pull", "echo $RANDOM$RANDOM > /unique").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    docker.containers().wait(&container.id).send().await.unwrap();
+    let reference = format!("{repository}:v1");
+    docker
+        .images()
+        .commit()
+        .container(&container.id)
+        .repo(&repository)
+        .tag("v1")
+        .send()
+        .await
+        .unwrap();
+    let pushed = docker
+        .images()
+        .push(&repository, registry.auth())
+        .tag("v1")
+        .send()
+        .await
+        .unwrap();
+    drain(pushed).await;
+
+    // A credential helper speaking the helpers' protocol: `get`, the server on stdin, JSON out.
+    let helpers = scratch_dir("credential-helpers");
+    let helper = helpers.join("docker-credential-dct-test");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = {address} ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{password}\"}}' \"$server\"\n",
+        address = registry.address,
+        user = registry.user,
+        password = registry.password,
+    );
+    std::fs::write(&helper, script).unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default());
+    let stored = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", registry.user, registry.password))
+    };
+    let configs = [
+        ("credsStore", serde_json::json!({"credsStore": "dct-test"})),
+        (
+            "credHelpers",
+            serde_json::json!({"credHelpers": {registry.address.clone(): "dct-test"}}),
+        ),
+        (
+            "auths",
+            serde_json::json!({"auths": {registry.address.clone(): {"auth": stored}}}),
+        ),
+    ];
+    for (source, config) in configs {
+        docker.images().delete(&reference).send().await.unwrap();
+        let config_dir = scratch_dir("pull-config");
+        std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
+        let mut pull = example!("pull");
+        pull.env("DOCKER_CONFIG", &config_dir)
+            .env("PATH", &path)
+            .arg(&reference);
+        let printed = succeed(pull);
+        assert!(
+            printed.contains(&format!("Pulling from {}", repository.split_once('/').unwrap().1)),
+            "{source}: {printed}"
+        );
+        let layer_lines: Vec<_> = printed
+            .lines()
+            .filter(|line| line.ends_with(": Pull complete"))
+            .collect();
+        assert_eq!(layer_lines.len(), 1, "{source}: the image's own layer, once: {printed}");
+        assert!(printed.contains("Download complete"), "{source}: {printed}");
+        assert!(docker.images().inspect(&reference).send().await.is_ok(), "{source}");
+        std::fs::remove_dir_all(config_dir).unwrap();
+    }
+
+    // Without credentials, the registry's refusal is the example's error.
+    docker.images().delete(&reference).send().await.unwrap();
+    let mut pull = example!("pull");
+    pull.arg(&reference);
+    let output = finish(pull, b"");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no basic auth credentials"),
+        "{}",
+        describe(&output)
+    );
+    std::fs::remove_dir_all(helpers).unwrap();
+}
+
+#[tokio::test]
 async fn import_from_a_tar_file_applies_changes() {
     let Some(docker) = docker() else { return };
     let dir = scratch_dir("example-import");
@@ -152,6 +245,32 @@ async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
     let built = printed.lines().last().unwrap().strip_prefix("built ").unwrap();
     let tagged = docker.images().inspect(&tag).send().await.unwrap();
     assert_eq!(tagged.id.as_deref(), Some(built));
+    docker.images().delete(&tag).send().await.unwrap();
+
+    // With BuildKit, the steps are numbered and timed as the CLI's plain progress shows them.
+    let mut buildkit = example!("build_image");
+    buildkit.arg(&context).args(["--tag", &tag, "--buildkit"]);
+    let printed = succeed(buildkit);
+    let run_step = printed
+        .lines()
+        .find(|line| line.starts_with('#') && line.ends_with("RUN cat /greeting.txt"))
+        .unwrap_or_else(|| panic!("the RUN step is announced: {printed}"));
+    let number = run_step.split_whitespace().next().unwrap();
+    assert!(
+        printed
+            .lines()
+            .any(|line| line.starts_with(&format!("{number} ")) && line.ends_with(" hello from the context")),
+        "its output is shown under its number: {printed}"
+    );
+    assert!(
+        printed.lines().any(|line| line.starts_with(&format!("{number} DONE "))),
+        "{printed}"
+    );
+    let built = printed.lines().last().unwrap().strip_prefix("built ").unwrap();
+    assert_eq!(
+        docker.images().inspect(&tag).send().await.unwrap().id.as_deref(),
+        Some(built)
+    );
     docker.images().delete(&tag).send().await.unwrap();
 
     std::fs::write(context.join("Dockerfile"), format!("FROM {image}\nRUN exit 7\n")).unwrap();

@@ -1,7 +1,9 @@
 //! Image recipes: build, history, tag, save/load, delete, prune.
 
 use daemon_tests::{busybox_image, docker, unique_name};
+use docker_engine_runtime::buildkit::{Aux, TRACE_ID};
 use docker_engine_runtime::{tar_directory, tar_files, Body, Error, Filters};
+use docker_engine_v1_41::models::ImageBuildVersion;
 use futures_util::StreamExt;
 
 #[tokio::test]
@@ -31,7 +33,7 @@ async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
     while let Some(message) = build.next().await {
         let message = message.unwrap();
         output.push_str(message.stream.as_deref().unwrap_or(""));
-        if let Some(id) = message.aux.and_then(|aux| aux.id) {
+        if let Some(Aux::Image { id }) = message.aux.map(|aux| Aux::read("ImageBuild", None, &aux).unwrap()) {
             image_id = Some(id);
         }
     }
@@ -169,4 +171,85 @@ async fn prune_removes_dangling_images_only() {
         .send()
         .await
         .expect("tagged images survive");
+}
+
+#[tokio::test]
+async fn buildkit_builds_stream_typed_traces_and_name_the_image() {
+    let Some(docker) = docker() else { return };
+    let base = busybox_image(&docker).await;
+    let tag = format!("{}:bk", unique_name("buildkit"));
+    let marker = unique_name("marker");
+    let dockerfile = format!(
+        "FROM {base}\nCOPY greeting.txt /greeting.txt\nRUN cat /greeting.txt && echo {marker} && echo to-stderr >&2\n"
+    );
+    let context = tar_files([
+        ("Dockerfile", dockerfile.as_bytes()),
+        ("greeting.txt", &b"hello from BuildKit\n"[..]),
+    ])
+    .unwrap();
+    let mut build = docker
+        .images()
+        .build()
+        .version(ImageBuildVersion::V2)
+        .t(&tag)
+        .body(Body::from(context))
+        .send()
+        .await
+        .unwrap();
+    let (mut traces, mut image_id, mut vertexes, mut logs) = (0, None, Vec::new(), String::new());
+    let read = async {
+        while let Some(message) = build.next().await {
+            let message = message.unwrap();
+            let Some(aux) = message.aux else { continue };
+            match Aux::read("ImageBuild", message.id.as_deref(), &aux).unwrap() {
+                Aux::Trace(status) => {
+                    assert_eq!(message.id.as_deref(), Some(TRACE_ID));
+                    traces += 1;
+                    vertexes.extend(status.vertexes);
+                    for log in status.logs {
+                        logs.push_str(&String::from_utf8_lossy(&log.msg));
+                    }
+                }
+                Aux::Image { id } => image_id = Some(id),
+                Aux::Other(other) => panic!("unexpected aux {other}"),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), read)
+        .await
+        .expect("the build ends");
+    assert!(traces > 0, "BuildKit progress arrives as traces");
+    let run = vertexes
+        .iter()
+        .find(|v| v.name.contains("RUN cat /greeting.txt") && v.completed.is_some())
+        .unwrap_or_else(|| panic!("the RUN step completes: {vertexes:?}"));
+    assert!(run.error.is_empty() && run.started.is_some(), "{run:?}");
+    assert!(
+        logs.contains("hello from BuildKit") && logs.contains(&marker) && logs.contains("to-stderr"),
+        "{logs}"
+    );
+    let image_id = image_id.expect("the build names its image");
+    let inspected = docker.images().inspect(&tag).send().await.unwrap();
+    assert_eq!(inspected.id.as_deref(), Some(image_id.as_str()));
+    docker.images().delete(&tag).send().await.unwrap();
+
+    let failing = format!("FROM {base}\nRUN echo about to fail && false\n");
+    let context = tar_files([("Dockerfile", failing.as_bytes())]).unwrap();
+    let mut build = docker
+        .images()
+        .build()
+        .version(ImageBuildVersion::V2)
+        .body(Body::from(context))
+        .send()
+        .await
+        .unwrap();
+    let mut failure = None;
+    while let Some(message) = build.next().await {
+        if let Err(error) = message {
+            failure = Some(error);
+        }
+    }
+    let failure = failure.expect("a failing step fails the build");
+    assert!(matches!(failure, Error::Stream { .. }), "{failure:?}");
+    assert!(failure.to_string().contains("exit code: 1"), "{failure}");
 }

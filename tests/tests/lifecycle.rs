@@ -117,7 +117,18 @@ async fn top_changes_export_and_stats_of_a_running_container() {
 
     let mut one_shot = docker.containers().stats(id).stream(false).send().await.unwrap();
     let stats = one_shot.next().await.expect("one stats object").unwrap();
-    assert!(stats.get("memory_stats").is_some(), "{stats}");
+    // The typed model (defined by 1.48's spec, imported into older crates) reads 20.10's stats.
+    let cpu = stats.cpu_stats.expect("cpu_stats");
+    assert!(cpu.cpu_usage.and_then(|u| u.total_usage).is_some());
+    assert!(cpu.system_cpu_usage.is_some() && cpu.online_cpus.is_some());
+    let memory = stats.memory_stats.expect("memory_stats");
+    assert!(memory.usage.is_some() && memory.limit.is_some());
+    assert!(stats.pids_stats.and_then(|p| p.current).is_some());
+    assert!(stats.read.is_some());
+    assert!(
+        !stats.networks.unwrap_or_default().is_empty(),
+        "a container on the bridge has eth0"
+    );
     assert!(one_shot.next().await.is_none(), "stream=false sends exactly one object");
 
     let mut streaming = docker.containers().stats(id).send().await.unwrap();

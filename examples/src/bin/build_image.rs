@@ -1,17 +1,21 @@
 //! Builds an image from a directory, as `docker build` does: the directory is tarred on the fly
 //! and streamed to the daemon, the build's output is streamed to the terminal, and the image is
-//! tagged.
+//! tagged. With `--buildkit` the daemon builds with BuildKit, whose progress is shown as the
+//! CLI's plain progress (`--progress=plain`) shows it: each step numbered, its output, its time.
 //!
 //! ```text
-//! cargo run -p docker-examples --bin build_image -- ./context --tag myapp:dev
+//! cargo run -p docker-examples --bin build_image -- ./context --tag myapp:dev [--buildkit]
 //! ```
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use docker_engine_runtime::buildkit::{Aux, StatusResponse, Timestamp};
 use docker_engine_runtime::tar_directory;
+use docker_engine_v1_41::models::ImageBuildVersion;
 use docker_examples::{connect, run, split_reference, Failure};
 use futures_util::StreamExt;
 
@@ -28,6 +32,9 @@ struct Args {
     /// Build without the cache.
     #[arg(long)]
     no_cache: bool,
+    /// Build with BuildKit (the API's builder version 2) instead of the classic builder.
+    #[arg(long)]
+    buildkit: bool,
 }
 
 fn main() -> ExitCode {
@@ -45,12 +52,16 @@ async fn build(args: Args) -> Result<ExitCode, Failure> {
         .dockerfile(&args.file)
         .nocache(args.no_cache)
         .body(tar_directory(&args.context));
+    if args.buildkit {
+        request = request.version(ImageBuildVersion::V2);
+    }
     // The API takes several tags as the `t` parameter repeated; this version's spec lists one.
     if let Some(tag) = args.tag.first() {
         request = request.t(tag);
     }
     let mut output = request.send().await?;
     let mut image_id = None;
+    let mut steps = PlainProgress::default();
     let mut terminal = std::io::stdout().lock();
     while let Some(message) = output.next().await {
         // A failing step ends the stream with the daemon's error, e.g. "The command '/bin/sh -c
@@ -58,11 +69,15 @@ async fn build(args: Args) -> Result<ExitCode, Failure> {
         let message = message?;
         if let Some(text) = message.stream {
             terminal.write_all(text.as_bytes())?;
-            terminal.flush()?;
         }
-        if let Some(aux) = message.aux {
-            image_id = aux.id;
+        if let Some(aux) = &message.aux {
+            match Aux::read("ImageBuild", message.id.as_deref(), aux)? {
+                Aux::Image { id } => image_id = Some(id),
+                Aux::Trace(status) => steps.print(&status, &mut terminal)?,
+                Aux::Other(_) => {}
+            }
         }
+        terminal.flush()?;
     }
     drop(terminal);
     let image_id = image_id.ok_or("the build ended without naming the image it built")?;
@@ -73,4 +88,69 @@ async fn build(args: Args) -> Result<ExitCode, Failure> {
     }
     println!("built {image_id}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// BuildKit's progress as lines: `#N name` when step N starts, its output, and `#N DONE 0.3s`,
+/// `#N CACHED` or `#N ERROR: ...` when it ends.
+#[derive(Default)]
+struct PlainProgress {
+    numbers: HashMap<String, usize>,
+    started: HashMap<String, Timestamp>,
+    ended: Vec<String>,
+}
+
+impl PlainProgress {
+    fn number(&mut self, digest: &str) -> usize {
+        let next = self.numbers.len() + 1;
+        *self.numbers.entry(digest.to_owned()).or_insert(next)
+    }
+
+    fn print(&mut self, status: &StatusResponse, out: &mut impl Write) -> std::io::Result<()> {
+        for vertex in &status.vertexes {
+            let number = self.number(&vertex.digest);
+            if !self.started.contains_key(&vertex.digest) && (vertex.started.is_some() || vertex.cached) {
+                self.started
+                    .insert(vertex.digest.clone(), vertex.started.unwrap_or_default());
+                writeln!(out, "#{number} {}", vertex.name)?;
+            }
+        }
+        for task in status.statuses.iter().filter(|task| task.completed.is_some()) {
+            let number = self.number(&task.vertex);
+            writeln!(
+                out,
+                "#{number} {} done",
+                if task.name.is_empty() { &task.id } else { &task.name }
+            )?;
+        }
+        for log in &status.logs {
+            let number = self.number(&log.vertex);
+            let since_start = match (self.started.get(&log.vertex), log.timestamp) {
+                (Some(started), Some(at)) => at.seconds_since(started),
+                _ => 0.0,
+            };
+            for line in String::from_utf8_lossy(&log.msg).lines() {
+                writeln!(out, "#{number} {since_start:.3} {line}")?;
+            }
+        }
+        for vertex in &status.vertexes {
+            if self.ended.contains(&vertex.digest) {
+                continue;
+            }
+            let number = self.number(&vertex.digest);
+            if vertex.cached {
+                writeln!(out, "#{number} CACHED")?;
+            } else if !vertex.error.is_empty() {
+                writeln!(out, "#{number} ERROR: {}", vertex.error)?;
+            } else if let (Some(started), Some(completed)) = (vertex.started, vertex.completed) {
+                writeln!(out, "#{number} DONE {:.1}s", completed.seconds_since(&started))?;
+            } else {
+                continue;
+            }
+            self.ended.push(vertex.digest.clone());
+        }
+        for warning in &status.warnings {
+            writeln!(out, "WARNING: {}", String::from_utf8_lossy(&warning.short))?;
+        }
+        Ok(())
+    }
 }

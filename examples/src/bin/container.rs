@@ -17,9 +17,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use docker_engine_v1_41::models::{ContainerCpuStats, ContainerStatsResponse};
 use docker_examples::{connect, copy_output, run, Docker, Failure};
 use futures_util::{stream, StreamExt};
-use serde_json::Value;
 
 #[derive(Parser)]
 struct Args {
@@ -187,55 +187,63 @@ struct Row {
     pids: u64,
 }
 
-fn number(value: &Value, path: &str) -> f64 {
-    value.pointer(path).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
 impl Row {
-    fn from_sample(sample: &Value) -> Row {
-        let cpu_delta =
-            number(sample, "/cpu_stats/cpu_usage/total_usage") - number(sample, "/precpu_stats/cpu_usage/total_usage");
-        let system_delta =
-            number(sample, "/cpu_stats/system_cpu_usage") - number(sample, "/precpu_stats/system_cpu_usage");
-        let online_cpus = match number(sample, "/cpu_stats/online_cpus") {
-            0.0 => sample
-                .pointer("/cpu_stats/cpu_usage/percpu_usage")
-                .and_then(Value::as_array)
+    fn from_sample(sample: &ContainerStatsResponse) -> Row {
+        let (cpu, precpu) = (
+            sample.cpu_stats.clone().unwrap_or_default(),
+            sample.precpu_stats.clone().unwrap_or_default(),
+        );
+        let total_usage =
+            |stats: &ContainerCpuStats| stats.cpu_usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0) as f64;
+        let cpu_delta = total_usage(&cpu) - total_usage(&precpu);
+        let system_delta = cpu.system_cpu_usage.unwrap_or(0) as f64 - precpu.system_cpu_usage.unwrap_or(0) as f64;
+        let online_cpus = match cpu.online_cpus {
+            Some(cpus) if cpus > 0 => f64::from(cpus),
+            _ => cpu
+                .cpu_usage
+                .as_ref()
+                .and_then(|usage| usage.percpu_usage.as_ref())
                 .map_or(1.0, |cpus| cpus.len() as f64),
-            cpus => cpus,
         };
         let cpu_percent = if cpu_delta > 0.0 && system_delta > 0.0 {
             cpu_delta / system_delta * online_cpus * 100.0
         } else {
             0.0
         };
+        let memory = sample.memory_stats.clone().unwrap_or_default();
+        let memory_stat = |name: &str| {
+            memory
+                .stats
+                .as_ref()
+                .and_then(|stats| stats.get(name).copied().flatten())
+                .unwrap_or(0) as f64
+        };
         // Page cache is not the container's own use: cgroup v2 calls it inactive_file, v1 cache.
-        let cache = match number(sample, "/memory_stats/stats/inactive_file") {
-            0.0 => number(sample, "/memory_stats/stats/cache"),
+        let cache = match memory_stat("inactive_file") {
+            0.0 => memory_stat("cache"),
             inactive => inactive,
         };
-        let memory_used = (number(sample, "/memory_stats/usage") - cache).max(0.0);
-        let network = sample
-            .get("networks")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flat_map(|networks| networks.values())
-            .fold((0.0, 0.0), |(rx, tx), interface| {
-                (rx + number(interface, "/rx_bytes"), tx + number(interface, "/tx_bytes"))
-            });
+        let memory_used = (memory.usage.unwrap_or(0) as f64 - cache).max(0.0);
+        let network =
+            sample
+                .networks
+                .iter()
+                .flat_map(|networks| networks.values())
+                .fold((0.0, 0.0), |(rx, tx), interface| {
+                    (
+                        rx + interface.rx_bytes.unwrap_or(0) as f64,
+                        tx + interface.tx_bytes.unwrap_or(0) as f64,
+                    )
+                });
         let block = sample
-            .pointer("/blkio_stats/io_service_bytes_recursive")
-            .and_then(Value::as_array)
+            .blkio_stats
+            .as_ref()
+            .and_then(|blkio| blkio.io_service_bytes_recursive.as_ref())
             .into_iter()
             .flatten()
             .fold((0.0, 0.0), |(read, write), entry| {
-                let bytes = number(entry, "/value");
-                match entry
-                    .get("op")
-                    .and_then(Value::as_str)
-                    .map(str::to_ascii_lowercase)
-                    .as_deref()
-                {
+                let bytes = entry.value.unwrap_or(0) as f64;
+                match entry.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
                     Some("read") => (read + bytes, write),
                     Some("write") => (read, write + bytes),
                     _ => (read, write),
@@ -244,10 +252,10 @@ impl Row {
         Row {
             cpu_percent,
             memory_used,
-            memory_limit: number(sample, "/memory_stats/limit"),
+            memory_limit: memory.limit.unwrap_or(0) as f64,
             network,
             block,
-            pids: number(sample, "/pids_stats/current") as u64,
+            pids: sample.pids_stats.as_ref().and_then(|pids| pids.current).unwrap_or(0),
         }
     }
 }

@@ -1,15 +1,19 @@
 //! Pulls an image with a progress bar per layer, as `docker pull` does, using the credentials
-//! of `~/.docker/config.json` (or `DOCKER_CONFIG`) for the image's registry.
+//! of `~/.docker/config.json` (or `DOCKER_CONFIG`) for the image's registry: `auths`, the
+//! `credsStore` or a registry's `credHelpers` program. Off a terminal it prints each layer's
+//! changes of status on a line of their own, as the CLI's plain output does.
 //!
 //! ```text
 //! cargo run -p docker-examples --bin pull -- busybox:latest
 //! ```
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use docker_engine_runtime::{registry_of, DockerConfig, Environment};
+use docker_engine_runtime::{registry_of, DockerConfig, Environment, JsonStream};
+use docker_engine_v1_41::models::CreateImageInfo;
 use docker_examples::{connect, run, Failure};
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -41,6 +45,9 @@ async fn pull(args: Args) -> Result<ExitCode, Failure> {
     }
     // An unreachable registry is the daemon's error, reported here with what it says.
     let mut progress = request.send().await?;
+    if !std::io::stderr().is_terminal() {
+        return plain(progress).await;
+    }
 
     let bars = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:12} {msg:20} [{bar:30}] {bytes:>10}/{total_bytes:10}")?
@@ -71,6 +78,26 @@ async fn pull(args: Args) -> Result<ExitCode, Failure> {
     }
     for bar in layers.values() {
         bar.finish();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per change of a layer's status (`1a93f7c9682e: Pull complete`), and the lines about
+/// the whole image; the byte counts of a download in progress are left out.
+async fn plain(mut progress: JsonStream<CreateImageInfo>) -> Result<ExitCode, Failure> {
+    let mut last_status: HashMap<String, String> = HashMap::new();
+    while let Some(message) = progress.next().await {
+        let message = message?;
+        let status = message.status.unwrap_or_default();
+        match message.id {
+            Some(id) if message.progress_detail.is_some() => {
+                if last_status.insert(id.clone(), status.clone()).as_deref() != Some(status.as_str()) {
+                    println!("{id}: {status}");
+                }
+            }
+            Some(id) => println!("{id}: {status}"),
+            None => println!("{status}"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -42,6 +42,7 @@
 //! ```
 
 mod archive;
+pub mod buildkit;
 mod client;
 mod config;
 mod endpoint;

@@ -2015,7 +2015,9 @@ impl ContainerStatsBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(
         self,
-    ) -> Result<docker_engine_runtime::JsonStream<serde_json::Value>> {
+    ) -> Result<
+        docker_engine_runtime::JsonStream<crate::models::ContainerStatsResponse>,
+    > {
         let mut request = Request::new(
             Method::GET,
             [
@@ -2033,7 +2035,9 @@ impl ContainerStatsBuilder {
     }
 }
 impl std::future::IntoFuture for ContainerStatsBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<serde_json::Value>>;
+    type Output = Result<
+        docker_engine_runtime::JsonStream<crate::models::ContainerStatsResponse>,
+    >;
     type IntoFuture = std::pin::Pin<
         Box<dyn std::future::Future<Output = Self::Output> + Send>,
     >;

@@ -157,8 +157,9 @@ pub struct BuildInfo {
     pub progress: Option<String>,
     #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
+    /// The image built ({"ID": ...}) or, under id `moby.buildkit.trace`, BuildKit's progress (a base64 string); see `docker_engine_runtime::buildkit::Aux`.
     #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
-    pub aux: Option<crate::models::ImageId>,
+    pub aux: Option<serde_json::Value>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildPruneResponse {
@@ -287,6 +288,92 @@ pub struct ConfigSpec {
     #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
 }
+/// Blkio stats entry.
+///
+/// This type is Linux-specific and omitted for Windows containers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerBlkioStatEntry {
+    #[serde(rename = "major", default, skip_serializing_if = "Option::is_none")]
+    pub major: Option<u64>,
+    #[serde(rename = "minor", default, skip_serializing_if = "Option::is_none")]
+    pub minor: Option<u64>,
+    #[serde(rename = "op", default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<u64>,
+}
+/// BlkioStats stores all IO service stats for data read and write.
+///
+/// This type is Linux-specific and holds many fields that are specific to cgroups v1.
+/// On a cgroup v2 host, all fields other than `io_service_bytes_recursive`
+/// are omitted or `null`.
+///
+/// This type is only populated on Linux and omitted for Windows containers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerBlkioStats {
+    #[serde(
+        rename = "io_service_bytes_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_service_bytes_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "io_serviced_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_serviced_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "io_queue_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_queue_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "io_service_time_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_service_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "io_wait_time_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_wait_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "io_merged_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_merged_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "io_time_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub io_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+    /// This field is only available when using Linux containers with
+    /// cgroups v1. It is omitted or `null` when using cgroups v2.
+    #[serde(
+        rename = "sectors_recursive",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sectors_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
+}
 /// change item in response to ContainerChanges operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerChangeResponseItem {
@@ -396,6 +483,67 @@ pub struct ContainerConfig {
     /// Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
     #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
+}
+/// CPU related info of the container
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerCpuStats {
+    #[serde(rename = "cpu_usage", default, skip_serializing_if = "Option::is_none")]
+    pub cpu_usage: Option<crate::models::ContainerCpuUsage>,
+    /// System Usage.
+    ///
+    /// This field is Linux-specific and omitted for Windows containers.
+    #[serde(
+        rename = "system_cpu_usage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub system_cpu_usage: Option<u64>,
+    /// Number of online CPUs.
+    ///
+    /// This field is Linux-specific and omitted for Windows containers.
+    #[serde(rename = "online_cpus", default, skip_serializing_if = "Option::is_none")]
+    pub online_cpus: Option<u32>,
+    #[serde(
+        rename = "throttling_data",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub throttling_data: Option<crate::models::ContainerThrottlingData>,
+}
+/// All CPU stats aggregated since container inception.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerCpuUsage {
+    /// Total CPU time consumed in nanoseconds (Linux) or 100's of nanoseconds (Windows).
+    #[serde(rename = "total_usage", default, skip_serializing_if = "Option::is_none")]
+    pub total_usage: Option<u64>,
+    /// Total CPU time (in nanoseconds) consumed per core (Linux).
+    ///
+    /// This field is Linux-specific when using cgroups v1. It is omitted
+    /// when using cgroups v2 and Windows containers.
+    #[serde(rename = "percpu_usage", default, skip_serializing_if = "Option::is_none")]
+    pub percpu_usage: Option<Vec<u64>>,
+    /// Time (in nanoseconds) spent by tasks of the cgroup in kernel mode (Linux),
+    /// or time spent (in 100's of nanoseconds) by all container processes in
+    /// kernel mode (Windows).
+    ///
+    /// Not populated for Windows containers using Hyper-V isolation.
+    #[serde(
+        rename = "usage_in_kernelmode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub usage_in_kernelmode: Option<u64>,
+    /// Time (in nanoseconds) spent by tasks of the cgroup in user mode (Linux),
+    /// or time spent (in 100's of nanoseconds) by all container processes in
+    /// kernel mode (Windows).
+    ///
+    /// Not populated for Windows containers using Hyper-V isolation.
+    #[serde(
+        rename = "usage_in_usermode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub usage_in_usermode: Option<u64>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerCreateBody {
@@ -577,6 +725,118 @@ pub struct ContainerInspectResponse {
     )]
     pub network_settings: Option<crate::models::NetworkSettings>,
 }
+/// Aggregates all memory stats since container inception on Linux.
+/// Windows returns stats for commit and private working set only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerMemoryStats {
+    /// Current `res_counter` usage for memory.
+    ///
+    /// This field is Linux-specific and omitted for Windows containers.
+    #[serde(rename = "usage", default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<u64>,
+    /// Maximum usage ever recorded.
+    ///
+    /// This field is Linux-specific and only supported on cgroups v1.
+    /// It is omitted when using cgroups v2 and for Windows containers.
+    #[serde(rename = "max_usage", default, skip_serializing_if = "Option::is_none")]
+    pub max_usage: Option<u64>,
+    /// All the stats exported via memory.stat.
+    ///
+    /// The fields in this object differ between cgroups v1 and v2.
+    /// On cgroups v1, fields such as `cache`, `rss`, `mapped_file` are available.
+    /// On cgroups v2, fields such as `file`, `anon`, `inactive_file` are available.
+    ///
+    /// This field is Linux-specific and omitted for Windows containers.
+    #[serde(rename = "stats", default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<std::collections::HashMap<String, Option<u64>>>,
+    /// Number of times memory usage hits limits.
+    ///
+    /// This field is Linux-specific and only supported on cgroups v1.
+    /// It is omitted when using cgroups v2 and for Windows containers.
+    #[serde(rename = "failcnt", default, skip_serializing_if = "Option::is_none")]
+    pub failcnt: Option<u64>,
+    /// This field is Linux-specific and omitted for Windows containers.
+    #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Committed bytes.
+    ///
+    /// This field is Windows-specific and omitted for Linux containers.
+    #[serde(rename = "commitbytes", default, skip_serializing_if = "Option::is_none")]
+    pub commitbytes: Option<u64>,
+    /// Peak committed bytes.
+    ///
+    /// This field is Windows-specific and omitted for Linux containers.
+    #[serde(
+        rename = "commitpeakbytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub commitpeakbytes: Option<u64>,
+    /// Private working set.
+    ///
+    /// This field is Windows-specific and omitted for Linux containers.
+    #[serde(
+        rename = "privateworkingset",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub privateworkingset: Option<u64>,
+}
+/// Aggregates the network stats of one container
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerNetworkStats {
+    /// Bytes received. Windows and Linux.
+    #[serde(rename = "rx_bytes", default, skip_serializing_if = "Option::is_none")]
+    pub rx_bytes: Option<u64>,
+    /// Packets received. Windows and Linux.
+    #[serde(rename = "rx_packets", default, skip_serializing_if = "Option::is_none")]
+    pub rx_packets: Option<u64>,
+    /// Received errors. Not used on Windows.
+    ///
+    /// This field is Linux-specific and always zero for Windows containers.
+    #[serde(rename = "rx_errors", default, skip_serializing_if = "Option::is_none")]
+    pub rx_errors: Option<u64>,
+    /// Incoming packets dropped. Windows and Linux.
+    #[serde(rename = "rx_dropped", default, skip_serializing_if = "Option::is_none")]
+    pub rx_dropped: Option<u64>,
+    /// Bytes sent. Windows and Linux.
+    #[serde(rename = "tx_bytes", default, skip_serializing_if = "Option::is_none")]
+    pub tx_bytes: Option<u64>,
+    /// Packets sent. Windows and Linux.
+    #[serde(rename = "tx_packets", default, skip_serializing_if = "Option::is_none")]
+    pub tx_packets: Option<u64>,
+    /// Sent errors. Not used on Windows.
+    ///
+    /// This field is Linux-specific and always zero for Windows containers.
+    #[serde(rename = "tx_errors", default, skip_serializing_if = "Option::is_none")]
+    pub tx_errors: Option<u64>,
+    /// Outgoing packets dropped. Windows and Linux.
+    #[serde(rename = "tx_dropped", default, skip_serializing_if = "Option::is_none")]
+    pub tx_dropped: Option<u64>,
+    /// Endpoint ID. Not used on Linux.
+    ///
+    /// This field is Windows-specific and omitted for Linux containers.
+    #[serde(rename = "endpoint_id", default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    /// Instance ID. Not used on Linux.
+    ///
+    /// This field is Windows-specific and omitted for Linux containers.
+    #[serde(rename = "instance_id", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+}
+/// PidsStats contains Linux-specific stats of a container's process-IDs (PIDs).
+///
+/// This type is Linux-specific and omitted for Windows containers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerPidsStats {
+    /// Current is the number of PIDs in the cgroup.
+    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<u64>,
+    /// Limit is the hard limit on the number of pids in the cgroup.
+    /// A "Limit" of 0 means that there is no limit.
+    #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerPruneResponse {
     /// Container IDs that were deleted
@@ -723,6 +983,84 @@ impl std::fmt::Display for ContainerStateStatus {
         f.write_str(self.as_str())
     }
 }
+/// Statistics sample for a container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStatsResponse {
+    /// Name of the container
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ID of the container
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Date and time at which this sample was collected.
+    /// The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
+    /// with nano-seconds.
+    #[serde(rename = "read", default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
+    /// Date and time at which this first sample was collected. This field
+    /// is not propagated if the "one-shot" option is set. If the "one-shot"
+    /// option is set, this field may be omitted, empty, or set to a default
+    /// date (`0001-01-01T00:00:00Z`).
+    ///
+    /// The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
+    /// with nano-seconds.
+    #[serde(rename = "preread", default, skip_serializing_if = "Option::is_none")]
+    pub preread: Option<String>,
+    #[serde(rename = "pids_stats", default, skip_serializing_if = "Option::is_none")]
+    pub pids_stats: Option<crate::models::ContainerPidsStats>,
+    #[serde(rename = "blkio_stats", default, skip_serializing_if = "Option::is_none")]
+    pub blkio_stats: Option<crate::models::ContainerBlkioStats>,
+    /// The number of processors on the system.
+    ///
+    /// This field is Windows-specific and always zero for Linux containers.
+    #[serde(rename = "num_procs", default, skip_serializing_if = "Option::is_none")]
+    pub num_procs: Option<u32>,
+    #[serde(rename = "storage_stats", default, skip_serializing_if = "Option::is_none")]
+    pub storage_stats: Option<crate::models::ContainerStorageStats>,
+    #[serde(rename = "cpu_stats", default, skip_serializing_if = "Option::is_none")]
+    pub cpu_stats: Option<crate::models::ContainerCpuStats>,
+    #[serde(rename = "precpu_stats", default, skip_serializing_if = "Option::is_none")]
+    pub precpu_stats: Option<crate::models::ContainerCpuStats>,
+    #[serde(rename = "memory_stats", default, skip_serializing_if = "Option::is_none")]
+    pub memory_stats: Option<crate::models::ContainerMemoryStats>,
+    /// Network statistics for the container per interface.
+    ///
+    /// This field is omitted if the container has no networking enabled.
+    #[serde(rename = "networks", default, skip_serializing_if = "Option::is_none")]
+    pub networks: Option<
+        std::collections::HashMap<String, crate::models::ContainerNetworkStats>,
+    >,
+}
+/// StorageStats is the disk I/O stats for read/write on Windows.
+///
+/// This type is Windows-specific and omitted for Linux containers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStorageStats {
+    #[serde(
+        rename = "read_count_normalized",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub read_count_normalized: Option<u64>,
+    #[serde(
+        rename = "read_size_bytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub read_size_bytes: Option<u64>,
+    #[serde(
+        rename = "write_count_normalized",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub write_count_normalized: Option<u64>,
+    #[serde(
+        rename = "write_size_bytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub write_size_bytes: Option<u64>,
+}
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerSummary {
     /// The ID of this container
@@ -785,6 +1123,25 @@ pub struct ContainerSummaryNetworkSettings {
     pub networks: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
+}
+/// CPU throttling stats of the container.
+///
+/// This type is Linux-specific and omitted for Windows containers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerThrottlingData {
+    /// Number of periods with throttling active.
+    #[serde(rename = "periods", default, skip_serializing_if = "Option::is_none")]
+    pub periods: Option<u64>,
+    /// Number of periods when the container hit its throttling limit.
+    #[serde(
+        rename = "throttled_periods",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub throttled_periods: Option<u64>,
+    /// Aggregated time (in nanoseconds) the container was throttled for.
+    #[serde(rename = "throttled_time", default, skip_serializing_if = "Option::is_none")]
+    pub throttled_time: Option<u64>,
 }
 /// OK response to ContainerTop operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

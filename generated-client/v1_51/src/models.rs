@@ -165,8 +165,9 @@ pub struct BuildInfo {
     pub progress: Option<String>,
     #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
+    /// The image built ({"ID": ...}) or, under id `moby.buildkit.trace`, BuildKit's progress (a base64 string); see `docker_engine_runtime::buildkit::Aux`.
     #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
-    pub aux: Option<crate::models::ImageId>,
+    pub aux: Option<serde_json::Value>,
 }
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildPruneResponse {
@@ -1566,7 +1567,9 @@ pub struct ContainerStatsResponse {
     ///
     /// This field is omitted if the container has no networking enabled.
     #[serde(rename = "networks", default, skip_serializing_if = "Option::is_none")]
-    pub networks: Option<serde_json::Value>,
+    pub networks: Option<
+        std::collections::HashMap<String, crate::models::ContainerNetworkStats>,
+    >,
 }
 /// represents the status of a container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
