@@ -225,18 +225,33 @@ pub struct ContainerGuard {
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
         let id = self.id.clone();
-        // The test's runtime is blocked while this runs, and the test's client has pooled
-        // connections driven by that runtime: remove with a client and runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let docker = docker_at(daemon().expect("guards exist only with a daemon")).unwrap();
-            let _ = runtime.block_on(docker.containers().delete(&id).force(true).v(true).send());
-        })
-        .join();
+        clean_up(test_docker, |docker| async move {
+            let _ = docker.containers().delete(&id).force(true).v(true).send().await;
+        });
     }
+}
+
+/// The test daemon's client, where a daemon is known to be there (in guards).
+pub fn test_docker() -> Docker {
+    docker().expect("guards exist only with a daemon")
+}
+
+/// Runs `cleanup` on a thread with a client (from `connect`) and a runtime of its own, for the
+/// `Drop` of test guards: the test's runtime is blocked while a guard runs, and the test's
+/// client has pooled connections driven by that runtime.
+pub fn clean_up<F, Fut>(connect: fn() -> Docker, cleanup: F)
+where
+    F: FnOnce(Docker) -> Fut + Send + 'static,
+    Fut: std::future::Future,
+{
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(cleanup(connect()));
+    })
+    .join();
 }
 
 /// Creates (but does not start) a busybox container running `command` with `sh -c`.

@@ -139,6 +139,29 @@ async fn top_changes_export_and_stats_of_a_running_container() {
 }
 
 #[tokio::test]
+async fn an_untouched_container_has_no_changes_in_any_state() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "untouched", "sleep 30").await;
+    let id = &container.id;
+    // dockerd answers `null` for a container whose filesystem is unchanged; that reads as none.
+    assert_eq!(docker.containers().changes(id).send().await.unwrap(), vec![]);
+    docker.containers().start(id).send().await.unwrap();
+    docker.containers().pause(id).send().await.unwrap();
+    let paused = docker.containers().inspect(id).send().await.unwrap().state.unwrap();
+    assert_eq!(paused.paused, Some(true));
+    assert_eq!(docker.containers().changes(id).send().await.unwrap(), vec![]);
+    let top = docker.containers().top(id).send().await.unwrap();
+    assert!(
+        !top.processes.unwrap_or_default().is_empty(),
+        "a paused container's processes are listed"
+    );
+    docker.containers().unpause(id).send().await.unwrap();
+    docker.containers().kill(id).send().await.unwrap();
+    docker.containers().wait(id).send().await.unwrap();
+    assert_eq!(docker.containers().changes(id).send().await.unwrap(), vec![]);
+}
+
+#[tokio::test]
 async fn stop_restart_kill_pause_rename_and_update() {
     let Some(docker) = docker() else { return };
     let container = create_busybox(&docker, "ctl", "trap 'exit 42' USR1; while true; do sleep 0.1; done").await;

@@ -112,15 +112,9 @@ struct PluginGuard(String);
 impl Drop for PluginGuard {
     fn drop(&mut self) {
         let name = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let docker = docker().expect("guards exist only with a daemon");
-            let _ = runtime.block_on(docker.plugins().delete(&name).force(true).send());
-        })
-        .join();
+        daemon_tests::clean_up(daemon_tests::test_docker, |docker| async move {
+            let _ = docker.plugins().delete(&name).force(true).send().await;
+        });
     }
 }
 

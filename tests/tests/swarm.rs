@@ -18,16 +18,9 @@ struct LeaveSwarm(fn() -> Docker);
 
 impl Drop for LeaveSwarm {
     fn drop(&mut self) {
-        let connect = self.0;
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let docker = connect();
-            let _ = runtime.block_on(docker.swarm().leave().force(true).send());
-        })
-        .join();
+        daemon_tests::clean_up(self.0, |docker| async move {
+            let _ = docker.swarm().leave().force(true).send().await;
+        });
     }
 }
 
@@ -62,7 +55,7 @@ async fn single_node_swarm() {
         ..Default::default()
     };
     let node_id = docker.swarm().init(init).send().await.unwrap();
-    let _leave = LeaveSwarm(|| daemon_tests::docker().unwrap());
+    let _leave = LeaveSwarm(daemon_tests::test_docker);
     assert!(!node_id.is_empty());
 
     let again = docker
