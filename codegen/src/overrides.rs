@@ -25,6 +25,9 @@ pub struct Overrides {
     pub operations: Vec<OperationOverride>,
     #[serde(default)]
     pub definition_imports: Vec<DefinitionImport>,
+    /// The specs imports read from, parsed once for all the versions that import from them.
+    #[serde(skip)]
+    import_sources: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, std::sync::Arc<Value>>>,
 }
 
 /// Definitions an older spec describes only as a free-form object, copied from the first spec
@@ -185,7 +188,7 @@ impl Overrides {
     /// Swagger document of `file`.
     pub fn patch_document(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
         for import in self.definition_imports.iter().filter(|i| i.versions.contains(version)) {
-            import.apply(file, version, document)?;
+            import.apply(file, version, document, |source_file| self.import_source(source_file))?;
         }
         for patch in self.schema_patches.iter().filter(|p| p.versions.contains(version)) {
             let stale = |problem: String| SpecError {
@@ -230,6 +233,15 @@ impl Overrides {
         Ok(())
     }
 
+    fn import_source(&self, file: &Path) -> Result<std::sync::Arc<Value>, SpecError> {
+        if let Some(parsed) = self.import_sources.lock().expect("not poisoned").get(file) {
+            return Ok(parsed.clone());
+        }
+        let parsed = std::sync::Arc::new(crate::spec::read(file)?);
+        let mut sources = self.import_sources.lock().expect("not poisoned");
+        Ok(sources.entry(file.to_owned()).or_insert(parsed).clone())
+    }
+
     /// The operation overrides claiming `version`.
     pub fn operations_for(&self, version: ApiVersion) -> impl Iterator<Item = &OperationOverride> {
         self.operations.iter().filter(move |o| o.versions.contains(version))
@@ -237,7 +249,13 @@ impl Overrides {
 }
 
 impl DefinitionImport {
-    fn apply(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
+    fn apply(
+        &self,
+        file: &Path,
+        version: ApiVersion,
+        document: &mut Value,
+        read_source: impl FnOnce(&Path) -> Result<std::sync::Arc<Value>, SpecError>,
+    ) -> Result<(), SpecError> {
         let error = |pointer: String, problem: String| SpecError {
             file: file.to_owned(),
             pointer,
@@ -251,7 +269,7 @@ impl DefinitionImport {
             .and_then(Path::parent)
             .map(|specs| specs.join(format!("v{}", self.from)).join("swagger.yaml"))
             .ok_or_else(|| error(String::new(), "the spec has no sibling folders".into()))?;
-        let source = crate::spec::read(&source_file)?;
+        let source = read_source(&source_file)?;
         let source_definitions = source.get("definitions").and_then(Value::as_object);
         let mut wanted = self.definitions.clone();
         let mut copied = Vec::new();

@@ -117,7 +117,8 @@ fn coverage_recorder() -> Option<docker_engine_runtime::RequestObserver> {
         let operation = observation.operation();
         let (event, json) = match observation {
             Observation::Sent { .. } => ("sent", None),
-            Observation::Succeeded { json, .. } => ("succeeded", *json),
+            // Only a 2xx, or a session's 101, counts: a 304 (already started) did nothing.
+            Observation::Succeeded { status, json, .. } if *status < 300 => ("succeeded", *json),
             _ => return,
         };
         let mut seen = SEEN.lock().unwrap();

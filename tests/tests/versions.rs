@@ -23,14 +23,19 @@ macro_rules! smoke_tests {
             let images = docker.images().list().send().await.unwrap();
             assert!(!images.is_empty());
             docker.images().inspect(image).send().await.unwrap();
-            let containers = docker.containers().list().all(true).send().await.unwrap();
-            if let Some(id) = containers.first().and_then(|c| c.id.clone()) {
-                match docker.containers().inspect(&id).send().await {
-                    Ok(inspected) => assert_eq!(inspected.id.as_deref(), Some(id.as_str())),
-                    // Another test may remove it in between.
-                    Err(error) => assert!(error.is_not_found(), "{error}"),
-                }
-            }
+            docker.containers().list().all(true).send().await.unwrap();
+            // A running container on the bridge, with an exec: ports, networks and exec ids set.
+            let current = daemon_tests::docker().unwrap();
+            let container = daemon_tests::create_busybox(&current, "smoke", "sleep 30").await;
+            current.containers().start(&container.id).send().await.unwrap();
+            let exec = docker_engine_v1_41::models::ExecConfig {
+                cmd: Some(vec!["true".into()]),
+                ..Default::default()
+            };
+            current.exec().container_exec(&container.id, exec).send().await.unwrap();
+            let inspected = docker.containers().inspect(&container.id).send().await.unwrap();
+            assert_eq!(inspected.id.as_deref(), Some(container.id.as_str()));
+            assert_eq!(inspected.exec_i_ds.map(|ids| ids.len()), Some(1));
         }
     )*};
 }

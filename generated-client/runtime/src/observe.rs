@@ -12,8 +12,10 @@ use crate::error::Result;
 pub enum Observation<'a> {
     /// The request is about to be sent.
     Sent { operation: &'static str },
-    /// The daemon answered with a success status and the whole answer was read into the
-    /// operation's typed value: the body decoded, or for a stream, every message up to its end.
+    /// The daemon answered with a success status (2xx; 101 for a session; 304 where it says
+    /// there was nothing to do, as for starting a running container) and the whole answer was
+    /// read into the operation's typed value: the body decoded, or for a stream, every message
+    /// up to its end.
     Succeeded {
         operation: &'static str,
         status: u16,

@@ -525,8 +525,9 @@ pub struct ContainerInspectResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub app_armor_profile: Option<String>,
+    /// IDs of exec instances that are running in the container.
     #[serde(rename = "ExecIDs", default, skip_serializing_if = "Option::is_none")]
-    pub exec_i_ds: Option<String>,
+    pub exec_i_ds: Option<Vec<String>>,
     #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
     #[serde(rename = "GraphDriver", default, skip_serializing_if = "Option::is_none")]
