@@ -306,13 +306,22 @@ impl TestRegistry {
     }
 }
 
-/// Reads a JSON progress stream to its end, failing the test on any error message.
+/// How long a progress stream (a push, a pull, a plugin install) may take to end.
+const PROGRESS_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Reads a JSON progress stream to its end, failing the test on any error message, or when it
+/// has not ended within two minutes.
 pub async fn drain<T: serde::de::DeserializeOwned>(mut stream: docker_engine_runtime::JsonStream<T>) -> Vec<T> {
-    let mut messages = Vec::new();
-    while let Some(message) = stream.next().await {
-        messages.push(message.expect("progress message"));
-    }
-    messages
+    let read = async {
+        let mut messages = Vec::new();
+        while let Some(message) = stream.next().await {
+            messages.push(message.expect("progress message"));
+        }
+        messages
+    };
+    tokio::time::timeout(PROGRESS_LIMIT, read)
+        .await
+        .expect("the progress stream ends within its time limit")
 }
 
 /// The second daemon the test script starts in a network namespace of its own
