@@ -114,20 +114,8 @@ async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
     let Some(docker) = docker() else { return };
     let registry = TestRegistry::from_env();
     // An image with a layer of its own, pushed, then deleted here so every pull downloads it.
-    let repository = registry.repository("example-pull");
-    let container = create_busybox(&docker, "example-pull", "echo $RANDOM$RANDOM > /unique").await;
-    docker.containers().start(&container.id).send().await.unwrap();
-    docker.containers().wait(&container.id).send().await.unwrap();
+    let repository = registry.image_with_a_layer_of_its_own(&docker, "example-pull").await;
     let reference = format!("{repository}:v1");
-    docker
-        .images()
-        .commit()
-        .container(&container.id)
-        .repo(&repository)
-        .tag("v1")
-        .send()
-        .await
-        .unwrap();
     let pushed = docker
         .images()
         .push(&repository, registry.auth())
@@ -149,10 +137,7 @@ async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
     std::fs::write(&helper, script).unwrap();
     std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default());
-    let stored = {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", registry.user, registry.password))
-    };
+    let stored = registry.stored_auth();
     let configs = [
         ("credsStore", serde_json::json!({"credsStore": "dct-test"})),
         (

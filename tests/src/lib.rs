@@ -304,6 +304,32 @@ impl TestRegistry {
     pub fn repository(&self, prefix: &str) -> String {
         format!("{}/{}", self.address, unique_name(prefix))
     }
+
+    /// The `auth` value of `config.json` for this registry's user: base64 of `user:password`.
+    pub fn stored_auth(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.user, self.password))
+    }
+
+    /// Commits, as `REPOSITORY:v1` of a new repository of this registry (not pushed yet), an
+    /// image with a layer of its own, so that pulling it after a push downloads something.
+    /// Returns the repository.
+    pub async fn image_with_a_layer_of_its_own(&self, docker: &Docker, prefix: &str) -> String {
+        let repository = self.repository(prefix);
+        let container = create_busybox(docker, prefix, "echo $RANDOM$RANDOM > /unique").await;
+        docker.containers().start(&container.id).send().await.unwrap();
+        docker.containers().wait(&container.id).send().await.unwrap();
+        docker
+            .images()
+            .commit()
+            .container(&container.id)
+            .repo(&repository)
+            .tag("v1")
+            .send()
+            .await
+            .unwrap();
+        repository
+    }
 }
 
 /// How long a progress stream (a push, a pull, a plugin install) may take to end.

@@ -2,7 +2,7 @@
 //! htpasswd authentication): push, distribution inspect, pull back with credentials from a
 //! Docker configuration, login with right and wrong passwords, and search.
 
-use daemon_tests::{create_busybox, docker, drain, unique_name, TestRegistry};
+use daemon_tests::{docker, drain, unique_name, TestRegistry};
 use docker_engine_runtime::DockerConfig;
 use docker_engine_v1_41::models::AuthConfig;
 
@@ -10,20 +10,7 @@ use docker_engine_v1_41::models::AuthConfig;
 async fn push_inspect_remotely_delete_and_pull_back_with_stored_credentials() {
     let Some(docker) = docker() else { return };
     let registry = TestRegistry::from_env();
-    // A layer of its own, so that pulling it back downloads something.
-    let repository = registry.repository("busybox");
-    let container = create_busybox(&docker, "layer", "echo $RANDOM$RANDOM > /unique").await;
-    docker.containers().start(&container.id).send().await.unwrap();
-    docker.containers().wait(&container.id).send().await.unwrap();
-    docker
-        .images()
-        .commit()
-        .container(&container.id)
-        .repo(&repository)
-        .tag("v1")
-        .send()
-        .await
-        .unwrap();
+    let repository = registry.image_with_a_layer_of_its_own(&docker, "busybox").await;
     let reference = format!("{repository}:v1");
 
     let pushed = drain(
@@ -75,8 +62,7 @@ async fn push_inspect_remotely_delete_and_pull_back_with_stored_credentials() {
     // The credentials come from config.json's `auths`, as the CLI stores them after a login.
     let config_dir = std::env::temp_dir().join(unique_name("registry-config"));
     std::fs::create_dir_all(&config_dir).unwrap();
-    let stored = base64_of(&format!("{}:{}", registry.user, registry.password));
-    let config = serde_json::json!({"auths": {registry.address.clone(): {"auth": stored}}});
+    let config = serde_json::json!({"auths": {registry.address.clone(): {"auth": registry.stored_auth()}}});
     std::fs::write(config_dir.join("config.json"), config.to_string()).unwrap();
     let auth = DockerConfig::load(&config_dir)
         .unwrap()
@@ -188,9 +174,4 @@ async fn drain_error<T: serde::de::DeserializeOwned>(
         }
     }
     panic!("the stream ended without an error")
-}
-
-fn base64_of(text: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(text)
 }
