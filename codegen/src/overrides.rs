@@ -37,6 +37,7 @@ pub struct Overrides {
 pub struct DefinitionImport {
     pub versions: VersionRange,
     pub why: String,
+    pub checked_by: Evidence,
     /// The version whose spec defines them; it lies beside the patched one (`specs/vX.YY/`).
     pub from: String,
     pub definitions: Vec<String>,
@@ -47,6 +48,7 @@ pub struct DefinitionImport {
 pub struct SchemaPatch {
     pub versions: VersionRange,
     pub why: String,
+    pub checked_by: Evidence,
     /// JSON pointer into the Swagger 2.0 document.
     pub at: String,
     /// Keys to set (replacing what is there) in the object at `at`.
@@ -70,6 +72,7 @@ pub struct SchemaPatch {
 pub struct OperationOverride {
     pub versions: VersionRange,
     pub why: String,
+    pub checked_by: Evidence,
     pub operation: String,
     #[serde(default)]
     pub response: Option<ResponseOverride>,
@@ -96,6 +99,19 @@ pub enum ResponseOverride {
     Output,
     /// The answer is the `X-Docker-Container-Path-Stat` header.
     PathStat,
+}
+
+/// What shows that the daemon does what an entry's `why` says, so the entry cannot outlive the
+/// behaviour it describes: daemon tests that fail when the daemon stops doing it, or why no
+/// test against the project's daemon can.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    /// Names of test functions in `tests/tests/` or `examples/tests/`.
+    Tests(Vec<String>),
+    Untestable {
+        untestable: String,
+    },
 }
 
 /// An inclusive range of API versions written `1.25-1.29`, `1.41` or `1.40-` (open-ended).
@@ -136,6 +152,17 @@ impl fmt::Display for ApiVersion {
 impl VersionRange {
     pub fn contains(&self, version: ApiVersion) -> bool {
         version >= self.first && self.last.is_none_or(|last| version <= last)
+    }
+}
+
+/// Written as in the override file: `1.25-1.29`, `1.41`, `1.40-`.
+impl fmt::Display for VersionRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.last {
+            Some(last) if last == self.first => write!(f, "{last}"),
+            Some(last) => write!(f, "{}-{last}", self.first),
+            None => write!(f, "{}-", self.first),
+        }
     }
 }
 
@@ -181,7 +208,37 @@ impl Overrides {
             pointer: String::new(),
             problem: format!("invalid override file: {e}"),
         })?;
+        for (entry, evidence) in overrides.evidence() {
+            let empty = match evidence {
+                Evidence::Tests(tests) => tests.is_empty(),
+                Evidence::Untestable { untestable } => untestable.trim().is_empty(),
+            };
+            if empty {
+                return Err(SpecError {
+                    file: path.to_owned(),
+                    pointer: String::new(),
+                    problem: format!("{entry}: `checked_by` names no test and gives no reason"),
+                });
+            }
+        }
         Ok(overrides)
+    }
+
+    /// Every entry, described in a few words, with what checks it.
+    pub fn evidence(&self) -> Vec<(String, &Evidence)> {
+        let imports = self.definition_imports.iter().map(|i| {
+            let entry = format!("import of {} into {}", i.definitions.join(", "), i.versions);
+            (entry, &i.checked_by)
+        });
+        let patches = self
+            .schema_patches
+            .iter()
+            .map(|p| (format!("patch of {} in {}", p.at, p.versions), &p.checked_by));
+        let operations = self
+            .operations
+            .iter()
+            .map(|o| (format!("{} in {}", o.operation, o.versions), &o.checked_by));
+        imports.chain(patches).chain(operations).collect()
     }
 
     /// Applies every definition import and then every schema patch claiming `version` to the
@@ -358,6 +415,7 @@ mod tests {
 schema_patches:
   - versions: "1.25-1.29"
     why: the daemon always sends an array
+    checked_by: [inspect_shows_an_array]
     at: /definitions/Config/properties/Cmd
     set: {type: array}
 "#;
@@ -400,11 +458,13 @@ schema_patches:
 schema_patches:
   - versions: "1.25"
     why: repeated parameters
+    checked_by: [import_with_two_changes]
     at: /paths/~1x/get/parameters/1
     expect: {name: changes}
     set: {collectionFormat: multi}
   - versions: "1.25"
     why: the daemon reads this header
+    checked_by: {untestable: the fixture has no daemon}
     at: /paths/~1x/get/parameters
     append: [{name: X-Registry-Auth, in: header, type: string}]
 "#;
@@ -429,7 +489,7 @@ schema_patches:
             "{error}"
         );
 
-        let unchecked = "schema_patches:\n  - versions: \"1.25\"\n    why: w\n    at: /paths/~1x/get/parameters/1\n    set: {a: 1}\n";
+        let unchecked = "schema_patches:\n  - versions: \"1.25\"\n    why: w\n    checked_by: [t]\n    at: /paths/~1x/get/parameters/1\n    set: {a: 1}\n";
         let overrides = Overrides::parse(Path::new("o.yaml"), unchecked).unwrap();
         let error = overrides
             .patch_document(Path::new("s.yaml"), v("1.25"), &mut document)
@@ -446,7 +506,7 @@ schema_patches:
             "definitions:\n  Stats: {type: object, properties: {cpu: {$ref: '#/definitions/Cpu'}}}\n  Cpu: {type: object}\n  Other: {type: string}\n",
         )
         .unwrap();
-        let text = "definition_imports:\n  - versions: \"1.25-1.47\"\n    from: \"1.48\"\n    definitions: [Stats]\n    why: free-form before\n";
+        let text = "definition_imports:\n  - versions: \"1.25-1.47\"\n    from: \"1.48\"\n    definitions: [Stats]\n    why: free-form before\n    checked_by: [stats_test]\n";
         let overrides = Overrides::parse(Path::new("o.yaml"), text).unwrap();
         let old = specs.join("v1.41/swagger.yaml");
         let mut document = json!({"definitions": {}});
@@ -463,8 +523,26 @@ schema_patches:
 
     #[test]
     fn entries_without_a_reason_are_refused() {
-        let text = "schema_patches:\n  - versions: \"1.25\"\n    at: /x\n    set: {a: 1}\n";
+        let text = "schema_patches:\n  - versions: \"1.25\"\n    at: /x\n    checked_by: [t]\n    set: {a: 1}\n";
         let error = Overrides::parse(Path::new("o.yaml"), text).unwrap_err();
         assert!(error.problem.contains("why"), "{error}");
+    }
+
+    #[test]
+    fn entries_checked_by_nothing_are_refused() {
+        let entry = |checked_by: &str| {
+            format!("schema_patches:\n  - versions: \"1.25-\"\n    at: /x\n    why: w\n{checked_by}    set: {{a: 1}}\n")
+        };
+        let error = Overrides::parse(Path::new("o.yaml"), &entry("")).unwrap_err();
+        assert!(error.problem.contains("checked_by"), "{error}");
+        for nothing in ["    checked_by: []\n", "    checked_by: {untestable: \" \"}\n"] {
+            let error = Overrides::parse(Path::new("o.yaml"), &entry(nothing)).unwrap_err();
+            assert_eq!(
+                error.problem,
+                "patch of /x in 1.25-: `checked_by` names no test and gives no reason"
+            );
+        }
+        let overrides = Overrides::parse(Path::new("o.yaml"), &entry("    checked_by: [a_test]\n")).unwrap();
+        assert!(matches!(overrides.evidence()[..], [(_, Evidence::Tests(ref tests))] if tests == &["a_test"]));
     }
 }

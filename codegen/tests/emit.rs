@@ -272,7 +272,7 @@ fn stale_operation_overrides_fail_generation() {
         path: fixtures().join("constructs.yaml"),
     };
     let text =
-        "operations:\n  - versions: \"1.90-\"\n    operation: ThingGone\n    why: test\n    response: {kind: hijack}\n";
+        "operations:\n  - versions: \"1.90-\"\n    operation: ThingGone\n    why: test\n    checked_by: [t]\n    response: {kind: hijack}\n";
     let overrides = Overrides::parse(Path::new("o.yaml"), text).unwrap();
     let error = codegen::generate(&spec, &overrides, "0.1.0").unwrap_err();
     assert!(
@@ -288,7 +288,7 @@ fn operation_overrides_that_change_nothing_or_collide_fail_generation() {
         path: fixtures().join("logs.yaml"),
     };
     let entry = |kind: &str| {
-        format!("  - versions: \"1.90-\"\n    operation: ThingLogs\n    why: test\n    response: {{kind: {kind}}}\n")
+        format!("  - versions: \"1.90-\"\n    operation: ThingLogs\n    why: test\n    checked_by: [t]\n    response: {{kind: {kind}}}\n")
     };
     let changes = format!("operations:\n{}", entry("hijack"));
     let overrides = Overrides::parse(Path::new("o.yaml"), &changes).unwrap();

@@ -3,7 +3,7 @@
 //! privileges, pull, upgrade, delete.
 
 use daemon_tests::{busybox_rootfs, docker, drain, TestRegistry};
-use docker_engine_runtime::Body;
+use docker_engine_runtime::{Body, Client, Method, Request};
 
 const SOCKET: &str = "test.sock";
 
@@ -37,6 +37,12 @@ async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_remov
     let settings = plugins.inspect(&name).send().await.unwrap().settings.expect("settings");
     assert!(settings.env.unwrap_or_default().contains(&"DEBUG=1".to_owned()));
 
+    // The spec says `timeout` defaults to 0; the daemon refuses a request without it, which
+    // is why the override makes it required.
+    let without_timeout = Request::new(Method::POST, format!("/plugins/{name}/enable"), "PluginEnable");
+    let refused = docker.client().send_empty(without_timeout).await.unwrap_err();
+    assert_eq!(refused.status(), Some(500), "{refused}");
+    assert!(refused.to_string().contains("strconv.Atoi"), "{refused}");
     plugins.enable(&name, 30).send().await.unwrap();
     assert_eq!(plugins.inspect(&name).send().await.unwrap().enabled, Some(true));
     plugins.disable(&name).send().await.unwrap();
@@ -69,6 +75,32 @@ async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_remov
         network.and_then(|p| p.value.clone()),
         Some(vec!["host".to_owned()]),
         "{privileges:?}"
+    );
+    let anonymous = plugins.get_privileges(&name).send().await.unwrap();
+    assert_eq!(
+        anonymous,
+        vec![],
+        "without credentials the daemon answers no privileges"
+    );
+    // 1.25 and 1.26 specs call the parameter `name`; the daemon reads only `remote`, and
+    // without it finds no reference.
+    let named = Request::new(Method::GET, "/plugins/privileges".into(), "GetPluginPrivileges").query("name", &name);
+    let refused = docker.client().send_empty(named).await.unwrap_err();
+    assert_eq!(refused.status(), Some(500), "{refused}");
+    assert!(refused.to_string().contains("invalid reference format"), "{refused}");
+    let endpoint = daemon_tests::daemon().unwrap();
+    let v1_25 =
+        docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
+    let old_privileges = v1_25
+        .plugins()
+        .get_privileges(&name)
+        .x_registry_auth(registry.auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(old_privileges).unwrap(),
+        serde_json::to_value(&privileges).unwrap()
     );
 
     // Upgrading to the same reference replaces the plugin's files with the pushed ones.

@@ -26,8 +26,7 @@ macro_rules! smoke_tests {
             docker.containers().list().all(true).send().await.unwrap();
             // A running container on the bridge, with an exec: ports, networks and exec ids set.
             let current = daemon_tests::docker().unwrap();
-            let container = daemon_tests::create_busybox(&current, "smoke", "sleep 30").await;
-            current.containers().start(&container.id).send().await.unwrap();
+            let container = running_container_with_an_entrypoint(&current).await;
             let exec = docker_engine_v1_41::models::ExecConfig {
                 cmd: Some(vec!["true".into()]),
                 ..Default::default()
@@ -36,8 +35,29 @@ macro_rules! smoke_tests {
             let inspected = docker.containers().inspect(&container.id).send().await.unwrap();
             assert_eq!(inspected.id.as_deref(), Some(container.id.as_str()));
             assert_eq!(inspected.exec_i_ds.map(|ids| ids.len()), Some(1));
+            let config = inspected.config.expect("an inspected container has its config");
+            assert_eq!(config.entrypoint, Some(vec!["sh".to_owned(), "-c".to_owned()]));
+            assert_eq!(config.cmd, Some(vec!["sleep 30".to_owned()]));
         }
     )*};
+}
+
+/// A started busybox container whose entrypoint and command are both set, so that inspecting
+/// it shows how the daemon sends each (an array of strings, whatever older specs say).
+async fn running_container_with_an_entrypoint(docker: &docker_engine_v1_41::Docker) -> daemon_tests::ContainerGuard {
+    let body = docker_engine_v1_41::models::ContainerCreateBody {
+        image: Some(daemon_tests::busybox_image(docker).await.into()),
+        entrypoint: Some(vec!["sh".into(), "-c".into()]),
+        cmd: Some(vec!["sleep 30".into()]),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        ..Default::default()
+    };
+    let created = docker.containers().create(body).send().await.unwrap();
+    let container = daemon_tests::ContainerGuard {
+        id: created.id.unwrap(),
+    };
+    docker.containers().start(&container.id).send().await.unwrap();
+    container
 }
 
 smoke_tests! {
@@ -93,4 +113,22 @@ async fn a_pinned_older_version_is_used_as_is() {
     assert_eq!(docker.client().api_version().await.unwrap(), "1.30");
     let version = docker.system().version().send().await.unwrap();
     assert_eq!(version.min_api_version.as_deref(), Some("1.12"));
+}
+
+/// 1.25–1.27 name the archive HEAD request ContainerArchiveHead; its answer is the same header.
+#[tokio::test]
+async fn archive_head_reads_the_path_stat_in_v1_25() {
+    let Some(endpoint) = daemon() else { return };
+    let docker =
+        docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
+    let current = daemon_tests::docker().unwrap();
+    let container = daemon_tests::create_busybox(&current, "head", "true").await;
+    let stat = docker
+        .containers()
+        .archive_head(&container.id, "/bin/busybox")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stat.name, "busybox");
+    assert!(stat.size > 100_000, "{stat:?}");
 }

@@ -1,0 +1,358 @@
+//! Each container operation on a created, running, paused and exited container. What the daemon
+//! accepts decodes into its typed value; what it refuses is an error with the status and the
+//! words of its message. Every deviation is collected, so one run lists them all.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use daemon_tests::{create_busybox, docker, ContainerGuard};
+use docker_engine_runtime::Result;
+use docker_engine_v1_41::models::{ContainerStateStatus, ContainerUpdateBody, ExecConfig};
+use docker_engine_v1_41::Docker;
+use futures_util::StreamExt;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Created,
+    Running,
+    Paused,
+    Exited,
+}
+
+const STATES: [State; 4] = [State::Created, State::Running, State::Paused, State::Exited];
+
+/// What the daemon does with an operation in a state.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Succeeds,
+    /// Refused with this status and a message containing these words.
+    Refused(u16, &'static str),
+}
+use Outcome::{Refused, Succeeds};
+
+const NOT_RUNNING: Outcome = Refused(409, "is not running");
+const IS_PAUSED: Outcome = Refused(409, "is paused");
+const NOT_PAUSED: Outcome = Refused(500, "is not paused");
+
+/// The command every container runs: one line of output, then a wait long enough for the test.
+const COMMAND: &str = "echo hello; exec sleep 300";
+
+async fn container_in(docker: &Docker, state: State) -> ContainerGuard {
+    let container = create_busybox(docker, "state", COMMAND).await;
+    let containers = docker.containers();
+    if state != State::Created {
+        containers.start(&container.id).send().await.unwrap();
+    }
+    match state {
+        State::Paused => containers.pause(&container.id).send().await.unwrap(),
+        State::Exited => {
+            containers.kill(&container.id).send().await.unwrap();
+            containers.wait(&container.id).send().await.unwrap();
+        }
+        State::Created | State::Running => {}
+    }
+    container
+}
+
+async fn status_of(docker: &Docker, id: &str) -> Option<ContainerStateStatus> {
+    docker.containers().inspect(id).send().await.unwrap().state?.status
+}
+
+fn expected_status(state: State) -> ContainerStateStatus {
+    match state {
+        State::Created => ContainerStateStatus::Created,
+        State::Running => ContainerStateStatus::Running,
+        State::Paused => ContainerStateStatus::Paused,
+        State::Exited => ContainerStateStatus::Exited,
+    }
+}
+
+/// Compares what happened with what was expected; a deviation is added to `deviations`.
+/// Returns the value when the operation succeeded as expected.
+fn check<T: Debug>(
+    deviations: &mut Vec<String>,
+    operation: &str,
+    state: State,
+    result: Result<T>,
+    expected: Outcome,
+) -> Option<T> {
+    match (result, expected) {
+        (Ok(value), Succeeds) => return Some(value),
+        (Err(error), Refused(status, words)) if error.status() == Some(status) && error.to_string().contains(words) => {
+        }
+        (result, expected) => deviations.push(format!(
+            "{operation} on a {state:?} container: expected {expected:?}, got {result:?}"
+        )),
+    }
+    None
+}
+
+#[tokio::test]
+async fn read_operations_in_every_state() {
+    let Some(docker) = docker() else { return };
+    let containers = docker.containers();
+    let mut deviations = Vec::new();
+    for state in STATES {
+        let container = container_in(&docker, state).await;
+        let id = container.id.as_str();
+        let running = matches!(state, State::Running | State::Paused);
+        let deviations = &mut deviations;
+
+        let inspected = check(
+            deviations,
+            "inspect",
+            state,
+            containers.inspect(id).send().await,
+            Succeeds,
+        );
+        let status = inspected.and_then(|i| i.state).and_then(|s| s.status);
+        if status != Some(expected_status(state)) {
+            deviations.push(format!("a {state:?} container is inspected as {status:?}"));
+        }
+
+        let top = containers.top(id).send().await;
+        let top = check(
+            deviations,
+            "top",
+            state,
+            top,
+            if running { Succeeds } else { NOT_RUNNING },
+        );
+        if top.is_some_and(|top| top.processes.unwrap_or_default().is_empty()) {
+            deviations.push(format!("top of a {state:?} container lists no process"));
+        }
+
+        let logs = match containers.logs(id).stdout(true).send().await {
+            Ok(output) => output.read_all().await,
+            Err(error) => Err(error),
+        };
+        if let Some((stdout, _)) = check(deviations, "logs", state, logs, Succeeds) {
+            let expected: &[u8] = if state == State::Created { b"" } else { b"hello\n" };
+            if stdout != expected {
+                deviations.push(format!(
+                    "logs of a {state:?} container: {:?}",
+                    String::from_utf8_lossy(&stdout)
+                ));
+            }
+        }
+
+        check(
+            deviations,
+            "changes",
+            state,
+            containers.changes(id).send().await,
+            Succeeds,
+        );
+
+        let exported = match containers.export(id).send().await {
+            Ok(bytes) => bytes.read_all().await,
+            Err(error) => Err(error),
+        };
+        if let Some(tar) = check(deviations, "export", state, exported, Succeeds) {
+            let has_busybox = tar::Archive::new(tar.as_slice()).entries().is_ok_and(|mut entries| {
+                entries.any(|e| e.is_ok_and(|e| e.path().is_ok_and(|p| p.ends_with("busybox"))))
+            });
+            if !has_busybox {
+                deviations.push(format!("the export of a {state:?} container has no bin/busybox"));
+            }
+        }
+
+        let stats = match containers.stats(id).stream(false).send().await {
+            Ok(mut stream) => stream
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("no stats for a {state:?} container")),
+            Err(error) => Err(error),
+        };
+        if let Some(stats) = check(deviations, "stats", state, stats, Succeeds) {
+            // Only a container with processes has a process count.
+            let counted = stats.pids_stats.and_then(|p| p.current).unwrap_or(0) > 0;
+            if counted != running {
+                deviations.push(format!("stats of a {state:?} container: pids {counted}"));
+            }
+        }
+
+        let info = containers.archive_info(id, "/bin").send().await;
+        if let Some(stat) = check(deviations, "archive_info", state, info, Succeeds) {
+            if stat.name != "bin" {
+                deviations.push(format!("archive_info of /bin in a {state:?} container: {stat:?}"));
+            }
+        }
+        let archive = match containers.archive(id, "/bin/sh").send().await {
+            Ok(bytes) => bytes.read_all().await,
+            Err(error) => Err(error),
+        };
+        check(deviations, "archive", state, archive, Succeeds);
+
+        let resized = containers.resize(id, 30, 100).send().await;
+        check(
+            deviations,
+            "resize",
+            state,
+            resized,
+            if running { Succeeds } else { NOT_RUNNING },
+        );
+
+        let attached = match containers.attach(id).logs(true).stream(false).stdout(true).send().await {
+            Ok(session) => session.output.read_all().await,
+            Err(error) => Err(error),
+        };
+        let attach_outcome = if state == State::Paused { IS_PAUSED } else { Succeeds };
+        if let Some((stdout, _)) = check(deviations, "attach (logs)", state, attached, attach_outcome) {
+            let expected: &[u8] = if state == State::Created { b"" } else { b"hello\n" };
+            if stdout != expected {
+                deviations.push(format!("attach with logs to a {state:?} container: {stdout:?}"));
+            }
+        }
+
+        let update = ContainerUpdateBody {
+            cpu_shares: Some(512),
+            ..Default::default()
+        };
+        check(
+            deviations,
+            "update",
+            state,
+            containers.update(id, update).send().await,
+            Succeeds,
+        );
+
+        let wait = tokio::time::timeout(Duration::from_secs(2), containers.wait(id).send()).await;
+        match (wait, running) {
+            (Err(_elapsed), true) => {}
+            (Ok(waited), false) => {
+                check(deviations, "wait", state, waited, Succeeds);
+            }
+            (wait, _) => deviations.push(format!("wait on a {state:?} container: {wait:?}")),
+        }
+
+        let exec = ExecConfig {
+            cmd: Some(vec!["true".into()]),
+            ..Default::default()
+        };
+        let exec_outcome = match state {
+            State::Running => Succeeds,
+            State::Paused => IS_PAUSED,
+            State::Created | State::Exited => NOT_RUNNING,
+        };
+        check(
+            deviations,
+            "exec create",
+            state,
+            docker.exec().container_exec(id, exec).send().await,
+            exec_outcome,
+        );
+    }
+    assert!(deviations.is_empty(), "{}", deviations.join("\n"));
+}
+
+/// The operations that move a container from one state to another.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Transition {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Pause,
+    Unpause,
+    Delete,
+}
+
+impl Transition {
+    fn outcome(self, state: State) -> Outcome {
+        use State::*;
+        match (self, state) {
+            // Starting a running container and stopping a stopped one answer 304, not an error.
+            (Transition::Start, Created | Running | Exited) => Succeeds,
+            (Transition::Start, Paused) => Refused(409, "cannot start a paused container"),
+            (Transition::Stop | Transition::Restart, _) => Succeeds,
+            (Transition::Kill, Running | Paused) => Succeeds,
+            (Transition::Kill | Transition::Pause, Created | Exited) => NOT_RUNNING,
+            (Transition::Pause, Running) => Succeeds,
+            (Transition::Pause, Paused) => Refused(409, "is already paused"),
+            (Transition::Unpause, Paused) => Succeeds,
+            (Transition::Unpause, Created | Running | Exited) => NOT_PAUSED,
+            (Transition::Delete, Created | Exited) => Succeeds,
+            (Transition::Delete, Running) => Refused(409, "cannot remove a running container"),
+            (Transition::Delete, Paused) => Refused(409, "cannot remove a paused container"),
+        }
+    }
+
+    /// The state the container is in once the transition succeeded (`None`: it is gone).
+    fn destination(self, from: State) -> Option<State> {
+        match self {
+            Transition::Start | Transition::Restart | Transition::Unpause => Some(State::Running),
+            Transition::Stop if from == State::Created => Some(State::Created),
+            Transition::Stop | Transition::Kill => Some(State::Exited),
+            Transition::Pause => Some(State::Paused),
+            Transition::Delete => None,
+        }
+    }
+
+    async fn apply(self, docker: &Docker, id: &str) -> Result<()> {
+        let containers = docker.containers();
+        match self {
+            Transition::Start => containers.start(id).send().await,
+            Transition::Stop => containers.stop(id).t(1).send().await,
+            Transition::Restart => containers.restart(id).t(1).send().await,
+            Transition::Kill => containers.kill(id).send().await,
+            Transition::Pause => containers.pause(id).send().await,
+            Transition::Unpause => containers.unpause(id).send().await,
+            Transition::Delete => containers.delete(id).send().await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn transitions_from_every_state() {
+    let Some(docker) = docker() else { return };
+    let transitions = [
+        Transition::Start,
+        Transition::Stop,
+        Transition::Restart,
+        Transition::Kill,
+        Transition::Pause,
+        Transition::Unpause,
+        Transition::Delete,
+    ];
+    let cases = STATES
+        .into_iter()
+        .flat_map(|state| transitions.map(|transition| (state, transition)));
+    let deviations = futures_util::stream::iter(cases)
+        .map(|(state, transition)| {
+            let docker = docker.clone();
+            async move {
+                let mut deviations = Vec::new();
+                let container = container_in(&docker, state).await;
+                let operation = format!("{transition:?}");
+                let result = transition.apply(&docker, &container.id).await;
+                if check(&mut deviations, &operation, state, result, transition.outcome(state)).is_some() {
+                    if transition == Transition::Kill {
+                        docker.containers().wait(&container.id).send().await.unwrap();
+                    }
+                    let reached = match transition.destination(state) {
+                        Some(destination) => {
+                            status_of(&docker, &container.id).await == Some(expected_status(destination))
+                        }
+                        None => docker
+                            .containers()
+                            .inspect(&container.id)
+                            .send()
+                            .await
+                            .is_err_and(|e| e.is_not_found()),
+                    };
+                    if !reached {
+                        deviations.push(format!(
+                            "{operation} from {state:?} did not reach {:?}",
+                            transition.destination(state)
+                        ));
+                    }
+                }
+                deviations
+            }
+        })
+        .buffer_unordered(4)
+        .concat()
+        .await;
+    assert!(deviations.is_empty(), "{}", deviations.join("\n"));
+}
