@@ -38,6 +38,22 @@ pub fn daemon() -> Option<Endpoint> {
     }
 }
 
+/// The kind of server behind `DOCKER_TEST_HOST`, as `DOCKER_TEST_SERVER` says (`docker` when
+/// unset). Where the servers differ on purpose, tests check each one's own behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Docker,
+    Podman,
+}
+
+pub fn server() -> Server {
+    match std::env::var("DOCKER_TEST_SERVER").as_deref() {
+        Ok("podman") => Server::Podman,
+        Ok("docker") | Err(_) => Server::Docker,
+        Ok(other) => panic!("DOCKER_TEST_SERVER is {other:?}; expected docker or podman"),
+    }
+}
+
 /// A variable the test script sets beside `DOCKER_TEST_HOST`; required once a daemon is there.
 pub fn companion_variable(name: &str) -> String {
     std::env::var(name)

@@ -19,6 +19,14 @@ async fn system_ping_version_and_info() {
     let info = docker.system().info().send().await.unwrap();
     assert!(info.ncpu.unwrap_or(0) >= 1, "{info:?}");
     assert_eq!(docker.client().api_version().await.unwrap(), "1.41");
+    // The server is the one the test script says it started.
+    let components = version.components.unwrap_or_default();
+    let podman = components.iter().any(|c| c.name.as_deref() == Some("Podman Engine"));
+    assert_eq!(
+        podman,
+        daemon_tests::server() == daemon_tests::Server::Podman,
+        "{components:?}"
+    );
 }
 
 #[tokio::test]

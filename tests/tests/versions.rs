@@ -112,7 +112,11 @@ async fn a_pinned_older_version_is_used_as_is() {
     let docker = docker_engine_v1_41::Docker::with_client(client);
     assert_eq!(docker.client().api_version().await.unwrap(), "1.30");
     let version = docker.system().version().send().await.unwrap();
-    assert_eq!(version.min_api_version.as_deref(), Some("1.12"));
+    let minimum = match daemon_tests::server() {
+        daemon_tests::Server::Docker => "1.12",
+        daemon_tests::Server::Podman => "1.24",
+    };
+    assert_eq!(version.min_api_version.as_deref(), Some(minimum));
 }
 
 /// 1.25–1.27 name the archive HEAD request ContainerArchiveHead; its answer is the same header.

@@ -538,7 +538,7 @@ impl Client {
                 message,
             };
         }
-        if status == http::StatusCode::NOT_FOUND && message.contains("page not found") {
+        if is_unknown_route(status, &message) {
             let message = format!("{message} (the daemon does not offer this operation at API v{version})");
             return Error::UnsupportedVersion {
                 operation,
@@ -867,9 +867,34 @@ fn lower_version<'a>(a: &'a str, b: &'a str) -> &'a str {
     }
 }
 
+/// Whether an error answer says the server has no such route, rather than no such object: Docker
+/// answers "page not found"; Podman answers a bare "Not Found" (its objects' 404s are JSON), or
+/// 405 where the path exists for other methods.
+fn is_unknown_route(status: http::StatusCode, message: &str) -> bool {
+    match status {
+        http::StatusCode::NOT_FOUND => message.contains("page not found") || message == "Not Found",
+        http::StatusCode::METHOD_NOT_ALLOWED => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_routes_are_told_from_missing_objects() {
+        use http::StatusCode;
+        assert!(is_unknown_route(StatusCode::NOT_FOUND, "404 page not found"));
+        assert!(is_unknown_route(StatusCode::NOT_FOUND, "Not Found"));
+        assert!(is_unknown_route(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"));
+        assert!(!is_unknown_route(StatusCode::NOT_FOUND, "No such container: x"));
+        assert!(!is_unknown_route(
+            StatusCode::NOT_FOUND,
+            "no container with name or ID \"x\" found"
+        ));
+        assert!(!is_unknown_route(StatusCode::INTERNAL_SERVER_ERROR, "Not Found"));
+    }
 
     #[test]
     fn empty_and_null_bodies_say_nothing() {

@@ -52,9 +52,13 @@ fn main() -> ExitCode {
     }
     let all = docker_engine_v1_41::OPERATIONS;
     let mut ok = decode_saved_answers(std::path::Path::new(&dir).join("bodies").as_path());
-    ok &= report("exercised", all, &sent, NOT_EXERCISED, MINIMUM_EXERCISED);
-    let explained: Vec<_> = NOT_EXERCISED.iter().chain(NOT_SUCCEEDED).copied().collect();
-    ok &= report("succeeded", all, &succeeded, &explained, MINIMUM_SUCCEEDED);
+    if daemon_tests::server() == daemon_tests::Server::Podman {
+        ok &= report_podman(all, &succeeded);
+    } else {
+        ok &= report("exercised", all, &sent, NOT_EXERCISED, MINIMUM_EXERCISED);
+        let explained: Vec<_> = NOT_EXERCISED.iter().chain(NOT_SUCCEEDED).copied().collect();
+        ok &= report("succeeded", all, &succeeded, &explained, MINIMUM_SUCCEEDED);
+    }
     if ok {
         ExitCode::SUCCESS
     } else {
@@ -121,6 +125,23 @@ fn decode_saved_answers(bodies: &std::path::Path) -> bool {
         eprintln!("{failure}");
     }
     failures.is_empty()
+}
+
+/// The least number of operations that must succeed against Podman, where many are not
+/// implemented (plugins, swarm) and some tests are not yet run (see the test script).
+const PODMAN_MINIMUM_SUCCEEDED: usize = 51;
+
+/// Prints `succeeded N of M operations of v1.41 against Podman` and those that did not succeed;
+/// false below [`PODMAN_MINIMUM_SUCCEEDED`].
+fn report_podman(all: &[&str], succeeded: &BTreeSet<String>) -> bool {
+    let count = all.iter().filter(|op| succeeded.contains(**op)).count();
+    println!("succeeded {count} of {} operations of v1.41 against Podman", all.len());
+    let missing: Vec<_> = all.iter().filter(|op| !succeeded.contains(**op)).copied().collect();
+    println!("  not succeeded against Podman: {}", missing.join(", "));
+    if count < PODMAN_MINIMUM_SUCCEEDED {
+        eprintln!("fewer than {PODMAN_MINIMUM_SUCCEEDED} operations succeeded against Podman");
+    }
+    count >= PODMAN_MINIMUM_SUCCEEDED
 }
 
 /// Prints `WHAT N of M operations of v1.41` and the operations left out with their reasons;
