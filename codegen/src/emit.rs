@@ -619,13 +619,18 @@ fn request_builder(op: &Operation) -> TokenStream {
             fields.push(quote! { body: #ty, });
             (quote! {}, send(quote! { self.body }))
         } else {
-            let send = send(quote! { body });
             fields.push(quote! { body: Option<#ty>, });
             let setter = quote! {
                 #docs
                 pub fn body(mut self, value: #ty) -> Self { self.body = Some(value); self }
             };
-            (setter, quote! { if let Some(body) = self.body { #send } })
+            let apply = if body.default_when_unset {
+                send(quote! { self.body.unwrap_or_default() })
+            } else {
+                let send = send(quote! { body });
+                quote! { if let Some(body) = self.body { #send } }
+            };
+            (setter, apply)
         }
     });
     let (body_setter, body_apply) = body.unzip();

@@ -120,6 +120,8 @@ pub enum ParameterValue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Body {
     pub required: bool,
+    /// An optional body sent as its type's default value when the caller sets none.
+    pub default_when_unset: bool,
     pub doc: Option<String>,
     pub kind: BodyKind,
 }

@@ -339,11 +339,23 @@ impl Lowering<'_> {
             ));
         }
 
-        let body = match &operation.request_body {
+        let mut body = match &operation.request_body {
             Some(oa::ReferenceOr::Item(body)) => Some(self.body(&id, body)),
             Some(_) => return Err("request body references are not supported".into()),
             None => None,
         };
+        if entry.is_some_and(|e| e.default_body) {
+            match &mut body {
+                Some(body) if !body.required && matches!(body.kind, BodyKind::Json(_)) => {
+                    body.default_when_unset = true
+                }
+                _ => {
+                    return Err(format!(
+                        "the override gives {id} a default body, but it has no optional JSON body"
+                    ))
+                }
+            }
+        }
         let response = match entry.and_then(|e| e.response.clone()) {
             Some(forced) => {
                 // What the spec alone gives, without keeping the types that working it out names.
@@ -395,6 +407,7 @@ impl Lowering<'_> {
         };
         Body {
             required: body.required,
+            default_when_unset: false,
             doc: body.description.clone(),
             kind,
         }

@@ -79,6 +79,10 @@ pub struct OperationOverride {
     /// Query parameters whose string value is JSON, with the schema of the decoded value.
     #[serde(default)]
     pub json_query: indexmap::IndexMap<String, Value>,
+    /// Send the optional JSON body's default value (`{}`) when the caller sets none, for
+    /// servers that refuse a request without one.
+    #[serde(default)]
+    pub default_body: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

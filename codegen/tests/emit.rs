@@ -307,3 +307,46 @@ fn operation_overrides_that_change_nothing_or_collide_fail_generation() {
         "{error}"
     );
 }
+
+#[test]
+fn a_default_body_is_sent_when_the_caller_sets_none_and_only_where_a_body_is_optional() {
+    let dir = std::env::temp_dir().join(format!("codegen-default-body-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec_text = r##"
+swagger: "2.0"
+info: {title: t, version: "1.99"}
+definitions:
+  Config: {type: object, properties: {Cmd: {type: array, items: {type: string}}}}
+paths:
+  /commit:
+    post:
+      operationId: ThingCommit
+      consumes: [application/json]
+      parameters:
+        - {name: config, in: body, schema: {$ref: "#/definitions/Config"}}
+      responses: {200: {description: ok}}
+  /ping:
+    get:
+      operationId: ThingPing
+      responses: {200: {description: ok}}
+"##;
+    std::fs::write(dir.join("swagger.yaml"), spec_text).unwrap();
+    let spec = SpecFile {
+        version: ApiVersion::parse("1.99").unwrap(),
+        path: dir.join("swagger.yaml"),
+    };
+    let entry = |operation: &str| {
+        format!("operations:\n  - versions: \"1.99\"\n    operation: {operation}\n    why: test\n    checked_by: [t]\n    default_body: true\n")
+    };
+    let overrides = Overrides::parse(Path::new("o.yaml"), &entry("ThingCommit")).unwrap();
+    let files = codegen::generate(&spec, &overrides, "0.1.0").unwrap().files;
+    let operations = &files["src/operations.rs"];
+    assert!(
+        operations.contains("request = request.json_body(&self.body.unwrap_or_default())?;"),
+        "{operations}"
+    );
+    let overrides = Overrides::parse(Path::new("o.yaml"), &entry("ThingPing")).unwrap();
+    let error = codegen::generate(&spec, &overrides, "0.1.0").unwrap_err();
+    assert!(error.problem.contains("ThingPing a default body"), "{error}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -54,6 +54,32 @@ pub fn server() -> Server {
     }
 }
 
+/// The name the server lists an image under: Podman qualifies a name given without a registry
+/// with `docker.io/`, as Docker does only in what it sends to registries.
+pub fn listed_name(image: &str) -> String {
+    match server() {
+        Server::Docker => image.to_owned(),
+        Server::Podman => format!("docker.io/{image}"),
+    }
+}
+
+/// Whether `error` is how Podman refuses an operation it does not implement: a route it does
+/// not have (read by the runtime as an operation not offered), 404 "... is not supported"
+/// (plugins), or 503 "Podman does not support ..." (swarm).
+pub fn podman_does_not_implement(error: &docker_engine_runtime::Error) -> bool {
+    use docker_engine_runtime::Error;
+    match error {
+        Error::UnsupportedVersion { .. } => true,
+        Error::Daemon {
+            status: 404, message, ..
+        } => message.ends_with("is not supported"),
+        Error::Daemon {
+            status: 503, message, ..
+        } => message.starts_with("Podman does not support"),
+        _ => false,
+    }
+}
+
 /// A variable the test script sets beside `DOCKER_TEST_HOST`; required once a daemon is there.
 pub fn companion_variable(name: &str) -> String {
     std::env::var(name)

@@ -234,6 +234,11 @@ async fn search_and_distribution_report_the_missing_network() {
         ),
         "{distribution:?}"
     );
+    if daemon_tests::server() == daemon_tests::Server::Podman {
+        let error = docker.plugins().list().send().await.unwrap_err();
+        assert!(daemon_tests::podman_does_not_implement(&error), "{error:?}");
+        return;
+    }
     let plugins = docker.plugins().list().send().await.unwrap();
     assert!(
         plugins.is_empty(),

@@ -5,7 +5,7 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-use daemon_tests::{create_busybox, docker, ContainerGuard, Server};
+use daemon_tests::{create_busybox, docker, server, ContainerGuard, Server};
 use docker_engine_runtime::Result;
 use docker_engine_v1_41::models::{ContainerStateStatus, ContainerUpdateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
@@ -27,8 +27,13 @@ enum Outcome {
     Succeeds,
     /// Refused with this status and a message containing these words.
     Refused(u16, &'static str),
+    /// Refused as an operation the server does not implement.
+    NotImplemented,
+    /// Answered with frames whose lengths do not match their bytes, so the stream ends inside
+    /// a frame.
+    Malformed,
 }
-use Outcome::{Refused, Succeeds};
+use Outcome::{Malformed, NotImplemented, Refused, Succeeds};
 
 const NOT_RUNNING: Outcome = Refused(409, "is not running");
 const IS_PAUSED: Outcome = Refused(409, "is paused");
@@ -80,6 +85,8 @@ fn check<T: Debug>(
         (Ok(value), Succeeds) => return Some(value),
         (Err(error), Refused(status, words)) if error.status() == Some(status) && error.to_string().contains(words) => {
         }
+        (Err(error), NotImplemented) if daemon_tests::podman_does_not_implement(&error) => {}
+        (Err(docker_engine_runtime::Error::Truncated { .. }), Malformed) => {}
         (result, expected) => deviations.push(format!(
             "{operation} on a {state:?} container: expected {expected:?}, got {result:?}"
         )),
@@ -96,6 +103,7 @@ async fn read_operations_in_every_state() {
         let container = container_in(&docker, state).await;
         let id = container.id.as_str();
         let running = matches!(state, State::Running | State::Paused);
+        let podman = server() == Server::Podman;
         let deviations = &mut deviations;
 
         let inspected = check(
@@ -111,15 +119,16 @@ async fn read_operations_in_every_state() {
         }
 
         let top = containers.top(id).send().await;
-        let top = check(
-            deviations,
-            "top",
-            state,
-            top,
-            if running { Succeeds } else { NOT_RUNNING },
-        );
-        if top.is_some_and(|top| top.processes.unwrap_or_default().is_empty()) {
-            deviations.push(format!("top of a {state:?} container lists no process"));
+        // Podman answers every state, listing processes only of a running container.
+        let top_outcome = if running || podman { Succeeds } else { NOT_RUNNING };
+        let lists_processes = state == State::Running || (state == State::Paused && !podman);
+        if let Some(top) = check(deviations, "top", state, top, top_outcome) {
+            if top.processes.unwrap_or_default().is_empty() == lists_processes {
+                deviations.push(format!(
+                    "top of a {state:?} container: processes listed: {}",
+                    !lists_processes
+                ));
+            }
         }
 
         let logs = match containers.logs(id).stdout(true).send().await {
@@ -158,13 +167,20 @@ async fn read_operations_in_every_state() {
         }
 
         let stats = match containers.stats(id).stream(false).send().await {
-            Ok(mut stream) => stream
-                .next()
-                .await
-                .unwrap_or_else(|| panic!("no stats for a {state:?} container")),
-            Err(error) => Err(error),
+            Ok(mut stream) => stream.next().await,
+            Err(error) => Some(Err(error)),
         };
-        if let Some(stats) = check(deviations, "stats", state, stats, Succeeds) {
+        // Podman answers an empty 200 for a container not running.
+        let none_expected = podman && matches!(state, State::Created | State::Exited);
+        let stats = match stats {
+            None if none_expected => None,
+            None => {
+                deviations.push(format!("no stats for a {state:?} container"));
+                None
+            }
+            Some(stats) => check(deviations, "stats", state, stats, Succeeds),
+        };
+        if let Some(stats) = stats {
             // Only a container with processes has a process count.
             let counted = stats.pids_stats.and_then(|p| p.current).unwrap_or(0) > 0;
             if counted != running {
@@ -185,19 +201,27 @@ async fn read_operations_in_every_state() {
         check(deviations, "archive", state, archive, Succeeds);
 
         let resized = containers.resize(id, 30, 100).send().await;
-        check(
-            deviations,
-            "resize",
-            state,
-            resized,
-            if running { Succeeds } else { NOT_RUNNING },
-        );
+        let resize_outcome = match state {
+            State::Running => Succeeds,
+            // Podman 4.3 refuses these saying it resizes "created or running containers".
+            _ if podman => Refused(409, "can only resize created or running containers"),
+            State::Paused => Succeeds,
+            State::Created | State::Exited => NOT_RUNNING,
+        };
+        check(deviations, "resize", state, resized, resize_outcome);
 
         let attached = match containers.attach(id).logs(true).stream(false).stdout(true).send().await {
             Ok(session) => session.output.read_all().await,
             Err(error) => Err(error),
         };
-        let attach_outcome = if state == State::Paused { IS_PAUSED } else { Succeeds };
+        let attach_outcome = match state {
+            State::Paused if podman => Refused(500, "can only attach to created or running containers"),
+            State::Paused => IS_PAUSED,
+            // Podman 4.3 replays a container's log in frames one byte shorter than what
+            // follows their headers ("hello\n" under a length of 5).
+            State::Running | State::Exited if podman => Malformed,
+            _ => Succeeds,
+        };
         if let Some((stdout, _)) = check(deviations, "attach (logs)", state, attached, attach_outcome) {
             let expected: &[u8] = if state == State::Created { b"" } else { b"hello\n" };
             if stdout != expected {
@@ -214,7 +238,7 @@ async fn read_operations_in_every_state() {
             "update",
             state,
             containers.update(id, update).send().await,
-            Succeeds,
+            if podman { NotImplemented } else { Succeeds },
         );
 
         let wait = tokio::time::timeout(Duration::from_secs(2), containers.wait(id).send()).await;
@@ -232,6 +256,7 @@ async fn read_operations_in_every_state() {
         };
         let exec_outcome = match state {
             State::Running => Succeeds,
+            State::Created | State::Exited if podman => Refused(500, "container state improper"),
             State::Paused => IS_PAUSED,
             State::Created | State::Exited => NOT_RUNNING,
         };
@@ -343,7 +368,7 @@ async fn transitions_from_every_state() {
                     &operation,
                     state,
                     result,
-                    transition.outcome(state, daemon_tests::server()),
+                    transition.outcome(state, server()),
                 )
                 .is_some()
                 {

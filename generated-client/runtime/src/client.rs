@@ -538,19 +538,7 @@ impl Client {
                 message,
             };
         }
-        if is_unknown_route(status, &message) {
-            let message = format!("{message} (the daemon does not offer this operation at API v{version})");
-            return Error::UnsupportedVersion {
-                operation,
-                version: version.to_owned(),
-                message,
-            };
-        }
-        Error::Daemon {
-            operation,
-            status: status.as_u16(),
-            message,
-        }
+        status_error(operation, status, message, version)
     }
 
     async fn collect_body(&self, response: http::Response<ResponseBody>, operation: &'static str) -> Result<Bytes> {
@@ -712,7 +700,7 @@ impl Client {
             endpoint: self.inner.endpoint.to_string(),
             source,
         })?;
-        let session = crate::websocket::open(operation, uri, connection).await?;
+        let session = crate::websocket::open(operation, &version, uri, connection).await?;
         let completion = self.completion(operation, session.status);
         Ok(Session {
             output: OutputStream::new(session.output, false, operation).with_completion(completion),
@@ -864,6 +852,24 @@ fn lower_version<'a>(a: &'a str, b: &'a str) -> &'a str {
         a
     } else {
         b
+    }
+}
+
+/// The error for an answer with an error `status`: the operation is not offered when the server
+/// has no such route, otherwise the daemon's error.
+pub(crate) fn status_error(operation: &'static str, status: http::StatusCode, message: String, version: &str) -> Error {
+    if is_unknown_route(status, &message) {
+        let message = format!("{message} (the daemon does not offer this operation at API v{version})");
+        return Error::UnsupportedVersion {
+            operation,
+            version: version.to_owned(),
+            message,
+        };
+    }
+    Error::Daemon {
+        operation,
+        status: status.as_u16(),
+        message,
     }
 }
 

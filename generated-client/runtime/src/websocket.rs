@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::client::status_error;
 use crate::error::{daemon_message, Error, Result};
 use crate::streams::ByteSource;
 
@@ -24,7 +25,12 @@ pub(crate) struct WebSocketSession {
 }
 
 /// Performs the handshake for `uri` (`ws://authority/vX.YY/...`) over `connection`.
-pub(crate) async fn open<S>(operation: &'static str, uri: String, connection: S) -> Result<WebSocketSession>
+pub(crate) async fn open<S>(
+    operation: &'static str,
+    version: &str,
+    uri: String,
+    connection: S,
+) -> Result<WebSocketSession>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -34,11 +40,7 @@ where
             // The daemon refused the upgrade with an ordinary answer: its status and message.
             tungstenite::Error::Http(response) => {
                 let body = response.body().clone().unwrap_or_default();
-                Error::Daemon {
-                    operation,
-                    status: response.status().as_u16(),
-                    message: daemon_message(&body),
-                }
+                status_error(operation, response.status(), daemon_message(&body), version)
             }
             other => Error::Transport {
                 operation,

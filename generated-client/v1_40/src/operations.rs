@@ -4128,9 +4128,7 @@ impl ImageCommitBuilder {
         if let Some(value) = &self.changes {
             request = request.query("changes", value);
         }
-        if let Some(body) = self.body {
-            request = request.json_body(&body)?;
-        }
+        request = request.json_body(&self.body.unwrap_or_default())?;
         self.client.send_json(request).await
     }
 }
