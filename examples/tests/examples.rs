@@ -45,7 +45,32 @@ fn finish(mut command: Command, input: &[u8]) -> Output {
         .spawn()
         .expect("start the example");
     child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
+    wait_at_most(child, EXAMPLE_TIME_LIMIT)
+}
+
+/// The longest an example may run in these tests (the slowest, a pull, takes a few seconds).
+const EXAMPLE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The child's output once it exits; a child still running after `limit` is killed, and the
+/// test fails saying so, rather than waiting forever.
+fn wait_at_most(child: std::process::Child, limit: std::time::Duration) -> Output {
+    let pid = child.id().to_string();
+    let (exited, exit_seen) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let expired = exit_seen.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+        if expired {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+        expired
+    });
+    let output = child.wait_with_output().unwrap();
+    let _ = exited.send(());
+    assert!(
+        !watchdog.join().unwrap(),
+        "the example ran longer than {limit:?} and was killed: {}",
+        describe(&output)
+    );
+    output
 }
 
 fn succeed(command: Command) -> String {
@@ -491,7 +516,7 @@ async fn events_with_filters_see_the_containers_start_and_die() {
     events.args(["--since", &since.to_string(), "--count", "2"]);
     let child = events.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     docker.containers().start(&container.id).send().await.unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = wait_at_most(child, EXAMPLE_TIME_LIMIT);
     assert!(output.status.success(), "{}", describe(&output));
     let printed = String::from_utf8_lossy(&output.stdout);
     let short = &container.id[..12];

@@ -80,6 +80,19 @@ pub fn podman_does_not_implement(error: &docker_engine_runtime::Error) -> bool {
     }
 }
 
+/// On Podman, checks that `result` is its refusal of an operation it does not implement and
+/// answers true, so the test stops there; on Docker, answers false.
+pub fn unimplemented_on_podman<T: std::fmt::Debug>(result: &docker_engine_runtime::Result<T>) -> bool {
+    if server() != Server::Podman {
+        return false;
+    }
+    match result {
+        Err(error) => assert!(podman_does_not_implement(error), "{error:?}"),
+        Ok(value) => panic!("Podman answered an operation it does not implement: {value:?}"),
+    }
+    true
+}
+
 /// A variable the test script sets beside `DOCKER_TEST_HOST`; required once a daemon is there.
 pub fn companion_variable(name: &str) -> String {
     std::env::var(name)

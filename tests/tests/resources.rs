@@ -70,14 +70,21 @@ async fn network_prune_removes_unused_labelled_networks() {
         ..Default::default()
     };
     docker.networks().create(body).send().await.unwrap();
-    let report = docker
-        .networks()
-        .prune()
-        .filters(Filters::new().label(&label))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(report.networks_deleted.map(|n| n.len()), Some(1));
+    let prune = || docker.networks().prune().filters(Filters::new().label(&label)).send();
+    let mut report = prune().await;
+    // Podman 4.3's prune looks up every container and fails when one is removed meanwhile
+    // (other tests remove theirs): "container ... does not exist in database". Asked again, it
+    // prunes.
+    for _ in 0..5 {
+        match &report {
+            Err(error) if daemon_tests::server() == daemon_tests::Server::Podman => {
+                assert!(error.to_string().contains("does not exist in database"), "{error}");
+                report = prune().await;
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(report.unwrap().networks_deleted.map(|n| n.len()), Some(1));
 }
 
 #[tokio::test]
@@ -234,12 +241,11 @@ async fn search_and_distribution_report_the_missing_network() {
         ),
         "{distribution:?}"
     );
-    if daemon_tests::server() == daemon_tests::Server::Podman {
-        let error = docker.plugins().list().send().await.unwrap_err();
-        assert!(daemon_tests::podman_does_not_implement(&error), "{error:?}");
+    let plugins = docker.plugins().list().send().await;
+    if daemon_tests::unimplemented_on_podman(&plugins) {
         return;
     }
-    let plugins = docker.plugins().list().send().await.unwrap();
+    let plugins = plugins.unwrap();
     assert!(
         plugins.is_empty(),
         "no plugins are installed on the test daemon: {plugins:?}"
