@@ -149,9 +149,12 @@ CONF
   nsenter --net="/run/netns/$podman_netns" \
     socat "TCP-LISTEN:${DOCKER_TEST_REGISTRY#*:},bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$dir/registry.sock" &
   podman_forwarders+=($!)
-  # Podman creates a cache folder under /var/lib/containers whatever its root; removed at the
+  # Whatever its root and network folder, Podman creates /var/lib/containers/cache, and the
+  # cleanup of an exited container /etc/containers/networks/netavark.lock: each is removed at the
   # end when it was not there before.
-  [ -e /var/lib/containers ] || podman_made_var_lib=1
+  for path in /var/lib/containers /etc/containers/networks; do
+    [ -e "$path" ] || podman_made+=("$path")
+  done
   # nsenter enters only the network namespace; `ip netns exec` would remount /sys and hide
   # the cgroup mounts.
   CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_STORAGE_CONF="$dir/storage.conf" \
@@ -205,7 +208,7 @@ run_against_podman() {
 started_pid=""
 podman_pid=""
 podman_forwarders=()
-podman_made_var_lib=""
+podman_made=()
 podman_host=""
 forwarder_pid=""
 registry_pid=""
@@ -225,7 +228,7 @@ cleanup() {
   fi
   for pid in "${podman_forwarders[@]}"; do kill "$pid" 2>/dev/null || true; done
   ip netns del "$podman_netns" 2>/dev/null || true
-  [ -n "$podman_made_var_lib" ] && rm -rf /var/lib/containers
+  for path in "${podman_made[@]}"; do rm -rf "$path"; done
   if [ -n "$started_pid" ]; then
     kill "$started_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.2; done
