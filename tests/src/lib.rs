@@ -55,11 +55,13 @@ pub fn server() -> Server {
 }
 
 /// The name the server lists an image under: Podman qualifies a name given without a registry
-/// with `docker.io/`, as Docker does only in what it sends to registries.
+/// as Docker does only in what it sends to registries, with `docker.io/`, and `library/` for a
+/// name of one component.
 pub fn listed_name(image: &str) -> String {
     match server() {
         Server::Docker => image.to_owned(),
-        Server::Podman => format!("docker.io/{image}"),
+        Server::Podman if image.contains('/') => format!("docker.io/{image}"),
+        Server::Podman => format!("docker.io/library/{image}"),
     }
 }
 

@@ -661,6 +661,8 @@ pub struct ContainerInspectResponseState {
     /// The time when this container last exited.
     #[serde(rename = "FinishedAt", default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
+    #[serde(rename = "Health", default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::models::Health>,
 }
 /// The status of the container. For example, `"running"` or `"exited"`.
 ///
@@ -1658,6 +1660,24 @@ pub struct GraphDriverData {
     #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
     pub data: Option<std::collections::HashMap<String, String>>,
 }
+/// Health stores information about the container's healthcheck results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// Status is one of `none`, `starting`, `healthy` or `unhealthy`
+    ///
+    /// - "none"      Indicates there is no healthcheck
+    /// - "starting"  Starting indicates that the container is not yet ready
+    /// - "healthy"   Healthy indicates that the container is running correctly
+    /// - "unhealthy" Unhealthy indicates that the container has a problem
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::models::HealthStatus>,
+    /// FailingStreak is the number of consecutive failures
+    #[serde(rename = "FailingStreak", default, skip_serializing_if = "Option::is_none")]
+    pub failing_streak: Option<i64>,
+    /// Log contains the last few results (oldest first)
+    #[serde(rename = "Log", default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<Vec<crate::models::HealthcheckResult>>,
+}
 /// A test to perform to check that the container is healthy.
 /// Healthcheck commands should be side-effect free.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1688,6 +1708,106 @@ pub struct HealthConfig {
     /// Start period for the container to initialize before starting health-retries countdown in nanoseconds. It should be 0 or at least 1000000 (1 ms). 0 means inherit.
     #[serde(rename = "StartPeriod", default, skip_serializing_if = "Option::is_none")]
     pub start_period: Option<i64>,
+}
+/// Status is one of `none`, `starting`, `healthy` or `unhealthy`
+///
+/// - "none"      Indicates there is no healthcheck
+/// - "starting"  Starting indicates that the container is not yet ready
+/// - "healthy"   Healthy indicates that the container is running correctly
+/// - "unhealthy" Unhealthy indicates that the container has a problem
+///
+/// Open: a value this version of the spec does not list is kept in `Other`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HealthStatus {
+    /// `"none"`
+    None,
+    /// `"starting"`
+    Starting,
+    /// `"healthy"`
+    Healthy,
+    /// `"unhealthy"`
+    Unhealthy,
+    /// A value the spec does not list, kept as sent.
+    Other(String),
+}
+impl HealthStatus {
+    /// The value as the daemon spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::None => "none",
+            Self::Starting => "starting",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+            Self::Other(other) => other,
+        }
+    }
+    fn known(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "starting" => Some(Self::Starting),
+            "healthy" => Some(Self::Healthy),
+            "unhealthy" => Some(Self::Unhealthy),
+            _ => None,
+        }
+    }
+}
+impl From<&str> for HealthStatus {
+    fn from(value: &str) -> Self {
+        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+    }
+}
+impl From<String> for HealthStatus {
+    fn from(value: String) -> Self {
+        Self::known(&value).unwrap_or(Self::Other(value))
+    }
+}
+impl Serialize for HealthStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> Deserialize<'de> for HealthStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_open_enum(deserializer)
+    }
+}
+impl From<HealthStatus> for String {
+    fn from(value: HealthStatus) -> String {
+        match value {
+            HealthStatus::Other(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+impl std::fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// HealthcheckResult stores information about a single run of a healthcheck probe
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HealthcheckResult {
+    /// Date and time at which this check started in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "Start", default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Date and time at which this check ended in
+    /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+    #[serde(rename = "End", default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// ExitCode meanings:
+    ///
+    /// - `0` healthy
+    /// - `1` unhealthy
+    /// - `2` reserved (considered unhealthy)
+    /// - other values: error running probe
+    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Output from last check
+    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 /// Container configuration that depends on the host we are running on
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1851,7 +1971,7 @@ pub struct HostConfig {
     /// A map of exposed container ports and the host port they should map to.
     #[serde(rename = "PortBindings", default, skip_serializing_if = "Option::is_none")]
     pub port_bindings: Option<
-        std::collections::HashMap<String, crate::models::HostConfigPortBindingsValue>,
+        std::collections::HashMap<String, Vec<crate::models::PortBinding>>,
     >,
     #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::RestartPolicy>,
@@ -2130,15 +2250,6 @@ impl std::fmt::Display for HostConfigLogConfigType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct HostConfigPortBindingsValue {
-    /// The host IP address
-    #[serde(rename = "HostIp", default, skip_serializing_if = "Option::is_none")]
-    pub host_ip: Option<String>,
-    /// The host port number, as a string
-    #[serde(rename = "HostPort", default, skip_serializing_if = "Option::is_none")]
-    pub host_port: Option<String>,
-}
 /// Response to an API call that returns just an Id
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdResponse {
@@ -2366,10 +2477,25 @@ pub struct Ipam {
     pub driver: Option<String>,
     /// List of IPAM configuration options, specified as a map: `{"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}`
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<std::collections::HashMap<String, String>>>,
+    pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<std::collections::HashMap<String, String>>>,
+    pub options: Option<std::collections::HashMap<String, String>>,
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpamConfig {
+    #[serde(rename = "Subnet", default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(rename = "IPRange", default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(
+        rename = "AuxiliaryAddresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4984,7 +5110,7 @@ pub struct SystemDataUsageResponse {
     #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<crate::models::ImageSummary>>,
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
-    pub containers: Option<Vec<crate::models::ContainerSummary>>,
+    pub containers: Option<crate::models::ContainerSummary>,
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<crate::models::Volume>>,
 }

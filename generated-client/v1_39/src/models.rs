@@ -3205,10 +3205,25 @@ pub struct Ipam {
     /// {"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}
     /// ```
     #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<std::collections::HashMap<String, String>>>,
+    pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
     #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpamConfig {
+    #[serde(rename = "Subnet", default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(rename = "IPRange", default, skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(
+        rename = "AuxiliaryAddresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -6218,7 +6233,7 @@ pub struct SystemDataUsageResponse {
     #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<crate::models::ImageSummary>>,
     #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
-    pub containers: Option<Vec<crate::models::ContainerSummary>>,
+    pub containers: Option<crate::models::ContainerSummary>,
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<crate::models::Volume>>,
     #[serde(rename = "BuildCache", default, skip_serializing_if = "Option::is_none")]

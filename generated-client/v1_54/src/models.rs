@@ -8220,6 +8220,21 @@ pub struct SystemDataUsageResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub build_cache_usage: Option<crate::models::BuildCacheDiskUsage>,
+    /// Disk space used by image layers; sent by daemons before API 1.52.
+    #[serde(rename = "LayersSize", default, skip_serializing_if = "Option::is_none")]
+    pub layers_size: Option<i64>,
+    /// Images and their disk usage; sent by daemons before API 1.52.
+    #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<crate::models::ImageSummary>>,
+    /// Containers and their disk usage; sent by daemons before API 1.52.
+    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<Vec<crate::models::ContainerSummary>>,
+    /// Volumes and their disk usage; sent by daemons before API 1.52.
+    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<crate::models::Volume>>,
+    /// Build cache records; sent by daemons before API 1.52.
+    #[serde(rename = "BuildCache", default, skip_serializing_if = "Option::is_none")]
+    pub build_cache: Option<Vec<crate::models::BuildCache>>,
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
