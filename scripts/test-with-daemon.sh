@@ -173,29 +173,22 @@ CONF
   echo "podman $(podman --version | awk '{print $3}') on $dir/podman.sock, in network namespace $podman_netns"
 }
 
-# The daemon tests again, against Podman, run as built for the workspace (as daemon_dies below).
-# The tests listed here are not yet adapted to where Podman differs from Docker (issue 16).
-podman_not_yet=(
-  a_failing_build_surfaces_its_error_from_the_stream
-  build_from_a_tar_context_streams_typed_output_and_tags_the_image
-  buildkit_builds_stream_typed_traces_and_name_the_image
-  login_succeeds_with_the_password_and_fails_clearly_without_it
-  search_reports_what_the_registry_answers
-  push_inspect_remotely_delete_and_pull_back_with_stored_credentials
-)
-# These reach the Docker daemon's TCP and TLS endpoints, which Podman's pass has no counterpart of.
+# The daemon and example tests again, against Podman, run as built for the workspace (as
+# daemon_dies below), but for these, which reach the Docker daemon's TCP and TLS endpoints and
+# have no counterpart in Podman's pass.
 docker_endpoints_only=(
   smoke_over_plain_tcp smoke_over_mutual_tls_from_the_environment smoke_over_mutual_tls_from_a_docker_context
   tls_without_client_certificate_is_refused_with_advice tls_with_the_wrong_ca_is_refused_with_advice
   plaintext_client_on_the_tls_port_is_told_to_use_tls tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls
+  connect_over_tcp_mutual_tls_and_a_context
 )
 run_against_podman() {
   local coverage binaries failed=0 skips=()
   coverage=$(mktemp -d /tmp/docker-test-podman-coverage.XXXXXX)
-  for test in "${podman_not_yet[@]}" "${docker_endpoints_only[@]}"; do skips+=(--skip "$test"); done
+  for test in "${docker_endpoints_only[@]}"; do skips+=(--skip "$test"); done
   binaries=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
-    grep '#daemon-tests@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
-  echo "the daemon tests against Podman"
+    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
+  echo "the daemon and example tests against Podman"
   for binary in $binaries; do
     DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
       "$binary" --exact "${skips[@]}" || failed=1

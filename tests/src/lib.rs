@@ -65,6 +65,32 @@ pub fn listed_name(image: &str) -> String {
     }
 }
 
+/// Runs a prune, asked again while Podman trips over an object removed meanwhile. Podman 4.3's
+/// prunes look up every container or image and fail when another test removes one between the
+/// listing and the lookup ("... does not exist in database", "image not known"); asked again,
+/// they prune. Docker's answer is returned as it comes.
+pub async fn prune_despite_concurrent_removals<T, F, Fut>(prune: F) -> docker_engine_runtime::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = docker_engine_runtime::Result<T>>,
+{
+    let mut report = prune().await;
+    for _ in 0..5 {
+        match &report {
+            Err(error) if server() == Server::Podman => {
+                let said = error.to_string();
+                assert!(
+                    said.contains("does not exist in database") || said.contains("image not known"),
+                    "{said}"
+                );
+                report = prune().await;
+            }
+            _ => break,
+        }
+    }
+    report
+}
+
 /// Whether `error` is how Podman refuses an operation it does not implement: a route it does
 /// not have (read by the runtime as an operation not offered), 404 "... is not supported"
 /// (plugins), or 503 "Podman does not support ..." (swarm).

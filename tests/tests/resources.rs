@@ -5,7 +5,7 @@ use daemon_tests::{create_busybox, docker, unique_name};
 use docker_engine_runtime::{Error, Filters};
 use docker_engine_v1_41::models::{
     AuthConfig, EventMessageType, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
-    VolumeCreateOptions,
+    SecretCreateBody, SecretSpec, VolumeCreateOptions,
 };
 use futures_util::StreamExt;
 
@@ -71,19 +71,7 @@ async fn network_prune_removes_unused_labelled_networks() {
     };
     docker.networks().create(body).send().await.unwrap();
     let prune = || docker.networks().prune().filters(Filters::new().label(&label)).send();
-    let mut report = prune().await;
-    // Podman 4.3's prune looks up every container and fails when one is removed meanwhile
-    // (other tests remove theirs): "container ... does not exist in database". Asked again, it
-    // prunes.
-    for _ in 0..5 {
-        match &report {
-            Err(error) if daemon_tests::server() == daemon_tests::Server::Podman => {
-                assert!(error.to_string().contains("does not exist in database"), "{error}");
-                report = prune().await;
-            }
-            _ => break,
-        }
-    }
+    let report = daemon_tests::prune_despite_concurrent_removals(prune).await;
     assert_eq!(report.unwrap().networks_deleted.map(|n| n.len()), Some(1));
 }
 
@@ -250,4 +238,58 @@ async fn search_and_distribution_report_the_missing_network() {
         plugins.is_empty(),
         "no plugins are installed on the test daemon: {plugins:?}"
     );
+}
+
+/// Docker keeps secrets only in a swarm; Podman keeps them without one, and does not update them.
+#[tokio::test]
+async fn secrets_without_a_swarm() {
+    let Some(docker) = docker() else { return };
+    let secrets = docker.secrets();
+    if daemon_tests::server() == daemon_tests::Server::Docker {
+        let refused = secrets.list().send().await.unwrap_err();
+        match &refused {
+            Error::Daemon {
+                status: 503, message, ..
+            } => {
+                assert!(message.contains("not a swarm manager"), "{refused}")
+            }
+            other => panic!("expected the swarm refusal, got {other:?}"),
+        }
+        return;
+    }
+    let name = unique_name("secret");
+    let body = SecretCreateBody {
+        name: Some(name.clone()),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        data: Some("c2VjcmV0IGRhdGE=".into()),
+        ..Default::default()
+    };
+    let id = secrets.create().body(body).send().await.unwrap().id.unwrap();
+    let listed = secrets.list().send().await.unwrap();
+    assert!(
+        listed.iter().any(|s| s.id.as_deref() == Some(id.as_str())),
+        "{listed:?}"
+    );
+    let inspected = secrets.inspect(&name).send().await.unwrap();
+    assert_eq!(inspected.id.as_deref(), Some(id.as_str()));
+    let spec = inspected.spec.unwrap();
+    assert_eq!(spec.name.as_deref(), Some(name.as_str()));
+    assert_eq!(
+        spec.labels.unwrap_or_default().get("suite").map(String::as_str),
+        Some("daemon-tests")
+    );
+    let version = i64::try_from(inspected.version.and_then(|v| v.index).unwrap()).unwrap();
+    let renamed = SecretSpec {
+        name: Some(name.clone()),
+        ..Default::default()
+    };
+    let update = secrets.update(&id, version).body(renamed).send().await.unwrap_err();
+    match &update {
+        Error::Daemon {
+            status: 501, message, ..
+        } => assert_eq!(message, "update is not supported"),
+        other => panic!("Podman does not update secrets: {other:?}"),
+    }
+    secrets.delete(&id).send().await.unwrap();
+    assert!(secrets.inspect(&id).send().await.unwrap_err().is_not_found());
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use docker_engine_runtime::Body;
-use docker_examples::{connect, run, split_reference, Failure};
+use docker_examples::{connect, run, Failure};
 use futures_util::StreamExt;
 
 #[derive(Parser)]
@@ -36,17 +36,15 @@ async fn import(args: Args) -> Result<ExitCode, Failure> {
     let file = tokio::fs::File::open(&args.file)
         .await
         .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
-    let (repository, tag) = split_reference(&args.reference);
+    // The whole reference goes in `repo`, as the Docker CLI sends it: Podman 4.3 ignores `tag`
+    // on import and names the image `:latest`.
     let mut request = docker
         .images()
         .create()
         .from_src("-")
-        .repo(repository)
+        .repo(&args.reference)
         .changes(args.change)
         .body(Body::from_reader(file));
-    if let Some(tag) = tag {
-        request = request.tag(tag);
-    }
     if let Some(message) = args.message {
         request = request.message(message);
     }
