@@ -19,6 +19,8 @@ command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v podman >/dev/null || need+=(podman)
+command -v ssh >/dev/null || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
@@ -173,21 +175,78 @@ CONF
   echo "podman $(podman --version | awk '{print $3}') on $dir/podman.sock, in network namespace $podman_netns"
 }
 
+# A private sshd on loopback for the ssh:// transport, with a host key, configuration and client
+# keys made for the run. Each authorized key's sessions get the environment of one case: the test
+# daemon, a PATH without `docker`, and a daemon that is not there; a fourth key is not authorized.
+# The client's configuration and known_hosts are files of the run too (DOCKER_TEST_SSH_DIR).
+start_sshd() {
+  local dir=$1 daemon_host=$2 port=${DOCKER_TEST_SSH_PORT:-2222} user
+  user=$(id -un)
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  for key in host_key daemon no-docker daemon-down stranger; do
+    ssh-keygen -q -t ed25519 -N '' -C "$key" -f "$dir/$key"
+  done
+  {
+    echo "environment=\"DOCKER_HOST=$daemon_host\" $(cat "$dir/daemon.pub")"
+    echo "environment=\"PATH=/nonexistent\" $(cat "$dir/no-docker.pub")"
+    echo "environment=\"DOCKER_HOST=unix://$dir/no-daemon.sock\" $(cat "$dir/daemon-down.pub")"
+  } >"$dir/authorized_keys"
+  cat >"$dir/sshd_config" <<CONFIG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitUserEnvironment DOCKER_HOST,PATH
+CONFIG
+  echo "[127.0.0.1]:$port $(cat "$dir/host_key.pub")" >"$dir/known_hosts"
+  : >"$dir/known_hosts.empty"
+  cat >"$dir/ssh_config" <<CONFIG
+Host *
+  UserKnownHostsFile $dir/known_hosts
+  StrictHostKeyChecking yes
+  IdentitiesOnly yes
+  BatchMode yes
+  LogLevel ERROR
+CONFIG
+  # sshd refuses to start without its privilege separation directory.
+  if [ ! -d /run/sshd ]; then
+    mkdir -p /run/sshd
+    sshd_made=/run/sshd
+  fi
+  /usr/sbin/sshd -D -f "$dir/sshd_config" -E "$dir/sshd.log" &
+  sshd_pid=$!
+  for _ in $(seq 1 60); do
+    ssh -F "$dir/ssh_config" -i "$dir/daemon" -p "$port" "$user@127.0.0.1" true 2>/dev/null && break
+    kill -0 "$sshd_pid" 2>/dev/null || { echo "sshd exited; its log:" >&2; cat "$dir/sshd.log" >&2; exit 1; }
+    sleep 0.25
+  done
+  export DOCKER_TEST_SSH_HOST="ssh://$user@127.0.0.1:$port"
+  export DOCKER_TEST_SSH_DIR=$dir
+  echo "$(ssh -V 2>&1 | cut -d, -f1) to sshd on 127.0.0.1:$port, whose sessions reach the test daemon"
+}
+
 # The daemon and example tests again, against Podman, run as built for the workspace (as
-# daemon_dies below), but for these, which reach the Docker daemon's TCP and TLS endpoints and
-# have no counterpart in Podman's pass.
+# daemon_dies below), but for these, which reach the Docker daemon's TCP, TLS and ssh endpoints
+# and have no counterpart in Podman's pass: the tests of the `ssh` target, and those listed.
 docker_endpoints_only=(
   smoke_over_plain_tcp smoke_over_mutual_tls_from_the_environment smoke_over_mutual_tls_from_a_docker_context
   tls_without_client_certificate_is_refused_with_advice tls_with_the_wrong_ca_is_refused_with_advice
   plaintext_client_on_the_tls_port_is_told_to_use_tls tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls
-  connect_over_tcp_mutual_tls_and_a_context
+  connect_over_tcp_mutual_tls_and_a_context connect_over_ssh_and_without_ssh
 )
 run_against_podman() {
   local coverage binaries failed=0 skips=()
   coverage=$(mktemp -d /tmp/docker-test-podman-coverage.XXXXXX)
   for test in "${docker_endpoints_only[@]}"; do skips+=(--skip "$test"); done
   binaries=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
-    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
+    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -v '"name":"ssh"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
   echo "the daemon and example tests against Podman"
   for binary in $binaries; do
     DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
@@ -206,8 +265,12 @@ podman_host=""
 forwarder_pid=""
 registry_pid=""
 peer_pid=""
+sshd_pid=""
+sshd_made=""
 work=""
 cleanup() {
+  [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
+  [ -n "$sshd_made" ] && rm -rf "$sshd_made" || true
   [ -n "$forwarder_pid" ] && kill "$forwarder_pid" 2>/dev/null || true
   [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
   if [ -n "$peer_pid" ]; then
@@ -269,6 +332,7 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
   start_registry "$work/registry"
   start_peer "$work/peer"
   start_podman "$work/podman"
+  start_sshd "$work/ssh" "unix://$socket"
 fi
 export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 

@@ -602,3 +602,39 @@ async fn connect_over_tcp_mutual_tls_and_a_context() {
     assert!(stderr.contains("ca.pem"), "{stderr}");
     std::fs::remove_dir_all(config_dir).unwrap();
 }
+
+#[tokio::test]
+async fn connect_over_ssh_and_without_ssh() {
+    let Some(_) = docker() else { return };
+    let ssh_host = companion_variable("DOCKER_TEST_SSH_HOST");
+    let ssh_dir = PathBuf::from(companion_variable("DOCKER_TEST_SSH_DIR"));
+    // The example runs `ssh` from PATH as the CLI does; this one adds the run's configuration
+    // and key, so the user's own ssh files are never read.
+    let wrapper = scratch_dir("ssh-wrapper");
+    let script = format!(
+        "#!/bin/sh\nexec /usr/bin/ssh -F {} -i {} \"$@\"\n",
+        ssh_dir.join("ssh_config").display(),
+        ssh_dir.join("daemon").display()
+    );
+    std::fs::write(wrapper.join("ssh"), script).unwrap();
+    std::fs::set_permissions(wrapper.join("ssh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", wrapper.display(), std::env::var("PATH").unwrap_or_default());
+    let mut over_ssh = example!("connect");
+    over_ssh.env("DOCKER_HOST", &ssh_host).env("PATH", &path);
+    let printed = succeed(over_ssh);
+    assert!(printed.contains(&format!("endpoint: {ssh_host}\n")), "{printed}");
+    assert!(printed.contains("speaking API 1.41"), "{printed}");
+
+    let no_ssh = scratch_dir("no-ssh");
+    let mut without_ssh = example!("connect");
+    without_ssh.env("DOCKER_HOST", &ssh_host).env("PATH", &no_ssh);
+    let output = finish(without_ssh, b"");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no `ssh` on PATH"),
+        "{}",
+        describe(&output)
+    );
+    std::fs::remove_dir_all(wrapper).unwrap();
+    std::fs::remove_dir_all(no_ssh).unwrap();
+}

@@ -131,22 +131,28 @@ pub fn companion_variable(name: &str) -> String {
 /// mutual-TLS endpoint, laid out as `docker context create` does: the meta file under the
 /// SHA-256 of the name, the TLS files beside it. Nothing selects it yet.
 pub fn tls_context_config(name: &str) -> std::path::PathBuf {
-    let config_dir = std::env::temp_dir().join(unique_name("docker-config"));
-    let digest = sha256_hex(name);
-    let meta_dir = config_dir.join("contexts/meta").join(&digest);
-    let tls_dir = config_dir.join("contexts/tls").join(&digest).join("docker");
-    std::fs::create_dir_all(&meta_dir).unwrap();
+    let config_dir = context_config(name, &companion_variable("DOCKER_TEST_TLS_HOST"));
+    let tls_dir = config_dir.join("contexts/tls").join(sha256_hex(name)).join("docker");
     std::fs::create_dir_all(&tls_dir).unwrap();
-    let meta = serde_json::json!({
-        "Name": name,
-        "Metadata": {},
-        "Endpoints": {"docker": {"Host": companion_variable("DOCKER_TEST_TLS_HOST"), "SkipTLSVerify": false}},
-    });
-    std::fs::write(meta_dir.join("meta.json"), meta.to_string()).unwrap();
     let cert_dir = std::path::PathBuf::from(companion_variable("DOCKER_TEST_CERT_PATH"));
     for file in ["ca.pem", "cert.pem", "key.pem"] {
         std::fs::copy(cert_dir.join(file), tls_dir.join(file)).unwrap();
     }
+    config_dir
+}
+
+/// A new Docker configuration folder holding the context `name`, whose docker endpoint is
+/// `host`, laid out as `docker context create` writes it.
+pub fn context_config(name: &str, host: &str) -> std::path::PathBuf {
+    let config_dir = std::env::temp_dir().join(unique_name("docker-config"));
+    let meta_dir = config_dir.join("contexts/meta").join(sha256_hex(name));
+    std::fs::create_dir_all(&meta_dir).unwrap();
+    let meta = serde_json::json!({
+        "Name": name,
+        "Metadata": {},
+        "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": false}},
+    });
+    std::fs::write(meta_dir.join("meta.json"), meta.to_string()).unwrap();
     config_dir
 }
 
@@ -454,4 +460,55 @@ pub fn swarm_addresses() -> (String, String) {
         companion_variable("DOCKER_TEST_MANAGER_ADDRESS"),
         companion_variable("DOCKER_TEST_PEER_ADDRESS"),
     )
+}
+
+/// Ping, list, and an exec whose stdin is half-closed: proves requests, pooling and hijacking.
+pub async fn transport_smoke(docker: &Docker) {
+    use tokio::io::AsyncWriteExt;
+    assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
+    for _ in 0..3 {
+        docker.containers().list().all(true).send().await.unwrap();
+    }
+    let image = busybox_image(docker).await;
+    let body = docker_engine_v1_41::models::ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sleep".into(), "30".into()]),
+        ..Default::default()
+    };
+    let id = docker
+        .containers()
+        .create(body)
+        .name(unique_name("smoke"))
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    docker.containers().start(&id).send().await.unwrap();
+    let exec = docker_engine_v1_41::models::ExecConfig {
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        cmd: Some(vec!["cat".into()]),
+        ..Default::default()
+    };
+    let exec_id = docker
+        .exec()
+        .container_exec(&id, exec)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let mut session = docker
+        .exec()
+        .start(&exec_id)
+        .body(docker_engine_v1_41::models::ExecStartConfig::default())
+        .send()
+        .await
+        .unwrap();
+    session.input.write_all(b"echoed back").await.unwrap();
+    session.input.shutdown().await.unwrap();
+    let (stdout, _) = session.output.read_all().await.unwrap();
+    assert_eq!(stdout, b"echoed back");
+    docker.containers().delete(&id).force(true).send().await.unwrap();
 }

@@ -2,11 +2,8 @@
 
 use std::path::PathBuf;
 
-use daemon_tests::{busybox_image, companion_variable, daemon, docker_at, tls_context_config, unique_name};
+use daemon_tests::{companion_variable, daemon, docker_at, tls_context_config, transport_smoke};
 use docker_engine_runtime::{Endpoint, Environment, Error, TlsFiles};
-use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
-use docker_engine_v1_41::Docker;
-use tokio::io::AsyncWriteExt;
 
 fn cert_dir() -> PathBuf {
     PathBuf::from(companion_variable("DOCKER_TEST_CERT_PATH"))
@@ -28,56 +25,6 @@ fn tls_host() -> (String, u16) {
     tcp_address("DOCKER_TEST_TLS_HOST")
 }
 
-/// Ping, list, and an exec whose stdin is half-closed: proves requests, pooling and hijacking.
-async fn smoke(docker: &Docker) {
-    assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
-    for _ in 0..3 {
-        docker.containers().list().all(true).send().await.unwrap();
-    }
-    let image = busybox_image(docker).await;
-    let body = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sleep".into(), "30".into()]),
-        ..Default::default()
-    };
-    let id = docker
-        .containers()
-        .create(body)
-        .name(unique_name("smoke"))
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    docker.containers().start(&id).send().await.unwrap();
-    let exec = ExecConfig {
-        attach_stdin: Some(true),
-        attach_stdout: Some(true),
-        cmd: Some(vec!["cat".into()]),
-        ..Default::default()
-    };
-    let exec_id = docker
-        .exec()
-        .container_exec(&id, exec)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    let mut session = docker
-        .exec()
-        .start(&exec_id)
-        .body(ExecStartConfig::default())
-        .send()
-        .await
-        .unwrap();
-    session.input.write_all(b"echoed back").await.unwrap();
-    session.input.shutdown().await.unwrap();
-    let (stdout, _) = session.output.read_all().await.unwrap();
-    assert_eq!(stdout, b"echoed back");
-    docker.containers().delete(&id).force(true).send().await.unwrap();
-}
-
 #[tokio::test]
 async fn smoke_over_unix_socket() {
     let Some(endpoint) = daemon() else { return };
@@ -85,14 +32,14 @@ async fn smoke_over_unix_socket() {
         matches!(endpoint, Endpoint::Unix(_)),
         "DOCKER_TEST_HOST should be the Unix socket"
     );
-    smoke(&docker_at(endpoint).unwrap()).await;
+    transport_smoke(&docker_at(endpoint).unwrap()).await;
 }
 
 #[tokio::test]
 async fn smoke_over_plain_tcp() {
     let Some(_) = daemon() else { return };
     let (host, port) = tcp_address("DOCKER_TEST_TCP_HOST");
-    smoke(&docker_at(Endpoint::Tcp { host, port }).unwrap()).await;
+    transport_smoke(&docker_at(Endpoint::Tcp { host, port }).unwrap()).await;
 }
 
 #[tokio::test]
@@ -104,7 +51,7 @@ async fn smoke_over_mutual_tls_from_the_environment() {
         cert_path: Some(cert_dir()),
         ..Default::default()
     };
-    smoke(&docker_at(environment.endpoint().unwrap()).unwrap()).await;
+    transport_smoke(&docker_at(environment.endpoint().unwrap()).unwrap()).await;
 }
 
 /// A context selected by `currentContext`, its TLS files beside it.
@@ -119,7 +66,7 @@ async fn smoke_over_mutual_tls_from_a_docker_context() {
     };
     let endpoint = environment.endpoint().unwrap();
     assert!(matches!(endpoint, Endpoint::Tls { .. }), "{endpoint}");
-    smoke(&docker_at(endpoint).unwrap()).await;
+    transport_smoke(&docker_at(endpoint).unwrap()).await;
     std::fs::remove_dir_all(config_dir).unwrap();
 }
 

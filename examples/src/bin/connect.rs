@@ -1,11 +1,12 @@
 //! Connects as the Docker CLI does and says where and to what: from `DOCKER_HOST` (a Unix
-//! socket, `tcp://` plain, or mutual TLS with `DOCKER_TLS_VERIFY=1` and the `ca.pem`,
-//! `cert.pem` and `key.pem` of `DOCKER_CERT_PATH`), from a Docker context, or from the local
-//! socket.
+//! socket, `tcp://` plain, mutual TLS with `DOCKER_TLS_VERIFY=1` and the `ca.pem`, `cert.pem`
+//! and `key.pem` of `DOCKER_CERT_PATH`, or `ssh://[user@]host[:port]` through the system's ssh
+//! client), from a Docker context, or from the local socket.
 //!
 //! ```text
 //! DOCKER_HOST=tcp://build-host:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/certs \
 //!     cargo run -p docker-examples --bin connect
+//! DOCKER_HOST=ssh://me@build-host cargo run -p docker-examples --bin connect
 //! cargo run -p docker-examples --bin connect -- --context remote
 //! ```
 

@@ -334,7 +334,8 @@ impl Client {
         let connector = Connector::new(&endpoint, options.connect_timeout)?;
         let pool = Pool::new(connector.clone(), options.max_idle_connections, IDLE_TIMEOUT);
         let authority = match &endpoint {
-            Endpoint::Unix(_) => "docker".to_owned(),
+            // The daemon behind a socket, local or at the end of ssh's dial-stdio, has no name.
+            Endpoint::Unix(_) | Endpoint::Ssh(_) => "docker".to_owned(),
             Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } if host.contains(':') => {
                 format!("[{host}]:{port}")
             }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{DockerConfig, DEFAULT_CONTEXT};
 use crate::error::{Error, Result};
+use crate::ssh::SshTarget;
 
 /// The local socket every Docker installation listens on by default.
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -17,6 +18,8 @@ pub enum Endpoint {
     Tcp { host: String, port: u16 },
     /// TCP with TLS, verified against `tls.ca` (mutual TLS when a client certificate is given).
     Tls { host: String, port: u16, tls: TlsFiles },
+    /// A remote daemon through the system's `ssh` client and `docker system dial-stdio`.
+    Ssh(SshTarget),
 }
 
 /// PEM material for TLS: the CA that signed the daemon's certificate and, for `--tlsverify`
@@ -87,6 +90,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Unix(path) => write!(f, "unix://{}", path.display()),
             Endpoint::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
             Endpoint::Tls { host, port, .. } => write!(f, "tcp://{host}:{port} (TLS)"),
+            Endpoint::Ssh(target) => write!(f, "{target}"),
         }
     }
 }
@@ -153,7 +157,7 @@ impl Environment {
 pub(crate) fn parse_host(host: &str, tls: bool, tls_files: impl FnOnce() -> Result<TlsFiles>) -> Result<Endpoint> {
     let (scheme, rest) = host.split_once("://").ok_or_else(|| {
         Error::Config(format!(
-            "DOCKER_HOST {host:?} has no scheme; use unix://, tcp://, http:// or https://"
+            "DOCKER_HOST {host:?} has no scheme; use unix://, tcp://, http://, https:// or ssh://"
         ))
     })?;
     match scheme {
@@ -178,6 +182,7 @@ pub(crate) fn parse_host(host: &str, tls: bool, tls_files: impl FnOnce() -> Resu
                 Ok(Endpoint::Tcp { host: name, port })
             }
         }
+        "ssh" => Ok(Endpoint::Ssh(SshTarget::parse(host, rest)?)),
         other => Err(Error::Config(format!(
             "DOCKER_HOST {host:?}: unsupported scheme {other:?}"
         ))),

@@ -51,6 +51,7 @@ mod observe;
 mod open_enum;
 mod params;
 mod pool;
+mod ssh;
 mod streams;
 #[cfg(feature = "tls")]
 mod tls;
@@ -68,4 +69,5 @@ pub use error::{Error, Result};
 pub use observe::{Observation, RequestObserver};
 pub use open_enum::deserialize_open_enum;
 pub use params::{Filters, RegistryAuth, RegistryConfig};
+pub use ssh::SshTarget;
 pub use streams::{ByteStream, JsonStream, Output, OutputStream};

@@ -1,4 +1,4 @@
-//! One connector for the three transports, so that one connection pool serves them all.
+//! One connector for every transport, so that one connection pool serves them all.
 
 use std::io;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::endpoint::Endpoint;
 use crate::error::Result;
+use crate::ssh::{SshStream, SshTarget};
 
 /// Dials the configured endpoint.
 #[derive(Clone)]
@@ -32,6 +33,7 @@ enum Target {
         port: u16,
         handshake: crate::tls::Handshake,
     },
+    Ssh(SshTarget),
 }
 
 impl Connector {
@@ -48,6 +50,7 @@ impl Connector {
                 port: *port,
                 handshake: crate::tls::Handshake::new(host, tls)?,
             },
+            Endpoint::Ssh(target) => Target::Ssh(target.clone()),
             #[cfg(not(feature = "tls"))]
             Endpoint::Tls { .. } => {
                 return Err(crate::Error::Config(format!(
@@ -78,6 +81,7 @@ impl Connector {
                     tcp.set_nodelay(true)?;
                     Ok(Stream::Tls(Box::new(handshake.run(tcp).await?)))
                 }
+                Target::Ssh(target) => Ok(Stream::Ssh(Box::new(target.connect().await?))),
             }
         };
         match tokio::time::timeout(self.connect_timeout, connect).await {
@@ -114,6 +118,7 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Ssh(Box<SshStream>),
 }
 
 impl AsyncRead for Stream {
@@ -123,6 +128,7 @@ impl AsyncRead for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Ssh(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -134,6 +140,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Ssh(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -143,6 +150,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Ssh(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -152,6 +160,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Ssh(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
