@@ -512,3 +512,24 @@ pub async fn transport_smoke(docker: &Docker) {
     assert_eq!(stdout, b"echoed back");
     docker.containers().delete(&id).force(true).send().await.unwrap();
 }
+
+/// Runs `command` in the running container `id` to its end, its output read and dropped; the
+/// exec's id, for inspecting it.
+pub async fn exec_to_the_end(docker: &Docker, id: &str, command: &[&str]) -> String {
+    let exec = docker_engine_v1_41::models::ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(command.iter().map(|part| part.to_string()).collect()),
+        ..Default::default()
+    };
+    let exec_id = docker.exec().container_exec(id, exec).send().await.unwrap().id.unwrap();
+    let session = docker
+        .exec()
+        .start(&exec_id)
+        .body(docker_engine_v1_41::models::ExecStartConfig::default())
+        .send()
+        .await
+        .unwrap();
+    session.output.read_all().await.unwrap();
+    exec_id
+}

@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
-use daemon_tests::{busybox_image, clean_up, daemon, docker, server, test_docker, unique_name, ContainerGuard, Server};
+use daemon_tests::{
+    busybox_image, clean_up, daemon, docker, exec_to_the_end, server, test_docker, unique_name, ContainerGuard, Server,
+};
 use docker_engine_runtime::{Client, Endpoint, Filters, Options};
 use docker_engine_v1_41::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, ExecStartConfig, HealthConfig, HostConfig, Ipam, IpamConfig,
+    ContainerCreateBody, EndpointSettings, ExecConfig, HealthConfig, HostConfig, Ipam, IpamConfig,
     NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateOptions,
 };
 use docker_engine_v1_41::Docker;
@@ -152,28 +154,7 @@ async fn build_world(docker: &Docker) -> World {
     };
     let running = create(docker, body, "reads-running").await;
     docker.containers().start(&running.id).send().await.unwrap();
-    let exec = ExecConfig {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(vec!["true".into()]),
-        ..Default::default()
-    };
-    let exec_id = docker
-        .exec()
-        .container_exec(&running.id, exec)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    let session = docker
-        .exec()
-        .start(&exec_id)
-        .body(ExecStartConfig::default())
-        .send()
-        .await
-        .unwrap();
-    session.output.read_all().await.unwrap();
+    let exec_id = exec_to_the_end(docker, &running.id, &["true"]).await;
     // A finished exec leaves the container's ExecIDs (only its own inspect remains); one never
     // started stays listed.
     let pending_exec = ExecConfig {

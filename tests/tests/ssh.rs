@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use daemon_tests::{
-    busybox_image, companion_variable, context_config, daemon, docker_at, transport_smoke, unique_name,
+    busybox_image, companion_variable, context_config, daemon, docker_at, exec_to_the_end, transport_smoke, unique_name,
 };
 use docker_engine_runtime::{tar_files, Body, Endpoint, Environment, Error, SshTarget};
-use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
+use docker_engine_v1_41::models::ContainerCreateBody;
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 
@@ -118,33 +118,12 @@ async fn streams_uploads_and_an_export_over_ssh() {
         .unwrap();
     assert_eq!((stdout.as_slice(), stderr.as_slice()), (&b"out\n"[..], &b"err\n"[..]));
 
-    let write_100_mib = ExecConfig {
-        attach_stdout: Some(true),
-        cmd: Some(vec![
-            "dd".into(),
-            "if=/dev/zero".into(),
-            "of=/big".into(),
-            "bs=1048576".into(),
-            "count=100".into(),
-        ]),
-        ..Default::default()
-    };
-    let exec_id = docker
-        .exec()
-        .container_exec(&id, write_100_mib)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    let session = docker
-        .exec()
-        .start(&exec_id)
-        .body(ExecStartConfig::default())
-        .send()
-        .await
-        .unwrap();
-    session.output.read_all().await.unwrap();
+    exec_to_the_end(
+        &docker,
+        &id,
+        &["dd", "if=/dev/zero", "of=/big", "bs=1048576", "count=100"],
+    )
+    .await;
     let mut export = docker.containers().export(&id).send().await.unwrap();
     let mut exported = 0usize;
     let read = async {
