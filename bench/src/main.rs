@@ -8,11 +8,14 @@
 //! in KiB. The Rust clients run as a task on the runtime's workers, or with `--block-on` as the
 //! future `block_on` drives, as in the body of `#[tokio::main]`.
 //!
+//! `bench transports` runs our client alone over each transport to the same daemon.
+//!
 //! `bench build-times` needs no daemon: it times generation (G1) and clean builds of a program
 //! using our crate and one using bollard (G2).
 
 mod build_times;
 mod canned;
+mod transports;
 mod workers;
 
 use std::collections::BTreeMap;
@@ -146,6 +149,10 @@ fn main() {
         .map(|n| n.parse().expect("--rounds takes a number"));
     if args.get(1).map(String::as_str) == Some("build-times") {
         build_times::run(rounds.unwrap_or(3));
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("transports") {
+        transports::run(rounds.unwrap_or(5));
         return;
     }
     let rounds = rounds.unwrap_or(5);
@@ -295,6 +302,22 @@ fn print_table(
     }
 }
 
+/// A container holding 1 GiB, made by `create`, and the size of its export.
+async fn export_fixture(docker: &Docker, create: ContainerCreateBody) -> (String, u64) {
+    eprintln!("writing 1 GiB into a container to export");
+    let export = docker.containers().create(create).send().await.unwrap().id.unwrap();
+    docker.containers().start(&export).send().await.unwrap();
+    docker.containers().wait(&export).send().await.unwrap();
+    // Counted as it streams: holding it would inflate the workers' measured RSS, which
+    // starts from this process's at spawn.
+    let mut exported = docker.containers().export(&export).send().await.unwrap();
+    let mut export_bytes = 0;
+    while let Some(chunk) = futures_util::StreamExt::next(&mut exported).await {
+        export_bytes += chunk.unwrap().len() as u64;
+    }
+    (export, export_bytes)
+}
+
 /// What the workloads run on, made through our client and removed at the end.
 struct Fixtures {
     containers: Vec<String>,
@@ -327,25 +350,9 @@ impl Fixtures {
         }
         let inspect_target = containers[0].clone();
 
-        eprintln!("writing 1 GiB into a container to export");
-        let export = docker
-            .containers()
-            .create(create("dd if=/dev/zero of=/big bs=1M count=1024 2>/dev/null"))
-            .send()
-            .await
-            .unwrap()
-            .id
-            .unwrap();
-        docker.containers().start(&export).send().await.unwrap();
-        docker.containers().wait(&export).send().await.unwrap();
+        let (export, export_bytes) =
+            export_fixture(docker, create("dd if=/dev/zero of=/big bs=1M count=1024 2>/dev/null")).await;
         containers.push(export.clone());
-        // Counted as it streams: holding it would inflate the workers' measured RSS, which
-        // starts from this process's at spawn.
-        let mut exported = docker.containers().export(&export).send().await.unwrap();
-        let mut export_bytes = 0;
-        while let Some(chunk) = futures_util::StreamExt::next(&mut exported).await {
-            export_bytes += chunk.unwrap().len() as u64;
-        }
 
         let exec_container = docker
             .containers()

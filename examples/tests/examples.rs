@@ -197,10 +197,14 @@ async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
                 .lines()
                 .filter(|line| line.ends_with(": Pull complete"))
                 .collect();
+            // The daemon hands each watcher only a layer's latest status, so steps such as
+            // "Download complete" may be skipped when they follow each other quickly; the
+            // layer's last status is always sent.
             assert_eq!(layer_lines.len(), 1, "{source}: the image's own layer, once: {printed}");
+        } else {
+            // Podman's progress names no repository and ends each layer at its download.
+            assert!(printed.contains("Download complete"), "{source}: {printed}");
         }
-        // Podman's progress names no repository and ends each layer at its download.
-        assert!(printed.contains("Download complete"), "{source}: {printed}");
         assert!(docker.images().inspect(&reference).send().await.is_ok(), "{source}");
         std::fs::remove_dir_all(config_dir).unwrap();
     }

@@ -171,6 +171,41 @@ fn sha256_hex(text: &str) -> String {
     String::from_utf8(output.stdout).unwrap()[..64].to_owned()
 }
 
+/// The run's ssh files: client configuration, known_hosts and keys.
+pub fn ssh_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(companion_variable("DOCKER_TEST_SSH_DIR"))
+}
+
+/// `DOCKER_TEST_SSH_HOST` as `DOCKER_HOST` would give it.
+pub fn ssh_target() -> docker_engine_runtime::SshTarget {
+    let environment = Environment {
+        docker_host: Some(companion_variable("DOCKER_TEST_SSH_HOST")),
+        ..Default::default()
+    };
+    match environment.endpoint().unwrap() {
+        Endpoint::Ssh(target) => target,
+        other => panic!("DOCKER_TEST_SSH_HOST should be ssh://user@host:port, got {other}"),
+    }
+}
+
+/// The test sshd with the run's configuration and the key `key` (whose sessions get the
+/// environment of one case, see the test script), plus `extra` ssh arguments.
+pub fn ssh_endpoint(key: &str, extra: &[&str]) -> Endpoint {
+    let mut target = ssh_target();
+    let dir = ssh_dir();
+    target.options = [
+        "-F",
+        &dir.join("ssh_config").to_string_lossy(),
+        "-i",
+        &dir.join(key).to_string_lossy(),
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .map(String::from)
+    .collect();
+    Endpoint::Ssh(target)
+}
+
 /// A v1.41 client for `endpoint` that records the operations it sends.
 pub fn docker_at(endpoint: Endpoint) -> Result<Docker, docker_engine_runtime::Error> {
     let options = docker_engine_runtime::Options {

@@ -2,54 +2,20 @@
 //! daemon through `docker system dial-stdio`: the transport suite, a context, each failure with
 //! what ssh said, and no ssh process left once the client is gone.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use daemon_tests::{
-    busybox_image, companion_variable, context_config, daemon, docker_at, exec_to_the_end, transport_smoke, unique_name,
+    busybox_image, companion_variable, context_config, daemon, docker_at, exec_to_the_end, ssh_dir, ssh_endpoint,
+    ssh_target, transport_smoke, unique_name,
 };
-use docker_engine_runtime::{tar_files, Body, Endpoint, Environment, Error, SshTarget};
+use docker_engine_runtime::{tar_files, Body, Endpoint, Environment, Error};
 use docker_engine_v1_41::models::ContainerCreateBody;
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 
-/// The run's ssh files: client configuration, known_hosts and keys.
-fn ssh_dir() -> PathBuf {
-    PathBuf::from(companion_variable("DOCKER_TEST_SSH_DIR"))
-}
-
-/// `DOCKER_TEST_SSH_HOST` as `DOCKER_HOST` would give it.
-fn ssh_target() -> SshTarget {
-    let environment = Environment {
-        docker_host: Some(companion_variable("DOCKER_TEST_SSH_HOST")),
-        ..Default::default()
-    };
-    match environment.endpoint().unwrap() {
-        Endpoint::Ssh(target) => target,
-        other => panic!("DOCKER_TEST_SSH_HOST should be ssh://user@host:port, got {other}"),
-    }
-}
-
-/// The target with the run's configuration and the key `key` (whose sessions get the
-/// environment of one case, see the test script), plus `extra` ssh arguments.
-fn with_key(mut target: SshTarget, key: &str, extra: &[&str]) -> Endpoint {
-    let dir = ssh_dir();
-    target.options = [
-        "-F",
-        &dir.join("ssh_config").to_string_lossy(),
-        "-i",
-        &dir.join(key).to_string_lossy(),
-    ]
-    .into_iter()
-    .chain(extra.iter().copied())
-    .map(String::from)
-    .collect();
-    Endpoint::Ssh(target)
-}
-
 fn over_ssh() -> Option<Docker> {
     daemon()?;
-    Some(docker_at(with_key(ssh_target(), "daemon", &[])).unwrap())
+    Some(docker_at(ssh_endpoint("daemon", &[])).unwrap())
 }
 
 #[tokio::test]
@@ -161,7 +127,8 @@ async fn a_context_with_an_ssh_host() {
         panic!("the context's host is ssh://")
     };
     assert_eq!(target, ssh_target());
-    let docker = docker_at(with_key(target, "daemon", &[])).unwrap();
+    // The context's target, with the run's ssh configuration and key.
+    let docker = docker_at(ssh_endpoint("daemon", &[])).unwrap();
     assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
     assert_eq!(docker.client().api_version().await.unwrap(), "1.41");
     std::fs::remove_dir_all(config_dir).unwrap();
@@ -181,17 +148,16 @@ async fn ping_error(endpoint: Endpoint) -> String {
 #[tokio::test]
 async fn each_ssh_failure_says_what_ssh_said() {
     let Some(_) = daemon() else { return };
-    let target = ssh_target;
     let empty_known_hosts = format!("UserKnownHostsFile={}", ssh_dir().join("known_hosts.empty").display());
     let cases = [
         (
-            with_key(target(), "daemon", &["-o", &empty_known_hosts]),
+            ssh_endpoint("daemon", &["-o", &empty_known_hosts]),
             "Host key verification failed",
         ),
-        (with_key(target(), "stranger", &[]), "Permission denied"),
-        (with_key(target(), "no-docker", &[]), "docker: command not found"),
+        (ssh_endpoint("stranger", &[]), "Permission denied"),
+        (ssh_endpoint("no-docker", &[]), "docker: command not found"),
         (
-            with_key(target(), "daemon-down", &[]),
+            ssh_endpoint("daemon-down", &[]),
             "no-daemon.sock: connect: no such file",
         ),
     ];
@@ -220,7 +186,7 @@ async fn no_ssh_process_outlives_the_client() {
     let Some(_) = daemon() else { return };
     // A harmless option naming this test, to find its processes among the others'.
     let marker = format!("SendEnv=DCT_{}", unique_name("ssh-marker").replace('-', "_"));
-    let docker = docker_at(with_key(ssh_target(), "daemon", &["-o", &marker])).unwrap();
+    let docker = docker_at(ssh_endpoint("daemon", &["-o", &marker])).unwrap();
     let pings = (0..3).map(|_| docker.containers().list().all(true).send());
     for listed in futures_util::future::join_all(pings).await {
         listed.unwrap();
@@ -248,7 +214,7 @@ async fn no_ssh_process_outlives_the_client() {
 async fn a_stalled_ssh_is_cut_at_the_connect_timeout() {
     let Some(_) = daemon() else { return };
     let marker = format!("SendEnv=DCT_{}", unique_name("ssh-stalled").replace('-', "_"));
-    let endpoint = with_key(ssh_target(), "daemon", &["-o", "ProxyCommand=sleep 60", "-o", &marker]);
+    let endpoint = ssh_endpoint("daemon", &["-o", "ProxyCommand=sleep 60", "-o", &marker]);
     let options = docker_engine_runtime::Options {
         connect_timeout: Duration::from_secs(2),
         ..Default::default()
