@@ -19,6 +19,9 @@ pub struct TypeDef {
     pub name: String,
     pub doc: Option<String>,
     pub kind: TypeKind,
+    /// The definitions an `allOf` builds this type from (`HostConfig` from `Resources`); their
+    /// fields are already merged into `kind`.
+    pub bases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +40,8 @@ pub struct Field {
     pub ty: TypeRef,
     pub required: bool,
     pub deprecated: bool,
+    /// The spec allows `null` (`x-nullable: true`).
+    pub nullable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,6 +86,24 @@ pub struct Operation {
     pub parameters: Vec<Parameter>,
     pub body: Option<Body>,
     pub response: Response,
+    /// Media types of the success response, as the spec's `produces` lists them.
+    pub produces: Vec<String>,
+    /// Media types of the request body (`consumes`); empty without a body.
+    pub consumes: Vec<String>,
+    /// The headers every declared response documents.
+    pub response_headers: Vec<ResponseHeader>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseHeader {
+    /// The response's status code, or `default`.
+    pub status: String,
+    pub name: String,
+    pub ty: TypeRef,
+    /// The values an enumerated header takes; empty when any value goes.
+    pub values: Vec<String>,
+    /// What an absent header means, as the spec writes it in JSON.
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +115,8 @@ pub struct Parameter {
     pub value: ParameterValue,
     /// What the daemon assumes when the parameter is absent, as the spec writes it in JSON.
     pub default: Option<String>,
+    /// The spec allows `null` (`x-nullable: true`).
+    pub nullable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -106,6 +106,7 @@ impl Lowering<'_> {
                     name: rust_name.clone(),
                     doc: None,
                     kind: TypeKind::Alias(target),
+                    bases: Vec::new(),
                 }
             }
             oa::ReferenceOr::Item(schema) => {
@@ -114,6 +115,7 @@ impl Lowering<'_> {
                     name: rust_name.clone(),
                     doc: describe(schema),
                     kind,
+                    bases: bases(schema),
                 }
             }
         };
@@ -151,12 +153,13 @@ impl Lowering<'_> {
             .iter()
             .map(|(wire_name, property)| {
                 let hint = format!("{parent}{}", wire_name.to_upper_camel_case());
-                let (ty, doc, deprecated) = match property {
-                    oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false),
+                let (ty, doc, deprecated, nullable) = match property {
+                    oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false, false),
                     oa::ReferenceOr::Item(schema) => (
                         self.inline(schema, &hint),
                         describe(schema),
                         schema.schema_data.deprecated,
+                        schema.schema_data.nullable,
                     ),
                 };
                 Field {
@@ -165,6 +168,7 @@ impl Lowering<'_> {
                     ty,
                     required: required.contains(wire_name),
                     deprecated,
+                    nullable,
                 }
             })
             .collect()
@@ -273,6 +277,7 @@ impl Lowering<'_> {
                 name: name.clone(),
                 doc: describe(schema),
                 kind,
+                bases: bases(schema),
             },
         );
         TypeRef::Named(name)
@@ -331,6 +336,7 @@ impl Lowering<'_> {
                     .as_item()
                     .and_then(|schema| schema.schema_data.default.as_ref())
                     .map(|default| default.to_string()),
+                nullable: is_nullable(schema.as_item()),
             });
         }
         if let Some(unknown) = json_query.keys().next() {
@@ -380,6 +386,16 @@ impl Lowering<'_> {
             summary: operation.summary.clone(),
             description: operation.description.clone(),
             deprecated: operation.deprecated,
+            produces: success_response(operation)
+                .map(|response| response.content.keys().cloned().collect())
+                .unwrap_or_default(),
+            consumes: body
+                .as_ref()
+                .and(operation.request_body.as_ref())
+                .and_then(|body| body.as_item())
+                .map(|body| body.content.keys().cloned().collect())
+                .unwrap_or_default(),
+            response_headers: response_headers(&operation.responses),
             parameters,
             body,
             response,
@@ -419,14 +435,7 @@ impl Lowering<'_> {
         operation: &oa::Operation,
         forced: Option<ResponseOverride>,
     ) -> Result<Response, String> {
-        let success = operation
-            .responses
-            .responses
-            .iter()
-            .find_map(|(status, response)| match (status, response) {
-                (oa::StatusCode::Code(200..=299), oa::ReferenceOr::Item(response)) => Some(response),
-                _ => None,
-            });
+        let success = success_response(operation);
         let switches_protocols = operation.responses.responses.contains_key(&oa::StatusCode::Code(101));
         match (switches_protocols, &forced) {
             (_, Some(ResponseOverride::WebSocket)) => return Ok(Response::WebSocket),
@@ -479,6 +488,81 @@ impl Lowering<'_> {
             },
         })
     }
+}
+
+/// The first 2xx response the operation declares.
+fn success_response(operation: &oa::Operation) -> Option<&oa::Response> {
+    operation
+        .responses
+        .responses
+        .iter()
+        .find_map(|(status, response)| match (status, response) {
+            (oa::StatusCode::Code(200..=299), oa::ReferenceOr::Item(response)) => Some(response),
+            _ => None,
+        })
+}
+
+fn response_headers(responses: &oa::Responses) -> Vec<ResponseHeader> {
+    let by_status = responses
+        .responses
+        .iter()
+        .map(|(status, response)| (status.to_string(), response))
+        .chain(
+            responses
+                .default
+                .iter()
+                .map(|response| ("default".to_owned(), response)),
+        );
+    let mut headers = Vec::new();
+    for (status, response) in by_status {
+        let oa::ReferenceOr::Item(response) = response else {
+            continue;
+        };
+        for (name, header) in &response.headers {
+            let oa::ReferenceOr::Item(header) = header else {
+                continue;
+            };
+            let oa::ParameterSchemaOrContent::Schema(oa::ReferenceOr::Item(schema)) = &header.format else {
+                continue;
+            };
+            headers.push(ResponseHeader {
+                status: status.clone(),
+                name: name.clone(),
+                ty: scalar_type(schema),
+                values: string_enum(schema).unwrap_or_default(),
+                default: schema.schema_data.default.as_ref().map(|default| default.to_string()),
+            });
+        }
+    }
+    headers
+}
+
+/// The type of a header's schema, which is a scalar: it names no type.
+fn scalar_type(schema: &oa::Schema) -> TypeRef {
+    match &schema.schema_kind {
+        oa::SchemaKind::Type(oa::Type::String(_)) => TypeRef::String,
+        oa::SchemaKind::Type(oa::Type::Integer(i)) => TypeRef::Integer(integer_format(&i.format)),
+        oa::SchemaKind::Type(oa::Type::Number(_)) => TypeRef::Number,
+        oa::SchemaKind::Type(oa::Type::Boolean(_)) => TypeRef::Bool,
+        _ => TypeRef::Any,
+    }
+}
+
+/// The Rust names of the definitions an `allOf` references.
+fn bases(schema: &oa::Schema) -> Vec<String> {
+    all_of_parts(schema)
+        .into_iter()
+        .flatten()
+        .filter_map(|part| match part {
+            oa::ReferenceOr::Reference { reference } => Some(reference),
+            oa::ReferenceOr::Item(_) => None,
+        })
+        .map(|reference| {
+            reference
+                .trim_start_matches("#/components/schemas/")
+                .to_upper_camel_case()
+        })
+        .collect()
 }
 
 type ObjectFields<'s> = (&'s IndexMap<String, oa::ReferenceOr<Box<oa::Schema>>>, &'s Vec<String>);

@@ -9,7 +9,7 @@
 //! newer spec made unnecessary are noticed and removed.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,6 +25,10 @@ pub struct Overrides {
     pub operations: Vec<OperationOverride>,
     #[serde(default)]
     pub definition_imports: Vec<DefinitionImport>,
+    /// The folder holding `vX.YY/swagger.yaml` for imports to read from; without it, the folder
+    /// holding the patched spec's own folder.
+    #[serde(skip)]
+    specs_dir: Option<PathBuf>,
     /// The specs imports read from, parsed once for all the versions that import from them.
     #[serde(skip)]
     import_sources: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, std::sync::Arc<Value>>>,
@@ -245,11 +249,20 @@ impl Overrides {
         imports.chain(patches).chain(operations).collect()
     }
 
+    /// Imports read from `specs` (the project's `specs/`) rather than beside the patched spec,
+    /// so a spec file kept anywhere else is patched as the one in the project.
+    pub fn importing_from(mut self, specs: PathBuf) -> Self {
+        self.specs_dir = Some(specs);
+        self
+    }
+
     /// Applies every definition import and then every schema patch claiming `version` to the
     /// Swagger document of `file`.
     pub fn patch_document(&self, file: &Path, version: ApiVersion, document: &mut Value) -> Result<(), SpecError> {
         for import in self.definition_imports.iter().filter(|i| i.versions.contains(version)) {
-            import.apply(file, version, document, |source_file| self.import_source(source_file))?;
+            import.apply(file, self.specs_dir.as_deref(), version, document, |source_file| {
+                self.import_source(source_file)
+            })?;
         }
         for patch in self.schema_patches.iter().filter(|p| p.versions.contains(version)) {
             let stale = |problem: String| SpecError {
@@ -313,6 +326,7 @@ impl DefinitionImport {
     fn apply(
         &self,
         file: &Path,
+        specs_dir: Option<&Path>,
         version: ApiVersion,
         document: &mut Value,
         read_source: impl FnOnce(&Path) -> Result<std::sync::Arc<Value>, SpecError>,
@@ -325,9 +339,8 @@ impl DefinitionImport {
                 self.from, self.why
             ),
         };
-        let source_file = file
-            .parent()
-            .and_then(Path::parent)
+        let source_file = specs_dir
+            .or_else(|| file.parent().and_then(Path::parent))
             .map(|specs| specs.join(format!("v{}", self.from)).join("swagger.yaml"))
             .ok_or_else(|| error(String::new(), "the spec has no sibling folders".into()))?;
         let source = read_source(&source_file)?;
@@ -522,6 +535,17 @@ schema_patches:
         let error = overrides.patch_document(&old, v("1.41"), &mut already).unwrap_err();
         assert!(error.problem.contains("defines it already"), "{error}");
         assert_eq!(error.pointer, "/definitions/Cpu");
+
+        // A spec kept elsewhere imports from the specs folder it is told of.
+        let elsewhere = specs.join("downloads/v1.41/swagger.yaml");
+        let mut document = json!({"definitions": {}});
+        let error = overrides
+            .patch_document(&elsewhere, v("1.41"), &mut document)
+            .unwrap_err();
+        assert!(error.problem.contains("cannot read"), "{error}");
+        let overrides = overrides.importing_from(specs.clone());
+        overrides.patch_document(&elsewhere, v("1.41"), &mut document).unwrap();
+        assert_eq!(document["definitions"].as_object().unwrap().len(), 2);
         std::fs::remove_dir_all(specs).unwrap();
     }
 

@@ -111,7 +111,7 @@ fn properties_enums_and_types() {
 #[test]
 fn renames_deprecations_in_prose_and_description_changes() {
     let changes = changes();
-    let renamed = find(&changes, "type-renamed", "Spot", "Spot");
+    let renamed = find(&changes, "type-renamed", "Place", "Spot");
     assert_eq!(
         (renamed.old.as_deref(), renamed.new.as_deref()),
         (Some("Spot"), Some("Place"))
@@ -152,7 +152,7 @@ fn nothing_else_changes_and_renderings_agree() {
     let summary = codegen::diff::summary(&changes);
     assert_eq!(
         summary,
-        "17 changes: 7 breaking, 5 potentially breaking, 5 compatible; 3 description changes"
+        "17 changes: 7 breaking, 4 potentially breaking, 6 compatible; 3 description changes"
     );
     let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes, false)).unwrap();
     assert_eq!(
@@ -247,6 +247,7 @@ fn bodies_responses_deprecations_and_type_changes() {
                 Some("JSON Level"),
                 Some("none")
             ),
+            ("type-added", Compatible, "Gadget", "Gadget", None, None),
             (
                 "type-changed",
                 Breaking,
@@ -263,11 +264,269 @@ fn bodies_responses_deprecations_and_type_changes() {
                 Some("false"),
                 Some("true")
             ),
-            ("type-added", Compatible, "Gadget", "Gadget", None, None),
+            // The body's new type, compared with the one it replaces.
+            (
+                "property-removed",
+                Breaking,
+                "Thing → Gadget",
+                "property `Name`",
+                None,
+                None
+            ),
+            (
+                "property-added",
+                Compatible,
+                "Thing → Gadget",
+                "property `Serial`",
+                None,
+                None
+            ),
+            (
+                "property-added",
+                Compatible,
+                "Thing → Gadget",
+                "property `Weight`",
+                None,
+                None
+            ),
         ]
     );
     let rust: Vec<Option<&str>> = changes.iter().map(|c| c.rust.as_deref()).collect();
     assert_eq!(rust[0], Some("`count` takes String"));
-    assert_eq!(rust[6], Some("`Level` is now an enumeration"));
-    assert_eq!(rust[8], Some("type `Gadget` added"));
+    assert_eq!(rust[6], Some("type `Gadget` added"));
+    assert_eq!(rust[7], Some("`Level` is now an enumeration"));
+    assert_eq!(rust[10], Some("new field `Gadget::serial`"));
+}
+
+/// The third pair: what the diff once missed (response headers, media types, nullability, a type
+/// renamed and changed at once, a response moving to a richer type) and what it once counted
+/// more than once (references following a rename, properties a type takes from its base, types
+/// merged into one); the whole list, in order.
+#[test]
+fn headers_media_types_nullability_and_one_entry_per_change() {
+    let (old, new) = (load("wire-old.yaml", "1.30"), load("wire-new.yaml", "1.31"));
+    let changes = diff(&old, &new);
+    let entries: Vec<Entry> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.rule,
+                c.level,
+                c.location.as_str(),
+                c.subject.as_str(),
+                c.old.as_deref(),
+                c.new.as_deref(),
+            )
+        })
+        .collect();
+    use Level::{Breaking, Compatible, PotentiallyBreaking};
+    let jobs = "GET /jobs";
+    assert_eq!(
+        entries,
+        [
+            // A client sending null may be refused now.
+            (
+                "parameter-nullable-changed",
+                PotentiallyBreaking,
+                jobs,
+                "query parameter `limit`",
+                Some("true"),
+                Some("false")
+            ),
+            // One value is a list of one on the wire.
+            (
+                "parameter-type-changed",
+                Compatible,
+                jobs,
+                "query parameter `state`",
+                Some("String"),
+                Some("repeated String")
+            ),
+            (
+                "response-header-type-changed",
+                Breaking,
+                jobs,
+                "200 response header `X-Total`",
+                Some("i64"),
+                Some("String")
+            ),
+            (
+                "response-header-values-changed",
+                PotentiallyBreaking,
+                jobs,
+                "200 response header `X-Mode`",
+                Some("fast, slow"),
+                Some("fast, slow, paused")
+            ),
+            (
+                "response-header-default-changed",
+                Compatible,
+                jobs,
+                "200 response header `X-Mode`",
+                Some("none"),
+                Some("\"fast\"")
+            ),
+            (
+                "response-header-removed",
+                Breaking,
+                jobs,
+                "200 response header `X-Gone`",
+                None,
+                None
+            ),
+            (
+                "response-header-added",
+                Compatible,
+                jobs,
+                "200 response header `X-New`",
+                None,
+                None
+            ),
+            // The response's new type is the old one and a field: its level is that of the
+            // differences, listed at `Job → JobDetail` (Job's own changes stay at Job).
+            (
+                "response-changed",
+                PotentiallyBreaking,
+                "GET /jobs/{id}",
+                "success response",
+                Some("Job"),
+                Some("JobDetail")
+            ),
+            (
+                "response-media-types-changed",
+                PotentiallyBreaking,
+                "GET /jobs/{id}/export",
+                "response media types",
+                Some("application/x-tar"),
+                Some("application/x-tar, application/octet-stream")
+            ),
+            (
+                "request-media-types-changed",
+                Breaking,
+                "PUT /jobs/{id}/upload",
+                "request media types",
+                Some("application/x-tar, application/octet-stream"),
+                Some("application/x-tar")
+            ),
+            (
+                "property-nullable-changed",
+                PotentiallyBreaking,
+                "Job",
+                "property `Exit`",
+                Some("false"),
+                Some("true")
+            ),
+            // JSON has one kind of number; only the Rust type changes.
+            (
+                "property-type-changed",
+                Compatible,
+                "Job",
+                "property `Size`",
+                Some("i64"),
+                Some("u64")
+            ),
+            (
+                "property-added",
+                Compatible,
+                "Job → JobDetail",
+                "property `Logs`",
+                None,
+                None
+            ),
+            ("type-added", Compatible, "JobDetail", "JobDetail", None, None),
+            // The body's schema gained a title and a field: a rename, then its change, and no
+            // request-body entry.
+            (
+                "type-renamed",
+                Compatible,
+                "JobSpec",
+                "JobCreateBody",
+                Some("JobCreateBody"),
+                Some("JobSpec")
+            ),
+            (
+                "property-added",
+                Compatible,
+                "JobSpec",
+                "property `Timeout`",
+                None,
+                None
+            ),
+            // Once, at the base, not again at Settings.
+            (
+                "property-added",
+                Compatible,
+                "Limits",
+                "property `CpuShares`",
+                None,
+                None
+            ),
+            (
+                "type-renamed",
+                Compatible,
+                "MountPoint",
+                "JobMounts",
+                Some("JobMounts"),
+                Some("MountPoint")
+            ),
+            ("property-added", Compatible, "Node", "property `Spec`", None, None),
+            // Two inline types merged into one definition that adds a field: the field once.
+            (
+                "type-renamed",
+                Compatible,
+                "ObjectVersion",
+                "JobVersion",
+                Some("JobVersion"),
+                Some("ObjectVersion")
+            ),
+            (
+                "type-renamed",
+                Compatible,
+                "ObjectVersion",
+                "NodeVersion",
+                Some("NodeVersion"),
+                Some("ObjectVersion")
+            ),
+            (
+                "property-added",
+                Compatible,
+                "ObjectVersion",
+                "property `Updated`",
+                None,
+                None
+            ),
+            // The name stays and means another type; what it meant lives on as RunSpec.
+            (
+                "type-renamed",
+                Compatible,
+                "RunSpec",
+                "Spec",
+                Some("Spec"),
+                Some("RunSpec")
+            ),
+            ("type-name-reused", Compatible, "Spec", "Spec", None, None),
+        ]
+    );
+    let used_in = |rule: &str, location: &str, subject: &str| find(&changes, rule, location, subject).used_in.clone();
+    assert_eq!(
+        used_in("type-renamed", "JobSpec", "JobCreateBody"),
+        ["POST /jobs request body"]
+    );
+    assert_eq!(
+        used_in("property-added", "Limits", "property `CpuShares`"),
+        ["Settings"]
+    );
+    assert_eq!(
+        used_in("type-renamed", "ObjectVersion", "NodeVersion"),
+        ["Node.Version"]
+    );
+    let renamed = find(&changes, "type-renamed", "JobSpec", "JobCreateBody");
+    assert_eq!(renamed.rust.as_deref(), Some("type `JobCreateBody` renamed `JobSpec`"));
+    let size = find(&changes, "property-type-changed", "Job", "property `Size`");
+    assert_eq!(size.rust.as_deref(), Some("field `Job::size` is now Option<u64>"));
+    let json: serde_json::Value = serde_json::from_str(&render_json(&old, &new, &changes, false)).unwrap();
+    let listed = json["changes"].as_array().unwrap();
+    let at_limits = listed.iter().find(|c| c["location"] == "Limits").unwrap();
+    assert_eq!(at_limits["used_in"], serde_json::json!(["Settings"]));
+    assert!(listed[0].get("used_in").is_none(), "used_in is left out when empty");
 }

@@ -262,7 +262,9 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
 
 fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>, descriptions: bool) -> Result<(), String> {
     use std::io::IsTerminal;
-    let overrides = Overrides::load(&project_root().join("codegen/overrides.yaml")).map_err(|e| e.to_string())?;
+    let overrides = Overrides::load(&project_root().join("codegen/overrides.yaml"))
+        .map_err(|e| e.to_string())?
+        .importing_from(project_root().join("specs"));
     let (old, new) = (resolve_spec(old)?, resolve_spec(new)?);
     let old = codegen::load_api(&old, &overrides).map_err(|e| e.to_string())?;
     let new = codegen::load_api(&new, &overrides).map_err(|e| e.to_string())?;
