@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test: generator checks, unit tests, and the daemon tests against a dockerd this
-# script starts (or one you point it at with DOCKER_TEST_HOST=unix:///path).
+# Runs every test: formatting and clippy, generator checks, unit tests, and the daemon tests
+# against a dockerd this script starts (or one you point it at with DOCKER_TEST_HOST=unix:///path).
 # With arguments, runs `cargo test ARGS...` against the daemon instead of everything, e.g.
 #   scripts/test-with-daemon.sh -p daemon-tests --test transports
 # and with `--run COMMAND...`, runs that command against it (the benchmark:
 #   scripts/test-with-daemon.sh --run cargo run --release -p bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ $# -eq 0 ]; then
+  # The gates that need no daemon, first: formatting, and clippy on every target with warnings
+  # as errors (a check build, which the tests' build below does not reuse).
+  cargo fmt --all --check
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+fi
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
@@ -347,10 +354,10 @@ if [ "${1:-}" = --run ]; then
 elif [ $# -gt 0 ]; then
   cargo test "$@"
 else
-  cargo xtask check
   # The API docs of every crate, spec prose included, must build without a warning.
   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude bench --quiet
-  # The benchmark has no tests and would only add bollard to the build.
+  # The benchmark has no tests and would only add bollard to the build. The generated crates'
+  # freshness is one of these tests (codegen/tests/freshness.rs).
   cargo test --workspace --exclude bench --no-fail-fast
   # Built by the tests above with their features; `cargo run -p` would build everything again.
   "${CARGO_TARGET_DIR:-target}/debug/coverage"

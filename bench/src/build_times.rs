@@ -123,6 +123,7 @@ fn time_generation(root: &Path, scratch: &Path, rounds: usize) -> Vec<f64> {
         .map(|_| {
             let started = Instant::now();
             let status = Command::new(&xtask)
+                .current_dir(root)
                 .args(["generate", "--out"])
                 .arg(&out)
                 .stdout(Stdio::null())

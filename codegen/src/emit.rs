@@ -369,13 +369,48 @@ fn operations_rs(api: &Api) -> TokenStream {
         }
     });
     let builders = api.operations.iter().map(request_builder);
+    let imports = runtime_imports(api);
     quote! {
         //! One request builder per operation; finish with `.send().await`.
         #![allow(unused_mut)]
-        use docker_engine_runtime::{Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result};
+        use docker_engine_runtime::{#(#imports),*};
         #(#group_items)*
         #(#builders)*
     }
+}
+
+/// The runtime's names that `operations.rs` uses; one imported and unused would warn.
+fn runtime_imports(api: &Api) -> Vec<proc_macro2::Ident> {
+    let any_parameter = |matches: fn(&ParameterValue) -> bool| {
+        api.operations
+            .iter()
+            .flat_map(|op| &op.parameters)
+            .any(|p| matches(&p.value))
+    };
+    let sends_bytes = api
+        .operations
+        .iter()
+        .any(|op| matches!(op.body.as_ref().map(|b| &b.kind), Some(BodyKind::Binary { .. })));
+    [
+        ("Body", sends_bytes),
+        ("Client", true),
+        ("Filters", any_parameter(|v| matches!(v, ParameterValue::Filters))),
+        ("Method", true),
+        (
+            "RegistryAuth",
+            any_parameter(|v| matches!(v, ParameterValue::RegistryAuth)),
+        ),
+        (
+            "RegistryConfig",
+            any_parameter(|v| matches!(v, ParameterValue::RegistryConfig)),
+        ),
+        ("Request", true),
+        ("Result", true),
+    ]
+    .into_iter()
+    .filter(|(_, used)| *used)
+    .map(|(name, _)| format_ident!("{name}"))
+    .collect()
 }
 
 fn groups(api: &Api) -> BTreeMap<String, Vec<&Operation>> {

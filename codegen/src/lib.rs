@@ -2,12 +2,15 @@
 //!
 //! Data flows one way: [`spec`] reads a Swagger 2.0 file (patched by [`overrides`]) into an
 //! `openapiv3` document, [`lower`] turns that into the [`ir`], and [`emit`] writes the Rust crate.
+//! [`diff`] compares the IR of two versions; [`project`] knows where the project keeps specs and
+//! crates, for `cargo xtask` and the freshness test.
 
 pub mod diff;
 pub mod emit;
 pub mod ir;
 pub mod lower;
 pub mod overrides;
+pub mod project;
 pub mod spec;
 
 use std::collections::BTreeMap;

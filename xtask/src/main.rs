@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use codegen::{ApiVersion, GeneratedCrate, Overrides, SpecFile};
+use codegen::project::Project;
+use codegen::{ApiVersion, SpecFile};
 
 #[derive(Parser)]
 #[command(about = "Generate and check the Docker Engine API client crates")]
@@ -58,7 +59,7 @@ enum FailOn {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Generate { version, out } => generate(version.as_deref(), out.unwrap_or_else(generated_dir)),
+        Command::Generate { version, out } => generate(version.as_deref(), out),
         Command::Check => check(),
         Command::Diff {
             old,
@@ -77,15 +78,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_owned()
-}
-
-fn generated_dir() -> PathBuf {
-    project_root().join("generated-client")
+/// The checkout to work on, found at run time: cargo sets `CARGO_MANIFEST_DIR` when it runs
+/// xtask, and a binary run by hand looks from the current folder. The path baked in at compile
+/// time would name another checkout whenever two share one target folder.
+fn project() -> Result<Project, String> {
+    let start = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?,
+    };
+    Project::find(&start)
 }
 
 /// The runtime's version, which generated crates depend on and are released under: the
@@ -94,54 +95,15 @@ fn runtime_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-fn generate_all(only: Option<ApiVersion>) -> Result<Vec<GeneratedCrate>, String> {
-    let root = project_root();
-    let overrides = Overrides::load(&root.join("codegen/overrides.yaml")).map_err(|e| e.to_string())?;
-    let specs = codegen::find_specs(&root.join("specs")).map_err(|e| e.to_string())?;
-    let selected: Vec<&SpecFile> = specs.iter().filter(|s| only.is_none_or(|v| v == s.version)).collect();
-    if selected.is_empty() {
-        return Err(match only {
-            Some(version) => format!("no spec for {version}: expected specs/v{version}/swagger.yaml"),
-            None => "no specs under specs/".into(),
-        });
-    }
-    // One worker per core, each taking the next spec: thirty threads at once on two cores ran
-    // slower, their allocations contending.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(selected.len());
-    let mut results: Vec<(usize, Result<GeneratedCrate, String>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(spec) = selected.get(index) else { break done };
-                        let generated =
-                            codegen::generate(spec, &overrides, runtime_version()).map_err(|e| e.to_string());
-                        done.push((index, generated));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("generation does not panic"))
-            .collect()
-    });
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, generated)| generated).collect()
-}
-
-fn generate(version: Option<&str>, out: PathBuf) -> Result<(), String> {
+fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
     let started = Instant::now();
     let only = match version {
         Some(text) => Some(ApiVersion::parse(text).ok_or_else(|| format!("{text:?} is not a version like 1.41"))?),
         None => None,
     };
-    let crates = generate_all(only)?;
+    let project = project()?;
+    let crates = project.generate_all(only, runtime_version())?;
+    let out = out.unwrap_or_else(|| project.generated_dir());
     let mut written = 0;
     for generated in &crates {
         let folder = out.join(&generated.folder);
@@ -172,41 +134,9 @@ fn generate(version: Option<&str>, out: PathBuf) -> Result<(), String> {
 }
 
 fn check() -> Result<(), String> {
-    let crates = generate_all(None)?;
-    let mut problems = Vec::new();
-    let mut expected_folders = std::collections::BTreeSet::new();
-    for generated in &crates {
-        let folder = generated_dir().join(&generated.folder);
-        expected_folders.insert(generated.folder.clone());
-        for (path, text) in &generated.files {
-            let file = folder.join(path);
-            match std::fs::read_to_string(&file) {
-                Ok(existing) if existing == *text => {}
-                Ok(_) => problems.push(format!("differs: {}", file.display())),
-                Err(_) => problems.push(format!("missing: {}", file.display())),
-            }
-        }
-        for extra in list_files(&folder) {
-            let relative = extra
-                .strip_prefix(&folder)
-                .expect("listed under folder")
-                .to_string_lossy()
-                .replace('\\', "/");
-            if !generated.files.contains_key(&relative) {
-                problems.push(format!("extra: {}", extra.display()));
-            }
-        }
-    }
-    for entry in std::fs::read_dir(generated_dir()).map_err(|e| e.to_string())? {
-        let name = entry
-            .map_err(|e| e.to_string())?
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        if name.starts_with('v') && !expected_folders.contains(&name) {
-            problems.push(format!("extra crate without a spec: generated-client/{name}"));
-        }
-    }
+    let project = project()?;
+    let crates = project.generate_all(None, runtime_version())?;
+    let problems = project.stale_files(&crates)?;
     if problems.is_empty() {
         println!("all {} generated crates are up to date", crates.len());
         Ok(())
@@ -216,24 +146,6 @@ fn check() -> Result<(), String> {
             problems.join("\n  ")
         ))
     }
-}
-
-fn list_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(at) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// A version under specs/ (`1.41`) or the path of a spec file; its version comes from the file.
@@ -253,7 +165,7 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
     }
     let version = ApiVersion::parse(argument)
         .ok_or_else(|| format!("{argument:?} is neither a spec file nor a version like 1.41"))?;
-    let path = project_root().join(format!("specs/v{version}/swagger.yaml"));
+    let path = project()?.specs_dir().join(format!("v{version}/swagger.yaml"));
     if !path.is_file() {
         return Err(format!("no spec for {version}: expected {}", path.display()));
     }
@@ -262,9 +174,7 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
 
 fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>, descriptions: bool) -> Result<(), String> {
     use std::io::IsTerminal;
-    let overrides = Overrides::load(&project_root().join("codegen/overrides.yaml"))
-        .map_err(|e| e.to_string())?
-        .importing_from(project_root().join("specs"));
+    let overrides = project()?.overrides()?;
     let (old, new) = (resolve_spec(old)?, resolve_spec(new)?);
     let old = codegen::load_api(&old, &overrides).map_err(|e| e.to_string())?;
     let new = codegen::load_api(&new, &overrides).map_err(|e| e.to_string())?;
