@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::stream;
 use tokio::sync::mpsc;
 
-use crate::client::Body;
+use crate::request::Body;
 
 /// How many tar chunks may wait for the connection before the tarring thread blocks, so a large
 /// directory is streamed in bounded memory.

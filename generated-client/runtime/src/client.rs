@@ -1,243 +1,30 @@
 //! The client: one pooled connection set per endpoint, version negotiation, and the calls the
-//! generated request builders make.
+//! generated request builders make, one per kind of answer.
 
-use std::fmt::Display;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Stream, TryStreamExt};
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use http_body_util::BodyExt;
+use http::header::CONTENT_TYPE;
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-pub use http::Method;
-
 use crate::endpoint::{Endpoint, Environment};
-use crate::error::{daemon_message, decode, Error, Result};
+use crate::error::{daemon_message, decode, status_error, Error, Result};
 use crate::observe::{Completion, Observation, RequestObserver};
-use crate::params::{RegistryAuth, RegistryConfig};
 use crate::pool::{upgrade, Pool, ResponseBody, Reuse, SendError};
+use crate::request::{Body, HttpBody, Method, Request, READ_CHUNK};
+use crate::session::{Session, SessionInput};
 use crate::streams::{ByteSource, ByteStream, JsonStream, OutputStream};
-use crate::transport::{tls_advice, Connector};
-
-pub(crate) type HttpBody = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
+use crate::transport::Connector;
 
 /// How long an idle connection is kept for reuse.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The read size for session output and for request bodies read from an `AsyncRead`. With
-/// tokio's default of 4 KiB, a 2 GiB exec output took 524,000 `recv` calls and 1.16–1.37 s of
-/// client CPU; at 64 KiB, 47,000 calls and 0.90–1.16 s. 256 KiB halved the calls again but
-/// saved no CPU measurably (`bench worker ours exec ... task` under `strace -c`).
-const READ_CHUNK: usize = 64 * 1024;
-
 /// Longest error body kept for a message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
-
-/// A request body: JSON, bytes in memory, or a stream that is sent as it is produced.
-pub struct Body(pub(crate) HttpBody);
-
-impl Body {
-    pub fn empty() -> Self {
-        Body(
-            http_body_util::Empty::new()
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )
-    }
-
-    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Body(
-            http_body_util::Full::new(bytes.into())
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )
-    }
-
-    /// A body streamed chunk by chunk (a build context, an image tarball).
-    pub fn from_stream<S>(stream: S) -> Self
-    where
-        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
-    {
-        let frames = stream.map_ok(hyper::body::Frame::data);
-        Body(http_body_util::StreamBody::new(frames).boxed_unsync())
-    }
-
-    /// A body read from `reader` as it is sent (a file, a pipe).
-    pub fn from_reader(reader: impl AsyncRead + Send + 'static) -> Self {
-        Self::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK))
-    }
-}
-
-impl std::fmt::Debug for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Body")
-    }
-}
-
-impl From<Vec<u8>> for Body {
-    fn from(bytes: Vec<u8>) -> Self {
-        Body::from_bytes(bytes)
-    }
-}
-
-impl From<Bytes> for Body {
-    fn from(bytes: Bytes) -> Self {
-        Body::from_bytes(bytes)
-    }
-}
-
-/// A request under construction: what a generated builder hands to the client.
-#[derive(Debug)]
-pub struct Request {
-    method: Method,
-    path: String,
-    operation: &'static str,
-    query: String,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Option<(Body, &'static str)>,
-}
-
-impl Request {
-    /// A request for `path` (without the version prefix) on behalf of `operation`.
-    pub fn new(method: Method, path: String, operation: &'static str) -> Self {
-        Request {
-            method,
-            path,
-            operation,
-            query: String::new(),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    fn push_query(&mut self, name: &str, value: &str) {
-        if !self.query.is_empty() {
-            self.query.push('&');
-        }
-        self.query.extend(form_urlencoded(name));
-        self.query.push('=');
-        self.query.extend(form_urlencoded(value));
-    }
-
-    pub fn query(mut self, name: &str, value: &impl Display) -> Self {
-        self.push_query(name, &value.to_string());
-        self
-    }
-
-    /// A list, as repeated parameters or comma-separated. An empty list sends nothing: an empty
-    /// comma-separated value would read as one empty item.
-    pub fn query_list<T: Display>(mut self, name: &str, values: &[T], repeated: bool) -> Self {
-        if values.is_empty() {
-            return self;
-        }
-        if repeated {
-            for value in values {
-                self.push_query(name, &value.to_string());
-            }
-        } else {
-            let joined: Vec<String> = values.iter().map(ToString::to_string).collect();
-            self.push_query(name, &joined.join(","));
-        }
-        self
-    }
-
-    /// A parameter whose value is JSON (`filters`, `buildargs`, ...).
-    pub fn query_json(mut self, name: &str, value: &impl Serialize) -> Result<Self> {
-        let json = serde_json::to_string(value).map_err(|e| self.invalid(format!("{name}: {e}")))?;
-        self.push_query(name, &json);
-        Ok(self)
-    }
-
-    pub fn header(mut self, name: &'static str, value: &impl Display) -> Result<Self> {
-        let value =
-            HeaderValue::try_from(value.to_string()).map_err(|e| self.invalid(format!("header {name}: {e}")))?;
-        self.headers.push((HeaderName::from_static_lowercase(name), value));
-        Ok(self)
-    }
-
-    pub fn header_json(self, name: &'static str, value: &impl Serialize) -> Result<Self> {
-        let json = serde_json::to_string(value).map_err(|e| self.invalid(format!("header {name}: {e}")))?;
-        self.header(name, &json)
-    }
-
-    pub fn registry_auth(self, auth: &RegistryAuth) -> Result<Self> {
-        self.header("x-registry-auth", &auth.header_value())
-    }
-
-    pub fn registry_config(self, config: &RegistryConfig) -> Result<Self> {
-        self.header("x-registry-config", &config.header_value())
-    }
-
-    pub fn json_body(mut self, value: &impl Serialize) -> Result<Self> {
-        let json = serde_json::to_vec(value).map_err(|e| self.invalid(format!("body: {e}")))?;
-        self.body = Some((Body::from_bytes(json), "application/json"));
-        Ok(self)
-    }
-
-    pub fn body(mut self, body: Body, content_type: &'static str) -> Self {
-        self.body = Some((body, content_type));
-        self
-    }
-
-    /// The path and query, prefixed with `/v{version}`.
-    fn versioned_path(&self, version: &str) -> String {
-        let mut uri = format!("/v{version}{}", self.path);
-        if !self.query.is_empty() {
-            uri.push('?');
-            uri.push_str(&self.query);
-        }
-        uri
-    }
-
-    fn invalid(&self, message: String) -> Error {
-        Error::InvalidArgument {
-            operation: self.operation,
-            message,
-        }
-    }
-}
-
-trait LowercaseHeader {
-    fn from_static_lowercase(name: &'static str) -> HeaderName;
-}
-
-impl LowercaseHeader for HeaderName {
-    fn from_static_lowercase(name: &'static str) -> HeaderName {
-        HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).expect("header names come from the spec")
-    }
-}
-
-fn form_urlencoded(text: &str) -> impl Iterator<Item = &str> {
-    percent_encoding::utf8_percent_encode(text, QUERY)
-}
-
-/// Everything but unreserved characters is escaped in query names and values.
-const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// One path parameter of `operation`, percent-encoded (image names hold `/` and `:`). Empty,
-/// `.` and `..` are refused before anything is sent: the daemon's router would clean them away
-/// and the request would reach a different endpoint.
-pub fn path_segment(operation: &'static str, name: &str, value: &str) -> Result<String> {
-    if matches!(value, "" | "." | "..") {
-        return Err(Error::InvalidArgument {
-            operation,
-            message: format!("path parameter `{name}` is {value:?}; it must name something"),
-        });
-    }
-    Ok(percent_encoding::utf8_percent_encode(value, QUERY).to_string())
-}
 
 /// How the API version of requests is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,33 +218,24 @@ impl Client {
         let endpoint = self.inner.endpoint.to_string();
         let error: Box<dyn std::error::Error + Send + Sync> = match error {
             SendError::Dial(source) => {
-                if tls_advice(&source.to_string()).is_some() {
-                    return Error::Tls {
-                        endpoint,
-                        message: source.to_string(),
-                    };
+                if let Some(message) = tls_failure(&source) {
+                    return Error::Tls { endpoint, message };
                 }
                 return Error::Connect { endpoint, source };
             }
             SendError::Exchange { error, .. } => error,
         };
+        if let Some(message) = tls_failure(error.as_ref()) {
+            return Error::Tls { endpoint, message };
+        }
         // hyper's own message is generic ("connection error"); the cause says what happened.
         let mut deepest: &(dyn std::error::Error + 'static) = error.as_ref();
         while let Some(cause) = deepest.source() {
             deepest = cause;
         }
-        let detail = deepest.to_string();
-        if let Some(advice) = tls_advice(&detail) {
-            let message = if detail.contains(advice) {
-                detail
-            } else {
-                format!("{detail}: {advice}")
-            };
-            return Error::Tls { endpoint, message };
-        }
         Error::Transport {
             operation,
-            message: detail,
+            message: deepest.to_string(),
         }
     }
 
@@ -754,57 +532,6 @@ impl PathStat {
     }
 }
 
-/// A hijacked connection: output from the container, and its stdin.
-#[derive(Debug)]
-pub struct Session {
-    pub output: OutputStream,
-    pub input: SessionInput,
-}
-
-/// The stdin half of a session; `shutdown()` half-closes the connection (or, for a WebSocket,
-/// closes the session) so the process sees EOF.
-pub struct SessionInput {
-    io: Option<Pin<Box<dyn AsyncWrite + Send>>>,
-}
-
-impl std::fmt::Debug for SessionInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionInput")
-            .field("open", &self.io.is_some())
-            .finish()
-    }
-}
-
-fn no_input() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "this session has no input: the daemon did not switch protocols",
-    )
-}
-
-impl AsyncWrite for SessionInput {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().io {
-            Some(io) => io.as_mut().poll_write(cx, buf),
-            None => Poll::Ready(Err(no_input())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
-            Some(io) => io.as_mut().poll_flush(cx),
-            None => Poll::Ready(Ok(())),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
-            Some(io) => io.as_mut().poll_shutdown(cx),
-            None => Poll::Ready(Ok(())),
-        }
-    }
-}
-
 /// A copy of a request without a body (GET, HEAD), for sending it again.
 fn bodiless_copy(request: &http::Request<HttpBody>) -> Option<http::Request<HttpBody>> {
     if !http_body::Body::is_end_stream(request.body()) {
@@ -839,6 +566,17 @@ fn body_source(body: ResponseBody) -> ByteSource {
     Box::pin(body)
 }
 
+/// What failed in TLS, with advice, when a TLS handshake or record failed somewhere in `error`.
+fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    #[cfg(feature = "tls")]
+    return crate::tls::describe_failure(error);
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = error;
+        None
+    }
+}
+
 /// Compares `major.minor` versions numerically.
 pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     let parse = |v: &str| -> (u32, u32) {
@@ -856,52 +594,9 @@ fn lower_version<'a>(a: &'a str, b: &'a str) -> &'a str {
     }
 }
 
-/// The error for an answer with an error `status`: the operation is not offered when the server
-/// has no such route, otherwise the daemon's error.
-pub(crate) fn status_error(operation: &'static str, status: http::StatusCode, message: String, version: &str) -> Error {
-    if is_unknown_route(status, &message) {
-        let message = format!("{message} (the daemon does not offer this operation at API v{version})");
-        return Error::UnsupportedVersion {
-            operation,
-            version: version.to_owned(),
-            message,
-        };
-    }
-    Error::Daemon {
-        operation,
-        status: status.as_u16(),
-        message,
-    }
-}
-
-/// Whether an error answer says the server has no such route, rather than no such object: Docker
-/// answers "page not found"; Podman answers a bare "Not Found" (its objects' 404s are JSON), or
-/// 405 where the path exists for other methods.
-fn is_unknown_route(status: http::StatusCode, message: &str) -> bool {
-    match status {
-        http::StatusCode::NOT_FOUND => message.contains("page not found") || message == "Not Found",
-        http::StatusCode::METHOD_NOT_ALLOWED => true,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unknown_routes_are_told_from_missing_objects() {
-        use http::StatusCode;
-        assert!(is_unknown_route(StatusCode::NOT_FOUND, "404 page not found"));
-        assert!(is_unknown_route(StatusCode::NOT_FOUND, "Not Found"));
-        assert!(is_unknown_route(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"));
-        assert!(!is_unknown_route(StatusCode::NOT_FOUND, "No such container: x"));
-        assert!(!is_unknown_route(
-            StatusCode::NOT_FOUND,
-            "no container with name or ID \"x\" found"
-        ));
-        assert!(!is_unknown_route(StatusCode::INTERNAL_SERVER_ERROR, "Not Found"));
-    }
 
     #[test]
     fn empty_and_null_bodies_say_nothing() {
@@ -918,34 +613,6 @@ mod tests {
         assert_eq!(lower_version("1.41", "1.9"), "1.9");
         assert_eq!(lower_version("1.41", "1.100"), "1.41");
         assert_eq!(lower_version("1.54", "1.41"), "1.41");
-    }
-
-    #[test]
-    fn query_values_and_path_segments_are_escaped() {
-        let request = Request::new(Method::GET, "/x".into(), "t")
-            .query("all", &true)
-            .query_list("platform", &["linux/amd64", "linux/arm64"], true)
-            .query_json("filters", &crate::Filters::new().label("a=b"))
-            .unwrap();
-        assert_eq!(
-            request.query,
-            "all=true&platform=linux%2Famd64&platform=linux%2Farm64&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D"
-        );
-        let empty: [&str; 0] = [];
-        let request = Request::new(Method::GET, "/x".into(), "t")
-            .query_list("changes", &empty, false)
-            .query_list("names", &empty, true)
-            .query_list("ports", &[80, 443], false);
-        assert_eq!(request.query, "ports=80%2C443");
-        assert_eq!(
-            path_segment("ImageInspect", "name", "registry:5000/app:v1").unwrap(),
-            "registry%3A5000%2Fapp%3Av1"
-        );
-        for bad in ["", ".", ".."] {
-            let error = path_segment("ContainerInspect", "id", bad).unwrap_err();
-            assert!(matches!(error, Error::InvalidArgument { .. }), "{error}");
-            assert!(error.to_string().contains("`id`"), "{error}");
-        }
     }
 
     #[test]

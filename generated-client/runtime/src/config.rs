@@ -10,7 +10,6 @@ use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::endpoint::{Endpoint, TlsFiles};
 use crate::error::{Error, Result};
 use crate::params::{RegistryAuth, RegistryConfig};
 
@@ -19,6 +18,14 @@ pub const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
 
 /// The name of the context that means "use the environment, else the local socket".
 pub const DEFAULT_CONTEXT: &str = "default";
+
+/// A context's docker endpoint as its meta file stores it.
+pub(crate) struct ContextHost {
+    pub(crate) host: String,
+    /// Where the context's `ca.pem`, `cert.pem` and `key.pem` are, if it has them.
+    pub(crate) tls_dir: PathBuf,
+    pub(crate) skip_tls_verify: bool,
+}
 
 /// `config.json` and the context store of one configuration directory.
 #[derive(Debug, Clone, Default)]
@@ -103,9 +110,10 @@ impl DockerConfig {
         self.file.current_context.as_deref().filter(|name| !name.is_empty())
     }
 
-    /// The Docker endpoint of the named context in the store
-    /// (`contexts/meta/<sha256 of name>/meta.json`, TLS material in `contexts/tls/<same>/docker/`).
-    pub fn context_endpoint(&self, name: &str) -> Result<Endpoint> {
+    /// The docker endpoint of the named context as the store holds it
+    /// (`contexts/meta/<sha256 of name>/meta.json`, TLS material in `contexts/tls/<same>/docker/`);
+    /// [`DockerConfig::context_endpoint`] makes an endpoint of it.
+    pub(crate) fn context_host(&self, name: &str) -> Result<ContextHost> {
         let digest = hex_sha256(name);
         let meta_path = self.dir.join("contexts/meta").join(&digest).join("meta.json");
         let bytes = std::fs::read(&meta_path).map_err(|e| {
@@ -122,23 +130,14 @@ impl DockerConfig {
             .ok_or_else(|| Error::Config(format!("context {name:?} has no docker endpoint")))?;
         let host = docker
             .host
-            .as_deref()
+            .clone()
             .filter(|host| !host.is_empty())
             .ok_or_else(|| Error::Config(format!("context {name:?} names no host")))?;
-        let tls_dir = self.dir.join("contexts/tls").join(&digest).join("docker");
-        let tls = TlsFiles::from_context_dir(&tls_dir)?;
-        if docker.skip_tls_verify {
-            return Err(Error::Config(format!(
-                "context {name:?} sets SkipTLSVerify; this client always verifies the daemon: \
-                 give the context the daemon's CA (docker context update --docker ca=...)"
-            )));
-        }
-        let endpoint = crate::endpoint::parse_host(host, tls.is_some() || host.starts_with("https://"), || {
-            tls.clone()
-                .ok_or_else(|| Error::Config(format!("context {name:?} uses https but holds no ca.pem")))
+        Ok(ContextHost {
+            host,
+            tls_dir: self.dir.join("contexts/tls").join(&digest).join("docker"),
+            skip_tls_verify: docker.skip_tls_verify,
         })
-        .map_err(|e| Error::Config(format!("context {name:?}: {e}")))?;
-        Ok(endpoint)
     }
 
     /// Credentials for `server` (a registry host such as `registry.example.com:5000`, or
@@ -308,14 +307,6 @@ mod tests {
         dir
     }
 
-    fn write_context(dir: &Path, name: &str, meta: &str) -> PathBuf {
-        let digest = hex_sha256(name);
-        let meta_dir = dir.join("contexts/meta").join(&digest);
-        std::fs::create_dir_all(&meta_dir).unwrap();
-        std::fs::write(meta_dir.join("meta.json"), meta).unwrap();
-        dir.join("contexts/tls").join(digest).join("docker")
-    }
-
     #[test]
     fn context_names_are_hashed_like_the_cli() {
         // Lower-case hex of SHA-256, as the folder names in `~/.docker/contexts/meta`.
@@ -323,61 +314,6 @@ mod tests {
             hex_sha256("default"),
             "37a8eec1ce19687d132fe29051dca629d164e2c4958ba141d5f4133a33f0688f"
         );
-    }
-
-    #[test]
-    fn a_context_gives_its_endpoint_with_tls_when_it_holds_certificates() {
-        let dir = scratch("context");
-        write_context(
-            &dir,
-            "plain",
-            r#"{"Name":"plain","Metadata":{},"Endpoints":{"docker":{"Host":"tcp://10.0.0.5:2375","SkipTLSVerify":false}}}"#,
-        );
-        let tls_dir = write_context(
-            &dir,
-            "secure",
-            r#"{"Name":"secure","Endpoints":{"docker":{"Host":"tcp://daemon.example:2376"}}}"#,
-        );
-        std::fs::create_dir_all(&tls_dir).unwrap();
-        for file in ["ca.pem", "cert.pem", "key.pem"] {
-            std::fs::write(tls_dir.join(file), file).unwrap();
-        }
-        std::fs::write(dir.join("config.json"), r#"{"currentContext":"secure"}"#).unwrap();
-
-        let config = DockerConfig::load(&dir).unwrap();
-        assert_eq!(config.current_context(), Some("secure"));
-        assert_eq!(
-            config.context_endpoint("plain").unwrap(),
-            Endpoint::Tcp {
-                host: "10.0.0.5".into(),
-                port: 2375
-            }
-        );
-        match config.context_endpoint("secure").unwrap() {
-            Endpoint::Tls { host, port, tls } => {
-                assert_eq!((host.as_str(), port), ("daemon.example", 2376));
-                assert_eq!(tls.ca, b"ca.pem");
-                assert_eq!(tls.client_cert.as_deref(), Some(&b"cert.pem"[..]));
-            }
-            other => panic!("expected TLS, got {other:?}"),
-        }
-        let missing = config.context_endpoint("nope").unwrap_err().to_string();
-        assert!(
-            missing.contains("\"nope\"") && missing.contains("meta.json"),
-            "{missing}"
-        );
-    }
-
-    #[test]
-    fn a_context_that_skips_verification_is_refused_with_a_reason() {
-        let dir = scratch("skip");
-        write_context(
-            &dir,
-            "lax",
-            r#"{"Endpoints":{"docker":{"Host":"tcp://h:2376","SkipTLSVerify":true}}}"#,
-        );
-        let error = DockerConfig::load(&dir).unwrap().context_endpoint("lax").unwrap_err();
-        assert!(error.to_string().contains("SkipTLSVerify"), "{error}");
     }
 
     #[test]

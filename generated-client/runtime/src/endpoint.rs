@@ -209,10 +209,105 @@ fn split_host_port(authority: &str, default_port: u16) -> Option<(String, u16)> 
     }
 }
 
+impl DockerConfig {
+    /// The Docker endpoint of the named context in the store
+    /// (`contexts/meta/<sha256 of name>/meta.json`, TLS material in `contexts/tls/<same>/docker/`).
+    pub fn context_endpoint(&self, name: &str) -> Result<Endpoint> {
+        let context = self.context_host(name)?;
+        let tls = TlsFiles::from_context_dir(&context.tls_dir)?;
+        if context.skip_tls_verify {
+            return Err(Error::Config(format!(
+                "context {name:?} sets SkipTLSVerify; this client always verifies the daemon: \
+                 give the context the daemon's CA (docker context update --docker ca=...)"
+            )));
+        }
+        let host = &context.host;
+        parse_host(host, tls.is_some() || host.starts_with("https://"), || {
+            tls.clone()
+                .ok_or_else(|| Error::Config(format!("context {name:?} uses https but holds no ca.pem")))
+        })
+        .map_err(|e| Error::Config(format!("context {name:?}: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use sha2::Digest;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("docker-endpoint-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Writes the meta file of context `name` under `dir`; returns its TLS folder.
+    fn write_context(dir: &Path, name: &str, meta: &str) -> PathBuf {
+        let digest: String = sha2::Sha256::digest(name.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let meta_dir = dir.join("contexts/meta").join(&digest);
+        std::fs::create_dir_all(&meta_dir).unwrap();
+        std::fs::write(meta_dir.join("meta.json"), meta).unwrap();
+        dir.join("contexts/tls").join(digest).join("docker")
+    }
+
+    #[test]
+    fn a_context_gives_its_endpoint_with_tls_when_it_holds_certificates() {
+        let dir = scratch("context");
+        write_context(
+            &dir,
+            "plain",
+            r#"{"Name":"plain","Metadata":{},"Endpoints":{"docker":{"Host":"tcp://10.0.0.5:2375","SkipTLSVerify":false}}}"#,
+        );
+        let tls_dir = write_context(
+            &dir,
+            "secure",
+            r#"{"Name":"secure","Endpoints":{"docker":{"Host":"tcp://daemon.example:2376"}}}"#,
+        );
+        std::fs::create_dir_all(&tls_dir).unwrap();
+        for file in ["ca.pem", "cert.pem", "key.pem"] {
+            std::fs::write(tls_dir.join(file), file).unwrap();
+        }
+        std::fs::write(dir.join("config.json"), r#"{"currentContext":"secure"}"#).unwrap();
+
+        let config = DockerConfig::load(&dir).unwrap();
+        assert_eq!(config.current_context(), Some("secure"));
+        assert_eq!(
+            config.context_endpoint("plain").unwrap(),
+            Endpoint::Tcp {
+                host: "10.0.0.5".into(),
+                port: 2375
+            }
+        );
+        match config.context_endpoint("secure").unwrap() {
+            Endpoint::Tls { host, port, tls } => {
+                assert_eq!((host.as_str(), port), ("daemon.example", 2376));
+                assert_eq!(tls.ca, b"ca.pem");
+                assert_eq!(tls.client_cert.as_deref(), Some(&b"cert.pem"[..]));
+            }
+            other => panic!("expected TLS, got {other:?}"),
+        }
+        let missing = config.context_endpoint("nope").unwrap_err().to_string();
+        assert!(
+            missing.contains("\"nope\"") && missing.contains("meta.json"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_context_that_skips_verification_is_refused_with_a_reason() {
+        let dir = scratch("skip");
+        write_context(
+            &dir,
+            "lax",
+            r#"{"Endpoints":{"docker":{"Host":"tcp://h:2376","SkipTLSVerify":true}}}"#,
+        );
+        let error = DockerConfig::load(&dir).unwrap().context_endpoint("lax").unwrap_err();
+        assert!(error.to_string().contains("SkipTLSVerify"), "{error}");
+    }
 
     fn env(host: Option<&str>) -> Environment {
         Environment {

@@ -209,9 +209,52 @@ fn snippet_around(body: &[u8], offset: usize) -> String {
     format!("{before}{text:?}{after}")
 }
 
+/// The error for an answer with an error `status`: the operation is not offered when the server
+/// has no such route, otherwise the daemon's error.
+pub(crate) fn status_error(operation: &'static str, status: http::StatusCode, message: String, version: &str) -> Error {
+    if is_unknown_route(status, &message) {
+        let message = format!("{message} (the daemon does not offer this operation at API v{version})");
+        return Error::UnsupportedVersion {
+            operation,
+            version: version.to_owned(),
+            message,
+        };
+    }
+    Error::Daemon {
+        operation,
+        status: status.as_u16(),
+        message,
+    }
+}
+
+/// Whether an error answer says the server has no such route, rather than no such object: Docker
+/// answers "page not found"; Podman answers a bare "Not Found" (its objects' 404s are JSON), or
+/// 405 where the path exists for other methods.
+fn is_unknown_route(status: http::StatusCode, message: &str) -> bool {
+    match status {
+        http::StatusCode::NOT_FOUND => message.contains("page not found") || message == "Not Found",
+        http::StatusCode::METHOD_NOT_ALLOWED => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_routes_are_told_from_missing_objects() {
+        use http::StatusCode;
+        assert!(is_unknown_route(StatusCode::NOT_FOUND, "404 page not found"));
+        assert!(is_unknown_route(StatusCode::NOT_FOUND, "Not Found"));
+        assert!(is_unknown_route(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"));
+        assert!(!is_unknown_route(StatusCode::NOT_FOUND, "No such container: x"));
+        assert!(!is_unknown_route(
+            StatusCode::NOT_FOUND,
+            "no container with name or ID \"x\" found"
+        ));
+        assert!(!is_unknown_route(StatusCode::INTERNAL_SERVER_ERROR, "Not Found"));
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]

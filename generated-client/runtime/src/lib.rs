@@ -51,6 +51,8 @@ mod observe;
 mod open_enum;
 mod params;
 mod pool;
+mod request;
+mod session;
 mod ssh;
 mod streams;
 #[cfg(feature = "tls")]
@@ -59,15 +61,14 @@ mod transport;
 mod websocket;
 
 pub use archive::{tar_directory, tar_files};
-pub use client::{
-    compare_versions, decode_answer, path_segment, Body, Client, Method, Options, PathStat, Request, Session,
-    SessionInput, VersionPolicy,
-};
+pub use client::{compare_versions, decode_answer, Client, Options, PathStat, VersionPolicy};
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};
 pub use observe::{Observation, RequestObserver};
 pub use open_enum::deserialize_open_enum;
 pub use params::{Filters, RegistryAuth, RegistryConfig};
+pub use request::{path_segment, Body, Method, Request};
+pub use session::{Session, SessionInput};
 pub use ssh::SshTarget;
 pub use streams::{ByteStream, JsonStream, Output, OutputStream};

@@ -23,7 +23,7 @@ use hyper::body::{Body as _, Incoming};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
-use crate::client::HttpBody;
+use crate::request::HttpBody;
 use crate::transport::Connector;
 
 /// The future that reads and writes one connection; it ends when the connection does.

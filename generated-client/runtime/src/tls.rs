@@ -10,7 +10,6 @@ use tokio_rustls::client::TlsStream;
 
 use crate::endpoint::TlsFiles;
 use crate::error::{Error, Result};
-use crate::transport::tls_advice;
 
 /// What a TLS connection to one daemon needs: the configuration and the name to verify.
 pub(crate) struct Handshake {
@@ -32,16 +31,56 @@ impl Handshake {
         tokio_rustls::TlsConnector::from(self.config.clone())
             .connect(self.server_name.clone(), tcp)
             .await
-            .map_err(explain_tls_failure)
     }
 }
 
-/// Adds advice to a TLS failure.
-fn explain_tls_failure(error: io::Error) -> io::Error {
-    let text = error.to_string();
-    match tls_advice(&text) {
-        Some(advice) => io::Error::new(error.kind(), format!("{text}: {advice}")),
-        None => error,
+/// The message for a TLS failure anywhere in `error`'s causes, with what to change for the
+/// failures people meet (rustls's own messages are terse); `None` when TLS did not fail.
+pub(crate) fn describe_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let failure = rustls_error(error)?;
+    Some(match advice(failure) {
+        Some(advice) => format!("{failure}: {advice}"),
+        None => failure.to_string(),
+    })
+}
+
+/// The rustls error among `error` and its causes, looking inside I/O errors, which carry it.
+fn rustls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(failure) = error.downcast_ref::<rustls::Error>() {
+            return Some(failure);
+        }
+        let inner = error
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if inner.is_some() {
+            return inner;
+        }
+        next = error.source();
+    }
+    None
+}
+
+fn advice(failure: &rustls::Error) -> Option<&'static str> {
+    use rustls::{AlertDescription, CertificateError, InvalidMessage};
+    match failure {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            Some("the daemon's certificate is not signed by the given CA (ca.pem): use the CA that signed it")
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => Some(
+            "the daemon's certificate does not name this host: connect with a host name or IP in its subject alternative names",
+        ),
+        rustls::Error::AlertReceived(AlertDescription::CertificateRequired | AlertDescription::BadCertificate) => {
+            Some("the daemon refused the client certificate or got none: pass cert.pem and key.pem signed by the daemon's CA")
+        }
+        rustls::Error::InvalidMessage(InvalidMessage::InvalidContentType) => {
+            Some("the server did not answer with TLS: is this a plain-TCP port? connect without TLS")
+        }
+        _ => None,
     }
 }
 

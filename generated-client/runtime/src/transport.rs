@@ -94,24 +94,6 @@ impl Connector {
     }
 }
 
-/// What to change, for the TLS failures people meet: rustls's alerts are terse.
-pub(crate) fn tls_advice(text: &str) -> Option<&'static str> {
-    if text.contains("UnknownIssuer") {
-        Some("the daemon's certificate is not signed by the given CA (ca.pem): use the CA that signed it")
-    } else if text.contains("NotValidForName") {
-        Some("the daemon's certificate does not name this host: connect with a host name or IP in its subject alternative names")
-    } else if text.contains("CertificateRequired")
-        || text.contains("BadCertificate")
-        || text.contains("bad certificate")
-    {
-        Some("the daemon refused the client certificate or got none: pass cert.pem and key.pem signed by the daemon's CA")
-    } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
-        Some("the server did not answer with TLS: is this a plain-TCP port? connect without TLS")
-    } else {
-        None
-    }
-}
-
 /// A connection over any transport.
 pub(crate) enum Stream {
     Unix(UnixStream),

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::client::status_error;
+use crate::error::status_error;
 use crate::error::{daemon_message, Error, Result};
 use crate::streams::ByteSource;
 

@@ -25,6 +25,9 @@ pub mod models;
 pub mod operations;
 pub use docker_engine_runtime as runtime;
 pub use docker_engine_runtime::{Error, Filters, RegistryAuth, Result};
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;
 /// The API version this crate was generated from, and the highest it speaks.
 pub const API_VERSION: &str = "1.48";
 /// The operation id of every operation of this version, as the spec names them.
