@@ -15,6 +15,7 @@
 
 mod build_times;
 mod canned;
+mod counting;
 mod transports;
 mod workers;
 
@@ -25,6 +26,9 @@ use std::process::{Command, Stdio};
 use docker_engine_runtime::{tar_files, Endpoint, Filters};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// The clients every run compares; docker-py joins them where Python can import it.
 const CLIENTS: [&str; 3] = ["ours", "bollard", "curl"];
@@ -134,6 +138,8 @@ struct Sample {
     rate: f64,
     cpu_seconds: f64,
     peak_rss_mib: f64,
+    /// Allocations per unit of work, where counted (the Rust clients).
+    allocations_per_unit: Option<f64>,
 }
 
 fn main() {
@@ -234,7 +240,7 @@ fn run_once(
     assert!(output.status.success(), "{client} {workload} failed: {}", output.status);
     let text = String::from_utf8_lossy(&output.stdout);
     let fields: Vec<f64> = text.split_whitespace().map(|f| f.parse().unwrap()).collect();
-    let [units, seconds, cpu_seconds, peak_rss_kib] = fields[..] else {
+    let [units, seconds, cpu_seconds, peak_rss_kib, allocations] = fields[..] else {
         panic!("the {client} worker printed {text:?}")
     };
     // curl's output is not counted: it did the known amount of work or failed.
@@ -252,6 +258,8 @@ fn run_once(
         rate: units / seconds / scale,
         cpu_seconds,
         peak_rss_mib: peak_rss_kib / 1024.0,
+        // Per request, message or line; per MB for the byte streams.
+        allocations_per_unit: (allocations >= 0.0).then(|| allocations / (units / scale)),
     }
 }
 
@@ -271,7 +279,7 @@ fn print_table(
         placement.description()
     );
     println!(
-        "| workload | client | rate | CPU s | peak RSS MiB | vs curl | vs bollard |\n|---|---|---|---|---|---|---|"
+        "| workload | client | rate | CPU s | peak RSS MiB | allocations per unit | vs curl | vs bollard |\n|---|---|---|---|---|---|---|---|"
     );
     for (index, workload) in WORKLOADS.iter().enumerate() {
         let summary = |client: &str| {
@@ -283,16 +291,26 @@ fn print_table(
                     rates.iter().cloned().fold(f64::MAX, f64::min),
                     rates.iter().cloned().fold(0.0, f64::max),
                 );
-                (median(&mut rates), low, high, median(&mut cpu), median(&mut rss))
+                let mut allocations: Vec<f64> = samples.iter().filter_map(|s| s.allocations_per_unit).collect();
+                let allocations = (!allocations.is_empty()).then(|| median(&mut allocations));
+                (
+                    median(&mut rates),
+                    low,
+                    high,
+                    median(&mut cpu),
+                    median(&mut rss),
+                    allocations,
+                )
             })
         };
         let (Some(curl), Some(bollard)) = (summary("curl"), summary("bollard")) else {
             continue;
         };
         for &client in clients {
-            let (rate, low, high, cpu, rss) = summary(client).unwrap();
+            let (rate, low, high, cpu, rss, allocations) = summary(client).unwrap();
+            let allocations = allocations.map_or_else(|| "–".to_owned(), |a| format!("{a:.1}"));
             println!(
-                "| {} | {client} | {rate:.1} {} ({low:.1}–{high:.1}) | {cpu:.2} | {rss:.1} | {:.2}× | {:.2}× |",
+                "| {} | {client} | {rate:.1} {} ({low:.1}–{high:.1}) | {cpu:.2} | {rss:.1} | {allocations} | {:.2}× | {:.2}× |",
                 workload.label,
                 workload.unit,
                 rate / curl.0,

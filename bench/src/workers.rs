@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use docker_engine_runtime::{Client, Endpoint, Method, Options, Request, VersionPolicy};
+
+use crate::counting;
 use docker_engine_v1_41::models::ExecStartConfig;
 use docker_engine_v1_41::Docker;
 use futures_util::{stream, StreamExt};
@@ -65,7 +67,8 @@ impl Placement {
     }
 }
 
-/// `bench worker CLIENT WORKLOAD SOCKET TARGET PLACEMENT`: prints `units seconds CPU RSS`.
+/// `bench worker CLIENT WORKLOAD SOCKET TARGET PLACEMENT`: prints `units seconds CPU RSS
+/// allocations` (allocations -1 where they are not counted: curl, docker-py).
 pub fn run(args: &[String]) {
     let [client, workload, socket, target, placement] = args else {
         panic!("usage: bench worker CLIENT WORKLOAD SOCKET TARGET task|block-on")
@@ -81,7 +84,8 @@ pub fn run(args: &[String]) {
         let (status, cpu_seconds, peak_rss_kib) = wait_with_usage(child.id() as libc::pid_t);
         assert_eq!(status, 0, "curl {workload} failed");
         // 0 units: curl does not count, the orchestrator knows how much work it was.
-        println!("0 {} {cpu_seconds} {peak_rss_kib}", started.elapsed().as_secs_f64());
+        // -1 allocations: not counted outside this process.
+        println!("0 {} {cpu_seconds} {peak_rss_kib} -1", started.elapsed().as_secs_f64());
         return;
     }
     if client == "docker-py" {
@@ -100,7 +104,7 @@ pub fn run(args: &[String]) {
         let [units, seconds] = printed.split_whitespace().collect::<Vec<_>>()[..] else {
             panic!("the docker-py worker printed {printed:?}")
         };
-        println!("{units} {seconds} {cpu_seconds} {peak_rss_kib}");
+        println!("{units} {seconds} {cpu_seconds} {peak_rss_kib} -1");
         return;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -117,14 +121,18 @@ pub fn run(args: &[String]) {
             }
         }
     };
-    let (units, seconds) = match placement.as_str() {
+    let (units, seconds, allocations) = match placement.as_str() {
         "task" => runtime.block_on(async { tokio::spawn(work).await.expect("the workload panicked") }),
         "block-on" => runtime.block_on(work),
         other => panic!("unknown placement {other}"),
     };
     drop(runtime);
     reap_children();
-    println!("{units} {seconds} {} {}", own_cpu_seconds(), own_peak_rss_kib());
+    println!(
+        "{units} {seconds} {} {} {allocations}",
+        own_cpu_seconds(),
+        own_peak_rss_kib()
+    );
 }
 
 /// Waits for the children the client killed and did not reap yet (over ssh, the ssh
@@ -203,17 +211,19 @@ fn pinned_client(endpoint: Endpoint) -> Docker {
     Docker::with_client(Client::with_options(endpoint, "1.41", options).unwrap())
 }
 
-async fn ours(workload: &str, endpoint: Endpoint, target: &str) -> (u64, f64) {
+/// Units handled, seconds and allocations of one run of `workload` by our client.
+async fn ours(workload: &str, endpoint: Endpoint, target: &str) -> (u64, f64, u64) {
     if workload == "connect" {
         // Each round a new client, so each first answer waits for a new connection.
-        let started = Instant::now();
+        let (started, allocated) = (Instant::now(), counting::allocations());
         for _ in 0..CONNECTS {
             pinned_client(endpoint.clone()).system().ping().send().await.unwrap();
         }
-        return (CONNECTS as u64, started.elapsed().as_secs_f64());
+        let allocations = counting::allocations() - allocated;
+        return (CONNECTS as u64, started.elapsed().as_secs_f64(), allocations);
     }
     let docker = pinned_client(endpoint);
-    let started = Instant::now();
+    let (started, allocated) = (Instant::now(), counting::allocations());
     let units = match workload {
         "ping" => {
             for _ in 0..PINGS {
@@ -293,15 +303,17 @@ async fn ours(workload: &str, endpoint: Endpoint, target: &str) -> (u64, f64) {
         }
         other => panic!("unknown workload {other}"),
     };
-    (units, started.elapsed().as_secs_f64())
+    let allocations = counting::allocations() - allocated;
+    (units, started.elapsed().as_secs_f64(), allocations)
 }
 
-async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64) {
+/// Units handled, seconds and allocations of one run of `workload` by bollard.
+async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64, u64) {
     use bollard::exec::{StartExecOptions, StartExecResults};
     use bollard::query_parameters::{EventsOptions, InspectContainerOptions, ListContainersOptionsBuilder};
 
     let docker = bollard::Docker::connect_with_unix(socket, 120, bollard::API_DEFAULT_VERSION).unwrap();
-    let started = Instant::now();
+    let (started, allocated) = (Instant::now(), counting::allocations());
     let units = match workload {
         "ping" => {
             for _ in 0..PINGS {
@@ -375,7 +387,8 @@ async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64) 
         }
         other => panic!("unknown workload {other}"),
     };
-    (units, started.elapsed().as_secs_f64())
+    let allocations = counting::allocations() - allocated;
+    (units, started.elapsed().as_secs_f64(), allocations)
 }
 
 /// curl doing the same work over the same socket, bodies to stdout (which the caller discards).

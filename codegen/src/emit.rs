@@ -332,8 +332,11 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
             quote! { #docs pub type #name = #target; }
         }
         TypeKind::Struct(fields) => {
-            let names = field_names(fields.iter().map(|f| f.wire_name.as_str()));
-            let fields = fields.iter().zip(names).map(|(field, rust_name)| {
+            let rust_names: Vec<Ident> = field_names(fields.iter().map(|f| f.wire_name.as_str()))
+                .iter()
+                .map(|name| ident(name))
+                .collect();
+            let declarations = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
                 let wire = &field.wire_name;
                 let mut ty = rust_type(&field.ty);
                 if recursive.contains(&(typedef.name.clone(), field.wire_name.clone())) {
@@ -343,17 +346,47 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 let deprecated = field
                     .deprecated
                     .then(|| quote! { #[doc = ""] #[doc = " Deprecated by the API."] });
-                let rust_name = ident(&rust_name);
                 quote! {
                     #docs #deprecated
-                    #[serde(rename = #wire, default, skip_serializing_if = "Option::is_none")]
+                    #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
                     pub #rust_name: Option<#ty>,
                 }
             });
+            let arms = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
+                let wire = &field.wire_name;
+                quote! { #wire => self.#rust_name = map.next_value()?, }
+            });
+            let type_name = &typedef.name;
+            // Decoded by the runtime's shared visitor rather than serde's derive, whose code
+            // per struct was most of the crate's build time (see the runtime's `fields`).
             quote! {
                 #docs
-                #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-                pub struct #name { #(#fields)* }
+                #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+                pub struct #name { #(#declarations)* }
+
+                impl docker_engine_runtime::DecodeFields for #name {
+                    const NAME: &'static str = #type_name;
+
+                    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+                        &mut self,
+                        key: &str,
+                        map: &mut A,
+                    ) -> Result<(), A::Error> {
+                        match key {
+                            #(#arms)*
+                            _ => {
+                                map.next_value::<serde::de::IgnoredAny>()?;
+                            }
+                        }
+                        Ok(())
+                    }
+                }
+
+                impl<'de> Deserialize<'de> for #name {
+                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        docker_engine_runtime::deserialize_fields(deserializer)
+                    }
+                }
             }
         }
         TypeKind::Enum(values) => {

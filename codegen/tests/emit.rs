@@ -94,8 +94,10 @@ fn every_field_is_optional_even_required_and_nullable_ones() {
     assert_emits(
         &files,
         "src/models.rs",
-        r#"#[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")] pub id: Option<String>,"#,
+        r#"#[serde(rename = "Id", skip_serializing_if = "Option::is_none")] pub id: Option<String>,"#,
     );
+    // Decoded through the runtime's shared visitor: a missing or null field is None.
+    assert_emits(&files, "src/models.rs", r#""Id" => self.id = map.next_value()?,"#);
     assert_emits(&files, "src/models.rs", "pub binds: Option<Vec<String>>,");
     assert_emits(
         &files,
@@ -110,12 +112,13 @@ fn names_are_rust_and_wire_names_are_kept() {
     assert_emits(
         &files,
         "src/models.rs",
-        r#"#[serde(rename = "type", default, skip_serializing_if = "Option::is_none")] pub type_: Option<String>,"#,
+        r#"#[serde(rename = "type", skip_serializing_if = "Option::is_none")] pub type_: Option<String>,"#,
     );
+    assert_emits(&files, "src/models.rs", r#""type" => self.type_ = map.next_value()?,"#);
     assert_emits(
         &files,
         "src/models.rs",
-        r#"#[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")] pub os_version: Option<String>,"#,
+        r#"#[serde(rename = "os.version", skip_serializing_if = "Option::is_none")] pub os_version: Option<String>,"#,
     );
 }
 

@@ -47,6 +47,7 @@ mod client;
 mod config;
 mod endpoint;
 mod error;
+mod fields;
 mod observe;
 mod open_enum;
 mod params;
@@ -65,6 +66,7 @@ pub use client::{compare_versions, decode_answer, Client, Options, PathStat, Ver
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use endpoint::{Endpoint, Environment, TlsFiles, DEFAULT_SOCKET};
 pub use error::{Error, Result};
+pub use fields::{deserialize_fields, DecodeFields};
 pub use observe::{Observation, RequestObserver};
 pub use open_enum::deserialize_open_enum;
 pub use params::{Filters, RegistryAuth, RegistryConfig};

@@ -2,149 +2,298 @@
 
 //! Types of every definition and inline schema of the spec.
 use serde::{Deserialize, Serialize};
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AuthConfig {
-    #[serde(rename = "username", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "username", skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    #[serde(rename = "password", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "password", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// Email is an optional value associated with the username.
     ///
     /// > **Deprecated**: This field is deprecated since docker 1.11 (API v1.23) and will be removed in a future release.
-    #[serde(rename = "email", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "email", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(rename = "serveraddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "serveraddress", skip_serializing_if = "Option::is_none")]
     pub serveraddress: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for AuthConfig {
+    const NAME: &'static str = "AuthConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "username" => self.username = map.next_value()?,
+            "password" => self.password = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "serveraddress" => self.serveraddress = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for AuthConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BuildInfo {
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "stream", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "stream", skip_serializing_if = "Option::is_none")]
     pub stream: Option<String>,
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "errorDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "errorDetail", skip_serializing_if = "Option::is_none")]
     pub error_detail: Option<crate::models::ErrorDetail>,
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progress", skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progressDetail", skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
     /// The image built ({"ID": ...}) or, under id `moby.buildkit.trace`, BuildKit's progress (a base64 string); see `docker_engine_runtime::buildkit::Aux`.
-    #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "aux", skip_serializing_if = "Option::is_none")]
     pub aux: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for BuildInfo {
+    const NAME: &'static str = "BuildInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "stream" => self.stream = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "errorDetail" => self.error_detail = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "progressDetail" => self.progress_detail = map.next_value()?,
+            "aux" => self.aux = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for BuildInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterInfo {
     /// The ID of the swarm.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ClusterInfoVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SwarmSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ClusterInfo {
+    const NAME: &'static str = "ClusterInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterInfoVersion {
-    #[serde(rename = "Index", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Index", skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for ClusterInfoVersion {
+    const NAME: &'static str = "ClusterInfoVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Index" => self.index = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterInfoVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Configuration for a container that is portable between hosts
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Config {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
-    #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Domainname", skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     /// The user that commands are run as inside the container.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
-    #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdin", skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
-    #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdout", skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
-    #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStderr", skip_serializing_if = "Option::is_none")]
     pub attach_stderr: Option<bool>,
     /// An object mapping ports to an empty object in the form:
     ///
     /// `{"<port>/<tcp|udp>": {}}`
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExposedPorts", skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects
-    #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StdinOnce", skip_serializing_if = "Option::is_none")]
     pub stdin_once: Option<bool>,
     /// A list of environment variables to set inside the container in the form `["VAR=value", ...]`
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run specified as a string or an array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     /// A test to perform to check that the container is healthy.
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Healthcheck", skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<crate::models::ConfigHealthcheck>,
     /// Command is already escaped (Windows only)
-    #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ArgsEscaped", skip_serializing_if = "Option::is_none")]
     pub args_escaped: Option<bool>,
     /// The name of the image to use when creating the container
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// An object mapping mount point paths inside the container to empty objects.
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<crate::models::ConfigVolumes>,
     /// The working directory for commands to run in.
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkingDir", skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// The entry point for the container as a string or an array of strings.
     ///
     /// If the array consists of exactly one empty string (`[""]`) then the entry point is reset to system default (i.e., the entry point used by docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
-    #[serde(
-        rename = "NetworkDisabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkDisabled", skip_serializing_if = "Option::is_none")]
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// `ONBUILD` metadata that were defined in the image's `Dockerfile`.
-    #[serde(rename = "OnBuild", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OnBuild", skip_serializing_if = "Option::is_none")]
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopSignal", skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds. If omitted, the daemon-wide
     /// default is used.
-    #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopTimeout", skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
     /// Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
-    #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Shell", skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for Config {
+    const NAME: &'static str = "Config";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Hostname" => self.hostname = map.next_value()?,
+            "Domainname" => self.domainname = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "AttachStdin" => self.attach_stdin = map.next_value()?,
+            "AttachStdout" => self.attach_stdout = map.next_value()?,
+            "AttachStderr" => self.attach_stderr = map.next_value()?,
+            "ExposedPorts" => self.exposed_ports = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "StdinOnce" => self.stdin_once = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Healthcheck" => self.healthcheck = map.next_value()?,
+            "ArgsEscaped" => self.args_escaped = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            "WorkingDir" => self.working_dir = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "NetworkDisabled" => self.network_disabled = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "OnBuild" => self.on_build = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "StopSignal" => self.stop_signal = map.next_value()?,
+            "StopTimeout" => self.stop_timeout = map.next_value()?,
+            "Shell" => self.shell = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A test to perform to check that the container is healthy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigHealthcheck {
     /// The test to perform. Possible values are:
     ///
@@ -152,41 +301,112 @@ pub struct ConfigHealthcheck {
     /// - `{"NONE"}` disable healthcheck
     /// - `{"CMD", args...}` exec arguments directly
     /// - `{"CMD-SHELL", command}` run command with system's default shell
-    #[serde(rename = "Test", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Test", skip_serializing_if = "Option::is_none")]
     pub test: Option<Vec<String>>,
     /// The time to wait between checks in nanoseconds. 0 means inherit.
-    #[serde(rename = "Interval", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Interval", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
     /// The time to wait before considering the check to have hung. 0 means inherit.
-    #[serde(rename = "Timeout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Timeout", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<i64>,
     /// The number of consecutive failures needed to consider a container as unhealthy. 0 means inherit.
-    #[serde(rename = "Retries", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Retries", skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for ConfigHealthcheck {
+    const NAME: &'static str = "ConfigHealthcheck";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Test" => self.test = map.next_value()?,
+            "Interval" => self.interval = map.next_value()?,
+            "Timeout" => self.timeout = map.next_value()?,
+            "Retries" => self.retries = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ConfigHealthcheck {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// An object mapping mount point paths inside the container to empty objects.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigVolumes {
-    #[serde(
-        rename = "additionalProperties",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "additionalProperties", skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<serde_json::Value>,
+}
+impl docker_engine_runtime::DecodeFields for ConfigVolumes {
+    const NAME: &'static str = "ConfigVolumes";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "additionalProperties" => self.additional_properties = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ConfigVolumes {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Blkio stats entry.
 ///
 /// This type is Linux-specific and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerBlkioStatEntry {
-    #[serde(rename = "major", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "major", skip_serializing_if = "Option::is_none")]
     pub major: Option<u64>,
-    #[serde(rename = "minor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "minor", skip_serializing_if = "Option::is_none")]
     pub minor: Option<u64>,
-    #[serde(rename = "op", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "op", skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
     pub value: Option<u64>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerBlkioStatEntry {
+    const NAME: &'static str = "ContainerBlkioStatEntry";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "major" => self.major = map.next_value()?,
+            "minor" => self.minor = map.next_value()?,
+            "op" => self.op = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerBlkioStatEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// BlkioStats stores all IO service stats for data read and write.
 ///
@@ -195,411 +415,667 @@ pub struct ContainerBlkioStatEntry {
 /// are omitted or `null`.
 ///
 /// This type is only populated on Linux and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerBlkioStats {
     #[serde(
         rename = "io_service_bytes_recursive",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub io_service_bytes_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_serviced_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_serviced_recursive", skip_serializing_if = "Option::is_none")]
     pub io_serviced_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_queue_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_queue_recursive", skip_serializing_if = "Option::is_none")]
     pub io_queue_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
     #[serde(
         rename = "io_service_time_recursive",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub io_service_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_wait_time_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_wait_time_recursive", skip_serializing_if = "Option::is_none")]
     pub io_wait_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_merged_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_merged_recursive", skip_serializing_if = "Option::is_none")]
     pub io_merged_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_time_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_time_recursive", skip_serializing_if = "Option::is_none")]
     pub io_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "sectors_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sectors_recursive", skip_serializing_if = "Option::is_none")]
     pub sectors_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerBlkioStats {
+    const NAME: &'static str = "ContainerBlkioStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "io_service_bytes_recursive" => {
+                self.io_service_bytes_recursive = map.next_value()?;
+            }
+            "io_serviced_recursive" => self.io_serviced_recursive = map.next_value()?,
+            "io_queue_recursive" => self.io_queue_recursive = map.next_value()?,
+            "io_service_time_recursive" => {
+                self.io_service_time_recursive = map.next_value()?;
+            }
+            "io_wait_time_recursive" => self.io_wait_time_recursive = map.next_value()?,
+            "io_merged_recursive" => self.io_merged_recursive = map.next_value()?,
+            "io_time_recursive" => self.io_time_recursive = map.next_value()?,
+            "sectors_recursive" => self.sectors_recursive = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerBlkioStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerChangesResponse {
     /// Path to file that has changed
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Kind of change
-    #[serde(rename = "Kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
     pub kind: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerChangesResponse {
+    const NAME: &'static str = "ContainerChangesResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Path" => self.path = map.next_value()?,
+            "Kind" => self.kind = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerChangesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// CPU related info of the container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCpuStats {
-    #[serde(rename = "cpu_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cpu_usage", skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<crate::models::ContainerCpuUsage>,
     /// System Usage.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(
-        rename = "system_cpu_usage",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "system_cpu_usage", skip_serializing_if = "Option::is_none")]
     pub system_cpu_usage: Option<u64>,
     /// Number of online CPUs.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "online_cpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "online_cpus", skip_serializing_if = "Option::is_none")]
     pub online_cpus: Option<u32>,
-    #[serde(
-        rename = "throttling_data",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "throttling_data", skip_serializing_if = "Option::is_none")]
     pub throttling_data: Option<crate::models::ContainerThrottlingData>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerCpuStats {
+    const NAME: &'static str = "ContainerCpuStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "cpu_usage" => self.cpu_usage = map.next_value()?,
+            "system_cpu_usage" => self.system_cpu_usage = map.next_value()?,
+            "online_cpus" => self.online_cpus = map.next_value()?,
+            "throttling_data" => self.throttling_data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCpuStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// All CPU stats aggregated since container inception.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCpuUsage {
     /// Total CPU time consumed in nanoseconds (Linux) or 100's of nanoseconds (Windows).
-    #[serde(rename = "total_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "total_usage", skip_serializing_if = "Option::is_none")]
     pub total_usage: Option<u64>,
     /// Total CPU time (in nanoseconds) consumed per core (Linux).
     ///
     /// This field is Linux-specific when using cgroups v1. It is omitted
     /// when using cgroups v2 and Windows containers.
-    #[serde(rename = "percpu_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "percpu_usage", skip_serializing_if = "Option::is_none")]
     pub percpu_usage: Option<Vec<u64>>,
     /// Time (in nanoseconds) spent by tasks of the cgroup in kernel mode (Linux),
     /// or time spent (in 100's of nanoseconds) by all container processes in
     /// kernel mode (Windows).
     ///
     /// Not populated for Windows containers using Hyper-V isolation.
-    #[serde(
-        rename = "usage_in_kernelmode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "usage_in_kernelmode", skip_serializing_if = "Option::is_none")]
     pub usage_in_kernelmode: Option<u64>,
     /// Time (in nanoseconds) spent by tasks of the cgroup in user mode (Linux),
     /// or time spent (in 100's of nanoseconds) by all container processes in
     /// kernel mode (Windows).
     ///
     /// Not populated for Windows containers using Hyper-V isolation.
-    #[serde(
-        rename = "usage_in_usermode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "usage_in_usermode", skip_serializing_if = "Option::is_none")]
     pub usage_in_usermode: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerCpuUsage {
+    const NAME: &'static str = "ContainerCpuUsage";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "total_usage" => self.total_usage = map.next_value()?,
+            "percpu_usage" => self.percpu_usage = map.next_value()?,
+            "usage_in_kernelmode" => self.usage_in_kernelmode = map.next_value()?,
+            "usage_in_usermode" => self.usage_in_usermode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCpuUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateBody {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
-    #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Domainname", skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     /// The user that commands are run as inside the container.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
-    #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdin", skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
-    #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdout", skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
-    #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStderr", skip_serializing_if = "Option::is_none")]
     pub attach_stderr: Option<bool>,
     /// An object mapping ports to an empty object in the form:
     ///
     /// `{"<port>/<tcp|udp>": {}}`
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExposedPorts", skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects
-    #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StdinOnce", skip_serializing_if = "Option::is_none")]
     pub stdin_once: Option<bool>,
     /// A list of environment variables to set inside the container in the form `["VAR=value", ...]`
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run specified as a string or an array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     /// A test to perform to check that the container is healthy.
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Healthcheck", skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<crate::models::ConfigHealthcheck>,
     /// Command is already escaped (Windows only)
-    #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ArgsEscaped", skip_serializing_if = "Option::is_none")]
     pub args_escaped: Option<bool>,
     /// The name of the image to use when creating the container
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// An object mapping mount point paths inside the container to empty objects.
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<crate::models::ConfigVolumes>,
     /// The working directory for commands to run in.
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkingDir", skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// The entry point for the container as a string or an array of strings.
     ///
     /// If the array consists of exactly one empty string (`[""]`) then the entry point is reset to system default (i.e., the entry point used by docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
-    #[serde(
-        rename = "NetworkDisabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkDisabled", skip_serializing_if = "Option::is_none")]
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// `ONBUILD` metadata that were defined in the image's `Dockerfile`.
-    #[serde(rename = "OnBuild", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OnBuild", skip_serializing_if = "Option::is_none")]
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopSignal", skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds. If omitted, the daemon-wide
     /// default is used.
-    #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopTimeout", skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
     /// Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
-    #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Shell", skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
-    #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
     /// This container's networking configuration.
-    #[serde(
-        rename = "NetworkingConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkingConfig", skip_serializing_if = "Option::is_none")]
     pub networking_config: Option<crate::models::ContainerCreateBodyNetworkingConfig>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerCreateBody {
+    const NAME: &'static str = "ContainerCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Hostname" => self.hostname = map.next_value()?,
+            "Domainname" => self.domainname = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "AttachStdin" => self.attach_stdin = map.next_value()?,
+            "AttachStdout" => self.attach_stdout = map.next_value()?,
+            "AttachStderr" => self.attach_stderr = map.next_value()?,
+            "ExposedPorts" => self.exposed_ports = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "StdinOnce" => self.stdin_once = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Healthcheck" => self.healthcheck = map.next_value()?,
+            "ArgsEscaped" => self.args_escaped = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            "WorkingDir" => self.working_dir = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "NetworkDisabled" => self.network_disabled = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "OnBuild" => self.on_build = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "StopSignal" => self.stop_signal = map.next_value()?,
+            "StopTimeout" => self.stop_timeout = map.next_value()?,
+            "Shell" => self.shell = map.next_value()?,
+            "HostConfig" => self.host_config = map.next_value()?,
+            "NetworkingConfig" => self.networking_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// This container's networking configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateBodyNetworkingConfig {
     /// A mapping of network name to endpoint configuration for that network.
-    #[serde(
-        rename = "EndpointsConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EndpointsConfig", skip_serializing_if = "Option::is_none")]
     pub endpoints_config: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerCreateBodyNetworkingConfig {
+    const NAME: &'static str = "ContainerCreateBodyNetworkingConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "EndpointsConfig" => self.endpoints_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCreateBodyNetworkingConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateResponse {
     /// The ID of the created container
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerCreateResponse {
+    const NAME: &'static str = "ContainerCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerExecBody {
     /// Attach to `stdin` of the exec command.
-    #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdin", skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Attach to `stdout` of the exec command.
-    #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdout", skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Attach to `stderr` of the exec command.
-    #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStderr", skip_serializing_if = "Option::is_none")]
     pub attach_stderr: Option<bool>,
     /// Override the key sequence for detaching a container. Format is a single character `[a-Z]` or `ctrl-<value>` where `<value>` is one of: `a-z`, `@`, `^`, `[`, `,` or `_`.
-    #[serde(rename = "DetachKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DetachKeys", skip_serializing_if = "Option::is_none")]
     pub detach_keys: Option<String>,
     /// Allocate a pseudo-TTY.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// A list of environment variables in the form `["VAR=value", ...]`.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run, as a string or array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     /// Runs the exec process with extended privileges.
-    #[serde(rename = "Privileged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Privileged", skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
     /// The user, and optionally, group to run the exec process inside the container. Format is one of: `user`, `user:group`, `uid`, or `uid:gid`.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerExecBody {
+    const NAME: &'static str = "ContainerExecBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "AttachStdin" => self.attach_stdin = map.next_value()?,
+            "AttachStdout" => self.attach_stdout = map.next_value()?,
+            "AttachStderr" => self.attach_stderr = map.next_value()?,
+            "DetachKeys" => self.detach_keys = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Privileged" => self.privileged = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerExecBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInspectResponse {
     /// The ID of the container
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The time the container was created
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The path to the command being run
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The arguments to the command being run
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// The state of the container.
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ContainerInspectResponseState>,
     /// The container's image
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    #[serde(rename = "ResolvConfPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ResolvConfPath", skip_serializing_if = "Option::is_none")]
     pub resolv_conf_path: Option<String>,
-    #[serde(rename = "HostnamePath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostnamePath", skip_serializing_if = "Option::is_none")]
     pub hostname_path: Option<String>,
-    #[serde(rename = "HostsPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostsPath", skip_serializing_if = "Option::is_none")]
     pub hosts_path: Option<String>,
-    #[serde(rename = "LogPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogPath", skip_serializing_if = "Option::is_none")]
     pub log_path: Option<String>,
     /// TODO
-    #[serde(rename = "Node", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Node", skip_serializing_if = "Option::is_none")]
     pub node: Option<serde_json::Value>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "RestartCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartCount", skip_serializing_if = "Option::is_none")]
     pub restart_count: Option<i64>,
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
-    #[serde(rename = "MountLabel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MountLabel", skip_serializing_if = "Option::is_none")]
     pub mount_label: Option<String>,
-    #[serde(rename = "ProcessLabel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ProcessLabel", skip_serializing_if = "Option::is_none")]
     pub process_label: Option<String>,
-    #[serde(
-        rename = "AppArmorProfile",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AppArmorProfile", skip_serializing_if = "Option::is_none")]
     pub app_armor_profile: Option<String>,
     /// IDs of exec instances that are running in the container.
-    #[serde(rename = "ExecIDs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExecIDs", skip_serializing_if = "Option::is_none")]
     pub exec_i_ds: Option<Vec<String>>,
-    #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
-    #[serde(rename = "GraphDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
     pub graph_driver: Option<crate::models::GraphDriver>,
     /// The size of files that have been created or changed by this container.
-    #[serde(rename = "SizeRw", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRw", skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<i64>,
     /// The total size of all the files in this container.
-    #[serde(rename = "SizeRootFs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRootFs", skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<i64>,
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::MountPoint>>,
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::Config>,
-    #[serde(
-        rename = "NetworkSettings",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkSettings", skip_serializing_if = "Option::is_none")]
     pub network_settings: Option<crate::models::NetworkConfig>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerInspectResponse {
+    const NAME: &'static str = "ContainerInspectResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Path" => self.path = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "ResolvConfPath" => self.resolv_conf_path = map.next_value()?,
+            "HostnamePath" => self.hostname_path = map.next_value()?,
+            "HostsPath" => self.hosts_path = map.next_value()?,
+            "LogPath" => self.log_path = map.next_value()?,
+            "Node" => self.node = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "RestartCount" => self.restart_count = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "MountLabel" => self.mount_label = map.next_value()?,
+            "ProcessLabel" => self.process_label = map.next_value()?,
+            "AppArmorProfile" => self.app_armor_profile = map.next_value()?,
+            "ExecIDs" => self.exec_i_ds = map.next_value()?,
+            "HostConfig" => self.host_config = map.next_value()?,
+            "GraphDriver" => self.graph_driver = map.next_value()?,
+            "SizeRw" => self.size_rw = map.next_value()?,
+            "SizeRootFs" => self.size_root_fs = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            "NetworkSettings" => self.network_settings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerInspectResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The state of the container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInspectResponseState {
     /// The status of the container. For example, `running` or `exited`.
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Whether this container is running.
-    #[serde(rename = "Running", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Running", skip_serializing_if = "Option::is_none")]
     pub running: Option<bool>,
     /// Whether this container is paused.
-    #[serde(rename = "Paused", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Paused", skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
     /// Whether this container is restarting.
-    #[serde(rename = "Restarting", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Restarting", skip_serializing_if = "Option::is_none")]
     pub restarting: Option<bool>,
     /// Whether this container has been killed because it ran out of memory.
-    #[serde(rename = "OOMKilled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OOMKilled", skip_serializing_if = "Option::is_none")]
     pub oom_killed: Option<bool>,
-    #[serde(rename = "Dead", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dead", skip_serializing_if = "Option::is_none")]
     pub dead: Option<bool>,
     /// The process ID of this container
-    #[serde(rename = "Pid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Pid", skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
     /// The last exit code of this container
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
-    #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The time when this container was last started.
-    #[serde(rename = "StartedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StartedAt", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     /// The time when this container last exited.
-    #[serde(rename = "FinishedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FinishedAt", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
-    #[serde(rename = "Health", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Health", skip_serializing_if = "Option::is_none")]
     pub health: Option<crate::models::Health>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerInspectResponseState {
+    const NAME: &'static str = "ContainerInspectResponseState";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Status" => self.status = map.next_value()?,
+            "Running" => self.running = map.next_value()?,
+            "Paused" => self.paused = map.next_value()?,
+            "Restarting" => self.restarting = map.next_value()?,
+            "OOMKilled" => self.oom_killed = map.next_value()?,
+            "Dead" => self.dead = map.next_value()?,
+            "Pid" => self.pid = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            "Error" => self.error = map.next_value()?,
+            "StartedAt" => self.started_at = map.next_value()?,
+            "FinishedAt" => self.finished_at = map.next_value()?,
+            "Health" => self.health = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerInspectResponseState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Aggregates all memory stats since container inception on Linux.
 /// Windows returns stats for commit and private working set only.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerMemoryStats {
     /// Current `res_counter` usage for memory.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "usage", skip_serializing_if = "Option::is_none")]
     pub usage: Option<u64>,
     /// Maximum usage ever recorded.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
     /// It is omitted when using cgroups v2 and for Windows containers.
-    #[serde(rename = "max_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "max_usage", skip_serializing_if = "Option::is_none")]
     pub max_usage: Option<u64>,
     /// All the stats exported via memory.stat.
     ///
@@ -608,122 +1084,220 @@ pub struct ContainerMemoryStats {
     /// On cgroups v2, fields such as `file`, `anon`, `inactive_file` are available.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "stats", skip_serializing_if = "Option::is_none")]
     pub stats: Option<std::collections::HashMap<String, Option<u64>>>,
     /// Number of times memory usage hits limits.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
     /// It is omitted when using cgroups v2 and for Windows containers.
-    #[serde(rename = "failcnt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "failcnt", skip_serializing_if = "Option::is_none")]
     pub failcnt: Option<u64>,
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "limit", skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Committed bytes.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(rename = "commitbytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "commitbytes", skip_serializing_if = "Option::is_none")]
     pub commitbytes: Option<u64>,
     /// Peak committed bytes.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(
-        rename = "commitpeakbytes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "commitpeakbytes", skip_serializing_if = "Option::is_none")]
     pub commitpeakbytes: Option<u64>,
     /// Private working set.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(
-        rename = "privateworkingset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "privateworkingset", skip_serializing_if = "Option::is_none")]
     pub privateworkingset: Option<u64>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerMemoryStats {
+    const NAME: &'static str = "ContainerMemoryStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "usage" => self.usage = map.next_value()?,
+            "max_usage" => self.max_usage = map.next_value()?,
+            "stats" => self.stats = map.next_value()?,
+            "failcnt" => self.failcnt = map.next_value()?,
+            "limit" => self.limit = map.next_value()?,
+            "commitbytes" => self.commitbytes = map.next_value()?,
+            "commitpeakbytes" => self.commitpeakbytes = map.next_value()?,
+            "privateworkingset" => self.privateworkingset = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerMemoryStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Aggregates the network stats of one container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerNetworkStats {
     /// Bytes received. Windows and Linux.
-    #[serde(rename = "rx_bytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_bytes", skip_serializing_if = "Option::is_none")]
     pub rx_bytes: Option<u64>,
     /// Packets received. Windows and Linux.
-    #[serde(rename = "rx_packets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_packets", skip_serializing_if = "Option::is_none")]
     pub rx_packets: Option<u64>,
     /// Received errors. Not used on Windows.
     ///
     /// This field is Linux-specific and always zero for Windows containers.
-    #[serde(rename = "rx_errors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_errors", skip_serializing_if = "Option::is_none")]
     pub rx_errors: Option<u64>,
     /// Incoming packets dropped. Windows and Linux.
-    #[serde(rename = "rx_dropped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_dropped", skip_serializing_if = "Option::is_none")]
     pub rx_dropped: Option<u64>,
     /// Bytes sent. Windows and Linux.
-    #[serde(rename = "tx_bytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_bytes", skip_serializing_if = "Option::is_none")]
     pub tx_bytes: Option<u64>,
     /// Packets sent. Windows and Linux.
-    #[serde(rename = "tx_packets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_packets", skip_serializing_if = "Option::is_none")]
     pub tx_packets: Option<u64>,
     /// Sent errors. Not used on Windows.
     ///
     /// This field is Linux-specific and always zero for Windows containers.
-    #[serde(rename = "tx_errors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_errors", skip_serializing_if = "Option::is_none")]
     pub tx_errors: Option<u64>,
     /// Outgoing packets dropped. Windows and Linux.
-    #[serde(rename = "tx_dropped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_dropped", skip_serializing_if = "Option::is_none")]
     pub tx_dropped: Option<u64>,
     /// Endpoint ID. Not used on Linux.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(rename = "endpoint_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "endpoint_id", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     /// Instance ID. Not used on Linux.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(rename = "instance_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "instance_id", skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerNetworkStats {
+    const NAME: &'static str = "ContainerNetworkStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "rx_bytes" => self.rx_bytes = map.next_value()?,
+            "rx_packets" => self.rx_packets = map.next_value()?,
+            "rx_errors" => self.rx_errors = map.next_value()?,
+            "rx_dropped" => self.rx_dropped = map.next_value()?,
+            "tx_bytes" => self.tx_bytes = map.next_value()?,
+            "tx_packets" => self.tx_packets = map.next_value()?,
+            "tx_errors" => self.tx_errors = map.next_value()?,
+            "tx_dropped" => self.tx_dropped = map.next_value()?,
+            "endpoint_id" => self.endpoint_id = map.next_value()?,
+            "instance_id" => self.instance_id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerNetworkStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// PidsStats contains Linux-specific stats of a container's process-IDs (PIDs).
 ///
 /// This type is Linux-specific and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerPidsStats {
     /// Current is the number of PIDs in the cgroup.
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "current", skip_serializing_if = "Option::is_none")]
     pub current: Option<u64>,
     /// Limit is the hard limit on the number of pids in the cgroup.
     /// A "Limit" of 0 means that there is no limit.
-    #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "limit", skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerPidsStats {
+    const NAME: &'static str = "ContainerPidsStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "current" => self.current = map.next_value()?,
+            "limit" => self.limit = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerPidsStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerPruneResponse {
     /// Container IDs that were deleted
-    #[serde(
-        rename = "ContainersDeleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersDeleted", skip_serializing_if = "Option::is_none")]
     pub containers_deleted: Option<Vec<String>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerPruneResponse {
+    const NAME: &'static str = "ContainerPruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ContainersDeleted" => self.containers_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerPruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Statistics sample for a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerStatsResponse {
     /// Name of the container
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// ID of the container
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Date and time at which this sample was collected.
     /// The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
     /// with nano-seconds.
-    #[serde(rename = "read", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "read", skip_serializing_if = "Option::is_none")]
     pub read: Option<String>,
     /// Date and time at which this first sample was collected. This field
     /// is not propagated if the "one-shot" option is set. If the "one-shot"
@@ -732,342 +1306,637 @@ pub struct ContainerStatsResponse {
     ///
     /// The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
     /// with nano-seconds.
-    #[serde(rename = "preread", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "preread", skip_serializing_if = "Option::is_none")]
     pub preread: Option<String>,
-    #[serde(rename = "pids_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "pids_stats", skip_serializing_if = "Option::is_none")]
     pub pids_stats: Option<crate::models::ContainerPidsStats>,
-    #[serde(rename = "blkio_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "blkio_stats", skip_serializing_if = "Option::is_none")]
     pub blkio_stats: Option<crate::models::ContainerBlkioStats>,
     /// The number of processors on the system.
     ///
     /// This field is Windows-specific and always zero for Linux containers.
-    #[serde(rename = "num_procs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "num_procs", skip_serializing_if = "Option::is_none")]
     pub num_procs: Option<u32>,
-    #[serde(rename = "storage_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "storage_stats", skip_serializing_if = "Option::is_none")]
     pub storage_stats: Option<crate::models::ContainerStorageStats>,
-    #[serde(rename = "cpu_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cpu_stats", skip_serializing_if = "Option::is_none")]
     pub cpu_stats: Option<crate::models::ContainerCpuStats>,
-    #[serde(rename = "precpu_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "precpu_stats", skip_serializing_if = "Option::is_none")]
     pub precpu_stats: Option<crate::models::ContainerCpuStats>,
-    #[serde(rename = "memory_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "memory_stats", skip_serializing_if = "Option::is_none")]
     pub memory_stats: Option<crate::models::ContainerMemoryStats>,
     /// Network statistics for the container per interface.
     ///
     /// This field is omitted if the container has no networking enabled.
-    #[serde(rename = "networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<
         std::collections::HashMap<String, crate::models::ContainerNetworkStats>,
     >,
 }
+impl docker_engine_runtime::DecodeFields for ContainerStatsResponse {
+    const NAME: &'static str = "ContainerStatsResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "read" => self.read = map.next_value()?,
+            "preread" => self.preread = map.next_value()?,
+            "pids_stats" => self.pids_stats = map.next_value()?,
+            "blkio_stats" => self.blkio_stats = map.next_value()?,
+            "num_procs" => self.num_procs = map.next_value()?,
+            "storage_stats" => self.storage_stats = map.next_value()?,
+            "cpu_stats" => self.cpu_stats = map.next_value()?,
+            "precpu_stats" => self.precpu_stats = map.next_value()?,
+            "memory_stats" => self.memory_stats = map.next_value()?,
+            "networks" => self.networks = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStatsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// StorageStats is the disk I/O stats for read/write on Windows.
 ///
 /// This type is Windows-specific and omitted for Linux containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerStorageStats {
-    #[serde(
-        rename = "read_count_normalized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "read_count_normalized", skip_serializing_if = "Option::is_none")]
     pub read_count_normalized: Option<u64>,
-    #[serde(
-        rename = "read_size_bytes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "read_size_bytes", skip_serializing_if = "Option::is_none")]
     pub read_size_bytes: Option<u64>,
-    #[serde(
-        rename = "write_count_normalized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "write_count_normalized", skip_serializing_if = "Option::is_none")]
     pub write_count_normalized: Option<u64>,
-    #[serde(
-        rename = "write_size_bytes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "write_size_bytes", skip_serializing_if = "Option::is_none")]
     pub write_size_bytes: Option<u64>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerStorageStats {
+    const NAME: &'static str = "ContainerStorageStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "read_count_normalized" => self.read_count_normalized = map.next_value()?,
+            "read_size_bytes" => self.read_size_bytes = map.next_value()?,
+            "write_count_normalized" => self.write_count_normalized = map.next_value()?,
+            "write_size_bytes" => self.write_size_bytes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStorageStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 pub type ContainerSummary = Vec<crate::models::ContainerSummary2>;
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSummary2 {
     /// The ID of this container
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The names that this container has been given
-    #[serde(rename = "Names", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Names", skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     /// The name of the image used when creating this container
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// The ID of the image that this container was created from
-    #[serde(rename = "ImageID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ImageID", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
     /// Command to run when starting the container
-    #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// When the container was created
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
     /// The ports exposed by this container
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::Port>>,
     /// The size of files that have been created or changed by this container
-    #[serde(rename = "SizeRw", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRw", skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<i64>,
     /// The total size of all the files in this container
-    #[serde(rename = "SizeRootFs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRootFs", skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container (e.g. `Exited`)
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Additional human-readable status of this container (e.g. `Exit 0`)
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::ContainerSummary2HostConfig>,
     /// A summary of the container's network settings
-    #[serde(
-        rename = "NetworkSettings",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkSettings", skip_serializing_if = "Option::is_none")]
     pub network_settings: Option<crate::models::ContainerSummary2NetworkSettings>,
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::MountPoint>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerSummary2 {
+    const NAME: &'static str = "ContainerSummary2";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Names" => self.names = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "ImageID" => self.image_id = map.next_value()?,
+            "Command" => self.command = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            "SizeRw" => self.size_rw = map.next_value()?,
+            "SizeRootFs" => self.size_root_fs = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "Status" => self.status = map.next_value()?,
+            "HostConfig" => self.host_config = map.next_value()?,
+            "NetworkSettings" => self.network_settings = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummary2 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSummary2HostConfig {
-    #[serde(rename = "NetworkMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkMode", skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerSummary2HostConfig {
+    const NAME: &'static str = "ContainerSummary2HostConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NetworkMode" => self.network_mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummary2HostConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A summary of the container's network settings
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSummary2NetworkSettings {
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
+impl docker_engine_runtime::DecodeFields for ContainerSummary2NetworkSettings {
+    const NAME: &'static str = "ContainerSummary2NetworkSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Networks" => self.networks = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummary2NetworkSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// CPU throttling stats of the container.
 ///
 /// This type is Linux-specific and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerThrottlingData {
     /// Number of periods with throttling active.
-    #[serde(rename = "periods", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "periods", skip_serializing_if = "Option::is_none")]
     pub periods: Option<u64>,
     /// Number of periods when the container hit its throttling limit.
-    #[serde(
-        rename = "throttled_periods",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "throttled_periods", skip_serializing_if = "Option::is_none")]
     pub throttled_periods: Option<u64>,
     /// Aggregated time (in nanoseconds) the container was throttled for.
-    #[serde(rename = "throttled_time", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "throttled_time", skip_serializing_if = "Option::is_none")]
     pub throttled_time: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerThrottlingData {
+    const NAME: &'static str = "ContainerThrottlingData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "periods" => self.periods = map.next_value()?,
+            "throttled_periods" => self.throttled_periods = map.next_value()?,
+            "throttled_time" => self.throttled_time = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerThrottlingData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerTopResponse {
     /// The ps column titles
-    #[serde(rename = "Titles", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Titles", skip_serializing_if = "Option::is_none")]
     pub titles: Option<Vec<String>>,
     /// Each process running in the container, where each is process is an array of values corresponding to the titles
-    #[serde(rename = "Processes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Processes", skip_serializing_if = "Option::is_none")]
     pub processes: Option<Vec<Vec<String>>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerTopResponse {
+    const NAME: &'static str = "ContainerTopResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Titles" => self.titles = map.next_value()?,
+            "Processes" => self.processes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerTopResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerUpdateBody {
     /// An integer value representing this container's relative CPU weight versus other containers.
-    #[serde(rename = "CpuShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// Memory limit in bytes.
-    #[serde(rename = "Memory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
     pub memory: Option<i64>,
     /// Path to `cgroups` under which the container's `cgroup` is created. If the path is not absolute, the path is considered to be relative to the `cgroups` path of the init process. Cgroups are created if they do not already exist.
-    #[serde(rename = "CgroupParent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupParent", skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     /// Block IO weight (relative weight).
-    #[serde(rename = "BlkioWeight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BlkioWeight", skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
     /// Block IO weight (relative device weight) in the form `[{"Path": "device_path", "Weight": weight}]`.
-    #[serde(
-        rename = "BlkioWeightDevice",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioWeightDevice", skip_serializing_if = "Option::is_none")]
     pub blkio_weight_device: Option<Vec<crate::models::ResourcesBlkioWeightDevice>>,
     /// Limit read rate (bytes per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceReadBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (bytes per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceWriteBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceReadIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceWriteIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
-    #[serde(rename = "CpuPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     /// Microseconds of CPU time that the container can get in a CPU period.
-    #[serde(rename = "CpuQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
     /// The length of a CPU real-time period in microseconds. Set to 0 to allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimePeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_period: Option<i64>,
     /// The length of a CPU real-time runtime in microseconds. Set to 0 to allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimeRuntime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimeRuntime", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_runtime: Option<i64>,
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`)
-    #[serde(rename = "CpusetCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetCpus", skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only effective on NUMA systems.
-    #[serde(rename = "CpusetMems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetMems", skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
     /// A list of devices to add to the container.
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::DeviceMapping>>,
     /// Disk limit (in bytes).
-    #[serde(rename = "DiskQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DiskQuota", skip_serializing_if = "Option::is_none")]
     pub disk_quota: Option<i64>,
     /// Memory soft limit in bytes.
-    #[serde(
-        rename = "MemoryReservation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
     /// Total memory limit (memory + swap). Set as `-1` to enable unlimited swap.
-    #[serde(rename = "MemorySwap", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemorySwap", skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
     /// Tune a container's memory swappiness behavior. Accepts an integer between 0 and 100.
-    #[serde(
-        rename = "MemorySwappiness",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemorySwappiness", skip_serializing_if = "Option::is_none")]
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
-    #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Tune a container's pids limit. Set -1 for unlimited.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     /// A list of resource limits to set in the container. For example: `{"Name": "nofile", "Soft": 1024, "Hard": 2048}`"
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::ResourcesUlimits>>,
     /// The number of usable CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are mutually exclusive. The order of precedence is `CPUCount` first, then `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCount", skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
     /// The usable percentage of the available CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are mutually exclusive. The order of precedence is `CPUCount` first, then `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuPercent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPercent", skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
-    #[serde(rename = "IOMaximumIOps", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
     pub io_maximum_i_ops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
-    #[serde(
-        rename = "IOMaximumBandwidth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
-    #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::RestartPolicy>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerUpdateBody {
+    const NAME: &'static str = "ContainerUpdateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CpuShares" => self.cpu_shares = map.next_value()?,
+            "Memory" => self.memory = map.next_value()?,
+            "CgroupParent" => self.cgroup_parent = map.next_value()?,
+            "BlkioWeight" => self.blkio_weight = map.next_value()?,
+            "BlkioWeightDevice" => self.blkio_weight_device = map.next_value()?,
+            "BlkioDeviceReadBps" => self.blkio_device_read_bps = map.next_value()?,
+            "BlkioDeviceWriteBps" => self.blkio_device_write_bps = map.next_value()?,
+            "BlkioDeviceReadIOps" => self.blkio_device_read_i_ops = map.next_value()?,
+            "BlkioDeviceWriteIOps" => self.blkio_device_write_i_ops = map.next_value()?,
+            "CpuPeriod" => self.cpu_period = map.next_value()?,
+            "CpuQuota" => self.cpu_quota = map.next_value()?,
+            "CpuRealtimePeriod" => self.cpu_realtime_period = map.next_value()?,
+            "CpuRealtimeRuntime" => self.cpu_realtime_runtime = map.next_value()?,
+            "CpusetCpus" => self.cpuset_cpus = map.next_value()?,
+            "CpusetMems" => self.cpuset_mems = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            "DiskQuota" => self.disk_quota = map.next_value()?,
+            "MemoryReservation" => self.memory_reservation = map.next_value()?,
+            "MemorySwap" => self.memory_swap = map.next_value()?,
+            "MemorySwappiness" => self.memory_swappiness = map.next_value()?,
+            "NanoCpus" => self.nano_cpus = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            "CpuCount" => self.cpu_count = map.next_value()?,
+            "CpuPercent" => self.cpu_percent = map.next_value()?,
+            "IOMaximumIOps" => self.io_maximum_i_ops = map.next_value()?,
+            "IOMaximumBandwidth" => self.io_maximum_bandwidth = map.next_value()?,
+            "RestartPolicy" => self.restart_policy = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerUpdateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerUpdateResponse {
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerUpdateResponse {
+    const NAME: &'static str = "ContainerUpdateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerWaitResponse {
     /// Exit code of the container
-    #[serde(rename = "StatusCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StatusCode", skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerWaitResponse {
+    const NAME: &'static str = "ContainerWaitResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "StatusCode" => self.status_code = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerWaitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateImageInfo {
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progress", skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progressDetail", skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for CreateImageInfo {
+    const NAME: &'static str = "CreateImageInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "progressDetail" => self.progress_detail = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for CreateImageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A device mapping between the host and container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeviceMapping {
-    #[serde(rename = "PathOnHost", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PathOnHost", skip_serializing_if = "Option::is_none")]
     pub path_on_host: Option<String>,
-    #[serde(
-        rename = "PathInContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PathInContainer", skip_serializing_if = "Option::is_none")]
     pub path_in_container: Option<String>,
-    #[serde(
-        rename = "CgroupPermissions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CgroupPermissions", skip_serializing_if = "Option::is_none")]
     pub cgroup_permissions: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for DeviceMapping {
+    const NAME: &'static str = "DeviceMapping";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "PathOnHost" => self.path_on_host = map.next_value()?,
+            "PathInContainer" => self.path_in_container = map.next_value()?,
+            "CgroupPermissions" => self.cgroup_permissions = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for DeviceMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointPortConfig {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<crate::models::EndpointPortConfigProtocol>,
     /// The port inside the container.
-    #[serde(rename = "TargetPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TargetPort", skip_serializing_if = "Option::is_none")]
     pub target_port: Option<i64>,
     /// The port on the swarm hosts.
-    #[serde(rename = "PublishedPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublishedPort", skip_serializing_if = "Option::is_none")]
     pub published_port: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for EndpointPortConfig {
+    const NAME: &'static str = "EndpointPortConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Protocol" => self.protocol = map.next_value()?,
+            "TargetPort" => self.target_port = map.next_value()?,
+            "PublishedPort" => self.published_port = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -1133,61 +2002,136 @@ impl std::fmt::Display for EndpointPortConfigProtocol {
     }
 }
 /// Configuration for a network endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointSettings {
     /// IPAM configurations for the endpoint
-    #[serde(rename = "IPAMConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAMConfig", skip_serializing_if = "Option::is_none")]
     pub ipam_config: Option<crate::models::EndpointSettingsIpamConfig>,
-    #[serde(rename = "Links", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<String>>,
-    #[serde(rename = "Aliases", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
-    #[serde(rename = "NetworkID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkID", skip_serializing_if = "Option::is_none")]
     pub network_id: Option<String>,
-    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointID", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
-    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Gateway", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
-    #[serde(rename = "IPAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
-    #[serde(rename = "IPPrefixLen", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
     pub ip_prefix_len: Option<i64>,
-    #[serde(rename = "IPv6Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
     pub i_pv6_gateway: Option<String>,
-    #[serde(
-        rename = "GlobalIPv6Address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
     pub global_i_pv6_address: Option<String>,
-    #[serde(
-        rename = "GlobalIPv6PrefixLen",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
     pub global_i_pv6_prefix_len: Option<i64>,
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for EndpointSettings {
+    const NAME: &'static str = "EndpointSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IPAMConfig" => self.ipam_config = map.next_value()?,
+            "Links" => self.links = map.next_value()?,
+            "Aliases" => self.aliases = map.next_value()?,
+            "NetworkID" => self.network_id = map.next_value()?,
+            "EndpointID" => self.endpoint_id = map.next_value()?,
+            "Gateway" => self.gateway = map.next_value()?,
+            "IPAddress" => self.ip_address = map.next_value()?,
+            "IPPrefixLen" => self.ip_prefix_len = map.next_value()?,
+            "IPv6Gateway" => self.i_pv6_gateway = map.next_value()?,
+            "GlobalIPv6Address" => self.global_i_pv6_address = map.next_value()?,
+            "GlobalIPv6PrefixLen" => self.global_i_pv6_prefix_len = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// IPAM configurations for the endpoint
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointSettingsIpamConfig {
-    #[serde(rename = "IPv4Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
     pub i_pv4_address: Option<String>,
-    #[serde(rename = "IPv6Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
     pub i_pv6_address: Option<String>,
-    #[serde(rename = "LinkLocalIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Option::is_none")]
     pub link_local_i_ps: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for EndpointSettingsIpamConfig {
+    const NAME: &'static str = "EndpointSettingsIpamConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IPv4Address" => self.i_pv4_address = map.next_value()?,
+            "IPv6Address" => self.i_pv6_address = map.next_value()?,
+            "LinkLocalIPs" => self.link_local_i_ps = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSettingsIpamConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Properties that can be configured to access and load balance a service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointSpec {
     /// The mode of resolution to use for internal load balancing between tasks.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::EndpointSpecMode>,
     /// List of exposed ports that this service is accessible on from the outside. Ports can only be provided if `vip` resolution mode is used.
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
+}
+impl docker_engine_runtime::DecodeFields for EndpointSpec {
+    const NAME: &'static str = "EndpointSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mode" => self.mode = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The mode of resolution to use for internal load balancing between tasks.
 ///
@@ -1253,71 +2197,222 @@ impl std::fmt::Display for EndpointSpecMode {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorDetail {
-    #[serde(rename = "code", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ErrorDetail {
+    const NAME: &'static str = "ErrorDetail";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ErrorDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Represents an error.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorResponse {
     /// The error message.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ErrorResponse {
+    const NAME: &'static str = "ErrorResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ErrorResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecInspectResponse {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Running", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Running", skip_serializing_if = "Option::is_none")]
     pub running: Option<bool>,
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
-    #[serde(rename = "ProcessConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ProcessConfig", skip_serializing_if = "Option::is_none")]
     pub process_config: Option<crate::models::ProcessConfig>,
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
-    #[serde(rename = "OpenStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStderr", skip_serializing_if = "Option::is_none")]
     pub open_stderr: Option<bool>,
-    #[serde(rename = "OpenStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdout", skip_serializing_if = "Option::is_none")]
     pub open_stdout: Option<bool>,
-    #[serde(rename = "ContainerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerID", skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
     /// The system process ID for the exec process.
-    #[serde(rename = "Pid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Pid", skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ExecInspectResponse {
+    const NAME: &'static str = "ExecInspectResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Running" => self.running = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            "ProcessConfig" => self.process_config = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "OpenStderr" => self.open_stderr = map.next_value()?,
+            "OpenStdout" => self.open_stdout = map.next_value()?,
+            "ContainerID" => self.container_id = map.next_value()?,
+            "Pid" => self.pid = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ExecInspectResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecStartBody {
     /// Detach from the command.
-    #[serde(rename = "Detach", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Detach", skip_serializing_if = "Option::is_none")]
     pub detach: Option<bool>,
     /// Allocate a pseudo-TTY.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
 }
+impl docker_engine_runtime::DecodeFields for ExecStartBody {
+    const NAME: &'static str = "ExecStartBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Detach" => self.detach = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ExecStartBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Describes a permission the user has to accept upon installing the plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GetPluginPrivilegesResponse {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for GetPluginPrivilegesResponse {
+    const NAME: &'static str = "GetPluginPrivilegesResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for GetPluginPrivilegesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Information about this container's graph driver.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GraphDriver {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<std::collections::HashMap<String, String>>,
 }
+impl docker_engine_runtime::DecodeFields for GraphDriver {
+    const NAME: &'static str = "GraphDriver";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for GraphDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Health stores information about the container's healthcheck results.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Health {
     /// Status is one of `none`, `starting`, `healthy` or `unhealthy`
     ///
@@ -1325,14 +2420,39 @@ pub struct Health {
     /// - "starting"  Starting indicates that the container is not yet ready
     /// - "healthy"   Healthy indicates that the container is running correctly
     /// - "unhealthy" Unhealthy indicates that the container has a problem
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::HealthStatus>,
     /// FailingStreak is the number of consecutive failures
-    #[serde(rename = "FailingStreak", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FailingStreak", skip_serializing_if = "Option::is_none")]
     pub failing_streak: Option<i64>,
     /// Log contains the last few results (oldest first)
-    #[serde(rename = "Log", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Log", skip_serializing_if = "Option::is_none")]
     pub log: Option<Vec<crate::models::HealthcheckResult>>,
+}
+impl docker_engine_runtime::DecodeFields for Health {
+    const NAME: &'static str = "Health";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Status" => self.status = map.next_value()?,
+            "FailingStreak" => self.failing_streak = map.next_value()?,
+            "Log" => self.log = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Health {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Status is one of `none`, `starting`, `healthy` or `unhealthy`
 ///
@@ -1412,15 +2532,15 @@ impl std::fmt::Display for HealthStatus {
     }
 }
 /// HealthcheckResult stores information about a single run of a healthcheck probe
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HealthcheckResult {
     /// Date and time at which this check started in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "Start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Start", skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
     /// Date and time at which this check ended in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "End", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "End", skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
     /// ExitCode meanings:
     ///
@@ -1428,142 +2548,128 @@ pub struct HealthcheckResult {
     /// - `1` unhealthy
     /// - `2` reserved (considered unhealthy)
     /// - other values: error running probe
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
     /// Output from last check
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Output", skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for HealthcheckResult {
+    const NAME: &'static str = "HealthcheckResult";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Start" => self.start = map.next_value()?,
+            "End" => self.end = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            "Output" => self.output = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HealthcheckResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Container configuration that depends on the host we are running on
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostConfig {
     /// An integer value representing this container's relative CPU weight versus other containers.
-    #[serde(rename = "CpuShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// Memory limit in bytes.
-    #[serde(rename = "Memory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
     pub memory: Option<i64>,
     /// Path to `cgroups` under which the container's `cgroup` is created. If the path is not absolute, the path is considered to be relative to the `cgroups` path of the init process. Cgroups are created if they do not already exist.
-    #[serde(rename = "CgroupParent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupParent", skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     /// Block IO weight (relative weight).
-    #[serde(rename = "BlkioWeight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BlkioWeight", skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
     /// Block IO weight (relative device weight) in the form `[{"Path": "device_path", "Weight": weight}]`.
-    #[serde(
-        rename = "BlkioWeightDevice",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioWeightDevice", skip_serializing_if = "Option::is_none")]
     pub blkio_weight_device: Option<Vec<crate::models::ResourcesBlkioWeightDevice>>,
     /// Limit read rate (bytes per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceReadBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (bytes per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceWriteBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceReadIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceWriteIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
-    #[serde(rename = "CpuPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     /// Microseconds of CPU time that the container can get in a CPU period.
-    #[serde(rename = "CpuQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
     /// The length of a CPU real-time period in microseconds. Set to 0 to allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimePeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_period: Option<i64>,
     /// The length of a CPU real-time runtime in microseconds. Set to 0 to allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimeRuntime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimeRuntime", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_runtime: Option<i64>,
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`)
-    #[serde(rename = "CpusetCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetCpus", skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only effective on NUMA systems.
-    #[serde(rename = "CpusetMems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetMems", skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
     /// A list of devices to add to the container.
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::DeviceMapping>>,
     /// Disk limit (in bytes).
-    #[serde(rename = "DiskQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DiskQuota", skip_serializing_if = "Option::is_none")]
     pub disk_quota: Option<i64>,
     /// Memory soft limit in bytes.
-    #[serde(
-        rename = "MemoryReservation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
     /// Total memory limit (memory + swap). Set as `-1` to enable unlimited swap.
-    #[serde(rename = "MemorySwap", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemorySwap", skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
     /// Tune a container's memory swappiness behavior. Accepts an integer between 0 and 100.
-    #[serde(
-        rename = "MemorySwappiness",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemorySwappiness", skip_serializing_if = "Option::is_none")]
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
-    #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Tune a container's pids limit. Set -1 for unlimited.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     /// A list of resource limits to set in the container. For example: `{"Name": "nofile", "Soft": 1024, "Hard": 2048}`"
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::ResourcesUlimits>>,
     /// The number of usable CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are mutually exclusive. The order of precedence is `CPUCount` first, then `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCount", skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
     /// The usable percentage of the available CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are mutually exclusive. The order of precedence is `CPUCount` first, then `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuPercent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPercent", skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
-    #[serde(rename = "IOMaximumIOps", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
     pub io_maximum_i_ops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
-    #[serde(
-        rename = "IOMaximumBandwidth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
     /// A list of volume bindings for this container. Each volume binding is a string in one of these forms:
     ///
@@ -1571,122 +2677,199 @@ pub struct HostConfig {
     /// - `host-src:container-dest:ro` to make the bind-mount read-only inside the container. Both `host-src`, and `container-dest` must be an _absolute_ path.
     /// - `volume-name:container-dest` to bind-mount a volume managed by a volume driver into the container. `container-dest` must be an _absolute_ path.
     /// - `volume-name:container-dest:ro` to mount the volume read-only inside the container.  `container-dest` must be an _absolute_ path.
-    #[serde(rename = "Binds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Binds", skip_serializing_if = "Option::is_none")]
     pub binds: Option<Vec<String>>,
     /// Path to a file where the container ID is written
-    #[serde(
-        rename = "ContainerIDFile",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainerIDFile", skip_serializing_if = "Option::is_none")]
     pub container_id_file: Option<String>,
     /// The logging configuration for this container
-    #[serde(rename = "LogConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogConfig", skip_serializing_if = "Option::is_none")]
     pub log_config: Option<crate::models::HostConfigLogConfig>,
     /// Network mode to use for this container. Supported standard values are: `bridge`, `host`, `none`, and `container:<name|id>`. Any other value is taken as a custom network's name to which this container should connect to.
-    #[serde(rename = "NetworkMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkMode", skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     /// A map of exposed container ports and the host port they should map to.
-    #[serde(rename = "PortBindings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PortBindings", skip_serializing_if = "Option::is_none")]
     pub port_bindings: Option<
         std::collections::HashMap<String, Vec<crate::models::PortBinding>>,
     >,
-    #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::RestartPolicy>,
     /// Automatically remove the container when the container's process exits. This has no effect if `RestartPolicy` is set.
-    #[serde(rename = "AutoRemove", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AutoRemove", skip_serializing_if = "Option::is_none")]
     pub auto_remove: Option<bool>,
     /// Driver that this container uses to mount volumes.
-    #[serde(rename = "VolumeDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumeDriver", skip_serializing_if = "Option::is_none")]
     pub volume_driver: Option<String>,
     /// A list of volumes to inherit from another container, specified in the form `<container name>[:<ro|rw>]`.
-    #[serde(rename = "VolumesFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumesFrom", skip_serializing_if = "Option::is_none")]
     pub volumes_from: Option<Vec<String>>,
     /// Specification for mounts to be added to the container.
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::Mount>>,
     /// A list of kernel capabilities to add to the container.
-    #[serde(rename = "CapAdd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapAdd", skip_serializing_if = "Option::is_none")]
     pub cap_add: Option<Vec<String>>,
     /// A list of kernel capabilities to drop from the container.
-    #[serde(rename = "CapDrop", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapDrop", skip_serializing_if = "Option::is_none")]
     pub cap_drop: Option<Vec<String>>,
     /// A list of DNS servers for the container to use.
-    #[serde(rename = "Dns", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dns", skip_serializing_if = "Option::is_none")]
     pub dns: Option<Vec<String>>,
     /// A list of DNS options.
-    #[serde(rename = "DnsOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
     pub dns_options: Option<Vec<String>>,
     /// A list of DNS search domains.
-    #[serde(rename = "DnsSearch", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DnsSearch", skip_serializing_if = "Option::is_none")]
     pub dns_search: Option<Vec<String>>,
     /// A list of hostnames/IP mappings to add to the container's `/etc/hosts` file. Specified in the form `["hostname:IP"]`.
-    #[serde(rename = "ExtraHosts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExtraHosts", skip_serializing_if = "Option::is_none")]
     pub extra_hosts: Option<Vec<String>>,
     /// A list of additional groups that the container process will run as.
-    #[serde(rename = "GroupAdd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GroupAdd", skip_serializing_if = "Option::is_none")]
     pub group_add: Option<Vec<String>>,
     /// IPC namespace to use for the container.
-    #[serde(rename = "IpcMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IpcMode", skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<String>,
     /// Cgroup to use for the container.
-    #[serde(rename = "Cgroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cgroup", skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
     /// A list of links for the container in the form `container_name:alias`.
-    #[serde(rename = "Links", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<String>>,
     /// An integer value containing the score given to the container in order to tune OOM killer preferences.
-    #[serde(rename = "OomScoreAdj", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomScoreAdj", skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i64>,
     /// Set the PID (Process) Namespace mode for the container. It can be either:
     ///
     /// - `"container:<name|id>"`: joins another container's PID namespace
     /// - `"host"`: use the host's PID namespace inside the container
-    #[serde(rename = "PidMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidMode", skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<String>,
     /// Gives the container full access to the host.
-    #[serde(rename = "Privileged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Privileged", skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
     /// Allocates a random host port for all of a container's exposed ports.
-    #[serde(
-        rename = "PublishAllPorts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PublishAllPorts", skip_serializing_if = "Option::is_none")]
     pub publish_all_ports: Option<bool>,
     /// Mount the container's root filesystem as read only.
-    #[serde(rename = "ReadonlyRootfs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReadonlyRootfs", skip_serializing_if = "Option::is_none")]
     pub readonly_rootfs: Option<bool>,
     /// A list of string values to customize labels for MLS systems, such as SELinux.
-    #[serde(rename = "SecurityOpt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SecurityOpt", skip_serializing_if = "Option::is_none")]
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
-    #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StorageOpt", skip_serializing_if = "Option::is_none")]
     pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs mounts, and their corresponding mount options. For example: `{ "/run": "rw,noexec,nosuid,size=65536k" }`.
-    #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tmpfs", skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
-    #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UTSMode", skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
     /// Sets the usernamespace mode for the container when usernamespace remapping option is enabled.
-    #[serde(rename = "UsernsMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UsernsMode", skip_serializing_if = "Option::is_none")]
     pub userns_mode: Option<String>,
     /// Size of `/dev/shm` in bytes. If omitted, the system uses 64MB.
-    #[serde(rename = "ShmSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ShmSize", skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<i64>,
     /// A list of kernel parameters (sysctls) to set in the container. For example: `{"net.ipv4.ip_forward": "1"}`
-    #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Sysctls", skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
-    #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     /// Initial console size, as an `[height, width]` array. (Windows only)
-    #[serde(rename = "ConsoleSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConsoleSize", skip_serializing_if = "Option::is_none")]
     pub console_size: Option<Vec<i64>>,
     /// Isolation technology of the container. (Windows only)
-    #[serde(rename = "Isolation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Isolation", skip_serializing_if = "Option::is_none")]
     pub isolation: Option<crate::models::HostConfigIsolation>,
+}
+impl docker_engine_runtime::DecodeFields for HostConfig {
+    const NAME: &'static str = "HostConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CpuShares" => self.cpu_shares = map.next_value()?,
+            "Memory" => self.memory = map.next_value()?,
+            "CgroupParent" => self.cgroup_parent = map.next_value()?,
+            "BlkioWeight" => self.blkio_weight = map.next_value()?,
+            "BlkioWeightDevice" => self.blkio_weight_device = map.next_value()?,
+            "BlkioDeviceReadBps" => self.blkio_device_read_bps = map.next_value()?,
+            "BlkioDeviceWriteBps" => self.blkio_device_write_bps = map.next_value()?,
+            "BlkioDeviceReadIOps" => self.blkio_device_read_i_ops = map.next_value()?,
+            "BlkioDeviceWriteIOps" => self.blkio_device_write_i_ops = map.next_value()?,
+            "CpuPeriod" => self.cpu_period = map.next_value()?,
+            "CpuQuota" => self.cpu_quota = map.next_value()?,
+            "CpuRealtimePeriod" => self.cpu_realtime_period = map.next_value()?,
+            "CpuRealtimeRuntime" => self.cpu_realtime_runtime = map.next_value()?,
+            "CpusetCpus" => self.cpuset_cpus = map.next_value()?,
+            "CpusetMems" => self.cpuset_mems = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            "DiskQuota" => self.disk_quota = map.next_value()?,
+            "MemoryReservation" => self.memory_reservation = map.next_value()?,
+            "MemorySwap" => self.memory_swap = map.next_value()?,
+            "MemorySwappiness" => self.memory_swappiness = map.next_value()?,
+            "NanoCpus" => self.nano_cpus = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            "CpuCount" => self.cpu_count = map.next_value()?,
+            "CpuPercent" => self.cpu_percent = map.next_value()?,
+            "IOMaximumIOps" => self.io_maximum_i_ops = map.next_value()?,
+            "IOMaximumBandwidth" => self.io_maximum_bandwidth = map.next_value()?,
+            "Binds" => self.binds = map.next_value()?,
+            "ContainerIDFile" => self.container_id_file = map.next_value()?,
+            "LogConfig" => self.log_config = map.next_value()?,
+            "NetworkMode" => self.network_mode = map.next_value()?,
+            "PortBindings" => self.port_bindings = map.next_value()?,
+            "RestartPolicy" => self.restart_policy = map.next_value()?,
+            "AutoRemove" => self.auto_remove = map.next_value()?,
+            "VolumeDriver" => self.volume_driver = map.next_value()?,
+            "VolumesFrom" => self.volumes_from = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "CapAdd" => self.cap_add = map.next_value()?,
+            "CapDrop" => self.cap_drop = map.next_value()?,
+            "Dns" => self.dns = map.next_value()?,
+            "DnsOptions" => self.dns_options = map.next_value()?,
+            "DnsSearch" => self.dns_search = map.next_value()?,
+            "ExtraHosts" => self.extra_hosts = map.next_value()?,
+            "GroupAdd" => self.group_add = map.next_value()?,
+            "IpcMode" => self.ipc_mode = map.next_value()?,
+            "Cgroup" => self.cgroup = map.next_value()?,
+            "Links" => self.links = map.next_value()?,
+            "OomScoreAdj" => self.oom_score_adj = map.next_value()?,
+            "PidMode" => self.pid_mode = map.next_value()?,
+            "Privileged" => self.privileged = map.next_value()?,
+            "PublishAllPorts" => self.publish_all_ports = map.next_value()?,
+            "ReadonlyRootfs" => self.readonly_rootfs = map.next_value()?,
+            "SecurityOpt" => self.security_opt = map.next_value()?,
+            "StorageOpt" => self.storage_opt = map.next_value()?,
+            "Tmpfs" => self.tmpfs = map.next_value()?,
+            "UTSMode" => self.uts_mode = map.next_value()?,
+            "UsernsMode" => self.userns_mode = map.next_value()?,
+            "ShmSize" => self.shm_size = map.next_value()?,
+            "Sysctls" => self.sysctls = map.next_value()?,
+            "Runtime" => self.runtime = map.next_value()?,
+            "ConsoleSize" => self.console_size = map.next_value()?,
+            "Isolation" => self.isolation = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Isolation technology of the container. (Windows only)
 ///
@@ -1761,12 +2944,36 @@ impl std::fmt::Display for HostConfigIsolation {
     }
 }
 /// The logging configuration for this container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostConfigLogConfig {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::HostConfigLogConfigType>,
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for HostConfigLogConfig {
+    const NAME: &'static str = "HostConfigLogConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigLogConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -1860,52 +3067,110 @@ impl std::fmt::Display for HostConfigLogConfigType {
     }
 }
 /// Response to an API call that returns just an Id
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IdResponse {
     /// The id of the newly created object.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for IdResponse {
+    const NAME: &'static str = "IdResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for IdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Image {
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "RepoTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
     pub repo_tags: Option<Vec<String>>,
-    #[serde(rename = "RepoDigests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
     pub repo_digests: Option<Vec<String>>,
-    #[serde(rename = "Parent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Parent", skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
-    #[serde(rename = "Comment", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(rename = "Container", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
-    #[serde(
-        rename = "ContainerConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainerConfig", skip_serializing_if = "Option::is_none")]
     pub container_config: Option<crate::models::Config>,
-    #[serde(rename = "DockerVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DockerVersion", skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
-    #[serde(rename = "Author", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Author", skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::Config>,
-    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
-    #[serde(rename = "Os", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Os", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    #[serde(rename = "VirtualSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VirtualSize", skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<i64>,
-    #[serde(rename = "GraphDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
     pub graph_driver: Option<crate::models::GraphDriver>,
-    #[serde(rename = "RootFS", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RootFS", skip_serializing_if = "Option::is_none")]
     pub root_fs: Option<crate::models::ImageRootFs>,
+}
+impl docker_engine_runtime::DecodeFields for Image {
+    const NAME: &'static str = "Image";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "RepoTags" => self.repo_tags = map.next_value()?,
+            "RepoDigests" => self.repo_digests = map.next_value()?,
+            "Parent" => self.parent = map.next_value()?,
+            "Comment" => self.comment = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Container" => self.container = map.next_value()?,
+            "ContainerConfig" => self.container_config = map.next_value()?,
+            "DockerVersion" => self.docker_version = map.next_value()?,
+            "Author" => self.author = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            "Architecture" => self.architecture = map.next_value()?,
+            "Os" => self.os = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "VirtualSize" => self.virtual_size = map.next_value()?,
+            "GraphDriver" => self.graph_driver = map.next_value()?,
+            "RootFS" => self.root_fs = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Image {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -1966,161 +3231,419 @@ impl std::fmt::Display for ImageBuildContentType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageDeleteResponse {
     /// The image ID of an image that was untagged
-    #[serde(rename = "Untagged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Untagged", skip_serializing_if = "Option::is_none")]
     pub untagged: Option<String>,
     /// The image ID of an image that was deleted
-    #[serde(rename = "Deleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Deleted", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ImageDeleteResponse {
+    const NAME: &'static str = "ImageDeleteResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Untagged" => self.untagged = map.next_value()?,
+            "Deleted" => self.deleted = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// individual image layer information in response to ImageHistory operation
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageHistoryResponseItem {
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
-    #[serde(rename = "CreatedBy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    #[serde(rename = "Comment", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageHistoryResponseItem {
+    const NAME: &'static str = "ImageHistoryResponseItem";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "CreatedBy" => self.created_by = map.next_value()?,
+            "Tags" => self.tags = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "Comment" => self.comment = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageHistoryResponseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImagePruneResponse {
     /// Images that were deleted
-    #[serde(rename = "ImagesDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ImagesDeleted", skip_serializing_if = "Option::is_none")]
     pub images_deleted: Option<Vec<crate::models::ImageDeleteResponse>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImagePruneResponse {
+    const NAME: &'static str = "ImagePruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ImagesDeleted" => self.images_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImagePruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageRootFs {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "Layers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Layers", skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageRootFs {
+    const NAME: &'static str = "ImageRootFs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Layers" => self.layers = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageRootFs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSearchResponse {
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "is_official", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "is_official", skip_serializing_if = "Option::is_none")]
     pub is_official: Option<bool>,
-    #[serde(rename = "is_automated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "is_automated", skip_serializing_if = "Option::is_none")]
     pub is_automated: Option<bool>,
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "star_count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "star_count", skip_serializing_if = "Option::is_none")]
     pub star_count: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageSearchResponse {
+    const NAME: &'static str = "ImageSearchResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "is_official" => self.is_official = map.next_value()?,
+            "is_automated" => self.is_automated = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "star_count" => self.star_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSummary {
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "ParentId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
-    #[serde(rename = "RepoTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
     pub repo_tags: Option<Vec<String>>,
-    #[serde(rename = "RepoDigests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
     pub repo_digests: Option<Vec<String>>,
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    #[serde(rename = "SharedSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SharedSize", skip_serializing_if = "Option::is_none")]
     pub shared_size: Option<i64>,
-    #[serde(rename = "VirtualSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VirtualSize", skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<i64>,
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageSummary {
+    const NAME: &'static str = "ImageSummary";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "ParentId" => self.parent_id = map.next_value()?,
+            "RepoTags" => self.repo_tags = map.next_value()?,
+            "RepoDigests" => self.repo_digests = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "SharedSize" => self.shared_size = map.next_value()?,
+            "VirtualSize" => self.virtual_size = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Ipam {
     /// Name of the IPAM driver to use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// List of IPAM configuration options, specified as a map: `{"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}`
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Ipam {
+    const NAME: &'static str = "Ipam";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Driver" => self.driver = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Ipam {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IpamConfig {
-    #[serde(rename = "Subnet", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Subnet", skip_serializing_if = "Option::is_none")]
     pub subnet: Option<String>,
-    #[serde(rename = "IPRange", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPRange", skip_serializing_if = "Option::is_none")]
     pub ip_range: Option<String>,
-    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Gateway", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
-    #[serde(
-        rename = "AuxiliaryAddresses",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AuxiliaryAddresses", skip_serializing_if = "Option::is_none")]
     pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for IpamConfig {
+    const NAME: &'static str = "IpamConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Subnet" => self.subnet = map.next_value()?,
+            "IPRange" => self.ip_range = map.next_value()?,
+            "Gateway" => self.gateway = map.next_value()?,
+            "AuxiliaryAddresses" => self.auxiliary_addresses = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for IpamConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Mount {
     /// Container path.
-    #[serde(rename = "Target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Target", skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Mount source (e.g. a volume name, a host path). The source cannot be
     /// specified when using `Type=tmpfs`. For `Type=bind`, the source path
     /// must exist prior to creating the container.
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The mount type. Available types:
     ///
     /// - `bind` Mounts a file or directory from the host into the container. The `Source` must exist prior to creating the container.
     /// - `tmpfs` Create a tmpfs with the given options. The mount `Source` cannot be specified for tmpfs.
     /// - `volume` Creates a volume with the given name and options (or uses a pre-existing volume with the same name and options). These are **not** removed when the container is removed.
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::MountType>,
     /// Whether the mount should be read-only.
-    #[serde(rename = "ReadOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReadOnly", skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// Optional configuration for the `bind` type.
-    #[serde(rename = "BindOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BindOptions", skip_serializing_if = "Option::is_none")]
     pub bind_options: Option<crate::models::MountBindOptions>,
     /// Optional configuration for the `volume` type.
-    #[serde(rename = "VolumeOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumeOptions", skip_serializing_if = "Option::is_none")]
     pub volume_options: Option<crate::models::MountVolumeOptions>,
     /// Optional configuration for the `tmpfs` type.
-    #[serde(rename = "TmpfsOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TmpfsOptions", skip_serializing_if = "Option::is_none")]
     pub tmpfs_options: Option<crate::models::MountTmpfsOptions>,
 }
+impl docker_engine_runtime::DecodeFields for Mount {
+    const NAME: &'static str = "Mount";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Target" => self.target = map.next_value()?,
+            "Source" => self.source = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            "ReadOnly" => self.read_only = map.next_value()?,
+            "BindOptions" => self.bind_options = map.next_value()?,
+            "VolumeOptions" => self.volume_options = map.next_value()?,
+            "TmpfsOptions" => self.tmpfs_options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Mount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Optional configuration for the `bind` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountBindOptions {
     /// A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`.
-    #[serde(rename = "Propagation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Propagation", skip_serializing_if = "Option::is_none")]
     pub propagation: Option<serde_json::Value>,
+}
+impl docker_engine_runtime::DecodeFields for MountBindOptions {
+    const NAME: &'static str = "MountBindOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Propagation" => self.propagation = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountBindOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// MountPoint represents a mount point configuration inside the container.
 /// This is used for reporting the mountpoints in use by a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountPoint {
     /// The mount type:
     ///
     /// - `bind` a mount of a file or directory from the host into the container.
     /// - `tmpfs` a `tmpfs`.
     /// - `volume` a docker volume with the given `Name`.
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::MountType>,
     /// Name is the name reference to the underlying data defined by `Source`
     /// e.g., the volume name.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Source location of the mount.
     ///
@@ -2128,41 +3651,95 @@ pub struct MountPoint {
     /// `/var/lib/docker/volumes/`). For bind-mounts, and `npipe`, this contains
     /// the source (host) part of the bind-mount. For `tmpfs` mount points, this
     /// field is empty.
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Destination is the path relative to the container root (`/`) where
     /// the `Source` is mounted inside the container.
-    #[serde(rename = "Destination", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     /// Driver is the volume driver used to create the volume (if it is a volume).
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Mode is a comma separated list of options supplied by the user when
     /// creating the bind/volume mount.
     ///
     /// The default is platform-specific (`"z"` on Linux, empty on Windows).
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// Whether the mount is mounted writable (read-write).
-    #[serde(rename = "RW", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RW", skip_serializing_if = "Option::is_none")]
     pub rw: Option<bool>,
     /// Propagation describes how mounts are propagated from the host into the
     /// mount point, and vice-versa. Refer to the [Linux kernel documentation](https://www.kernel.org/doc/Documentation/filesystems/sharedsubtree.txt)
     /// for details. This field is not used on Windows.
-    #[serde(rename = "Propagation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Propagation", skip_serializing_if = "Option::is_none")]
     pub propagation: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for MountPoint {
+    const NAME: &'static str = "MountPoint";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Source" => self.source = map.next_value()?,
+            "Destination" => self.destination = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "RW" => self.rw = map.next_value()?,
+            "Propagation" => self.propagation = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Optional configuration for the `tmpfs` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountTmpfsOptions {
     /// The size for the tmpfs mount in bytes.
-    #[serde(rename = "SizeBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeBytes", skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
     /// The permission mode for the tmpfs mount in an integer.
     /// The value must not be in octal format (e.g. 755) but rather
     /// the decimal representation of the octal value (e.g. 493).
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for MountTmpfsOptions {
+    const NAME: &'static str = "MountTmpfsOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "SizeBytes" => self.size_bytes = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountTmpfsOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The mount type. Available types:
 ///
@@ -2237,231 +3814,675 @@ impl std::fmt::Display for MountType {
     }
 }
 /// Optional configuration for the `volume` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountVolumeOptions {
     /// Populate volume with data from the target.
-    #[serde(rename = "NoCopy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NoCopy", skip_serializing_if = "Option::is_none")]
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
-    #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverConfig", skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
 }
+impl docker_engine_runtime::DecodeFields for MountVolumeOptions {
+    const NAME: &'static str = "MountVolumeOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NoCopy" => self.no_copy = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "DriverConfig" => self.driver_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountVolumeOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Map of driver specific options
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountVolumeOptionsDriverConfig {
     /// Name of the driver to use to create the volume.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// key/value map of driver specific options.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for MountVolumeOptionsDriverConfig {
+    const NAME: &'static str = "MountVolumeOptionsDriverConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountVolumeOptionsDriverConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Network {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
-    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
     pub enable_i_pv6: Option<bool>,
-    #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
-    #[serde(rename = "Internal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Internal", skip_serializing_if = "Option::is_none")]
     pub internal: Option<bool>,
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<
         std::collections::HashMap<String, crate::models::NetworkContainer>,
     >,
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for Network {
+    const NAME: &'static str = "Network";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Id" => self.id = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Scope" => self.scope = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "EnableIPv6" => self.enable_i_pv6 = map.next_value()?,
+            "IPAM" => self.ipam = map.next_value()?,
+            "Internal" => self.internal = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Specifies how a task is attached to a network, and the addresses the
 /// task was assigned on that network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkAttachment {
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<crate::models::Network>,
     /// The IP addresses (in CIDR notation) assigned to the task on this
     /// network. To maintain backward compatibility this field accepts CIDR
     /// notation, but only the IP address is used.
-    #[serde(rename = "Addresses", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addresses", skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for NetworkAttachment {
+    const NAME: &'static str = "NetworkAttachment";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Network" => self.network = map.next_value()?,
+            "Addresses" => self.addresses = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// TODO: check is correct
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkConfig {
-    #[serde(rename = "Bridge", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Bridge", skip_serializing_if = "Option::is_none")]
     pub bridge: Option<String>,
-    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Gateway", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
-    #[serde(rename = "Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(rename = "IPPrefixLen", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
     pub ip_prefix_len: Option<i64>,
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(rename = "PortMapping", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PortMapping", skip_serializing_if = "Option::is_none")]
     pub port_mapping: Option<String>,
     /// The container's port (`80/tcp`) to the host addresses it is published on, or null.
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<
         std::collections::HashMap<String, Vec<crate::models::PortBinding2>>,
     >,
     /// The container's endpoint in each network it is connected to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
-    #[serde(rename = "SandboxID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SandboxID", skip_serializing_if = "Option::is_none")]
     pub sandbox_id: Option<String>,
-    #[serde(rename = "SandboxKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SandboxKey", skip_serializing_if = "Option::is_none")]
     pub sandbox_key: Option<String>,
-    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointID", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
-    #[serde(rename = "IPAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkConfig {
+    const NAME: &'static str = "NetworkConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Bridge" => self.bridge = map.next_value()?,
+            "Gateway" => self.gateway = map.next_value()?,
+            "Address" => self.address = map.next_value()?,
+            "IPPrefixLen" => self.ip_prefix_len = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "PortMapping" => self.port_mapping = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "SandboxID" => self.sandbox_id = map.next_value()?,
+            "SandboxKey" => self.sandbox_key = map.next_value()?,
+            "EndpointID" => self.endpoint_id = map.next_value()?,
+            "IPAddress" => self.ip_address = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkContainer {
-    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointID", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(rename = "IPv4Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
     pub i_pv4_address: Option<String>,
-    #[serde(rename = "IPv6Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
     pub i_pv6_address: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkContainer {
+    const NAME: &'static str = "NetworkContainer";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "EndpointID" => self.endpoint_id = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "IPv4Address" => self.i_pv4_address = map.next_value()?,
+            "IPv6Address" => self.i_pv6_address = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateBody {
     /// The network's name.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Check for networks with duplicate names.
-    #[serde(rename = "CheckDuplicate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CheckDuplicate", skip_serializing_if = "Option::is_none")]
     pub check_duplicate: Option<bool>,
     /// Name of the network driver plugin to use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Restrict external access to the network.
-    #[serde(rename = "Internal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Internal", skip_serializing_if = "Option::is_none")]
     pub internal: Option<bool>,
-    #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     /// Enable IPv6 on the network.
-    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkCreateBody {
+    const NAME: &'static str = "NetworkCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "CheckDuplicate" => self.check_duplicate = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Internal" => self.internal = map.next_value()?,
+            "IPAM" => self.ipam = map.next_value()?,
+            "EnableIPv6" => self.enable_i_pv6 = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateResponse {
     /// The ID of the created network.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Warning", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkCreateResponse {
+    const NAME: &'static str = "NetworkCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Warning" => self.warning = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkDisconnectBody {
     /// The ID or name of the container to disconnect from the network.
-    #[serde(rename = "Container", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     /// Force the container to disconnect from the network.
-    #[serde(rename = "Force", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Force", skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkDisconnectBody {
+    const NAME: &'static str = "NetworkDisconnectBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Container" => self.container = map.next_value()?,
+            "Force" => self.force = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkDisconnectBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkPruneResponse {
     /// Networks that were deleted
-    #[serde(rename = "VolumesDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumesDeleted", skip_serializing_if = "Option::is_none")]
     pub volumes_deleted: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkPruneResponse {
+    const NAME: &'static str = "NetworkPruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "VolumesDeleted" => self.volumes_deleted = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkPruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Node {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::NodeVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::NodeSpec>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::models::NodeDescription>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Node {
+    const NAME: &'static str = "Node";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeDescription {
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platform", skip_serializing_if = "Option::is_none")]
     pub platform: Option<crate::models::NodeDescriptionPlatform>,
-    #[serde(rename = "Resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Resources", skip_serializing_if = "Option::is_none")]
     pub resources: Option<crate::models::NodeDescriptionResources>,
-    #[serde(rename = "Engine", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Engine", skip_serializing_if = "Option::is_none")]
     pub engine: Option<crate::models::NodeDescriptionEngine>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NodeDescription {
+    const NAME: &'static str = "NodeDescription";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Hostname" => self.hostname = map.next_value()?,
+            "Platform" => self.platform = map.next_value()?,
+            "Resources" => self.resources = map.next_value()?,
+            "Engine" => self.engine = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeDescription {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeDescriptionEngine {
-    #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EngineVersion", skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Plugins", skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::NodeDescriptionEnginePlugins>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NodeDescriptionEngine {
+    const NAME: &'static str = "NodeDescriptionEngine";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "EngineVersion" => self.engine_version = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Plugins" => self.plugins = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeDescriptionEngine {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeDescriptionEnginePlugins {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NodeDescriptionEnginePlugins {
+    const NAME: &'static str = "NodeDescriptionEnginePlugins";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeDescriptionEnginePlugins {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeDescriptionPlatform {
-    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
-    #[serde(rename = "OS", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OS", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NodeDescriptionPlatform {
+    const NAME: &'static str = "NodeDescriptionPlatform";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Architecture" => self.architecture = map.next_value()?,
+            "OS" => self.os = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeDescriptionPlatform {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeDescriptionResources {
-    #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
-    #[serde(rename = "MemoryBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NodeDescriptionResources {
+    const NAME: &'static str = "NodeDescriptionResources";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NanoCPUs" => self.nano_cp_us = map.next_value()?,
+            "MemoryBytes" => self.memory_bytes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeDescriptionResources {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeSpec {
     /// Name for the node.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
-    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Role", skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
     /// Availability of the node.
-    #[serde(rename = "Availability", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Availability", skip_serializing_if = "Option::is_none")]
     pub availability: Option<crate::models::NodeSpecAvailability>,
+}
+impl docker_engine_runtime::DecodeFields for NodeSpec {
+    const NAME: &'static str = "NodeSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Role" => self.role = map.next_value()?,
+            "Availability" => self.availability = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Availability of the node.
 ///
@@ -2595,213 +4616,667 @@ impl std::fmt::Display for NodeSpecRole {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeVersion {
-    #[serde(rename = "Index", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Index", skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for NodeVersion {
+    const NAME: &'static str = "NodeVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Index" => self.index = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A plugin for the Engine API
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plugin {
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// True when the plugin is running. False when the plugin is not running, only installed.
-    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Settings that can be modified by users.
-    #[serde(rename = "Settings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
     pub settings: Option<crate::models::PluginSettings>,
     /// The config of a plugin.
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::PluginConfig>,
 }
+impl docker_engine_runtime::DecodeFields for Plugin {
+    const NAME: &'static str = "Plugin";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Enabled" => self.enabled = map.next_value()?,
+            "Settings" => self.settings = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Plugin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The config of a plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfig {
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Documentation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Documentation", skip_serializing_if = "Option::is_none")]
     pub documentation: Option<String>,
     /// The interface between Docker and the plugin
-    #[serde(rename = "Interface", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Interface", skip_serializing_if = "Option::is_none")]
     pub interface: Option<crate::models::PluginConfigInterface>,
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "WorkDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkDir", skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<String>,
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<crate::models::PluginConfigUser>,
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<crate::models::PluginConfigNetwork>,
-    #[serde(rename = "Linux", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Linux", skip_serializing_if = "Option::is_none")]
     pub linux: Option<crate::models::PluginConfigLinux>,
-    #[serde(
-        rename = "PropagatedMount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PropagatedMount", skip_serializing_if = "Option::is_none")]
     pub propagated_mount: Option<String>,
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<crate::models::PluginEnv>>,
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<crate::models::PluginConfigArgs>,
-    #[serde(rename = "rootfs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rootfs", skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<crate::models::PluginConfigRootfs>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfig {
+    const NAME: &'static str = "PluginConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Description" => self.description = map.next_value()?,
+            "Documentation" => self.documentation = map.next_value()?,
+            "Interface" => self.interface = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "WorkDir" => self.work_dir = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "Network" => self.network = map.next_value()?,
+            "Linux" => self.linux = map.next_value()?,
+            "PropagatedMount" => self.propagated_mount = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "rootfs" => self.rootfs = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigArgs {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
+}
+impl docker_engine_runtime::DecodeFields for PluginConfigArgs {
+    const NAME: &'static str = "PluginConfigArgs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The interface between Docker and the plugin
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigInterface {
-    #[serde(rename = "Types", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Types", skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<String>>,
-    #[serde(rename = "Socket", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
     pub socket: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigInterface {
+    const NAME: &'static str = "PluginConfigInterface";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Types" => self.types = map.next_value()?,
+            "Socket" => self.socket = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigInterface {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigLinux {
-    #[serde(rename = "Capabilities", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<String>>,
-    #[serde(
-        rename = "AllowAllDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AllowAllDevices", skip_serializing_if = "Option::is_none")]
     pub allow_all_devices: Option<bool>,
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::PluginDevice>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigLinux {
+    const NAME: &'static str = "PluginConfigLinux";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Capabilities" => self.capabilities = map.next_value()?,
+            "AllowAllDevices" => self.allow_all_devices = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigLinux {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigNetwork {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigNetwork {
+    const NAME: &'static str = "PluginConfigNetwork";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigNetwork {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigRootfs {
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "diff_ids", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "diff_ids", skip_serializing_if = "Option::is_none")]
     pub diff_ids: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigRootfs {
+    const NAME: &'static str = "PluginConfigRootfs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "type" => self.type_ = map.next_value()?,
+            "diff_ids" => self.diff_ids = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigRootfs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigUser {
-    #[serde(rename = "UID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UID", skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
-    #[serde(rename = "GID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GID", skip_serializing_if = "Option::is_none")]
     pub gid: Option<u32>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigUser {
+    const NAME: &'static str = "PluginConfigUser";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "UID" => self.uid = map.next_value()?,
+            "GID" => self.gid = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginDevice {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginDevice {
+    const NAME: &'static str = "PluginDevice";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Path" => self.path = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginEnv {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginEnv {
+    const NAME: &'static str = "PluginEnv";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginEnv {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginInterfaceType {
-    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    #[serde(rename = "Capability", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Capability", skip_serializing_if = "Option::is_none")]
     pub capability: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginInterfaceType {
+    const NAME: &'static str = "PluginInterfaceType";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Prefix" => self.prefix = map.next_value()?,
+            "Capability" => self.capability = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginInterfaceType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginMount {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(rename = "Destination", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for PluginMount {
+    const NAME: &'static str = "PluginMount";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Source" => self.source = map.next_value()?,
+            "Destination" => self.destination = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginMount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Describes a permission accepted by the user upon installing the plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginPullBody {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for PluginPullBody {
+    const NAME: &'static str = "PluginPullBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginPullBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Settings that can be modified by users.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginSettings {
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::PluginDevice>>,
 }
+impl docker_engine_runtime::DecodeFields for PluginSettings {
+    const NAME: &'static str = "PluginSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mounts" => self.mounts = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// An open port on a container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Port {
-    #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Port on the container
-    #[serde(rename = "PrivatePort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PrivatePort", skip_serializing_if = "Option::is_none")]
     pub private_port: Option<u16>,
     /// Port exposed on the host
-    #[serde(rename = "PublicPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
     pub public_port: Option<u16>,
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::PortType>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Port {
+    const NAME: &'static str = "Port";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IP" => self.ip = map.next_value()?,
+            "PrivatePort" => self.private_port = map.next_value()?,
+            "PublicPort" => self.public_port = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PortBinding {
     /// The host IP address
-    #[serde(rename = "HostIp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostIp", skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
     /// The host port number, as a string
-    #[serde(rename = "HostPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostPort", skip_serializing_if = "Option::is_none")]
     pub host_port: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PortBinding {
+    const NAME: &'static str = "PortBinding";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "HostIp" => self.host_ip = map.next_value()?,
+            "HostPort" => self.host_port = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PortBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PortBinding2 {
-    #[serde(rename = "HostIp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostIp", skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
-    #[serde(rename = "HostPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostPort", skip_serializing_if = "Option::is_none")]
     pub host_port: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for PortBinding2 {
+    const NAME: &'static str = "PortBinding2";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "HostIp" => self.host_ip = map.next_value()?,
+            "HostPort" => self.host_port = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PortBinding2 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -2866,220 +5341,403 @@ impl std::fmt::Display for PortType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProcessConfig {
-    #[serde(rename = "privileged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "privileged", skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "user", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(rename = "tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
-    #[serde(rename = "entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<String>,
-    #[serde(rename = "arguments", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "arguments", skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ProcessConfig {
+    const NAME: &'static str = "ProcessConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "privileged" => self.privileged = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "tty" => self.tty = map.next_value()?,
+            "entrypoint" => self.entrypoint = map.next_value()?,
+            "arguments" => self.arguments = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ProcessConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProgressDetail {
-    #[serde(rename = "code", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
     pub message: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ProgressDetail {
+    const NAME: &'static str = "ProgressDetail";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ProgressDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PushImageInfo {
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progress", skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progressDetail", skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The tag pushed, the digest of its manifest and the manifest's size in bytes.
-    #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "aux", skip_serializing_if = "Option::is_none")]
     pub aux: Option<crate::models::PushResult>,
 }
+impl docker_engine_runtime::DecodeFields for PushImageInfo {
+    const NAME: &'static str = "PushImageInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "progressDetail" => self.progress_detail = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "aux" => self.aux = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PushImageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The tag pushed, the digest of its manifest and the manifest's size in bytes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PushResult {
-    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tag", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    #[serde(rename = "Digest", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Digest", skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for PushResult {
+    const NAME: &'static str = "PushResult";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Tag" => self.tag = map.next_value()?,
+            "Digest" => self.digest = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PushResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A container's resources (cgroups config, ulimits, etc)
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Resources {
     /// An integer value representing this container's relative CPU weight versus other containers.
-    #[serde(rename = "CpuShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// Memory limit in bytes.
-    #[serde(rename = "Memory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
     pub memory: Option<i64>,
     /// Path to `cgroups` under which the container's `cgroup` is created. If the path is not absolute, the path is considered to be relative to the `cgroups` path of the init process. Cgroups are created if they do not already exist.
-    #[serde(rename = "CgroupParent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupParent", skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     /// Block IO weight (relative weight).
-    #[serde(rename = "BlkioWeight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BlkioWeight", skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
     /// Block IO weight (relative device weight) in the form `[{"Path": "device_path", "Weight": weight}]`.
-    #[serde(
-        rename = "BlkioWeightDevice",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioWeightDevice", skip_serializing_if = "Option::is_none")]
     pub blkio_weight_device: Option<Vec<crate::models::ResourcesBlkioWeightDevice>>,
     /// Limit read rate (bytes per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceReadBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (bytes per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceWriteBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceReadIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
-    #[serde(
-        rename = "BlkioDeviceWriteIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
-    #[serde(rename = "CpuPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     /// Microseconds of CPU time that the container can get in a CPU period.
-    #[serde(rename = "CpuQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
     /// The length of a CPU real-time period in microseconds. Set to 0 to allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimePeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_period: Option<i64>,
     /// The length of a CPU real-time runtime in microseconds. Set to 0 to allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimeRuntime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimeRuntime", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_runtime: Option<i64>,
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`)
-    #[serde(rename = "CpusetCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetCpus", skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only effective on NUMA systems.
-    #[serde(rename = "CpusetMems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetMems", skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
     /// A list of devices to add to the container.
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::DeviceMapping>>,
     /// Disk limit (in bytes).
-    #[serde(rename = "DiskQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DiskQuota", skip_serializing_if = "Option::is_none")]
     pub disk_quota: Option<i64>,
     /// Memory soft limit in bytes.
-    #[serde(
-        rename = "MemoryReservation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
     /// Total memory limit (memory + swap). Set as `-1` to enable unlimited swap.
-    #[serde(rename = "MemorySwap", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemorySwap", skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
     /// Tune a container's memory swappiness behavior. Accepts an integer between 0 and 100.
-    #[serde(
-        rename = "MemorySwappiness",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemorySwappiness", skip_serializing_if = "Option::is_none")]
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
-    #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Tune a container's pids limit. Set -1 for unlimited.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     /// A list of resource limits to set in the container. For example: `{"Name": "nofile", "Soft": 1024, "Hard": 2048}`"
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::ResourcesUlimits>>,
     /// The number of usable CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are mutually exclusive. The order of precedence is `CPUCount` first, then `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCount", skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
     /// The usable percentage of the available CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are mutually exclusive. The order of precedence is `CPUCount` first, then `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuPercent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPercent", skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
-    #[serde(rename = "IOMaximumIOps", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
     pub io_maximum_i_ops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
-    #[serde(
-        rename = "IOMaximumBandwidth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Resources {
+    const NAME: &'static str = "Resources";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CpuShares" => self.cpu_shares = map.next_value()?,
+            "Memory" => self.memory = map.next_value()?,
+            "CgroupParent" => self.cgroup_parent = map.next_value()?,
+            "BlkioWeight" => self.blkio_weight = map.next_value()?,
+            "BlkioWeightDevice" => self.blkio_weight_device = map.next_value()?,
+            "BlkioDeviceReadBps" => self.blkio_device_read_bps = map.next_value()?,
+            "BlkioDeviceWriteBps" => self.blkio_device_write_bps = map.next_value()?,
+            "BlkioDeviceReadIOps" => self.blkio_device_read_i_ops = map.next_value()?,
+            "BlkioDeviceWriteIOps" => self.blkio_device_write_i_ops = map.next_value()?,
+            "CpuPeriod" => self.cpu_period = map.next_value()?,
+            "CpuQuota" => self.cpu_quota = map.next_value()?,
+            "CpuRealtimePeriod" => self.cpu_realtime_period = map.next_value()?,
+            "CpuRealtimeRuntime" => self.cpu_realtime_runtime = map.next_value()?,
+            "CpusetCpus" => self.cpuset_cpus = map.next_value()?,
+            "CpusetMems" => self.cpuset_mems = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            "DiskQuota" => self.disk_quota = map.next_value()?,
+            "MemoryReservation" => self.memory_reservation = map.next_value()?,
+            "MemorySwap" => self.memory_swap = map.next_value()?,
+            "MemorySwappiness" => self.memory_swappiness = map.next_value()?,
+            "NanoCpus" => self.nano_cpus = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            "CpuCount" => self.cpu_count = map.next_value()?,
+            "CpuPercent" => self.cpu_percent = map.next_value()?,
+            "IOMaximumIOps" => self.io_maximum_i_ops = map.next_value()?,
+            "IOMaximumBandwidth" => self.io_maximum_bandwidth = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Resources {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourcesBlkioWeightDevice {
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(rename = "Weight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ResourcesBlkioWeightDevice {
+    const NAME: &'static str = "ResourcesBlkioWeightDevice";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Path" => self.path = map.next_value()?,
+            "Weight" => self.weight = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ResourcesBlkioWeightDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourcesUlimits {
     /// Name of ulimit
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Soft limit
-    #[serde(rename = "Soft", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Soft", skip_serializing_if = "Option::is_none")]
     pub soft: Option<i64>,
     /// Hard limit
-    #[serde(rename = "Hard", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hard", skip_serializing_if = "Option::is_none")]
     pub hard: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ResourcesUlimits {
+    const NAME: &'static str = "ResourcesUlimits";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Soft" => self.soft = map.next_value()?,
+            "Hard" => self.hard = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ResourcesUlimits {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The behavior to apply when the container exits. The default is not to restart.
 ///
 /// An ever increasing delay (double the previous delay, starting at 100ms) is added before each restart to prevent flooding the server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RestartPolicy {
     /// - `always` Always restart
     /// - `unless-stopped` Restart always except when the user has manually stopped the container
     /// - `on-failure` Restart only when the container exit code is non-zero
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<crate::models::RestartPolicyName>,
     /// If `on-failure` is used, the number of times to retry before giving up
-    #[serde(
-        rename = "MaximumRetryCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MaximumRetryCount", skip_serializing_if = "Option::is_none")]
     pub maximum_retry_count: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for RestartPolicy {
+    const NAME: &'static str = "RestartPolicy";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "MaximumRetryCount" => self.maximum_retry_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for RestartPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// - `always` Always restart
 /// - `unless-stopped` Restart always except when the user has manually stopped the container
@@ -3151,184 +5809,561 @@ impl std::fmt::Display for RestartPolicyName {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Secret {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::SecretVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::ServiceSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Secret {
+    const NAME: &'static str = "Secret";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretCreateBody {
     /// User-defined name of the secret.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Base64-url-safe-encoded secret data
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretCreateBody {
+    const NAME: &'static str = "SecretCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretCreateResponse {
     /// The ID of the created secret.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretCreateResponse {
+    const NAME: &'static str = "SecretCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretSpec {
     /// User-defined name of the secret.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Base64-url-safe-encoded secret data
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretSpec {
+    const NAME: &'static str = "SecretSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretVersion {
-    #[serde(rename = "Index", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Index", skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretVersion {
+    const NAME: &'static str = "SecretVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Index" => self.index = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Service {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ServiceVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::ServiceSpec>,
-    #[serde(rename = "Endpoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Endpoint", skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<crate::models::ServiceEndpoint>,
     /// The status of a service update.
-    #[serde(rename = "UpdateStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateStatus", skip_serializing_if = "Option::is_none")]
     pub update_status: Option<crate::models::ServiceUpdateStatus>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Service {
+    const NAME: &'static str = "Service";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "Endpoint" => self.endpoint = map.next_value()?,
+            "UpdateStatus" => self.update_status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Service {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceCreateBody {
     /// Name of the service.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskTemplate", skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::ServiceSpecMode>,
     /// Specification for the update strategy of the service.
-    #[serde(rename = "UpdateConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateConfig", skip_serializing_if = "Option::is_none")]
     pub update_config: Option<crate::models::ServiceSpecUpdateConfig>,
     /// Array of network names or IDs to attach the service to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::ServiceSpecNetworks>>,
-    #[serde(rename = "EndpointSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointSpec", skip_serializing_if = "Option::is_none")]
     pub endpoint_spec: Option<crate::models::EndpointSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceCreateBody {
+    const NAME: &'static str = "ServiceCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TaskTemplate" => self.task_template = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "UpdateConfig" => self.update_config = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "EndpointSpec" => self.endpoint_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceCreateResponse {
     /// The ID of the created service.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Optional warning message
-    #[serde(rename = "Warning", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceCreateResponse {
+    const NAME: &'static str = "ServiceCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Warning" => self.warning = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpoint {
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::EndpointSpec>,
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
-    #[serde(rename = "VirtualIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VirtualIPs", skip_serializing_if = "Option::is_none")]
     pub virtual_i_ps: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceEndpoint {
+    const NAME: &'static str = "ServiceEndpoint";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Spec" => self.spec = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            "VirtualIPs" => self.virtual_i_ps = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceEndpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpointVirtualIPs {
-    #[serde(rename = "NetworkID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkID", skip_serializing_if = "Option::is_none")]
     pub network_id: Option<String>,
-    #[serde(rename = "Addr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addr", skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceEndpointVirtualIPs {
+    const NAME: &'static str = "ServiceEndpointVirtualIPs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NetworkID" => self.network_id = map.next_value()?,
+            "Addr" => self.addr = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceEndpointVirtualIPs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// User modifiable configuration for a service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpec {
     /// Name of the service.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskTemplate", skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::ServiceSpecMode>,
     /// Specification for the update strategy of the service.
-    #[serde(rename = "UpdateConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateConfig", skip_serializing_if = "Option::is_none")]
     pub update_config: Option<crate::models::ServiceSpecUpdateConfig>,
     /// Array of network names or IDs to attach the service to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::ServiceSpecNetworks>>,
-    #[serde(rename = "EndpointSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointSpec", skip_serializing_if = "Option::is_none")]
     pub endpoint_spec: Option<crate::models::EndpointSpec>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceSpec {
+    const NAME: &'static str = "ServiceSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TaskTemplate" => self.task_template = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "UpdateConfig" => self.update_config = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "EndpointSpec" => self.endpoint_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Scheduling mode for the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecMode {
-    #[serde(rename = "Replicated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Replicated", skip_serializing_if = "Option::is_none")]
     pub replicated: Option<crate::models::ServiceSpecModeReplicated>,
-    #[serde(rename = "Global", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Global", skip_serializing_if = "Option::is_none")]
     pub global: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceSpecMode {
+    const NAME: &'static str = "ServiceSpecMode";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Replicated" => self.replicated = map.next_value()?,
+            "Global" => self.global = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecModeReplicated {
-    #[serde(rename = "Replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Replicas", skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceSpecModeReplicated {
+    const NAME: &'static str = "ServiceSpecModeReplicated";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Replicas" => self.replicas = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecModeReplicated {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecNetworks {
-    #[serde(rename = "Target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Target", skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    #[serde(rename = "Aliases", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceSpecNetworks {
+    const NAME: &'static str = "ServiceSpecNetworks";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Target" => self.target = map.next_value()?,
+            "Aliases" => self.aliases = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecNetworks {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Specification for the update strategy of the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecUpdateConfig {
     /// Maximum number of tasks to be updated in one iteration (0 means unlimited parallelism).
-    #[serde(rename = "Parallelism", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Parallelism", skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
     /// Amount of time between updates, in nanoseconds.
-    #[serde(rename = "Delay", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Delay", skip_serializing_if = "Option::is_none")]
     pub delay: Option<i64>,
     /// Action to take if an updated task fails to run, or stops running during the update.
-    #[serde(rename = "FailureAction", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FailureAction", skip_serializing_if = "Option::is_none")]
     pub failure_action: Option<crate::models::ServiceSpecUpdateConfigFailureAction>,
     /// Amount of time to monitor each updated task for failures, in nanoseconds.
-    #[serde(rename = "Monitor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Monitor", skip_serializing_if = "Option::is_none")]
     pub monitor: Option<i64>,
     /// The fraction of tasks that may fail during an update before the failure action is invoked, specified as a floating point number between 0 and 1.
-    #[serde(
-        rename = "MaxFailureRatio",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MaxFailureRatio", skip_serializing_if = "Option::is_none")]
     pub max_failure_ratio: Option<f64>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceSpecUpdateConfig {
+    const NAME: &'static str = "ServiceSpecUpdateConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Parallelism" => self.parallelism = map.next_value()?,
+            "Delay" => self.delay = map.next_value()?,
+            "FailureAction" => self.failure_action = map.next_value()?,
+            "Monitor" => self.monitor = map.next_value()?,
+            "MaxFailureRatio" => self.max_failure_ratio = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Action to take if an updated task fails to run, or stops running during the update.
 ///
@@ -3394,45 +6429,123 @@ impl std::fmt::Display for ServiceSpecUpdateConfigFailureAction {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceUpdateBody {
     /// Name of the service.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskTemplate", skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::ServiceSpecMode>,
     /// Specification for the update strategy of the service.
-    #[serde(rename = "UpdateConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateConfig", skip_serializing_if = "Option::is_none")]
     pub update_config: Option<crate::models::ServiceSpecUpdateConfig>,
     /// Array of network names or IDs to attach the service to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::ServiceSpecNetworks>>,
-    #[serde(rename = "EndpointSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointSpec", skip_serializing_if = "Option::is_none")]
     pub endpoint_spec: Option<crate::models::EndpointSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceUpdateBody {
+    const NAME: &'static str = "ServiceUpdateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TaskTemplate" => self.task_template = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "UpdateConfig" => self.update_config = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "EndpointSpec" => self.endpoint_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceUpdateResponse {
     /// Optional warning messages
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceUpdateResponse {
+    const NAME: &'static str = "ServiceUpdateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The status of a service update.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceUpdateStatus {
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ServiceUpdateStatusState>,
-    #[serde(rename = "StartedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StartedAt", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
-    #[serde(rename = "CompletedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CompletedAt", skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceUpdateStatus {
+    const NAME: &'static str = "ServiceUpdateStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "State" => self.state = map.next_value()?,
+            "StartedAt" => self.started_at = map.next_value()?,
+            "CompletedAt" => self.completed_at = map.next_value()?,
+            "Message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -3501,64 +6614,161 @@ impl std::fmt::Display for ServiceUpdateStatusState {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceVersion {
-    #[serde(rename = "Index", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Index", skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceVersion {
+    const NAME: &'static str = "ServiceVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Index" => self.index = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmInitBody {
     /// Listen address used for inter-manager communication, as well as determining the networking interface used for the VXLAN Tunnel Endpoint (VTEP). This can either be an address/port combination in the form `192.168.1.1:4567`, or an interface followed by a port number, like `eth0:4567`. If the port number is omitted, the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
     pub listen_addr: Option<String>,
     /// Externally reachable address advertised to other nodes. This can either be an address/port combination in the form `192.168.1.1:4567`, or an interface followed by a port number, like `eth0:4567`. If the port number is omitted, the port number from the listen address is used. If `AdvertiseAddr` is not specified, it will be automatically detected when possible.
-    #[serde(rename = "AdvertiseAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AdvertiseAddr", skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
     /// Force creation of a new swarm.
-    #[serde(
-        rename = "ForceNewCluster",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ForceNewCluster", skip_serializing_if = "Option::is_none")]
     pub force_new_cluster: Option<bool>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SwarmSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmInitBody {
+    const NAME: &'static str = "SwarmInitBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ListenAddr" => self.listen_addr = map.next_value()?,
+            "AdvertiseAddr" => self.advertise_addr = map.next_value()?,
+            "ForceNewCluster" => self.force_new_cluster = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmInitBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmInspectResponse {
     /// The ID of the swarm.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ClusterInfoVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SwarmSpec>,
     /// The tokens workers and managers need to join the swarm.
-    #[serde(rename = "JoinTokens", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JoinTokens", skip_serializing_if = "Option::is_none")]
     pub join_tokens: Option<crate::models::SwarmInspectResponseJoinTokens>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmInspectResponse {
+    const NAME: &'static str = "SwarmInspectResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "JoinTokens" => self.join_tokens = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmInspectResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The tokens workers and managers need to join the swarm.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmInspectResponseJoinTokens {
     /// The token workers can use to join the swarm.
-    #[serde(rename = "Worker", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Worker", skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
     /// The token managers can use to join the swarm.
-    #[serde(rename = "Manager", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Manager", skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmInspectResponseJoinTokens {
+    const NAME: &'static str = "SwarmInspectResponseJoinTokens";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Worker" => self.worker = map.next_value()?,
+            "Manager" => self.manager = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmInspectResponseJoinTokens {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmJoinBody {
     /// Listen address used for inter-manager communication if the node
     /// gets promoted to manager, as well as determining the networking
     /// interface used for the VXLAN Tunnel Endpoint (VTEP). This is
     /// required for joining a swarm. If the port number is omitted,
     /// the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
     pub listen_addr: Option<String>,
     /// Externally reachable address advertised to other nodes. This
     /// can either be an address/port combination in the form
@@ -3566,68 +6776,169 @@ pub struct SwarmJoinBody {
     /// like `eth0:4567`. If the port number is omitted, the port
     /// number from the listen address is used. If `AdvertiseAddr` is
     /// not specified, it will be automatically detected when possible.
-    #[serde(rename = "AdvertiseAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AdvertiseAddr", skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
     /// Addresses of manager nodes already participating in the swarm.
-    #[serde(rename = "RemoteAddrs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RemoteAddrs", skip_serializing_if = "Option::is_none")]
     pub remote_addrs: Option<Vec<String>>,
     /// Secret token for joining this swarm.
-    #[serde(rename = "JoinToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JoinToken", skip_serializing_if = "Option::is_none")]
     pub join_token: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmJoinBody {
+    const NAME: &'static str = "SwarmJoinBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ListenAddr" => self.listen_addr = map.next_value()?,
+            "AdvertiseAddr" => self.advertise_addr = map.next_value()?,
+            "RemoteAddrs" => self.remote_addrs = map.next_value()?,
+            "JoinToken" => self.join_token = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmJoinBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// User modifiable swarm configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpec {
     /// Name of the swarm.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
-    #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Orchestration", skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
     /// Raft configuration.
-    #[serde(rename = "Raft", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Raft", skip_serializing_if = "Option::is_none")]
     pub raft: Option<crate::models::SwarmSpecRaft>,
     /// Dispatcher configuration.
-    #[serde(rename = "Dispatcher", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dispatcher", skip_serializing_if = "Option::is_none")]
     pub dispatcher: Option<crate::models::SwarmSpecDispatcher>,
     /// CA configuration.
-    #[serde(rename = "CAConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CAConfig", skip_serializing_if = "Option::is_none")]
     pub ca_config: Option<crate::models::SwarmSpecCaConfig>,
     /// Parameters related to encryption-at-rest.
-    #[serde(
-        rename = "EncryptionConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EncryptionConfig", skip_serializing_if = "Option::is_none")]
     pub encryption_config: Option<crate::models::SwarmSpecEncryptionConfig>,
     /// Defaults for creating tasks in this cluster.
-    #[serde(rename = "TaskDefaults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskDefaults", skip_serializing_if = "Option::is_none")]
     pub task_defaults: Option<crate::models::SwarmSpecTaskDefaults>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpec {
+    const NAME: &'static str = "SwarmSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Orchestration" => self.orchestration = map.next_value()?,
+            "Raft" => self.raft = map.next_value()?,
+            "Dispatcher" => self.dispatcher = map.next_value()?,
+            "CAConfig" => self.ca_config = map.next_value()?,
+            "EncryptionConfig" => self.encryption_config = map.next_value()?,
+            "TaskDefaults" => self.task_defaults = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// CA configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecCaConfig {
     /// The duration node certificates are issued for.
-    #[serde(rename = "NodeCertExpiry", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeCertExpiry", skip_serializing_if = "Option::is_none")]
     pub node_cert_expiry: Option<i64>,
     /// Configuration for forwarding signing requests to an external certificate authority.
-    #[serde(rename = "ExternalCAs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExternalCAs", skip_serializing_if = "Option::is_none")]
     pub external_c_as: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmSpecCaConfig {
+    const NAME: &'static str = "SwarmSpecCaConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NodeCertExpiry" => self.node_cert_expiry = map.next_value()?,
+            "ExternalCAs" => self.external_c_as = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecCaConfigExternalCAs {
     /// Protocol for communication with the external CA (currently only `cfssl` is supported).
-    #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<crate::models::SwarmSpecCaConfigExternalCAsProtocol>,
     /// URL where certificate signing requests should be sent.
-    #[serde(rename = "URL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "URL", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// An object with key/value pairs that are interpreted as protocol-specific options for the external CA driver.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for SwarmSpecCaConfigExternalCAs {
+    const NAME: &'static str = "SwarmSpecCaConfigExternalCAs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Protocol" => self.protocol = map.next_value()?,
+            "URL" => self.url = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfigExternalCAs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Protocol for communication with the external CA (currently only `cfssl` is supported).
 ///
@@ -3690,505 +7001,1198 @@ impl std::fmt::Display for SwarmSpecCaConfigExternalCAsProtocol {
     }
 }
 /// Dispatcher configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecDispatcher {
     /// The delay for an agent to send a heartbeat to the dispatcher.
-    #[serde(
-        rename = "HeartbeatPeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HeartbeatPeriod", skip_serializing_if = "Option::is_none")]
     pub heartbeat_period: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecDispatcher {
+    const NAME: &'static str = "SwarmSpecDispatcher";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "HeartbeatPeriod" => self.heartbeat_period = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecDispatcher {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Parameters related to encryption-at-rest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecEncryptionConfig {
     /// If set, generate a key and use it to lock data stored on the managers.
-    #[serde(
-        rename = "AutoLockManagers",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AutoLockManagers", skip_serializing_if = "Option::is_none")]
     pub auto_lock_managers: Option<bool>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecEncryptionConfig {
+    const NAME: &'static str = "SwarmSpecEncryptionConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "AutoLockManagers" => self.auto_lock_managers = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecEncryptionConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Orchestration configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecOrchestration {
     /// The number of historic tasks to keep per instance or node. If negative, never remove completed or failed tasks.
     #[serde(
         rename = "TaskHistoryRetentionLimit",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub task_history_retention_limit: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecOrchestration {
+    const NAME: &'static str = "SwarmSpecOrchestration";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "TaskHistoryRetentionLimit" => {
+                self.task_history_retention_limit = map.next_value()?;
+            }
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecOrchestration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Raft configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecRaft {
     /// The number of log entries between snapshots.
-    #[serde(
-        rename = "SnapshotInterval",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SnapshotInterval", skip_serializing_if = "Option::is_none")]
     pub snapshot_interval: Option<i64>,
     /// The number of snapshots to keep beyond the current snapshot.
-    #[serde(
-        rename = "KeepOldSnapshots",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KeepOldSnapshots", skip_serializing_if = "Option::is_none")]
     pub keep_old_snapshots: Option<i64>,
     /// The number of log entries to keep around to sync up slow followers after a snapshot is created.
     #[serde(
         rename = "LogEntriesForSlowFollowers",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub log_entries_for_slow_followers: Option<i64>,
     /// The number of ticks that a follower will wait for a message from the leader before becoming a candidate and starting an election. `ElectionTick` must be greater than `HeartbeatTick`.
     ///
     /// A tick currently defaults to one second, so these translate directly to seconds currently, but this is NOT guaranteed.
-    #[serde(rename = "ElectionTick", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ElectionTick", skip_serializing_if = "Option::is_none")]
     pub election_tick: Option<i64>,
     /// The number of ticks between heartbeats. Every HeartbeatTick ticks, the leader will send a heartbeat to the followers.
     ///
     /// A tick currently defaults to one second, so these translate directly to seconds currently, but this is NOT guaranteed.
-    #[serde(rename = "HeartbeatTick", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HeartbeatTick", skip_serializing_if = "Option::is_none")]
     pub heartbeat_tick: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecRaft {
+    const NAME: &'static str = "SwarmSpecRaft";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "SnapshotInterval" => self.snapshot_interval = map.next_value()?,
+            "KeepOldSnapshots" => self.keep_old_snapshots = map.next_value()?,
+            "LogEntriesForSlowFollowers" => {
+                self.log_entries_for_slow_followers = map.next_value()?;
+            }
+            "ElectionTick" => self.election_tick = map.next_value()?,
+            "HeartbeatTick" => self.heartbeat_tick = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecRaft {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Defaults for creating tasks in this cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecTaskDefaults {
     /// The log driver to use for tasks created in the orchestrator if unspecified by a service.
     ///
     /// Updating this value will only have an affect on new tasks. Old tasks will continue use their previously configured log driver until recreated.
-    #[serde(rename = "LogDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogDriver", skip_serializing_if = "Option::is_none")]
     pub log_driver: Option<crate::models::SwarmSpecTaskDefaultsLogDriver>,
+}
+impl docker_engine_runtime::DecodeFields for SwarmSpecTaskDefaults {
+    const NAME: &'static str = "SwarmSpecTaskDefaults";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "LogDriver" => self.log_driver = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecTaskDefaults {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The log driver to use for tasks created in the orchestrator if unspecified by a service.
 ///
 /// Updating this value will only have an affect on new tasks. Old tasks will continue use their previously configured log driver until recreated.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecTaskDefaultsLogDriver {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmSpecTaskDefaultsLogDriver {
+    const NAME: &'static str = "SwarmSpecTaskDefaultsLogDriver";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecTaskDefaultsLogDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmUnlockBody {
     /// The swarm's unlock key.
-    #[serde(rename = "UnlockKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UnlockKey", skip_serializing_if = "Option::is_none")]
     pub unlock_key: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmUnlockBody {
+    const NAME: &'static str = "SwarmUnlockBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "UnlockKey" => self.unlock_key = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmUnlockBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmUnlockkeyResponse {
     /// The swarm's unlock key.
-    #[serde(rename = "UnlockKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UnlockKey", skip_serializing_if = "Option::is_none")]
     pub unlock_key: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmUnlockkeyResponse {
+    const NAME: &'static str = "SwarmUnlockkeyResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "UnlockKey" => self.unlock_key = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmUnlockkeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemAuthResponse {
     /// The status of the authentication
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// An opaque token used to authenticate a user after a successful login
-    #[serde(rename = "IdentityToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IdentityToken", skip_serializing_if = "Option::is_none")]
     pub identity_token: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemAuthResponse {
+    const NAME: &'static str = "SystemAuthResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Status" => self.status = map.next_value()?,
+            "IdentityToken" => self.identity_token = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemAuthResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemDataUsageResponse {
-    #[serde(rename = "LayersSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LayersSize", skip_serializing_if = "Option::is_none")]
     pub layers_size: Option<i64>,
-    #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<crate::models::ImageSummary>>,
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<crate::models::ContainerSummary>,
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<crate::models::Volume>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemDataUsageResponse {
+    const NAME: &'static str = "SystemDataUsageResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "LayersSize" => self.layers_size = map.next_value()?,
+            "Images" => self.images = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemDataUsageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemEventsResponse {
     /// The type of object emitting the event
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// The type of event
-    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Action", skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    #[serde(rename = "Actor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Actor", skip_serializing_if = "Option::is_none")]
     pub actor: Option<crate::models::SystemEventsResponseActor>,
     /// Timestamp of event
-    #[serde(rename = "time", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "time", skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// Timestamp of event, with nanosecond accuracy
-    #[serde(rename = "timeNano", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "timeNano", skip_serializing_if = "Option::is_none")]
     pub time_nano: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemEventsResponse {
+    const NAME: &'static str = "SystemEventsResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Action" => self.action = map.next_value()?,
+            "Actor" => self.actor = map.next_value()?,
+            "time" => self.time = map.next_value()?,
+            "timeNano" => self.time_nano = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemEventsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemEventsResponseActor {
     /// The ID of the object emitting the event
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type
-    #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemEventsResponseActor {
+    const NAME: &'static str = "SystemEventsResponseActor";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Attributes" => self.attributes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemEventsResponseActor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfoResponse {
-    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<i64>,
-    #[serde(
-        rename = "ContainersRunning",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersRunning", skip_serializing_if = "Option::is_none")]
     pub containers_running: Option<i64>,
-    #[serde(
-        rename = "ContainersStopped",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersStopped", skip_serializing_if = "Option::is_none")]
     pub containers_stopped: Option<i64>,
-    #[serde(
-        rename = "ContainersPaused",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersPaused", skip_serializing_if = "Option::is_none")]
     pub containers_paused: Option<i64>,
-    #[serde(rename = "CpuCfsPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCfsPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_cfs_period: Option<bool>,
-    #[serde(rename = "CpuCfsQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCfsQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_cfs_quota: Option<bool>,
-    #[serde(rename = "Debug", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Debug", skip_serializing_if = "Option::is_none")]
     pub debug: Option<bool>,
-    #[serde(
-        rename = "DiscoveryBackend",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DiscoveryBackend", skip_serializing_if = "Option::is_none")]
     pub discovery_backend: Option<String>,
-    #[serde(rename = "DockerRootDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DockerRootDir", skip_serializing_if = "Option::is_none")]
     pub docker_root_dir: Option<String>,
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
-    #[serde(rename = "DriverStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverStatus", skip_serializing_if = "Option::is_none")]
     pub driver_status: Option<Vec<Vec<String>>>,
-    #[serde(rename = "SystemStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SystemStatus", skip_serializing_if = "Option::is_none")]
     pub system_status: Option<Vec<Vec<String>>>,
-    #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Plugins", skip_serializing_if = "Option::is_none")]
     pub plugins: Option<crate::models::SystemInfoResponsePlugins>,
-    #[serde(
-        rename = "ExperimentalBuild",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ExperimentalBuild", skip_serializing_if = "Option::is_none")]
     pub experimental_build: Option<bool>,
-    #[serde(rename = "HttpProxy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HttpProxy", skip_serializing_if = "Option::is_none")]
     pub http_proxy: Option<String>,
-    #[serde(rename = "HttpsProxy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HttpsProxy", skip_serializing_if = "Option::is_none")]
     pub https_proxy: Option<String>,
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "IPv4Forwarding", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv4Forwarding", skip_serializing_if = "Option::is_none")]
     pub i_pv4_forwarding: Option<bool>,
-    #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<i64>,
-    #[serde(
-        rename = "IndexServerAddress",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IndexServerAddress", skip_serializing_if = "Option::is_none")]
     pub index_server_address: Option<String>,
-    #[serde(rename = "InitPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "InitPath", skip_serializing_if = "Option::is_none")]
     pub init_path: Option<String>,
-    #[serde(rename = "InitSha1", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "InitSha1", skip_serializing_if = "Option::is_none")]
     pub init_sha1: Option<String>,
-    #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "KernelVersion", skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
-    #[serde(rename = "MemTotal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemTotal", skip_serializing_if = "Option::is_none")]
     pub mem_total: Option<i64>,
-    #[serde(rename = "MemoryLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryLimit", skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<bool>,
-    #[serde(rename = "NCPU", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NCPU", skip_serializing_if = "Option::is_none")]
     pub ncpu: Option<i64>,
-    #[serde(
-        rename = "NEventsListener",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NEventsListener", skip_serializing_if = "Option::is_none")]
     pub n_events_listener: Option<i64>,
-    #[serde(rename = "NFd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NFd", skip_serializing_if = "Option::is_none")]
     pub n_fd: Option<i64>,
-    #[serde(rename = "NGoroutines", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NGoroutines", skip_serializing_if = "Option::is_none")]
     pub n_goroutines: Option<i64>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "NoProxy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NoProxy", skip_serializing_if = "Option::is_none")]
     pub no_proxy: Option<String>,
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
-    #[serde(rename = "OSType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OSType", skip_serializing_if = "Option::is_none")]
     pub os_type: Option<String>,
-    #[serde(rename = "OomScoreAdj", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomScoreAdj", skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i64>,
-    #[serde(
-        rename = "OperatingSystem",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OperatingSystem", skip_serializing_if = "Option::is_none")]
     pub operating_system: Option<String>,
-    #[serde(rename = "RegistryConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RegistryConfig", skip_serializing_if = "Option::is_none")]
     pub registry_config: Option<crate::models::SystemInfoResponseRegistryConfig>,
-    #[serde(rename = "SwapLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SwapLimit", skip_serializing_if = "Option::is_none")]
     pub swap_limit: Option<bool>,
-    #[serde(rename = "SystemTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SystemTime", skip_serializing_if = "Option::is_none")]
     pub system_time: Option<String>,
-    #[serde(rename = "ServerVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ServerVersion", skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemInfoResponse {
+    const NAME: &'static str = "SystemInfoResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Architecture" => self.architecture = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "ContainersRunning" => self.containers_running = map.next_value()?,
+            "ContainersStopped" => self.containers_stopped = map.next_value()?,
+            "ContainersPaused" => self.containers_paused = map.next_value()?,
+            "CpuCfsPeriod" => self.cpu_cfs_period = map.next_value()?,
+            "CpuCfsQuota" => self.cpu_cfs_quota = map.next_value()?,
+            "Debug" => self.debug = map.next_value()?,
+            "DiscoveryBackend" => self.discovery_backend = map.next_value()?,
+            "DockerRootDir" => self.docker_root_dir = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "DriverStatus" => self.driver_status = map.next_value()?,
+            "SystemStatus" => self.system_status = map.next_value()?,
+            "Plugins" => self.plugins = map.next_value()?,
+            "ExperimentalBuild" => self.experimental_build = map.next_value()?,
+            "HttpProxy" => self.http_proxy = map.next_value()?,
+            "HttpsProxy" => self.https_proxy = map.next_value()?,
+            "ID" => self.id = map.next_value()?,
+            "IPv4Forwarding" => self.i_pv4_forwarding = map.next_value()?,
+            "Images" => self.images = map.next_value()?,
+            "IndexServerAddress" => self.index_server_address = map.next_value()?,
+            "InitPath" => self.init_path = map.next_value()?,
+            "InitSha1" => self.init_sha1 = map.next_value()?,
+            "KernelVersion" => self.kernel_version = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "MemTotal" => self.mem_total = map.next_value()?,
+            "MemoryLimit" => self.memory_limit = map.next_value()?,
+            "NCPU" => self.ncpu = map.next_value()?,
+            "NEventsListener" => self.n_events_listener = map.next_value()?,
+            "NFd" => self.n_fd = map.next_value()?,
+            "NGoroutines" => self.n_goroutines = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "NoProxy" => self.no_proxy = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "OSType" => self.os_type = map.next_value()?,
+            "OomScoreAdj" => self.oom_score_adj = map.next_value()?,
+            "OperatingSystem" => self.operating_system = map.next_value()?,
+            "RegistryConfig" => self.registry_config = map.next_value()?,
+            "SwapLimit" => self.swap_limit = map.next_value()?,
+            "SystemTime" => self.system_time = map.next_value()?,
+            "ServerVersion" => self.server_version = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfoResponsePlugins {
-    #[serde(rename = "Volume", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volume", skip_serializing_if = "Option::is_none")]
     pub volume: Option<Vec<String>>,
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemInfoResponsePlugins {
+    const NAME: &'static str = "SystemInfoResponsePlugins";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Volume" => self.volume = map.next_value()?,
+            "Network" => self.network = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoResponsePlugins {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfoResponseRegistryConfig {
-    #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IndexConfigs", skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
         std::collections::HashMap<
             String,
             crate::models::SystemInfoResponseRegistryConfigIndexConfigsValue,
         >,
     >,
-    #[serde(
-        rename = "InsecureRegistryCIDRs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "InsecureRegistryCIDRs", skip_serializing_if = "Option::is_none")]
     pub insecure_registry_cid_rs: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemInfoResponseRegistryConfig {
+    const NAME: &'static str = "SystemInfoResponseRegistryConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IndexConfigs" => self.index_configs = map.next_value()?,
+            "InsecureRegistryCIDRs" => self.insecure_registry_cid_rs = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoResponseRegistryConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfoResponseRegistryConfigIndexConfigsValue {
-    #[serde(rename = "Mirrors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mirrors", skip_serializing_if = "Option::is_none")]
     pub mirrors: Option<Vec<String>>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Official", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Official", skip_serializing_if = "Option::is_none")]
     pub official: Option<bool>,
-    #[serde(rename = "Secure", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Secure", skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields
+for SystemInfoResponseRegistryConfigIndexConfigsValue {
+    const NAME: &'static str = "SystemInfoResponseRegistryConfigIndexConfigsValue";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mirrors" => self.mirrors = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Official" => self.official = map.next_value()?,
+            "Secure" => self.secure = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoResponseRegistryConfigIndexConfigsValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemVersionResponse {
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(rename = "ApiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ApiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    #[serde(rename = "MinAPIVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MinAPIVersion", skip_serializing_if = "Option::is_none")]
     pub min_api_version: Option<String>,
-    #[serde(rename = "GitCommit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GitCommit", skip_serializing_if = "Option::is_none")]
     pub git_commit: Option<String>,
-    #[serde(rename = "GoVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GoVersion", skip_serializing_if = "Option::is_none")]
     pub go_version: Option<String>,
-    #[serde(rename = "Os", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Os", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
-    #[serde(rename = "Arch", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Arch", skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
-    #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "KernelVersion", skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
-    #[serde(rename = "Experimental", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Experimental", skip_serializing_if = "Option::is_none")]
     pub experimental: Option<bool>,
-    #[serde(rename = "BuildTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BuildTime", skip_serializing_if = "Option::is_none")]
     pub build_time: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemVersionResponse {
+    const NAME: &'static str = "SystemVersionResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Version" => self.version = map.next_value()?,
+            "ApiVersion" => self.api_version = map.next_value()?,
+            "MinAPIVersion" => self.min_api_version = map.next_value()?,
+            "GitCommit" => self.git_commit = map.next_value()?,
+            "GoVersion" => self.go_version = map.next_value()?,
+            "Os" => self.os = map.next_value()?,
+            "Arch" => self.arch = map.next_value()?,
+            "KernelVersion" => self.kernel_version = map.next_value()?,
+            "Experimental" => self.experimental = map.next_value()?,
+            "BuildTime" => self.build_time = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemVersionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Task {
     /// The ID of the task.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::TaskVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     /// Name of the task.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
-    #[serde(rename = "ServiceID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ServiceID", skip_serializing_if = "Option::is_none")]
     pub service_id: Option<String>,
-    #[serde(rename = "Slot", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Slot", skip_serializing_if = "Option::is_none")]
     pub slot: Option<i64>,
     /// The ID of the node that this task is on.
-    #[serde(rename = "NodeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeID", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::TaskStatus>,
-    #[serde(rename = "DesiredState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DesiredState", skip_serializing_if = "Option::is_none")]
     pub desired_state: Option<crate::models::TaskState>,
     /// The networks that this task is attached to, and the addresses the
     /// task was assigned on each of them.
-    #[serde(
-        rename = "NetworksAttachments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworksAttachments", skip_serializing_if = "Option::is_none")]
     pub networks_attachments: Option<Vec<crate::models::NetworkAttachment>>,
 }
+impl docker_engine_runtime::DecodeFields for Task {
+    const NAME: &'static str = "Task";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "ServiceID" => self.service_id = map.next_value()?,
+            "Slot" => self.slot = map.next_value()?,
+            "NodeID" => self.node_id = map.next_value()?,
+            "Status" => self.status = map.next_value()?,
+            "DesiredState" => self.desired_state = map.next_value()?,
+            "NetworksAttachments" => self.networks_attachments = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Task {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// User modifiable task configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpec {
-    #[serde(rename = "ContainerSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerSpec", skip_serializing_if = "Option::is_none")]
     pub container_spec: Option<crate::models::TaskSpecContainerSpec>,
     /// Resource requirements which apply to each individual container created as part of the service.
-    #[serde(rename = "Resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Resources", skip_serializing_if = "Option::is_none")]
     pub resources: Option<crate::models::TaskSpecResources>,
     /// Specification for the restart policy which applies to containers created as part of this service.
-    #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::TaskSpecRestartPolicy>,
-    #[serde(rename = "Placement", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Placement", skip_serializing_if = "Option::is_none")]
     pub placement: Option<crate::models::TaskSpecPlacement>,
     /// A counter that triggers an update even if no relevant parameters have been changed.
-    #[serde(rename = "ForceUpdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ForceUpdate", skip_serializing_if = "Option::is_none")]
     pub force_update: Option<u64>,
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::TaskSpecNetworks>>,
     /// Specifies the log driver to use for tasks created from this spec. If not present, the default one for the swarm will be used, finally falling back to the engine default if not specified.
-    #[serde(rename = "LogDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogDriver", skip_serializing_if = "Option::is_none")]
     pub log_driver: Option<crate::models::TaskSpecLogDriver>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpec {
+    const NAME: &'static str = "TaskSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ContainerSpec" => self.container_spec = map.next_value()?,
+            "Resources" => self.resources = map.next_value()?,
+            "RestartPolicy" => self.restart_policy = map.next_value()?,
+            "Placement" => self.placement = map.next_value()?,
+            "ForceUpdate" => self.force_update = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "LogDriver" => self.log_driver = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpec {
     /// The image name to use for the container.
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// The command to be run in the image.
-    #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     /// Arguments to the command.
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// A list of environment variables in the form `VAR=value`.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// The working directory for commands to run in.
-    #[serde(rename = "Dir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dir", skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// The user inside the container.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// User-defined key/value data.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Whether a pseudo-TTY should be allocated.
-    #[serde(rename = "TTY", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TTY", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Specification for mounts to be added to containers created as part of the service.
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::Mount>>,
     /// Amount of time to wait for the container to terminate before forcefully killing it.
-    #[serde(
-        rename = "StopGracePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StopGracePeriod", skip_serializing_if = "Option::is_none")]
     pub stop_grace_period: Option<i64>,
     /// Specification for DNS related configurations in resolver configuration file (`resolv.conf`).
-    #[serde(rename = "DNSConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DNSConfig", skip_serializing_if = "Option::is_none")]
     pub dns_config: Option<crate::models::TaskSpecContainerSpecDnsConfig>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpec {
+    const NAME: &'static str = "TaskSpecContainerSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Image" => self.image = map.next_value()?,
+            "Command" => self.command = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Dir" => self.dir = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TTY" => self.tty = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "StopGracePeriod" => self.stop_grace_period = map.next_value()?,
+            "DNSConfig" => self.dns_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Specification for DNS related configurations in resolver configuration file (`resolv.conf`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecDnsConfig {
     /// The IP addresses of the name servers.
-    #[serde(rename = "Nameservers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Nameservers", skip_serializing_if = "Option::is_none")]
     pub nameservers: Option<Vec<String>>,
     /// A search list for host-name lookup.
-    #[serde(rename = "Search", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Search", skip_serializing_if = "Option::is_none")]
     pub search: Option<Vec<String>>,
     /// A list of internal resolver variables to be modified (e.g., `debug`, `ndots:3`, etc.).
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecDnsConfig {
+    const NAME: &'static str = "TaskSpecContainerSpecDnsConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Nameservers" => self.nameservers = map.next_value()?,
+            "Search" => self.search = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecDnsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Specifies the log driver to use for tasks created from this spec. If not present, the default one for the swarm will be used, finally falling back to the engine default if not specified.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecLogDriver {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecLogDriver {
+    const NAME: &'static str = "TaskSpecLogDriver";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecLogDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecNetworks {
-    #[serde(rename = "Target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Target", skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    #[serde(rename = "Aliases", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecNetworks {
+    const NAME: &'static str = "TaskSpecNetworks";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Target" => self.target = map.next_value()?,
+            "Aliases" => self.aliases = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecNetworks {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecPlacement {
     /// An array of constraints.
-    #[serde(rename = "Constraints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Constraints", skip_serializing_if = "Option::is_none")]
     pub constraints: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecPlacement {
+    const NAME: &'static str = "TaskSpecPlacement";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Constraints" => self.constraints = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecPlacement {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Resource requirements which apply to each individual container created as part of the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecResources {
     /// Define resources limits.
-    #[serde(rename = "Limits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Limits", skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::models::TaskSpecResourcesLimits>,
     /// Define resources reservation.
-    #[serde(rename = "Reservations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Reservations", skip_serializing_if = "Option::is_none")]
     pub reservations: Option<crate::models::TaskSpecResourcesReservations>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecResources {
+    const NAME: &'static str = "TaskSpecResources";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Limits" => self.limits = map.next_value()?,
+            "Reservations" => self.reservations = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecResources {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Define resources limits.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecResourcesLimits {
     /// CPU limit in units of 10&lt;sup>-9&lt;/sup> CPU shares.
-    #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
     /// Memory limit in Bytes.
-    #[serde(rename = "MemoryBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecResourcesLimits {
+    const NAME: &'static str = "TaskSpecResourcesLimits";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NanoCPUs" => self.nano_cp_us = map.next_value()?,
+            "MemoryBytes" => self.memory_bytes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecResourcesLimits {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Define resources reservation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecResourcesReservations {
     /// CPU reservation in units of 10&lt;sup>-9&lt;/sup> CPU shares.
-    #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
     /// Memory reservation in Bytes.
-    #[serde(rename = "MemoryBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecResourcesReservations {
+    const NAME: &'static str = "TaskSpecResourcesReservations";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NanoCPUs" => self.nano_cp_us = map.next_value()?,
+            "MemoryBytes" => self.memory_bytes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecResourcesReservations {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Specification for the restart policy which applies to containers created as part of this service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecRestartPolicy {
     /// Condition for restart.
-    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
     pub condition: Option<crate::models::TaskSpecRestartPolicyCondition>,
     /// Delay between restart attempts.
-    #[serde(rename = "Delay", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Delay", skip_serializing_if = "Option::is_none")]
     pub delay: Option<i64>,
     /// Maximum attempts to restart a given container before giving up (default value is 0, which is ignored).
-    #[serde(rename = "MaxAttempts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MaxAttempts", skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<i64>,
     /// Windows is the time window used to evaluate the restart policy (default value is 0, which is unbounded).
-    #[serde(rename = "Window", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Window", skip_serializing_if = "Option::is_none")]
     pub window: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecRestartPolicy {
+    const NAME: &'static str = "TaskSpecRestartPolicy";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Condition" => self.condition = map.next_value()?,
+            "Delay" => self.delay = map.next_value()?,
+            "MaxAttempts" => self.max_attempts = map.next_value()?,
+            "Window" => self.window = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecRestartPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Condition for restart.
 ///
@@ -4365,56 +8369,151 @@ impl std::fmt::Display for TaskState {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskStatus {
-    #[serde(rename = "Timestamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Timestamp", skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::TaskState>,
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(rename = "Err", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Err", skip_serializing_if = "Option::is_none")]
     pub err: Option<String>,
-    #[serde(
-        rename = "ContainerStatus",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainerStatus", skip_serializing_if = "Option::is_none")]
     pub container_status: Option<crate::models::TaskStatusContainerStatus>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskStatus {
+    const NAME: &'static str = "TaskStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Timestamp" => self.timestamp = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "Message" => self.message = map.next_value()?,
+            "Err" => self.err = map.next_value()?,
+            "ContainerStatus" => self.container_status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskStatusContainerStatus {
-    #[serde(rename = "ContainerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerID", skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
-    #[serde(rename = "PID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PID", skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskStatusContainerStatus {
+    const NAME: &'static str = "TaskStatusContainerStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ContainerID" => self.container_id = map.next_value()?,
+            "PID" => self.pid = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskStatusContainerStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskVersion {
-    #[serde(rename = "Index", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Index", skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskVersion {
+    const NAME: &'static str = "TaskVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Index" => self.index = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ThrottleDevice {
     /// Device path
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Rate
-    #[serde(rename = "Rate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Rate", skip_serializing_if = "Option::is_none")]
     pub rate: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ThrottleDevice {
+    const NAME: &'static str = "ThrottleDevice";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Path" => self.path = map.next_value()?,
+            "Rate" => self.rate = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ThrottleDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Volume {
     /// Name of the volume.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Name of the volume driver used by the volume.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Mount path of the volume on the host.
-    #[serde(rename = "Mountpoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mountpoint", skip_serializing_if = "Option::is_none")]
     pub mountpoint: Option<String>,
     /// Low-level details about the volume, provided by the volume driver.
     /// Details are returned as a map with key/value pairs:
@@ -4422,52 +8521,156 @@ pub struct Volume {
     ///
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
-    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::models::VolumeScope>,
     /// The driver specific options used when creating the volume.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UsageData", skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<crate::models::VolumeUsageData>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Volume {
+    const NAME: &'static str = "Volume";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Mountpoint" => self.mountpoint = map.next_value()?,
+            "Status" => self.status = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Scope" => self.scope = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "UsageData" => self.usage_data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Volume {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeCreateBody {
     /// The new volume's name. If not specified, Docker generates a name.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Name of the volume driver to use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// A mapping of driver options and values. These options are passed directly to the driver and are driver specific.
-    #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverOpts", skip_serializing_if = "Option::is_none")]
     pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for VolumeCreateBody {
+    const NAME: &'static str = "VolumeCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "DriverOpts" => self.driver_opts = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeListResponse {
     /// List of volumes
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<crate::models::Volume>>,
     /// Warnings that occurred when fetching the list of volumes
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for VolumeListResponse {
+    const NAME: &'static str = "VolumeListResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Volumes" => self.volumes = map.next_value()?,
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumePruneResponse {
     /// Volumes that were deleted
-    #[serde(rename = "VolumesDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumesDeleted", skip_serializing_if = "Option::is_none")]
     pub volumes_deleted: Option<Vec<String>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for VolumePruneResponse {
+    const NAME: &'static str = "VolumePruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "VolumesDeleted" => self.volumes_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumePruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
 ///
@@ -4533,12 +8736,36 @@ impl std::fmt::Display for VolumeScope {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeUsageData {
     /// The disk space used by the volume (local driver only)
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// The number of containers referencing this volume.
-    #[serde(rename = "RefCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RefCount", skip_serializing_if = "Option::is_none")]
     pub ref_count: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for VolumeUsageData {
+    const NAME: &'static str = "VolumeUsageData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Size" => self.size = map.next_value()?,
+            "RefCount" => self.ref_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeUsageData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }

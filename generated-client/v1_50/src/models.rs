@@ -3,63 +3,145 @@
 //! Types of every definition and inline schema of the spec.
 use serde::{Deserialize, Serialize};
 /// Address represents an IPv4 or IPv6 IP address.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Address {
     /// IP address.
-    #[serde(rename = "Addr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addr", skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// Mask length of the IP address.
-    #[serde(rename = "PrefixLen", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PrefixLen", skip_serializing_if = "Option::is_none")]
     pub prefix_len: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Address {
+    const NAME: &'static str = "Address";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Addr" => self.addr = map.next_value()?,
+            "PrefixLen" => self.prefix_len = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AuthConfig {
-    #[serde(rename = "username", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "username", skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    #[serde(rename = "password", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "password", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// Email is an optional value associated with the username.
     ///
     /// > **Deprecated**: This field is deprecated since docker 1.11 (API v1.23) and will be removed in a future release.
-    #[serde(rename = "email", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "email", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(rename = "serveraddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "serveraddress", skip_serializing_if = "Option::is_none")]
     pub serveraddress: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for AuthConfig {
+    const NAME: &'static str = "AuthConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "username" => self.username = map.next_value()?,
+            "password" => self.password = map.next_value()?,
+            "email" => self.email = map.next_value()?,
+            "serveraddress" => self.serveraddress = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for AuthConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// BuildCache contains information about a build cache record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BuildCache {
     /// Unique ID of the build cache record.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// List of parent build cache record IDs.
-    #[serde(rename = "Parents", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Parents", skip_serializing_if = "Option::is_none")]
     pub parents: Option<Vec<String>>,
     /// Cache record type.
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::BuildCacheType>,
     /// Description of the build-step that produced the build cache.
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Indicates if the build cache is in use.
-    #[serde(rename = "InUse", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "InUse", skip_serializing_if = "Option::is_none")]
     pub in_use: Option<bool>,
     /// Indicates if the build cache is shared.
-    #[serde(rename = "Shared", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Shared", skip_serializing_if = "Option::is_none")]
     pub shared: Option<bool>,
     /// Amount of disk space used by the build cache (in bytes).
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Date and time at which the build cache was created in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Date and time at which the build cache was last used in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "LastUsedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LastUsedAt", skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<String>,
-    #[serde(rename = "UsageCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UsageCount", skip_serializing_if = "Option::is_none")]
     pub usage_count: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for BuildCache {
+    const NAME: &'static str = "BuildCache";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Parents" => self.parents = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "InUse" => self.in_use = map.next_value()?,
+            "Shared" => self.shared = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "LastUsedAt" => self.last_used_at = map.next_value()?,
+            "UsageCount" => self.usage_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for BuildCache {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Cache record type.
 ///
@@ -141,41 +223,95 @@ impl std::fmt::Display for BuildCacheType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BuildInfo {
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "stream", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "stream", skip_serializing_if = "Option::is_none")]
     pub stream: Option<String>,
     /// errors encountered during the operation.
     ///
     ///
     /// > **Deprecated**: This field is deprecated since API v1.4, and will be omitted in a future API version. Use the information in errorDetail instead.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "errorDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "errorDetail", skip_serializing_if = "Option::is_none")]
     pub error_detail: Option<crate::models::ErrorDetail>,
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Progress is a pre-formatted presentation of progressDetail.
     ///
     ///
     /// > **Deprecated**: This field is deprecated since API v1.8, and will be omitted in a future API version. Use the information in progressDetail instead.
-    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progress", skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progressDetail", skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
     /// The image built ({"ID": ...}) or, under id `moby.buildkit.trace`, BuildKit's progress (a base64 string); see `docker_engine_runtime::buildkit::Aux`.
-    #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "aux", skip_serializing_if = "Option::is_none")]
     pub aux: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for BuildInfo {
+    const NAME: &'static str = "BuildInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "stream" => self.stream = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "errorDetail" => self.error_detail = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "progressDetail" => self.progress_detail = map.next_value()?,
+            "aux" => self.aux = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for BuildInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BuildPruneResponse {
-    #[serde(rename = "CachesDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CachesDeleted", skip_serializing_if = "Option::is_none")]
     pub caches_deleted: Option<Vec<String>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for BuildPruneResponse {
+    const NAME: &'static str = "BuildPruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CachesDeleted" => self.caches_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for BuildPruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Kind of change
 ///
@@ -187,117 +323,219 @@ pub struct BuildPruneResponse {
 pub type ChangeType = u8;
 /// ClusterInfo represents information about the swarm as is returned by the
 /// "/info" endpoint. Join-tokens are not included.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterInfo {
     /// The ID of the swarm.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
     /// Date and time at which the swarm was initialised in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Date and time at which the swarm was last updated in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SwarmSpec>,
-    #[serde(rename = "TLSInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TLSInfo", skip_serializing_if = "Option::is_none")]
     pub tls_info: Option<crate::models::TlsInfo>,
     /// Whether there is currently a root CA rotation in progress for the swarm
-    #[serde(
-        rename = "RootRotationInProgress",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RootRotationInProgress", skip_serializing_if = "Option::is_none")]
     pub root_rotation_in_progress: Option<bool>,
     /// DataPathPort specifies the data path port number for data traffic.
     /// Acceptable port range is 1024 to 49151.
     /// If no port is set or is set to 0, the default port (4789) is used.
-    #[serde(rename = "DataPathPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DataPathPort", skip_serializing_if = "Option::is_none")]
     pub data_path_port: Option<u32>,
     /// Default Address Pool specifies default subnet pools for global scope
     /// networks.
-    #[serde(
-        rename = "DefaultAddrPool",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DefaultAddrPool", skip_serializing_if = "Option::is_none")]
     pub default_addr_pool: Option<Vec<String>>,
     /// SubnetSize specifies the subnet size of the networks created from the
     /// default subnet pool.
-    #[serde(rename = "SubnetSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SubnetSize", skip_serializing_if = "Option::is_none")]
     pub subnet_size: Option<u32>,
+}
+impl docker_engine_runtime::DecodeFields for ClusterInfo {
+    const NAME: &'static str = "ClusterInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "TLSInfo" => self.tls_info = map.next_value()?,
+            "RootRotationInProgress" => {
+                self.root_rotation_in_progress = map.next_value()?;
+            }
+            "DataPathPort" => self.data_path_port = map.next_value()?,
+            "DefaultAddrPool" => self.default_addr_pool = map.next_value()?,
+            "SubnetSize" => self.subnet_size = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Options and information specific to, and only present on, Swarm CSI
 /// cluster volumes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolume {
     /// The Swarm ID of this volume. Because cluster volumes are Swarm
     /// objects, they have an ID, unlike non-cluster volumes. This ID can
     /// be used to refer to the Volume instead of the name.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::ClusterVolumeSpec>,
     /// Information about the global status of the volume.
-    #[serde(rename = "Info", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Info", skip_serializing_if = "Option::is_none")]
     pub info: Option<crate::models::ClusterVolumeInfo>,
     /// The status of the volume as it pertains to its publishing and use on
     /// specific nodes
-    #[serde(rename = "PublishStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublishStatus", skip_serializing_if = "Option::is_none")]
     pub publish_status: Option<Vec<crate::models::ClusterVolumePublishStatus>>,
 }
+impl docker_engine_runtime::DecodeFields for ClusterVolume {
+    const NAME: &'static str = "ClusterVolume";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "Info" => self.info = map.next_value()?,
+            "PublishStatus" => self.publish_status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolume {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Information about the global status of the volume.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumeInfo {
     /// The capacity of the volume in bytes. A value of 0 indicates that
     /// the capacity is unknown.
-    #[serde(rename = "CapacityBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapacityBytes", skip_serializing_if = "Option::is_none")]
     pub capacity_bytes: Option<i64>,
     /// A map of strings to strings returned from the storage plugin when
     /// the volume is created.
-    #[serde(rename = "VolumeContext", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumeContext", skip_serializing_if = "Option::is_none")]
     pub volume_context: Option<std::collections::HashMap<String, String>>,
     /// The ID of the volume as returned by the CSI storage plugin. This
     /// is distinct from the volume's ID as provided by Docker. This ID
     /// is never used by the user when communicating with Docker to refer
     /// to this volume. If the ID is blank, then the Volume has not been
     /// successfully created in the plugin yet.
-    #[serde(rename = "VolumeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumeID", skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
     /// The topology this volume is actually accessible from.
-    #[serde(
-        rename = "AccessibleTopology",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AccessibleTopology", skip_serializing_if = "Option::is_none")]
     pub accessible_topology: Option<Vec<crate::models::Topology>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ClusterVolumeInfo {
+    const NAME: &'static str = "ClusterVolumeInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CapacityBytes" => self.capacity_bytes = map.next_value()?,
+            "VolumeContext" => self.volume_context = map.next_value()?,
+            "VolumeID" => self.volume_id = map.next_value()?,
+            "AccessibleTopology" => self.accessible_topology = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumePublishStatus {
     /// The ID of the Swarm node the volume is published on.
-    #[serde(rename = "NodeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeID", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
     /// The published state of the volume.
     /// * `pending-publish` The volume should be published to this node, but the call to the controller plugin to do so has not yet been successfully completed.
     /// * `published` The volume is published successfully to the node.
     /// * `pending-node-unpublish` The volume should be unpublished from the node, and the manager is awaiting confirmation from the worker that it has done so.
     /// * `pending-controller-unpublish` The volume is successfully unpublished from the node, but has not yet been successfully unpublished on the controller.
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ClusterVolumePublishStatusState>,
     /// A map of strings to strings returned by the CSI controller
     /// plugin when a volume is published.
-    #[serde(rename = "PublishContext", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublishContext", skip_serializing_if = "Option::is_none")]
     pub publish_context: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for ClusterVolumePublishStatus {
+    const NAME: &'static str = "ClusterVolumePublishStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NodeID" => self.node_id = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "PublishContext" => self.publish_context = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumePublishStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The published state of the volume.
 /// * `pending-publish` The volume should be published to this node, but the call to the controller plugin to do so has not yet been successfully completed.
@@ -376,7 +614,7 @@ impl std::fmt::Display for ClusterVolumePublishStatusState {
     }
 }
 /// Cluster-specific options used to create the volume.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumeSpec {
     /// Group defines the volume group of this volume. Volumes belonging to
     /// the same group can be referred to by group name when creating
@@ -384,19 +622,43 @@ pub struct ClusterVolumeSpec {
     /// volumes in that group interchangeably for the purpose of scheduling.
     /// Volumes with an empty string for a group technically all belong to
     /// the same, emptystring group.
-    #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Group", skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Defines how the volume is used by tasks.
-    #[serde(rename = "AccessMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AccessMode", skip_serializing_if = "Option::is_none")]
     pub access_mode: Option<crate::models::ClusterVolumeSpecAccessMode>,
 }
+impl docker_engine_runtime::DecodeFields for ClusterVolumeSpec {
+    const NAME: &'static str = "ClusterVolumeSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Group" => self.group = map.next_value()?,
+            "AccessMode" => self.access_mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Defines how the volume is used by tasks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumeSpecAccessMode {
     /// The set of nodes this volume can be used on at one time.
     /// - `single` The volume may only be scheduled to one node at a time.
     /// - `multi` the volume may be scheduled to any supported number of nodes at a time.
-    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::models::ClusterVolumeSpecAccessModeScope>,
     /// The number and way that different tasks can use this volume
     /// at one time.
@@ -404,7 +666,7 @@ pub struct ClusterVolumeSpecAccessMode {
     /// - `readonly` The volume may be used by any number of tasks, but they all must mount the volume as readonly
     /// - `onewriter` The volume may be used by any number of tasks, but only one may mount it as read/write.
     /// - `all` The volume may have any number of readers and writers.
-    #[serde(rename = "Sharing", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Sharing", skip_serializing_if = "Option::is_none")]
     pub sharing: Option<crate::models::ClusterVolumeSpecAccessModeSharing>,
     /// Options for using this volume as a Mount-type volume.
     ///
@@ -429,18 +691,17 @@ pub struct ClusterVolumeSpecAccessMode {
     ///   description: |
     ///     Options for using this volume as a Block-type volume.
     ///     Intentionally empty.
-    #[serde(rename = "MountVolume", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MountVolume", skip_serializing_if = "Option::is_none")]
     pub mount_volume: Option<serde_json::Value>,
     /// Swarm Secrets that are passed to the CSI storage plugin when
     /// operating on this volume.
-    #[serde(rename = "Secrets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Secrets", skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<crate::models::ClusterVolumeSpecAccessModeSecrets>>,
     /// Requirements for the accessible topology of the volume. These
     /// fields are optional. For an in-depth description of what these
     /// fields mean, see the CSI specification.
     #[serde(
         rename = "AccessibilityRequirements",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub accessibility_requirements: Option<
@@ -448,28 +709,84 @@ pub struct ClusterVolumeSpecAccessMode {
     >,
     /// The desired capacity that the volume should be created with. If
     /// empty, the plugin will decide the capacity.
-    #[serde(rename = "CapacityRange", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapacityRange", skip_serializing_if = "Option::is_none")]
     pub capacity_range: Option<crate::models::ClusterVolumeSpecAccessModeCapacityRange>,
     /// The availability of the volume for use in tasks.
     /// - `active` The volume is fully available for scheduling on the cluster
     /// - `pause` No new workloads should use the volume, but existing workloads are not stopped.
     /// - `drain` All workloads using this volume should be stopped and rescheduled, and no new ones should be started.
-    #[serde(rename = "Availability", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Availability", skip_serializing_if = "Option::is_none")]
     pub availability: Option<crate::models::ClusterVolumeSpecAccessModeAvailability>,
+}
+impl docker_engine_runtime::DecodeFields for ClusterVolumeSpecAccessMode {
+    const NAME: &'static str = "ClusterVolumeSpecAccessMode";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Scope" => self.scope = map.next_value()?,
+            "Sharing" => self.sharing = map.next_value()?,
+            "MountVolume" => self.mount_volume = map.next_value()?,
+            "Secrets" => self.secrets = map.next_value()?,
+            "AccessibilityRequirements" => {
+                self.accessibility_requirements = map.next_value()?;
+            }
+            "CapacityRange" => self.capacity_range = map.next_value()?,
+            "Availability" => self.availability = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Requirements for the accessible topology of the volume. These
 /// fields are optional. For an in-depth description of what these
 /// fields mean, see the CSI specification.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumeSpecAccessModeAccessibilityRequirements {
     /// A list of required topologies, at least one of which the
     /// volume must be accessible from.
-    #[serde(rename = "Requisite", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Requisite", skip_serializing_if = "Option::is_none")]
     pub requisite: Option<Vec<crate::models::Topology>>,
     /// A list of topologies that the volume should attempt to be
     /// provisioned in.
-    #[serde(rename = "Preferred", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Preferred", skip_serializing_if = "Option::is_none")]
     pub preferred: Option<Vec<crate::models::Topology>>,
+}
+impl docker_engine_runtime::DecodeFields
+for ClusterVolumeSpecAccessModeAccessibilityRequirements {
+    const NAME: &'static str = "ClusterVolumeSpecAccessModeAccessibilityRequirements";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Requisite" => self.requisite = map.next_value()?,
+            "Preferred" => self.preferred = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeAccessibilityRequirements {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The availability of the volume for use in tasks.
 /// - `active` The volume is fully available for scheduling on the cluster
@@ -544,16 +861,40 @@ impl std::fmt::Display for ClusterVolumeSpecAccessModeAvailability {
 }
 /// The desired capacity that the volume should be created with. If
 /// empty, the plugin will decide the capacity.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumeSpecAccessModeCapacityRange {
     /// The volume must be at least this big. The value of 0
     /// indicates an unspecified minimum
-    #[serde(rename = "RequiredBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RequiredBytes", skip_serializing_if = "Option::is_none")]
     pub required_bytes: Option<i64>,
     /// The volume must not be bigger than this. The value of 0
     /// indicates an unspecified maximum.
-    #[serde(rename = "LimitBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LimitBytes", skip_serializing_if = "Option::is_none")]
     pub limit_bytes: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ClusterVolumeSpecAccessModeCapacityRange {
+    const NAME: &'static str = "ClusterVolumeSpecAccessModeCapacityRange";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "RequiredBytes" => self.required_bytes = map.next_value()?,
+            "LimitBytes" => self.limit_bytes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeCapacityRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The set of nodes this volume can be used on at one time.
 /// - `single` The volume may only be scheduled to one node at a time.
@@ -623,18 +964,42 @@ impl std::fmt::Display for ClusterVolumeSpecAccessModeScope {
 }
 /// One cluster volume secret entry. Defines a key-value pair that
 /// is passed to the plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClusterVolumeSpecAccessModeSecrets {
     /// Key is the name of the key of the key-value pair passed to
     /// the plugin.
-    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Secret is the swarm Secret object from which to read data.
     /// This can be a Secret name or ID. The Secret data is
     /// retrieved by swarm and used as the value of the key-value
     /// pair passed to the plugin.
-    #[serde(rename = "Secret", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Secret", skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ClusterVolumeSpecAccessModeSecrets {
+    const NAME: &'static str = "ClusterVolumeSpecAccessModeSecrets";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Key" => self.key = map.next_value()?,
+            "Secret" => self.secret = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ClusterVolumeSpecAccessModeSecrets {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The number and way that different tasks can use this volume
 /// at one time.
@@ -716,86 +1081,260 @@ impl std::fmt::Display for ClusterVolumeSpecAccessModeSharing {
 /// Commit holds the Git-commit (SHA1) that a binary was built from, as
 /// reported in the version-string of external tools, such as `containerd`,
 /// or `runC`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Commit {
     /// Actual commit ID of external tool.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Commit {
+    const NAME: &'static str = "Commit";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Commit {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Config {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::ConfigSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Config {
+    const NAME: &'static str = "Config";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigCreateBody {
     /// User-defined name of the config.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Templating", skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ConfigCreateBody {
+    const NAME: &'static str = "ConfigCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            "Templating" => self.templating = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ConfigCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigCreateResponse {
     /// The ID of the created config.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ConfigCreateResponse {
+    const NAME: &'static str = "ConfigCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ConfigCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The config-only network source to provide the configuration for
 /// this network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigReference {
     /// The name of the config-only network that provides the network's
     /// configuration. The specified network must be an existing config-only
     /// network. Only network names are allowed, not network IDs.
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ConfigReference {
+    const NAME: &'static str = "ConfigReference";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Network" => self.network = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ConfigReference {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigSpec {
     /// User-defined name of the config.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a config, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
     /// The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Templating", skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
+}
+impl docker_engine_runtime::DecodeFields for ConfigSpec {
+    const NAME: &'static str = "ConfigSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            "Templating" => self.templating = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ConfigSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Blkio stats entry.
 ///
 /// This type is Linux-specific and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerBlkioStatEntry {
-    #[serde(rename = "major", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "major", skip_serializing_if = "Option::is_none")]
     pub major: Option<u64>,
-    #[serde(rename = "minor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "minor", skip_serializing_if = "Option::is_none")]
     pub minor: Option<u64>,
-    #[serde(rename = "op", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "op", skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
     pub value: Option<u64>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerBlkioStatEntry {
+    const NAME: &'static str = "ContainerBlkioStatEntry";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "major" => self.major = map.next_value()?,
+            "minor" => self.minor = map.next_value()?,
+            "op" => self.op = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerBlkioStatEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// BlkioStats stores all IO service stats for data read and write.
 ///
@@ -804,480 +1343,670 @@ pub struct ContainerBlkioStatEntry {
 /// are omitted or `null`.
 ///
 /// This type is only populated on Linux and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerBlkioStats {
     #[serde(
         rename = "io_service_bytes_recursive",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub io_service_bytes_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_serviced_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_serviced_recursive", skip_serializing_if = "Option::is_none")]
     pub io_serviced_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_queue_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_queue_recursive", skip_serializing_if = "Option::is_none")]
     pub io_queue_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
     #[serde(
         rename = "io_service_time_recursive",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub io_service_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_wait_time_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_wait_time_recursive", skip_serializing_if = "Option::is_none")]
     pub io_wait_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_merged_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_merged_recursive", skip_serializing_if = "Option::is_none")]
     pub io_merged_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "io_time_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io_time_recursive", skip_serializing_if = "Option::is_none")]
     pub io_time_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
     /// This field is only available when using Linux containers with
     /// cgroups v1. It is omitted or `null` when using cgroups v2.
-    #[serde(
-        rename = "sectors_recursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sectors_recursive", skip_serializing_if = "Option::is_none")]
     pub sectors_recursive: Option<Vec<crate::models::ContainerBlkioStatEntry>>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerBlkioStats {
+    const NAME: &'static str = "ContainerBlkioStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "io_service_bytes_recursive" => {
+                self.io_service_bytes_recursive = map.next_value()?;
+            }
+            "io_serviced_recursive" => self.io_serviced_recursive = map.next_value()?,
+            "io_queue_recursive" => self.io_queue_recursive = map.next_value()?,
+            "io_service_time_recursive" => {
+                self.io_service_time_recursive = map.next_value()?;
+            }
+            "io_wait_time_recursive" => self.io_wait_time_recursive = map.next_value()?,
+            "io_merged_recursive" => self.io_merged_recursive = map.next_value()?,
+            "io_time_recursive" => self.io_time_recursive = map.next_value()?,
+            "sectors_recursive" => self.sectors_recursive = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerBlkioStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Configuration for a container that is portable between hosts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerConfig {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
-    #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Domainname", skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     /// Commands run as this user inside the container. If omitted, commands
     /// run as the user specified in the image the container was started from.
     ///
     /// Can be either user-name or UID, and optional group-name or GID,
     /// separated by a colon (`<user-name|UID>[<:group-name|GID>]`).
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
-    #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdin", skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
-    #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdout", skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
-    #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStderr", skip_serializing_if = "Option::is_none")]
     pub attach_stderr: Option<bool>,
     /// An object mapping ports to an empty object in the form:
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExposedPorts", skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects
-    #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StdinOnce", skip_serializing_if = "Option::is_none")]
     pub stdin_once: Option<bool>,
     /// A list of environment variables to set inside the container in the
     /// form `["VAR=value", ...]`. A variable without `=` is removed from the
     /// environment, rather than to have an empty value.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run specified as a string or an array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Healthcheck", skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<crate::models::HealthConfig>,
     /// Command is already escaped (Windows only)
-    #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ArgsEscaped", skip_serializing_if = "Option::is_none")]
     pub args_escaped: Option<bool>,
     /// The name (or reference) of the image to use when creating the container,
     /// or which was used when the container was created.
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// An object mapping mount point paths inside the container to empty
     /// objects.
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkingDir", skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// The entry point for the container as a string or an array of strings.
     ///
     /// If the array consists of exactly one empty string (`[""]`) then the
     /// entry point is reset to system default (i.e., the entry point used by
     /// docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
-    #[serde(
-        rename = "NetworkDisabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkDisabled", skip_serializing_if = "Option::is_none")]
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
     ///
     /// Deprecated: this field is deprecated in API v1.44 and up. Use EndpointSettings.MacAddress instead.
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// `ONBUILD` metadata that were defined in the image's `Dockerfile`.
-    #[serde(rename = "OnBuild", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OnBuild", skip_serializing_if = "Option::is_none")]
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopSignal", skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds. If omitted, the daemon-wide
     /// default is used.
-    #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopTimeout", skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
     /// Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
-    #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Shell", skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerConfig {
+    const NAME: &'static str = "ContainerConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Hostname" => self.hostname = map.next_value()?,
+            "Domainname" => self.domainname = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "AttachStdin" => self.attach_stdin = map.next_value()?,
+            "AttachStdout" => self.attach_stdout = map.next_value()?,
+            "AttachStderr" => self.attach_stderr = map.next_value()?,
+            "ExposedPorts" => self.exposed_ports = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "StdinOnce" => self.stdin_once = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Healthcheck" => self.healthcheck = map.next_value()?,
+            "ArgsEscaped" => self.args_escaped = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            "WorkingDir" => self.working_dir = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "NetworkDisabled" => self.network_disabled = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "OnBuild" => self.on_build = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "StopSignal" => self.stop_signal = map.next_value()?,
+            "StopTimeout" => self.stop_timeout = map.next_value()?,
+            "Shell" => self.shell = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// CPU related info of the container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCpuStats {
-    #[serde(rename = "cpu_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cpu_usage", skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<crate::models::ContainerCpuUsage>,
     /// System Usage.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(
-        rename = "system_cpu_usage",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "system_cpu_usage", skip_serializing_if = "Option::is_none")]
     pub system_cpu_usage: Option<u64>,
     /// Number of online CPUs.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "online_cpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "online_cpus", skip_serializing_if = "Option::is_none")]
     pub online_cpus: Option<u32>,
-    #[serde(
-        rename = "throttling_data",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "throttling_data", skip_serializing_if = "Option::is_none")]
     pub throttling_data: Option<crate::models::ContainerThrottlingData>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerCpuStats {
+    const NAME: &'static str = "ContainerCpuStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "cpu_usage" => self.cpu_usage = map.next_value()?,
+            "system_cpu_usage" => self.system_cpu_usage = map.next_value()?,
+            "online_cpus" => self.online_cpus = map.next_value()?,
+            "throttling_data" => self.throttling_data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCpuStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// All CPU stats aggregated since container inception.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCpuUsage {
     /// Total CPU time consumed in nanoseconds (Linux) or 100's of nanoseconds (Windows).
-    #[serde(rename = "total_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "total_usage", skip_serializing_if = "Option::is_none")]
     pub total_usage: Option<u64>,
     /// Total CPU time (in nanoseconds) consumed per core (Linux).
     ///
     /// This field is Linux-specific when using cgroups v1. It is omitted
     /// when using cgroups v2 and Windows containers.
-    #[serde(rename = "percpu_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "percpu_usage", skip_serializing_if = "Option::is_none")]
     pub percpu_usage: Option<Vec<u64>>,
     /// Time (in nanoseconds) spent by tasks of the cgroup in kernel mode (Linux),
     /// or time spent (in 100's of nanoseconds) by all container processes in
     /// kernel mode (Windows).
     ///
     /// Not populated for Windows containers using Hyper-V isolation.
-    #[serde(
-        rename = "usage_in_kernelmode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "usage_in_kernelmode", skip_serializing_if = "Option::is_none")]
     pub usage_in_kernelmode: Option<u64>,
     /// Time (in nanoseconds) spent by tasks of the cgroup in user mode (Linux),
     /// or time spent (in 100's of nanoseconds) by all container processes in
     /// kernel mode (Windows).
     ///
     /// Not populated for Windows containers using Hyper-V isolation.
-    #[serde(
-        rename = "usage_in_usermode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "usage_in_usermode", skip_serializing_if = "Option::is_none")]
     pub usage_in_usermode: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerCpuUsage {
+    const NAME: &'static str = "ContainerCpuUsage";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "total_usage" => self.total_usage = map.next_value()?,
+            "percpu_usage" => self.percpu_usage = map.next_value()?,
+            "usage_in_kernelmode" => self.usage_in_kernelmode = map.next_value()?,
+            "usage_in_usermode" => self.usage_in_usermode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCpuUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateBody {
     /// The hostname to use for the container, as a valid RFC 1123 hostname.
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// The domain name to use for the container.
-    #[serde(rename = "Domainname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Domainname", skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     /// Commands run as this user inside the container. If omitted, commands
     /// run as the user specified in the image the container was started from.
     ///
     /// Can be either user-name or UID, and optional group-name or GID,
     /// separated by a colon (`<user-name|UID>[<:group-name|GID>]`).
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Whether to attach to `stdin`.
-    #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdin", skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Whether to attach to `stdout`.
-    #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdout", skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Whether to attach to `stderr`.
-    #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStderr", skip_serializing_if = "Option::is_none")]
     pub attach_stderr: Option<bool>,
     /// An object mapping ports to an empty object in the form:
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExposedPorts", skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// Attach standard streams to a TTY, including `stdin` if it is not closed.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Close `stdin` after one attached client disconnects
-    #[serde(rename = "StdinOnce", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StdinOnce", skip_serializing_if = "Option::is_none")]
     pub stdin_once: Option<bool>,
     /// A list of environment variables to set inside the container in the
     /// form `["VAR=value", ...]`. A variable without `=` is removed from the
     /// environment, rather than to have an empty value.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run specified as a string or an array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Healthcheck", skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<crate::models::HealthConfig>,
     /// Command is already escaped (Windows only)
-    #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ArgsEscaped", skip_serializing_if = "Option::is_none")]
     pub args_escaped: Option<bool>,
     /// The name (or reference) of the image to use when creating the container,
     /// or which was used when the container was created.
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// An object mapping mount point paths inside the container to empty
     /// objects.
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkingDir", skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// The entry point for the container as a string or an array of strings.
     ///
     /// If the array consists of exactly one empty string (`[""]`) then the
     /// entry point is reset to system default (i.e., the entry point used by
     /// docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// Disable networking for the container.
-    #[serde(
-        rename = "NetworkDisabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkDisabled", skip_serializing_if = "Option::is_none")]
     pub network_disabled: Option<bool>,
     /// MAC address of the container.
     ///
     /// Deprecated: this field is deprecated in API v1.44 and up. Use EndpointSettings.MacAddress instead.
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// `ONBUILD` metadata that were defined in the image's `Dockerfile`.
-    #[serde(rename = "OnBuild", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OnBuild", skip_serializing_if = "Option::is_none")]
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopSignal", skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Timeout to stop a container in seconds. If omitted, the daemon-wide
     /// default is used.
-    #[serde(rename = "StopTimeout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopTimeout", skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
     /// Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
-    #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Shell", skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
-    #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
-    #[serde(
-        rename = "NetworkingConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkingConfig", skip_serializing_if = "Option::is_none")]
     pub networking_config: Option<crate::models::NetworkingConfig>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerCreateBody {
+    const NAME: &'static str = "ContainerCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Hostname" => self.hostname = map.next_value()?,
+            "Domainname" => self.domainname = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "AttachStdin" => self.attach_stdin = map.next_value()?,
+            "AttachStdout" => self.attach_stdout = map.next_value()?,
+            "AttachStderr" => self.attach_stderr = map.next_value()?,
+            "ExposedPorts" => self.exposed_ports = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "StdinOnce" => self.stdin_once = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Healthcheck" => self.healthcheck = map.next_value()?,
+            "ArgsEscaped" => self.args_escaped = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            "WorkingDir" => self.working_dir = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "NetworkDisabled" => self.network_disabled = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "OnBuild" => self.on_build = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "StopSignal" => self.stop_signal = map.next_value()?,
+            "StopTimeout" => self.stop_timeout = map.next_value()?,
+            "Shell" => self.shell = map.next_value()?,
+            "HostConfig" => self.host_config = map.next_value()?,
+            "NetworkingConfig" => self.networking_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// OK response to ContainerCreate operation
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateResponse {
     /// The ID of the created container
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerCreateResponse {
+    const NAME: &'static str = "ContainerCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInspectResponse {
     /// The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes).
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Date and time at which the container was created, formatted in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The path to the command being run
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The arguments to the command being run
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ContainerState>,
     /// The ID (digest) of the image that this container was created from.
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Location of the `/etc/resolv.conf` generated for the container on the
     /// host.
     ///
     /// This file is managed through the docker daemon, and should not be
     /// accessed or modified by other tools.
-    #[serde(rename = "ResolvConfPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ResolvConfPath", skip_serializing_if = "Option::is_none")]
     pub resolv_conf_path: Option<String>,
     /// Location of the `/etc/hostname` generated for the container on the
     /// host.
     ///
     /// This file is managed through the docker daemon, and should not be
     /// accessed or modified by other tools.
-    #[serde(rename = "HostnamePath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostnamePath", skip_serializing_if = "Option::is_none")]
     pub hostname_path: Option<String>,
     /// Location of the `/etc/hosts` generated for the container on the
     /// host.
     ///
     /// This file is managed through the docker daemon, and should not be
     /// accessed or modified by other tools.
-    #[serde(rename = "HostsPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostsPath", skip_serializing_if = "Option::is_none")]
     pub hosts_path: Option<String>,
     /// Location of the file used to buffer the container's logs. Depending on
     /// the logging-driver used for the container, this field may be omitted.
     ///
     /// This file is managed through the docker daemon, and should not be
     /// accessed or modified by other tools.
-    #[serde(rename = "LogPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogPath", skip_serializing_if = "Option::is_none")]
     pub log_path: Option<String>,
     /// The name associated with this container.
     ///
     /// For historic reasons, the name may be prefixed with a forward-slash (`/`).
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Number of times the container was restarted since it was created,
     /// or since daemon was started.
-    #[serde(rename = "RestartCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartCount", skip_serializing_if = "Option::is_none")]
     pub restart_count: Option<i64>,
     /// The storage-driver used for the container's filesystem (graph-driver
     /// or snapshotter).
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// The platform (operating system) for which the container was created.
     ///
     /// This field was introduced for the experimental "LCOW" (Linux Containers
     /// On Windows) features, which has been removed. In most cases, this field
     /// is equal to the host's operating system (`linux` or `windows`).
-    #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platform", skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    #[serde(
-        rename = "ImageManifestDescriptor",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ImageManifestDescriptor", skip_serializing_if = "Option::is_none")]
     pub image_manifest_descriptor: Option<crate::models::OciDescriptor>,
     /// SELinux mount label set for the container.
-    #[serde(rename = "MountLabel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MountLabel", skip_serializing_if = "Option::is_none")]
     pub mount_label: Option<String>,
     /// SELinux process label set for the container.
-    #[serde(rename = "ProcessLabel", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ProcessLabel", skip_serializing_if = "Option::is_none")]
     pub process_label: Option<String>,
     /// The AppArmor profile set for the container.
-    #[serde(
-        rename = "AppArmorProfile",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AppArmorProfile", skip_serializing_if = "Option::is_none")]
     pub app_armor_profile: Option<String>,
     /// IDs of exec instances that are running in the container.
-    #[serde(rename = "ExecIDs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExecIDs", skip_serializing_if = "Option::is_none")]
     pub exec_i_ds: Option<Vec<String>>,
-    #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
-    #[serde(rename = "GraphDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
     pub graph_driver: Option<crate::models::DriverData>,
     /// The size of files that have been created or changed by this container.
     ///
     /// This field is omitted by default, and only set when size is requested
     /// in the API request.
-    #[serde(rename = "SizeRw", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRw", skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<i64>,
     /// The total size of all files in the read-only layers from the image
     /// that the container uses. These layers can be shared between containers.
     ///
     /// This field is omitted by default, and only set when size is requested
     /// in the API request.
-    #[serde(rename = "SizeRootFs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRootFs", skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<i64>,
     /// List of mounts used by the container.
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::MountPoint>>,
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::ContainerConfig>,
-    #[serde(
-        rename = "NetworkSettings",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkSettings", skip_serializing_if = "Option::is_none")]
     pub network_settings: Option<crate::models::NetworkSettings>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerInspectResponse {
+    const NAME: &'static str = "ContainerInspectResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Path" => self.path = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "ResolvConfPath" => self.resolv_conf_path = map.next_value()?,
+            "HostnamePath" => self.hostname_path = map.next_value()?,
+            "HostsPath" => self.hosts_path = map.next_value()?,
+            "LogPath" => self.log_path = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "RestartCount" => self.restart_count = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Platform" => self.platform = map.next_value()?,
+            "ImageManifestDescriptor" => {
+                self.image_manifest_descriptor = map.next_value()?;
+            }
+            "MountLabel" => self.mount_label = map.next_value()?,
+            "ProcessLabel" => self.process_label = map.next_value()?,
+            "AppArmorProfile" => self.app_armor_profile = map.next_value()?,
+            "ExecIDs" => self.exec_i_ds = map.next_value()?,
+            "HostConfig" => self.host_config = map.next_value()?,
+            "GraphDriver" => self.graph_driver = map.next_value()?,
+            "SizeRw" => self.size_rw = map.next_value()?,
+            "SizeRootFs" => self.size_root_fs = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            "NetworkSettings" => self.network_settings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerInspectResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Aggregates all memory stats since container inception on Linux.
 /// Windows returns stats for commit and private working set only.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerMemoryStats {
     /// Current `res_counter` usage for memory.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "usage", skip_serializing_if = "Option::is_none")]
     pub usage: Option<u64>,
     /// Maximum usage ever recorded.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
     /// It is omitted when using cgroups v2 and for Windows containers.
-    #[serde(rename = "max_usage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "max_usage", skip_serializing_if = "Option::is_none")]
     pub max_usage: Option<u64>,
     /// All the stats exported via memory.stat.
     ///
@@ -1286,116 +2015,214 @@ pub struct ContainerMemoryStats {
     /// On cgroups v2, fields such as `file`, `anon`, `inactive_file` are available.
     ///
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "stats", skip_serializing_if = "Option::is_none")]
     pub stats: Option<std::collections::HashMap<String, Option<u64>>>,
     /// Number of times memory usage hits limits.
     ///
     /// This field is Linux-specific and only supported on cgroups v1.
     /// It is omitted when using cgroups v2 and for Windows containers.
-    #[serde(rename = "failcnt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "failcnt", skip_serializing_if = "Option::is_none")]
     pub failcnt: Option<u64>,
     /// This field is Linux-specific and omitted for Windows containers.
-    #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "limit", skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Committed bytes.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(rename = "commitbytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "commitbytes", skip_serializing_if = "Option::is_none")]
     pub commitbytes: Option<u64>,
     /// Peak committed bytes.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(
-        rename = "commitpeakbytes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "commitpeakbytes", skip_serializing_if = "Option::is_none")]
     pub commitpeakbytes: Option<u64>,
     /// Private working set.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(
-        rename = "privateworkingset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "privateworkingset", skip_serializing_if = "Option::is_none")]
     pub privateworkingset: Option<u64>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerMemoryStats {
+    const NAME: &'static str = "ContainerMemoryStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "usage" => self.usage = map.next_value()?,
+            "max_usage" => self.max_usage = map.next_value()?,
+            "stats" => self.stats = map.next_value()?,
+            "failcnt" => self.failcnt = map.next_value()?,
+            "limit" => self.limit = map.next_value()?,
+            "commitbytes" => self.commitbytes = map.next_value()?,
+            "commitpeakbytes" => self.commitpeakbytes = map.next_value()?,
+            "privateworkingset" => self.privateworkingset = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerMemoryStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Aggregates the network stats of one container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerNetworkStats {
     /// Bytes received. Windows and Linux.
-    #[serde(rename = "rx_bytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_bytes", skip_serializing_if = "Option::is_none")]
     pub rx_bytes: Option<u64>,
     /// Packets received. Windows and Linux.
-    #[serde(rename = "rx_packets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_packets", skip_serializing_if = "Option::is_none")]
     pub rx_packets: Option<u64>,
     /// Received errors. Not used on Windows.
     ///
     /// This field is Linux-specific and always zero for Windows containers.
-    #[serde(rename = "rx_errors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_errors", skip_serializing_if = "Option::is_none")]
     pub rx_errors: Option<u64>,
     /// Incoming packets dropped. Windows and Linux.
-    #[serde(rename = "rx_dropped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rx_dropped", skip_serializing_if = "Option::is_none")]
     pub rx_dropped: Option<u64>,
     /// Bytes sent. Windows and Linux.
-    #[serde(rename = "tx_bytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_bytes", skip_serializing_if = "Option::is_none")]
     pub tx_bytes: Option<u64>,
     /// Packets sent. Windows and Linux.
-    #[serde(rename = "tx_packets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_packets", skip_serializing_if = "Option::is_none")]
     pub tx_packets: Option<u64>,
     /// Sent errors. Not used on Windows.
     ///
     /// This field is Linux-specific and always zero for Windows containers.
-    #[serde(rename = "tx_errors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_errors", skip_serializing_if = "Option::is_none")]
     pub tx_errors: Option<u64>,
     /// Outgoing packets dropped. Windows and Linux.
-    #[serde(rename = "tx_dropped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tx_dropped", skip_serializing_if = "Option::is_none")]
     pub tx_dropped: Option<u64>,
     /// Endpoint ID. Not used on Linux.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(rename = "endpoint_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "endpoint_id", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     /// Instance ID. Not used on Linux.
     ///
     /// This field is Windows-specific and omitted for Linux containers.
-    #[serde(rename = "instance_id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "instance_id", skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerNetworkStats {
+    const NAME: &'static str = "ContainerNetworkStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "rx_bytes" => self.rx_bytes = map.next_value()?,
+            "rx_packets" => self.rx_packets = map.next_value()?,
+            "rx_errors" => self.rx_errors = map.next_value()?,
+            "rx_dropped" => self.rx_dropped = map.next_value()?,
+            "tx_bytes" => self.tx_bytes = map.next_value()?,
+            "tx_packets" => self.tx_packets = map.next_value()?,
+            "tx_errors" => self.tx_errors = map.next_value()?,
+            "tx_dropped" => self.tx_dropped = map.next_value()?,
+            "endpoint_id" => self.endpoint_id = map.next_value()?,
+            "instance_id" => self.instance_id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerNetworkStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// PidsStats contains Linux-specific stats of a container's process-IDs (PIDs).
 ///
 /// This type is Linux-specific and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerPidsStats {
     /// Current is the number of PIDs in the cgroup.
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "current", skip_serializing_if = "Option::is_none")]
     pub current: Option<u64>,
     /// Limit is the hard limit on the number of pids in the cgroup.
     /// A "Limit" of 0 means that there is no limit.
-    #[serde(rename = "limit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "limit", skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerPidsStats {
+    const NAME: &'static str = "ContainerPidsStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "current" => self.current = map.next_value()?,
+            "limit" => self.limit = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerPidsStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerPruneResponse {
     /// Container IDs that were deleted
-    #[serde(
-        rename = "ContainersDeleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersDeleted", skip_serializing_if = "Option::is_none")]
     pub containers_deleted: Option<Vec<String>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerPruneResponse {
+    const NAME: &'static str = "ContainerPruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ContainersDeleted" => self.containers_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerPruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// ContainerState stores container's running state. It's part of ContainerJSONBase
 /// and will be returned by the "inspect" command.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerState {
     /// String representation of the container state. Can be one of "created",
     /// "running", "paused", "restarting", "removing", "exited", or "dead".
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::ContainerStateStatus>,
     /// Whether this container is running.
     ///
@@ -1407,36 +2234,70 @@ pub struct ContainerState {
     /// be running. As a result, paused containers are both `Running` _and_ `Paused`.
     ///
     /// Use the `Status` field instead to determine if a container's state is "running".
-    #[serde(rename = "Running", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Running", skip_serializing_if = "Option::is_none")]
     pub running: Option<bool>,
     /// Whether this container is paused.
-    #[serde(rename = "Paused", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Paused", skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
     /// Whether this container is restarting.
-    #[serde(rename = "Restarting", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Restarting", skip_serializing_if = "Option::is_none")]
     pub restarting: Option<bool>,
     /// Whether a process within this container has been killed because it ran
     /// out of memory since the container was last started.
-    #[serde(rename = "OOMKilled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OOMKilled", skip_serializing_if = "Option::is_none")]
     pub oom_killed: Option<bool>,
-    #[serde(rename = "Dead", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dead", skip_serializing_if = "Option::is_none")]
     pub dead: Option<bool>,
     /// The process ID of this container
-    #[serde(rename = "Pid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Pid", skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
     /// The last exit code of this container
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
-    #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The time when this container was last started.
-    #[serde(rename = "StartedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StartedAt", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     /// The time when this container last exited.
-    #[serde(rename = "FinishedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FinishedAt", skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
-    #[serde(rename = "Health", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Health", skip_serializing_if = "Option::is_none")]
     pub health: Option<crate::models::Health>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerState {
+    const NAME: &'static str = "ContainerState";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Status" => self.status = map.next_value()?,
+            "Running" => self.running = map.next_value()?,
+            "Paused" => self.paused = map.next_value()?,
+            "Restarting" => self.restarting = map.next_value()?,
+            "OOMKilled" => self.oom_killed = map.next_value()?,
+            "Dead" => self.dead = map.next_value()?,
+            "Pid" => self.pid = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            "Error" => self.error = map.next_value()?,
+            "StartedAt" => self.started_at = map.next_value()?,
+            "FinishedAt" => self.finished_at = map.next_value()?,
+            "Health" => self.health = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// String representation of the container state. Can be one of "created",
 /// "running", "paused", "restarting", "removing", "exited", or "dead".
@@ -1524,18 +2385,18 @@ impl std::fmt::Display for ContainerStateStatus {
     }
 }
 /// Statistics sample for a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerStatsResponse {
     /// Name of the container
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// ID of the container
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Date and time at which this sample was collected.
     /// The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
     /// with nano-seconds.
-    #[serde(rename = "read", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "read", skip_serializing_if = "Option::is_none")]
     pub read: Option<String>,
     /// Date and time at which this first sample was collected. This field
     /// is not propagated if the "one-shot" option is set. If the "one-shot"
@@ -1544,84 +2405,153 @@ pub struct ContainerStatsResponse {
     ///
     /// The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
     /// with nano-seconds.
-    #[serde(rename = "preread", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "preread", skip_serializing_if = "Option::is_none")]
     pub preread: Option<String>,
-    #[serde(rename = "pids_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "pids_stats", skip_serializing_if = "Option::is_none")]
     pub pids_stats: Option<crate::models::ContainerPidsStats>,
-    #[serde(rename = "blkio_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "blkio_stats", skip_serializing_if = "Option::is_none")]
     pub blkio_stats: Option<crate::models::ContainerBlkioStats>,
     /// The number of processors on the system.
     ///
     /// This field is Windows-specific and always zero for Linux containers.
-    #[serde(rename = "num_procs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "num_procs", skip_serializing_if = "Option::is_none")]
     pub num_procs: Option<u32>,
-    #[serde(rename = "storage_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "storage_stats", skip_serializing_if = "Option::is_none")]
     pub storage_stats: Option<crate::models::ContainerStorageStats>,
-    #[serde(rename = "cpu_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cpu_stats", skip_serializing_if = "Option::is_none")]
     pub cpu_stats: Option<crate::models::ContainerCpuStats>,
-    #[serde(rename = "precpu_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "precpu_stats", skip_serializing_if = "Option::is_none")]
     pub precpu_stats: Option<crate::models::ContainerCpuStats>,
-    #[serde(rename = "memory_stats", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "memory_stats", skip_serializing_if = "Option::is_none")]
     pub memory_stats: Option<crate::models::ContainerMemoryStats>,
     /// Network statistics for the container per interface.
     ///
     /// This field is omitted if the container has no networking enabled.
-    #[serde(rename = "networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<
         std::collections::HashMap<String, crate::models::ContainerNetworkStats>,
     >,
 }
+impl docker_engine_runtime::DecodeFields for ContainerStatsResponse {
+    const NAME: &'static str = "ContainerStatsResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "read" => self.read = map.next_value()?,
+            "preread" => self.preread = map.next_value()?,
+            "pids_stats" => self.pids_stats = map.next_value()?,
+            "blkio_stats" => self.blkio_stats = map.next_value()?,
+            "num_procs" => self.num_procs = map.next_value()?,
+            "storage_stats" => self.storage_stats = map.next_value()?,
+            "cpu_stats" => self.cpu_stats = map.next_value()?,
+            "precpu_stats" => self.precpu_stats = map.next_value()?,
+            "memory_stats" => self.memory_stats = map.next_value()?,
+            "networks" => self.networks = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStatsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// represents the status of a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerStatus {
-    #[serde(rename = "ContainerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerID", skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
-    #[serde(rename = "PID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PID", skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerStatus {
+    const NAME: &'static str = "ContainerStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ContainerID" => self.container_id = map.next_value()?,
+            "PID" => self.pid = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// StorageStats is the disk I/O stats for read/write on Windows.
 ///
 /// This type is Windows-specific and omitted for Linux containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerStorageStats {
-    #[serde(
-        rename = "read_count_normalized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "read_count_normalized", skip_serializing_if = "Option::is_none")]
     pub read_count_normalized: Option<u64>,
-    #[serde(
-        rename = "read_size_bytes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "read_size_bytes", skip_serializing_if = "Option::is_none")]
     pub read_size_bytes: Option<u64>,
-    #[serde(
-        rename = "write_count_normalized",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "write_count_normalized", skip_serializing_if = "Option::is_none")]
     pub write_count_normalized: Option<u64>,
-    #[serde(
-        rename = "write_size_bytes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "write_size_bytes", skip_serializing_if = "Option::is_none")]
     pub write_size_bytes: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerStorageStats {
+    const NAME: &'static str = "ContainerStorageStats";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "read_count_normalized" => self.read_count_normalized = map.next_value()?,
+            "read_size_bytes" => self.read_size_bytes = map.next_value()?,
+            "write_count_normalized" => self.write_count_normalized = map.next_value()?,
+            "write_size_bytes" => self.write_size_bytes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerStorageStats {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSummary {
     /// The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes).
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The names associated with this container. Most containers have a single
     /// name, but when using legacy "links", the container can have multiple
     /// names.
     ///
     /// For historic reasons, names are prefixed with a forward-slash (`/`).
-    #[serde(rename = "Names", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Names", skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     /// The name or ID of the image used to create the container.
     ///
@@ -1634,69 +2564,101 @@ pub struct ContainerSummary {
     /// create the container is untagged, in which case the field is updated to
     /// contain the the image ID (digest) it was resolved to in its canonical,
     /// non-truncated form (e.g., `sha256:72297848456d5d37d1262630108ab308d3e9ec7ed1c3286a32fe09856619a782`).
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// The ID (digest) of the image that this container was created from.
-    #[serde(rename = "ImageID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ImageID", skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
-    #[serde(
-        rename = "ImageManifestDescriptor",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ImageManifestDescriptor", skip_serializing_if = "Option::is_none")]
     pub image_manifest_descriptor: Option<crate::models::OciDescriptor>,
     /// Command to run when starting the container
-    #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// Date and time at which the container was created as a Unix timestamp
     /// (number of seconds since EPOCH).
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
     /// Port-mappings for the container.
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::Port>>,
     /// The size of files that have been created or changed by this container.
     ///
     /// This field is omitted by default, and only set when size is requested
     /// in the API request.
-    #[serde(rename = "SizeRw", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRw", skip_serializing_if = "Option::is_none")]
     pub size_rw: Option<i64>,
     /// The total size of all files in the read-only layers from the image
     /// that the container uses. These layers can be shared between containers.
     ///
     /// This field is omitted by default, and only set when size is requested
     /// in the API request.
-    #[serde(rename = "SizeRootFs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeRootFs", skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<i64>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// The state of this container.
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ContainerSummaryState>,
     /// Additional human-readable status of this container (e.g. `Exit 0`)
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Summary of host-specific runtime information of the container. This
     /// is a reduced set of information in the container's "HostConfig" as
     /// available in the container "inspect" response.
-    #[serde(rename = "HostConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::ContainerSummaryHostConfig>,
     /// Summary of the container's network settings
-    #[serde(
-        rename = "NetworkSettings",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkSettings", skip_serializing_if = "Option::is_none")]
     pub network_settings: Option<crate::models::ContainerSummaryNetworkSettings>,
     /// List of mounts used by the container.
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::MountPoint>>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerSummary {
+    const NAME: &'static str = "ContainerSummary";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Names" => self.names = map.next_value()?,
+            "Image" => self.image = map.next_value()?,
+            "ImageID" => self.image_id = map.next_value()?,
+            "ImageManifestDescriptor" => {
+                self.image_manifest_descriptor = map.next_value()?;
+            }
+            "Command" => self.command = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            "SizeRw" => self.size_rw = map.next_value()?,
+            "SizeRootFs" => self.size_root_fs = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "Status" => self.status = map.next_value()?,
+            "HostConfig" => self.host_config = map.next_value()?,
+            "NetworkSettings" => self.network_settings = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Summary of host-specific runtime information of the container. This
 /// is a reduced set of information in the container's "HostConfig" as
 /// available in the container "inspect" response.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSummaryHostConfig {
     /// Networking mode (`host`, `none`, `container:<id>`) or name of the
     /// primary network the container is using.
@@ -1705,21 +2667,68 @@ pub struct ContainerSummaryHostConfig {
     /// can be connected to multiple networks for which information can be
     /// found in the `NetworkSettings.Networks` field, which enumerates
     /// settings per network.
-    #[serde(rename = "NetworkMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkMode", skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     /// Arbitrary key-value metadata attached to the container.
-    #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Annotations", skip_serializing_if = "Option::is_none")]
     pub annotations: Option<std::collections::HashMap<String, String>>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerSummaryHostConfig {
+    const NAME: &'static str = "ContainerSummaryHostConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NetworkMode" => self.network_mode = map.next_value()?,
+            "Annotations" => self.annotations = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummaryHostConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Summary of the container's network settings
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerSummaryNetworkSettings {
     /// Summary of network-settings for each network the container is
     /// attached to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
+}
+impl docker_engine_runtime::DecodeFields for ContainerSummaryNetworkSettings {
+    const NAME: &'static str = "ContainerSummaryNetworkSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Networks" => self.networks = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerSummaryNetworkSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The state of this container.
 ///
@@ -1808,234 +2817,308 @@ impl std::fmt::Display for ContainerSummaryState {
 /// CPU throttling stats of the container.
 ///
 /// This type is Linux-specific and omitted for Windows containers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerThrottlingData {
     /// Number of periods with throttling active.
-    #[serde(rename = "periods", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "periods", skip_serializing_if = "Option::is_none")]
     pub periods: Option<u64>,
     /// Number of periods when the container hit its throttling limit.
-    #[serde(
-        rename = "throttled_periods",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "throttled_periods", skip_serializing_if = "Option::is_none")]
     pub throttled_periods: Option<u64>,
     /// Aggregated time (in nanoseconds) the container was throttled for.
-    #[serde(rename = "throttled_time", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "throttled_time", skip_serializing_if = "Option::is_none")]
     pub throttled_time: Option<u64>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerThrottlingData {
+    const NAME: &'static str = "ContainerThrottlingData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "periods" => self.periods = map.next_value()?,
+            "throttled_periods" => self.throttled_periods = map.next_value()?,
+            "throttled_time" => self.throttled_time = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerThrottlingData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Container "top" response.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerTopResponse {
     /// The ps column titles
-    #[serde(rename = "Titles", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Titles", skip_serializing_if = "Option::is_none")]
     pub titles: Option<Vec<String>>,
     /// Each process running in the container, where each process
     /// is an array of values corresponding to the titles.
-    #[serde(rename = "Processes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Processes", skip_serializing_if = "Option::is_none")]
     pub processes: Option<Vec<Vec<String>>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerTopResponse {
+    const NAME: &'static str = "ContainerTopResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Titles" => self.titles = map.next_value()?,
+            "Processes" => self.processes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerTopResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerUpdateBody {
     /// An integer value representing this container's relative CPU weight
     /// versus other containers.
-    #[serde(rename = "CpuShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// Memory limit in bytes.
-    #[serde(rename = "Memory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
     pub memory: Option<i64>,
     /// Path to `cgroups` under which the container's `cgroup` is created. If
     /// the path is not absolute, the path is considered to be relative to the
     /// `cgroups` path of the init process. Cgroups are created if they do not
     /// already exist.
-    #[serde(rename = "CgroupParent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupParent", skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     /// Block IO weight (relative weight).
-    #[serde(rename = "BlkioWeight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BlkioWeight", skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
     /// Block IO weight (relative device weight) in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Weight": weight}]
     /// ```
-    #[serde(
-        rename = "BlkioWeightDevice",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioWeightDevice", skip_serializing_if = "Option::is_none")]
     pub blkio_weight_device: Option<Vec<crate::models::ResourcesBlkioWeightDevice>>,
     /// Limit read rate (bytes per second) from a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceReadBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (bytes per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceWriteBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceReadIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceWriteIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
-    #[serde(rename = "CpuPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     /// Microseconds of CPU time that the container can get in a CPU period.
-    #[serde(rename = "CpuQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
     /// The length of a CPU real-time period in microseconds. Set to 0 to
     /// allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimePeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_period: Option<i64>,
     /// The length of a CPU real-time runtime in microseconds. Set to 0 to
     /// allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimeRuntime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimeRuntime", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_runtime: Option<i64>,
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`).
-    #[serde(rename = "CpusetCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetCpus", skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only
     /// effective on NUMA systems.
-    #[serde(rename = "CpusetMems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetMems", skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
     /// A list of devices to add to the container.
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::DeviceMapping>>,
     /// a list of cgroup rules to apply to the container
-    #[serde(
-        rename = "DeviceCgroupRules",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DeviceCgroupRules", skip_serializing_if = "Option::is_none")]
     pub device_cgroup_rules: Option<Vec<String>>,
     /// A list of requests for devices to be sent to device drivers.
-    #[serde(rename = "DeviceRequests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DeviceRequests", skip_serializing_if = "Option::is_none")]
     pub device_requests: Option<Vec<crate::models::DeviceRequest>>,
     /// Hard limit for kernel TCP buffer memory (in bytes). Depending on the
     /// OCI runtime in use, this option may be ignored. It is no longer supported
     /// by the default (runc) runtime.
     ///
     /// This field is omitted when empty.
-    #[serde(
-        rename = "KernelMemoryTCP",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KernelMemoryTCP", skip_serializing_if = "Option::is_none")]
     pub kernel_memory_tcp: Option<i64>,
     /// Memory soft limit in bytes.
-    #[serde(
-        rename = "MemoryReservation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
     /// Total memory limit (memory + swap). Set as `-1` to enable unlimited
     /// swap.
-    #[serde(rename = "MemorySwap", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemorySwap", skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
     /// Tune a container's memory swappiness behavior. Accepts an integer
     /// between 0 and 100.
-    #[serde(
-        rename = "MemorySwappiness",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemorySwappiness", skip_serializing_if = "Option::is_none")]
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
-    #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Run an init inside the container that forwards signals and reaps
     /// processes. This field is omitted if empty, and the default (as
     /// configured on the daemon) is used.
-    #[serde(rename = "Init", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Init", skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     /// Tune a container's PIDs limit. Set `0` or `-1` for unlimited, or `null`
     /// to not change.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     /// A list of resource limits to set in the container. For example:
     ///
     /// ```text
     /// {"Name": "nofile", "Soft": 1024, "Hard": 2048}
     /// ```
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::ResourcesUlimits>>,
     /// The number of usable CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are
     /// mutually exclusive. The order of precedence is `CPUCount` first, then
     /// `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCount", skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
     /// The usable percentage of the available CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are
     /// mutually exclusive. The order of precedence is `CPUCount` first, then
     /// `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuPercent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPercent", skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
-    #[serde(rename = "IOMaximumIOps", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
     pub io_maximum_i_ops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive
     /// (Windows only).
-    #[serde(
-        rename = "IOMaximumBandwidth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
-    #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::RestartPolicy>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerUpdateBody {
+    const NAME: &'static str = "ContainerUpdateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CpuShares" => self.cpu_shares = map.next_value()?,
+            "Memory" => self.memory = map.next_value()?,
+            "CgroupParent" => self.cgroup_parent = map.next_value()?,
+            "BlkioWeight" => self.blkio_weight = map.next_value()?,
+            "BlkioWeightDevice" => self.blkio_weight_device = map.next_value()?,
+            "BlkioDeviceReadBps" => self.blkio_device_read_bps = map.next_value()?,
+            "BlkioDeviceWriteBps" => self.blkio_device_write_bps = map.next_value()?,
+            "BlkioDeviceReadIOps" => self.blkio_device_read_i_ops = map.next_value()?,
+            "BlkioDeviceWriteIOps" => self.blkio_device_write_i_ops = map.next_value()?,
+            "CpuPeriod" => self.cpu_period = map.next_value()?,
+            "CpuQuota" => self.cpu_quota = map.next_value()?,
+            "CpuRealtimePeriod" => self.cpu_realtime_period = map.next_value()?,
+            "CpuRealtimeRuntime" => self.cpu_realtime_runtime = map.next_value()?,
+            "CpusetCpus" => self.cpuset_cpus = map.next_value()?,
+            "CpusetMems" => self.cpuset_mems = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            "DeviceCgroupRules" => self.device_cgroup_rules = map.next_value()?,
+            "DeviceRequests" => self.device_requests = map.next_value()?,
+            "KernelMemoryTCP" => self.kernel_memory_tcp = map.next_value()?,
+            "MemoryReservation" => self.memory_reservation = map.next_value()?,
+            "MemorySwap" => self.memory_swap = map.next_value()?,
+            "MemorySwappiness" => self.memory_swappiness = map.next_value()?,
+            "NanoCpus" => self.nano_cpus = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "Init" => self.init = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            "CpuCount" => self.cpu_count = map.next_value()?,
+            "CpuPercent" => self.cpu_percent = map.next_value()?,
+            "IOMaximumIOps" => self.io_maximum_i_ops = map.next_value()?,
+            "IOMaximumBandwidth" => self.io_maximum_bandwidth = map.next_value()?,
+            "RestartPolicy" => self.restart_policy = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerUpdateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Response for a successful container-update.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerUpdateResponse {
     /// Warnings encountered when updating the container.
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerUpdateResponse {
+    const NAME: &'static str = "ContainerUpdateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -2105,27 +3188,74 @@ impl std::fmt::Display for ContainerWaitCondition {
     }
 }
 /// container waiting error, if any
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerWaitExitError {
     /// Details of an error
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ContainerWaitExitError {
+    const NAME: &'static str = "ContainerWaitExitError";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerWaitExitError {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// OK response to ContainerWait operation
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerWaitResponse {
     /// Exit code of the container
-    #[serde(rename = "StatusCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StatusCode", skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
-    #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
     pub error: Option<crate::models::ContainerWaitExitError>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerWaitResponse {
+    const NAME: &'static str = "ContainerWaitResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "StatusCode" => self.status_code = map.next_value()?,
+            "Error" => self.error = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerWaitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Information for connecting to the containerd instance that is used by the daemon.
 /// This is included for debugging purposes only.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerdInfo {
     /// The address of the containerd socket.
-    #[serde(rename = "Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// The namespaces that the daemon uses for running containers and
     /// plugins in containerd. These namespaces can be configured in the
@@ -2137,8 +3267,32 @@ pub struct ContainerdInfo {
     /// by the daemon, it is not recommended to change these values,
     /// or to change them to a value that is used by other systems,
     /// such as cri-containerd.
-    #[serde(rename = "Namespaces", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Namespaces", skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<crate::models::ContainerdInfoNamespaces>,
+}
+impl docker_engine_runtime::DecodeFields for ContainerdInfo {
+    const NAME: &'static str = "ContainerdInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Address" => self.address = map.next_value()?,
+            "Namespaces" => self.namespaces = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerdInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The namespaces that the daemon uses for running containers and
 /// plugins in containerd. These namespaces can be configured in the
@@ -2150,7 +3304,7 @@ pub struct ContainerdInfo {
 /// by the daemon, it is not recommended to change these values,
 /// or to change them to a value that is used by other systems,
 /// such as cri-containerd.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerdInfoNamespaces {
     /// The default containerd namespace used for containers managed
     /// by the daemon.
@@ -2159,7 +3313,7 @@ pub struct ContainerdInfoNamespaces {
     /// suffixed with the `<uid>.<gid>` of the remapped `root` if
     /// user-namespaces are enabled and the containerd image-store
     /// is used.
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<String>,
     /// The default containerd namespace used for plugins managed by
     /// the daemon.
@@ -2168,133 +3322,350 @@ pub struct ContainerdInfoNamespaces {
     /// suffixed with the `<uid>.<gid>` of the remapped `root` if
     /// user-namespaces are enabled and the containerd image-store
     /// is used.
-    #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Plugins", skip_serializing_if = "Option::is_none")]
     pub plugins: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ContainerdInfoNamespaces {
+    const NAME: &'static str = "ContainerdInfoNamespaces";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Containers" => self.containers = map.next_value()?,
+            "Plugins" => self.plugins = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ContainerdInfoNamespaces {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateImageInfo {
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// errors encountered during the operation.
     ///
     ///
     /// > **Deprecated**: This field is deprecated since API v1.4, and will be omitted in a future API version. Use the information in errorDetail instead.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "errorDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "errorDetail", skip_serializing_if = "Option::is_none")]
     pub error_detail: Option<crate::models::ErrorDetail>,
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Progress is a pre-formatted presentation of progressDetail.
     ///
     ///
     /// > **Deprecated**: This field is deprecated since API v1.8, and will be omitted in a future API version. Use the information in progressDetail instead.
-    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progress", skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progressDetail", skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
 }
+impl docker_engine_runtime::DecodeFields for CreateImageInfo {
+    const NAME: &'static str = "CreateImageInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "id" => self.id = map.next_value()?,
+            "error" => self.error = map.next_value()?,
+            "errorDetail" => self.error_detail = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "progressDetail" => self.progress_detail = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for CreateImageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// DeviceInfo represents a device that can be used by a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeviceInfo {
     /// The origin device driver.
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The unique identifier for the device within its source driver.
     /// For CDI devices, this would be an FQDN like "vendor.com/gpu=0".
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for DeviceInfo {
+    const NAME: &'static str = "DeviceInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Source" => self.source = map.next_value()?,
+            "ID" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for DeviceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A device mapping between the host and container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeviceMapping {
-    #[serde(rename = "PathOnHost", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PathOnHost", skip_serializing_if = "Option::is_none")]
     pub path_on_host: Option<String>,
-    #[serde(
-        rename = "PathInContainer",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PathInContainer", skip_serializing_if = "Option::is_none")]
     pub path_in_container: Option<String>,
-    #[serde(
-        rename = "CgroupPermissions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CgroupPermissions", skip_serializing_if = "Option::is_none")]
     pub cgroup_permissions: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for DeviceMapping {
+    const NAME: &'static str = "DeviceMapping";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "PathOnHost" => self.path_on_host = map.next_value()?,
+            "PathInContainer" => self.path_in_container = map.next_value()?,
+            "CgroupPermissions" => self.cgroup_permissions = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for DeviceMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A request for devices to be sent to device drivers
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DeviceRequest {
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
-    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Count", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    #[serde(rename = "DeviceIDs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DeviceIDs", skip_serializing_if = "Option::is_none")]
     pub device_i_ds: Option<Vec<String>>,
     /// A list of capabilities; an OR list of AND lists of capabilities.
-    #[serde(rename = "Capabilities", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<Vec<String>>>,
     /// Driver-specific options, specified as a key/value pairs. These options
     /// are passed directly to the driver.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for DeviceRequest {
+    const NAME: &'static str = "DeviceRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Driver" => self.driver = map.next_value()?,
+            "Count" => self.count = map.next_value()?,
+            "DeviceIDs" => self.device_i_ds = map.next_value()?,
+            "Capabilities" => self.capabilities = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for DeviceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Describes the result obtained from contacting the registry to retrieve
 /// image metadata.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DistributionInspect {
-    #[serde(rename = "Descriptor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
     pub descriptor: Option<crate::models::OciDescriptor>,
     /// An array containing all platforms supported by the image.
-    #[serde(rename = "Platforms", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platforms", skip_serializing_if = "Option::is_none")]
     pub platforms: Option<Vec<crate::models::OciPlatform>>,
 }
+impl docker_engine_runtime::DecodeFields for DistributionInspect {
+    const NAME: &'static str = "DistributionInspect";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Descriptor" => self.descriptor = map.next_value()?,
+            "Platforms" => self.platforms = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for DistributionInspect {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Driver represents a driver (network, logging, secrets).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Driver {
     /// Name of the driver.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Key/value map of driver-specific options.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for Driver {
+    const NAME: &'static str = "Driver";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Driver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Information about the storage driver used to store the container's and
 /// image's filesystem.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DriverData {
     /// Name of the storage driver.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Low-level storage metadata, provided as key/value pairs.
     ///
     /// This information is driver-specific, and depends on the storage-driver
     /// in use, and should be used for informational purposes only.
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<std::collections::HashMap<String, String>>,
 }
+impl docker_engine_runtime::DecodeFields for DriverData {
+    const NAME: &'static str = "DriverData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for DriverData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointIpamConfig {
-    #[serde(rename = "IPv4Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
     pub i_pv4_address: Option<String>,
-    #[serde(rename = "IPv6Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
     pub i_pv6_address: Option<String>,
-    #[serde(rename = "LinkLocalIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Option::is_none")]
     pub link_local_i_ps: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for EndpointIpamConfig {
+    const NAME: &'static str = "EndpointIpamConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IPv4Address" => self.i_pv4_address = map.next_value()?,
+            "IPv6Address" => self.i_pv6_address = map.next_value()?,
+            "LinkLocalIPs" => self.link_local_i_ps = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointIpamConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointPortConfig {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<crate::models::EndpointPortConfigProtocol>,
     /// The port inside the container.
-    #[serde(rename = "TargetPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TargetPort", skip_serializing_if = "Option::is_none")]
     pub target_port: Option<i64>,
     /// The port on the swarm hosts.
-    #[serde(rename = "PublishedPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublishedPort", skip_serializing_if = "Option::is_none")]
     pub published_port: Option<i64>,
     /// The mode in which port is published.
     ///
@@ -2305,8 +3676,35 @@ pub struct EndpointPortConfig {
     ///   that node or not.
     /// - "host" bypasses the routing mesh and publish the port directly on
     ///   the swarm node where that service is running.
-    #[serde(rename = "PublishMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublishMode", skip_serializing_if = "Option::is_none")]
     pub publish_mode: Option<crate::models::EndpointPortConfigPublishMode>,
+}
+impl docker_engine_runtime::DecodeFields for EndpointPortConfig {
+    const NAME: &'static str = "EndpointPortConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Protocol" => self.protocol = map.next_value()?,
+            "TargetPort" => self.target_port = map.next_value()?,
+            "PublishedPort" => self.published_port = map.next_value()?,
+            "PublishMode" => self.publish_mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointPortConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -2448,59 +3846,51 @@ impl std::fmt::Display for EndpointPortConfigPublishMode {
     }
 }
 /// Configuration for a network endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointSettings {
-    #[serde(rename = "IPAMConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAMConfig", skip_serializing_if = "Option::is_none")]
     pub ipam_config: Option<crate::models::EndpointIpamConfig>,
-    #[serde(rename = "Links", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<String>>,
     /// MAC address for the endpoint on this network. The network driver might ignore this parameter.
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(rename = "Aliases", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
     /// DriverOpts is a mapping of driver options and values. These options
     /// are passed directly to the driver and are driver specific.
-    #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverOpts", skip_serializing_if = "Option::is_none")]
     pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// This property determines which endpoint will provide the default
     /// gateway for a container. The endpoint with the highest priority will
     /// be used. If multiple endpoints have the same priority, endpoints are
     /// lexicographically sorted based on their network name, and the one
     /// that sorts first is picked.
-    #[serde(rename = "GwPriority", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GwPriority", skip_serializing_if = "Option::is_none")]
     pub gw_priority: Option<i64>,
     /// Unique ID of the network.
-    #[serde(rename = "NetworkID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkID", skip_serializing_if = "Option::is_none")]
     pub network_id: Option<String>,
     /// Unique ID for the service endpoint in a Sandbox.
-    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointID", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     /// Gateway address for this network.
-    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Gateway", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     /// IPv4 address.
-    #[serde(rename = "IPAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
-    #[serde(rename = "IPPrefixLen", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address.
-    #[serde(rename = "IPv6Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
     pub i_pv6_gateway: Option<String>,
     /// Global IPv6 address.
-    #[serde(
-        rename = "GlobalIPv6Address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
-    #[serde(
-        rename = "GlobalIPv6PrefixLen",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
     pub global_i_pv6_prefix_len: Option<i64>,
     /// List of all DNS names an endpoint has on a specific network. This
     /// list is based on the container name, network aliases, container short
@@ -2511,19 +3901,80 @@ pub struct EndpointSettings {
     /// For instance, if container name is `my.ctr` and the network is named
     /// `testnet`, `DNSNames` will contain `my.ctr` and the FQDN will be
     /// `my.ctr.testnet`.
-    #[serde(rename = "DNSNames", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DNSNames", skip_serializing_if = "Option::is_none")]
     pub dns_names: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for EndpointSettings {
+    const NAME: &'static str = "EndpointSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IPAMConfig" => self.ipam_config = map.next_value()?,
+            "Links" => self.links = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "Aliases" => self.aliases = map.next_value()?,
+            "DriverOpts" => self.driver_opts = map.next_value()?,
+            "GwPriority" => self.gw_priority = map.next_value()?,
+            "NetworkID" => self.network_id = map.next_value()?,
+            "EndpointID" => self.endpoint_id = map.next_value()?,
+            "Gateway" => self.gateway = map.next_value()?,
+            "IPAddress" => self.ip_address = map.next_value()?,
+            "IPPrefixLen" => self.ip_prefix_len = map.next_value()?,
+            "IPv6Gateway" => self.i_pv6_gateway = map.next_value()?,
+            "GlobalIPv6Address" => self.global_i_pv6_address = map.next_value()?,
+            "GlobalIPv6PrefixLen" => self.global_i_pv6_prefix_len = map.next_value()?,
+            "DNSNames" => self.dns_names = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Properties that can be configured to access and load balance a service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointSpec {
     /// The mode of resolution to use for internal load balancing between tasks.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::EndpointSpecMode>,
     /// List of exposed ports that this service is accessible on from the
     /// outside. Ports can only be provided if `vip` resolution mode is used.
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
+}
+impl docker_engine_runtime::DecodeFields for EndpointSpec {
+    const NAME: &'static str = "EndpointSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mode" => self.mode = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EndpointSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The mode of resolution to use for internal load balancing between tasks.
 ///
@@ -2590,68 +4041,216 @@ impl std::fmt::Display for EndpointSpecMode {
     }
 }
 /// EngineDescription provides information about an engine.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EngineDescription {
-    #[serde(rename = "EngineVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EngineVersion", skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Plugins", skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Vec<crate::models::EngineDescriptionPlugins>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for EngineDescription {
+    const NAME: &'static str = "EngineDescription";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "EngineVersion" => self.engine_version = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Plugins" => self.plugins = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EngineDescription {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EngineDescriptionPlugins {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for EngineDescriptionPlugins {
+    const NAME: &'static str = "EngineDescriptionPlugins";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EngineDescriptionPlugins {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorDetail {
-    #[serde(rename = "code", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ErrorDetail {
+    const NAME: &'static str = "ErrorDetail";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "code" => self.code = map.next_value()?,
+            "message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ErrorDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Represents an error.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorResponse {
     /// The error message.
-    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ErrorResponse {
+    const NAME: &'static str = "ErrorResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ErrorResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Actor describes something that generates events, like a container, network,
 /// or a volume.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EventActor {
     /// The ID of the object emitting the event
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Various key/value attributes of the object, depending on its type.
-    #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<std::collections::HashMap<String, String>>,
 }
+impl docker_engine_runtime::DecodeFields for EventActor {
+    const NAME: &'static str = "EventActor";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Attributes" => self.attributes = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EventActor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// EventMessage represents the information an event contains.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EventMessage {
     /// The type of object emitting the event
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::EventMessageType>,
     /// The type of event
-    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Action", skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    #[serde(rename = "Actor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Actor", skip_serializing_if = "Option::is_none")]
     pub actor: Option<crate::models::EventActor>,
     /// Scope of the event. Engine events are `local` scope. Cluster (Swarm)
     /// events are `swarm` scope.
-    #[serde(rename = "scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::models::EventMessageScope>,
     /// Timestamp of event
-    #[serde(rename = "time", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "time", skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// Timestamp of event, with nanosecond accuracy
-    #[serde(rename = "timeNano", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "timeNano", skip_serializing_if = "Option::is_none")]
     pub time_nano: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for EventMessage {
+    const NAME: &'static str = "EventMessage";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Action" => self.action = map.next_value()?,
+            "Actor" => self.actor = map.next_value()?,
+            "scope" => self.scope = map.next_value()?,
+            "time" => self.time = map.next_value()?,
+            "timeNano" => self.time_nano = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for EventMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Scope of the event. Engine events are `local` scope. Cluster (Swarm)
 /// events are `swarm` scope.
@@ -2818,100 +4417,215 @@ impl std::fmt::Display for EventMessageType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecConfig {
     /// Attach to `stdin` of the exec command.
-    #[serde(rename = "AttachStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdin", skip_serializing_if = "Option::is_none")]
     pub attach_stdin: Option<bool>,
     /// Attach to `stdout` of the exec command.
-    #[serde(rename = "AttachStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStdout", skip_serializing_if = "Option::is_none")]
     pub attach_stdout: Option<bool>,
     /// Attach to `stderr` of the exec command.
-    #[serde(rename = "AttachStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AttachStderr", skip_serializing_if = "Option::is_none")]
     pub attach_stderr: Option<bool>,
     /// Initial console size, as an `[height, width]` array.
-    #[serde(rename = "ConsoleSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConsoleSize", skip_serializing_if = "Option::is_none")]
     pub console_size: Option<Vec<i64>>,
     /// Override the key sequence for detaching a container. Format is
     /// a single character `[a-Z]` or `ctrl-<value>` where `<value>`
     /// is one of: `a-z`, `@`, `^`, `[`, `,` or `_`.
-    #[serde(rename = "DetachKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DetachKeys", skip_serializing_if = "Option::is_none")]
     pub detach_keys: Option<String>,
     /// Allocate a pseudo-TTY.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// A list of environment variables in the form `["VAR=value", ...]`.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run, as a string or array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     /// Runs the exec process with extended privileges.
-    #[serde(rename = "Privileged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Privileged", skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
     /// The user, and optionally, group to run the exec process inside
     /// the container. Format is one of: `user`, `user:group`, `uid`,
     /// or `uid:gid`.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// The working directory for the exec process inside the container.
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkingDir", skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ExecConfig {
+    const NAME: &'static str = "ExecConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "AttachStdin" => self.attach_stdin = map.next_value()?,
+            "AttachStdout" => self.attach_stdout = map.next_value()?,
+            "AttachStderr" => self.attach_stderr = map.next_value()?,
+            "ConsoleSize" => self.console_size = map.next_value()?,
+            "DetachKeys" => self.detach_keys = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Privileged" => self.privileged = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "WorkingDir" => self.working_dir = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ExecConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecInspectResponse {
-    #[serde(rename = "CanRemove", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CanRemove", skip_serializing_if = "Option::is_none")]
     pub can_remove: Option<bool>,
-    #[serde(rename = "DetachKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DetachKeys", skip_serializing_if = "Option::is_none")]
     pub detach_keys: Option<String>,
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Running", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Running", skip_serializing_if = "Option::is_none")]
     pub running: Option<bool>,
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
-    #[serde(rename = "ProcessConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ProcessConfig", skip_serializing_if = "Option::is_none")]
     pub process_config: Option<crate::models::ProcessConfig>,
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
-    #[serde(rename = "OpenStderr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStderr", skip_serializing_if = "Option::is_none")]
     pub open_stderr: Option<bool>,
-    #[serde(rename = "OpenStdout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdout", skip_serializing_if = "Option::is_none")]
     pub open_stdout: Option<bool>,
-    #[serde(rename = "ContainerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerID", skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
     /// The system process ID for the exec process.
-    #[serde(rename = "Pid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Pid", skip_serializing_if = "Option::is_none")]
     pub pid: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ExecInspectResponse {
+    const NAME: &'static str = "ExecInspectResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CanRemove" => self.can_remove = map.next_value()?,
+            "DetachKeys" => self.detach_keys = map.next_value()?,
+            "ID" => self.id = map.next_value()?,
+            "Running" => self.running = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            "ProcessConfig" => self.process_config = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "OpenStderr" => self.open_stderr = map.next_value()?,
+            "OpenStdout" => self.open_stdout = map.next_value()?,
+            "ContainerID" => self.container_id = map.next_value()?,
+            "Pid" => self.pid = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ExecInspectResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecStartConfig {
     /// Detach from the command.
-    #[serde(rename = "Detach", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Detach", skip_serializing_if = "Option::is_none")]
     pub detach: Option<bool>,
     /// Allocate a pseudo-TTY.
-    #[serde(rename = "Tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Initial console size, as an `[height, width]` array.
-    #[serde(rename = "ConsoleSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConsoleSize", skip_serializing_if = "Option::is_none")]
     pub console_size: Option<Vec<i64>>,
 }
+impl docker_engine_runtime::DecodeFields for ExecStartConfig {
+    const NAME: &'static str = "ExecStartConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Detach" => self.detach = map.next_value()?,
+            "Tty" => self.tty = map.next_value()?,
+            "ConsoleSize" => self.console_size = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ExecStartConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Change in the container's filesystem.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FilesystemChange {
     /// Path to file or directory that has changed.
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(rename = "Kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
     pub kind: Option<crate::models::ChangeType>,
+}
+impl docker_engine_runtime::DecodeFields for FilesystemChange {
+    const NAME: &'static str = "FilesystemChange";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Path" => self.path = map.next_value()?,
+            "Kind" => self.kind = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for FilesystemChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Information about the daemon's firewalling configuration.
 ///
 /// This field is currently only used on Linux, and omitted on other platforms.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FirewallInfo {
     /// The name of the firewall backend driver.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Information about the firewall backend, provided as
     /// "label" / "value" pairs.
@@ -2921,45 +4635,133 @@ pub struct FirewallInfo {
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
     /// > and may change without notice.
-    #[serde(rename = "Info", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Info", skip_serializing_if = "Option::is_none")]
     pub info: Option<Vec<Vec<String>>>,
+}
+impl docker_engine_runtime::DecodeFields for FirewallInfo {
+    const NAME: &'static str = "FirewallInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Driver" => self.driver = map.next_value()?,
+            "Info" => self.info = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for FirewallInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// User-defined resources can be either Integer resources (e.g, `SSD=3`) or
 /// String resources (e.g, `GPU=UUID1`).
 pub type GenericResources = Vec<crate::models::GenericResources2>;
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GenericResources2 {
-    #[serde(
-        rename = "NamedResourceSpec",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NamedResourceSpec", skip_serializing_if = "Option::is_none")]
     pub named_resource_spec: Option<crate::models::GenericResources2NamedResourceSpec>,
-    #[serde(
-        rename = "DiscreteResourceSpec",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DiscreteResourceSpec", skip_serializing_if = "Option::is_none")]
     pub discrete_resource_spec: Option<
         crate::models::GenericResources2DiscreteResourceSpec,
     >,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for GenericResources2 {
+    const NAME: &'static str = "GenericResources2";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NamedResourceSpec" => self.named_resource_spec = map.next_value()?,
+            "DiscreteResourceSpec" => self.discrete_resource_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for GenericResources2 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GenericResources2DiscreteResourceSpec {
-    #[serde(rename = "Kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for GenericResources2DiscreteResourceSpec {
+    const NAME: &'static str = "GenericResources2DiscreteResourceSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Kind" => self.kind = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for GenericResources2DiscreteResourceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GenericResources2NamedResourceSpec {
-    #[serde(rename = "Kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for GenericResources2NamedResourceSpec {
+    const NAME: &'static str = "GenericResources2NamedResourceSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Kind" => self.kind = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for GenericResources2NamedResourceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Health stores information about the container's healthcheck results.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Health {
     /// Status is one of `none`, `starting`, `healthy` or `unhealthy`
     ///
@@ -2967,18 +4769,43 @@ pub struct Health {
     /// - "starting"  Starting indicates that the container is not yet ready
     /// - "healthy"   Healthy indicates that the container is running correctly
     /// - "unhealthy" Unhealthy indicates that the container has a problem
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::HealthStatus>,
     /// FailingStreak is the number of consecutive failures
-    #[serde(rename = "FailingStreak", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FailingStreak", skip_serializing_if = "Option::is_none")]
     pub failing_streak: Option<i64>,
     /// Log contains the last few results (oldest first)
-    #[serde(rename = "Log", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Log", skip_serializing_if = "Option::is_none")]
     pub log: Option<Vec<crate::models::HealthcheckResult>>,
+}
+impl docker_engine_runtime::DecodeFields for Health {
+    const NAME: &'static str = "Health";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Status" => self.status = map.next_value()?,
+            "FailingStreak" => self.failing_streak = map.next_value()?,
+            "Log" => self.log = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Health {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// A test to perform to check that the container is healthy.
 /// Healthcheck commands should be side-effect free.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HealthConfig {
     /// The test to perform. Possible values are:
     ///
@@ -2992,11 +4819,11 @@ pub struct HealthConfig {
     /// - `1` unhealthy
     /// - `2` reserved (treated as unhealthy)
     /// - other values: error running probe
-    #[serde(rename = "Test", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Test", skip_serializing_if = "Option::is_none")]
     pub test: Option<Vec<String>>,
     /// The time to wait between checks in nanoseconds. It should be 0 or at
     /// least 1000000 (1 ms). 0 means inherit.
-    #[serde(rename = "Interval", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Interval", skip_serializing_if = "Option::is_none")]
     pub interval: Option<i64>,
     /// The time to wait before considering the check to have hung. It should
     /// be 0 or at least 1000000 (1 ms). 0 means inherit.
@@ -3004,21 +4831,49 @@ pub struct HealthConfig {
     /// If the health check command does not complete within this timeout,
     /// the check is considered failed and the health check process is
     /// forcibly terminated without a graceful shutdown.
-    #[serde(rename = "Timeout", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Timeout", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<i64>,
     /// The number of consecutive failures needed to consider a container as
     /// unhealthy. 0 means inherit.
-    #[serde(rename = "Retries", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Retries", skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
     /// Start period for the container to initialize before starting
     /// health-retries countdown in nanoseconds. It should be 0 or at least
     /// 1000000 (1 ms). 0 means inherit.
-    #[serde(rename = "StartPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StartPeriod", skip_serializing_if = "Option::is_none")]
     pub start_period: Option<i64>,
     /// The time to wait between checks in nanoseconds during the start period.
     /// It should be 0 or at least 1000000 (1 ms). 0 means inherit.
-    #[serde(rename = "StartInterval", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StartInterval", skip_serializing_if = "Option::is_none")]
     pub start_interval: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for HealthConfig {
+    const NAME: &'static str = "HealthConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Test" => self.test = map.next_value()?,
+            "Interval" => self.interval = map.next_value()?,
+            "Timeout" => self.timeout = map.next_value()?,
+            "Retries" => self.retries = map.next_value()?,
+            "StartPeriod" => self.start_period = map.next_value()?,
+            "StartInterval" => self.start_interval = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HealthConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Status is one of `none`, `starting`, `healthy` or `unhealthy`
 ///
@@ -3098,15 +4953,15 @@ impl std::fmt::Display for HealthStatus {
     }
 }
 /// HealthcheckResult stores information about a single run of a healthcheck probe
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HealthcheckResult {
     /// Date and time at which this check started in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "Start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Start", skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
     /// Date and time at which this check ended in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "End", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "End", skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
     /// ExitCode meanings:
     ///
@@ -3114,204 +4969,182 @@ pub struct HealthcheckResult {
     /// - `1` unhealthy
     /// - `2` reserved (considered unhealthy)
     /// - other values: error running probe
-    #[serde(rename = "ExitCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExitCode", skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
     /// Output from last check
-    #[serde(rename = "Output", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Output", skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for HealthcheckResult {
+    const NAME: &'static str = "HealthcheckResult";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Start" => self.start = map.next_value()?,
+            "End" => self.end = map.next_value()?,
+            "ExitCode" => self.exit_code = map.next_value()?,
+            "Output" => self.output = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HealthcheckResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Container configuration that depends on the host we are running on
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostConfig {
     /// An integer value representing this container's relative CPU weight
     /// versus other containers.
-    #[serde(rename = "CpuShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// Memory limit in bytes.
-    #[serde(rename = "Memory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
     pub memory: Option<i64>,
     /// Path to `cgroups` under which the container's `cgroup` is created. If
     /// the path is not absolute, the path is considered to be relative to the
     /// `cgroups` path of the init process. Cgroups are created if they do not
     /// already exist.
-    #[serde(rename = "CgroupParent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupParent", skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     /// Block IO weight (relative weight).
-    #[serde(rename = "BlkioWeight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BlkioWeight", skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
     /// Block IO weight (relative device weight) in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Weight": weight}]
     /// ```
-    #[serde(
-        rename = "BlkioWeightDevice",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioWeightDevice", skip_serializing_if = "Option::is_none")]
     pub blkio_weight_device: Option<Vec<crate::models::ResourcesBlkioWeightDevice>>,
     /// Limit read rate (bytes per second) from a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceReadBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (bytes per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceWriteBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceReadIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceWriteIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
-    #[serde(rename = "CpuPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     /// Microseconds of CPU time that the container can get in a CPU period.
-    #[serde(rename = "CpuQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
     /// The length of a CPU real-time period in microseconds. Set to 0 to
     /// allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimePeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_period: Option<i64>,
     /// The length of a CPU real-time runtime in microseconds. Set to 0 to
     /// allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimeRuntime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimeRuntime", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_runtime: Option<i64>,
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`).
-    #[serde(rename = "CpusetCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetCpus", skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only
     /// effective on NUMA systems.
-    #[serde(rename = "CpusetMems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetMems", skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
     /// A list of devices to add to the container.
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::DeviceMapping>>,
     /// a list of cgroup rules to apply to the container
-    #[serde(
-        rename = "DeviceCgroupRules",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DeviceCgroupRules", skip_serializing_if = "Option::is_none")]
     pub device_cgroup_rules: Option<Vec<String>>,
     /// A list of requests for devices to be sent to device drivers.
-    #[serde(rename = "DeviceRequests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DeviceRequests", skip_serializing_if = "Option::is_none")]
     pub device_requests: Option<Vec<crate::models::DeviceRequest>>,
     /// Hard limit for kernel TCP buffer memory (in bytes). Depending on the
     /// OCI runtime in use, this option may be ignored. It is no longer supported
     /// by the default (runc) runtime.
     ///
     /// This field is omitted when empty.
-    #[serde(
-        rename = "KernelMemoryTCP",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KernelMemoryTCP", skip_serializing_if = "Option::is_none")]
     pub kernel_memory_tcp: Option<i64>,
     /// Memory soft limit in bytes.
-    #[serde(
-        rename = "MemoryReservation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
     /// Total memory limit (memory + swap). Set as `-1` to enable unlimited
     /// swap.
-    #[serde(rename = "MemorySwap", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemorySwap", skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
     /// Tune a container's memory swappiness behavior. Accepts an integer
     /// between 0 and 100.
-    #[serde(
-        rename = "MemorySwappiness",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemorySwappiness", skip_serializing_if = "Option::is_none")]
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
-    #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Run an init inside the container that forwards signals and reaps
     /// processes. This field is omitted if empty, and the default (as
     /// configured on the daemon) is used.
-    #[serde(rename = "Init", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Init", skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     /// Tune a container's PIDs limit. Set `0` or `-1` for unlimited, or `null`
     /// to not change.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     /// A list of resource limits to set in the container. For example:
     ///
     /// ```text
     /// {"Name": "nofile", "Soft": 1024, "Hard": 2048}
     /// ```
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::ResourcesUlimits>>,
     /// The number of usable CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are
     /// mutually exclusive. The order of precedence is `CPUCount` first, then
     /// `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCount", skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
     /// The usable percentage of the available CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are
     /// mutually exclusive. The order of precedence is `CPUCount` first, then
     /// `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuPercent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPercent", skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
-    #[serde(rename = "IOMaximumIOps", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
     pub io_maximum_i_ops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive
     /// (Windows only).
-    #[serde(
-        rename = "IOMaximumBandwidth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
     /// A list of volume bindings for this container. Each volume binding
     /// is a string in one of these forms:
@@ -3351,56 +5184,52 @@ pub struct HostConfig {
     ///   For shared volumes, the source mount point must be set to `shared`.
     ///   For slave volumes, the mount must be set to either `shared` or
     ///   `slave`.
-    #[serde(rename = "Binds", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Binds", skip_serializing_if = "Option::is_none")]
     pub binds: Option<Vec<String>>,
     /// Path to a file where the container ID is written
-    #[serde(
-        rename = "ContainerIDFile",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainerIDFile", skip_serializing_if = "Option::is_none")]
     pub container_id_file: Option<String>,
     /// The logging configuration for this container
-    #[serde(rename = "LogConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogConfig", skip_serializing_if = "Option::is_none")]
     pub log_config: Option<crate::models::HostConfigLogConfig>,
     /// Network mode to use for this container. Supported standard values
     /// are: `bridge`, `host`, `none`, and `container:<name|id>`. Any
     /// other value is taken as a custom network's name to which this
     /// container should connect to.
-    #[serde(rename = "NetworkMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkMode", skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
-    #[serde(rename = "PortBindings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PortBindings", skip_serializing_if = "Option::is_none")]
     pub port_bindings: Option<crate::models::PortMap>,
-    #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::RestartPolicy>,
     /// Automatically remove the container when the container's process
     /// exits. This has no effect if `RestartPolicy` is set.
-    #[serde(rename = "AutoRemove", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AutoRemove", skip_serializing_if = "Option::is_none")]
     pub auto_remove: Option<bool>,
     /// Driver that this container uses to mount volumes.
-    #[serde(rename = "VolumeDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumeDriver", skip_serializing_if = "Option::is_none")]
     pub volume_driver: Option<String>,
     /// A list of volumes to inherit from another container, specified in
     /// the form `<container name>[:<ro|rw>]`.
-    #[serde(rename = "VolumesFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumesFrom", skip_serializing_if = "Option::is_none")]
     pub volumes_from: Option<Vec<String>>,
     /// Specification for mounts to be added to the container.
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::Mount>>,
     /// Initial console size, as an `[height, width]` array.
-    #[serde(rename = "ConsoleSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConsoleSize", skip_serializing_if = "Option::is_none")]
     pub console_size: Option<Vec<i64>>,
     /// Arbitrary non-identifying metadata attached to container and
     /// provided to the runtime when the container is started.
-    #[serde(rename = "Annotations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Annotations", skip_serializing_if = "Option::is_none")]
     pub annotations: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the container. Conflicts
     /// with option 'Capabilities'.
-    #[serde(rename = "CapAdd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapAdd", skip_serializing_if = "Option::is_none")]
     pub cap_add: Option<Vec<String>>,
     /// A list of kernel capabilities to drop from the container. Conflicts
     /// with option 'Capabilities'.
-    #[serde(rename = "CapDrop", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapDrop", skip_serializing_if = "Option::is_none")]
     pub cap_drop: Option<Vec<String>>,
     /// cgroup namespace mode for the container. Possible values are:
     ///
@@ -3409,23 +5238,23 @@ pub struct HostConfig {
     ///
     /// If not specified, the daemon default is used, which can either be `"private"`
     /// or `"host"`, depending on daemon version, kernel support and configuration.
-    #[serde(rename = "CgroupnsMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupnsMode", skip_serializing_if = "Option::is_none")]
     pub cgroupns_mode: Option<crate::models::HostConfigCgroupnsMode>,
     /// A list of DNS servers for the container to use.
-    #[serde(rename = "Dns", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dns", skip_serializing_if = "Option::is_none")]
     pub dns: Option<Vec<String>>,
     /// A list of DNS options.
-    #[serde(rename = "DnsOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
     pub dns_options: Option<Vec<String>>,
     /// A list of DNS search domains.
-    #[serde(rename = "DnsSearch", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DnsSearch", skip_serializing_if = "Option::is_none")]
     pub dns_search: Option<Vec<String>>,
     /// A list of hostnames/IP mappings to add to the container's `/etc/hosts`
     /// file. Specified in the form `["hostname:IP"]`.
-    #[serde(rename = "ExtraHosts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExtraHosts", skip_serializing_if = "Option::is_none")]
     pub extra_hosts: Option<Vec<String>>,
     /// A list of additional groups that the container process will run as.
-    #[serde(rename = "GroupAdd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GroupAdd", skip_serializing_if = "Option::is_none")]
     pub group_add: Option<Vec<String>>,
     /// IPC sharing mode for the container. Possible values are:
     ///
@@ -3437,27 +5266,27 @@ pub struct HostConfig {
     ///
     /// If not specified, daemon default is used, which can either be `"private"`
     /// or `"shareable"`, depending on daemon version and configuration.
-    #[serde(rename = "IpcMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IpcMode", skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<String>,
     /// Cgroup to use for the container.
-    #[serde(rename = "Cgroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cgroup", skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
     /// A list of links for the container in the form `container_name:alias`.
-    #[serde(rename = "Links", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Links", skip_serializing_if = "Option::is_none")]
     pub links: Option<Vec<String>>,
     /// An integer value containing the score given to the container in
     /// order to tune OOM killer preferences.
-    #[serde(rename = "OomScoreAdj", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomScoreAdj", skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i64>,
     /// Set the PID (Process) Namespace mode for the container. It can be
     /// either:
     ///
     /// - `"container:<name|id>"`: joins another container's PID namespace
     /// - `"host"`: use the host's PID namespace inside the container
-    #[serde(rename = "PidMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidMode", skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<String>,
     /// Gives the container full access to the host.
-    #[serde(rename = "Privileged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Privileged", skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
     /// Allocates an ephemeral host port for all of a container's
     /// exposed ports.
@@ -3469,21 +5298,17 @@ pub struct HostConfig {
     /// The port is selected from the ephemeral port range that depends on
     /// the kernel. For example, on Linux the range is defined by
     /// `/proc/sys/net/ipv4/ip_local_port_range`.
-    #[serde(
-        rename = "PublishAllPorts",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PublishAllPorts", skip_serializing_if = "Option::is_none")]
     pub publish_all_ports: Option<bool>,
     /// Mount the container's root filesystem as read only.
-    #[serde(rename = "ReadonlyRootfs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReadonlyRootfs", skip_serializing_if = "Option::is_none")]
     pub readonly_rootfs: Option<bool>,
     /// A list of string values to customize labels for MLS systems, such
     /// as SELinux.
-    #[serde(rename = "SecurityOpt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SecurityOpt", skip_serializing_if = "Option::is_none")]
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options for this container, in the form `{"size": "120G"}`.
-    #[serde(rename = "StorageOpt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StorageOpt", skip_serializing_if = "Option::is_none")]
     pub storage_opt: Option<std::collections::HashMap<String, String>>,
     /// A map of container directories which should be replaced by tmpfs
     /// mounts, and their corresponding mount options. For example:
@@ -3491,37 +5316,129 @@ pub struct HostConfig {
     /// ```text
     /// { "/run": "rw,noexec,nosuid,size=65536k" }
     /// ```
-    #[serde(rename = "Tmpfs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tmpfs", skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<std::collections::HashMap<String, String>>,
     /// UTS namespace to use for the container.
-    #[serde(rename = "UTSMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UTSMode", skip_serializing_if = "Option::is_none")]
     pub uts_mode: Option<String>,
     /// Sets the usernamespace mode for the container when usernamespace
     /// remapping option is enabled.
-    #[serde(rename = "UsernsMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UsernsMode", skip_serializing_if = "Option::is_none")]
     pub userns_mode: Option<String>,
     /// Size of `/dev/shm` in bytes. If omitted, the system uses 64MB.
-    #[serde(rename = "ShmSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ShmSize", skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<i64>,
     /// A list of kernel parameters (sysctls) to set in the container.
     ///
     /// This field is omitted if not set.
-    #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Sysctls", skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// Runtime to use with this container.
-    #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     /// Isolation technology of the container. (Windows only)
-    #[serde(rename = "Isolation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Isolation", skip_serializing_if = "Option::is_none")]
     pub isolation: Option<crate::models::HostConfigIsolation>,
     /// The list of paths to be masked inside the container (this overrides
     /// the default set of paths).
-    #[serde(rename = "MaskedPaths", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MaskedPaths", skip_serializing_if = "Option::is_none")]
     pub masked_paths: Option<Vec<String>>,
     /// The list of paths to be set as read-only inside the container
     /// (this overrides the default set of paths).
-    #[serde(rename = "ReadonlyPaths", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReadonlyPaths", skip_serializing_if = "Option::is_none")]
     pub readonly_paths: Option<Vec<String>>,
+}
+impl docker_engine_runtime::DecodeFields for HostConfig {
+    const NAME: &'static str = "HostConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CpuShares" => self.cpu_shares = map.next_value()?,
+            "Memory" => self.memory = map.next_value()?,
+            "CgroupParent" => self.cgroup_parent = map.next_value()?,
+            "BlkioWeight" => self.blkio_weight = map.next_value()?,
+            "BlkioWeightDevice" => self.blkio_weight_device = map.next_value()?,
+            "BlkioDeviceReadBps" => self.blkio_device_read_bps = map.next_value()?,
+            "BlkioDeviceWriteBps" => self.blkio_device_write_bps = map.next_value()?,
+            "BlkioDeviceReadIOps" => self.blkio_device_read_i_ops = map.next_value()?,
+            "BlkioDeviceWriteIOps" => self.blkio_device_write_i_ops = map.next_value()?,
+            "CpuPeriod" => self.cpu_period = map.next_value()?,
+            "CpuQuota" => self.cpu_quota = map.next_value()?,
+            "CpuRealtimePeriod" => self.cpu_realtime_period = map.next_value()?,
+            "CpuRealtimeRuntime" => self.cpu_realtime_runtime = map.next_value()?,
+            "CpusetCpus" => self.cpuset_cpus = map.next_value()?,
+            "CpusetMems" => self.cpuset_mems = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            "DeviceCgroupRules" => self.device_cgroup_rules = map.next_value()?,
+            "DeviceRequests" => self.device_requests = map.next_value()?,
+            "KernelMemoryTCP" => self.kernel_memory_tcp = map.next_value()?,
+            "MemoryReservation" => self.memory_reservation = map.next_value()?,
+            "MemorySwap" => self.memory_swap = map.next_value()?,
+            "MemorySwappiness" => self.memory_swappiness = map.next_value()?,
+            "NanoCpus" => self.nano_cpus = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "Init" => self.init = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            "CpuCount" => self.cpu_count = map.next_value()?,
+            "CpuPercent" => self.cpu_percent = map.next_value()?,
+            "IOMaximumIOps" => self.io_maximum_i_ops = map.next_value()?,
+            "IOMaximumBandwidth" => self.io_maximum_bandwidth = map.next_value()?,
+            "Binds" => self.binds = map.next_value()?,
+            "ContainerIDFile" => self.container_id_file = map.next_value()?,
+            "LogConfig" => self.log_config = map.next_value()?,
+            "NetworkMode" => self.network_mode = map.next_value()?,
+            "PortBindings" => self.port_bindings = map.next_value()?,
+            "RestartPolicy" => self.restart_policy = map.next_value()?,
+            "AutoRemove" => self.auto_remove = map.next_value()?,
+            "VolumeDriver" => self.volume_driver = map.next_value()?,
+            "VolumesFrom" => self.volumes_from = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "ConsoleSize" => self.console_size = map.next_value()?,
+            "Annotations" => self.annotations = map.next_value()?,
+            "CapAdd" => self.cap_add = map.next_value()?,
+            "CapDrop" => self.cap_drop = map.next_value()?,
+            "CgroupnsMode" => self.cgroupns_mode = map.next_value()?,
+            "Dns" => self.dns = map.next_value()?,
+            "DnsOptions" => self.dns_options = map.next_value()?,
+            "DnsSearch" => self.dns_search = map.next_value()?,
+            "ExtraHosts" => self.extra_hosts = map.next_value()?,
+            "GroupAdd" => self.group_add = map.next_value()?,
+            "IpcMode" => self.ipc_mode = map.next_value()?,
+            "Cgroup" => self.cgroup = map.next_value()?,
+            "Links" => self.links = map.next_value()?,
+            "OomScoreAdj" => self.oom_score_adj = map.next_value()?,
+            "PidMode" => self.pid_mode = map.next_value()?,
+            "Privileged" => self.privileged = map.next_value()?,
+            "PublishAllPorts" => self.publish_all_ports = map.next_value()?,
+            "ReadonlyRootfs" => self.readonly_rootfs = map.next_value()?,
+            "SecurityOpt" => self.security_opt = map.next_value()?,
+            "StorageOpt" => self.storage_opt = map.next_value()?,
+            "Tmpfs" => self.tmpfs = map.next_value()?,
+            "UTSMode" => self.uts_mode = map.next_value()?,
+            "UsernsMode" => self.userns_mode = map.next_value()?,
+            "ShmSize" => self.shm_size = map.next_value()?,
+            "Sysctls" => self.sysctls = map.next_value()?,
+            "Runtime" => self.runtime = map.next_value()?,
+            "Isolation" => self.isolation = map.next_value()?,
+            "MaskedPaths" => self.masked_paths = map.next_value()?,
+            "ReadonlyPaths" => self.readonly_paths = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// cgroup namespace mode for the container. Possible values are:
 ///
@@ -3666,15 +5583,39 @@ impl std::fmt::Display for HostConfigIsolation {
     }
 }
 /// The logging configuration for this container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HostConfigLogConfig {
     /// Name of the logging driver used for the container or "none"
     /// if logging is disabled.
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::HostConfigLogConfigType>,
     /// Driver-specific configuration options for the logging driver.
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for HostConfigLogConfig {
+    const NAME: &'static str = "HostConfigLogConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for HostConfigLogConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Name of the logging driver used for the container or "none"
 /// if logging is disabled.
@@ -3774,11 +5715,34 @@ impl std::fmt::Display for HostConfigLogConfigType {
     }
 }
 /// Response to an API call that returns just an Id
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IdResponse {
     /// The id of the newly created object.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for IdResponse {
+    const NAME: &'static str = "IdResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for IdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -3904,89 +5868,199 @@ impl std::fmt::Display for ImageBuildVersion {
 }
 /// Configuration of the image. These fields are used as defaults
 /// when starting a container from the image.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageConfig {
     /// The user that commands are run as inside the container.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// An object mapping ports to an empty object in the form:
     ///
     /// `{"<port>/<tcp|udp|sctp>": {}}`
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExposedPorts", skip_serializing_if = "Option::is_none")]
     pub exposed_ports: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// A list of environment variables to set inside the container in the
     /// form `["VAR=value", ...]`. A variable without `=` is removed from the
     /// environment, rather than to have an empty value.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// Command to run specified as a string or an array of strings.
-    #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cmd", skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Healthcheck", skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<crate::models::HealthConfig>,
     /// Command is already escaped (Windows only)
-    #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ArgsEscaped", skip_serializing_if = "Option::is_none")]
     pub args_escaped: Option<bool>,
     /// An object mapping mount point paths inside the container to empty
     /// objects.
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// The working directory for commands to run in.
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkingDir", skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// The entry point for the container as a string or an array of strings.
     ///
     /// If the array consists of exactly one empty string (`[""]`) then the
     /// entry point is reset to system default (i.e., the entry point used by
     /// docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     /// `ONBUILD` metadata that were defined in the image's `Dockerfile`.
-    #[serde(rename = "OnBuild", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OnBuild", skip_serializing_if = "Option::is_none")]
     pub on_build: Option<Vec<String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Signal to stop a container as a string or unsigned integer.
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopSignal", skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
-    #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Shell", skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageConfig {
+    const NAME: &'static str = "ImageConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "User" => self.user = map.next_value()?,
+            "ExposedPorts" => self.exposed_ports = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Cmd" => self.cmd = map.next_value()?,
+            "Healthcheck" => self.healthcheck = map.next_value()?,
+            "ArgsEscaped" => self.args_escaped = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            "WorkingDir" => self.working_dir = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "OnBuild" => self.on_build = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "StopSignal" => self.stop_signal = map.next_value()?,
+            "Shell" => self.shell = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageDeleteResponseItem {
     /// The image ID of an image that was untagged
-    #[serde(rename = "Untagged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Untagged", skip_serializing_if = "Option::is_none")]
     pub untagged: Option<String>,
     /// The image ID of an image that was deleted
-    #[serde(rename = "Deleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Deleted", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ImageDeleteResponseItem {
+    const NAME: &'static str = "ImageDeleteResponseItem";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Untagged" => self.untagged = map.next_value()?,
+            "Deleted" => self.deleted = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageDeleteResponseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// individual image layer information in response to ImageHistory operation
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageHistoryResponseItem {
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
-    #[serde(rename = "CreatedBy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    #[serde(rename = "Comment", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ImageHistoryResponseItem {
+    const NAME: &'static str = "ImageHistoryResponseItem";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "CreatedBy" => self.created_by = map.next_value()?,
+            "Tags" => self.tags = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "Comment" => self.comment = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageHistoryResponseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Image ID or Digest
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageId {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ImageId {
+    const NAME: &'static str = "ImageId";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageId {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Information about an image in the local image cache.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageInspect {
     /// ID is the content-addressable ID of an image.
     ///
@@ -3996,9 +6070,9 @@ pub struct ImageInspect {
     ///
     /// Note that this digest differs from the `RepoDigests` below, which
     /// holds digests of image manifests that reference the image.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Descriptor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
     pub descriptor: Option<crate::models::OciDescriptor>,
     /// Manifests is a list of image manifests available in this image. It
     /// provides a more detailed view of the platform-specific image manifests or
@@ -4009,7 +6083,7 @@ pub struct ImageInspect {
     ///
     /// WARNING: This is experimental and may change at any time without any backward
     /// compatibility.
-    #[serde(rename = "Manifests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Manifests", skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<crate::models::ImageManifestSummary>>,
     /// List of image names/tags in the local image cache that reference this
     /// image.
@@ -4017,7 +6091,7 @@ pub struct ImageInspect {
     /// Multiple image tags can refer to the same image, and this list may be
     /// empty if no tags reference the image, in which case the image is
     /// "untagged", in which case it can still be referenced by its ID.
-    #[serde(rename = "RepoTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
     pub repo_tags: Option<Vec<String>>,
     /// List of content-addressable digests of locally available image manifests
     /// that the image is referenced from. Multiple manifests can refer to the
@@ -4026,95 +6100,183 @@ pub struct ImageInspect {
     /// These digests are usually only available if the image was either pulled
     /// from a registry, or if the image was pushed to a registry, which is when
     /// the manifest is generated and its digest calculated.
-    #[serde(rename = "RepoDigests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
     pub repo_digests: Option<Vec<String>>,
     /// ID of the parent image.
     ///
     /// Depending on how the image was created, this field may be empty and
     /// is only set for images that were built/created locally. This field
     /// is empty if the image was pulled from an image registry.
-    #[serde(rename = "Parent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Parent", skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     /// Optional message that was set when committing or importing the image.
-    #[serde(rename = "Comment", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Date and time at which the image was created, formatted in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
     ///
     /// This information is only available if present in the image,
     /// and omitted otherwise.
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The version of Docker that was used to build the image.
     ///
     /// Depending on how the image was created, this field may be empty.
-    #[serde(rename = "DockerVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DockerVersion", skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
     /// Name of the author that was specified when committing the image, or as
     /// specified through MAINTAINER (deprecated) in the Dockerfile.
-    #[serde(rename = "Author", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Author", skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::ImageConfig>,
     /// Hardware CPU architecture that the image runs on.
-    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     /// CPU architecture variant (presently ARM-only).
-    #[serde(rename = "Variant", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Variant", skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// Operating System the image is built to run on.
-    #[serde(rename = "Os", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Os", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
     /// Operating System version the image is built to run on (especially
     /// for Windows).
-    #[serde(rename = "OsVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OsVersion", skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     /// Total size of the image including all layers it is composed of.
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
-    #[serde(rename = "GraphDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
     pub graph_driver: Option<crate::models::DriverData>,
     /// Information about the image's RootFS, including the layer IDs.
-    #[serde(rename = "RootFS", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RootFS", skip_serializing_if = "Option::is_none")]
     pub root_fs: Option<crate::models::ImageInspectRootFs>,
     /// Additional metadata of the image in the local cache. This information
     /// is local to the daemon, and not part of the image itself.
-    #[serde(rename = "Metadata", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Metadata", skip_serializing_if = "Option::is_none")]
     pub metadata: Option<crate::models::ImageInspectMetadata>,
+}
+impl docker_engine_runtime::DecodeFields for ImageInspect {
+    const NAME: &'static str = "ImageInspect";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Descriptor" => self.descriptor = map.next_value()?,
+            "Manifests" => self.manifests = map.next_value()?,
+            "RepoTags" => self.repo_tags = map.next_value()?,
+            "RepoDigests" => self.repo_digests = map.next_value()?,
+            "Parent" => self.parent = map.next_value()?,
+            "Comment" => self.comment = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "DockerVersion" => self.docker_version = map.next_value()?,
+            "Author" => self.author = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            "Architecture" => self.architecture = map.next_value()?,
+            "Variant" => self.variant = map.next_value()?,
+            "Os" => self.os = map.next_value()?,
+            "OsVersion" => self.os_version = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "GraphDriver" => self.graph_driver = map.next_value()?,
+            "RootFS" => self.root_fs = map.next_value()?,
+            "Metadata" => self.metadata = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageInspect {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Additional metadata of the image in the local cache. This information
 /// is local to the daemon, and not part of the image itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageInspectMetadata {
     /// Date and time at which the image was last tagged in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
     ///
     /// This information is only available if the image was tagged locally,
     /// and omitted otherwise.
-    #[serde(rename = "LastTagTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LastTagTime", skip_serializing_if = "Option::is_none")]
     pub last_tag_time: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for ImageInspectMetadata {
+    const NAME: &'static str = "ImageInspectMetadata";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "LastTagTime" => self.last_tag_time = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageInspectMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Information about the image's RootFS, including the layer IDs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageInspectRootFs {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "Layers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Layers", skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for ImageInspectRootFs {
+    const NAME: &'static str = "ImageInspectRootFs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Layers" => self.layers = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageInspectRootFs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// ImageManifestSummary represents a summary of an image manifest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummary {
     /// ID is the content-addressable ID of an image and is the same as the
     /// digest of the image manifest.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Descriptor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
     pub descriptor: Option<crate::models::OciDescriptor>,
     /// Indicates whether all the child content (image config, layers) is fully available locally.
-    #[serde(rename = "Available", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Available", skip_serializing_if = "Option::is_none")]
     pub available: Option<bool>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<crate::models::ImageManifestSummarySize>,
     /// The kind of the manifest.
     ///
@@ -4122,42 +6284,115 @@ pub struct ImageManifestSummary {
     /// -------------|-----------------------------------------------------------
     /// image        | Image manifest that can be used to start a container.
     /// attestation  | Attestation manifest produced by the Buildkit builder for a specific image manifest.
-    #[serde(rename = "Kind", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
     pub kind: Option<crate::models::ImageManifestSummaryKind>,
     /// The image data for the image manifest.
     /// This field is only populated when Kind is "image".
-    #[serde(rename = "ImageData", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ImageData", skip_serializing_if = "Option::is_none")]
     pub image_data: Option<crate::models::ImageManifestSummaryImageData>,
     /// The image data for the attestation manifest.
     /// This field is only populated when Kind is "attestation".
-    #[serde(
-        rename = "AttestationData",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AttestationData", skip_serializing_if = "Option::is_none")]
     pub attestation_data: Option<crate::models::ImageManifestSummaryAttestationData>,
+}
+impl docker_engine_runtime::DecodeFields for ImageManifestSummary {
+    const NAME: &'static str = "ImageManifestSummary";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Descriptor" => self.descriptor = map.next_value()?,
+            "Available" => self.available = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "Kind" => self.kind = map.next_value()?,
+            "ImageData" => self.image_data = map.next_value()?,
+            "AttestationData" => self.attestation_data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageManifestSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The image data for the attestation manifest.
 /// This field is only populated when Kind is "attestation".
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummaryAttestationData {
     /// The digest of the image manifest that this attestation is for.
-    #[serde(rename = "For", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "For", skip_serializing_if = "Option::is_none")]
     pub for_: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ImageManifestSummaryAttestationData {
+    const NAME: &'static str = "ImageManifestSummaryAttestationData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "For" => self.for_ = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageManifestSummaryAttestationData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The image data for the image manifest.
 /// This field is only populated when Kind is "image".
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummaryImageData {
-    #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platform", skip_serializing_if = "Option::is_none")]
     pub platform: Option<crate::models::OciPlatform>,
     /// The IDs of the containers that are using this image.
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<Vec<String>>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<crate::models::ImageManifestSummaryImageDataSize>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageManifestSummaryImageData {
+    const NAME: &'static str = "ImageManifestSummaryImageData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Platform" => self.platform = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageManifestSummaryImageData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummaryImageDataSize {
     /// Unpacked is the size (in bytes) of the locally unpacked
     /// (uncompressed) image content that's directly usable by the containers
@@ -4166,8 +6401,31 @@ pub struct ImageManifestSummaryImageDataSize {
     /// the image might still have an unpacked data that's still used by
     /// some container even when the distributable/compressed content is
     /// already gone.
-    #[serde(rename = "Unpacked", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Unpacked", skip_serializing_if = "Option::is_none")]
     pub unpacked: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ImageManifestSummaryImageDataSize {
+    const NAME: &'static str = "ImageManifestSummaryImageDataSize";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Unpacked" => self.unpacked = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageManifestSummaryImageDataSize {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The kind of the manifest.
 ///
@@ -4242,7 +6500,7 @@ impl std::fmt::Display for ImageManifestSummaryKind {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummarySize {
     /// Total is the total size (in bytes) of all the locally present
     /// data (both distributable and non-distributable) that's related to
@@ -4252,43 +6510,118 @@ pub struct ImageManifestSummarySize {
     /// For example, for an image kind (Kind == "image")
     /// this would include the size of the image content and unpacked
     /// image snapshots (\[Size.Content\] + \[ImageData.Size.Unpacked\]).
-    #[serde(rename = "Total", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// Content is the size (in bytes) of all the locally present
     /// content in the content store (e.g. image config, layers)
     /// referenced by this manifest and its children.
     /// This only includes blobs in the content store.
-    #[serde(rename = "Content", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Content", skip_serializing_if = "Option::is_none")]
     pub content: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageManifestSummarySize {
+    const NAME: &'static str = "ImageManifestSummarySize";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Total" => self.total = map.next_value()?,
+            "Content" => self.content = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageManifestSummarySize {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImagePruneResponse {
     /// Images that were deleted
-    #[serde(rename = "ImagesDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ImagesDeleted", skip_serializing_if = "Option::is_none")]
     pub images_deleted: Option<Vec<crate::models::ImageDeleteResponseItem>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImagePruneResponse {
+    const NAME: &'static str = "ImagePruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ImagesDeleted" => self.images_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImagePruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSearchResponseItem {
-    #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "is_official", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "is_official", skip_serializing_if = "Option::is_none")]
     pub is_official: Option<bool>,
     /// Whether this repository has automated builds enabled.
     ///
     ///
     ///
     /// > **Deprecated**: This field is deprecated and will always be "false".
-    #[serde(rename = "is_automated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "is_automated", skip_serializing_if = "Option::is_none")]
     pub is_automated: Option<bool>,
-    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "star_count", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "star_count", skip_serializing_if = "Option::is_none")]
     pub star_count: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ImageSearchResponseItem {
+    const NAME: &'static str = "ImageSearchResponseItem";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "description" => self.description = map.next_value()?,
+            "is_official" => self.is_official = map.next_value()?,
+            "is_automated" => self.is_automated = map.next_value()?,
+            "name" => self.name = map.next_value()?,
+            "star_count" => self.star_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageSearchResponseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSummary {
     /// ID is the content-addressable ID of an image.
     ///
@@ -4298,14 +6631,14 @@ pub struct ImageSummary {
     ///
     /// Note that this digest differs from the `RepoDigests` below, which
     /// holds digests of image manifests that reference the image.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// ID of the parent image.
     ///
     /// Depending on how the image was created, this field may be empty and
     /// is only set for images that were built/created locally. This field
     /// is empty if the image was pulled from an image registry.
-    #[serde(rename = "ParentId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     /// List of image names/tags in the local image cache that reference this
     /// image.
@@ -4313,7 +6646,7 @@ pub struct ImageSummary {
     /// Multiple image tags can refer to the same image, and this list may be
     /// empty if no tags reference the image, in which case the image is
     /// "untagged", in which case it can still be referenced by its ID.
-    #[serde(rename = "RepoTags", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
     pub repo_tags: Option<Vec<String>>,
     /// List of content-addressable digests of locally available image manifests
     /// that the image is referenced from. Multiple manifests can refer to the
@@ -4322,31 +6655,31 @@ pub struct ImageSummary {
     /// These digests are usually only available if the image was either pulled
     /// from a registry, or if the image was pushed to a registry, which is when
     /// the manifest is generated and its digest calculated.
-    #[serde(rename = "RepoDigests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
     pub repo_digests: Option<Vec<String>>,
     /// Date and time at which the image was created as a Unix timestamp
     /// (number of seconds since EPOCH).
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
     /// Total size of the image including all layers it is composed of.
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// Total size of image layers that are shared between this image and other
     /// images.
     ///
     /// This size is not calculated by default. `-1` indicates that the value
     /// has not been set / calculated.
-    #[serde(rename = "SharedSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SharedSize", skip_serializing_if = "Option::is_none")]
     pub shared_size: Option<i64>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Number of containers using this image. Includes both stopped and running
     /// containers.
     ///
     /// This size is not calculated by default, and depends on which API endpoint
     /// is used. `-1` indicates that the value has not been set / calculated.
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<i64>,
     /// Manifests is a list of manifests available in this image.
     /// It provides a more detailed view of the platform-specific image manifests
@@ -4354,19 +6687,52 @@ pub struct ImageSummary {
     ///
     /// WARNING: This is experimental and may change at any time without any backward
     /// compatibility.
-    #[serde(rename = "Manifests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Manifests", skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<crate::models::ImageManifestSummary>>,
-    #[serde(rename = "Descriptor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
     pub descriptor: Option<crate::models::OciDescriptor>,
 }
+impl docker_engine_runtime::DecodeFields for ImageSummary {
+    const NAME: &'static str = "ImageSummary";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "ParentId" => self.parent_id = map.next_value()?,
+            "RepoTags" => self.repo_tags = map.next_value()?,
+            "RepoDigests" => self.repo_digests = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            "SharedSize" => self.shared_size = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "Manifests" => self.manifests = map.next_value()?,
+            "Descriptor" => self.descriptor = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ImageSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// IndexInfo contains information about a registry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IndexInfo {
     /// Name of the registry, such as "docker.io".
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// List of mirrors, expressed as URIs.
-    #[serde(rename = "Mirrors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mirrors", skip_serializing_if = "Option::is_none")]
     pub mirrors: Option<Vec<String>>,
     /// Indicates if the registry is part of the list of insecure
     /// registries.
@@ -4380,63 +6746,185 @@ pub struct IndexInfo {
     /// > it should ONLY be enabled for testing purposes. For increased
     /// > security, users should add their CA to their system's list of
     /// > trusted CAs instead of enabling this option.
-    #[serde(rename = "Secure", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Secure", skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
     /// Indicates whether this is an official registry (i.e., Docker Hub / docker.io)
-    #[serde(rename = "Official", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Official", skip_serializing_if = "Option::is_none")]
     pub official: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for IndexInfo {
+    const NAME: &'static str = "IndexInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Mirrors" => self.mirrors = map.next_value()?,
+            "Secure" => self.secure = map.next_value()?,
+            "Official" => self.official = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for IndexInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Ipam {
     /// Name of the IPAM driver to use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// List of IPAM configuration options, specified as a map:
     ///
     /// ```text
     /// {"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}
     /// ```
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<crate::models::IpamConfig>>,
     /// Driver-specific options, specified as a map.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Ipam {
+    const NAME: &'static str = "Ipam";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Driver" => self.driver = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Ipam {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IpamConfig {
-    #[serde(rename = "Subnet", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Subnet", skip_serializing_if = "Option::is_none")]
     pub subnet: Option<String>,
-    #[serde(rename = "IPRange", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPRange", skip_serializing_if = "Option::is_none")]
     pub ip_range: Option<String>,
-    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Gateway", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
-    #[serde(
-        rename = "AuxiliaryAddresses",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AuxiliaryAddresses", skip_serializing_if = "Option::is_none")]
     pub auxiliary_addresses: Option<std::collections::HashMap<String, String>>,
 }
+impl docker_engine_runtime::DecodeFields for IpamConfig {
+    const NAME: &'static str = "IpamConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Subnet" => self.subnet = map.next_value()?,
+            "IPRange" => self.ip_range = map.next_value()?,
+            "Gateway" => self.gateway = map.next_value()?,
+            "AuxiliaryAddresses" => self.auxiliary_addresses = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for IpamConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// JoinTokens contains the tokens workers and managers need to join the swarm.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct JoinTokens {
     /// The token workers can use to join the swarm.
-    #[serde(rename = "Worker", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Worker", skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
     /// The token managers can use to join the swarm.
-    #[serde(rename = "Manager", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Manager", skip_serializing_if = "Option::is_none")]
     pub manager: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for JoinTokens {
+    const NAME: &'static str = "JoinTokens";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Worker" => self.worker = map.next_value()?,
+            "Manager" => self.manager = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for JoinTokens {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// An object describing a limit on resources which can be requested by a task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Limit {
-    #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
-    #[serde(rename = "MemoryBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
     /// Limits the maximum number of PIDs in the container. Set `0` for unlimited.
-    #[serde(rename = "Pids", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Pids", skip_serializing_if = "Option::is_none")]
     pub pids: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for Limit {
+    const NAME: &'static str = "Limit";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NanoCPUs" => self.nano_cp_us = map.next_value()?,
+            "MemoryBytes" => self.memory_bytes = map.next_value()?,
+            "Pids" => self.pids = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Current local status of this node.
 ///
@@ -4522,20 +7010,45 @@ impl std::fmt::Display for LocalNodeState {
 ///
 /// It provides the current status of a node's manager component, if the node
 /// is a manager.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ManagerStatus {
-    #[serde(rename = "Leader", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Leader", skip_serializing_if = "Option::is_none")]
     pub leader: Option<bool>,
-    #[serde(rename = "Reachability", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Reachability", skip_serializing_if = "Option::is_none")]
     pub reachability: Option<crate::models::Reachability>,
     /// The IP address and port at which the manager is reachable.
-    #[serde(rename = "Addr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addr", skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ManagerStatus {
+    const NAME: &'static str = "ManagerStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Leader" => self.leader = map.next_value()?,
+            "Reachability" => self.reachability = map.next_value()?,
+            "Addr" => self.addr = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ManagerStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Mount {
     /// Container path.
-    #[serde(rename = "Target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Target", skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Mount source (e.g. a volume name, a host path). The source cannot be
     /// specified when using `Type=tmpfs`. For `Type=bind`, the source path
@@ -4543,7 +7056,7 @@ pub struct Mount {
     /// create the source path on the host if missing.
     ///
     /// For `Type=npipe`, the pipe must exist prior to creating the container.
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The mount type. Available types:
     ///
@@ -4553,42 +7066,69 @@ pub struct Mount {
     /// - `npipe` Mounts a named pipe from the host into the container. The `Source` must exist prior to creating the container.
     /// - `tmpfs` Create a tmpfs with the given options. The mount `Source` cannot be specified for tmpfs.
     /// - `volume` Creates a volume with the given name and options (or uses a pre-existing volume with the same name and options). These are **not** removed when the container is removed.
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::MountType>,
     /// Whether the mount should be read-only.
-    #[serde(rename = "ReadOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReadOnly", skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// The consistency requirement for the mount: `default`, `consistent`, `cached`, or `delegated`.
-    #[serde(rename = "Consistency", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Consistency", skip_serializing_if = "Option::is_none")]
     pub consistency: Option<String>,
     /// Optional configuration for the `bind` type.
-    #[serde(rename = "BindOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BindOptions", skip_serializing_if = "Option::is_none")]
     pub bind_options: Option<crate::models::MountBindOptions>,
     /// Optional configuration for the `volume` type.
-    #[serde(rename = "VolumeOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumeOptions", skip_serializing_if = "Option::is_none")]
     pub volume_options: Option<crate::models::MountVolumeOptions>,
     /// Optional configuration for the `image` type.
-    #[serde(rename = "ImageOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ImageOptions", skip_serializing_if = "Option::is_none")]
     pub image_options: Option<crate::models::MountImageOptions>,
     /// Optional configuration for the `tmpfs` type.
-    #[serde(rename = "TmpfsOptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TmpfsOptions", skip_serializing_if = "Option::is_none")]
     pub tmpfs_options: Option<crate::models::MountTmpfsOptions>,
 }
+impl docker_engine_runtime::DecodeFields for Mount {
+    const NAME: &'static str = "Mount";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Target" => self.target = map.next_value()?,
+            "Source" => self.source = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            "ReadOnly" => self.read_only = map.next_value()?,
+            "Consistency" => self.consistency = map.next_value()?,
+            "BindOptions" => self.bind_options = map.next_value()?,
+            "VolumeOptions" => self.volume_options = map.next_value()?,
+            "ImageOptions" => self.image_options = map.next_value()?,
+            "TmpfsOptions" => self.tmpfs_options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Mount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Optional configuration for the `bind` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountBindOptions {
     /// A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`.
-    #[serde(rename = "Propagation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Propagation", skip_serializing_if = "Option::is_none")]
     pub propagation: Option<crate::models::MountBindOptionsPropagation>,
     /// Disable recursive bind mount.
-    #[serde(rename = "NonRecursive", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NonRecursive", skip_serializing_if = "Option::is_none")]
     pub non_recursive: Option<bool>,
     /// Create mount point on host if missing
-    #[serde(
-        rename = "CreateMountpoint",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CreateMountpoint", skip_serializing_if = "Option::is_none")]
     pub create_mountpoint: Option<bool>,
     /// Make the mount non-recursively read-only, but still leave the mount recursive
     /// (unless NonRecursive is set to `true` in conjunction).
@@ -4596,19 +7136,40 @@ pub struct MountBindOptions {
     /// Added in v1.44, before that version all read-only mounts were
     /// non-recursive by default. To match the previous behaviour this
     /// will default to `true` for clients on versions prior to v1.44.
-    #[serde(
-        rename = "ReadOnlyNonRecursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ReadOnlyNonRecursive", skip_serializing_if = "Option::is_none")]
     pub read_only_non_recursive: Option<bool>,
     /// Raise an error if the mount cannot be made recursively read-only.
-    #[serde(
-        rename = "ReadOnlyForceRecursive",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ReadOnlyForceRecursive", skip_serializing_if = "Option::is_none")]
     pub read_only_force_recursive: Option<bool>,
+}
+impl docker_engine_runtime::DecodeFields for MountBindOptions {
+    const NAME: &'static str = "MountBindOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Propagation" => self.propagation = map.next_value()?,
+            "NonRecursive" => self.non_recursive = map.next_value()?,
+            "CreateMountpoint" => self.create_mountpoint = map.next_value()?,
+            "ReadOnlyNonRecursive" => self.read_only_non_recursive = map.next_value()?,
+            "ReadOnlyForceRecursive" => {
+                self.read_only_force_recursive = map.next_value()?;
+            }
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountBindOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`.
 ///
@@ -4691,15 +7252,38 @@ impl std::fmt::Display for MountBindOptionsPropagation {
     }
 }
 /// Optional configuration for the `image` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountImageOptions {
     /// Source path inside the image. Must be relative without any back traversals.
-    #[serde(rename = "Subpath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Subpath", skip_serializing_if = "Option::is_none")]
     pub subpath: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for MountImageOptions {
+    const NAME: &'static str = "MountImageOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Subpath" => self.subpath = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountImageOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// MountPoint represents a mount point configuration inside the container.
 /// This is used for reporting the mountpoints in use by a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountPoint {
     /// The mount type:
     ///
@@ -4709,11 +7293,11 @@ pub struct MountPoint {
     /// - `npipe` a named pipe from the host into the container.
     /// - `tmpfs` a `tmpfs`.
     /// - `volume` a docker volume with the given `Name`.
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::MountType>,
     /// Name is the name reference to the underlying data defined by `Source`
     /// e.g., the volume name.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Source location of the mount.
     ///
@@ -4721,47 +7305,102 @@ pub struct MountPoint {
     /// `/var/lib/docker/volumes/`). For bind-mounts, and `npipe`, this contains
     /// the source (host) part of the bind-mount. For `tmpfs` mount points, this
     /// field is empty.
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Destination is the path relative to the container root (`/`) where
     /// the `Source` is mounted inside the container.
-    #[serde(rename = "Destination", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     /// Driver is the volume driver used to create the volume (if it is a volume).
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Mode is a comma separated list of options supplied by the user when
     /// creating the bind/volume mount.
     ///
     /// The default is platform-specific (`"z"` on Linux, empty on Windows).
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// Whether the mount is mounted writable (read-write).
-    #[serde(rename = "RW", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RW", skip_serializing_if = "Option::is_none")]
     pub rw: Option<bool>,
     /// Propagation describes how mounts are propagated from the host into the
     /// mount point, and vice-versa. Refer to the [Linux kernel documentation](https://www.kernel.org/doc/Documentation/filesystems/sharedsubtree.txt)
     /// for details. This field is not used on Windows.
-    #[serde(rename = "Propagation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Propagation", skip_serializing_if = "Option::is_none")]
     pub propagation: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for MountPoint {
+    const NAME: &'static str = "MountPoint";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Source" => self.source = map.next_value()?,
+            "Destination" => self.destination = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "RW" => self.rw = map.next_value()?,
+            "Propagation" => self.propagation = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Optional configuration for the `tmpfs` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountTmpfsOptions {
     /// The size for the tmpfs mount in bytes.
-    #[serde(rename = "SizeBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SizeBytes", skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
     /// The permission mode for the tmpfs mount in an integer.
     /// The value must not be in octal format (e.g. 755) but rather
     /// the decimal representation of the octal value (e.g. 493).
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<i64>,
     /// The options to be passed to the tmpfs mount. An array of arrays.
     /// Flag options should be provided as 1-length arrays. Other types
     /// should be provided as as 2-length arrays, where the first item is
     /// the key and the second the value.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<Vec<String>>>,
+}
+impl docker_engine_runtime::DecodeFields for MountTmpfsOptions {
+    const NAME: &'static str = "MountTmpfsOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "SizeBytes" => self.size_bytes = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountTmpfsOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The mount type. Available types:
 ///
@@ -4851,265 +7490,540 @@ impl std::fmt::Display for MountType {
     }
 }
 /// Optional configuration for the `volume` type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountVolumeOptions {
     /// Populate volume with data from the target.
-    #[serde(rename = "NoCopy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NoCopy", skip_serializing_if = "Option::is_none")]
     pub no_copy: Option<bool>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Map of driver specific options
-    #[serde(rename = "DriverConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverConfig", skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<crate::models::MountVolumeOptionsDriverConfig>,
     /// Source path inside the volume. Must be relative without any back traversals.
-    #[serde(rename = "Subpath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Subpath", skip_serializing_if = "Option::is_none")]
     pub subpath: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for MountVolumeOptions {
+    const NAME: &'static str = "MountVolumeOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NoCopy" => self.no_copy = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "DriverConfig" => self.driver_config = map.next_value()?,
+            "Subpath" => self.subpath = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountVolumeOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Map of driver specific options
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MountVolumeOptionsDriverConfig {
     /// Name of the driver to use to create the volume.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// key/value map of driver specific options.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for MountVolumeOptionsDriverConfig {
+    const NAME: &'static str = "MountVolumeOptionsDriverConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for MountVolumeOptionsDriverConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Network {
     /// Name of the network.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// ID that uniquely identifies a network on a single machine.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Date and time at which the network was created in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "Created", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The level at which the network exists (e.g. `swarm` for cluster-wide
     /// or `local` for machine level)
-    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The name of the driver used to create the network (e.g. `bridge`,
     /// `overlay`).
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Whether the network was created with IPv4 enabled.
-    #[serde(rename = "EnableIPv4", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EnableIPv4", skip_serializing_if = "Option::is_none")]
     pub enable_i_pv4: Option<bool>,
     /// Whether the network was created with IPv6 enabled.
-    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
     pub enable_i_pv6: Option<bool>,
-    #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     /// Whether the network is created to only allow internal networking
     /// connectivity.
-    #[serde(rename = "Internal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Internal", skip_serializing_if = "Option::is_none")]
     pub internal: Option<bool>,
     /// Whether a global / swarm scope network is manually attachable by regular
     /// containers from workers in swarm mode.
-    #[serde(rename = "Attachable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Attachable", skip_serializing_if = "Option::is_none")]
     pub attachable: Option<bool>,
     /// Whether the network is providing the routing-mesh for the swarm cluster.
-    #[serde(rename = "Ingress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ingress", skip_serializing_if = "Option::is_none")]
     pub ingress: Option<bool>,
-    #[serde(rename = "ConfigFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConfigFrom", skip_serializing_if = "Option::is_none")]
     pub config_from: Option<crate::models::ConfigReference>,
     /// Whether the network is a config-only network. Config-only networks are
     /// placeholder networks for network configurations to be used by other
     /// networks. Config-only networks cannot be used directly to run containers
     /// or services.
-    #[serde(rename = "ConfigOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConfigOnly", skip_serializing_if = "Option::is_none")]
     pub config_only: Option<bool>,
     /// Contains endpoints attached to the network.
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<
         std::collections::HashMap<String, crate::models::NetworkContainer>,
     >,
     /// Network-specific options uses when creating the network.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// List of peer nodes for an overlay network. This field is only present
     /// for overlay networks, and omitted for other network types.
-    #[serde(rename = "Peers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Peers", skip_serializing_if = "Option::is_none")]
     pub peers: Option<Vec<crate::models::PeerInfo>>,
+}
+impl docker_engine_runtime::DecodeFields for Network {
+    const NAME: &'static str = "Network";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Id" => self.id = map.next_value()?,
+            "Created" => self.created = map.next_value()?,
+            "Scope" => self.scope = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "EnableIPv4" => self.enable_i_pv4 = map.next_value()?,
+            "EnableIPv6" => self.enable_i_pv6 = map.next_value()?,
+            "IPAM" => self.ipam = map.next_value()?,
+            "Internal" => self.internal = map.next_value()?,
+            "Attachable" => self.attachable = map.next_value()?,
+            "Ingress" => self.ingress = map.next_value()?,
+            "ConfigFrom" => self.config_from = map.next_value()?,
+            "ConfigOnly" => self.config_only = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Peers" => self.peers = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Specifies how a task is attached to a network, and the addresses the
 /// task was assigned on that network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkAttachment {
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<crate::models::Network>,
     /// The IP addresses (in CIDR notation) assigned to the task on this
     /// network. To maintain backward compatibility this field accepts CIDR
     /// notation, but only the IP address is used.
-    #[serde(rename = "Addresses", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addresses", skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for NetworkAttachment {
+    const NAME: &'static str = "NetworkAttachment";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Network" => self.network = map.next_value()?,
+            "Addresses" => self.addresses = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Specifies how a service should be attached to a particular network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkAttachmentConfig {
     /// The target network for attachment. Must be a network name or ID.
-    #[serde(rename = "Target", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Target", skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Discoverable alternate names for the service on this network.
-    #[serde(rename = "Aliases", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
     /// Driver attachment options for the network target.
-    #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverOpts", skip_serializing_if = "Option::is_none")]
     pub driver_opts: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkAttachmentConfig {
+    const NAME: &'static str = "NetworkAttachmentConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Target" => self.target = map.next_value()?,
+            "Aliases" => self.aliases = map.next_value()?,
+            "DriverOpts" => self.driver_opts = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkAttachmentConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkConnectRequest {
     /// The ID or name of the container to connect to the network.
-    #[serde(rename = "Container", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
-    #[serde(rename = "EndpointConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointConfig", skip_serializing_if = "Option::is_none")]
     pub endpoint_config: Option<crate::models::EndpointSettings>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkConnectRequest {
+    const NAME: &'static str = "NetworkConnectRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Container" => self.container = map.next_value()?,
+            "EndpointConfig" => self.endpoint_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkConnectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkContainer {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointID", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(rename = "IPv4Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
     pub i_pv4_address: Option<String>,
-    #[serde(rename = "IPv6Address", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
     pub i_pv6_address: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkContainer {
+    const NAME: &'static str = "NetworkContainer";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "EndpointID" => self.endpoint_id = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "IPv4Address" => self.i_pv4_address = map.next_value()?,
+            "IPv6Address" => self.i_pv6_address = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateRequest {
     /// The network's name.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Name of the network driver plugin to use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// The level at which the network exists (e.g. `swarm` for cluster-wide
     /// or `local` for machine level).
-    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Restrict external access to the network.
-    #[serde(rename = "Internal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Internal", skip_serializing_if = "Option::is_none")]
     pub internal: Option<bool>,
     /// Globally scoped network is manually attachable by regular
     /// containers from workers in swarm mode.
-    #[serde(rename = "Attachable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Attachable", skip_serializing_if = "Option::is_none")]
     pub attachable: Option<bool>,
     /// Ingress network is the network which provides the routing-mesh
     /// in swarm mode.
-    #[serde(rename = "Ingress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ingress", skip_serializing_if = "Option::is_none")]
     pub ingress: Option<bool>,
     /// Creates a config-only network. Config-only networks are placeholder
     /// networks for network configurations to be used by other networks.
     /// Config-only networks cannot be used directly to run containers
     /// or services.
-    #[serde(rename = "ConfigOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConfigOnly", skip_serializing_if = "Option::is_none")]
     pub config_only: Option<bool>,
-    #[serde(rename = "ConfigFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConfigFrom", skip_serializing_if = "Option::is_none")]
     pub config_from: Option<crate::models::ConfigReference>,
-    #[serde(rename = "IPAM", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     /// Enable IPv4 on the network.
-    #[serde(rename = "EnableIPv4", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EnableIPv4", skip_serializing_if = "Option::is_none")]
     pub enable_i_pv4: Option<bool>,
     /// Enable IPv6 on the network.
-    #[serde(rename = "EnableIPv6", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
     pub enable_i_pv6: Option<bool>,
     /// Network specific options to be used by the drivers.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
 }
+impl docker_engine_runtime::DecodeFields for NetworkCreateRequest {
+    const NAME: &'static str = "NetworkCreateRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Scope" => self.scope = map.next_value()?,
+            "Internal" => self.internal = map.next_value()?,
+            "Attachable" => self.attachable = map.next_value()?,
+            "Ingress" => self.ingress = map.next_value()?,
+            "ConfigOnly" => self.config_only = map.next_value()?,
+            "ConfigFrom" => self.config_from = map.next_value()?,
+            "IPAM" => self.ipam = map.next_value()?,
+            "EnableIPv4" => self.enable_i_pv4 = map.next_value()?,
+            "EnableIPv6" => self.enable_i_pv6 = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// OK response to NetworkCreate operation
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateResponse {
     /// The ID of the created network.
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warning", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkCreateResponse {
+    const NAME: &'static str = "NetworkCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Warning" => self.warning = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkDisconnectRequest {
     /// The ID or name of the container to disconnect from the network.
-    #[serde(rename = "Container", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     /// Force the container to disconnect from the network.
-    #[serde(rename = "Force", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Force", skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkDisconnectRequest {
+    const NAME: &'static str = "NetworkDisconnectRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Container" => self.container = map.next_value()?,
+            "Force" => self.force = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkDisconnectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkPruneResponse {
     /// Networks that were deleted
-    #[serde(
-        rename = "NetworksDeleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworksDeleted", skip_serializing_if = "Option::is_none")]
     pub networks_deleted: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for NetworkPruneResponse {
+    const NAME: &'static str = "NetworkPruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NetworksDeleted" => self.networks_deleted = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkPruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// NetworkSettings exposes the network settings in the API
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkSettings {
     /// Name of the default bridge interface when dockerd's --bridge flag is set.
-    #[serde(rename = "Bridge", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Bridge", skip_serializing_if = "Option::is_none")]
     pub bridge: Option<String>,
     /// SandboxID uniquely represents a container's network stack.
-    #[serde(rename = "SandboxID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SandboxID", skip_serializing_if = "Option::is_none")]
     pub sandbox_id: Option<String>,
     /// Indicates if hairpin NAT should be enabled on the virtual interface.
     ///
     /// Deprecated: This field is never set and will be removed in a future release.
-    #[serde(rename = "HairpinMode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HairpinMode", skip_serializing_if = "Option::is_none")]
     pub hairpin_mode: Option<bool>,
     /// IPv6 unicast address using the link-local prefix.
     ///
     /// Deprecated: This field is never set and will be removed in a future release.
-    #[serde(
-        rename = "LinkLocalIPv6Address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LinkLocalIPv6Address", skip_serializing_if = "Option::is_none")]
     pub link_local_i_pv6_address: Option<String>,
     /// Prefix length of the IPv6 unicast address.
     ///
     /// Deprecated: This field is never set and will be removed in a future release.
-    #[serde(
-        rename = "LinkLocalIPv6PrefixLen",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LinkLocalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
     pub link_local_i_pv6_prefix_len: Option<i64>,
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<crate::models::PortMap>,
     /// SandboxKey is the full path of the netns handle
-    #[serde(rename = "SandboxKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SandboxKey", skip_serializing_if = "Option::is_none")]
     pub sandbox_key: Option<String>,
     /// Deprecated: This field is never set and will be removed in a future release.
-    #[serde(
-        rename = "SecondaryIPAddresses",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SecondaryIPAddresses", skip_serializing_if = "Option::is_none")]
     pub secondary_ip_addresses: Option<Vec<crate::models::Address>>,
     /// Deprecated: This field is never set and will be removed in a future release.
-    #[serde(
-        rename = "SecondaryIPv6Addresses",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SecondaryIPv6Addresses", skip_serializing_if = "Option::is_none")]
     pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
@@ -5120,7 +8034,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(rename = "EndpointID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointID", skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
     /// Gateway address for the default "bridge" network.
     ///
@@ -5131,7 +8045,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(rename = "Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Gateway", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     /// Global IPv6 address for the default "bridge" network.
     ///
@@ -5142,11 +8056,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(
-        rename = "GlobalIPv6Address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
     pub global_i_pv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
@@ -5157,11 +8067,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(
-        rename = "GlobalIPv6PrefixLen",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
     pub global_i_pv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
@@ -5172,7 +8078,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(rename = "IPAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// Mask length of the IPv4 address.
     ///
@@ -5183,7 +8089,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(rename = "IPPrefixLen", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address for this network.
     ///
@@ -5194,7 +8100,7 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(rename = "IPv6Gateway", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
     pub i_pv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
@@ -5205,84 +8111,230 @@ pub struct NetworkSettings {
     /// > network inside the `Networks` map instead, which contains the same
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
-    #[serde(rename = "MacAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// Information about all networks that the container is connected to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
+}
+impl docker_engine_runtime::DecodeFields for NetworkSettings {
+    const NAME: &'static str = "NetworkSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Bridge" => self.bridge = map.next_value()?,
+            "SandboxID" => self.sandbox_id = map.next_value()?,
+            "HairpinMode" => self.hairpin_mode = map.next_value()?,
+            "LinkLocalIPv6Address" => self.link_local_i_pv6_address = map.next_value()?,
+            "LinkLocalIPv6PrefixLen" => {
+                self.link_local_i_pv6_prefix_len = map.next_value()?;
+            }
+            "Ports" => self.ports = map.next_value()?,
+            "SandboxKey" => self.sandbox_key = map.next_value()?,
+            "SecondaryIPAddresses" => self.secondary_ip_addresses = map.next_value()?,
+            "SecondaryIPv6Addresses" => {
+                self.secondary_i_pv6_addresses = map.next_value()?;
+            }
+            "EndpointID" => self.endpoint_id = map.next_value()?,
+            "Gateway" => self.gateway = map.next_value()?,
+            "GlobalIPv6Address" => self.global_i_pv6_address = map.next_value()?,
+            "GlobalIPv6PrefixLen" => self.global_i_pv6_prefix_len = map.next_value()?,
+            "IPAddress" => self.ip_address = map.next_value()?,
+            "IPPrefixLen" => self.ip_prefix_len = map.next_value()?,
+            "IPv6Gateway" => self.i_pv6_gateway = map.next_value()?,
+            "MacAddress" => self.mac_address = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// NetworkingConfig represents the container's networking configuration for
 /// each of its interfaces.
 /// It is used for the networking configs specified in the `docker create`
 /// and `docker network connect` commands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkingConfig {
     /// A mapping of network name to endpoint configuration for that network.
     /// The endpoint configuration can be left empty to connect to that
     /// network with no particular endpoint configuration.
-    #[serde(
-        rename = "EndpointsConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EndpointsConfig", skip_serializing_if = "Option::is_none")]
     pub endpoints_config: Option<
         std::collections::HashMap<String, crate::models::EndpointSettings>,
     >,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NetworkingConfig {
+    const NAME: &'static str = "NetworkingConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "EndpointsConfig" => self.endpoints_config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NetworkingConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Node {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
     /// Date and time at which the node was added to the swarm in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Date and time at which the node was last updated in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::NodeSpec>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<crate::models::NodeDescription>,
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::NodeStatus>,
-    #[serde(rename = "ManagerStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ManagerStatus", skip_serializing_if = "Option::is_none")]
     pub manager_status: Option<crate::models::ManagerStatus>,
+}
+impl docker_engine_runtime::DecodeFields for Node {
+    const NAME: &'static str = "Node";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Status" => self.status = map.next_value()?,
+            "ManagerStatus" => self.manager_status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// NodeDescription encapsulates the properties of the Node as reported by the
 /// agent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeDescription {
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platform", skip_serializing_if = "Option::is_none")]
     pub platform: Option<crate::models::Platform>,
-    #[serde(rename = "Resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Resources", skip_serializing_if = "Option::is_none")]
     pub resources: Option<crate::models::ResourceObject>,
-    #[serde(rename = "Engine", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Engine", skip_serializing_if = "Option::is_none")]
     pub engine: Option<crate::models::EngineDescription>,
-    #[serde(rename = "TLSInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TLSInfo", skip_serializing_if = "Option::is_none")]
     pub tls_info: Option<crate::models::TlsInfo>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for NodeDescription {
+    const NAME: &'static str = "NodeDescription";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Hostname" => self.hostname = map.next_value()?,
+            "Platform" => self.platform = map.next_value()?,
+            "Resources" => self.resources = map.next_value()?,
+            "Engine" => self.engine = map.next_value()?,
+            "TLSInfo" => self.tls_info = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeDescription {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeSpec {
     /// Name for the node.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Role of the node.
-    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Role", skip_serializing_if = "Option::is_none")]
     pub role: Option<crate::models::NodeSpecRole>,
     /// Availability of the node.
-    #[serde(rename = "Availability", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Availability", skip_serializing_if = "Option::is_none")]
     pub availability: Option<crate::models::NodeSpecAvailability>,
+}
+impl docker_engine_runtime::DecodeFields for NodeSpec {
+    const NAME: &'static str = "NodeSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Role" => self.role = map.next_value()?,
+            "Availability" => self.availability = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Availability of the node.
 ///
@@ -5491,15 +8543,40 @@ impl std::fmt::Display for NodeState {
 /// NodeStatus represents the status of a node.
 ///
 /// It provides the current status of the node, as seen by the manager.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodeStatus {
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::NodeState>,
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// IP address of the node.
-    #[serde(rename = "Addr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addr", skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for NodeStatus {
+    const NAME: &'static str = "NodeStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "State" => self.state = map.next_value()?,
+            "Message" => self.message = map.next_value()?,
+            "Addr" => self.addr = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for NodeStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The version number of the object such as node, service, etc. This is needed
 /// to avoid conflicting writes. The client must send the version number along
@@ -5511,182 +8588,443 @@ pub struct NodeStatus {
 /// version, only one of the requests can succeed. As a result, two separate
 /// update requests that happen at the same time will not unintentionally
 /// overwrite each other.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ObjectVersion {
-    #[serde(rename = "Index", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Index", skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
+}
+impl docker_engine_runtime::DecodeFields for ObjectVersion {
+    const NAME: &'static str = "ObjectVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Index" => self.index = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ObjectVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// A descriptor struct containing digest, media type, and size, as defined in
 /// the [OCI Content Descriptors Specification](https://github.com/opencontainers/image-spec/blob/v1.0.1/descriptor.md).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OciDescriptor {
     /// The media type of the object this schema refers to.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// The digest of the targeted content.
-    #[serde(rename = "digest", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "digest", skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// The size in bytes of the blob.
-    #[serde(rename = "size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// List of URLs from which this object MAY be downloaded.
-    #[serde(rename = "urls", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "urls", skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
     /// Arbitrary metadata relating to the targeted content.
-    #[serde(rename = "annotations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "annotations", skip_serializing_if = "Option::is_none")]
     pub annotations: Option<std::collections::HashMap<String, String>>,
     /// Data is an embedding of the targeted content. This is encoded as a base64
     /// string when marshalled to JSON (automatically, by encoding/json). If
     /// present, Data can be used directly to avoid fetching the targeted content.
-    #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "data", skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    #[serde(rename = "platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "platform", skip_serializing_if = "Option::is_none")]
     pub platform: Option<crate::models::OciPlatform>,
     /// ArtifactType is the IANA media type of this artifact.
-    #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "artifactType", skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for OciDescriptor {
+    const NAME: &'static str = "OciDescriptor";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "mediaType" => self.media_type = map.next_value()?,
+            "digest" => self.digest = map.next_value()?,
+            "size" => self.size = map.next_value()?,
+            "urls" => self.urls = map.next_value()?,
+            "annotations" => self.annotations = map.next_value()?,
+            "data" => self.data = map.next_value()?,
+            "platform" => self.platform = map.next_value()?,
+            "artifactType" => self.artifact_type = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for OciDescriptor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Describes the platform which the image in the manifest runs on, as defined
 /// in the [OCI Image Index Specification](https://github.com/opencontainers/image-spec/blob/v1.0.1/image-index.md).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct OciPlatform {
     /// The CPU architecture, for example `amd64` or `ppc64`.
-    #[serde(rename = "architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     /// The operating system, for example `linux` or `windows`.
-    #[serde(rename = "os", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "os", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
     /// Optional field specifying the operating system version, for example on
     /// Windows `10.0.19041.1165`.
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "os.version", skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     /// Optional field specifying an array of strings, each listing a required
     /// OS feature (for example on Windows `win32k`).
-    #[serde(rename = "os.features", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "os.features", skip_serializing_if = "Option::is_none")]
     pub os_features: Option<Vec<String>>,
     /// Optional field specifying a variant of the CPU, for example `v7` to
     /// specify ARMv7 when architecture is `arm`.
-    #[serde(rename = "variant", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "variant", skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for OciPlatform {
+    const NAME: &'static str = "OciPlatform";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "architecture" => self.architecture = map.next_value()?,
+            "os" => self.os = map.next_value()?,
+            "os.version" => self.os_version = map.next_value()?,
+            "os.features" => self.os_features = map.next_value()?,
+            "variant" => self.variant = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for OciPlatform {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// PeerInfo represents one peer of an overlay network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PeerInfo {
     /// ID of the peer-node in the Swarm cluster.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// IP-address of the peer-node in the Swarm cluster.
-    #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for PeerInfo {
+    const NAME: &'static str = "PeerInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "IP" => self.ip = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PeerInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Represents a peer-node in the swarm
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PeerNode {
     /// Unique identifier of for this node in the swarm.
-    #[serde(rename = "NodeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeID", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
     /// IP address and ports at which this node can be reached.
-    #[serde(rename = "Addr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addr", skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for PeerNode {
+    const NAME: &'static str = "PeerNode";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NodeID" => self.node_id = map.next_value()?,
+            "Addr" => self.addr = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PeerNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Platform represents the platform (Arch/OS).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Platform {
     /// Architecture represents the hardware architecture (for example,
     /// `x86_64`).
-    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     /// OS represents the Operating System (for example, `linux` or `windows`).
-    #[serde(rename = "OS", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OS", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for Platform {
+    const NAME: &'static str = "Platform";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Architecture" => self.architecture = map.next_value()?,
+            "OS" => self.os = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Platform {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A plugin for the Engine API
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plugin {
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// True if the plugin is running. False if the plugin is not running, only installed.
-    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Settings that can be modified by users.
-    #[serde(rename = "Settings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
     pub settings: Option<crate::models::PluginSettings>,
     /// plugin remote reference used to push/pull the plugin
-    #[serde(
-        rename = "PluginReference",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PluginReference", skip_serializing_if = "Option::is_none")]
     pub plugin_reference: Option<String>,
     /// The config of a plugin.
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::PluginConfig>,
 }
+impl docker_engine_runtime::DecodeFields for Plugin {
+    const NAME: &'static str = "Plugin";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Id" => self.id = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Enabled" => self.enabled = map.next_value()?,
+            "Settings" => self.settings = map.next_value()?,
+            "PluginReference" => self.plugin_reference = map.next_value()?,
+            "Config" => self.config = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Plugin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The config of a plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfig {
     /// Docker Version used to create the plugin
-    #[serde(rename = "DockerVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DockerVersion", skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Documentation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Documentation", skip_serializing_if = "Option::is_none")]
     pub documentation: Option<String>,
     /// The interface between Docker and the plugin
-    #[serde(rename = "Interface", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Interface", skip_serializing_if = "Option::is_none")]
     pub interface: Option<crate::models::PluginConfigInterface>,
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "WorkDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WorkDir", skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<String>,
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<crate::models::PluginConfigUser>,
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<crate::models::PluginConfigNetwork>,
-    #[serde(rename = "Linux", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Linux", skip_serializing_if = "Option::is_none")]
     pub linux: Option<crate::models::PluginConfigLinux>,
-    #[serde(
-        rename = "PropagatedMount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PropagatedMount", skip_serializing_if = "Option::is_none")]
     pub propagated_mount: Option<String>,
-    #[serde(rename = "IpcHost", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IpcHost", skip_serializing_if = "Option::is_none")]
     pub ipc_host: Option<bool>,
-    #[serde(rename = "PidHost", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidHost", skip_serializing_if = "Option::is_none")]
     pub pid_host: Option<bool>,
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<crate::models::PluginEnv>>,
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<crate::models::PluginConfigArgs>,
-    #[serde(rename = "rootfs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rootfs", skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<crate::models::PluginConfigRootfs>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfig {
+    const NAME: &'static str = "PluginConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "DockerVersion" => self.docker_version = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Documentation" => self.documentation = map.next_value()?,
+            "Interface" => self.interface = map.next_value()?,
+            "Entrypoint" => self.entrypoint = map.next_value()?,
+            "WorkDir" => self.work_dir = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "Network" => self.network = map.next_value()?,
+            "Linux" => self.linux = map.next_value()?,
+            "PropagatedMount" => self.propagated_mount = map.next_value()?,
+            "IpcHost" => self.ipc_host = map.next_value()?,
+            "PidHost" => self.pid_host = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "rootfs" => self.rootfs = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigArgs {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for PluginConfigArgs {
+    const NAME: &'static str = "PluginConfigArgs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The interface between Docker and the plugin
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigInterface {
-    #[serde(rename = "Types", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Types", skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<String>>,
-    #[serde(rename = "Socket", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
     pub socket: Option<String>,
     /// Protocol to use for clients connecting to the plugin.
-    #[serde(rename = "ProtocolScheme", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ProtocolScheme", skip_serializing_if = "Option::is_none")]
     pub protocol_scheme: Option<crate::models::PluginConfigInterfaceProtocolScheme>,
+}
+impl docker_engine_runtime::DecodeFields for PluginConfigInterface {
+    const NAME: &'static str = "PluginConfigInterface";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Types" => self.types = map.next_value()?,
+            "Socket" => self.socket = map.next_value()?,
+            "ProtocolScheme" => self.protocol_scheme = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigInterface {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Protocol to use for clients connecting to the plugin.
 ///
@@ -5752,108 +9090,357 @@ impl std::fmt::Display for PluginConfigInterfaceProtocolScheme {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigLinux {
-    #[serde(rename = "Capabilities", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<String>>,
-    #[serde(
-        rename = "AllowAllDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AllowAllDevices", skip_serializing_if = "Option::is_none")]
     pub allow_all_devices: Option<bool>,
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::PluginDevice>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigLinux {
+    const NAME: &'static str = "PluginConfigLinux";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Capabilities" => self.capabilities = map.next_value()?,
+            "AllowAllDevices" => self.allow_all_devices = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigLinux {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigNetwork {
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigNetwork {
+    const NAME: &'static str = "PluginConfigNetwork";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Type" => self.type_ = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigNetwork {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigRootfs {
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "diff_ids", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "diff_ids", skip_serializing_if = "Option::is_none")]
     pub diff_ids: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigRootfs {
+    const NAME: &'static str = "PluginConfigRootfs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "type" => self.type_ = map.next_value()?,
+            "diff_ids" => self.diff_ids = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigRootfs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigUser {
-    #[serde(rename = "UID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UID", skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
-    #[serde(rename = "GID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GID", skip_serializing_if = "Option::is_none")]
     pub gid: Option<u32>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginConfigUser {
+    const NAME: &'static str = "PluginConfigUser";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "UID" => self.uid = map.next_value()?,
+            "GID" => self.gid = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginConfigUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginDevice {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginDevice {
+    const NAME: &'static str = "PluginDevice";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Path" => self.path = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginEnv {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginEnv {
+    const NAME: &'static str = "PluginEnv";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginEnv {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginInterfaceType {
-    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    #[serde(rename = "Capability", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Capability", skip_serializing_if = "Option::is_none")]
     pub capability: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for PluginInterfaceType {
+    const NAME: &'static str = "PluginInterfaceType";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Prefix" => self.prefix = map.next_value()?,
+            "Capability" => self.capability = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginInterfaceType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginMount {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Settable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
     pub settable: Option<Vec<String>>,
-    #[serde(rename = "Source", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(rename = "Destination", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
+}
+impl docker_engine_runtime::DecodeFields for PluginMount {
+    const NAME: &'static str = "PluginMount";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Settable" => self.settable = map.next_value()?,
+            "Source" => self.source = map.next_value()?,
+            "Destination" => self.destination = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginMount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Describes a permission the user has to accept upon installing
 /// the plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginPrivilege {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for PluginPrivilege {
+    const NAME: &'static str = "PluginPrivilege";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Description" => self.description = map.next_value()?,
+            "Value" => self.value = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginPrivilege {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Settings that can be modified by users.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginSettings {
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::PluginDevice>>,
+}
+impl docker_engine_runtime::DecodeFields for PluginSettings {
+    const NAME: &'static str = "PluginSettings";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mounts" => self.mounts = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Available plugins per type.
 ///
@@ -5862,46 +9449,122 @@ pub struct PluginSettings {
 /// > **Note**: Only unmanaged (V1) plugins are included in this list.
 /// > V1 plugins are "lazily" loaded, and are not returned in this list
 /// > if there is no resource using the plugin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginsInfo {
     /// Names of available volume-drivers, and network-driver plugins.
-    #[serde(rename = "Volume", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volume", skip_serializing_if = "Option::is_none")]
     pub volume: Option<Vec<String>>,
     /// Names of available network-drivers, and network-driver plugins.
-    #[serde(rename = "Network", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
     pub network: Option<Vec<String>>,
     /// Names of available authorization plugins.
-    #[serde(rename = "Authorization", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Authorization", skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Vec<String>>,
     /// Names of available logging-drivers, and logging-driver plugins.
-    #[serde(rename = "Log", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Log", skip_serializing_if = "Option::is_none")]
     pub log: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for PluginsInfo {
+    const NAME: &'static str = "PluginsInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Volume" => self.volume = map.next_value()?,
+            "Network" => self.network = map.next_value()?,
+            "Authorization" => self.authorization = map.next_value()?,
+            "Log" => self.log = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PluginsInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// An open port on a container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Port {
     /// Host IP address that the container's port is mapped to
-    #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Port on the container
-    #[serde(rename = "PrivatePort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PrivatePort", skip_serializing_if = "Option::is_none")]
     pub private_port: Option<u16>,
     /// Port exposed on the host
-    #[serde(rename = "PublicPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
     pub public_port: Option<u16>,
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<crate::models::PortType>,
+}
+impl docker_engine_runtime::DecodeFields for Port {
+    const NAME: &'static str = "Port";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "IP" => self.ip = map.next_value()?,
+            "PrivatePort" => self.private_port = map.next_value()?,
+            "PublicPort" => self.public_port = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// PortBinding represents a binding between a host IP address and a host
 /// port.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PortBinding {
     /// Host IP address that the container's port is mapped to.
-    #[serde(rename = "HostIp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostIp", skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
     /// Host port number that the container's port is mapped to.
-    #[serde(rename = "HostPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HostPort", skip_serializing_if = "Option::is_none")]
     pub host_port: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for PortBinding {
+    const NAME: &'static str = "PortBinding";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "HostIp" => self.host_ip = map.next_value()?,
+            "HostPort" => self.host_port = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PortBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// PortMap describes the mapping of container ports to host ports, using the
 /// container's port-number and protocol as key in the format `<port>/<protocol>`,
@@ -5914,10 +9577,33 @@ pub type PortMap = std::collections::HashMap<
     Option<Vec<crate::models::PortBinding>>,
 >;
 /// represents the port status of a task's host ports whose service has published host ports
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PortStatus {
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
+}
+impl docker_engine_runtime::DecodeFields for PortStatus {
+    const NAME: &'static str = "PortStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Ports" => self.ports = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PortStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -5986,61 +9672,166 @@ impl std::fmt::Display for PortType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProcessConfig {
-    #[serde(rename = "privileged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "privileged", skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
-    #[serde(rename = "user", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "user", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(rename = "tty", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "tty", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
-    #[serde(rename = "entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "entrypoint", skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<String>,
-    #[serde(rename = "arguments", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "arguments", skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ProcessConfig {
+    const NAME: &'static str = "ProcessConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "privileged" => self.privileged = map.next_value()?,
+            "user" => self.user = map.next_value()?,
+            "tty" => self.tty = map.next_value()?,
+            "entrypoint" => self.entrypoint = map.next_value()?,
+            "arguments" => self.arguments = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ProcessConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProgressDetail {
-    #[serde(rename = "current", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "current", skip_serializing_if = "Option::is_none")]
     pub current: Option<i64>,
-    #[serde(rename = "total", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "total", skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ProgressDetail {
+    const NAME: &'static str = "ProgressDetail";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "current" => self.current = map.next_value()?,
+            "total" => self.total = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ProgressDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PushImageInfo {
     /// errors encountered during the operation.
     ///
     ///
     /// > **Deprecated**: This field is deprecated since API v1.4, and will be omitted in a future API version. Use the information in errorDetail instead.
-    #[serde(rename = "error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "errorDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "errorDetail", skip_serializing_if = "Option::is_none")]
     pub error_detail: Option<crate::models::ErrorDetail>,
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Progress is a pre-formatted presentation of progressDetail.
     ///
     ///
     /// > **Deprecated**: This field is deprecated since API v1.8, and will be omitted in a future API version. Use the information in progressDetail instead.
-    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progress", skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(rename = "progressDetail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "progressDetail", skip_serializing_if = "Option::is_none")]
     pub progress_detail: Option<crate::models::ProgressDetail>,
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The tag pushed, the digest of its manifest and the manifest's size in bytes.
-    #[serde(rename = "aux", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "aux", skip_serializing_if = "Option::is_none")]
     pub aux: Option<crate::models::PushResult>,
 }
+impl docker_engine_runtime::DecodeFields for PushImageInfo {
+    const NAME: &'static str = "PushImageInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "error" => self.error = map.next_value()?,
+            "errorDetail" => self.error_detail = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            "progress" => self.progress = map.next_value()?,
+            "progressDetail" => self.progress_detail = map.next_value()?,
+            "id" => self.id = map.next_value()?,
+            "aux" => self.aux = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PushImageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The tag pushed, the digest of its manifest and the manifest's size in bytes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PushResult {
-    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tag", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    #[serde(rename = "Digest", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Digest", skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for PushResult {
+    const NAME: &'static str = "PushResult";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Tag" => self.tag = map.next_value()?,
+            "Digest" => self.digest = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for PushResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Reachability represents the reachability of a node.
 ///
@@ -6111,7 +9902,7 @@ impl std::fmt::Display for Reachability {
     }
 }
 /// RegistryServiceConfig stores daemon registry services configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RegistryServiceConfig {
     /// List of IP ranges of insecure registries, using the CIDR syntax
     /// ([RFC 4632](https://tools.ietf.org/html/4632)). Insecure registries
@@ -6136,270 +9927,386 @@ pub struct RegistryServiceConfig {
     /// > should therefore ONLY be used for testing purposes. For increased
     /// > security, users should add their CA to their system's list of trusted
     /// > CAs instead of enabling this option.
-    #[serde(
-        rename = "InsecureRegistryCIDRs",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "InsecureRegistryCIDRs", skip_serializing_if = "Option::is_none")]
     pub insecure_registry_cid_rs: Option<Vec<String>>,
-    #[serde(rename = "IndexConfigs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IndexConfigs", skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
         std::collections::HashMap<String, crate::models::IndexInfo>,
     >,
     /// List of registry URLs that act as a mirror for the official
     /// (`docker.io`) registry.
-    #[serde(rename = "Mirrors", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mirrors", skip_serializing_if = "Option::is_none")]
     pub mirrors: Option<Vec<String>>,
+}
+impl docker_engine_runtime::DecodeFields for RegistryServiceConfig {
+    const NAME: &'static str = "RegistryServiceConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "InsecureRegistryCIDRs" => self.insecure_registry_cid_rs = map.next_value()?,
+            "IndexConfigs" => self.index_configs = map.next_value()?,
+            "Mirrors" => self.mirrors = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for RegistryServiceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// An object describing the resources which can be advertised by a node and
 /// requested by a task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceObject {
-    #[serde(rename = "NanoCPUs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
     pub nano_cp_us: Option<i64>,
-    #[serde(rename = "MemoryBytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
-    #[serde(
-        rename = "GenericResources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GenericResources", skip_serializing_if = "Option::is_none")]
     pub generic_resources: Option<crate::models::GenericResources>,
 }
+impl docker_engine_runtime::DecodeFields for ResourceObject {
+    const NAME: &'static str = "ResourceObject";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NanoCPUs" => self.nano_cp_us = map.next_value()?,
+            "MemoryBytes" => self.memory_bytes = map.next_value()?,
+            "GenericResources" => self.generic_resources = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ResourceObject {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// A container's resources (cgroups config, ulimits, etc)
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Resources {
     /// An integer value representing this container's relative CPU weight
     /// versus other containers.
-    #[serde(rename = "CpuShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// Memory limit in bytes.
-    #[serde(rename = "Memory", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
     pub memory: Option<i64>,
     /// Path to `cgroups` under which the container's `cgroup` is created. If
     /// the path is not absolute, the path is considered to be relative to the
     /// `cgroups` path of the init process. Cgroups are created if they do not
     /// already exist.
-    #[serde(rename = "CgroupParent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupParent", skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     /// Block IO weight (relative weight).
-    #[serde(rename = "BlkioWeight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BlkioWeight", skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
     /// Block IO weight (relative device weight) in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Weight": weight}]
     /// ```
-    #[serde(
-        rename = "BlkioWeightDevice",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioWeightDevice", skip_serializing_if = "Option::is_none")]
     pub blkio_weight_device: Option<Vec<crate::models::ResourcesBlkioWeightDevice>>,
     /// Limit read rate (bytes per second) from a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceReadBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (bytes per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceWriteBps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteBps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceReadIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
-    #[serde(
-        rename = "BlkioDeviceWriteIOps",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
     pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
-    #[serde(rename = "CpuPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     /// Microseconds of CPU time that the container can get in a CPU period.
-    #[serde(rename = "CpuQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
     /// The length of a CPU real-time period in microseconds. Set to 0 to
     /// allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimePeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_period: Option<i64>,
     /// The length of a CPU real-time runtime in microseconds. Set to 0 to
     /// allocate no time allocated to real-time tasks.
-    #[serde(
-        rename = "CpuRealtimeRuntime",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CpuRealtimeRuntime", skip_serializing_if = "Option::is_none")]
     pub cpu_realtime_runtime: Option<i64>,
     /// CPUs in which to allow execution (e.g., `0-3`, `0,1`).
-    #[serde(rename = "CpusetCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetCpus", skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only
     /// effective on NUMA systems.
-    #[serde(rename = "CpusetMems", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpusetMems", skip_serializing_if = "Option::is_none")]
     pub cpuset_mems: Option<String>,
     /// A list of devices to add to the container.
-    #[serde(rename = "Devices", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<crate::models::DeviceMapping>>,
     /// a list of cgroup rules to apply to the container
-    #[serde(
-        rename = "DeviceCgroupRules",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DeviceCgroupRules", skip_serializing_if = "Option::is_none")]
     pub device_cgroup_rules: Option<Vec<String>>,
     /// A list of requests for devices to be sent to device drivers.
-    #[serde(rename = "DeviceRequests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DeviceRequests", skip_serializing_if = "Option::is_none")]
     pub device_requests: Option<Vec<crate::models::DeviceRequest>>,
     /// Hard limit for kernel TCP buffer memory (in bytes). Depending on the
     /// OCI runtime in use, this option may be ignored. It is no longer supported
     /// by the default (runc) runtime.
     ///
     /// This field is omitted when empty.
-    #[serde(
-        rename = "KernelMemoryTCP",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KernelMemoryTCP", skip_serializing_if = "Option::is_none")]
     pub kernel_memory_tcp: Option<i64>,
     /// Memory soft limit in bytes.
-    #[serde(
-        rename = "MemoryReservation",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
     /// Total memory limit (memory + swap). Set as `-1` to enable unlimited
     /// swap.
-    #[serde(rename = "MemorySwap", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemorySwap", skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
     /// Tune a container's memory swappiness behavior. Accepts an integer
     /// between 0 and 100.
-    #[serde(
-        rename = "MemorySwappiness",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MemorySwappiness", skip_serializing_if = "Option::is_none")]
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
-    #[serde(rename = "NanoCpus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
     pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Run an init inside the container that forwards signals and reaps
     /// processes. This field is omitted if empty, and the default (as
     /// configured on the daemon) is used.
-    #[serde(rename = "Init", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Init", skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     /// Tune a container's PIDs limit. Set `0` or `-1` for unlimited, or `null`
     /// to not change.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<i64>,
     /// A list of resource limits to set in the container. For example:
     ///
     /// ```text
     /// {"Name": "nofile", "Soft": 1024, "Hard": 2048}
     /// ```
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::ResourcesUlimits>>,
     /// The number of usable CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are
     /// mutually exclusive. The order of precedence is `CPUCount` first, then
     /// `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCount", skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
     /// The usable percentage of the available CPUs (Windows only).
     ///
     /// On Windows Server containers, the processor resource controls are
     /// mutually exclusive. The order of precedence is `CPUCount` first, then
     /// `CPUShares`, and `CPUPercent` last.
-    #[serde(rename = "CpuPercent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuPercent", skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
-    #[serde(rename = "IOMaximumIOps", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
     pub io_maximum_i_ops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive
     /// (Windows only).
-    #[serde(
-        rename = "IOMaximumBandwidth",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Resources {
+    const NAME: &'static str = "Resources";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CpuShares" => self.cpu_shares = map.next_value()?,
+            "Memory" => self.memory = map.next_value()?,
+            "CgroupParent" => self.cgroup_parent = map.next_value()?,
+            "BlkioWeight" => self.blkio_weight = map.next_value()?,
+            "BlkioWeightDevice" => self.blkio_weight_device = map.next_value()?,
+            "BlkioDeviceReadBps" => self.blkio_device_read_bps = map.next_value()?,
+            "BlkioDeviceWriteBps" => self.blkio_device_write_bps = map.next_value()?,
+            "BlkioDeviceReadIOps" => self.blkio_device_read_i_ops = map.next_value()?,
+            "BlkioDeviceWriteIOps" => self.blkio_device_write_i_ops = map.next_value()?,
+            "CpuPeriod" => self.cpu_period = map.next_value()?,
+            "CpuQuota" => self.cpu_quota = map.next_value()?,
+            "CpuRealtimePeriod" => self.cpu_realtime_period = map.next_value()?,
+            "CpuRealtimeRuntime" => self.cpu_realtime_runtime = map.next_value()?,
+            "CpusetCpus" => self.cpuset_cpus = map.next_value()?,
+            "CpusetMems" => self.cpuset_mems = map.next_value()?,
+            "Devices" => self.devices = map.next_value()?,
+            "DeviceCgroupRules" => self.device_cgroup_rules = map.next_value()?,
+            "DeviceRequests" => self.device_requests = map.next_value()?,
+            "KernelMemoryTCP" => self.kernel_memory_tcp = map.next_value()?,
+            "MemoryReservation" => self.memory_reservation = map.next_value()?,
+            "MemorySwap" => self.memory_swap = map.next_value()?,
+            "MemorySwappiness" => self.memory_swappiness = map.next_value()?,
+            "NanoCpus" => self.nano_cpus = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "Init" => self.init = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            "CpuCount" => self.cpu_count = map.next_value()?,
+            "CpuPercent" => self.cpu_percent = map.next_value()?,
+            "IOMaximumIOps" => self.io_maximum_i_ops = map.next_value()?,
+            "IOMaximumBandwidth" => self.io_maximum_bandwidth = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Resources {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourcesBlkioWeightDevice {
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(rename = "Weight", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ResourcesBlkioWeightDevice {
+    const NAME: &'static str = "ResourcesBlkioWeightDevice";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Path" => self.path = map.next_value()?,
+            "Weight" => self.weight = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ResourcesBlkioWeightDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourcesUlimits {
     /// Name of ulimit
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Soft limit
-    #[serde(rename = "Soft", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Soft", skip_serializing_if = "Option::is_none")]
     pub soft: Option<i64>,
     /// Hard limit
-    #[serde(rename = "Hard", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hard", skip_serializing_if = "Option::is_none")]
     pub hard: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ResourcesUlimits {
+    const NAME: &'static str = "ResourcesUlimits";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Soft" => self.soft = map.next_value()?,
+            "Hard" => self.hard = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ResourcesUlimits {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The behavior to apply when the container exits. The default is not to
 /// restart.
 ///
 /// An ever increasing delay (double the previous delay, starting at 100ms) is
 /// added before each restart to prevent flooding the server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RestartPolicy {
     /// - Empty string means not to restart
     /// - `no` Do not automatically restart
     /// - `always` Always restart
     /// - `unless-stopped` Restart always except when the user has manually stopped the container
     /// - `on-failure` Restart only when the container exit code is non-zero
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<crate::models::RestartPolicyName>,
     /// If `on-failure` is used, the number of times to retry before giving up.
-    #[serde(
-        rename = "MaximumRetryCount",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MaximumRetryCount", skip_serializing_if = "Option::is_none")]
     pub maximum_retry_count: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for RestartPolicy {
+    const NAME: &'static str = "RestartPolicy";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "MaximumRetryCount" => self.maximum_retry_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for RestartPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// - Empty string means not to restart
 /// - `no` Do not automatically restart
@@ -6487,16 +10394,16 @@ impl std::fmt::Display for RestartPolicyName {
 /// The runtime is invoked by the daemon via the `containerd` daemon. OCI
 /// runtimes act as an interface to the Linux kernel namespaces, cgroups,
 /// and SELinux.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Runtime {
     /// Name and, optional, path, of the OCI executable binary.
     ///
     /// If the path is omitted, the daemon searches the host's `$PATH` for the
     /// binary and uses the first result.
-    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// List of command-line arguments to pass to the runtime when invoked.
-    #[serde(rename = "runtimeArgs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "runtimeArgs", skip_serializing_if = "Option::is_none")]
     pub runtime_args: Option<Vec<String>>,
     /// Information specific to the runtime.
     ///
@@ -6512,29 +10419,81 @@ pub struct Runtime {
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
     /// > and may change without notice.
-    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
     pub status: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Runtime {
+    const NAME: &'static str = "Runtime";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "path" => self.path = map.next_value()?,
+            "runtimeArgs" => self.runtime_args = map.next_value()?,
+            "status" => self.status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Runtime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Secret {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SecretSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Secret {
+    const NAME: &'static str = "Secret";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretCreateBody {
     /// User-defined name of the secret.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
@@ -6544,26 +10503,76 @@ pub struct SecretCreateBody {
     ///
     /// This field is only used to _create_ a secret, and is not returned by
     /// other endpoints.
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<crate::models::Driver>,
-    #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Templating", skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretCreateBody {
+    const NAME: &'static str = "SecretCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Templating" => self.templating = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretCreateResponse {
     /// The ID of the created secret.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretCreateResponse {
+    const NAME: &'static str = "SecretCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SecretSpec {
     /// User-defined name of the secret.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Data is the data to store as a secret, formatted as a standard base64-encoded
     /// ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
@@ -6573,228 +10582,561 @@ pub struct SecretSpec {
     ///
     /// This field is only used to _create_ a secret, and is not returned by
     /// other endpoints.
-    #[serde(rename = "Data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<crate::models::Driver>,
-    #[serde(rename = "Templating", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Templating", skip_serializing_if = "Option::is_none")]
     pub templating: Option<crate::models::Driver>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SecretSpec {
+    const NAME: &'static str = "SecretSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Data" => self.data = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Templating" => self.templating = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SecretSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Service {
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::ServiceSpec>,
-    #[serde(rename = "Endpoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Endpoint", skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<crate::models::ServiceEndpoint>,
     /// The status of a service update.
-    #[serde(rename = "UpdateStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateStatus", skip_serializing_if = "Option::is_none")]
     pub update_status: Option<crate::models::ServiceUpdateStatus>,
     /// The status of the service's tasks. Provided only when requested as
     /// part of a ServiceList operation.
-    #[serde(rename = "ServiceStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ServiceStatus", skip_serializing_if = "Option::is_none")]
     pub service_status: Option<crate::models::ServiceServiceStatus>,
     /// The status of the service when it is in one of ReplicatedJob or
     /// GlobalJob modes. Absent on Replicated and Global mode services. The
     /// JobIteration is an ObjectVersion, but unlike the Service's version,
     /// does not need to be sent with an update request.
-    #[serde(rename = "JobStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JobStatus", skip_serializing_if = "Option::is_none")]
     pub job_status: Option<crate::models::ServiceJobStatus>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Service {
+    const NAME: &'static str = "Service";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "Endpoint" => self.endpoint = map.next_value()?,
+            "UpdateStatus" => self.update_status = map.next_value()?,
+            "ServiceStatus" => self.service_status = map.next_value()?,
+            "JobStatus" => self.job_status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Service {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceCreateBody {
     /// Name of the service.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskTemplate", skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::ServiceSpecMode>,
     /// Specification for the update strategy of the service.
-    #[serde(rename = "UpdateConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateConfig", skip_serializing_if = "Option::is_none")]
     pub update_config: Option<crate::models::ServiceSpecUpdateConfig>,
     /// Specification for the rollback strategy of the service.
-    #[serde(rename = "RollbackConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RollbackConfig", skip_serializing_if = "Option::is_none")]
     pub rollback_config: Option<crate::models::ServiceSpecRollbackConfig>,
     /// Specifies which networks the service should attach to.
     ///
     /// Deprecated: This field is deprecated since v1.44. The Networks field in TaskSpec should be used instead.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::NetworkAttachmentConfig>>,
-    #[serde(rename = "EndpointSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointSpec", skip_serializing_if = "Option::is_none")]
     pub endpoint_spec: Option<crate::models::EndpointSpec>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceCreateBody {
+    const NAME: &'static str = "ServiceCreateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TaskTemplate" => self.task_template = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "UpdateConfig" => self.update_config = map.next_value()?,
+            "RollbackConfig" => self.rollback_config = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "EndpointSpec" => self.endpoint_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceCreateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// contains the information returned to a client on the
 /// creation of a new service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceCreateResponse {
     /// The ID of the created service.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Optional warning message.
     ///
     /// FIXME(thaJeztah): this should have "omitempty" in the generated type.
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceCreateResponse {
+    const NAME: &'static str = "ServiceCreateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpoint {
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::EndpointSpec>,
-    #[serde(rename = "Ports", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
-    #[serde(rename = "VirtualIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VirtualIPs", skip_serializing_if = "Option::is_none")]
     pub virtual_i_ps: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceEndpoint {
+    const NAME: &'static str = "ServiceEndpoint";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Spec" => self.spec = map.next_value()?,
+            "Ports" => self.ports = map.next_value()?,
+            "VirtualIPs" => self.virtual_i_ps = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceEndpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpointVirtualIPs {
-    #[serde(rename = "NetworkID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NetworkID", skip_serializing_if = "Option::is_none")]
     pub network_id: Option<String>,
-    #[serde(rename = "Addr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Addr", skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceEndpointVirtualIPs {
+    const NAME: &'static str = "ServiceEndpointVirtualIPs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NetworkID" => self.network_id = map.next_value()?,
+            "Addr" => self.addr = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceEndpointVirtualIPs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The status of the service when it is in one of ReplicatedJob or
 /// GlobalJob modes. Absent on Replicated and Global mode services. The
 /// JobIteration is an ObjectVersion, but unlike the Service's version,
 /// does not need to be sent with an update request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceJobStatus {
-    #[serde(rename = "JobIteration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JobIteration", skip_serializing_if = "Option::is_none")]
     pub job_iteration: Option<crate::models::ObjectVersion>,
     /// The last time, as observed by the server, that this job was
     /// started.
-    #[serde(rename = "LastExecution", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LastExecution", skip_serializing_if = "Option::is_none")]
     pub last_execution: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceJobStatus {
+    const NAME: &'static str = "ServiceJobStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "JobIteration" => self.job_iteration = map.next_value()?,
+            "LastExecution" => self.last_execution = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceJobStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The status of the service's tasks. Provided only when requested as
 /// part of a ServiceList operation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceServiceStatus {
     /// The number of tasks for the service currently in the Running state.
-    #[serde(rename = "RunningTasks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RunningTasks", skip_serializing_if = "Option::is_none")]
     pub running_tasks: Option<u64>,
     /// The number of tasks for the service desired to be running.
     /// For replicated services, this is the replica count from the
     /// service spec. For global services, this is computed by taking
     /// count of all tasks for the service with a Desired State other
     /// than Shutdown.
-    #[serde(rename = "DesiredTasks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DesiredTasks", skip_serializing_if = "Option::is_none")]
     pub desired_tasks: Option<u64>,
     /// The number of tasks for a job that are in the Completed state.
     /// This field must be cross-referenced with the service type, as the
     /// value of 0 may mean the service is not in a job mode, or it may
     /// mean the job-mode service has no tasks yet Completed.
-    #[serde(rename = "CompletedTasks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CompletedTasks", skip_serializing_if = "Option::is_none")]
     pub completed_tasks: Option<u64>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceServiceStatus {
+    const NAME: &'static str = "ServiceServiceStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "RunningTasks" => self.running_tasks = map.next_value()?,
+            "DesiredTasks" => self.desired_tasks = map.next_value()?,
+            "CompletedTasks" => self.completed_tasks = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceServiceStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// User modifiable configuration for a service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpec {
     /// Name of the service.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskTemplate", skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::ServiceSpecMode>,
     /// Specification for the update strategy of the service.
-    #[serde(rename = "UpdateConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateConfig", skip_serializing_if = "Option::is_none")]
     pub update_config: Option<crate::models::ServiceSpecUpdateConfig>,
     /// Specification for the rollback strategy of the service.
-    #[serde(rename = "RollbackConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RollbackConfig", skip_serializing_if = "Option::is_none")]
     pub rollback_config: Option<crate::models::ServiceSpecRollbackConfig>,
     /// Specifies which networks the service should attach to.
     ///
     /// Deprecated: This field is deprecated since v1.44. The Networks field in TaskSpec should be used instead.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::NetworkAttachmentConfig>>,
-    #[serde(rename = "EndpointSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointSpec", skip_serializing_if = "Option::is_none")]
     pub endpoint_spec: Option<crate::models::EndpointSpec>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceSpec {
+    const NAME: &'static str = "ServiceSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TaskTemplate" => self.task_template = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "UpdateConfig" => self.update_config = map.next_value()?,
+            "RollbackConfig" => self.rollback_config = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "EndpointSpec" => self.endpoint_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Scheduling mode for the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecMode {
-    #[serde(rename = "Replicated", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Replicated", skip_serializing_if = "Option::is_none")]
     pub replicated: Option<crate::models::ServiceSpecModeReplicated>,
-    #[serde(rename = "Global", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Global", skip_serializing_if = "Option::is_none")]
     pub global: Option<serde_json::Value>,
     /// The mode used for services with a finite number of tasks that run
     /// to a completed state.
-    #[serde(rename = "ReplicatedJob", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReplicatedJob", skip_serializing_if = "Option::is_none")]
     pub replicated_job: Option<crate::models::ServiceSpecModeReplicatedJob>,
     /// The mode used for services which run a task to the completed state
     /// on each valid node.
-    #[serde(rename = "GlobalJob", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GlobalJob", skip_serializing_if = "Option::is_none")]
     pub global_job: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for ServiceSpecMode {
+    const NAME: &'static str = "ServiceSpecMode";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Replicated" => self.replicated = map.next_value()?,
+            "Global" => self.global = map.next_value()?,
+            "ReplicatedJob" => self.replicated_job = map.next_value()?,
+            "GlobalJob" => self.global_job = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecModeReplicated {
-    #[serde(rename = "Replicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Replicas", skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceSpecModeReplicated {
+    const NAME: &'static str = "ServiceSpecModeReplicated";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Replicas" => self.replicas = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecModeReplicated {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The mode used for services with a finite number of tasks that run
 /// to a completed state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecModeReplicatedJob {
     /// The maximum number of replicas to run simultaneously.
-    #[serde(rename = "MaxConcurrent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MaxConcurrent", skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<i64>,
     /// The total number of replicas desired to reach the Completed
     /// state. If unset, will default to the value of `MaxConcurrent`
-    #[serde(
-        rename = "TotalCompletions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TotalCompletions", skip_serializing_if = "Option::is_none")]
     pub total_completions: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceSpecModeReplicatedJob {
+    const NAME: &'static str = "ServiceSpecModeReplicatedJob";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "MaxConcurrent" => self.max_concurrent = map.next_value()?,
+            "TotalCompletions" => self.total_completions = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecModeReplicatedJob {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Specification for the rollback strategy of the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecRollbackConfig {
     /// Maximum number of tasks to be rolled back in one iteration (0 means
     /// unlimited parallelism).
-    #[serde(rename = "Parallelism", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Parallelism", skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
     /// Amount of time between rollback iterations, in nanoseconds.
-    #[serde(rename = "Delay", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Delay", skip_serializing_if = "Option::is_none")]
     pub delay: Option<i64>,
     /// Action to take if an rolled back task fails to run, or stops
     /// running during the rollback.
-    #[serde(rename = "FailureAction", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FailureAction", skip_serializing_if = "Option::is_none")]
     pub failure_action: Option<crate::models::ServiceSpecRollbackConfigFailureAction>,
     /// Amount of time to monitor each rolled back task for failures, in
     /// nanoseconds.
-    #[serde(rename = "Monitor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Monitor", skip_serializing_if = "Option::is_none")]
     pub monitor: Option<i64>,
     /// The fraction of tasks that may fail during a rollback before the
     /// failure action is invoked, specified as a floating point number
     /// between 0 and 1.
-    #[serde(
-        rename = "MaxFailureRatio",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MaxFailureRatio", skip_serializing_if = "Option::is_none")]
     pub max_failure_ratio: Option<f64>,
     /// The order of operations when rolling back a task. Either the old
     /// task is shut down before the new task is started, or the new task
     /// is started before the old task is shut down.
-    #[serde(rename = "Order", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
     pub order: Option<crate::models::ServiceSpecRollbackConfigOrder>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceSpecRollbackConfig {
+    const NAME: &'static str = "ServiceSpecRollbackConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Parallelism" => self.parallelism = map.next_value()?,
+            "Delay" => self.delay = map.next_value()?,
+            "FailureAction" => self.failure_action = map.next_value()?,
+            "Monitor" => self.monitor = map.next_value()?,
+            "MaxFailureRatio" => self.max_failure_ratio = map.next_value()?,
+            "Order" => self.order = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecRollbackConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Action to take if an rolled back task fails to run, or stops
 /// running during the rollback.
@@ -6928,37 +11270,61 @@ impl std::fmt::Display for ServiceSpecRollbackConfigOrder {
     }
 }
 /// Specification for the update strategy of the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceSpecUpdateConfig {
     /// Maximum number of tasks to be updated in one iteration (0 means
     /// unlimited parallelism).
-    #[serde(rename = "Parallelism", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Parallelism", skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
     /// Amount of time between updates, in nanoseconds.
-    #[serde(rename = "Delay", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Delay", skip_serializing_if = "Option::is_none")]
     pub delay: Option<i64>,
     /// Action to take if an updated task fails to run, or stops running
     /// during the update.
-    #[serde(rename = "FailureAction", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "FailureAction", skip_serializing_if = "Option::is_none")]
     pub failure_action: Option<crate::models::ServiceSpecUpdateConfigFailureAction>,
     /// Amount of time to monitor each updated task for failures, in
     /// nanoseconds.
-    #[serde(rename = "Monitor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Monitor", skip_serializing_if = "Option::is_none")]
     pub monitor: Option<i64>,
     /// The fraction of tasks that may fail during an update before the
     /// failure action is invoked, specified as a floating point number
     /// between 0 and 1.
-    #[serde(
-        rename = "MaxFailureRatio",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "MaxFailureRatio", skip_serializing_if = "Option::is_none")]
     pub max_failure_ratio: Option<f64>,
     /// The order of operations when rolling out an updated task. Either
     /// the old task is shut down before the new task is started, or the
     /// new task is started before the old task is shut down.
-    #[serde(rename = "Order", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
     pub order: Option<crate::models::ServiceSpecUpdateConfigOrder>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceSpecUpdateConfig {
+    const NAME: &'static str = "ServiceSpecUpdateConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Parallelism" => self.parallelism = map.next_value()?,
+            "Delay" => self.delay = map.next_value()?,
+            "FailureAction" => self.failure_action = map.next_value()?,
+            "Monitor" => self.monitor = map.next_value()?,
+            "MaxFailureRatio" => self.max_failure_ratio = map.next_value()?,
+            "Order" => self.order = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceSpecUpdateConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Action to take if an updated task fails to run, or stops running
 /// during the update.
@@ -7095,32 +11461,62 @@ impl std::fmt::Display for ServiceSpecUpdateConfigOrder {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceUpdateBody {
     /// Name of the service.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "TaskTemplate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskTemplate", skip_serializing_if = "Option::is_none")]
     pub task_template: Option<crate::models::TaskSpec>,
     /// Scheduling mode for the service.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::ServiceSpecMode>,
     /// Specification for the update strategy of the service.
-    #[serde(rename = "UpdateConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdateConfig", skip_serializing_if = "Option::is_none")]
     pub update_config: Option<crate::models::ServiceSpecUpdateConfig>,
     /// Specification for the rollback strategy of the service.
-    #[serde(rename = "RollbackConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RollbackConfig", skip_serializing_if = "Option::is_none")]
     pub rollback_config: Option<crate::models::ServiceSpecRollbackConfig>,
     /// Specifies which networks the service should attach to.
     ///
     /// Deprecated: This field is deprecated since v1.44. The Networks field in TaskSpec should be used instead.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::NetworkAttachmentConfig>>,
-    #[serde(rename = "EndpointSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "EndpointSpec", skip_serializing_if = "Option::is_none")]
     pub endpoint_spec: Option<crate::models::EndpointSpec>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceUpdateBody {
+    const NAME: &'static str = "ServiceUpdateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "TaskTemplate" => self.task_template = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            "UpdateConfig" => self.update_config = map.next_value()?,
+            "RollbackConfig" => self.rollback_config = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "EndpointSpec" => self.endpoint_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -7185,23 +11581,72 @@ impl std::fmt::Display for ServiceUpdateRegistryAuthFrom {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceUpdateResponse {
     /// Optional warning messages
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
+impl docker_engine_runtime::DecodeFields for ServiceUpdateResponse {
+    const NAME: &'static str = "ServiceUpdateResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// The status of a service update.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceUpdateStatus {
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::ServiceUpdateStatusState>,
-    #[serde(rename = "StartedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StartedAt", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
-    #[serde(rename = "CompletedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CompletedAt", skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for ServiceUpdateStatus {
+    const NAME: &'static str = "ServiceUpdateStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "State" => self.state = map.next_value()?,
+            "StartedAt" => self.started_at = map.next_value()?,
+            "CompletedAt" => self.completed_at = map.next_value()?,
+            "Message" => self.message = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ServiceUpdateStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -7270,85 +11715,139 @@ impl std::fmt::Display for ServiceUpdateStatusState {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Swarm {
     /// The ID of the swarm.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
     /// Date and time at which the swarm was initialised in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Date and time at which the swarm was last updated in
     /// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SwarmSpec>,
-    #[serde(rename = "TLSInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TLSInfo", skip_serializing_if = "Option::is_none")]
     pub tls_info: Option<crate::models::TlsInfo>,
     /// Whether there is currently a root CA rotation in progress for the swarm
-    #[serde(
-        rename = "RootRotationInProgress",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "RootRotationInProgress", skip_serializing_if = "Option::is_none")]
     pub root_rotation_in_progress: Option<bool>,
     /// DataPathPort specifies the data path port number for data traffic.
     /// Acceptable port range is 1024 to 49151.
     /// If no port is set or is set to 0, the default port (4789) is used.
-    #[serde(rename = "DataPathPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DataPathPort", skip_serializing_if = "Option::is_none")]
     pub data_path_port: Option<u32>,
     /// Default Address Pool specifies default subnet pools for global scope
     /// networks.
-    #[serde(
-        rename = "DefaultAddrPool",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DefaultAddrPool", skip_serializing_if = "Option::is_none")]
     pub default_addr_pool: Option<Vec<String>>,
     /// SubnetSize specifies the subnet size of the networks created from the
     /// default subnet pool.
-    #[serde(rename = "SubnetSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SubnetSize", skip_serializing_if = "Option::is_none")]
     pub subnet_size: Option<u32>,
-    #[serde(rename = "JoinTokens", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JoinTokens", skip_serializing_if = "Option::is_none")]
     pub join_tokens: Option<crate::models::JoinTokens>,
 }
+impl docker_engine_runtime::DecodeFields for Swarm {
+    const NAME: &'static str = "Swarm";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "TLSInfo" => self.tls_info = map.next_value()?,
+            "RootRotationInProgress" => {
+                self.root_rotation_in_progress = map.next_value()?;
+            }
+            "DataPathPort" => self.data_path_port = map.next_value()?,
+            "DefaultAddrPool" => self.default_addr_pool = map.next_value()?,
+            "SubnetSize" => self.subnet_size = map.next_value()?,
+            "JoinTokens" => self.join_tokens = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Swarm {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Represents generic information about swarm.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmInfo {
     /// Unique identifier of for this node in the swarm.
-    #[serde(rename = "NodeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeID", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
     /// IP address at which this node can be reached by other nodes in the
     /// swarm.
-    #[serde(rename = "NodeAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeAddr", skip_serializing_if = "Option::is_none")]
     pub node_addr: Option<String>,
-    #[serde(rename = "LocalNodeState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LocalNodeState", skip_serializing_if = "Option::is_none")]
     pub local_node_state: Option<crate::models::LocalNodeState>,
-    #[serde(
-        rename = "ControlAvailable",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ControlAvailable", skip_serializing_if = "Option::is_none")]
     pub control_available: Option<bool>,
-    #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// List of ID's and addresses of other managers in the swarm.
-    #[serde(rename = "RemoteManagers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RemoteManagers", skip_serializing_if = "Option::is_none")]
     pub remote_managers: Option<Vec<crate::models::PeerNode>>,
     /// Total number of nodes in the swarm.
-    #[serde(rename = "Nodes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Nodes", skip_serializing_if = "Option::is_none")]
     pub nodes: Option<i64>,
     /// Total number of managers in the swarm.
-    #[serde(rename = "Managers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Managers", skip_serializing_if = "Option::is_none")]
     pub managers: Option<i64>,
-    #[serde(rename = "Cluster", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Cluster", skip_serializing_if = "Option::is_none")]
     pub cluster: Option<crate::models::ClusterInfo>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmInfo {
+    const NAME: &'static str = "SwarmInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NodeID" => self.node_id = map.next_value()?,
+            "NodeAddr" => self.node_addr = map.next_value()?,
+            "LocalNodeState" => self.local_node_state = map.next_value()?,
+            "ControlAvailable" => self.control_available = map.next_value()?,
+            "Error" => self.error = map.next_value()?,
+            "RemoteManagers" => self.remote_managers = map.next_value()?,
+            "Nodes" => self.nodes = map.next_value()?,
+            "Managers" => self.managers = map.next_value()?,
+            "Cluster" => self.cluster = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmInitRequest {
     /// Listen address used for inter-manager communication, as well
     /// as determining the networking interface used for the VXLAN
@@ -7356,7 +11855,7 @@ pub struct SwarmInitRequest {
     /// combination in the form `192.168.1.1:4567`, or an interface
     /// followed by a port number, like `eth0:4567`. If the port number
     /// is omitted, the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
     pub listen_addr: Option<String>,
     /// Externally reachable address advertised to other nodes. This
     /// can either be an address/port combination in the form
@@ -7364,7 +11863,7 @@ pub struct SwarmInitRequest {
     /// like `eth0:4567`. If the port number is omitted, the port
     /// number from the listen address is used. If `AdvertiseAddr` is
     /// not specified, it will be automatically detected when possible.
-    #[serde(rename = "AdvertiseAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AdvertiseAddr", skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
     /// Address or interface to use for data path traffic (format:
     /// `<ip|interface>`), for example,  `192.168.1.1`, or an interface,
@@ -7376,43 +11875,65 @@ pub struct SwarmInitRequest {
     /// reach the containers running on this node. Using this parameter
     /// it is possible to separate the container data traffic from the
     /// management traffic of the cluster.
-    #[serde(rename = "DataPathAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DataPathAddr", skip_serializing_if = "Option::is_none")]
     pub data_path_addr: Option<String>,
     /// DataPathPort specifies the data path port number for data traffic.
     /// Acceptable port range is 1024 to 49151.
     /// if no port is set or is set to 0, default port 4789 will be used.
-    #[serde(rename = "DataPathPort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DataPathPort", skip_serializing_if = "Option::is_none")]
     pub data_path_port: Option<u32>,
     /// Default Address Pool specifies default subnet pools for global
     /// scope networks.
-    #[serde(
-        rename = "DefaultAddrPool",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DefaultAddrPool", skip_serializing_if = "Option::is_none")]
     pub default_addr_pool: Option<Vec<String>>,
     /// Force creation of a new swarm.
-    #[serde(
-        rename = "ForceNewCluster",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ForceNewCluster", skip_serializing_if = "Option::is_none")]
     pub force_new_cluster: Option<bool>,
     /// SubnetSize specifies the subnet size of the networks created
     /// from the default subnet pool.
-    #[serde(rename = "SubnetSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SubnetSize", skip_serializing_if = "Option::is_none")]
     pub subnet_size: Option<u32>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::SwarmSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmInitRequest {
+    const NAME: &'static str = "SwarmInitRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ListenAddr" => self.listen_addr = map.next_value()?,
+            "AdvertiseAddr" => self.advertise_addr = map.next_value()?,
+            "DataPathAddr" => self.data_path_addr = map.next_value()?,
+            "DataPathPort" => self.data_path_port = map.next_value()?,
+            "DefaultAddrPool" => self.default_addr_pool = map.next_value()?,
+            "ForceNewCluster" => self.force_new_cluster = map.next_value()?,
+            "SubnetSize" => self.subnet_size = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmInitRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmJoinRequest {
     /// Listen address used for inter-manager communication if the node
     /// gets promoted to manager, as well as determining the networking
     /// interface used for the VXLAN Tunnel Endpoint (VTEP). This is
     /// required for joining a swarm. If the port number is omitted,
     /// the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
     pub listen_addr: Option<String>,
     /// Externally reachable address advertised to other nodes. This
     /// can either be an address/port combination in the form
@@ -7420,7 +11941,7 @@ pub struct SwarmJoinRequest {
     /// like `eth0:4567`. If the port number is omitted, the port
     /// number from the listen address is used. If `AdvertiseAddr` is
     /// not specified, it will be automatically detected when possible.
-    #[serde(rename = "AdvertiseAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AdvertiseAddr", skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
     /// Address or interface to use for data path traffic (format:
     /// `<ip|interface>`), for example,  `192.168.1.1`, or an interface,
@@ -7432,89 +11953,195 @@ pub struct SwarmJoinRequest {
     /// reach the containers running on this node. Using this parameter
     /// it is possible to separate the container data traffic from the
     /// management traffic of the cluster.
-    #[serde(rename = "DataPathAddr", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DataPathAddr", skip_serializing_if = "Option::is_none")]
     pub data_path_addr: Option<String>,
     /// Addresses of manager nodes already participating in the swarm.
-    #[serde(rename = "RemoteAddrs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RemoteAddrs", skip_serializing_if = "Option::is_none")]
     pub remote_addrs: Option<Vec<String>>,
     /// Secret token for joining this swarm.
-    #[serde(rename = "JoinToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JoinToken", skip_serializing_if = "Option::is_none")]
     pub join_token: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmJoinRequest {
+    const NAME: &'static str = "SwarmJoinRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ListenAddr" => self.listen_addr = map.next_value()?,
+            "AdvertiseAddr" => self.advertise_addr = map.next_value()?,
+            "DataPathAddr" => self.data_path_addr = map.next_value()?,
+            "RemoteAddrs" => self.remote_addrs = map.next_value()?,
+            "JoinToken" => self.join_token = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmJoinRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// User modifiable swarm configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpec {
     /// Name of the swarm.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// Orchestration configuration.
-    #[serde(rename = "Orchestration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Orchestration", skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<crate::models::SwarmSpecOrchestration>,
     /// Raft configuration.
-    #[serde(rename = "Raft", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Raft", skip_serializing_if = "Option::is_none")]
     pub raft: Option<crate::models::SwarmSpecRaft>,
     /// Dispatcher configuration.
-    #[serde(rename = "Dispatcher", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dispatcher", skip_serializing_if = "Option::is_none")]
     pub dispatcher: Option<crate::models::SwarmSpecDispatcher>,
     /// CA configuration.
-    #[serde(rename = "CAConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CAConfig", skip_serializing_if = "Option::is_none")]
     pub ca_config: Option<crate::models::SwarmSpecCaConfig>,
     /// Parameters related to encryption-at-rest.
-    #[serde(
-        rename = "EncryptionConfig",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "EncryptionConfig", skip_serializing_if = "Option::is_none")]
     pub encryption_config: Option<crate::models::SwarmSpecEncryptionConfig>,
     /// Defaults for creating tasks in this cluster.
-    #[serde(rename = "TaskDefaults", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TaskDefaults", skip_serializing_if = "Option::is_none")]
     pub task_defaults: Option<crate::models::SwarmSpecTaskDefaults>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpec {
+    const NAME: &'static str = "SwarmSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Orchestration" => self.orchestration = map.next_value()?,
+            "Raft" => self.raft = map.next_value()?,
+            "Dispatcher" => self.dispatcher = map.next_value()?,
+            "CAConfig" => self.ca_config = map.next_value()?,
+            "EncryptionConfig" => self.encryption_config = map.next_value()?,
+            "TaskDefaults" => self.task_defaults = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// CA configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecCaConfig {
     /// The duration node certificates are issued for.
-    #[serde(rename = "NodeCertExpiry", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeCertExpiry", skip_serializing_if = "Option::is_none")]
     pub node_cert_expiry: Option<i64>,
     /// Configuration for forwarding signing requests to an external
     /// certificate authority.
-    #[serde(rename = "ExternalCAs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ExternalCAs", skip_serializing_if = "Option::is_none")]
     pub external_c_as: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
     /// The desired signing CA certificate for all swarm node TLS leaf
     /// certificates, in PEM format.
-    #[serde(rename = "SigningCACert", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SigningCACert", skip_serializing_if = "Option::is_none")]
     pub signing_ca_cert: Option<String>,
     /// The desired signing CA key for all swarm node TLS leaf certificates,
     /// in PEM format.
-    #[serde(rename = "SigningCAKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SigningCAKey", skip_serializing_if = "Option::is_none")]
     pub signing_ca_key: Option<String>,
     /// An integer whose purpose is to force swarm to generate a new
     /// signing CA certificate and key, if none have been specified in
     /// `SigningCACert` and `SigningCAKey`
-    #[serde(rename = "ForceRotate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ForceRotate", skip_serializing_if = "Option::is_none")]
     pub force_rotate: Option<u64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmSpecCaConfig {
+    const NAME: &'static str = "SwarmSpecCaConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "NodeCertExpiry" => self.node_cert_expiry = map.next_value()?,
+            "ExternalCAs" => self.external_c_as = map.next_value()?,
+            "SigningCACert" => self.signing_ca_cert = map.next_value()?,
+            "SigningCAKey" => self.signing_ca_key = map.next_value()?,
+            "ForceRotate" => self.force_rotate = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecCaConfigExternalCAs {
     /// Protocol for communication with the external CA (currently
     /// only `cfssl` is supported).
-    #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<crate::models::SwarmSpecCaConfigExternalCAsProtocol>,
     /// URL where certificate signing requests should be sent.
-    #[serde(rename = "URL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "URL", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// An object with key/value pairs that are interpreted as
     /// protocol-specific options for the external CA driver.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
     /// The root CA certificate (in PEM format) this external CA uses
     /// to issue TLS certificates (assumed to be to the current swarm
     /// root CA certificate if not provided).
-    #[serde(rename = "CACert", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CACert", skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for SwarmSpecCaConfigExternalCAs {
+    const NAME: &'static str = "SwarmSpecCaConfigExternalCAs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Protocol" => self.protocol = map.next_value()?,
+            "URL" => self.url = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "CACert" => self.ca_cert = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecCaConfigExternalCAs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Protocol for communication with the external CA (currently
 /// only `cfssl` is supported).
@@ -7578,62 +12205,115 @@ impl std::fmt::Display for SwarmSpecCaConfigExternalCAsProtocol {
     }
 }
 /// Dispatcher configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecDispatcher {
     /// The delay for an agent to send a heartbeat to the dispatcher.
-    #[serde(
-        rename = "HeartbeatPeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "HeartbeatPeriod", skip_serializing_if = "Option::is_none")]
     pub heartbeat_period: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecDispatcher {
+    const NAME: &'static str = "SwarmSpecDispatcher";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "HeartbeatPeriod" => self.heartbeat_period = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecDispatcher {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Parameters related to encryption-at-rest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecEncryptionConfig {
     /// If set, generate a key and use it to lock data stored on the
     /// managers.
-    #[serde(
-        rename = "AutoLockManagers",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AutoLockManagers", skip_serializing_if = "Option::is_none")]
     pub auto_lock_managers: Option<bool>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecEncryptionConfig {
+    const NAME: &'static str = "SwarmSpecEncryptionConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "AutoLockManagers" => self.auto_lock_managers = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecEncryptionConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Orchestration configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecOrchestration {
     /// The number of historic tasks to keep per instance or node. If
     /// negative, never remove completed or failed tasks.
     #[serde(
         rename = "TaskHistoryRetentionLimit",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub task_history_retention_limit: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecOrchestration {
+    const NAME: &'static str = "SwarmSpecOrchestration";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "TaskHistoryRetentionLimit" => {
+                self.task_history_retention_limit = map.next_value()?;
+            }
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecOrchestration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Raft configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecRaft {
     /// The number of log entries between snapshots.
-    #[serde(
-        rename = "SnapshotInterval",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SnapshotInterval", skip_serializing_if = "Option::is_none")]
     pub snapshot_interval: Option<u64>,
     /// The number of snapshots to keep beyond the current snapshot.
-    #[serde(
-        rename = "KeepOldSnapshots",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KeepOldSnapshots", skip_serializing_if = "Option::is_none")]
     pub keep_old_snapshots: Option<u64>,
     /// The number of log entries to keep around to sync up slow followers
     /// after a snapshot is created.
     #[serde(
         rename = "LogEntriesForSlowFollowers",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub log_entries_for_slow_followers: Option<u64>,
@@ -7643,69 +12323,219 @@ pub struct SwarmSpecRaft {
     ///
     /// A tick currently defaults to one second, so these translate
     /// directly to seconds currently, but this is NOT guaranteed.
-    #[serde(rename = "ElectionTick", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ElectionTick", skip_serializing_if = "Option::is_none")]
     pub election_tick: Option<i64>,
     /// The number of ticks between heartbeats. Every HeartbeatTick ticks,
     /// the leader will send a heartbeat to the followers.
     ///
     /// A tick currently defaults to one second, so these translate
     /// directly to seconds currently, but this is NOT guaranteed.
-    #[serde(rename = "HeartbeatTick", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HeartbeatTick", skip_serializing_if = "Option::is_none")]
     pub heartbeat_tick: Option<i64>,
 }
+impl docker_engine_runtime::DecodeFields for SwarmSpecRaft {
+    const NAME: &'static str = "SwarmSpecRaft";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "SnapshotInterval" => self.snapshot_interval = map.next_value()?,
+            "KeepOldSnapshots" => self.keep_old_snapshots = map.next_value()?,
+            "LogEntriesForSlowFollowers" => {
+                self.log_entries_for_slow_followers = map.next_value()?;
+            }
+            "ElectionTick" => self.election_tick = map.next_value()?,
+            "HeartbeatTick" => self.heartbeat_tick = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecRaft {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Defaults for creating tasks in this cluster.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecTaskDefaults {
     /// The log driver to use for tasks created in the orchestrator if
     /// unspecified by a service.
     ///
     /// Updating this value only affects new tasks. Existing tasks continue
     /// to use their previously configured log driver until recreated.
-    #[serde(rename = "LogDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogDriver", skip_serializing_if = "Option::is_none")]
     pub log_driver: Option<crate::models::SwarmSpecTaskDefaultsLogDriver>,
+}
+impl docker_engine_runtime::DecodeFields for SwarmSpecTaskDefaults {
+    const NAME: &'static str = "SwarmSpecTaskDefaults";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "LogDriver" => self.log_driver = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecTaskDefaults {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The log driver to use for tasks created in the orchestrator if
 /// unspecified by a service.
 ///
 /// Updating this value only affects new tasks. Existing tasks continue
 /// to use their previously configured log driver until recreated.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecTaskDefaultsLogDriver {
     /// The log driver to use as a default for new tasks.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Driver-specific options for the selected log driver, specified
     /// as key/value pairs.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmSpecTaskDefaultsLogDriver {
+    const NAME: &'static str = "SwarmSpecTaskDefaultsLogDriver";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmSpecTaskDefaultsLogDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmUnlockRequest {
     /// The swarm's unlock key.
-    #[serde(rename = "UnlockKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UnlockKey", skip_serializing_if = "Option::is_none")]
     pub unlock_key: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SwarmUnlockRequest {
+    const NAME: &'static str = "SwarmUnlockRequest";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "UnlockKey" => self.unlock_key = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SwarmUnlockRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemAuthResponse {
     /// The status of the authentication
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// An opaque token used to authenticate a user after a successful login
-    #[serde(rename = "IdentityToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IdentityToken", skip_serializing_if = "Option::is_none")]
     pub identity_token: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemAuthResponse {
+    const NAME: &'static str = "SystemAuthResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Status" => self.status = map.next_value()?,
+            "IdentityToken" => self.identity_token = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemAuthResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemDataUsageResponse {
-    #[serde(rename = "LayersSize", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LayersSize", skip_serializing_if = "Option::is_none")]
     pub layers_size: Option<i64>,
-    #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<crate::models::ImageSummary>>,
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<Vec<crate::models::ContainerSummary>>,
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<crate::models::Volume>>,
-    #[serde(rename = "BuildCache", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BuildCache", skip_serializing_if = "Option::is_none")]
     pub build_cache: Option<Vec<crate::models::BuildCache>>,
+}
+impl docker_engine_runtime::DecodeFields for SystemDataUsageResponse {
+    const NAME: &'static str = "SystemDataUsageResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "LayersSize" => self.layers_size = map.next_value()?,
+            "Images" => self.images = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "Volumes" => self.volumes = map.next_value()?,
+            "BuildCache" => self.build_cache = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemDataUsageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -7778,7 +12608,7 @@ impl std::fmt::Display for SystemDataUsageType {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfo {
     /// Unique identifier of the daemon.
     ///
@@ -7786,39 +12616,27 @@ pub struct SystemInfo {
     ///
     /// > **Note**: The format of the ID itself is not part of the API, and
     /// > should not be considered stable.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Total number of containers on the host.
-    #[serde(rename = "Containers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
     pub containers: Option<i64>,
     /// Number of containers with status `"running"`.
-    #[serde(
-        rename = "ContainersRunning",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersRunning", skip_serializing_if = "Option::is_none")]
     pub containers_running: Option<i64>,
     /// Number of containers with status `"paused"`.
-    #[serde(
-        rename = "ContainersPaused",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersPaused", skip_serializing_if = "Option::is_none")]
     pub containers_paused: Option<i64>,
     /// Number of containers with status `"stopped"`.
-    #[serde(
-        rename = "ContainersStopped",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainersStopped", skip_serializing_if = "Option::is_none")]
     pub containers_stopped: Option<i64>,
     /// Total number of images on the host.
     ///
     /// Both _tagged_ and _untagged_ (dangling) images are counted.
-    #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<i64>,
     /// Name of the storage driver in use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Information specific to the storage driver, provided as
     /// "label" / "value" pairs.
@@ -7832,106 +12650,94 @@ pub struct SystemInfo {
     /// > **Note**: The information returned in this field, including the
     /// > formatting of values and labels, should not be considered stable,
     /// > and may change without notice.
-    #[serde(rename = "DriverStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverStatus", skip_serializing_if = "Option::is_none")]
     pub driver_status: Option<Vec<Vec<String>>>,
     /// Root directory of persistent Docker state.
     ///
     /// Defaults to `/var/lib/docker` on Linux, and `C:\ProgramData\docker`
     /// on Windows.
-    #[serde(rename = "DockerRootDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DockerRootDir", skip_serializing_if = "Option::is_none")]
     pub docker_root_dir: Option<String>,
-    #[serde(rename = "Plugins", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Plugins", skip_serializing_if = "Option::is_none")]
     pub plugins: Option<crate::models::PluginsInfo>,
     /// Indicates if the host has memory limit support enabled.
-    #[serde(rename = "MemoryLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemoryLimit", skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<bool>,
     /// Indicates if the host has memory swap limit support enabled.
-    #[serde(rename = "SwapLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SwapLimit", skip_serializing_if = "Option::is_none")]
     pub swap_limit: Option<bool>,
     /// Indicates if the host has kernel memory TCP limit support enabled. This
     /// field is omitted if not supported.
     ///
     /// Kernel memory TCP limits are not supported when using cgroups v2, which
     /// does not support the corresponding `memory.kmem.tcp.limit_in_bytes` cgroup.
-    #[serde(
-        rename = "KernelMemoryTCP",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KernelMemoryTCP", skip_serializing_if = "Option::is_none")]
     pub kernel_memory_tcp: Option<bool>,
     /// Indicates if CPU CFS(Completely Fair Scheduler) period is supported by
     /// the host.
-    #[serde(rename = "CpuCfsPeriod", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCfsPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_cfs_period: Option<bool>,
     /// Indicates if CPU CFS(Completely Fair Scheduler) quota is supported by
     /// the host.
-    #[serde(rename = "CpuCfsQuota", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CpuCfsQuota", skip_serializing_if = "Option::is_none")]
     pub cpu_cfs_quota: Option<bool>,
     /// Indicates if CPU Shares limiting is supported by the host.
-    #[serde(rename = "CPUShares", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CPUShares", skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<bool>,
     /// Indicates if CPUsets (cpuset.cpus, cpuset.mems) are supported by the host.
     ///
     /// See [cpuset(7)](https://www.kernel.org/doc/Documentation/cgroup-v1/cpusets.txt)
-    #[serde(rename = "CPUSet", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CPUSet", skip_serializing_if = "Option::is_none")]
     pub cpu_set: Option<bool>,
     /// Indicates if the host kernel has PID limit support enabled.
-    #[serde(rename = "PidsLimit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PidsLimit", skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<bool>,
     /// Indicates if OOM killer disable is supported on the host.
-    #[serde(rename = "OomKillDisable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     /// Indicates IPv4 forwarding is enabled.
-    #[serde(rename = "IPv4Forwarding", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "IPv4Forwarding", skip_serializing_if = "Option::is_none")]
     pub i_pv4_forwarding: Option<bool>,
     /// Indicates if the daemon is running in debug-mode / with debug-level
     /// logging enabled.
-    #[serde(rename = "Debug", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Debug", skip_serializing_if = "Option::is_none")]
     pub debug: Option<bool>,
     /// The total number of file Descriptors in use by the daemon process.
     ///
     /// This information is only returned if debug-mode is enabled.
-    #[serde(rename = "NFd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NFd", skip_serializing_if = "Option::is_none")]
     pub n_fd: Option<i64>,
     /// The  number of goroutines that currently exist.
     ///
     /// This information is only returned if debug-mode is enabled.
-    #[serde(rename = "NGoroutines", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NGoroutines", skip_serializing_if = "Option::is_none")]
     pub n_goroutines: Option<i64>,
     /// Current system-time in [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
     /// format with nano-seconds.
-    #[serde(rename = "SystemTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SystemTime", skip_serializing_if = "Option::is_none")]
     pub system_time: Option<String>,
     /// The logging driver to use as a default for new containers.
-    #[serde(rename = "LoggingDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LoggingDriver", skip_serializing_if = "Option::is_none")]
     pub logging_driver: Option<String>,
     /// The driver to use for managing cgroups.
-    #[serde(rename = "CgroupDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupDriver", skip_serializing_if = "Option::is_none")]
     pub cgroup_driver: Option<crate::models::SystemInfoCgroupDriver>,
     /// The version of the cgroup.
-    #[serde(rename = "CgroupVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CgroupVersion", skip_serializing_if = "Option::is_none")]
     pub cgroup_version: Option<crate::models::SystemInfoCgroupVersion>,
     /// Number of event listeners subscribed.
-    #[serde(
-        rename = "NEventsListener",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NEventsListener", skip_serializing_if = "Option::is_none")]
     pub n_events_listener: Option<i64>,
     /// Kernel version of the host.
     ///
     /// On Linux, this information obtained from `uname`. On Windows this
     /// information is queried from the &lt;kbd>HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\&lt;/kbd>
     /// registry value, for example _"10.0 14393 (14393.1198.amd64fre.rs1_release_sec.170427-1353)"_.
-    #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "KernelVersion", skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
     /// Name of the host's operating system, for example: "Ubuntu 24.04 LTS"
     /// or "Windows Server 2016 Datacenter"
-    #[serde(
-        rename = "OperatingSystem",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OperatingSystem", skip_serializing_if = "Option::is_none")]
     pub operating_system: Option<String>,
     /// Version of the host's operating system
     ///
@@ -7940,14 +12746,14 @@ pub struct SystemInfo {
     /// > **Note**: The information returned in this field, including its
     /// > very existence, and the formatting of values, should not be considered
     /// > stable, and may change without notice.
-    #[serde(rename = "OSVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OSVersion", skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     /// Generic type of the operating system of the host, as returned by the
     /// Go runtime (`GOOS`).
     ///
     /// Currently returned values are "linux" and "windows". A full list of
     /// possible values can be found in the [Go documentation](https://go.dev/doc/install/source#environment).
-    #[serde(rename = "OSType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OSType", skip_serializing_if = "Option::is_none")]
     pub os_type: Option<String>,
     /// Hardware architecture of the host, as returned by the operating system.
     /// This is equivalent to the output of `uname -m` on Linux.
@@ -7956,33 +12762,25 @@ pub struct SystemInfo {
     /// architecture, which can differ from the Go runtime architecture when
     /// running a binary compiled for a different architecture (for example,
     /// a 32-bit binary running on 64-bit hardware).
-    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     /// The number of logical CPUs usable by the daemon.
     ///
     /// The number of available CPUs is checked by querying the operating
     /// system when the daemon starts. Changes to operating system CPU
     /// allocation after the daemon is started are not reflected.
-    #[serde(rename = "NCPU", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NCPU", skip_serializing_if = "Option::is_none")]
     pub ncpu: Option<i64>,
     /// Total amount of physical memory available on the host, in bytes.
-    #[serde(rename = "MemTotal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MemTotal", skip_serializing_if = "Option::is_none")]
     pub mem_total: Option<i64>,
     /// Address / URL of the index server that is used for image search,
     /// and as a default for user authentication for Docker Hub and Docker Cloud.
-    #[serde(
-        rename = "IndexServerAddress",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IndexServerAddress", skip_serializing_if = "Option::is_none")]
     pub index_server_address: Option<String>,
-    #[serde(rename = "RegistryConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RegistryConfig", skip_serializing_if = "Option::is_none")]
     pub registry_config: Option<crate::models::RegistryServiceConfig>,
-    #[serde(
-        rename = "GenericResources",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "GenericResources", skip_serializing_if = "Option::is_none")]
     pub generic_resources: Option<crate::models::GenericResources>,
     /// HTTP-proxy configured for the daemon. This value is obtained from the
     /// [`HTTP_PROXY`](https://www.gnu.org/software/wget/manual/html_node/Proxies.html) environment variable.
@@ -7990,7 +12788,7 @@ pub struct SystemInfo {
     /// are masked in the API response.
     ///
     /// Containers do not automatically inherit this configuration.
-    #[serde(rename = "HttpProxy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HttpProxy", skip_serializing_if = "Option::is_none")]
     pub http_proxy: Option<String>,
     /// HTTPS-proxy configured for the daemon. This value is obtained from the
     /// [`HTTPS_PROXY`](https://www.gnu.org/software/wget/manual/html_node/Proxies.html) environment variable.
@@ -7998,17 +12796,17 @@ pub struct SystemInfo {
     /// are masked in the API response.
     ///
     /// Containers do not automatically inherit this configuration.
-    #[serde(rename = "HttpsProxy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HttpsProxy", skip_serializing_if = "Option::is_none")]
     pub https_proxy: Option<String>,
     /// Comma-separated list of domain extensions for which no proxy should be
     /// used. This value is obtained from the [`NO_PROXY`](https://www.gnu.org/software/wget/manual/html_node/Proxies.html)
     /// environment variable.
     ///
     /// Containers do not automatically inherit this configuration.
-    #[serde(rename = "NoProxy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NoProxy", skip_serializing_if = "Option::is_none")]
     pub no_proxy: Option<String>,
     /// Hostname of the host.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined labels (key/value metadata) as set on the daemon.
     ///
@@ -8019,17 +12817,13 @@ pub struct SystemInfo {
     /// > manager node in the Swarm. Node labels are not included in this
     /// > field. Node labels can be retrieved using the `/nodes/(id)` endpoint
     /// > on a manager node in the Swarm.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     /// Indicates if experimental features are enabled on the daemon.
-    #[serde(
-        rename = "ExperimentalBuild",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ExperimentalBuild", skip_serializing_if = "Option::is_none")]
     pub experimental_build: Option<bool>,
     /// Version string of the daemon.
-    #[serde(rename = "ServerVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ServerVersion", skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
     /// List of [OCI compliant](https://github.com/opencontainers/runtime-spec)
     /// runtimes configured on the daemon. Keys hold the "name" used to
@@ -8041,24 +12835,20 @@ pub struct SystemInfo {
     ///
     /// The default runtime is `runc`, and automatically configured. Additional
     /// runtimes can be configured by the user and will be listed here.
-    #[serde(rename = "Runtimes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Runtimes", skip_serializing_if = "Option::is_none")]
     pub runtimes: Option<std::collections::HashMap<String, crate::models::Runtime>>,
     /// Name of the default OCI runtime that is used when starting containers.
     ///
     /// The default can be overridden per-container at create time.
-    #[serde(rename = "DefaultRuntime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DefaultRuntime", skip_serializing_if = "Option::is_none")]
     pub default_runtime: Option<String>,
-    #[serde(rename = "Swarm", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Swarm", skip_serializing_if = "Option::is_none")]
     pub swarm: Option<crate::models::SwarmInfo>,
     /// Indicates if live restore is enabled.
     ///
     /// If enabled, containers are kept running when the daemon is shutdown
     /// or upon daemon start if running containers are detected.
-    #[serde(
-        rename = "LiveRestoreEnabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LiveRestoreEnabled", skip_serializing_if = "Option::is_none")]
     pub live_restore_enabled: Option<bool>,
     /// Represents the isolation technology to use as a default for containers.
     /// The supported values are platform-specific.
@@ -8067,23 +12857,19 @@ pub struct SystemInfo {
     /// the default is `hyperv`, and on Windows server, the default is `process`.
     ///
     /// This option is currently not used on other platforms.
-    #[serde(rename = "Isolation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Isolation", skip_serializing_if = "Option::is_none")]
     pub isolation: Option<crate::models::SystemInfoIsolation>,
     /// Name and, optional, path of the `docker-init` binary.
     ///
     /// If the path is omitted, the daemon searches the host's `$PATH` for the
     /// binary and uses the first result.
-    #[serde(rename = "InitBinary", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "InitBinary", skip_serializing_if = "Option::is_none")]
     pub init_binary: Option<String>,
-    #[serde(
-        rename = "ContainerdCommit",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainerdCommit", skip_serializing_if = "Option::is_none")]
     pub containerd_commit: Option<crate::models::Commit>,
-    #[serde(rename = "RuncCommit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RuncCommit", skip_serializing_if = "Option::is_none")]
     pub runc_commit: Option<crate::models::Commit>,
-    #[serde(rename = "InitCommit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "InitCommit", skip_serializing_if = "Option::is_none")]
     pub init_commit: Option<crate::models::Commit>,
     /// List of security features that are enabled on the daemon, such as
     /// apparmor, seccomp, SELinux, user-namespaces (userns), rootless and
@@ -8092,50 +12878,34 @@ pub struct SystemInfo {
     /// Additional configuration options for each security feature may
     /// be present, and are included as a comma-separated list of key/value
     /// pairs.
-    #[serde(
-        rename = "SecurityOptions",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SecurityOptions", skip_serializing_if = "Option::is_none")]
     pub security_options: Option<Vec<String>>,
     /// Reports a summary of the product license on the daemon.
     ///
     /// If a commercial license has been applied to the daemon, information
     /// such as number of nodes, and expiration are included.
-    #[serde(rename = "ProductLicense", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ProductLicense", skip_serializing_if = "Option::is_none")]
     pub product_license: Option<String>,
     /// List of custom default address pools for local networks, which can be
     /// specified in the daemon.json file or dockerd option.
     ///
     /// Example: a Base "10.10.0.0/16" with Size 24 will define the set of 256
     /// 10.10.\[0-255\].0/24 address pools.
-    #[serde(
-        rename = "DefaultAddressPools",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DefaultAddressPools", skip_serializing_if = "Option::is_none")]
     pub default_address_pools: Option<Vec<crate::models::SystemInfoDefaultAddressPools>>,
-    #[serde(
-        rename = "FirewallBackend",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FirewallBackend", skip_serializing_if = "Option::is_none")]
     pub firewall_backend: Option<crate::models::FirewallInfo>,
     /// List of devices discovered by device drivers.
     ///
     /// Each device includes information about its source driver, kind, name,
     /// and additional driver-specific attributes.
-    #[serde(
-        rename = "DiscoveredDevices",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DiscoveredDevices", skip_serializing_if = "Option::is_none")]
     pub discovered_devices: Option<Vec<crate::models::DeviceInfo>>,
     /// List of warnings / informational messages about missing features, or
     /// issues related to the daemon configuration.
     ///
     /// These messages can be printed by the client as information to the user.
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
     /// List of directories where (Container Device Interface) CDI
     /// specifications are located.
@@ -8148,10 +12918,94 @@ pub struct SystemInfo {
     /// Note that since using CDI device injection requires the daemon to have
     /// experimental enabled. For non-experimental daemons an empty list will
     /// always be returned.
-    #[serde(rename = "CDISpecDirs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CDISpecDirs", skip_serializing_if = "Option::is_none")]
     pub cdi_spec_dirs: Option<Vec<String>>,
-    #[serde(rename = "Containerd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Containerd", skip_serializing_if = "Option::is_none")]
     pub containerd: Option<crate::models::ContainerdInfo>,
+}
+impl docker_engine_runtime::DecodeFields for SystemInfo {
+    const NAME: &'static str = "SystemInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Containers" => self.containers = map.next_value()?,
+            "ContainersRunning" => self.containers_running = map.next_value()?,
+            "ContainersPaused" => self.containers_paused = map.next_value()?,
+            "ContainersStopped" => self.containers_stopped = map.next_value()?,
+            "Images" => self.images = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "DriverStatus" => self.driver_status = map.next_value()?,
+            "DockerRootDir" => self.docker_root_dir = map.next_value()?,
+            "Plugins" => self.plugins = map.next_value()?,
+            "MemoryLimit" => self.memory_limit = map.next_value()?,
+            "SwapLimit" => self.swap_limit = map.next_value()?,
+            "KernelMemoryTCP" => self.kernel_memory_tcp = map.next_value()?,
+            "CpuCfsPeriod" => self.cpu_cfs_period = map.next_value()?,
+            "CpuCfsQuota" => self.cpu_cfs_quota = map.next_value()?,
+            "CPUShares" => self.cpu_shares = map.next_value()?,
+            "CPUSet" => self.cpu_set = map.next_value()?,
+            "PidsLimit" => self.pids_limit = map.next_value()?,
+            "OomKillDisable" => self.oom_kill_disable = map.next_value()?,
+            "IPv4Forwarding" => self.i_pv4_forwarding = map.next_value()?,
+            "Debug" => self.debug = map.next_value()?,
+            "NFd" => self.n_fd = map.next_value()?,
+            "NGoroutines" => self.n_goroutines = map.next_value()?,
+            "SystemTime" => self.system_time = map.next_value()?,
+            "LoggingDriver" => self.logging_driver = map.next_value()?,
+            "CgroupDriver" => self.cgroup_driver = map.next_value()?,
+            "CgroupVersion" => self.cgroup_version = map.next_value()?,
+            "NEventsListener" => self.n_events_listener = map.next_value()?,
+            "KernelVersion" => self.kernel_version = map.next_value()?,
+            "OperatingSystem" => self.operating_system = map.next_value()?,
+            "OSVersion" => self.os_version = map.next_value()?,
+            "OSType" => self.os_type = map.next_value()?,
+            "Architecture" => self.architecture = map.next_value()?,
+            "NCPU" => self.ncpu = map.next_value()?,
+            "MemTotal" => self.mem_total = map.next_value()?,
+            "IndexServerAddress" => self.index_server_address = map.next_value()?,
+            "RegistryConfig" => self.registry_config = map.next_value()?,
+            "GenericResources" => self.generic_resources = map.next_value()?,
+            "HttpProxy" => self.http_proxy = map.next_value()?,
+            "HttpsProxy" => self.https_proxy = map.next_value()?,
+            "NoProxy" => self.no_proxy = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "ExperimentalBuild" => self.experimental_build = map.next_value()?,
+            "ServerVersion" => self.server_version = map.next_value()?,
+            "Runtimes" => self.runtimes = map.next_value()?,
+            "DefaultRuntime" => self.default_runtime = map.next_value()?,
+            "Swarm" => self.swarm = map.next_value()?,
+            "LiveRestoreEnabled" => self.live_restore_enabled = map.next_value()?,
+            "Isolation" => self.isolation = map.next_value()?,
+            "InitBinary" => self.init_binary = map.next_value()?,
+            "ContainerdCommit" => self.containerd_commit = map.next_value()?,
+            "RuncCommit" => self.runc_commit = map.next_value()?,
+            "InitCommit" => self.init_commit = map.next_value()?,
+            "SecurityOptions" => self.security_options = map.next_value()?,
+            "ProductLicense" => self.product_license = map.next_value()?,
+            "DefaultAddressPools" => self.default_address_pools = map.next_value()?,
+            "FirewallBackend" => self.firewall_backend = map.next_value()?,
+            "DiscoveredDevices" => self.discovered_devices = map.next_value()?,
+            "Warnings" => self.warnings = map.next_value()?,
+            "CDISpecDirs" => self.cdi_spec_dirs = map.next_value()?,
+            "Containerd" => self.containerd = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The driver to use for managing cgroups.
 ///
@@ -8285,14 +13139,38 @@ impl std::fmt::Display for SystemInfoCgroupVersion {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfoDefaultAddressPools {
     /// The network address in CIDR format
-    #[serde(rename = "Base", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Base", skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// The network pool size
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for SystemInfoDefaultAddressPools {
+    const NAME: &'static str = "SystemInfoDefaultAddressPools";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Base" => self.base = map.next_value()?,
+            "Size" => self.size = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemInfoDefaultAddressPools {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Represents the isolation technology to use as a default for containers.
 /// The supported values are platform-specific.
@@ -8373,58 +13251,92 @@ impl std::fmt::Display for SystemInfoIsolation {
     }
 }
 /// Response of Engine API: GET "/version"
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemVersion {
-    #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platform", skip_serializing_if = "Option::is_none")]
     pub platform: Option<crate::models::SystemVersionPlatform>,
     /// Information about system components
-    #[serde(rename = "Components", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Components", skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<crate::models::SystemVersionComponents>>,
     /// The version of the daemon
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// The default (and highest) API version that is supported by the daemon
-    #[serde(rename = "ApiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ApiVersion", skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// The minimum API version that is supported by the daemon
-    #[serde(rename = "MinAPIVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MinAPIVersion", skip_serializing_if = "Option::is_none")]
     pub min_api_version: Option<String>,
     /// The Git commit of the source code that was used to build the daemon
-    #[serde(rename = "GitCommit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GitCommit", skip_serializing_if = "Option::is_none")]
     pub git_commit: Option<String>,
     /// The version Go used to compile the daemon, and the version of the Go
     /// runtime in use.
-    #[serde(rename = "GoVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GoVersion", skip_serializing_if = "Option::is_none")]
     pub go_version: Option<String>,
     /// The operating system that the daemon is running on ("linux" or "windows")
-    #[serde(rename = "Os", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Os", skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
     /// Architecture of the daemon, as returned by the Go runtime (`GOARCH`).
     ///
     /// A full list of possible values can be found in the [Go documentation](https://go.dev/doc/install/source#environment).
-    #[serde(rename = "Arch", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Arch", skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
     /// The kernel version (`uname -r`) that the daemon is running on.
     ///
     /// This field is omitted when empty.
-    #[serde(rename = "KernelVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "KernelVersion", skip_serializing_if = "Option::is_none")]
     pub kernel_version: Option<String>,
     /// Indicates if the daemon is started with experimental features enabled.
     ///
     /// This field is omitted when empty / false.
-    #[serde(rename = "Experimental", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Experimental", skip_serializing_if = "Option::is_none")]
     pub experimental: Option<bool>,
     /// The date and time that the daemon was compiled.
-    #[serde(rename = "BuildTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "BuildTime", skip_serializing_if = "Option::is_none")]
     pub build_time: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemVersion {
+    const NAME: &'static str = "SystemVersion";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Platform" => self.platform = map.next_value()?,
+            "Components" => self.components = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "ApiVersion" => self.api_version = map.next_value()?,
+            "MinAPIVersion" => self.min_api_version = map.next_value()?,
+            "GitCommit" => self.git_commit = map.next_value()?,
+            "GoVersion" => self.go_version = map.next_value()?,
+            "Os" => self.os = map.next_value()?,
+            "Arch" => self.arch = map.next_value()?,
+            "KernelVersion" => self.kernel_version = map.next_value()?,
+            "Experimental" => self.experimental = map.next_value()?,
+            "BuildTime" => self.build_time = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemVersionComponents {
     /// Name of the component
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Version of the component
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Key/value pairs of strings with additional information about the
     /// component. These values are intended for informational purposes
@@ -8432,64 +13344,146 @@ pub struct SystemVersionComponents {
     /// specification.
     ///
     /// These messages can be printed by the client as information to the user.
-    #[serde(rename = "Details", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Details", skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemVersionComponents {
+    const NAME: &'static str = "SystemVersionComponents";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "Details" => self.details = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemVersionComponents {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemVersionPlatform {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for SystemVersionPlatform {
+    const NAME: &'static str = "SystemVersionPlatform";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for SystemVersionPlatform {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Task {
     /// The ID of the task.
-    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::models::ObjectVersion>,
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UpdatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     /// Name of the task.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::TaskSpec>,
     /// The ID of the service this task is part of.
-    #[serde(rename = "ServiceID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ServiceID", skip_serializing_if = "Option::is_none")]
     pub service_id: Option<String>,
-    #[serde(rename = "Slot", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Slot", skip_serializing_if = "Option::is_none")]
     pub slot: Option<i64>,
     /// The ID of the node that this task is on.
-    #[serde(rename = "NodeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NodeID", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
     #[serde(
         rename = "AssignedGenericResources",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub assigned_generic_resources: Option<crate::models::GenericResources>,
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::models::TaskStatus>,
-    #[serde(rename = "DesiredState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DesiredState", skip_serializing_if = "Option::is_none")]
     pub desired_state: Option<crate::models::TaskState>,
-    #[serde(rename = "JobIteration", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "JobIteration", skip_serializing_if = "Option::is_none")]
     pub job_iteration: Option<crate::models::ObjectVersion>,
     /// The networks that this task is attached to, and the addresses the
     /// task was assigned on each of them.
-    #[serde(
-        rename = "NetworksAttachments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworksAttachments", skip_serializing_if = "Option::is_none")]
     pub networks_attachments: Option<Vec<crate::models::NetworkAttachment>>,
 }
+impl docker_engine_runtime::DecodeFields for Task {
+    const NAME: &'static str = "Task";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ID" => self.id = map.next_value()?,
+            "Version" => self.version = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "UpdatedAt" => self.updated_at = map.next_value()?,
+            "Name" => self.name = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Spec" => self.spec = map.next_value()?,
+            "ServiceID" => self.service_id = map.next_value()?,
+            "Slot" => self.slot = map.next_value()?,
+            "NodeID" => self.node_id = map.next_value()?,
+            "AssignedGenericResources" => {
+                self.assigned_generic_resources = map.next_value()?;
+            }
+            "Status" => self.status = map.next_value()?,
+            "DesiredState" => self.desired_state = map.next_value()?,
+            "JobIteration" => self.job_iteration = map.next_value()?,
+            "NetworksAttachments" => self.networks_attachments = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Task {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// User modifiable task configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpec {
     /// Plugin spec for the service.  *(Experimental release only.)*
     ///
@@ -8499,7 +13493,7 @@ pub struct TaskSpec {
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
     /// > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
     /// > field is set to `attachment`.
-    #[serde(rename = "PluginSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PluginSpec", skip_serializing_if = "Option::is_none")]
     pub plugin_spec: Option<crate::models::TaskSpecPluginSpec>,
     /// Container spec for the service.
     ///
@@ -8509,7 +13503,7 @@ pub struct TaskSpec {
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
     /// > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
     /// > field is set to `attachment`.
-    #[serde(rename = "ContainerSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerSpec", skip_serializing_if = "Option::is_none")]
     pub container_spec: Option<crate::models::TaskSpecContainerSpec>,
     /// Read-only spec type for non-swarm containers attached to swarm overlay
     /// networks.
@@ -8520,37 +13514,65 @@ pub struct TaskSpec {
     /// > mutually exclusive. PluginSpec is only used when the Runtime field
     /// > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
     /// > field is set to `attachment`.
-    #[serde(
-        rename = "NetworkAttachmentSpec",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NetworkAttachmentSpec", skip_serializing_if = "Option::is_none")]
     pub network_attachment_spec: Option<crate::models::TaskSpecNetworkAttachmentSpec>,
     /// Resource requirements which apply to each individual container created
     /// as part of the service.
-    #[serde(rename = "Resources", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Resources", skip_serializing_if = "Option::is_none")]
     pub resources: Option<crate::models::TaskSpecResources>,
     /// Specification for the restart policy which applies to containers
     /// created as part of this service.
-    #[serde(rename = "RestartPolicy", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<crate::models::TaskSpecRestartPolicy>,
-    #[serde(rename = "Placement", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Placement", skip_serializing_if = "Option::is_none")]
     pub placement: Option<crate::models::TaskSpecPlacement>,
     /// A counter that triggers an update even if no relevant parameters have
     /// been changed.
-    #[serde(rename = "ForceUpdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ForceUpdate", skip_serializing_if = "Option::is_none")]
     pub force_update: Option<u64>,
     /// Runtime is the type of runtime specified for the task executor.
-    #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     /// Specifies which networks the service should attach to.
-    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Networks", skip_serializing_if = "Option::is_none")]
     pub networks: Option<Vec<crate::models::NetworkAttachmentConfig>>,
     /// Specifies the log driver to use for tasks created from this spec. If
     /// not present, the default one for the swarm will be used, finally
     /// falling back to the engine default if not specified.
-    #[serde(rename = "LogDriver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "LogDriver", skip_serializing_if = "Option::is_none")]
     pub log_driver: Option<crate::models::TaskSpecLogDriver>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpec {
+    const NAME: &'static str = "TaskSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "PluginSpec" => self.plugin_spec = map.next_value()?,
+            "ContainerSpec" => self.container_spec = map.next_value()?,
+            "NetworkAttachmentSpec" => self.network_attachment_spec = map.next_value()?,
+            "Resources" => self.resources = map.next_value()?,
+            "RestartPolicy" => self.restart_policy = map.next_value()?,
+            "Placement" => self.placement = map.next_value()?,
+            "ForceUpdate" => self.force_update = map.next_value()?,
+            "Runtime" => self.runtime = map.next_value()?,
+            "Networks" => self.networks = map.next_value()?,
+            "LogDriver" => self.log_driver = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Container spec for the service.
 ///
@@ -8560,64 +13582,60 @@ pub struct TaskSpec {
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
 /// > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
 /// > field is set to `attachment`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpec {
     /// The image name to use for the container
-    #[serde(rename = "Image", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// User-defined key/value data.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// The command to be run in the image.
-    #[serde(rename = "Command", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     /// Arguments to the command.
-    #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
     pub args: Option<Vec<String>>,
     /// The hostname to use for the container, as a valid
     /// [RFC 1123](https://tools.ietf.org/html/rfc1123) hostname.
-    #[serde(rename = "Hostname", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// A list of environment variables in the form `VAR=value`.
-    #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
     /// The working directory for commands to run in.
-    #[serde(rename = "Dir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Dir", skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// The user inside the container.
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// A list of additional groups that the container process will run as.
-    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
     /// Security options for the container
-    #[serde(rename = "Privileges", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Privileges", skip_serializing_if = "Option::is_none")]
     pub privileges: Option<crate::models::TaskSpecContainerSpecPrivileges>,
     /// Whether a pseudo-TTY should be allocated.
-    #[serde(rename = "TTY", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TTY", skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
     /// Open `stdin`
-    #[serde(rename = "OpenStdin", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenStdin", skip_serializing_if = "Option::is_none")]
     pub open_stdin: Option<bool>,
     /// Mount the container's root filesystem as read only.
-    #[serde(rename = "ReadOnly", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ReadOnly", skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// Specification for mounts to be added to containers created as part
     /// of the service.
-    #[serde(rename = "Mounts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
     pub mounts: Option<Vec<crate::models::Mount>>,
     /// Signal to stop the container.
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "StopSignal", skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// Amount of time to wait for the container to terminate before
     /// forcefully killing it.
-    #[serde(
-        rename = "StopGracePeriod",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "StopGracePeriod", skip_serializing_if = "Option::is_none")]
     pub stop_grace_period: Option<i64>,
-    #[serde(rename = "HealthCheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
     pub health_check: Option<crate::models::HealthConfig>,
     /// A list of hostname/IP mappings to add to the container's `hosts`
     /// file. The format of extra hosts is specified in the
@@ -8627,32 +13645,32 @@ pub struct TaskSpecContainerSpec {
     /// ```text
     ///     IP_address canonical_hostname [aliases...]
     /// ```
-    #[serde(rename = "Hosts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hosts", skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<String>>,
     /// Specification for DNS related configurations in resolver configuration
     /// file (`resolv.conf`).
-    #[serde(rename = "DNSConfig", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DNSConfig", skip_serializing_if = "Option::is_none")]
     pub dns_config: Option<crate::models::TaskSpecContainerSpecDnsConfig>,
     /// Secrets contains references to zero or more secrets that will be
     /// exposed to the service.
-    #[serde(rename = "Secrets", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Secrets", skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<crate::models::TaskSpecContainerSpecSecrets>>,
     /// An integer value containing the score given to the container in
     /// order to tune OOM killer preferences.
-    #[serde(rename = "OomScoreAdj", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OomScoreAdj", skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i64>,
     /// Configs contains references to zero or more configs that will be
     /// exposed to the service.
-    #[serde(rename = "Configs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Configs", skip_serializing_if = "Option::is_none")]
     pub configs: Option<Vec<crate::models::TaskSpecContainerSpecConfigs>>,
     /// Isolation technology of the containers running the service.
     /// (Windows only)
-    #[serde(rename = "Isolation", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Isolation", skip_serializing_if = "Option::is_none")]
     pub isolation: Option<crate::models::TaskSpecContainerSpecIsolation>,
     /// Run an init inside the container that forwards signals and reaps
     /// processes. This field is omitted if empty, and the default (as
     /// configured on the daemon) is used.
-    #[serde(rename = "Init", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Init", skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
     /// Set kernel namedspaced parameters (sysctls) in the container.
     /// The Sysctls option on services accepts the same sysctls as the
@@ -8661,28 +13679,78 @@ pub struct TaskSpecContainerSpec {
     /// suitability for a clustered environment, and it's up to the user
     /// to determine whether a given sysctl will work properly in a
     /// Service.
-    #[serde(rename = "Sysctls", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Sysctls", skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<std::collections::HashMap<String, String>>,
     /// A list of kernel capabilities to add to the default set
     /// for the container.
-    #[serde(rename = "CapabilityAdd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapabilityAdd", skip_serializing_if = "Option::is_none")]
     pub capability_add: Option<Vec<String>>,
     /// A list of kernel capabilities to drop from the default set
     /// for the container.
-    #[serde(rename = "CapabilityDrop", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CapabilityDrop", skip_serializing_if = "Option::is_none")]
     pub capability_drop: Option<Vec<String>>,
     /// A list of resource limits to set in the container. For example: `{"Name": "nofile", "Soft": 1024, "Hard": 2048}`"
-    #[serde(rename = "Ulimits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<Vec<crate::models::TaskSpecContainerSpecUlimits>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpec {
+    const NAME: &'static str = "TaskSpecContainerSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Image" => self.image = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Command" => self.command = map.next_value()?,
+            "Args" => self.args = map.next_value()?,
+            "Hostname" => self.hostname = map.next_value()?,
+            "Env" => self.env = map.next_value()?,
+            "Dir" => self.dir = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "Groups" => self.groups = map.next_value()?,
+            "Privileges" => self.privileges = map.next_value()?,
+            "TTY" => self.tty = map.next_value()?,
+            "OpenStdin" => self.open_stdin = map.next_value()?,
+            "ReadOnly" => self.read_only = map.next_value()?,
+            "Mounts" => self.mounts = map.next_value()?,
+            "StopSignal" => self.stop_signal = map.next_value()?,
+            "StopGracePeriod" => self.stop_grace_period = map.next_value()?,
+            "HealthCheck" => self.health_check = map.next_value()?,
+            "Hosts" => self.hosts = map.next_value()?,
+            "DNSConfig" => self.dns_config = map.next_value()?,
+            "Secrets" => self.secrets = map.next_value()?,
+            "OomScoreAdj" => self.oom_score_adj = map.next_value()?,
+            "Configs" => self.configs = map.next_value()?,
+            "Isolation" => self.isolation = map.next_value()?,
+            "Init" => self.init = map.next_value()?,
+            "Sysctls" => self.sysctls = map.next_value()?,
+            "CapabilityAdd" => self.capability_add = map.next_value()?,
+            "CapabilityDrop" => self.capability_drop = map.next_value()?,
+            "Ulimits" => self.ulimits = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecConfigs {
     /// File represents a specific target that is backed by a file.
     ///
     ///
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
-    #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "File", skip_serializing_if = "Option::is_none")]
     pub file: Option<crate::models::TaskSpecContainerSpecConfigsFile>,
     /// Runtime represents a target that is not mounted into the
     /// container but is used by the task
@@ -8691,52 +13759,129 @@ pub struct TaskSpecContainerSpecConfigs {
     ///
     /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually
     /// > exclusive
-    #[serde(rename = "Runtime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
     pub runtime: Option<serde_json::Value>,
     /// ConfigID represents the ID of the specific config that we're
     /// referencing.
-    #[serde(rename = "ConfigID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConfigID", skip_serializing_if = "Option::is_none")]
     pub config_id: Option<String>,
     /// ConfigName is the name of the config that this references,
     /// but this is just provided for lookup/display purposes. The
     /// config in the reference will be identified by its ID.
-    #[serde(rename = "ConfigName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ConfigName", skip_serializing_if = "Option::is_none")]
     pub config_name: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecConfigs {
+    const NAME: &'static str = "TaskSpecContainerSpecConfigs";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "File" => self.file = map.next_value()?,
+            "Runtime" => self.runtime = map.next_value()?,
+            "ConfigID" => self.config_id = map.next_value()?,
+            "ConfigName" => self.config_name = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecConfigs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// File represents a specific target that is backed by a file.
 ///
 ///
 ///
 /// > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecConfigsFile {
     /// Name represents the final filename in the filesystem.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// UID represents the file UID.
-    #[serde(rename = "UID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UID", skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// GID represents the file GID.
-    #[serde(rename = "GID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GID", skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
     /// Mode represents the FileMode of the file.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecConfigsFile {
+    const NAME: &'static str = "TaskSpecContainerSpecConfigsFile";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "UID" => self.uid = map.next_value()?,
+            "GID" => self.gid = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecConfigsFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Specification for DNS related configurations in resolver configuration
 /// file (`resolv.conf`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecDnsConfig {
     /// The IP addresses of the name servers.
-    #[serde(rename = "Nameservers", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Nameservers", skip_serializing_if = "Option::is_none")]
     pub nameservers: Option<Vec<String>>,
     /// A search list for host-name lookup.
-    #[serde(rename = "Search", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Search", skip_serializing_if = "Option::is_none")]
     pub search: Option<Vec<String>>,
     /// A list of internal resolver variables to be modified (e.g.,
     /// `debug`, `ndots:3`, etc.).
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecDnsConfig {
+    const NAME: &'static str = "TaskSpecContainerSpecDnsConfig";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Nameservers" => self.nameservers = map.next_value()?,
+            "Search" => self.search = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecDnsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Isolation technology of the containers running the service.
 /// (Windows only)
@@ -8812,37 +13957,83 @@ impl std::fmt::Display for TaskSpecContainerSpecIsolation {
     }
 }
 /// Security options for the container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecPrivileges {
     /// CredentialSpec for managed service account (Windows only)
-    #[serde(rename = "CredentialSpec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CredentialSpec", skip_serializing_if = "Option::is_none")]
     pub credential_spec: Option<
         crate::models::TaskSpecContainerSpecPrivilegesCredentialSpec,
     >,
     /// SELinux labels of the container
-    #[serde(rename = "SELinuxContext", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SELinuxContext", skip_serializing_if = "Option::is_none")]
     pub se_linux_context: Option<
         crate::models::TaskSpecContainerSpecPrivilegesSeLinuxContext,
     >,
     /// Options for configuring seccomp on the container
-    #[serde(rename = "Seccomp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Seccomp", skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<crate::models::TaskSpecContainerSpecPrivilegesSeccomp>,
     /// Options for configuring AppArmor on the container
-    #[serde(rename = "AppArmor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AppArmor", skip_serializing_if = "Option::is_none")]
     pub app_armor: Option<crate::models::TaskSpecContainerSpecPrivilegesAppArmor>,
     /// Configuration of the no_new_privs bit in the container
-    #[serde(
-        rename = "NoNewPrivileges",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "NoNewPrivileges", skip_serializing_if = "Option::is_none")]
     pub no_new_privileges: Option<bool>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecPrivileges {
+    const NAME: &'static str = "TaskSpecContainerSpecPrivileges";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CredentialSpec" => self.credential_spec = map.next_value()?,
+            "SELinuxContext" => self.se_linux_context = map.next_value()?,
+            "Seccomp" => self.seccomp = map.next_value()?,
+            "AppArmor" => self.app_armor = map.next_value()?,
+            "NoNewPrivileges" => self.no_new_privileges = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivileges {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Options for configuring AppArmor on the container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecPrivilegesAppArmor {
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::TaskSpecContainerSpecPrivilegesAppArmorMode>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecPrivilegesAppArmor {
+    const NAME: &'static str = "TaskSpecContainerSpecPrivilegesAppArmor";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mode" => self.mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesAppArmor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -8908,7 +14099,7 @@ impl std::fmt::Display for TaskSpecContainerSpecPrivilegesAppArmorMode {
     }
 }
 /// CredentialSpec for managed service account (Windows only)
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     /// Load credential spec from a Swarm Config with the given ID.
     /// The specified config must also be present in the Configs
@@ -8919,7 +14110,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
-    #[serde(rename = "Config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
     /// Load credential spec from this file. The file is read by
     /// the daemon, and must be present in the `CredentialSpecs`
@@ -8933,7 +14124,7 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
-    #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "File", skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// Load credential spec from this value in the Windows
     /// registry. The specified registry value must be located in:
@@ -8945,36 +14136,114 @@ pub struct TaskSpecContainerSpecPrivilegesCredentialSpec {
     ///
     /// > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
     /// > and `CredentialSpec.Config` are mutually exclusive.
-    #[serde(rename = "Registry", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Registry", skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields
+for TaskSpecContainerSpecPrivilegesCredentialSpec {
+    const NAME: &'static str = "TaskSpecContainerSpecPrivilegesCredentialSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Config" => self.config = map.next_value()?,
+            "File" => self.file = map.next_value()?,
+            "Registry" => self.registry = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesCredentialSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// SELinux labels of the container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecPrivilegesSeLinuxContext {
     /// Disable SELinux
-    #[serde(rename = "Disable", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Disable", skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
     /// SELinux user label
-    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// SELinux role label
-    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Role", skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// SELinux type label
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// SELinux level label
-    #[serde(rename = "Level", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Level", skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields
+for TaskSpecContainerSpecPrivilegesSeLinuxContext {
+    const NAME: &'static str = "TaskSpecContainerSpecPrivilegesSeLinuxContext";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Disable" => self.disable = map.next_value()?,
+            "User" => self.user = map.next_value()?,
+            "Role" => self.role = map.next_value()?,
+            "Type" => self.type_ = map.next_value()?,
+            "Level" => self.level = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesSeLinuxContext {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Options for configuring seccomp on the container
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecPrivilegesSeccomp {
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<crate::models::TaskSpecContainerSpecPrivilegesSeccompMode>,
     /// The custom seccomp profile as a json object
-    #[serde(rename = "Profile", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Profile", skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecPrivilegesSeccomp {
+    const NAME: &'static str = "TaskSpecContainerSpecPrivilegesSeccomp";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Mode" => self.mode = map.next_value()?,
+            "Profile" => self.profile = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecPrivilegesSeccomp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -9043,58 +14312,158 @@ impl std::fmt::Display for TaskSpecContainerSpecPrivilegesSeccompMode {
         f.write_str(self.as_str())
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecSecrets {
     /// File represents a specific target that is backed by a file.
-    #[serde(rename = "File", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "File", skip_serializing_if = "Option::is_none")]
     pub file: Option<crate::models::TaskSpecContainerSpecSecretsFile>,
     /// SecretID represents the ID of the specific secret that we're
     /// referencing.
-    #[serde(rename = "SecretID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SecretID", skip_serializing_if = "Option::is_none")]
     pub secret_id: Option<String>,
     /// SecretName is the name of the secret that this references,
     /// but this is just provided for lookup/display purposes. The
     /// secret in the reference will be identified by its ID.
-    #[serde(rename = "SecretName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SecretName", skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
 }
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecSecrets {
+    const NAME: &'static str = "TaskSpecContainerSpecSecrets";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "File" => self.file = map.next_value()?,
+            "SecretID" => self.secret_id = map.next_value()?,
+            "SecretName" => self.secret_name = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecSecrets {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// File represents a specific target that is backed by a file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecSecretsFile {
     /// Name represents the final filename in the filesystem.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// UID represents the file UID.
-    #[serde(rename = "UID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UID", skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// GID represents the file GID.
-    #[serde(rename = "GID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GID", skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
     /// Mode represents the FileMode of the file.
-    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecSecretsFile {
+    const NAME: &'static str = "TaskSpecContainerSpecSecretsFile";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "UID" => self.uid = map.next_value()?,
+            "GID" => self.gid = map.next_value()?,
+            "Mode" => self.mode = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecSecretsFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecContainerSpecUlimits {
     /// Name of ulimit
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Soft limit
-    #[serde(rename = "Soft", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Soft", skip_serializing_if = "Option::is_none")]
     pub soft: Option<i64>,
     /// Hard limit
-    #[serde(rename = "Hard", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Hard", skip_serializing_if = "Option::is_none")]
     pub hard: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecContainerSpecUlimits {
+    const NAME: &'static str = "TaskSpecContainerSpecUlimits";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Soft" => self.soft = map.next_value()?,
+            "Hard" => self.hard = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecContainerSpecUlimits {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Specifies the log driver to use for tasks created from this spec. If
 /// not present, the default one for the swarm will be used, finally
 /// falling back to the engine default if not specified.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecLogDriver {
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecLogDriver {
+    const NAME: &'static str = "TaskSpecLogDriver";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecLogDriver {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Read-only spec type for non-swarm containers attached to swarm overlay
 /// networks.
@@ -9105,13 +14474,36 @@ pub struct TaskSpecLogDriver {
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
 /// > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
 /// > field is set to `attachment`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecNetworkAttachmentSpec {
     /// ID of the container represented by this task
-    #[serde(rename = "ContainerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ContainerID", skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecNetworkAttachmentSpec {
+    const NAME: &'static str = "TaskSpecNetworkAttachmentSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ContainerID" => self.container_id = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecNetworkAttachmentSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecPlacement {
     /// An array of constraint expressions to limit the set of nodes where
     /// a task can be scheduled. Constraint expressions can either use a
@@ -9132,38 +14524,106 @@ pub struct TaskSpecPlacement {
     /// `engine.labels` apply to Docker Engine labels like operating system,
     /// drivers, etc. Swarm administrators add `node.labels` for operational
     /// purposes by using the [`node update endpoint`](#operation/NodeUpdate).
-    #[serde(rename = "Constraints", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Constraints", skip_serializing_if = "Option::is_none")]
     pub constraints: Option<Vec<String>>,
     /// Preferences provide a way to make the scheduler aware of factors
     /// such as topology. They are provided in order from highest to
     /// lowest precedence.
-    #[serde(rename = "Preferences", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Preferences", skip_serializing_if = "Option::is_none")]
     pub preferences: Option<Vec<crate::models::TaskSpecPlacementPreferences>>,
     /// Maximum number of replicas for per node (default value is 0, which
     /// is unlimited)
-    #[serde(rename = "MaxReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MaxReplicas", skip_serializing_if = "Option::is_none")]
     pub max_replicas: Option<i64>,
     /// Platforms stores all the platforms that the service's image can
     /// run on. This field is used in the platform filter for scheduling.
     /// If empty, then the platform filter is off, meaning there are no
     /// scheduling restrictions.
-    #[serde(rename = "Platforms", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Platforms", skip_serializing_if = "Option::is_none")]
     pub platforms: Option<Vec<crate::models::Platform>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecPlacement {
+    const NAME: &'static str = "TaskSpecPlacement";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Constraints" => self.constraints = map.next_value()?,
+            "Preferences" => self.preferences = map.next_value()?,
+            "MaxReplicas" => self.max_replicas = map.next_value()?,
+            "Platforms" => self.platforms = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecPlacement {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecPlacementPreferences {
-    #[serde(rename = "Spread", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spread", skip_serializing_if = "Option::is_none")]
     pub spread: Option<crate::models::TaskSpecPlacementPreferencesSpread>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskSpecPlacementPreferences {
+    const NAME: &'static str = "TaskSpecPlacementPreferences";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Spread" => self.spread = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecPlacementPreferences {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecPlacementPreferencesSpread {
     /// label descriptor, such as `engine.labels.az`.
-    #[serde(
-        rename = "SpreadDescriptor",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SpreadDescriptor", skip_serializing_if = "Option::is_none")]
     pub spread_descriptor: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecPlacementPreferencesSpread {
+    const NAME: &'static str = "TaskSpecPlacementPreferencesSpread";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "SpreadDescriptor" => self.spread_descriptor = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecPlacementPreferencesSpread {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Plugin spec for the service.  *(Experimental release only.)*
 ///
@@ -9173,51 +14633,123 @@ pub struct TaskSpecPlacementPreferencesSpread {
 /// > mutually exclusive. PluginSpec is only used when the Runtime field
 /// > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
 /// > field is set to `attachment`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecPluginSpec {
     /// The name or 'alias' to use for the plugin.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The plugin image reference to use.
-    #[serde(rename = "Remote", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Remote", skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
     /// Disable the plugin once scheduled.
-    #[serde(rename = "Disabled", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Disabled", skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
-    #[serde(
-        rename = "PluginPrivilege",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PluginPrivilege", skip_serializing_if = "Option::is_none")]
     pub plugin_privilege: Option<Vec<crate::models::PluginPrivilege>>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecPluginSpec {
+    const NAME: &'static str = "TaskSpecPluginSpec";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Remote" => self.remote = map.next_value()?,
+            "Disabled" => self.disabled = map.next_value()?,
+            "PluginPrivilege" => self.plugin_privilege = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecPluginSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Resource requirements which apply to each individual container created
 /// as part of the service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecResources {
-    #[serde(rename = "Limits", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Limits", skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::models::Limit>,
-    #[serde(rename = "Reservations", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Reservations", skip_serializing_if = "Option::is_none")]
     pub reservations: Option<crate::models::ResourceObject>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecResources {
+    const NAME: &'static str = "TaskSpecResources";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Limits" => self.limits = map.next_value()?,
+            "Reservations" => self.reservations = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecResources {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Specification for the restart policy which applies to containers
 /// created as part of this service.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskSpecRestartPolicy {
     /// Condition for restart.
-    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
     pub condition: Option<crate::models::TaskSpecRestartPolicyCondition>,
     /// Delay between restart attempts.
-    #[serde(rename = "Delay", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Delay", skip_serializing_if = "Option::is_none")]
     pub delay: Option<i64>,
     /// Maximum attempts to restart a given container before giving up
     /// (default value is 0, which is ignored).
-    #[serde(rename = "MaxAttempts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "MaxAttempts", skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<i64>,
     /// Windows is the time window used to evaluate the restart policy
     /// (default value is 0, which is unbounded).
-    #[serde(rename = "Window", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Window", skip_serializing_if = "Option::is_none")]
     pub window: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for TaskSpecRestartPolicy {
+    const NAME: &'static str = "TaskSpecRestartPolicy";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Condition" => self.condition = map.next_value()?,
+            "Delay" => self.delay = map.next_value()?,
+            "MaxAttempts" => self.max_attempts = map.next_value()?,
+            "Window" => self.window = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskSpecRestartPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Condition for restart.
 ///
@@ -9403,84 +14935,195 @@ impl std::fmt::Display for TaskState {
     }
 }
 /// represents the status of a task.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskStatus {
-    #[serde(rename = "Timestamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Timestamp", skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
-    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::models::TaskState>,
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(rename = "Err", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Err", skip_serializing_if = "Option::is_none")]
     pub err: Option<String>,
-    #[serde(
-        rename = "ContainerStatus",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ContainerStatus", skip_serializing_if = "Option::is_none")]
     pub container_status: Option<crate::models::ContainerStatus>,
-    #[serde(rename = "PortStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PortStatus", skip_serializing_if = "Option::is_none")]
     pub port_status: Option<crate::models::PortStatus>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for TaskStatus {
+    const NAME: &'static str = "TaskStatus";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Timestamp" => self.timestamp = map.next_value()?,
+            "State" => self.state = map.next_value()?,
+            "Message" => self.message = map.next_value()?,
+            "Err" => self.err = map.next_value()?,
+            "ContainerStatus" => self.container_status = map.next_value()?,
+            "PortStatus" => self.port_status = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TaskStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ThrottleDevice {
     /// Device path
-    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Rate
-    #[serde(rename = "Rate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Rate", skip_serializing_if = "Option::is_none")]
     pub rate: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for ThrottleDevice {
+    const NAME: &'static str = "ThrottleDevice";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Path" => self.path = map.next_value()?,
+            "Rate" => self.rate = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for ThrottleDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Information about the issuer of leaf TLS certificates and the trusted root
 /// CA certificate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TlsInfo {
     /// The root CA certificate(s) that are used to validate leaf TLS
     /// certificates.
-    #[serde(rename = "TrustRoot", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "TrustRoot", skip_serializing_if = "Option::is_none")]
     pub trust_root: Option<String>,
     /// The base64-url-safe-encoded raw subject bytes of the issuer.
-    #[serde(
-        rename = "CertIssuerSubject",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CertIssuerSubject", skip_serializing_if = "Option::is_none")]
     pub cert_issuer_subject: Option<String>,
     /// The base64-url-safe-encoded raw public key bytes of the issuer.
-    #[serde(
-        rename = "CertIssuerPublicKey",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CertIssuerPublicKey", skip_serializing_if = "Option::is_none")]
     pub cert_issuer_public_key: Option<String>,
+}
+impl docker_engine_runtime::DecodeFields for TlsInfo {
+    const NAME: &'static str = "TlsInfo";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "TrustRoot" => self.trust_root = map.next_value()?,
+            "CertIssuerSubject" => self.cert_issuer_subject = map.next_value()?,
+            "CertIssuerPublicKey" => self.cert_issuer_public_key = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for TlsInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// A map of topological domains to topological segments. For in depth
 /// details, see documentation for the Topology object in the CSI
 /// specification.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Topology {
-    #[serde(rename = "Segments", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Segments", skip_serializing_if = "Option::is_none")]
     pub segments: Option<std::collections::HashMap<String, String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for Topology {
+    const NAME: &'static str = "Topology";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Segments" => self.segments = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Topology {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct UnlockKeyResponse {
     /// The swarm's unlock key.
-    #[serde(rename = "UnlockKey", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UnlockKey", skip_serializing_if = "Option::is_none")]
     pub unlock_key: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for UnlockKeyResponse {
+    const NAME: &'static str = "UnlockKeyResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "UnlockKey" => self.unlock_key = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for UnlockKeyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Volume {
     /// Name of the volume.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Name of the volume driver used by the volume.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Mount path of the volume on the host.
-    #[serde(rename = "Mountpoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Mountpoint", skip_serializing_if = "Option::is_none")]
     pub mountpoint: Option<String>,
     /// Date/Time the volume was created.
-    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     /// Low-level details about the volume, provided by the volume driver.
     /// Details are returned as a map with key/value pairs:
@@ -9488,66 +15131,169 @@ pub struct Volume {
     ///
     /// The `Status` field is optional, and is omitted if the volume driver
     /// does not support this feature.
-    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
     /// The level at which the volume exists. Either `global` for cluster-wide,
     /// or `local` for machine level.
-    #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::models::VolumeScope>,
-    #[serde(rename = "ClusterVolume", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ClusterVolume", skip_serializing_if = "Option::is_none")]
     pub cluster_volume: Option<crate::models::ClusterVolume>,
     /// The driver specific options used when creating the volume.
-    #[serde(rename = "Options", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
-    #[serde(rename = "UsageData", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "UsageData", skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<crate::models::VolumeUsageData>,
 }
+impl docker_engine_runtime::DecodeFields for Volume {
+    const NAME: &'static str = "Volume";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "Mountpoint" => self.mountpoint = map.next_value()?,
+            "CreatedAt" => self.created_at = map.next_value()?,
+            "Status" => self.status = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "Scope" => self.scope = map.next_value()?,
+            "ClusterVolume" => self.cluster_volume = map.next_value()?,
+            "Options" => self.options = map.next_value()?,
+            "UsageData" => self.usage_data = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for Volume {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Volume configuration
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeCreateOptions {
     /// The new volume's name. If not specified, Docker generates a name.
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Name of the volume driver to use.
-    #[serde(rename = "Driver", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// A mapping of driver options and values. These options are
     /// passed directly to the driver and are driver specific.
-    #[serde(rename = "DriverOpts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DriverOpts", skip_serializing_if = "Option::is_none")]
     pub driver_opts: Option<std::collections::HashMap<String, String>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(
-        rename = "ClusterVolumeSpec",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ClusterVolumeSpec", skip_serializing_if = "Option::is_none")]
     pub cluster_volume_spec: Option<crate::models::ClusterVolumeSpec>,
 }
+impl docker_engine_runtime::DecodeFields for VolumeCreateOptions {
+    const NAME: &'static str = "VolumeCreateOptions";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Name" => self.name = map.next_value()?,
+            "Driver" => self.driver = map.next_value()?,
+            "DriverOpts" => self.driver_opts = map.next_value()?,
+            "Labels" => self.labels = map.next_value()?,
+            "ClusterVolumeSpec" => self.cluster_volume_spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeCreateOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
 /// Volume list response
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeListResponse {
     /// List of volumes
-    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<crate::models::Volume>>,
     /// Warnings that occurred when fetching the list of volumes.
-    #[serde(rename = "Warnings", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl docker_engine_runtime::DecodeFields for VolumeListResponse {
+    const NAME: &'static str = "VolumeListResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Volumes" => self.volumes = map.next_value()?,
+            "Warnings" => self.warnings = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumePruneResponse {
     /// Volumes that were deleted
-    #[serde(rename = "VolumesDeleted", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "VolumesDeleted", skip_serializing_if = "Option::is_none")]
     pub volumes_deleted: Option<Vec<String>>,
     /// Disk space reclaimed in bytes
-    #[serde(rename = "SpaceReclaimed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SpaceReclaimed", skip_serializing_if = "Option::is_none")]
     pub space_reclaimed: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for VolumePruneResponse {
+    const NAME: &'static str = "VolumePruneResponse";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "VolumesDeleted" => self.volumes_deleted = map.next_value()?,
+            "SpaceReclaimed" => self.space_reclaimed = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumePruneResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// The level at which the volume exists. Either `global` for cluster-wide,
 /// or `local` for machine level.
@@ -9615,23 +15361,70 @@ impl std::fmt::Display for VolumeScope {
     }
 }
 /// Volume configuration
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeUpdateBody {
-    #[serde(rename = "Spec", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
     pub spec: Option<crate::models::ClusterVolumeSpec>,
+}
+impl docker_engine_runtime::DecodeFields for VolumeUpdateBody {
+    const NAME: &'static str = "VolumeUpdateBody";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Spec" => self.spec = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeUpdateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
 /// Usage details about the volume. This information is used by the
 /// `GET /system/df` endpoint, and omitted in other endpoints.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeUsageData {
     /// Amount of disk space used by the volume (in bytes). This information
     /// is only available for volumes created with the `"local"` volume
     /// driver. For volumes created with other volume drivers, this field
     /// is set to `-1` ("not available")
-    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// The number of containers referencing this volume. This field
     /// is set to `-1` if the reference-count is not available.
-    #[serde(rename = "RefCount", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RefCount", skip_serializing_if = "Option::is_none")]
     pub ref_count: Option<i64>,
+}
+impl docker_engine_runtime::DecodeFields for VolumeUsageData {
+    const NAME: &'static str = "VolumeUsageData";
+    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "Size" => self.size = map.next_value()?,
+            "RefCount" => self.ref_count = map.next_value()?,
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+impl<'de> Deserialize<'de> for VolumeUsageData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        docker_engine_runtime::deserialize_fields(deserializer)
+    }
 }
