@@ -176,13 +176,8 @@ fn nothing_else_changes_and_renderings_agree() {
 /// A change as the tests compare it: rule, level, location, subject, old and new values.
 type Entry<'a> = (&'a str, Level, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
 
-/// The second pair: bodies, responses, deprecation, parameter and property types, added and
-/// changed types; the whole list, in order.
-#[test]
-fn bodies_responses_deprecations_and_type_changes() {
-    let (old, new) = (load("bodies-old.yaml", "1.20"), load("bodies-new.yaml", "1.21"));
-    let changes = diff(&old, &new);
-    let entries: Vec<Entry> = changes
+fn entries(changes: &[Change]) -> Vec<Entry<'_>> {
+    changes
         .iter()
         .map(|c| {
             (
@@ -194,7 +189,16 @@ fn bodies_responses_deprecations_and_type_changes() {
                 c.new.as_deref(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The second pair: bodies, responses, deprecation, parameter and property types, added and
+/// changed types; the whole list, in order.
+#[test]
+fn bodies_responses_deprecations_and_type_changes() {
+    let (old, new) = (load("bodies-old.yaml", "1.20"), load("bodies-new.yaml", "1.21"));
+    let changes = diff(&old, &new);
+    let entries = entries(&changes);
     use Level::{Breaking, Compatible};
     assert_eq!(
         entries,
@@ -306,19 +310,7 @@ fn bodies_responses_deprecations_and_type_changes() {
 fn headers_media_types_nullability_and_one_entry_per_change() {
     let (old, new) = (load("wire-old.yaml", "1.30"), load("wire-new.yaml", "1.31"));
     let changes = diff(&old, &new);
-    let entries: Vec<Entry> = changes
-        .iter()
-        .map(|c| {
-            (
-                c.rule,
-                c.level,
-                c.location.as_str(),
-                c.subject.as_str(),
-                c.old.as_deref(),
-                c.new.as_deref(),
-            )
-        })
-        .collect();
+    let entries = entries(&changes);
     use Level::{Breaking, Compatible, PotentiallyBreaking};
     let jobs = "GET /jobs";
     assert_eq!(
