@@ -268,6 +268,32 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
+/// What a table row says of one client's runs of one workload.
+struct Summary {
+    rate: f64,
+    low: f64,
+    high: f64,
+    cpu_seconds: f64,
+    peak_rss_mib: f64,
+    allocations_per_unit: Option<f64>,
+}
+
+/// Medians of the runs, and the range of their rates.
+fn summarize(samples: &[Sample]) -> Summary {
+    let mut rates: Vec<f64> = samples.iter().map(|s| s.rate).collect();
+    let mut cpu: Vec<f64> = samples.iter().map(|s| s.cpu_seconds).collect();
+    let mut rss: Vec<f64> = samples.iter().map(|s| s.peak_rss_mib).collect();
+    let mut allocations: Vec<f64> = samples.iter().filter_map(|s| s.allocations_per_unit).collect();
+    Summary {
+        low: rates.iter().cloned().fold(f64::MAX, f64::min),
+        high: rates.iter().cloned().fold(0.0, f64::max),
+        rate: median(&mut rates),
+        cpu_seconds: median(&mut cpu),
+        peak_rss_mib: median(&mut rss),
+        allocations_per_unit: (!allocations.is_empty()).then(|| median(&mut allocations)),
+    }
+}
+
 fn print_table(
     results: &BTreeMap<(usize, &str), Vec<Sample>>,
     clients: &[&str],
@@ -282,39 +308,26 @@ fn print_table(
         "| workload | client | rate | CPU s | peak RSS MiB | allocations per unit | vs curl | vs bollard |\n|---|---|---|---|---|---|---|---|"
     );
     for (index, workload) in WORKLOADS.iter().enumerate() {
-        let summary = |client: &str| {
-            results.get(&(index, client)).map(|samples| {
-                let mut rates: Vec<f64> = samples.iter().map(|s| s.rate).collect();
-                let mut cpu: Vec<f64> = samples.iter().map(|s| s.cpu_seconds).collect();
-                let mut rss: Vec<f64> = samples.iter().map(|s| s.peak_rss_mib).collect();
-                let (low, high) = (
-                    rates.iter().cloned().fold(f64::MAX, f64::min),
-                    rates.iter().cloned().fold(0.0, f64::max),
-                );
-                let mut allocations: Vec<f64> = samples.iter().filter_map(|s| s.allocations_per_unit).collect();
-                let allocations = (!allocations.is_empty()).then(|| median(&mut allocations));
-                (
-                    median(&mut rates),
-                    low,
-                    high,
-                    median(&mut cpu),
-                    median(&mut rss),
-                    allocations,
-                )
-            })
-        };
+        let summary = |client: &str| results.get(&(index, client)).map(|samples| summarize(samples));
         let (Some(curl), Some(bollard)) = (summary("curl"), summary("bollard")) else {
             continue;
         };
         for &client in clients {
-            let (rate, low, high, cpu, rss, allocations) = summary(client).unwrap();
-            let allocations = allocations.map_or_else(|| "–".to_owned(), |a| format!("{a:.1}"));
+            let Summary {
+                rate,
+                low,
+                high,
+                cpu_seconds,
+                peak_rss_mib,
+                allocations_per_unit,
+            } = summary(client).unwrap();
+            let allocations = allocations_per_unit.map_or_else(|| "–".to_owned(), |a| format!("{a:.1}"));
             println!(
-                "| {} | {client} | {rate:.1} {} ({low:.1}–{high:.1}) | {cpu:.2} | {rss:.1} | {allocations} | {:.2}× | {:.2}× |",
+                "| {} | {client} | {rate:.1} {} ({low:.1}–{high:.1}) | {cpu_seconds:.2} | {peak_rss_mib:.1} | {allocations} | {:.2}× | {:.2}× |",
                 workload.label,
                 workload.unit,
-                rate / curl.0,
-                rate / bollard.0
+                rate / curl.rate,
+                rate / bollard.rate
             );
         }
     }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use docker_engine_runtime::{Endpoint, Environment, TlsFiles};
 use docker_engine_v1_41::models::ContainerCreateBody;
 
-use crate::{median, run_once, workers, Sample};
+use crate::{run_once, summarize, workers, Sample, Summary};
 
 /// The workers' client names for our client over a transport other than the Unix socket.
 const OVER_TLS: &str = "ours-tls";
@@ -124,18 +124,17 @@ fn print_table(results: &BTreeMap<(usize, usize), Vec<Sample>>, transports: &[(&
     );
     println!("| workload | transport | rate | CPU s | peak RSS MiB | vs Unix socket |\n|---|---|---|---|---|---|");
     for (workload_index, workload) in WORKLOADS.iter().enumerate() {
-        let summary = |transport_index: usize| {
-            let samples = &results[&(workload_index, transport_index)];
-            let mut rates: Vec<f64> = samples.iter().map(|s| s.rate).collect();
-            let mut cpu: Vec<f64> = samples.iter().map(|s| s.cpu_seconds).collect();
-            let mut rss: Vec<f64> = samples.iter().map(|s| s.peak_rss_mib).collect();
-            let low = rates.iter().cloned().fold(f64::MAX, f64::min);
-            let high = rates.iter().cloned().fold(0.0, f64::max);
-            (median(&mut rates), low, high, median(&mut cpu), median(&mut rss))
-        };
-        let unix_rate = summary(0).0;
+        let summary = |transport_index: usize| summarize(&results[&(workload_index, transport_index)]);
+        let unix_rate = summary(0).rate;
         for (transport_index, (transport, _)) in transports.iter().enumerate() {
-            let (rate, low, high, cpu, rss) = summary(transport_index);
+            let Summary {
+                rate,
+                low,
+                high,
+                cpu_seconds: cpu,
+                peak_rss_mib: rss,
+                ..
+            } = summary(transport_index);
             let shown = match workload.name {
                 // Slower is larger here: per-connection milliseconds, the range reversed.
                 "connect" => format!("{:.1} ms ({:.1}–{:.1})", 1e3 / rate, 1e3 / high, 1e3 / low),

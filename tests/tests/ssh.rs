@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use daemon_tests::{
-    busybox_image, companion_variable, context_config, daemon, docker_at, exec_to_the_end, ssh_dir, ssh_endpoint,
+    companion_variable, context_config, create_busybox, daemon, docker_at, exec_to_the_end, ssh_dir, ssh_endpoint,
     ssh_target, transport_smoke, unique_name,
 };
 use docker_engine_runtime::{tar_files, Body, Endpoint, Environment, Error};
-use docker_engine_v1_41::models::ContainerCreateBody;
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 
@@ -28,26 +27,8 @@ async fn smoke_over_ssh() {
 #[tokio::test]
 async fn streams_uploads_and_an_export_over_ssh() {
     let Some(docker) = over_ssh() else { return };
-    let image = busybox_image(&docker).await;
-    let body = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec![
-            "sh".into(),
-            "-c".into(),
-            "echo out; echo err >&2; exec sleep 300".into(),
-        ]),
-        ..Default::default()
-    };
-    let id = docker
-        .containers()
-        .create(body)
-        .name(unique_name("ssh-streams"))
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    let container = daemon_tests::ContainerGuard { id: id.clone() };
+    let container = create_busybox(&docker, "ssh-streams", "echo out; echo err >&2; exec sleep 300").await;
+    let id = container.id.clone();
     docker.containers().start(&id).send().await.unwrap();
 
     let upload: Vec<u8> = (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
