@@ -13,6 +13,8 @@ use quote::{format_ident, quote};
 
 use crate::ir::*;
 
+mod mock;
+
 /// The name of the generated crate for `version`, e.g. `docker-engine-v1-41`.
 pub fn crate_name(api: &Api) -> String {
     format!("docker-engine-v{}-{}", api.version.major, api.version.minor)
@@ -31,6 +33,7 @@ pub fn emit_crate(api: &Api, runtime_version: &str) -> BTreeMap<String, String> 
         ("src/lib.rs", lib_rs(api)),
         ("src/models.rs", models_rs(api)),
         ("src/operations.rs", operations_rs(api)),
+        ("src/mock.rs", mock::mock_rs(api)),
     ] {
         files.insert(path.into(), format!("{header}{}", format(tokens)));
     }
@@ -62,6 +65,8 @@ test = false
 [features]
 # Mutual TLS for daemons on tcp://host:2376 (DOCKER_TLS_VERIFY), with rustls.
 tls = ["docker-engine-runtime/tls"]
+# `mock::MockDaemon`, a fake daemon for testing code that uses this crate without Docker.
+mock = ["docker-engine-runtime/mock"]
 
 [dependencies]
 docker-engine-runtime = {{ path = "../runtime", version = "{runtime_version}" }}
@@ -253,6 +258,9 @@ fn lib_rs(api: &Api) -> TokenStream {
         pub mod models;
         #[rustfmt::skip]
         pub mod operations;
+        #[cfg(feature = "mock")]
+        #[rustfmt::skip]
+        pub mod mock;
 
         pub use docker_engine_runtime as runtime;
         pub use docker_engine_runtime::{Error, Filters, RegistryAuth, Result};

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use daemon_tests::{
-    busybox_image, busybox_rootfs, companion_variable, create_busybox, docker, drain, server, tls_context_config,
-    unique_name, Server, TestRegistry,
+    busybox_image, busybox_rootfs, companion_variable, create_busybox, describe_output, docker, drain, server,
+    tls_context_config, unique_name, wait_at_most, Server, TestRegistry,
 };
 use docker_engine_runtime::Filters;
 use docker_engine_v1_41::Docker;
@@ -51,41 +51,10 @@ fn finish(mut command: Command, input: &[u8]) -> Output {
 /// The longest an example may run in these tests (the slowest, a pull, takes a few seconds).
 const EXAMPLE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// The child's output once it exits; a child still running after `limit` is killed, and the
-/// test fails saying so, rather than waiting forever.
-fn wait_at_most(child: std::process::Child, limit: std::time::Duration) -> Output {
-    let pid = child.id().to_string();
-    let (exited, exit_seen) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        let expired = exit_seen.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout);
-        if expired {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        }
-        expired
-    });
-    let output = child.wait_with_output().unwrap();
-    let _ = exited.send(());
-    assert!(
-        !watchdog.join().unwrap(),
-        "the example ran longer than {limit:?} and was killed: {}",
-        describe(&output)
-    );
-    output
-}
-
 fn succeed(command: Command) -> String {
     let output = finish(command, b"");
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn scratch_dir(prefix: &str) -> PathBuf {
@@ -129,7 +98,7 @@ async fn pull_reports_the_daemons_error_without_a_registry() {
     pull.arg("127.0.0.1:9/nothing/here:latest");
     let output = finish(pull, b"");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     let how = match server() {
         Server::Docker => "error: ImageCreate: daemon answered",
         // Podman answers 200 and reports the failure in the progress stream.
@@ -214,7 +183,7 @@ async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
     let mut pull = example!("pull");
     pull.arg(&reference);
     let output = finish(pull, b"");
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     let refusal = match server() {
         Server::Docker => "no basic auth credentials",
         Server::Podman => "authentication required",
@@ -222,7 +191,7 @@ async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
     assert!(
         String::from_utf8_lossy(&output.stderr).contains(refusal),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
     std::fs::remove_dir_all(helpers).unwrap();
 }
@@ -279,8 +248,10 @@ async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
     docker.images().delete(&tag).send().await.unwrap();
 
     // With BuildKit, the steps are numbered and timed as the CLI's plain progress shows them.
+    // Without the cache, as BuildKit keeps its own across runs against one daemon, and a cached
+    // RUN step prints nothing.
     let mut buildkit = example!("build_image");
-    buildkit.arg(&context).args(["--tag", &tag, "--buildkit"]);
+    buildkit.arg(&context).args(["--tag", &tag, "--buildkit", "--no-cache"]);
     let printed = succeed(buildkit);
     match server() {
         Server::Docker => check_buildkit_steps(&printed),
@@ -299,7 +270,7 @@ async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
     failing.arg(&context);
     let output = finish(failing, b"");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     let failure = match server() {
         Server::Docker => "returned a non-zero code: 7",
         Server::Podman => "exit status 7",
@@ -337,7 +308,7 @@ async fn run_forwards_stdin_separates_streams_and_exits_with_the_containers_code
     run.args(["-i", "--rm", "-e", "GREETING=hello", "-l", &label, image])
         .args(["sh", "-c", "cat; echo $GREETING >&2; exit 4"]);
     let output = finish(run, b"piped in\n");
-    assert_eq!(output.status.code(), Some(4), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(4), "{}", describe_output(&output));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "piped in\n");
     assert_eq!(String::from_utf8_lossy(&output.stderr), "hello\n");
     let left = docker
@@ -380,7 +351,7 @@ async fn container_operations_from_inspect_to_remove() {
     let mut logs = example!("container");
     logs.args(["logs", "--timestamps", &name]);
     let output = finish(logs, b"");
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
@@ -423,7 +394,7 @@ async fn container_operations_from_inspect_to_remove() {
     let mut followed = example!("container");
     followed.args(["logs", "--follow", "--tail", "1", &renamed]);
     let output = finish(followed, b"");
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     let last_line = [output.stdout, output.stderr].concat();
     let last_line = String::from_utf8_lossy(&last_line);
     assert!(last_line == "started\n" || last_line == "warming\n", "{last_line:?}");
@@ -452,7 +423,7 @@ async fn shell_runs_in_a_tty_from_a_terminal_and_without_one_from_a_pipe() {
     let mut piped = example!("shell");
     piped.args(["--workdir", "/tmp", &container.id, "sh"]);
     let output = finish(piped, b"echo in $(pwd): $(tty)\necho oops >&2\nexit 3\n");
-    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", describe_output(&output));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "in /tmp: not a tty\n");
     assert_eq!(String::from_utf8_lossy(&output.stderr), "oops\n");
 
@@ -463,7 +434,7 @@ async fn shell_runs_in_a_tty_from_a_terminal_and_without_one_from_a_pipe() {
     let command_line = format!("{} {} sh", example.get_program().to_str().unwrap(), container.id);
     in_terminal.args(["--quiet", "--return", "--command", &command_line, "/dev/null"]);
     let output = finish(in_terminal, b"echo on $(tty)\nexit 5\n");
-    assert_eq!(output.status.code(), Some(5), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(5), "{}", describe_output(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("on /dev/pts/"), "{stdout}");
 }
@@ -558,7 +529,7 @@ async fn events_with_filters_see_the_containers_start_and_die() {
     let child = events.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     docker.containers().start(&container.id).send().await.unwrap();
     let output = wait_at_most(child, EXAMPLE_TIME_LIMIT);
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     let printed = String::from_utf8_lossy(&output.stdout);
     let short = &container.id[..12];
     let lines: Vec<_> = printed.lines().collect();
@@ -601,7 +572,7 @@ async fn connect_over_tcp_mutual_tls_and_a_context() {
         .env("DOCKER_TLS_VERIFY", "1")
         .env("DOCKER_CERT_PATH", &config_dir);
     let output = finish(without_certificate, b"");
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ca.pem"), "{stderr}");
     std::fs::remove_dir_all(config_dir).unwrap();
@@ -633,11 +604,11 @@ async fn connect_over_ssh_and_without_ssh() {
     let mut without_ssh = example!("connect");
     without_ssh.env("DOCKER_HOST", &ssh_host).env("PATH", &no_ssh);
     let output = finish(without_ssh, b"");
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("no `ssh` on PATH"),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
     std::fs::remove_dir_all(wrapper).unwrap();
     std::fs::remove_dir_all(no_ssh).unwrap();

@@ -496,7 +496,7 @@ impl Client {
 }
 
 /// What the daemon says of a path in a container (`X-Docker-Container-Path-Stat`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct PathStat {
     pub name: String,
     pub size: i64,

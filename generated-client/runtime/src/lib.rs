@@ -48,6 +48,8 @@ mod config;
 mod endpoint;
 mod error;
 mod fields;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod observe;
 mod open_enum;
 mod params;

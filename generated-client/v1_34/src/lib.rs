@@ -23,6 +23,9 @@
 pub mod models;
 #[rustfmt::skip]
 pub mod operations;
+#[cfg(feature = "mock")]
+#[rustfmt::skip]
+pub mod mock;
 pub use docker_engine_runtime as runtime;
 pub use docker_engine_runtime::{Error, Filters, RegistryAuth, Result};
 #[cfg(doctest)]

@@ -1,0 +1,184 @@
+//! The crate's fake daemon (`src/mock.rs`, behind the `mock` feature): every operation's route,
+//! and per tag a type whose methods, named as the client's, set a typed answer for an operation.
+//! The server itself is the runtime's (`docker_engine_runtime::mock`).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{group_accessor, group_type, groups, ident, method_name, rust_type};
+use crate::ir::*;
+
+pub(super) fn mock_rs(api: &Api) -> TokenStream {
+    let version = api.version.to_string();
+    let intro =
+        format!(" A fake daemon speaking API v{version}, for testing code that uses this crate without Docker.");
+    let routes = api.operations.iter().map(|op| {
+        let (id, method, path) = (&op.id, &op.method, &op.path);
+        let setter = if answerable(op) { setter(op) } else { String::new() };
+        quote! { Route { operation: #id, method: #method, path: #path, setter: #setter }, }
+    });
+    let groups = groups(api);
+    let accessors = groups.keys().map(|tag| {
+        let method = group_accessor(tag);
+        let ty = mock_type(tag);
+        let doc = format!(" Sets answers to the operations tagged `{tag}`.");
+        quote! {
+            #[doc = #doc]
+            pub fn #method(&self) -> #ty<'_> {
+                #ty { server: &self.server }
+            }
+        }
+    });
+    let group_types = groups.iter().map(|(tag, operations)| {
+        let ty = mock_type(tag);
+        let doc = format!(
+            " The answers of operations tagged `{tag}`; reached with `MockDaemon::{}()`.",
+            group_accessor(tag)
+        );
+        let setters = operations
+            .iter()
+            .filter(|op| answerable(op))
+            .map(|op| answer_setter(op));
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy)]
+            pub struct #ty<'a> { server: &'a MockServer }
+
+            impl #ty<'_> {
+                #(#setters)*
+            }
+        }
+    });
+    let uses_bytes = api.operations.iter().any(|op| {
+        matches!(op.response, Response::Bytes)
+            || matches!(op.body.as_ref().map(|b| &b.kind), Some(BodyKind::Binary { .. }))
+    });
+    let bytes_import = uses_bytes.then(|| quote! { Bytes, });
+    quote! {
+        #![doc = #intro]
+        //!
+        //! [`MockDaemon::start`] listens on a Unix socket of its own and [`MockDaemon::docker`]
+        //! gives a client connected to it. A test sets the answers it needs, typed as the
+        //! client's (`mock.containers().inspect(|request| Ok(...))`); an operation left unset
+        //! answers as a daemon without that route, with a message naming the setter to use.
+        //! `/_ping` and `/version` answer as a daemon of this version unless set, and every request
+        //! is logged ([`MockServer::requests`]).
+
+        use docker_engine_runtime::mock::{self, #bytes_import MockError, MockRequest, MockServer, Route};
+
+        /// A fake daemon; dropping it stops it and removes its socket.
+        #[derive(Debug)]
+        pub struct MockDaemon {
+            server: MockServer,
+        }
+
+        impl MockDaemon {
+            /// Starts the fake daemon within the current tokio runtime.
+            pub async fn start() -> std::io::Result<MockDaemon> {
+                Ok(MockDaemon { server: MockServer::start(ROUTES, crate::API_VERSION).await? })
+            }
+
+            /// A client of this crate connected to the fake daemon.
+            pub fn docker(&self) -> crate::Result<crate::Docker> {
+                let client = docker_engine_runtime::Client::new(self.server.endpoint(), crate::API_VERSION)?;
+                Ok(crate::Docker::with_client(client))
+            }
+
+            /// The server underneath: its endpoint, the requests it received, its API version.
+            pub fn server(&self) -> &MockServer {
+                &self.server
+            }
+
+            #(#accessors)*
+        }
+
+        #(#group_types)*
+
+        /// Where each operation of this version is, for the server to route requests by.
+        pub const ROUTES: &[Route] = &[#(#routes)*];
+    }
+}
+
+fn mock_type(tag: &str) -> proc_macro2::Ident {
+    format_ident!("{}Mock", group_type(tag))
+}
+
+/// How a test reaches the operation's setter, for the message of an unset operation.
+fn setter(op: &Operation) -> String {
+    format!("{}().{}", group_accessor(&op.group), method_name(op))
+}
+
+/// A WebSocket session has no answer the mock can give.
+fn answerable(op: &Operation) -> bool {
+    !matches!(op.response, Response::WebSocket)
+}
+
+fn answer_setter(op: &Operation) -> TokenStream {
+    let method = ident(&method_name(op));
+    let id = &op.id;
+    let (body_type, body_decoder) = match op.body.as_ref().map(|b| &b.kind) {
+        None => (quote! { () }, quote! { mock::no_body }),
+        Some(BodyKind::Json(ty)) => {
+            let ty = rust_type(ty);
+            (quote! { Option<#ty> }, quote! { mock::json_body::<#ty> })
+        }
+        Some(BodyKind::Binary { .. }) => (quote! { Bytes }, quote! { mock::bytes_body }),
+    };
+    let (answer_type, encoder, note) = match &op.response {
+        Response::Empty => (quote! { () }, quote! { mock::empty_answer }, ""),
+        Response::Json(ty) => {
+            let ty = rust_type(ty);
+            (quote! { #ty }, quote! { mock::json_answer }, "")
+        }
+        Response::Text => (quote! { String }, quote! { mock::text_answer }, ""),
+        Response::Bytes => (
+            quote! { Vec<Bytes> },
+            quote! { mock::bytes_answer },
+            "\n\nThe bytes are sent in the chunks given.",
+        ),
+        Response::JsonStream(ty) => {
+            let ty = rust_type(ty);
+            (
+                quote! { Vec<#ty> },
+                quote! { mock::json_stream_answer },
+                "\n\nEach item is sent as one chunk, as the daemon streams them.",
+            )
+        }
+        Response::Output => (
+            quote! { Vec<docker_engine_runtime::Output> },
+            quote! { mock::output_answer },
+            "\n\nOutput pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).",
+        ),
+        Response::Hijack => (
+            quote! { Vec<docker_engine_runtime::Output> },
+            quote! { mock::output_answer },
+            "\n\nThe answer is the session's output, sent as a plain body without taking over the \
+             connection, as the daemon answers a detached or non-interactive request: what the \
+             client writes to the session's input is not read.",
+        ),
+        Response::PathStat => (
+            quote! { docker_engine_runtime::PathStat },
+            quote! { mock::path_stat_answer },
+            "",
+        ),
+        Response::WebSocket => unreachable!("no setter is written for a WebSocket session"),
+    };
+    let doc = format!(
+        " Sets the answer to `{} {}` (`{}`).{}",
+        op.method,
+        op.path,
+        op.id,
+        note.replace("\n\n", "\n\n ")
+    );
+    let docs = doc.split('\n').map(|line| quote! { #[doc = #line] });
+    quote! {
+        #(#docs)*
+        pub fn #method(
+            &self,
+            respond: impl Fn(MockRequest<#body_type>) -> Result<#answer_type, MockError> + Send + Sync + 'static,
+        ) -> &Self {
+            self.server.set(#id, mock::handler(#body_decoder, #encoder, respond));
+            self
+        }
+    }
+}

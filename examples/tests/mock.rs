@@ -1,0 +1,332 @@
+//! Each example's main path against the v1.41 crate's fake daemon, with no Docker anywhere: the
+//! program is run as a user would, `DOCKER_HOST` pointing at the mock, and the test checks what
+//! it printed and what it asked the mock for.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use daemon_tests::{describe_output, unique_name, wait_at_most};
+use docker_engine_runtime::mock::{Bytes, MockError};
+use docker_engine_v1_41::mock::MockDaemon;
+use docker_engine_v1_41::models::{
+    BuildInfo, ContainerCreateResponse, ContainerInspectResponse, ContainerState, ContainerSummary,
+    ContainerWaitResponse, CreateImageInfo, EventActor, EventMessage, ImageId, ImageSummary, SystemVersion,
+};
+
+/// The longest an example may run against the mock.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs the example binary `name` with `args` against `mock` and returns what it did.
+macro_rules! run_example {
+    ($mock:expr, $name:literal, $args:expr) => {
+        run_example(env!(concat!("CARGO_BIN_EXE_", $name)), $mock, $args)
+    };
+}
+
+async fn run_example(binary: &str, mock: &MockDaemon, args: &[&str]) -> Output {
+    let mut command = Command::new(binary);
+    for variable in [
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CONTEXT",
+        "DOCKER_API_VERSION",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", mock.server().socket().display()))
+        .env("DOCKER_CONFIG", scratch_dir("mock-docker-config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().expect("start the example");
+    // The mock runs on this runtime's workers while the example runs.
+    tokio::task::spawn_blocking(move || wait_at_most(child, LIMIT))
+        .await
+        .unwrap()
+}
+
+fn succeeded(output: &Output) -> String {
+    assert!(output.status.success(), "{}", describe_output(output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn scratch_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_name(prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const ID: &str = "4f1d6c7e8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_prints_the_images_and_containers_the_daemon_lists() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.images().list(|request| {
+        assert_eq!(request.filters()?["reference"], ["busybox*"]);
+        Ok(vec![ImageSummary {
+            id: Some(format!("sha256:{ID}")),
+            repo_tags: Some(vec!["busybox:latest".into()]),
+            size: Some(1_234_567),
+            ..Default::default()
+        }])
+    });
+    mock.containers().list(|request| {
+        assert!(request.flag("all"));
+        assert_eq!(request.filters()?["label"], ["app=web"]);
+        Ok(vec![ContainerSummary {
+            id: Some(ID.into()),
+            names: Some(vec!["/web".into()]),
+            image: Some("busybox:latest".into()),
+            status: Some("Exited (0) 2 minutes ago".into()),
+            ..Default::default()
+        }])
+    });
+    let printed = succeeded(
+        &run_example!(
+            &mock,
+            "list",
+            &["--reference", "busybox*", "--all", "--label", "app=web"]
+        )
+        .await,
+    );
+    assert!(
+        printed.contains("busybox:latest                           4f1d6c7e8a9b       1.2 MB"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("4f1d6c7e8a9b   busybox:latest                 web"),
+        "{printed}"
+    );
+    assert!(printed.contains("Exited (0) 2 minutes ago"), "{printed}");
+    assert!(printed.contains("1 images, 1 containers"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_prints_each_event_and_stops_after_the_count() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.system().events(|request| {
+        assert_eq!(request.filters()?["type"], ["container"]);
+        Ok(["create", "start", "die"]
+            .iter()
+            .enumerate()
+            .map(|(n, action)| EventMessage {
+                type_: Some("container".into()),
+                action: Some((*action).into()),
+                time: Some(1_700_000_000 + n as i64),
+                actor: Some(EventActor {
+                    id: Some(ID.into()),
+                    attributes: Some([("name".to_owned(), "web".to_owned())].into()),
+                }),
+                ..Default::default()
+            })
+            .collect())
+    });
+    let output = run_example!(&mock, "events", &["--filter", "type=container", "--count", "2"]).await;
+    let printed = succeeded(&output);
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        [
+            "1700000000 container create 4f1d6c7e8a9b (web)",
+            "1700000001 container start 4f1d6c7e8a9b (web)"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_writes_the_archive_the_daemon_sends() {
+    let mock = MockDaemon::start().await.unwrap();
+    let archive = Bytes::from((0..300_000u32).map(|n| n as u8).collect::<Vec<_>>());
+    mock.containers().inspect(|request| {
+        assert_eq!(request.path_parameter("id"), "web");
+        Ok(ContainerInspectResponse {
+            size_root_fs: Some(300_000),
+            ..Default::default()
+        })
+    });
+    let sent = archive.clone();
+    mock.containers()
+        .export(move |_| Ok(sent.chunks(65_536).map(|chunk| sent.slice_ref(chunk)).collect()));
+    let file = scratch_dir("mock-export").join("web.tar");
+    let output = run_example!(&mock, "export", &["web", file.to_str().unwrap()]).await;
+    assert!(succeeded(&output).contains("exported 300000 bytes"));
+    assert_eq!(std::fs::read(&file).unwrap(), archive);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_sends_the_file_and_prints_the_new_image() {
+    let mock = MockDaemon::start().await.unwrap();
+    let tarball = scratch_dir("mock-import").join("rootfs.tar");
+    std::fs::write(&tarball, b"not really a tar, the mock does not care").unwrap();
+    mock.images().create(|request| {
+        assert_eq!(request.query("fromSrc"), Some("-"));
+        assert_eq!(request.query("repo"), Some("mine:v1"));
+        assert_eq!(request.query("changes"), Some("CMD [\"sh\"]"));
+        assert_eq!(&request.body[..], b"not really a tar, the mock does not care");
+        Ok(vec![CreateImageInfo {
+            status: Some(format!("sha256:{ID}")),
+            ..Default::default()
+        }])
+    });
+    let output = run_example!(
+        &mock,
+        "import",
+        &[tarball.to_str().unwrap(), "mine:v1", "--change", "CMD [\"sh\"]"]
+    )
+    .await;
+    assert_eq!(succeeded(&output).trim(), format!("sha256:{ID}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_prints_layer_progress_and_reports_the_daemons_error() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.images().create(|request| {
+        if request.query("fromImage") == Some("missing") {
+            return Err(MockError::not_found(
+                "pull access denied for missing, repository does not exist",
+            ));
+        }
+        let layer = |status: &str| CreateImageInfo {
+            id: Some("1a93f7c9682e".into()),
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        Ok(vec![
+            CreateImageInfo {
+                status: Some("Pulling from library/busybox".into()),
+                id: Some("latest".into()),
+                ..Default::default()
+            },
+            layer("Pulling fs layer"),
+            layer("Downloading"),
+            layer("Pull complete"),
+            CreateImageInfo {
+                status: Some("Status: Downloaded newer image for busybox:latest".into()),
+                ..Default::default()
+            },
+        ])
+    });
+    let printed = succeeded(&run_example!(&mock, "pull", &["busybox"]).await);
+    assert!(printed.contains("1a93f7c9682e: Pull complete"), "{printed}");
+    assert!(
+        printed.contains("Status: Downloaded newer image for busybox:latest"),
+        "{printed}"
+    );
+    let failed = run_example!(&mock, "pull", &["missing"]).await;
+    assert_eq!(failed.status.code(), Some(1), "{}", describe_output(&failed));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("repository does not exist"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn build_sends_the_context_prints_the_output_and_tags_the_image_again() {
+    let mock = MockDaemon::start().await.unwrap();
+    let context = scratch_dir("mock-build");
+    std::fs::write(context.join("Dockerfile"), "FROM busybox\nRUN echo hi\n").unwrap();
+    mock.images().build(|request| {
+        assert_eq!(request.query("t"), Some("mine:v1"), "the first tag is the build's");
+        let mut archive = tar::Archive::new(&request.body[..]);
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert!(names.iter().any(|name| name == "Dockerfile"), "{names:?}");
+        let line = |text: &str| BuildInfo {
+            stream: Some(text.into()),
+            ..Default::default()
+        };
+        Ok(vec![
+            line("Step 1/2 : FROM busybox\n"),
+            line("Step 2/2 : RUN echo hi\n"),
+            line("hi\n"),
+            BuildInfo {
+                aux: Some(
+                    serde_json::to_value(ImageId {
+                        id: Some(format!("sha256:{ID}")),
+                    })
+                    .unwrap(),
+                ),
+                ..Default::default()
+            },
+            line(&format!("Successfully built {}\n", &ID[..12])),
+        ])
+    });
+    mock.images().tag(|request| {
+        assert_eq!(request.path_parameter("name"), format!("sha256:{ID}"));
+        assert_eq!(
+            (request.query("repo"), request.query("tag")),
+            (Some("mine"), Some("v2"))
+        );
+        Ok(())
+    });
+    let output = run_example!(
+        &mock,
+        "build_image",
+        &[context.to_str().unwrap(), "--tag", "mine:v1", "--tag", "mine:v2"]
+    )
+    .await;
+    let printed = succeeded(&output);
+    assert!(printed.contains(&format!("built sha256:{ID}")), "{printed}");
+    assert!(printed.contains("Step 2/2 : RUN echo hi"), "{printed}");
+    assert!(printed.contains("hi"), "{printed}");
+    assert!(
+        mock.server().operations().contains(&"ImageTag"),
+        "the second tag was added"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_prints_the_daemons_version() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.system().version(|_| {
+        Ok(SystemVersion {
+            version: Some("99.0.0-mock".into()),
+            api_version: Some("1.41".into()),
+            os: Some("linux".into()),
+            arch: Some("amd64".into()),
+            ..Default::default()
+        })
+    });
+    let printed = succeeded(&run_example!(&mock, "connect", &[]).await);
+    assert!(printed.contains("99.0.0-mock"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_creates_starts_waits_and_exits_with_the_containers_code() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.containers().create(|request| {
+        let config = request.body.unwrap_or_default();
+        assert_eq!(config.image.as_deref(), Some("busybox"));
+        assert_eq!(config.cmd, Some(vec!["sh".into(), "-c".into(), "exit 3".into()]));
+        Ok(ContainerCreateResponse {
+            id: Some(ID.into()),
+            warnings: Some(vec![]),
+        })
+    });
+    mock.containers().attach(|_| {
+        Ok(vec![docker_engine_runtime::Output::StdOut(Bytes::from_static(
+            b"hello\n",
+        ))])
+    });
+    mock.containers().start(|_| Ok(()));
+    mock.containers().wait(|_| {
+        Ok(ContainerWaitResponse {
+            status_code: Some(3),
+            ..Default::default()
+        })
+    });
+    mock.containers().inspect(|_| {
+        Ok(ContainerInspectResponse {
+            state: Some(ContainerState {
+                exit_code: Some(3),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    });
+    let output = run_example!(&mock, "run", &["busybox", "sh", "-c", "exit 3"]).await;
+    assert_eq!(output.status.code(), Some(3), "{}", describe_output(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hello\n");
+}

@@ -1,0 +1,291 @@
+//! The v1.41 crate's fake daemon, driven by its own client: typed answers for each kind of
+//! response, errors, operations left unset, the request log and version negotiation. No daemon
+//! is needed.
+
+use std::time::Duration;
+
+use docker_engine_runtime::mock::{Bytes, MockError};
+use docker_engine_runtime::{Error, Output, PathStat};
+use docker_engine_v1_41::mock::MockDaemon;
+use docker_engine_v1_41::models::{
+    ContainerCreateBody, ContainerCreateResponse, ContainerSummary, EventActor, EventMessage, ExecStartConfig,
+};
+use futures_util::StreamExt;
+
+/// Each test's whole exchange stays within this.
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn within<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, work)
+        .await
+        .expect("the mock exchange took too long")
+}
+
+fn summary(id: &str, state: &str) -> ContainerSummary {
+    ContainerSummary {
+        id: Some(id.into()),
+        names: Some(vec![format!("/{id}")]),
+        state: Some(state.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn typed_answers_reach_the_client_and_requests_are_logged() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.containers().list(|request| {
+            let running_only = !request.flag("all");
+            let wanted = request.filters()?.remove("label").unwrap_or_default();
+            assert_eq!(wanted, ["app=web"]);
+            let all = vec![summary("a", "running"), summary("b", "exited")];
+            Ok(all
+                .into_iter()
+                .filter(|c| !running_only || c.state.as_deref() == Some("running"))
+                .collect())
+        });
+        mock.containers().create(|request| {
+            if request.query("name") == Some("taken") {
+                return Err(MockError::conflict(
+                    "Conflict. The container name \"/taken\" is already in use",
+                ));
+            }
+            let body = request.body.ok_or_else(|| MockError::bad_request("no config"))?;
+            Ok(ContainerCreateResponse {
+                id: Some(format!("id-of-{}", body.image.unwrap_or_default())),
+                warnings: Some(vec![]),
+            })
+        });
+        let docker = mock.docker().unwrap();
+
+        let filters = docker_engine_runtime::Filters::new().add("label", "app=web");
+        let listed = docker
+            .containers()
+            .list()
+            .all(true)
+            .filters(filters.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed, vec![summary("a", "running"), summary("b", "exited")]);
+        let running = docker.containers().list().filters(filters).send().await.unwrap();
+        assert_eq!(running.len(), 1);
+
+        let config = ContainerCreateBody {
+            image: Some("busybox".into()),
+            ..Default::default()
+        };
+        let created = docker
+            .containers()
+            .create(config.clone())
+            .name("web")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.id.as_deref(), Some("id-of-busybox"));
+        match docker.containers().create(config).name("taken").send().await {
+            Err(Error::Daemon {
+                status: 409, message, ..
+            }) => assert!(message.contains("already in use"), "{message}"),
+            other => panic!("expected the mock's 409, got {other:?}"),
+        }
+
+        let requests = mock.server().requests();
+        let operations: Vec<_> = requests.iter().filter_map(|r| r.operation).collect();
+        assert_eq!(
+            operations,
+            [
+                "SystemPingHead",
+                "ContainerList",
+                "ContainerList",
+                "ContainerCreate",
+                "ContainerCreate"
+            ],
+            "the client negotiated once, then sent each request"
+        );
+        let create = &requests[3];
+        assert_eq!(
+            (create.method.as_str(), create.path.as_str()),
+            ("POST", "/v1.41/containers/create")
+        );
+        assert_eq!(create.query, [("name".to_owned(), "web".to_owned())]);
+        let sent: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+        assert_eq!(sent["Image"], "busybox");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_unset_operation_names_its_setter_and_a_missing_object_is_a_daemon_error() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.containers().inspect(|request| {
+            Err(MockError::not_found(format!(
+                "No such container: {}",
+                request.path_parameter("id")
+            )))
+        });
+        let docker = mock.docker().unwrap();
+        match docker.containers().inspect("nope").send().await {
+            Err(Error::Daemon {
+                status: 404, message, ..
+            }) => assert_eq!(message, "No such container: nope"),
+            other => panic!("expected the mock's 404, got {other:?}"),
+        }
+        match docker.images().inspect("docker.io/library/busybox:latest").send().await {
+            Err(Error::UnsupportedVersion { operation, message, .. }) => {
+                assert_eq!(operation, "ImageInspect");
+                assert!(
+                    message.contains("set one with MockDaemon::images().inspect"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected an unknown route naming the setter, got {other:?}"),
+        }
+        let logged = mock.server().requests().pop().unwrap();
+        assert_eq!(logged.path, "/v1.41/images/docker.io%2Flibrary%2Fbusybox%3Alatest/json");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn streams_output_and_bytes_arrive_as_given() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.system().events(|request| {
+            assert_eq!(request.query("since"), Some("10"));
+            Ok((1..=3)
+                .map(|n| EventMessage {
+                    action: Some("start".into()),
+                    actor: Some(EventActor {
+                        id: Some(format!("c{n}")),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .collect())
+        });
+        mock.containers().logs(|_| {
+            Ok(vec![
+                Output::StdOut(Bytes::from_static(b"out 1\n")),
+                Output::StdErr(Bytes::from_static(b"err 1\n")),
+                Output::StdOut(Bytes::from_static(b"out 2\n")),
+            ])
+        });
+        let archive = Bytes::from(vec![7u8; 100_000]);
+        let exported = archive.clone();
+        mock.containers()
+            .export(move |_| Ok(vec![exported.slice(..60_000), exported.slice(60_000..)]));
+        mock.exec().start(|request| {
+            let config = request.body.unwrap_or_default();
+            assert_eq!(config.detach, Some(false));
+            Ok(vec![Output::StdOut(Bytes::from_static(b"hello from exec\n"))])
+        });
+        mock.containers().archive_info(|request| {
+            Ok(PathStat {
+                name: request.query("path").unwrap_or_default().trim_start_matches('/').into(),
+                size: 4,
+                mode: 0o644,
+                mtime: "2026-12-01T00:00:00Z".into(),
+                link_target: String::new(),
+            })
+        });
+        let docker = mock.docker().unwrap();
+
+        let events: Vec<_> = docker
+            .system()
+            .events()
+            .since("10")
+            .send()
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        let actors: Vec<_> = events
+            .into_iter()
+            .map(|e| e.unwrap().actor.unwrap().id.unwrap())
+            .collect();
+        assert_eq!(actors, ["c1", "c2", "c3"]);
+
+        let logs: Vec<_> = docker
+            .containers()
+            .logs("c1")
+            .stdout(true)
+            .stderr(true)
+            .send()
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        let logs: Vec<Output> = logs.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            logs,
+            [
+                Output::StdOut(Bytes::from_static(b"out 1\n")),
+                Output::StdErr(Bytes::from_static(b"err 1\n")),
+                Output::StdOut(Bytes::from_static(b"out 2\n"))
+            ]
+        );
+
+        let mut export = docker.containers().export("c1").send().await.unwrap();
+        let mut received = Vec::new();
+        while let Some(chunk) = export.next().await {
+            received.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(received, archive);
+
+        let config = ExecStartConfig {
+            detach: Some(false),
+            ..Default::default()
+        };
+        let session = docker.exec().start("e1").body(config).send().await.unwrap();
+        let output: Vec<_> = session.output.collect().await;
+        assert_eq!(output.len(), 1);
+        assert_eq!(output[0].as_ref().unwrap().bytes(), "hello from exec\n");
+
+        let stat = docker
+            .containers()
+            .archive_info("c1", "/etc/hostname")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((stat.name.as_str(), stat.size), ("etc/hostname", 4));
+    })
+    .await
+}
+
+#[tokio::test]
+async fn clients_negotiate_down_to_an_older_mock() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.server().set_api_version("1.40");
+        let docker = mock.docker().unwrap();
+        let version = docker.system().version().send().await.unwrap();
+        assert_eq!(version.api_version.as_deref(), Some("1.40"));
+        let paths: Vec<_> = mock.server().requests().into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, ["/_ping", "/v1.40/version"], "negotiated from the ping's header");
+
+        let pinned = docker_engine_runtime::Client::with_options(
+            mock.server().endpoint(),
+            docker_engine_v1_41::API_VERSION,
+            docker_engine_runtime::Options {
+                version: docker_engine_runtime::VersionPolicy::Pinned("1.41".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let pinned = docker_engine_v1_41::Docker::with_client(pinned);
+        match pinned.system().version().send().await {
+            Err(Error::Daemon {
+                status: 400, message, ..
+            }) => {
+                assert_eq!(
+                    message,
+                    "client version 1.41 is too new. Maximum supported API version is 1.40"
+                )
+            }
+            other => panic!("expected the daemon's refusal of a newer version, got {other:?}"),
+        }
+    })
+    .await
+}
