@@ -1,4 +1,5 @@
-//! Each example's main path against the v1.41 crate's fake daemon, with no Docker anywhere: the
+//! The main path of each example but `shell` (an interactive session) against the v1.41 crate's
+//! fake daemon, with no Docker anywhere: the
 //! program is run as a user would, `DOCKER_HOST` pointing at the mock, and the test checks what
 //! it printed and what it asked the mock for.
 
@@ -8,9 +9,10 @@ use std::time::Duration;
 
 use daemon_tests::{describe_output, unique_name, wait_at_most};
 use docker_engine_runtime::mock::{Bytes, MockError};
+use docker_engine_runtime::{tar_files, Output as Piece, PathStat};
 use docker_engine_v1_41::mock::MockDaemon;
 use docker_engine_v1_41::models::{
-    BuildInfo, ContainerCreateResponse, ContainerInspectResponse, ContainerState, ContainerSummary,
+    BuildInfo, ContainerConfig, ContainerCreateResponse, ContainerInspectResponse, ContainerState, ContainerSummary,
     ContainerWaitResponse, CreateImageInfo, EventActor, EventMessage, ImageId, ImageSummary, SystemVersion,
 };
 
@@ -329,4 +331,75 @@ async fn run_creates_starts_waits_and_exits_with_the_containers_code() {
     let output = run_example!(&mock, "run", &["busybox", "sh", "-c", "exit 3"]).await;
     assert_eq!(output.status.code(), Some(3), "{}", describe_output(&output));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn container_inspects_and_prints_logs_apart() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.containers().inspect(|request| {
+        Ok(ContainerInspectResponse {
+            id: Some(ID.into()),
+            name: Some(format!("/{}", request.path_parameter("id"))),
+            config: Some(ContainerConfig {
+                tty: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    });
+    mock.containers().logs(|request| {
+        assert_eq!(request.query("tail"), Some("2"));
+        Ok(vec![
+            Piece::StdOut(Bytes::from_static(b"to stdout\n")),
+            Piece::StdErr(Bytes::from_static(b"to stderr\n")),
+        ])
+    });
+    let inspected = succeeded(&run_example!(&mock, "container", &["inspect", "web"]).await);
+    let details: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(
+        (details["Id"].as_str(), details["Name"].as_str()),
+        (Some(ID), Some("/web"))
+    );
+    let output = run_example!(&mock, "container", &["logs", "web", "--tail", "2"]).await;
+    assert_eq!(succeeded(&output), "to stdout\n");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "to stderr\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_puts_an_archive_in_and_unpacks_one_out() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.containers().put_archive(|request| {
+        assert_eq!(request.query("path"), Some("/srv"));
+        let mut archive = tar::Archive::new(&request.body[..]);
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(entry.path().unwrap().to_str(), Some("index.html"));
+        let mut content = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
+        assert_eq!(content, "<h1>hi</h1>");
+        Ok(())
+    });
+    mock.containers().archive_info(|_| {
+        Ok(PathStat {
+            name: "hostname".into(),
+            size: 5,
+            mode: 0o644,
+            mtime: "2026-12-01T00:00:00Z".into(),
+            link_target: String::new(),
+        })
+    });
+    mock.containers().archive(|request| {
+        assert_eq!(request.query("path"), Some("/etc/hostname"));
+        Ok(vec![Bytes::from(
+            tar_files([("hostname", b"web1\n".to_vec())]).unwrap(),
+        )])
+    });
+    let site = scratch_dir("mock-copy-in").join("index.html");
+    std::fs::write(&site, "<h1>hi</h1>").unwrap();
+    let printed = succeeded(&run_example!(&mock, "copy", &["into", "web", site.to_str().unwrap(), "/srv"]).await);
+    assert!(printed.contains("to web:/srv"), "{printed}");
+    let out = scratch_dir("mock-copy-out");
+    let printed =
+        succeeded(&run_example!(&mock, "copy", &["out", "web", "/etc/hostname", out.to_str().unwrap()]).await);
+    assert!(printed.contains("copied file web:/etc/hostname (5 bytes)"), "{printed}");
+    assert_eq!(std::fs::read_to_string(out.join("hostname")).unwrap(), "web1\n");
 }

@@ -1,15 +1,17 @@
 //! The v1.41 crate's fake daemon, driven by its own client: typed answers for each kind of
-//! response, errors, operations left unset, the request log and version negotiation. No daemon
-//! is needed.
+//! response, errors, operations left unset, the request log and version negotiation, with no
+//! daemon; and a session recorded against the test daemon, replayed without it.
 
 use std::time::Duration;
 
-use docker_engine_runtime::mock::{Bytes, MockError};
-use docker_engine_runtime::{Error, Output, PathStat};
+use daemon_tests::{busybox_image, daemon, docker_at, unique_name};
+use docker_engine_runtime::mock::{Bytes, MockError, Recorder};
+use docker_engine_runtime::{Client, Error, Output, PathStat};
 use docker_engine_v1_41::mock::MockDaemon;
 use docker_engine_v1_41::models::{
     ContainerCreateBody, ContainerCreateResponse, ContainerSummary, EventActor, EventMessage, ExecStartConfig,
 };
+use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 
 /// Each test's whole exchange stays within this.
@@ -144,6 +146,18 @@ async fn an_unset_operation_names_its_setter_and_a_missing_object_is_a_daemon_er
         }
         let logged = mock.server().requests().pop().unwrap();
         assert_eq!(logged.path, "/v1.41/images/docker.io%2Flibrary%2Fbusybox%3Alatest/json");
+
+        mock.volumes().inspect(|request| {
+            assert_eq!(request.path_parameter("name"), "expected", "the test's own assertion");
+            Err(MockError::not_found("unreachable"))
+        });
+        match docker.volumes().inspect("other").send().await {
+            Err(Error::Daemon { status: 500, message, .. }) => assert!(
+                message.starts_with("the mock's answer to VolumeInspect panicked: assertion `left == right` failed: the test's own assertion"),
+                "{message}"
+            ),
+            other => panic!("expected the handler's panic as an error answer, got {other:?}"),
+        }
     })
     .await
 }
@@ -286,6 +300,107 @@ async fn clients_negotiate_down_to_an_older_mock() {
             }
             other => panic!("expected the daemon's refusal of a newer version, got {other:?}"),
         }
+    })
+    .await
+}
+
+/// What a client saw of a short container life: create, start, wait, logs, inspect, delete.
+async fn container_session(docker: &Docker, image: &str, name: &str) -> Vec<String> {
+    let config = ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sh".into(), "-c".into(), "echo out; echo err >&2; exit 4".into()]),
+        ..Default::default()
+    };
+    let id = docker
+        .containers()
+        .create(config)
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    docker.containers().start(&id).send().await.unwrap();
+    let waited = docker.containers().wait(&id).send().await.unwrap();
+    let logs: Vec<_> = docker
+        .containers()
+        .logs(&id)
+        .stdout(true)
+        .stderr(true)
+        .send()
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let inspected = docker.containers().inspect(&id).send().await.unwrap();
+    docker.containers().delete(&id).send().await.unwrap();
+    let mut seen = vec![id, format!("waited {:?}", waited.status_code)];
+    seen.extend(logs.into_iter().map(|piece| format!("{:?}", piece.unwrap())));
+    seen.push(format!(
+        "{:?} {:?}",
+        inspected.name,
+        inspected.state.and_then(|s| s.exit_code)
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn a_session_recorded_against_the_daemon_replays_without_it() {
+    let Some(endpoint) = daemon() else { return };
+    within(async {
+        let docker = docker_at(endpoint.clone()).unwrap();
+        let image = busybox_image(&docker).await;
+        let name = unique_name("recorded");
+        let file = std::env::temp_dir().join(format!("{name}.jsonl"));
+
+        let recorder = Recorder::start(&endpoint, &file).await.unwrap();
+        let through_recorder =
+            Docker::with_client(Client::new(recorder.endpoint(), docker_engine_v1_41::API_VERSION).unwrap());
+        let live = container_session(&through_recorder, image, &name).await;
+        drop(through_recorder);
+        drop(recorder);
+        assert_eq!(live[1], "waited Some(4)");
+        assert!(
+            live.contains(&format!("StdErr({:?})", Bytes::from_static(b"err\n"))),
+            "{live:?}"
+        );
+
+        let mock = MockDaemon::replay(&file).await.unwrap();
+        let replayed = container_session(&mock.docker().unwrap(), image, &name).await;
+        assert_eq!(replayed, live, "the replay answers as the daemon did");
+        mock.server().replay_outcome().unwrap();
+        assert_eq!(
+            mock.server().operations(),
+            [
+                "SystemPingHead",
+                "ContainerCreate",
+                "ContainerStart",
+                "ContainerWait",
+                "ContainerLogs",
+                "ContainerInspect",
+                "ContainerDelete"
+            ]
+        );
+
+        // Another request than the one recorded is refused, and reported.
+        let mock = MockDaemon::replay(&file).await.unwrap();
+        let docker = mock.docker().unwrap();
+        match docker.containers().list().send().await {
+            Err(Error::Daemon {
+                status: 500, message, ..
+            }) => assert!(
+                message.contains("request 2 differs from the recording: expected POST /v1.41/containers/create"),
+                "{message}"
+            ),
+            other => panic!("expected the replay to refuse the request, got {other:?}"),
+        }
+        let outcome = mock.server().replay_outcome().unwrap_err();
+        assert!(outcome.contains("got GET /v1.41/containers/json"), "{outcome}");
+        assert!(
+            outcome.contains("6 recorded exchanges were never requested"),
+            "{outcome}"
+        );
+        std::fs::remove_file(&file).unwrap();
     })
     .await
 }

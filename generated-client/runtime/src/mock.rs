@@ -2,7 +2,10 @@
 //! answers each operation with what the test set, logs every request, and answers an operation
 //! nothing was set for as the daemon answers an unknown route, naming the operation and the
 //! setter to use. Each generated crate wraps it in a typed `MockDaemon` (its `mock` module); this
-//! part knows no API version: routes and handlers come from the crate.
+//! part knows no API version: routes and handlers come from the crate. A server can also answer
+//! from a session recorded against a real daemon ([`Recorder`], [`MockServer::replay`]).
+
+mod record;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -20,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use bytes::Bytes;
+pub use record::{read_recording, Content, Exchange, Recorder};
 
 use crate::endpoint::Endpoint;
 use crate::streams::Output;
@@ -131,7 +135,7 @@ impl MockError {
 
 /// A request as the mock received it, for a test's assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
+pub struct LoggedRequest {
     /// The operation the route belongs to; `None` for a path no operation has.
     pub operation: Option<&'static str>,
     pub method: String,
@@ -144,7 +148,7 @@ pub struct Recorded {
 /// A complete answer, before it is sent.
 pub struct Reply {
     status: StatusCode,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(String, String)>,
     /// Sent as they are, one chunk each (the daemon flushes each message of a stream), or with
     /// a length when there is one.
     chunks: Vec<Bytes>,
@@ -155,7 +159,7 @@ impl Reply {
     fn whole(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Self {
         Reply {
             status,
-            headers: vec![("Content-Type", content_type.to_owned())],
+            headers: vec![("Content-Type".into(), content_type.to_owned())],
             chunks: vec![body.into()],
             streamed: false,
         }
@@ -164,7 +168,7 @@ impl Reply {
     fn streamed(content_type: &str, chunks: Vec<Bytes>) -> Self {
         Reply {
             status: StatusCode::OK,
-            headers: vec![("Content-Type", content_type.to_owned())],
+            headers: vec![("Content-Type".into(), content_type.to_owned())],
             chunks,
             streamed: true,
         }
@@ -197,6 +201,7 @@ pub fn handler<B: 'static, A: 'static>(
     respond: impl Fn(MockRequest<B>) -> Result<A, MockError> + Send + Sync + 'static,
 ) -> Handler {
     Arc::new(move |raw: RawRequest| {
+        let operation = raw.operation;
         let decoded = match body(raw.operation, raw.body) {
             Ok(decoded) => decoded,
             Err(error) => return Reply::error(&error),
@@ -208,9 +213,21 @@ pub fn handler<B: 'static, A: 'static>(
             headers: raw.headers,
             body: decoded,
         };
-        match respond(request) {
-            Ok(value) => answer(value),
-            Err(error) => Reply::error(&error),
+        // A failed assertion in a test's handler is answered, so the client under test gets an
+        // error naming it rather than a connection closed in mid-request.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| respond(request))) {
+            Ok(Ok(value)) => answer(value),
+            Ok(Err(error)) => Reply::error(&error),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("a panic");
+                Reply::error(&MockError::server_error(format!(
+                    "the mock's answer to {operation} panicked: {what}"
+                )))
+            }
         }
     })
 }
@@ -320,7 +337,7 @@ pub fn path_stat_answer(stat: PathStat) -> Reply {
     let mut reply = empty_answer(());
     reply.status = StatusCode::OK;
     reply.headers.push((
-        "X-Docker-Container-Path-Stat",
+        "X-Docker-Container-Path-Stat".into(),
         base64::engine::general_purpose::STANDARD.encode(json),
     ));
     reply
@@ -332,8 +349,10 @@ const MIN_API_VERSION: &str = "1.12";
 struct State {
     routes: &'static [Route],
     handlers: Mutex<HashMap<&'static str, Handler>>,
-    log: Mutex<Vec<Recorded>>,
+    log: Mutex<Vec<LoggedRequest>>,
     api_version: Mutex<String>,
+    /// What a replaying server answers, in order, instead of handlers.
+    script: Option<Mutex<record::Script>>,
 }
 
 /// The running server; dropping it stops it and removes its socket.
@@ -353,19 +372,32 @@ impl MockServer {
     /// Listens on a new Unix socket in the temporary folder, answering `routes` at
     /// `api_version`. Must be called within a tokio runtime, which then runs the server.
     pub async fn start(routes: &'static [Route], api_version: &str) -> std::io::Result<MockServer> {
-        static SERVERS: AtomicUsize = AtomicUsize::new(0);
-        let socket = std::env::temp_dir().join(format!(
-            "docker-mock-{}-{}.sock",
-            std::process::id(),
-            SERVERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_file(&socket);
+        Self::serve(routes, api_version, None)
+    }
+
+    /// Like [`MockServer::start`], but answering the requests recorded in `file` (by a
+    /// [`Recorder`]), in their order: each request must be the one recorded next (method, path,
+    /// query and body; JSON bodies compared as values), and is answered with its recorded status,
+    /// headers and body chunks. A request that differs is answered with a 500 naming the
+    /// difference, and kept for [`MockServer::replay_outcome`].
+    pub async fn replay(routes: &'static [Route], api_version: &str, file: &Path) -> std::io::Result<MockServer> {
+        let script = record::Script::new(read_recording(file)?);
+        Self::serve(routes, api_version, Some(Mutex::new(script)))
+    }
+
+    fn serve(
+        routes: &'static [Route],
+        api_version: &str,
+        script: Option<Mutex<record::Script>>,
+    ) -> std::io::Result<MockServer> {
+        let socket = new_socket_path("docker-mock");
         let listener = tokio::net::UnixListener::bind(&socket)?;
         let state = Arc::new(State {
             routes,
             handlers: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             api_version: Mutex::new(api_version.to_owned()),
+            script,
         });
         let accepting = tokio::spawn(accept(listener, state.clone()));
         Ok(MockServer {
@@ -373,6 +405,27 @@ impl MockServer {
             socket,
             accepting,
         })
+    }
+
+    /// For a replaying server: whether every request matched the recording and every recorded
+    /// exchange was requested; otherwise what went wrong, request by request.
+    pub fn replay_outcome(&self) -> Result<(), String> {
+        let Some(script) = &self.state.script else {
+            return Err("this mock server is not replaying a recording".into());
+        };
+        let script = script.lock().expect("replay script");
+        let mut problems = script.mismatches.clone();
+        if script.remaining() > 0 {
+            problems.push(format!(
+                "{} recorded exchanges were never requested",
+                script.remaining()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 
     /// Where clients reach it.
@@ -401,7 +454,7 @@ impl MockServer {
     }
 
     /// Every request received so far, oldest first.
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub fn requests(&self) -> Vec<LoggedRequest> {
         self.state.log.lock().expect("mock log").clone()
     }
 
@@ -409,6 +462,18 @@ impl MockServer {
     pub fn operations(&self) -> Vec<&'static str> {
         self.requests().iter().filter_map(|r| r.operation).collect()
     }
+}
+
+/// A new socket path in the temporary folder, unique within this process.
+fn new_socket_path(prefix: &str) -> PathBuf {
+    static SOCKETS: AtomicUsize = AtomicUsize::new(0);
+    let socket = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}.sock",
+        std::process::id(),
+        SOCKETS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&socket);
+    socket
 }
 
 impl Drop for MockServer {
@@ -446,14 +511,22 @@ async fn serve(state: &State, request: http::Request<hyper::body::Incoming>) -> 
     let api_version = state.api_version.lock().expect("mock version").clone();
     let (requested_version, unversioned) = split_version(&path);
     let found = find_route(state.routes, &parts.method, unversioned);
-    state.log.lock().expect("mock log").push(Recorded {
+    state.log.lock().expect("mock log").push(LoggedRequest {
         operation: found.as_ref().map(|(route, _)| route.operation),
         method: parts.method.to_string(),
         path: path.clone(),
         query: query.clone(),
         body: body.clone(),
     });
-    let reply = if let Some(too_new) = requested_version.filter(|v| newer(v, &api_version)) {
+    let reply = if let Some(script) = &state.script {
+        let answer = script.lock().expect("replay script").answer(
+            parts.method.as_str(),
+            &path,
+            parts.uri.query().unwrap_or_default(),
+            &body,
+        );
+        replayed(answer)
+    } else if let Some(too_new) = requested_version.filter(|v| newer(v, &api_version)) {
         Reply::error(&MockError::bad_request(format!(
             "client version {too_new} is too new. Maximum supported API version is {api_version}"
         )))
@@ -477,11 +550,16 @@ async fn serve(state: &State, request: http::Request<hyper::body::Incoming>) -> 
     } else {
         Reply::error(&MockError::not_found("page not found"))
     };
-    let mut response = http::Response::builder()
-        .status(reply.status)
-        .header("Api-Version", &api_version);
+    let mut response = http::Response::builder().status(reply.status);
+    if !reply
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("api-version"))
+    {
+        response = response.header("Api-Version", &api_version);
+    }
     for (name, value) in &reply.headers {
-        response = response.header(*name, value);
+        response = response.header(name, value);
     }
     let body: ReplyBody = if reply.streamed {
         let frames = reply.chunks.into_iter().map(|chunk| Ok(Frame::data(chunk)));
@@ -492,13 +570,32 @@ async fn serve(state: &State, request: http::Request<hyper::body::Incoming>) -> 
     response.body(body).expect("mock response")
 }
 
+/// A recorded answer, or the 500 that tells the client its request was not the one recorded.
+fn replayed(answer: Result<Exchange, String>) -> Reply {
+    let exchange = match answer {
+        Ok(exchange) => exchange,
+        Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
+    };
+    let chunks: Result<Vec<Bytes>, String> = exchange.chunks.iter().map(Content::bytes).collect();
+    let chunks = match chunks {
+        Ok(chunks) => chunks,
+        Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
+    };
+    Reply {
+        status: StatusCode::from_u16(exchange.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        headers: exchange.headers,
+        streamed: chunks.len() > 1,
+        chunks,
+    }
+}
+
 /// What an operation nothing was set for answers: `/_ping` and `/version` as a daemon of the
 /// mock's version; anything else as the daemon answers an unknown route, naming what to set.
 fn default_reply(route: &Route, method: &Method, api_version: &str) -> Reply {
     match route.path {
         "/_ping" => {
             let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", "OK");
-            reply.headers.push(("Ostype", "linux".into()));
+            reply.headers.push(("Ostype".into(), "linux".into()));
             if method == Method::HEAD {
                 reply.chunks.clear();
             }

@@ -7,7 +7,8 @@
 //! client's (`mock.containers().inspect(|request| Ok(...))`); an operation left unset
 //! answers as a daemon without that route, with a message naming the setter to use.
 //! `/_ping` and `/version` answer as a daemon of this version unless set, and every request
-//! is logged ([`MockServer::requests`]).
+//! is logged ([`MockServer::requests`]). [`MockDaemon::replay`] answers instead from a
+//! session recorded against a real daemon.
 use docker_engine_runtime::mock::{
     self, Bytes, MockError, MockRequest, MockServer, Route,
 };
@@ -21,6 +22,17 @@ impl MockDaemon {
     pub async fn start() -> std::io::Result<MockDaemon> {
         Ok(MockDaemon {
             server: MockServer::start(ROUTES, crate::API_VERSION).await?,
+        })
+    }
+    /// A fake daemon answering the requests recorded in `file` by a
+    /// [`Recorder`](docker_engine_runtime::mock::Recorder), in their order; a request that
+    /// differs from the recording is answered with an error naming the difference and
+    /// reported by [`MockServer::replay_outcome`].
+    pub async fn replay(
+        file: impl AsRef<std::path::Path>,
+    ) -> std::io::Result<MockDaemon> {
+        Ok(MockDaemon {
+            server: MockServer::replay(ROUTES, crate::API_VERSION, file.as_ref()).await?,
         })
     }
     /// A client of this crate connected to the fake daemon.
