@@ -1,5 +1,4 @@
-//! The main path of each example but `shell` (an interactive session) against the v1.41 crate's
-//! fake daemon, with no Docker anywhere: the
+//! The main path of each example against the v1.41 crate's fake daemon, with no Docker anywhere: the
 //! program is run as a user would, `DOCKER_HOST` pointing at the mock, and the test checks what
 //! it printed and what it asked the mock for.
 
@@ -8,12 +7,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use daemon_tests::{describe_output, unique_name, wait_at_most};
-use docker_engine_runtime::mock::{Bytes, MockError};
+use docker_engine_runtime::mock::{Bytes, MockError, MockSession};
 use docker_engine_runtime::{tar_files, Output as Piece, PathStat};
 use docker_engine_v1_41::mock::MockDaemon;
 use docker_engine_v1_41::models::{
     BuildInfo, ContainerConfig, ContainerCreateResponse, ContainerInspectResponse, ContainerState, ContainerSummary,
-    ContainerWaitResponse, CreateImageInfo, EventActor, EventMessage, ImageId, ImageSummary, SystemVersion,
+    ContainerWaitResponse, CreateImageInfo, EventActor, EventMessage, ExecInspectResponse, IdResponse, ImageId,
+    ImageSummary, SystemVersion,
 };
 
 /// The longest an example may run against the mock.
@@ -27,6 +27,11 @@ macro_rules! run_example {
 }
 
 async fn run_example(binary: &str, mock: &MockDaemon, args: &[&str]) -> Output {
+    run_example_with_input(binary, mock, args, b"").await
+}
+
+/// Runs the example with `input` on its standard input, which then ends.
+async fn run_example_with_input(binary: &str, mock: &MockDaemon, args: &[&str], input: &'static [u8]) -> Output {
     let mut command = Command::new(binary);
     for variable in [
         "DOCKER_TLS_VERIFY",
@@ -38,12 +43,14 @@ async fn run_example(binary: &str, mock: &MockDaemon, args: &[&str]) -> Output {
     }
     command
         .args(args)
-        .env("DOCKER_HOST", format!("unix://{}", mock.server().socket().display()))
+        .env("DOCKER_HOST", mock.server().host())
         .env("DOCKER_CONFIG", scratch_dir("mock-docker-config"))
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = command.spawn().expect("start the example");
+    let mut child = command.spawn().expect("start the example");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input));
     // The mock runs on this runtime's workers while the example runs.
     tokio::task::spawn_blocking(move || wait_at_most(child, LIMIT))
         .await
@@ -170,7 +177,8 @@ async fn import_sends_the_file_and_prints_the_new_image() {
         Ok(vec![CreateImageInfo {
             status: Some(format!("sha256:{ID}")),
             ..Default::default()
-        }])
+        }]
+        .into())
     });
     let output = run_example!(
         &mock,
@@ -208,7 +216,8 @@ async fn pull_prints_layer_progress_and_reports_the_daemons_error() {
                 status: Some("Status: Downloaded newer image for busybox:latest".into()),
                 ..Default::default()
             },
-        ])
+        ]
+        .into())
     });
     let printed = succeeded(&run_example!(&mock, "pull", &["busybox"]).await);
     assert!(printed.contains("1a93f7c9682e: Pull complete"), "{printed}");
@@ -253,7 +262,8 @@ async fn build_sends_the_context_prints_the_output_and_tags_the_image_again() {
                 ..Default::default()
             },
             line(&format!("Successfully built {}\n", &ID[..12])),
-        ])
+        ]
+        .into())
     });
     mock.images().tag(|request| {
         assert_eq!(request.path_parameter("name"), format!("sha256:{ID}"));
@@ -307,11 +317,8 @@ async fn run_creates_starts_waits_and_exits_with_the_containers_code() {
             warnings: Some(vec![]),
         })
     });
-    mock.containers().attach(|_| {
-        Ok(vec![docker_engine_runtime::Output::StdOut(Bytes::from_static(
-            b"hello\n",
-        ))])
-    });
+    mock.containers()
+        .attach(|_| Ok(vec![docker_engine_runtime::Output::StdOut(Bytes::from_static(b"hello\n"))].into()));
     mock.containers().start(|_| Ok(()));
     mock.containers().wait(|_| {
         Ok(ContainerWaitResponse {
@@ -352,7 +359,8 @@ async fn container_inspects_and_prints_logs_apart() {
         Ok(vec![
             Piece::StdOut(Bytes::from_static(b"to stdout\n")),
             Piece::StdErr(Bytes::from_static(b"to stderr\n")),
-        ])
+        ]
+        .into())
     });
     let inspected = succeeded(&run_example!(&mock, "container", &["inspect", "web"]).await);
     let details: serde_json::Value = serde_json::from_str(&inspected).unwrap();
@@ -389,9 +397,7 @@ async fn copy_puts_an_archive_in_and_unpacks_one_out() {
     });
     mock.containers().archive(|request| {
         assert_eq!(request.query("path"), Some("/etc/hostname"));
-        Ok(vec![Bytes::from(
-            tar_files([("hostname", b"web1\n".to_vec())]).unwrap(),
-        )])
+        Ok(vec![Bytes::from(tar_files([("hostname", b"web1\n".to_vec())]).unwrap())].into())
     });
     let site = scratch_dir("mock-copy-in").join("index.html");
     std::fs::write(&site, "<h1>hi</h1>").unwrap();
@@ -402,4 +408,32 @@ async fn copy_puts_an_archive_in_and_unpacks_one_out() {
         succeeded(&run_example!(&mock, "copy", &["out", "web", "/etc/hostname", out.to_str().unwrap()]).await);
     assert!(printed.contains("copied file web:/etc/hostname (5 bytes)"), "{printed}");
     assert_eq!(std::fs::read_to_string(out.join("hostname")).unwrap(), "web1\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shell_from_a_pipe_forwards_the_input_and_exits_with_the_commands_code() {
+    let mock = MockDaemon::start().await.unwrap();
+    mock.exec().container_exec(|request| {
+        let config = request.body.unwrap_or_default();
+        assert_eq!(config.tty, Some(false), "no terminal: no TTY");
+        assert_eq!(config.cmd, Some(vec!["sh".into()]));
+        Ok(IdResponse { id: Some("exec-1".into()) })
+    });
+    mock.exec().start(|_| {
+        Ok(MockSession::script()
+            .expect_input("echo hi; exit 5\n")
+            .send(Piece::StdOut(Bytes::from_static(b"hi\n")))
+            .expect_input_end())
+    });
+    mock.exec().inspect(|request| {
+        assert_eq!(request.path_parameter("id"), "exec-1");
+        Ok(ExecInspectResponse {
+            exit_code: Some(5),
+            ..Default::default()
+        })
+    });
+    let output = run_example_with_input(env!("CARGO_BIN_EXE_shell"), &mock, &["web"], b"echo hi; exit 5\n").await;
+    assert_eq!(output.status.code(), Some(5), "{}", describe_output(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
+    assert_eq!(mock.server().session_problems(), Vec::<String>::new());
 }

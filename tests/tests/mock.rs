@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use daemon_tests::{busybox_image, daemon, docker_at, unique_name};
-use docker_engine_runtime::mock::{Bytes, MockError, Recorder};
+use docker_engine_runtime::mock::{Bytes, MockError, MockSession, MockStream, Recorder};
 use docker_engine_runtime::{Client, Error, Output, PathStat};
 use docker_engine_v1_41::mock::MockDaemon;
 use docker_engine_v1_41::models::{
@@ -13,6 +13,7 @@ use docker_engine_v1_41::models::{
 };
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 /// Each test's whole exchange stays within this.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -184,16 +185,17 @@ async fn streams_output_and_bytes_arrive_as_given() {
                 Output::StdOut(Bytes::from_static(b"out 1\n")),
                 Output::StdErr(Bytes::from_static(b"err 1\n")),
                 Output::StdOut(Bytes::from_static(b"out 2\n")),
-            ])
+            ]
+            .into())
         });
         let archive = Bytes::from(vec![7u8; 100_000]);
         let exported = archive.clone();
         mock.containers()
-            .export(move |_| Ok(vec![exported.slice(..60_000), exported.slice(60_000..)]));
+            .export(move |_| Ok(vec![exported.slice(..60_000), exported.slice(60_000..)].into()));
         mock.exec().start(|request| {
             let config = request.body.unwrap_or_default();
             assert_eq!(config.detach, Some(false));
-            Ok(vec![Output::StdOut(Bytes::from_static(b"hello from exec\n"))])
+            Ok(vec![Output::StdOut(Bytes::from_static(b"hello from exec\n"))].into())
         });
         mock.containers().archive_info(|request| {
             Ok(PathStat {
@@ -300,6 +302,90 @@ async fn clients_negotiate_down_to_an_older_mock() {
             }
             other => panic!("expected the daemon's refusal of a newer version, got {other:?}"),
         }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_live_stream_sends_events_as_the_test_makes_them() {
+    within(async {
+        let mock = MockDaemon::start_tcp().await.unwrap();
+        assert!(
+            mock.server().host().starts_with("tcp://127.0.0.1:"),
+            "{}",
+            mock.server().host()
+        );
+        let (send, receive) = tokio::sync::mpsc::unbounded_channel::<EventMessage>();
+        let receive = std::sync::Mutex::new(Some(receive));
+        mock.system().events(move |_| {
+            let mut receive = receive
+                .lock()
+                .unwrap()
+                .take()
+                .ok_or_else(|| MockError::server_error("one watcher only"))?;
+            Ok(MockStream::live(futures_util::stream::poll_fn(move |cx| {
+                receive.poll_recv(cx)
+            })))
+        });
+        let docker = mock.docker().unwrap();
+        let mut events = docker.system().events().send().await.unwrap();
+        for action in ["start", "die"] {
+            send.send(EventMessage {
+                action: Some(action.into()),
+                ..Default::default()
+            })
+            .unwrap();
+            let event = events.next().await.unwrap().unwrap();
+            assert_eq!(
+                event.action.as_deref(),
+                Some(action),
+                "each event arrives as it is sent"
+            );
+        }
+        drop(send);
+        assert!(events.next().await.is_none(), "the stream ends with the test's");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_scripted_session_takes_the_connection_over_and_checks_the_input() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.exec().start(|_| {
+            Ok(MockSession::script()
+                .send(Output::StdOut(Bytes::from_static(b"ready\n")))
+                .expect_input("ping\n")
+                .send(Output::StdErr(Bytes::from_static(b"pong\n")))
+                .expect_input_end())
+        });
+        let docker = mock.docker().unwrap();
+        let config = ExecStartConfig {
+            detach: Some(false),
+            ..Default::default()
+        };
+        let mut session = docker.exec().start("e1").body(config.clone()).send().await.unwrap();
+        let ready = session.output.next().await.unwrap().unwrap();
+        assert_eq!(ready, Output::StdOut(Bytes::from_static(b"ready\n")));
+        session.input.write_all(b"ping\n").await.unwrap();
+        let pong = session.output.next().await.unwrap().unwrap();
+        assert_eq!(pong, Output::StdErr(Bytes::from_static(b"pong\n")));
+        session.input.shutdown().await.unwrap();
+        assert!(
+            session.output.next().await.is_none(),
+            "the mock closes the session after its script"
+        );
+        assert_eq!(mock.server().session_problems(), Vec::<String>::new());
+
+        // Other input than the script expects ends the session and is reported.
+        let mut session = docker.exec().start("e2").body(config).send().await.unwrap();
+        session.output.next().await.unwrap().unwrap();
+        session.input.write_all(b"pang\n").await.unwrap();
+        assert!(session.output.next().await.is_none(), "the session ends");
+        assert_eq!(
+            mock.server().session_problems(),
+            [r#"ExecStart: expected the input "ping\n", got "pang\n""#]
+        );
     })
     .await
 }

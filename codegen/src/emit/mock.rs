@@ -79,6 +79,12 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
                 Ok(MockDaemon { server: MockServer::start(ROUTES, crate::API_VERSION).await? })
             }
 
+            /// Like [`MockDaemon::start`], on a TCP port of 127.0.0.1, for code that reaches its
+            /// daemon over `tcp://`.
+            pub async fn start_tcp() -> std::io::Result<MockDaemon> {
+                Ok(MockDaemon { server: MockServer::start_tcp(ROUTES, crate::API_VERSION).await? })
+            }
+
             /// A fake daemon answering the requests recorded in `file` by a
             /// [`Recorder`](docker_engine_runtime::mock::Recorder), in their order; a request that
             /// differs from the recording is answered with an error naming the difference and
@@ -141,29 +147,33 @@ fn answer_setter(op: &Operation) -> TokenStream {
         }
         Response::Text => (quote! { String }, quote! { mock::text_answer }, ""),
         Response::Bytes => (
-            quote! { Vec<Bytes> },
+            quote! { mock::MockStream<Bytes> },
             quote! { mock::bytes_answer },
-            "\n\nThe bytes are sent in the chunks given.",
+            "\n\nThe bytes are sent in the chunks given (a list, collected or `.into()`, or \
+             `MockStream::live`).",
         ),
         Response::JsonStream(ty) => {
             let ty = rust_type(ty);
             (
-                quote! { Vec<#ty> },
+                quote! { mock::MockStream<#ty> },
                 quote! { mock::json_stream_answer },
-                "\n\nEach item is sent as one chunk, as the daemon streams them.",
+                "\n\nEach item is sent as one chunk, as the daemon streams them: a list (collected, or a \
+                 `Vec` with `.into()`) at once, or `MockStream::live` as its items come.",
             )
         }
         Response::Output => (
-            quote! { Vec<docker_engine_runtime::Output> },
+            quote! { mock::MockStream<docker_engine_runtime::Output> },
             quote! { mock::output_answer },
-            "\n\nOutput pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).",
+            "\n\nOutput pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or \
+             `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.",
         ),
         Response::Hijack => (
-            quote! { Vec<docker_engine_runtime::Output> },
-            quote! { mock::output_answer },
-            "\n\nThe answer is the session's output, sent as a plain body without taking over the \
-             connection, as the daemon answers a detached or non-interactive request: what the \
-             client writes to the session's input is not read.",
+            quote! { mock::MockSession },
+            quote! { mock::session_answer },
+            "\n\n`MockSession::script()` takes the connection over, as the daemon does, and plays its \
+             steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a \
+             plain body instead, as the daemon answers a request that does not take the \
+             connection over.",
         ),
         Response::PathStat => (
             quote! { docker_engine_runtime::PathStat },

@@ -5,29 +5,34 @@
 //! part knows no API version: routes and handlers come from the crate. A server can also answer
 //! from a session recorded against a real daemon ([`Recorder`], [`MockServer::replay`]).
 
+mod answer;
 mod record;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
-use http::{HeaderMap, Method, StatusCode};
-use http_body_util::combinators::BoxBody;
+use futures_util::StreamExt;
+use http::{Method, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+pub use answer::{
+    bytes_answer, bytes_body, empty_answer, handler, json_answer, json_body, json_stream_answer, no_body,
+    output_answer, path_stat_answer, session_answer, text_answer, Handler, MockError, MockRequest, MockSession,
+    MockStream, RawRequest, Reply,
+};
 pub use bytes::Bytes;
 pub use record::{read_recording, Content, Exchange, Recorder};
 
 use crate::endpoint::Endpoint;
-use crate::streams::Output;
-use crate::PathStat;
+use answer::{frame, Payload, SessionStep};
 
 /// One operation's place in the API, as the spec gives it.
 #[derive(Debug, Clone, Copy)]
@@ -42,97 +47,6 @@ pub struct Route {
     pub setter: &'static str,
 }
 
-/// A request as a handler receives it, its body decoded as the operation's body type.
-#[derive(Debug, Clone)]
-pub struct MockRequest<B> {
-    pub operation: &'static str,
-    /// The path parameters, percent-decoded, by their names in the spec.
-    pub path: BTreeMap<&'static str, String>,
-    /// The query parameters, decoded, in the order sent.
-    pub query: Vec<(String, String)>,
-    pub headers: HeaderMap,
-    pub body: B,
-}
-
-impl<B> MockRequest<B> {
-    /// A path parameter by its name in the spec (`id`, `name`); empty if the route has none.
-    pub fn path_parameter(&self, name: &str) -> &str {
-        self.path.get(name).map(String::as_str).unwrap_or_default()
-    }
-
-    /// The last value of a query parameter.
-    pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// A boolean query parameter as the daemon reads one: `1` or `true` (any case).
-    pub fn flag(&self, name: &str) -> bool {
-        self.query(name)
-            .is_some_and(|value| value == "1" || value.eq_ignore_ascii_case("true"))
-    }
-
-    /// The `filters` parameter: filter name to values, read from either of the daemon's forms
-    /// (`{"label": ["a"]}` or `{"label": {"a": true}}`).
-    pub fn filters(&self) -> Result<BTreeMap<String, Vec<String>>, MockError> {
-        let Some(text) = self.query("filters") else {
-            return Ok(BTreeMap::new());
-        };
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Values {
-            List(Vec<String>),
-            Set(BTreeMap<String, bool>),
-        }
-        let parsed: BTreeMap<String, Values> =
-            serde_json::from_str(text).map_err(|e| MockError::bad_request(format!("invalid filter {text:?}: {e}")))?;
-        Ok(parsed
-            .into_iter()
-            .map(|(name, values)| match values {
-                Values::List(list) => (name, list),
-                Values::Set(set) => (name, set.into_iter().filter(|(_, on)| *on).map(|(v, _)| v).collect()),
-            })
-            .collect())
-    }
-}
-
-/// An error answer: the status and the message the daemon would put in `{"message": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MockError {
-    pub status: u16,
-    pub message: String,
-}
-
-impl MockError {
-    pub fn new(status: u16, message: impl Into<String>) -> Self {
-        MockError {
-            status,
-            message: message.into(),
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, message)
-    }
-
-    /// What the daemon answers for a missing object, e.g. `No such container: x`.
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, message)
-    }
-
-    /// What the daemon answers when an object's state forbids the operation.
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(409, message)
-    }
-
-    pub fn server_error(message: impl Into<String>) -> Self {
-        Self::new(500, message)
-    }
-}
-
 /// A request as the mock received it, for a test's assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
@@ -145,204 +59,6 @@ pub struct LoggedRequest {
     pub body: Bytes,
 }
 
-/// A complete answer, before it is sent.
-pub struct Reply {
-    status: StatusCode,
-    headers: Vec<(String, String)>,
-    /// Sent as they are, one chunk each (the daemon flushes each message of a stream), or with
-    /// a length when there is one.
-    chunks: Vec<Bytes>,
-    streamed: bool,
-}
-
-impl Reply {
-    fn whole(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Self {
-        Reply {
-            status,
-            headers: vec![("Content-Type".into(), content_type.to_owned())],
-            chunks: vec![body.into()],
-            streamed: false,
-        }
-    }
-
-    fn streamed(content_type: &str, chunks: Vec<Bytes>) -> Self {
-        Reply {
-            status: StatusCode::OK,
-            headers: vec![("Content-Type".into(), content_type.to_owned())],
-            chunks,
-            streamed: true,
-        }
-    }
-
-    fn error(error: &MockError) -> Self {
-        let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({ "message": error.message }).to_string();
-        Reply::whole(status, "application/json", body)
-    }
-}
-
-/// A request before its body is decoded for the handler.
-pub struct RawRequest {
-    operation: &'static str,
-    path: BTreeMap<&'static str, String>,
-    query: Vec<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-/// What answers one operation.
-pub type Handler = Arc<dyn Fn(RawRequest) -> Reply + Send + Sync>;
-
-/// Makes a handler from a test's closure: `body` decodes the request body as the operation's
-/// body type, the closure answers, and `answer` encodes its value as the operation's response.
-pub fn handler<B: 'static, A: 'static>(
-    body: fn(&'static str, Bytes) -> Result<B, MockError>,
-    answer: fn(A) -> Reply,
-    respond: impl Fn(MockRequest<B>) -> Result<A, MockError> + Send + Sync + 'static,
-) -> Handler {
-    Arc::new(move |raw: RawRequest| {
-        let operation = raw.operation;
-        let decoded = match body(raw.operation, raw.body) {
-            Ok(decoded) => decoded,
-            Err(error) => return Reply::error(&error),
-        };
-        let request = MockRequest {
-            operation: raw.operation,
-            path: raw.path,
-            query: raw.query,
-            headers: raw.headers,
-            body: decoded,
-        };
-        // A failed assertion in a test's handler is answered, so the client under test gets an
-        // error naming it rather than a connection closed in mid-request.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| respond(request))) {
-            Ok(Ok(value)) => answer(value),
-            Ok(Err(error)) => Reply::error(&error),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("a panic");
-                Reply::error(&MockError::server_error(format!(
-                    "the mock's answer to {operation} panicked: {what}"
-                )))
-            }
-        }
-    })
-}
-
-/// The body of an operation that takes none: ignored.
-pub fn no_body(_operation: &'static str, _body: Bytes) -> Result<(), MockError> {
-    Ok(())
-}
-
-/// A raw body (a tar archive, an image tarball).
-pub fn bytes_body(_operation: &'static str, body: Bytes) -> Result<Bytes, MockError> {
-    Ok(body)
-}
-
-/// A JSON body; `None` when none was sent. One that does not decode is answered with 400, as
-/// the daemon answers it.
-pub fn json_body<T: DeserializeOwned>(operation: &'static str, body: Bytes) -> Result<Option<T>, MockError> {
-    if body.trim_ascii().is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| MockError::bad_request(format!("{operation}: the body does not decode: {e}")))
-}
-
-/// No content (`204`).
-pub fn empty_answer(_: ()) -> Reply {
-    Reply {
-        status: StatusCode::NO_CONTENT,
-        headers: Vec::new(),
-        chunks: Vec::new(),
-        streamed: false,
-    }
-}
-
-pub fn json_answer<T: Serialize>(value: T) -> Reply {
-    match serde_json::to_vec(&value) {
-        Ok(json) => Reply::whole(StatusCode::OK, "application/json", json),
-        Err(e) => Reply::error(&MockError::server_error(format!(
-            "the mock's answer does not encode: {e}"
-        ))),
-    }
-}
-
-pub fn text_answer(text: String) -> Reply {
-    Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", text)
-}
-
-/// A byte stream (a tar archive, an export), sent in chunks as given.
-pub fn bytes_answer(chunks: Vec<Bytes>) -> Reply {
-    Reply::streamed("application/x-tar", chunks)
-}
-
-/// One JSON object per chunk, each on its line, as the daemon streams progress and events.
-pub fn json_stream_answer<T: Serialize>(items: Vec<T>) -> Reply {
-    let mut chunks = Vec::with_capacity(items.len());
-    for item in items {
-        match serde_json::to_vec(&item) {
-            Ok(mut line) => {
-                line.push(b'\n');
-                chunks.push(Bytes::from(line));
-            }
-            Err(e) => {
-                return Reply::error(&MockError::server_error(format!(
-                    "the mock's answer does not encode: {e}"
-                )))
-            }
-        }
-    }
-    Reply::streamed("application/json", chunks)
-}
-
-/// Container output: multiplexed frames for `StdIn`, `StdOut` and `StdErr` pieces, the raw bytes
-/// of a TTY for `Console` pieces (a reply holds one kind or the other).
-pub fn output_answer(pieces: Vec<Output>) -> Reply {
-    let tty = pieces.iter().any(|piece| matches!(piece, Output::Console(_)));
-    let chunks = pieces
-        .into_iter()
-        .map(|piece| {
-            let stream = match &piece {
-                Output::StdIn(_) => 0,
-                Output::StdOut(_) => 1,
-                Output::StdErr(_) => 2,
-                Output::Console(bytes) => return bytes.clone(),
-            };
-            let bytes = piece.bytes();
-            let mut frame = BytesMut::with_capacity(8 + bytes.len());
-            frame.put_u8(stream);
-            frame.put_bytes(0, 3);
-            frame.put_u32(bytes.len() as u32);
-            frame.put_slice(bytes);
-            frame.freeze()
-        })
-        .collect();
-    let content_type = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    Reply::streamed(content_type, chunks)
-}
-
-/// The stat of a path in a container, in the header the daemon answers `HEAD .../archive` with.
-pub fn path_stat_answer(stat: PathStat) -> Reply {
-    use base64::Engine;
-    let json = serde_json::to_vec(&stat).unwrap_or_default();
-    let mut reply = empty_answer(());
-    reply.status = StatusCode::OK;
-    reply.headers.push((
-        "X-Docker-Container-Path-Stat".into(),
-        base64::engine::general_purpose::STANDARD.encode(json),
-    ));
-    reply
-}
-
 /// The version the mock speaks unless told otherwise, and the oldest it accepts.
 const MIN_API_VERSION: &str = "1.12";
 
@@ -353,18 +69,26 @@ struct State {
     api_version: Mutex<String>,
     /// What a replaying server answers, in order, instead of handlers.
     script: Option<Mutex<record::Script>>,
+    /// What went wrong in scripted sessions.
+    session_problems: Mutex<Vec<String>>,
 }
 
-/// The running server; dropping it stops it and removes its socket.
+/// Where a mock server listens.
+enum Listener {
+    Unix(tokio::net::UnixListener, PathBuf),
+    Tcp(tokio::net::TcpListener),
+}
+
+/// The running server; dropping it stops it (and removes its socket).
 pub struct MockServer {
     state: Arc<State>,
-    socket: PathBuf,
+    endpoint: Endpoint,
     accepting: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for MockServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockServer").field("socket", &self.socket).finish()
+        f.debug_struct("MockServer").field("endpoint", &self.endpoint).finish()
     }
 }
 
@@ -372,7 +96,14 @@ impl MockServer {
     /// Listens on a new Unix socket in the temporary folder, answering `routes` at
     /// `api_version`. Must be called within a tokio runtime, which then runs the server.
     pub async fn start(routes: &'static [Route], api_version: &str) -> std::io::Result<MockServer> {
-        Self::serve(routes, api_version, None)
+        Self::serve(routes, api_version, None, unix_listener()?)
+    }
+
+    /// Like [`MockServer::start`], on a TCP port of 127.0.0.1 chosen by the system, for code
+    /// that reaches its daemon over `tcp://`.
+    pub async fn start_tcp(routes: &'static [Route], api_version: &str) -> std::io::Result<MockServer> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::serve(routes, api_version, None, Listener::Tcp(listener))
     }
 
     /// Like [`MockServer::start`], but answering the requests recorded in `file` (by a
@@ -380,29 +111,40 @@ impl MockServer {
     /// query and body; JSON bodies compared as values), and is answered with its recorded status,
     /// headers and body chunks. A request that differs is answered with a 500 naming the
     /// difference, and kept for [`MockServer::replay_outcome`].
-    pub async fn replay(routes: &'static [Route], api_version: &str, file: &Path) -> std::io::Result<MockServer> {
+    pub async fn replay(
+        routes: &'static [Route],
+        api_version: &str,
+        file: &std::path::Path,
+    ) -> std::io::Result<MockServer> {
         let script = record::Script::new(read_recording(file)?);
-        Self::serve(routes, api_version, Some(Mutex::new(script)))
+        Self::serve(routes, api_version, Some(Mutex::new(script)), unix_listener()?)
     }
 
     fn serve(
         routes: &'static [Route],
         api_version: &str,
         script: Option<Mutex<record::Script>>,
+        listener: Listener,
     ) -> std::io::Result<MockServer> {
-        let socket = new_socket_path("docker-mock");
-        let listener = tokio::net::UnixListener::bind(&socket)?;
+        let endpoint = match &listener {
+            Listener::Unix(_, path) => Endpoint::Unix(path.clone()),
+            Listener::Tcp(tcp) => Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: tcp.local_addr()?.port(),
+            },
+        };
         let state = Arc::new(State {
             routes,
             handlers: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             api_version: Mutex::new(api_version.to_owned()),
             script,
+            session_problems: Mutex::new(Vec::new()),
         });
         let accepting = tokio::spawn(accept(listener, state.clone()));
         Ok(MockServer {
             state,
-            socket,
+            endpoint,
             accepting,
         })
     }
@@ -428,13 +170,20 @@ impl MockServer {
         }
     }
 
-    /// Where clients reach it.
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint::Unix(self.socket.clone())
+    /// What went wrong in scripted sessions so far: input other than expected, or none.
+    pub fn session_problems(&self) -> Vec<String> {
+        self.state.session_problems.lock().expect("session problems").clone()
     }
 
-    pub fn socket(&self) -> &Path {
-        &self.socket
+    /// Where clients reach it.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint.clone()
+    }
+
+    /// Its address as a `DOCKER_HOST` value (`unix:///tmp/...sock`, `tcp://127.0.0.1:PORT`), for
+    /// programs that connect from the environment.
+    pub fn host(&self) -> String {
+        self.endpoint.to_string()
     }
 
     /// Answers `operation` with `handler` from now on, replacing what was set before.
@@ -464,6 +213,11 @@ impl MockServer {
     }
 }
 
+fn unix_listener() -> std::io::Result<Listener> {
+    let path = new_socket_path("docker-mock");
+    Ok(Listener::Unix(tokio::net::UnixListener::bind(&path)?, path))
+}
+
 /// A new socket path in the temporary folder, unique within this process.
 fn new_socket_path(prefix: &str) -> PathBuf {
     static SOCKETS: AtomicUsize = AtomicUsize::new(0);
@@ -479,31 +233,54 @@ fn new_socket_path(prefix: &str) -> PathBuf {
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.accepting.abort();
-        let _ = std::fs::remove_file(&self.socket);
+        if let Endpoint::Unix(path) = &self.endpoint {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
-async fn accept(listener: tokio::net::UnixListener, state: Arc<State>) {
-    // Held here so that aborting this task ends every connection too.
+async fn accept(listener: Listener, state: Arc<State>) {
+    // Held here so that aborting this task ends every connection (and session) too.
     let mut connections = tokio::task::JoinSet::new();
-    while let Ok((stream, _)) = listener.accept().await {
-        let state = state.clone();
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(serve(&state, request).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+    loop {
+        let accepted = match &listener {
+            Listener::Unix(unix, _) => unix
+                .accept()
+                .await
+                .map(|(stream, _)| serve_connection(&mut connections, stream, &state)),
+            Listener::Tcp(tcp) => tcp
+                .accept()
+                .await
+                .map(|(stream, _)| serve_connection(&mut connections, stream, &state)),
+        };
+        if accepted.is_err() {
+            return;
+        }
         while connections.try_join_next().is_some() {}
     }
 }
 
-type ReplyBody = BoxBody<Bytes, Infallible>;
+fn serve_connection<S>(connections: &mut tokio::task::JoinSet<()>, stream: S, state: &Arc<State>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let state = state.clone();
+    connections.spawn(async move {
+        let service = hyper::service::service_fn(move |request| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(serve(state, request).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
+            .await;
+    });
+}
 
-async fn serve(state: &State, request: http::Request<hyper::body::Incoming>) -> http::Response<ReplyBody> {
+type ReplyBody = UnsyncBoxBody<Bytes, Infallible>;
+
+async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incoming>) -> http::Response<ReplyBody> {
+    let taken_over = hyper::upgrade::on(&mut request);
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -511,8 +288,9 @@ async fn serve(state: &State, request: http::Request<hyper::body::Incoming>) -> 
     let api_version = state.api_version.lock().expect("mock version").clone();
     let (requested_version, unversioned) = split_version(&path);
     let found = find_route(state.routes, &parts.method, unversioned);
+    let operation = found.as_ref().map(|(route, _)| route.operation);
     state.log.lock().expect("mock log").push(LoggedRequest {
-        operation: found.as_ref().map(|(route, _)| route.operation),
+        operation,
         method: parts.method.to_string(),
         path: path.clone(),
         query: query.clone(),
@@ -561,13 +339,96 @@ async fn serve(state: &State, request: http::Request<hyper::body::Incoming>) -> 
     for (name, value) in &reply.headers {
         response = response.header(name, value);
     }
-    let body: ReplyBody = if reply.streamed {
-        let frames = reply.chunks.into_iter().map(|chunk| Ok(Frame::data(chunk)));
-        BoxBody::new(StreamBody::new(futures_util::stream::iter(frames)))
-    } else {
-        BoxBody::new(Full::new(reply.chunks.into_iter().next().unwrap_or_default()))
+    let body: ReplyBody = match reply.payload {
+        Payload::Whole(bytes) => UnsyncBoxBody::new(Full::new(bytes)),
+        Payload::Chunks(chunks) => UnsyncBoxBody::new(StreamBody::new(chunks.map(|chunk| Ok(Frame::data(chunk))))),
+        Payload::Session(steps, tty) => {
+            let operation = operation.unwrap_or("a session");
+            tokio::spawn(async move {
+                let problem = match tokio::time::timeout(SESSION_LIMIT, taken_over).await {
+                    Ok(Ok(connection)) => play(TokioIo::new(connection), steps, tty).await.err(),
+                    Ok(Err(e)) => Some(format!("the client did not take the connection over: {e}")),
+                    Err(_) => Some(format!(
+                        "the client did not take the connection over within {SESSION_LIMIT:?}"
+                    )),
+                };
+                if let Some(problem) = problem {
+                    state
+                        .session_problems
+                        .lock()
+                        .expect("session problems")
+                        .push(format!("{operation}: {problem}"));
+                }
+            });
+            UnsyncBoxBody::new(Full::new(Bytes::new()))
+        }
     };
     response.body(body).expect("mock response")
+}
+
+/// The longest a scripted session waits for the client at any step.
+const SESSION_LIMIT: Duration = Duration::from_secs(60);
+
+/// Plays a scripted session on the taken-over connection, then closes it.
+async fn play<C: AsyncRead + AsyncWrite + Unpin>(
+    mut connection: C,
+    steps: Vec<SessionStep>,
+    tty: bool,
+) -> Result<(), String> {
+    for step in steps {
+        match step {
+            SessionStep::Send(piece) => {
+                let bytes = if tty { piece.bytes().clone() } else { frame(piece) };
+                connection
+                    .write_all(&bytes)
+                    .await
+                    .map_err(|e| format!("sending output: {e}"))?;
+                connection.flush().await.map_err(|e| format!("sending output: {e}"))?;
+            }
+            SessionStep::Expect(expected) => {
+                let mut received = vec![0; expected.len()];
+                let read = tokio::time::timeout(SESSION_LIMIT, connection.read_exact(&mut received)).await;
+                match read {
+                    Ok(Ok(_)) if received == expected => {}
+                    Ok(Ok(_)) => {
+                        return Err(format!(
+                            "expected the input {:?}, got {:?}",
+                            String::from_utf8_lossy(&expected),
+                            String::from_utf8_lossy(&received)
+                        ))
+                    }
+                    Ok(Err(e)) => {
+                        return Err(format!(
+                            "expected the input {:?}, but {e}",
+                            String::from_utf8_lossy(&expected)
+                        ))
+                    }
+                    Err(_) => {
+                        return Err(format!(
+                            "expected the input {:?} within {SESSION_LIMIT:?}",
+                            String::from_utf8_lossy(&expected)
+                        ))
+                    }
+                }
+            }
+            SessionStep::ExpectEnd => {
+                let mut rest = Vec::new();
+                match tokio::time::timeout(SESSION_LIMIT, connection.read_to_end(&mut rest)).await {
+                    Ok(Ok(_)) if rest.is_empty() => {}
+                    Ok(Ok(_)) => {
+                        return Err(format!(
+                            "expected the input to end, got {:?} more",
+                            String::from_utf8_lossy(&rest)
+                        ))
+                    }
+                    Ok(Err(e)) => return Err(format!("expected the input to end, but {e}")),
+                    Err(_) => return Err(format!("expected the input to end within {SESSION_LIMIT:?}")),
+                }
+            }
+        }
+    }
+    let _ = connection.shutdown().await;
+    Ok(())
 }
 
 /// A recorded answer, or the 500 that tells the client its request was not the one recorded.
@@ -581,11 +442,14 @@ fn replayed(answer: Result<Exchange, String>) -> Reply {
         Ok(chunks) => chunks,
         Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
     };
+    let payload = match <[Bytes; 1]>::try_from(chunks) {
+        Ok([whole]) => Payload::Whole(whole),
+        Err(chunks) => Payload::Chunks(futures_util::stream::iter(chunks).boxed()),
+    };
     Reply {
         status: StatusCode::from_u16(exchange.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         headers: exchange.headers,
-        streamed: chunks.len() > 1,
-        chunks,
+        payload,
     }
 }
 
@@ -594,11 +458,9 @@ fn replayed(answer: Result<Exchange, String>) -> Reply {
 fn default_reply(route: &Route, method: &Method, api_version: &str) -> Reply {
     match route.path {
         "/_ping" => {
-            let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", "OK");
+            let body = if method == Method::HEAD { "" } else { "OK" };
+            let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", body);
             reply.headers.push(("Ostype".into(), "linux".into()));
-            if method == Method::HEAD {
-                reply.chunks.clear();
-            }
             reply
         }
         "/version" => json_answer(serde_json::json!({
@@ -790,37 +652,5 @@ mod tests {
                 ("x".into(), String::new())
             ]
         );
-    }
-
-    #[test]
-    fn filters_are_read_in_both_forms() {
-        let request = |filters: &str| MockRequest {
-            operation: "ContainerList",
-            path: BTreeMap::new(),
-            query: vec![("filters".into(), filters.into())],
-            headers: HeaderMap::new(),
-            body: (),
-        };
-        let list = request(r#"{"label":["a=b","c"]}"#).filters().unwrap();
-        assert_eq!(list["label"], ["a=b", "c"]);
-        let set = request(r#"{"status":{"running":true,"exited":false}}"#)
-            .filters()
-            .unwrap();
-        assert_eq!(set["status"], ["running"]);
-        let broken = request("{").filters().unwrap_err();
-        assert_eq!(broken.status, 400);
-    }
-
-    #[test]
-    fn output_is_framed_unless_it_is_a_tty() {
-        let framed = output_answer(vec![
-            Output::StdOut(Bytes::from_static(b"hi\n")),
-            Output::StdErr(Bytes::from_static(b"!")),
-        ]);
-        assert_eq!(&framed.chunks[0][..], b"\x01\0\0\0\0\0\0\x03hi\n");
-        assert_eq!(&framed.chunks[1][..], b"\x02\0\0\0\0\0\0\x01!");
-        let raw = output_answer(vec![Output::Console(Bytes::from_static(b"$ "))]);
-        assert_eq!(&raw.chunks[0][..], b"$ ");
-        assert_eq!(raw.headers[0].1, "application/vnd.docker.raw-stream");
     }
 }

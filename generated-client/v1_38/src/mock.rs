@@ -24,6 +24,13 @@ impl MockDaemon {
             server: MockServer::start(ROUTES, crate::API_VERSION).await?,
         })
     }
+    /// Like [`MockDaemon::start`], on a TCP port of 127.0.0.1, for code that reaches its
+    /// daemon over `tcp://`.
+    pub async fn start_tcp() -> std::io::Result<MockDaemon> {
+        Ok(MockDaemon {
+            server: MockServer::start_tcp(ROUTES, crate::API_VERSION).await?,
+        })
+    }
     /// A fake daemon answering the requests recorded in `file` by a
     /// [`Recorder`](docker_engine_runtime::mock::Recorder), in their order; a request that
     /// differs from the recording is answered with an error naming the difference and
@@ -298,13 +305,13 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/logs` (`ContainerLogs`).
     ///
-    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).
+    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.
     pub fn logs(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<docker_engine_runtime::Output>,
+                mock::MockStream<docker_engine_runtime::Output>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -334,12 +341,12 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/export` (`ContainerExport`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn export(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -350,13 +357,13 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/stats` (`ContainerStats`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn stats(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<crate::models::ContainerStatsResponse>,
+                mock::MockStream<crate::models::ContainerStatsResponse>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -502,20 +509,17 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `POST /containers/{id}/attach` (`ContainerAttach`).
     ///
-    /// The answer is the session's output, sent as a plain body without taking over the connection, as the daemon answers a detached or non-interactive request: what the client writes to the session's input is not read.
+    /// `MockSession::script()` takes the connection over, as the daemon does, and plays its steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a plain body instead, as the daemon answers a request that does not take the connection over.
     pub fn attach(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<
-                Vec<docker_engine_runtime::Output>,
-                MockError,
-            > + Send + Sync + 'static,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
                 "ContainerAttach",
-                mock::handler(mock::no_body, mock::output_answer, respond),
+                mock::handler(mock::no_body, mock::session_answer, respond),
             );
         self
     }
@@ -552,12 +556,12 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/archive` (`ContainerArchive`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn archive(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -662,22 +666,19 @@ impl ExecOperationsMock<'_> {
     }
     /// Sets the answer to `POST /exec/{id}/start` (`ExecStart`).
     ///
-    /// The answer is the session's output, sent as a plain body without taking over the connection, as the daemon answers a detached or non-interactive request: what the client writes to the session's input is not read.
+    /// `MockSession::script()` takes the connection over, as the daemon does, and plays its steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a plain body instead, as the daemon answers a request that does not take the connection over.
     pub fn start(
         &self,
         respond: impl Fn(
             MockRequest<Option<crate::models::ExecStartBody>>,
-        ) -> Result<
-                Vec<docker_engine_runtime::Output>,
-                MockError,
-            > + Send + Sync + 'static,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
                 "ExecStart",
                 mock::handler(
                     mock::json_body::<crate::models::ExecStartBody>,
-                    mock::output_answer,
+                    mock::session_answer,
                     respond,
                 ),
             );
@@ -734,12 +735,15 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /build` (`ImageBuild`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn build(
         &self,
         respond: impl Fn(
             MockRequest<Bytes>,
-        ) -> Result<Vec<crate::models::BuildInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::BuildInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -761,13 +765,13 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /images/create` (`ImageCreate`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn create(
         &self,
         respond: impl Fn(
             MockRequest<Bytes>,
         ) -> Result<
-                Vec<crate::models::CreateImageInfo>,
+                mock::MockStream<crate::models::CreateImageInfo>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -811,12 +815,15 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /images/{name}/push` (`ImagePush`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn push(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<crate::models::PushImageInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::PushImageInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -901,12 +908,12 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `GET /images/{name}/get` (`ImageGet`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn get(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set("ImageGet", mock::handler(mock::no_body, mock::bytes_answer, respond));
@@ -914,12 +921,12 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `GET /images/get` (`ImageGetAll`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn get_all(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -930,12 +937,15 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /images/load` (`ImageLoad`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn load(
         &self,
         respond: impl Fn(
             MockRequest<Bytes>,
-        ) -> Result<Vec<crate::models::BuildInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::BuildInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -953,13 +963,13 @@ pub struct MiscsMock<'a> {
 impl MiscsMock<'_> {
     /// Sets the answer to `GET /tasks/{id}/logs` (`TaskLogs`).
     ///
-    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).
+    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.
     pub fn task_logs(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<docker_engine_runtime::Output>,
+                mock::MockStream<docker_engine_runtime::Output>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1191,13 +1201,13 @@ impl PluginsMock<'_> {
     }
     /// Sets the answer to `POST /plugins/pull` (`PluginPull`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn pull(
         &self,
         respond: impl Fn(
             MockRequest<Option<Vec<crate::models::PluginPullBody>>>,
         ) -> Result<
-                Vec<crate::models::CreateImageInfo>,
+                mock::MockStream<crate::models::CreateImageInfo>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1270,13 +1280,13 @@ impl PluginsMock<'_> {
     }
     /// Sets the answer to `POST /plugins/{name}/upgrade` (`PluginUpgrade`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn upgrade(
         &self,
         respond: impl Fn(
             MockRequest<Option<Vec<crate::models::PluginUpgradeBody>>>,
         ) -> Result<
-                Vec<crate::models::CreateImageInfo>,
+                mock::MockStream<crate::models::CreateImageInfo>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1307,12 +1317,15 @@ impl PluginsMock<'_> {
     }
     /// Sets the answer to `POST /plugins/{name}/push` (`PluginPush`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn push(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<crate::models::PushImageInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::PushImageInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -1517,13 +1530,13 @@ impl ServicesMock<'_> {
     }
     /// Sets the answer to `GET /services/{id}/logs` (`ServiceLogs`).
     ///
-    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).
+    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.
     pub fn logs(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<docker_engine_runtime::Output>,
+                mock::MockStream<docker_engine_runtime::Output>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1543,18 +1556,15 @@ pub struct SessionExperimentalsMock<'a> {
 impl SessionExperimentalsMock<'_> {
     /// Sets the answer to `POST /session` (`Session`).
     ///
-    /// The answer is the session's output, sent as a plain body without taking over the connection, as the daemon answers a detached or non-interactive request: what the client writes to the session's input is not read.
+    /// `MockSession::script()` takes the connection over, as the daemon does, and plays its steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a plain body instead, as the daemon answers a request that does not take the connection over.
     pub fn session(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<
-                Vec<docker_engine_runtime::Output>,
-                MockError,
-            > + Send + Sync + 'static,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
-            .set("Session", mock::handler(mock::no_body, mock::output_answer, respond));
+            .set("Session", mock::handler(mock::no_body, mock::session_answer, respond));
         self
     }
 }
@@ -1744,13 +1754,13 @@ impl SystemOperationsMock<'_> {
     }
     /// Sets the answer to `GET /events` (`SystemEvents`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn events(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<crate::models::SystemEventsResponse>,
+                mock::MockStream<crate::models::SystemEventsResponse>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {

@@ -24,6 +24,13 @@ impl MockDaemon {
             server: MockServer::start(ROUTES, crate::API_VERSION).await?,
         })
     }
+    /// Like [`MockDaemon::start`], on a TCP port of 127.0.0.1, for code that reaches its
+    /// daemon over `tcp://`.
+    pub async fn start_tcp() -> std::io::Result<MockDaemon> {
+        Ok(MockDaemon {
+            server: MockServer::start_tcp(ROUTES, crate::API_VERSION).await?,
+        })
+    }
     /// A fake daemon answering the requests recorded in `file` by a
     /// [`Recorder`](docker_engine_runtime::mock::Recorder), in their order; a request that
     /// differs from the recording is answered with an error naming the difference and
@@ -297,13 +304,13 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/logs` (`ContainerLogs`).
     ///
-    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).
+    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.
     pub fn logs(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<docker_engine_runtime::Output>,
+                mock::MockStream<docker_engine_runtime::Output>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -333,12 +340,12 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/export` (`ContainerExport`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn export(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -349,13 +356,13 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/stats` (`ContainerStats`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn stats(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<crate::models::ContainerStatsResponse>,
+                mock::MockStream<crate::models::ContainerStatsResponse>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -501,20 +508,17 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `POST /containers/{id}/attach` (`ContainerAttach`).
     ///
-    /// The answer is the session's output, sent as a plain body without taking over the connection, as the daemon answers a detached or non-interactive request: what the client writes to the session's input is not read.
+    /// `MockSession::script()` takes the connection over, as the daemon does, and plays its steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a plain body instead, as the daemon answers a request that does not take the connection over.
     pub fn attach(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<
-                Vec<docker_engine_runtime::Output>,
-                MockError,
-            > + Send + Sync + 'static,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
                 "ContainerAttach",
-                mock::handler(mock::no_body, mock::output_answer, respond),
+                mock::handler(mock::no_body, mock::session_answer, respond),
             );
         self
     }
@@ -551,12 +555,12 @@ impl ContainersMock<'_> {
     }
     /// Sets the answer to `GET /containers/{id}/archive` (`ContainerArchive`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn archive(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -661,22 +665,19 @@ impl ExecOperationsMock<'_> {
     }
     /// Sets the answer to `POST /exec/{id}/start` (`ExecStart`).
     ///
-    /// The answer is the session's output, sent as a plain body without taking over the connection, as the daemon answers a detached or non-interactive request: what the client writes to the session's input is not read.
+    /// `MockSession::script()` takes the connection over, as the daemon does, and plays its steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a plain body instead, as the daemon answers a request that does not take the connection over.
     pub fn start(
         &self,
         respond: impl Fn(
             MockRequest<Option<crate::models::ExecStartConfig>>,
-        ) -> Result<
-                Vec<docker_engine_runtime::Output>,
-                MockError,
-            > + Send + Sync + 'static,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
                 "ExecStart",
                 mock::handler(
                     mock::json_body::<crate::models::ExecStartConfig>,
-                    mock::output_answer,
+                    mock::session_answer,
                     respond,
                 ),
             );
@@ -733,12 +734,15 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /build` (`ImageBuild`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn build(
         &self,
         respond: impl Fn(
             MockRequest<Bytes>,
-        ) -> Result<Vec<crate::models::BuildInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::BuildInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -760,13 +764,13 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /images/create` (`ImageCreate`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn create(
         &self,
         respond: impl Fn(
             MockRequest<Bytes>,
         ) -> Result<
-                Vec<crate::models::CreateImageInfo>,
+                mock::MockStream<crate::models::CreateImageInfo>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -810,12 +814,15 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /images/{name}/push` (`ImagePush`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn push(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<crate::models::PushImageInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::PushImageInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -900,12 +907,12 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `GET /images/{name}/get` (`ImageGet`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn get(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set("ImageGet", mock::handler(mock::no_body, mock::bytes_answer, respond));
@@ -913,12 +920,12 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `GET /images/get` (`ImageGetAll`).
     ///
-    /// The bytes are sent in the chunks given.
+    /// The bytes are sent in the chunks given (a list, collected or `.into()`, or `MockStream::live`).
     pub fn get_all(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<Bytes>, MockError> + Send + Sync + 'static,
+        ) -> Result<mock::MockStream<Bytes>, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -929,12 +936,15 @@ impl ImagesMock<'_> {
     }
     /// Sets the answer to `POST /images/load` (`ImageLoad`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn load(
         &self,
         respond: impl Fn(
             MockRequest<Bytes>,
-        ) -> Result<Vec<crate::models::BuildInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::BuildInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -1167,13 +1177,13 @@ impl PluginsMock<'_> {
     }
     /// Sets the answer to `POST /plugins/pull` (`PluginPull`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn pull(
         &self,
         respond: impl Fn(
             MockRequest<Option<Vec<crate::models::PluginPrivilege>>>,
         ) -> Result<
-                Vec<crate::models::CreateImageInfo>,
+                mock::MockStream<crate::models::CreateImageInfo>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1246,13 +1256,13 @@ impl PluginsMock<'_> {
     }
     /// Sets the answer to `POST /plugins/{name}/upgrade` (`PluginUpgrade`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn upgrade(
         &self,
         respond: impl Fn(
             MockRequest<Option<Vec<crate::models::PluginPrivilege>>>,
         ) -> Result<
-                Vec<crate::models::CreateImageInfo>,
+                mock::MockStream<crate::models::CreateImageInfo>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1283,12 +1293,15 @@ impl PluginsMock<'_> {
     }
     /// Sets the answer to `POST /plugins/{name}/push` (`PluginPush`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn push(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<crate::models::PushImageInfo>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::PushImageInfo>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -1493,13 +1506,13 @@ impl ServicesMock<'_> {
     }
     /// Sets the answer to `GET /services/{id}/logs` (`ServiceLogs`).
     ///
-    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).
+    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.
     pub fn logs(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<docker_engine_runtime::Output>,
+                mock::MockStream<docker_engine_runtime::Output>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
@@ -1519,18 +1532,15 @@ pub struct SessionOperationsMock<'a> {
 impl SessionOperationsMock<'_> {
     /// Sets the answer to `POST /session` (`Session`).
     ///
-    /// The answer is the session's output, sent as a plain body without taking over the connection, as the daemon answers a detached or non-interactive request: what the client writes to the session's input is not read.
+    /// `MockSession::script()` takes the connection over, as the daemon does, and plays its steps: output sent, input expected. A list of output pieces (`.into()`) is sent as a plain body instead, as the daemon answers a request that does not take the connection over.
     pub fn session(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<
-                Vec<docker_engine_runtime::Output>,
-                MockError,
-            > + Send + Sync + 'static,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
-            .set("Session", mock::handler(mock::no_body, mock::output_answer, respond));
+            .set("Session", mock::handler(mock::no_body, mock::session_answer, respond));
         self
     }
 }
@@ -1731,12 +1741,15 @@ impl SystemOperationsMock<'_> {
     }
     /// Sets the answer to `GET /events` (`SystemEvents`).
     ///
-    /// Each item is sent as one chunk, as the daemon streams them.
+    /// Each item is sent as one chunk, as the daemon streams them: a list (collected, or a `Vec` with `.into()`) at once, or `MockStream::live` as its items come.
     pub fn events(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<Vec<crate::models::EventMessage>, MockError> + Send + Sync + 'static,
+        ) -> Result<
+                mock::MockStream<crate::models::EventMessage>,
+                MockError,
+            > + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
@@ -1796,13 +1809,13 @@ impl TasksMock<'_> {
     }
     /// Sets the answer to `GET /tasks/{id}/logs` (`TaskLogs`).
     ///
-    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces (a TTY).
+    /// Output pieces are sent as multiplexed frames, or raw for `Output::Console` pieces or `MockStream::tty` (a TTY); a list at once, or `MockStream::live` as pieces come.
     pub fn logs(
         &self,
         respond: impl Fn(
             MockRequest<()>,
         ) -> Result<
-                Vec<docker_engine_runtime::Output>,
+                mock::MockStream<docker_engine_runtime::Output>,
                 MockError,
             > + Send + Sync + 'static,
     ) -> &Self {
