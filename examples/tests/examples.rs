@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use daemon_tests::{
-    busybox_image, busybox_rootfs, companion_variable, create_busybox, describe_output, docker, drain, server,
-    tls_context_config, unique_name, wait_at_most, Server, TestRegistry,
+    busybox_image, busybox_rootfs, companion_variable, create_busybox, describe_output, docker, drain,
+    program_without_docker_environment, server, tls_context_config, unique_name, wait_at_most, Server, TestRegistry,
 };
 use docker_engine_runtime::Filters;
 use docker_engine_v1_41::Docker;
@@ -20,15 +20,7 @@ macro_rules! example {
 }
 
 fn example_command(binary: &str) -> Command {
-    let mut command = Command::new(binary);
-    for variable in [
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-        "DOCKER_CONTEXT",
-        "DOCKER_API_VERSION",
-    ] {
-        command.env_remove(variable);
-    }
+    let mut command = program_without_docker_environment(binary);
     command
         .env("DOCKER_HOST", companion_variable("DOCKER_TEST_HOST"))
         .env("DOCKER_CONFIG", scratch_dir("empty-docker-config"))

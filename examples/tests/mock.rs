@@ -3,10 +3,10 @@
 //! it printed and what it asked the mock for.
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use daemon_tests::{describe_output, unique_name, wait_at_most};
+use daemon_tests::{describe_output, program_without_docker_environment, unique_name, wait_at_most};
 use docker_engine_runtime::mock::{Bytes, MockError, MockSession};
 use docker_engine_runtime::{tar_files, Output as Piece, PathStat};
 use docker_engine_v1_41::mock::MockDaemon;
@@ -32,15 +32,7 @@ async fn run_example(binary: &str, mock: &MockDaemon, args: &[&str]) -> Output {
 
 /// Runs the example with `input` on its standard input, which then ends.
 async fn run_example_with_input(binary: &str, mock: &MockDaemon, args: &[&str], input: &'static [u8]) -> Output {
-    let mut command = Command::new(binary);
-    for variable in [
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-        "DOCKER_CONTEXT",
-        "DOCKER_API_VERSION",
-    ] {
-        command.env_remove(variable);
-    }
+    let mut command = program_without_docker_environment(binary);
     command
         .args(args)
         .env("DOCKER_HOST", mock.server().host())
@@ -417,7 +409,9 @@ async fn shell_from_a_pipe_forwards_the_input_and_exits_with_the_commands_code()
         let config = request.body.unwrap_or_default();
         assert_eq!(config.tty, Some(false), "no terminal: no TTY");
         assert_eq!(config.cmd, Some(vec!["sh".into()]));
-        Ok(IdResponse { id: Some("exec-1".into()) })
+        Ok(IdResponse {
+            id: Some("exec-1".into()),
+        })
     });
     mock.exec().start(|_| {
         Ok(MockSession::script()

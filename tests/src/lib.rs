@@ -600,3 +600,18 @@ pub fn describe_output(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// `program` with none of the Docker CLI's variables a program under test would otherwise take
+/// from the test's own environment but `DOCKER_HOST`, which the caller sets.
+pub fn program_without_docker_environment(program: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    for variable in [
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CONTEXT",
+        "DOCKER_API_VERSION",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+}

@@ -141,7 +141,8 @@ impl MockServer {
             script,
             session_problems: Mutex::new(Vec::new()),
         });
-        let accepting = tokio::spawn(accept(listener, state.clone()));
+        let served = state.clone();
+        let accepting = tokio::spawn(accept(listener, move |request| serve(served.clone(), request)));
         Ok(MockServer {
             state,
             endpoint,
@@ -239,7 +240,13 @@ impl Drop for MockServer {
     }
 }
 
-async fn accept(listener: Listener, state: Arc<State>) {
+/// Accepts connections on `listener` until the task running it is aborted, serving each over
+/// HTTP/1.1, upgrades allowed, with `answer`: the mock server and the recorder alike.
+async fn accept<F, A>(listener: Listener, answer: F)
+where
+    F: Fn(http::Request<hyper::body::Incoming>) -> A + Clone + Send + Sync + 'static,
+    A: std::future::Future<Output = http::Response<ReplyBody>> + Send + 'static,
+{
     // Held here so that aborting this task ends every connection (and session) too.
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -247,11 +254,11 @@ async fn accept(listener: Listener, state: Arc<State>) {
             Listener::Unix(unix, _) => unix
                 .accept()
                 .await
-                .map(|(stream, _)| serve_connection(&mut connections, stream, &state)),
+                .map(|(stream, _)| serve_connection(&mut connections, stream, answer.clone())),
             Listener::Tcp(tcp) => tcp
                 .accept()
                 .await
-                .map(|(stream, _)| serve_connection(&mut connections, stream, &state)),
+                .map(|(stream, _)| serve_connection(&mut connections, stream, answer.clone())),
         };
         if accepted.is_err() {
             return;
@@ -260,15 +267,16 @@ async fn accept(listener: Listener, state: Arc<State>) {
     }
 }
 
-fn serve_connection<S>(connections: &mut tokio::task::JoinSet<()>, stream: S, state: &Arc<State>)
+fn serve_connection<S, F, A>(connections: &mut tokio::task::JoinSet<()>, stream: S, answer: F)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(http::Request<hyper::body::Incoming>) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = http::Response<ReplyBody>> + Send + 'static,
 {
-    let state = state.clone();
     connections.spawn(async move {
         let service = hyper::service::service_fn(move |request| {
-            let state = state.clone();
-            async move { Ok::<_, Infallible>(serve(state, request).await) }
+            let reply = answer(request);
+            async move { Ok::<_, Infallible>(reply.await) }
         });
         let _ = hyper::server::conn::http1::Builder::new()
             .serve_connection(TokioIo::new(stream), service)
@@ -277,7 +285,7 @@ where
     });
 }
 
-type ReplyBody = UnsyncBoxBody<Bytes, Infallible>;
+pub(crate) type ReplyBody = UnsyncBoxBody<Bytes, Infallible>;
 
 async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incoming>) -> http::Response<ReplyBody> {
     let taken_over = hyper::upgrade::on(&mut request);

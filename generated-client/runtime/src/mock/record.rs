@@ -4,7 +4,6 @@
 //! requests in the same order from that file, and reports any request that differs.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,6 +12,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::combinators::UnsyncBoxBody;
+
+use super::ReplyBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
@@ -144,23 +145,10 @@ impl Recorder {
             daemon,
             file: Mutex::new(file),
         });
-        let accepting = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                let recording = recording.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let recording = recording.clone();
-                        async move { Ok::<_, Infallible>(pass_on(recording, request).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
-                });
-                while connections.try_join_next().is_some() {}
-            }
-        });
+        let listener = super::Listener::Unix(listener, socket.clone());
+        let accepting = tokio::spawn(super::accept(listener, move |request| {
+            pass_on(recording.clone(), request)
+        }));
         Ok(Recorder { socket, accepting })
     }
 
@@ -176,8 +164,6 @@ impl Drop for Recorder {
         let _ = std::fs::remove_file(&self.socket);
     }
 }
-
-type ReplyBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Writes its exchange when dropped: after the last chunk, or when the client leaves a stream.
 struct Pending {
