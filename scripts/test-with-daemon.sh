@@ -259,7 +259,8 @@ run_against_podman() {
     DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
       "$binary" --exact "${skips[@]}" || failed=1
   done
-  DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage "${CARGO_TARGET_DIR:-target}/debug/coverage" || failed=1
+  DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
+    "${CARGO_TARGET_DIR:-target}/debug/coverage" || failed=1
   rm -rf "$coverage"
   return $failed
 }

@@ -131,17 +131,40 @@ fn decode_saved_answers(bodies: &std::path::Path) -> bool {
 /// implemented (plugins, swarm) and some tests are not yet run (see the test script).
 const PODMAN_MINIMUM_SUCCEEDED: usize = 63;
 
-/// Prints `succeeded N of M operations of v1.41 against Podman` and those that did not succeed;
-/// false below [`PODMAN_MINIMUM_SUCCEEDED`].
+/// Prints `succeeded N of M operations of v1.41 against Podman X.Y` and those that did not
+/// succeed; false below [`PODMAN_MINIMUM_SUCCEEDED`].
 fn report_podman(all: &[&str], succeeded: &BTreeSet<String>) -> bool {
     let count = all.iter().filter(|op| succeeded.contains(**op)).count();
-    println!("succeeded {count} of {} operations of v1.41 against Podman", all.len());
+    let version = podman_version();
+    println!(
+        "succeeded {count} of {} operations of v1.41 against Podman {version}",
+        all.len()
+    );
     let missing: Vec<_> = all.iter().filter(|op| !succeeded.contains(**op)).copied().collect();
     println!("  not succeeded against Podman: {}", missing.join(", "));
     if count < PODMAN_MINIMUM_SUCCEEDED {
         eprintln!("fewer than {PODMAN_MINIMUM_SUCCEEDED} operations succeeded against Podman");
     }
     count >= PODMAN_MINIMUM_SUCCEEDED
+}
+
+/// The version of the Podman behind `DOCKER_TEST_HOST`, as its `/version` names its engine.
+fn podman_version() -> String {
+    let docker = daemon_tests::docker().expect("the Podman pass sets DOCKER_TEST_HOST");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let version = runtime
+        .block_on(docker.system().version().send())
+        .expect("Podman answers /version");
+    version
+        .components
+        .unwrap_or_default()
+        .into_iter()
+        .find(|component| component.name.as_deref() == Some("Podman Engine"))
+        .and_then(|component| component.version)
+        .expect("Podman's /version names a \"Podman Engine\" component")
 }
 
 /// Prints `WHAT N of M operations of v1.41` and the operations left out with their reasons;
