@@ -69,6 +69,7 @@ start_registry() {
   local user=tester password
   password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   htpasswd -Bbn "$user" "$password" >"$dir/htpasswd" 2>/dev/null
+  registry_htpasswd="$dir/htpasswd"
   cat >"$dir/config.yml" <<CONFIG
 version: 0.1
 log: {level: warn}
@@ -80,18 +81,83 @@ http:
 auth:
   htpasswd: {realm: test-registry, path: $dir/htpasswd}
 CONFIG
-  docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-  registry_pid=$!
-  for _ in $(seq 1 60); do
-    # Without credentials the base endpoint answers 401: the registry is up.
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/")" = 401 ] && break
-    kill -0 "$registry_pid" 2>/dev/null || { echo "docker-registry exited; its log:" >&2; cat "$dir/registry.log" >&2; exit 1; }
-    sleep 0.25
-  done
+  serve_registry "$dir" "http://127.0.0.1:$port/v2/"
   export DOCKER_TEST_REGISTRY="127.0.0.1:$port"
   export DOCKER_TEST_REGISTRY_USER=$user
   export DOCKER_TEST_REGISTRY_PASSWORD=$password
   echo "docker-registry $(docker-registry --version | awk '{print $3}') on $DOCKER_TEST_REGISTRY"
+}
+
+# Runs docker-registry with $dir/config.yml until its base endpoint answers 401 at $url (it is
+# up, and wants credentials); extra arguments go to curl.
+serve_registry() {
+  local dir=$1 url=$2
+  shift 2
+  docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  registry_pids+=($!)
+  for _ in $(seq 1 60); do
+    [ "$(curl -s "$@" -o /dev/null -w '%{http_code}' "$url")" = 401 ] && return 0
+    kill -0 "${registry_pids[-1]}" 2>/dev/null || { echo "docker-registry exited; its log:" >&2; cat "$dir/registry.log" >&2; exit 1; }
+    sleep 0.25
+  done
+  echo "docker-registry at $url did not answer; its log:" >&2
+  cat "$dir/registry.log" >&2
+  exit 1
+}
+
+# For the registry client's tests, two more registries on loopback: one over TLS (the run's
+# server certificate) with the first one's htpasswd user, and one with token authentication,
+# whose token service the tests run themselves on $token_port, signing with an ECDSA key made
+# here (the registry trusts its certificate).
+start_client_registries() {
+  local dir=$1 certs=$2 tls_port=${DOCKER_TEST_TLS_REGISTRY_PORT:-5001}
+  local token_port=${DOCKER_TEST_TOKEN_REGISTRY_PORT:-5002} service_port=${DOCKER_TEST_TOKEN_SERVICE_PORT:-5003}
+  mkdir -p "$dir/tls/storage" "$dir/token/storage"
+  cp "$registry_htpasswd" "$dir/tls/htpasswd"
+  cat >"$dir/tls/config.yml" <<CONFIG
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $dir/tls/storage}
+  delete: {enabled: true}
+http:
+  addr: 127.0.0.1:$tls_port
+  tls: {certificate: $certs/server-cert.pem, key: $certs/server-key.pem}
+auth:
+  htpasswd: {realm: test-registry, path: $dir/tls/htpasswd}
+CONFIG
+  serve_registry "$dir/tls" "https://127.0.0.1:$tls_port/v2/" --cacert "$certs/ca.pem"
+  (
+    cd "$dir/token"
+    openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in key.pem -outform DER -out key.der
+    openssl req -new -x509 -days 2 -key key.pem -subj "/CN=test token service" -out cert.pem
+    openssl x509 -in cert.pem -outform DER -out cert.der
+  )
+  cat >"$dir/token/config.yml" <<CONFIG
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $dir/token/storage}
+  delete: {enabled: true}
+http:
+  addr: 127.0.0.1:$token_port
+auth:
+  token:
+    realm: http://127.0.0.1:$service_port/token
+    service: test-registry
+    issuer: test-token-service
+    rootcertbundle: $dir/token/cert.pem
+CONFIG
+  serve_registry "$dir/token" "http://127.0.0.1:$token_port/v2/"
+  export DOCKER_TEST_TLS_REGISTRY="127.0.0.1:$tls_port"
+  export DOCKER_TEST_TLS_REGISTRY_STORAGE="$dir/tls/storage"
+  export DOCKER_TEST_REGISTRY_CA="$certs/ca.pem"
+  export DOCKER_TEST_TOKEN_REGISTRY="127.0.0.1:$token_port"
+  export DOCKER_TEST_TOKEN_SERVICE_PORT=$service_port
+  export DOCKER_TEST_TOKEN_KEY="$dir/token/key.der"
+  export DOCKER_TEST_TOKEN_CERT="$dir/token/cert.der"
+  echo "docker-registry over TLS on $DOCKER_TEST_TLS_REGISTRY, with token authentication on $DOCKER_TEST_TOKEN_REGISTRY"
 }
 
 # A second dockerd, for the swarm tests to join, in a network namespace of its own (two daemons
@@ -271,7 +337,7 @@ podman_forwarders=()
 podman_made=()
 podman_host=""
 forwarder_pid=""
-registry_pid=""
+registry_pids=()
 peer_pid=""
 sshd_pid=""
 sshd_made=""
@@ -280,7 +346,7 @@ cleanup() {
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
   [ -n "$sshd_made" ] && rm -rf "$sshd_made" || true
   [ -n "$forwarder_pid" ] && kill "$forwarder_pid" 2>/dev/null || true
-  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
+  for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "$peer_pid" ]; then
     kill "$peer_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.2; done
@@ -338,6 +404,7 @@ if [ -z "${DOCKER_TEST_HOST:-}" ]; then
   export DOCKER_TEST_CERT_PATH="$certs"
   echo "dockerd $(curl -s --unix-socket "$socket" http://docker/version | sed 's/.*"ApiVersion":"\([^"]*\)".*/API \1/') on $socket"
   start_registry "$work/registry"
+  start_client_registries "$work/registries" "$certs"
   start_peer "$work/peer"
   start_podman "$work/podman"
   start_sshd "$work/ssh" "unix://$socket"

@@ -3,9 +3,11 @@
 //! nothing of Swagger's or OpenAPI's encoding.
 
 use crate::overrides::ApiVersion;
+use crate::ApiFamily;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Api {
+    pub family: ApiFamily,
     pub version: ApiVersion,
     pub title: String,
     pub description: Option<String>,
@@ -92,6 +94,9 @@ pub struct Operation {
     pub consumes: Vec<String>,
     /// The headers every declared response documents.
     pub response_headers: Vec<ResponseHeader>,
+    /// The path and query come from the `Location` header of an earlier answer
+    /// (`x-follows-location`), as registry uploads must be continued.
+    pub follows_location: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +122,8 @@ pub struct Parameter {
     pub default: Option<String>,
     /// The spec allows `null` (`x-nullable: true`).
     pub nullable: bool,
+    /// A path parameter whose `/` are sent as they are (`x-multi-segment`): repository names.
+    pub multi_segment: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,39 +19,96 @@ use std::path::{Path, PathBuf};
 pub use overrides::{ApiVersion, Overrides};
 pub use spec::SpecError;
 
+/// Which API a spec describes: it decides where the spec and its crate live, and how the crate
+/// reaches its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApiFamily {
+    /// The Docker Engine API (`specs/vX.YY/`): paths under a negotiated `/vX.YY` prefix, patched
+    /// by `codegen/overrides.yaml`.
+    Engine,
+    /// The Registry HTTP API (`specs/registry/vN/`): paths as written, no negotiation, challenge
+    /// authentication.
+    Registry,
+}
+
+impl ApiFamily {
+    /// The spec's path under `specs/`.
+    pub fn spec_path(self, version: ApiVersion) -> String {
+        match self {
+            ApiFamily::Engine => format!("v{version}/swagger.yaml"),
+            ApiFamily::Registry => format!("registry/v{}/swagger.yaml", version.major),
+        }
+    }
+
+    /// The folder of the version's generated crate under `generated-client/`.
+    pub fn crate_folder(self, version: ApiVersion) -> String {
+        match self {
+            ApiFamily::Engine => version.crate_folder(),
+            ApiFamily::Registry => format!("registry_v{}", version.major),
+        }
+    }
+}
+
 /// The spec of one API version found under `specs/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecFile {
+    pub family: ApiFamily,
     pub version: ApiVersion,
     pub path: PathBuf,
 }
 
-/// Every `vX.YY/swagger.yaml` under `specs_dir`, oldest first.
+/// Every Engine spec (`vX.YY/swagger.yaml`) under `specs_dir`, oldest first, then every Registry
+/// spec (`registry/vN/swagger.yaml`).
 pub fn find_specs(specs_dir: &Path) -> Result<Vec<SpecFile>, SpecError> {
-    let entries = std::fs::read_dir(specs_dir).map_err(|e| SpecError {
-        file: specs_dir.to_owned(),
-        pointer: String::new(),
-        problem: format!("cannot list spec folder: {e}"),
-    })?;
-    let mut specs: Vec<SpecFile> = entries
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            let version = ApiVersion::parse(path.file_name()?.to_str()?.strip_prefix('v')?)?;
-            let path = path.join("swagger.yaml");
-            path.is_file().then_some(SpecFile { version, path })
+    let list = |dir: &Path| {
+        std::fs::read_dir(dir).map_err(|e| SpecError {
+            file: dir.to_owned(),
+            pointer: String::new(),
+            problem: format!("cannot list spec folder: {e}"),
         })
+    };
+    let versioned = |entry: std::io::Result<std::fs::DirEntry>, family: ApiFamily| {
+        let path = entry.ok()?.path();
+        let number = path.file_name()?.to_str()?.strip_prefix('v')?;
+        let version = match family {
+            ApiFamily::Engine => ApiVersion::parse(number)?,
+            ApiFamily::Registry => ApiVersion {
+                major: number.parse().ok()?,
+                minor: 0,
+            },
+        };
+        let path = path.join("swagger.yaml");
+        path.is_file().then_some(SpecFile { family, version, path })
+    };
+    let mut specs: Vec<SpecFile> = list(specs_dir)?
+        .filter_map(|entry| versioned(entry, ApiFamily::Engine))
         .collect();
-    specs.sort_by_key(|spec| spec.version);
+    let registry_dir = specs_dir.join("registry");
+    if registry_dir.is_dir() {
+        specs.extend(list(&registry_dir)?.filter_map(|entry| versioned(entry, ApiFamily::Registry)));
+    }
+    specs.sort_by_key(|spec| (spec.family, spec.version));
     Ok(specs)
 }
 
-/// Reads, patches, converts and lowers one spec.
+impl SpecFile {
+    /// The folder of this spec's crate under `generated-client/`.
+    pub fn crate_folder(&self) -> String {
+        self.family.crate_folder(self.version)
+    }
+}
+
+/// Reads, patches, converts and lowers one spec. The overrides are the Engine API's: they patch
+/// no other family's spec.
 pub fn load_api(spec: &SpecFile, overrides: &Overrides) -> Result<ir::Api, SpecError> {
     let mut document = spec::read(&spec.path)?;
-    overrides.patch_document(&spec.path, spec.version, &mut document)?;
+    let mut operation_overrides = Vec::new();
+    if spec.family == ApiFamily::Engine {
+        overrides.patch_document(&spec.path, spec.version, &mut document)?;
+        operation_overrides.extend(overrides.operations_for(spec.version));
+    }
     let openapi = spec::convert(&spec.path, document)?;
-    let operation_overrides: Vec<_> = overrides.operations_for(spec.version).collect();
-    lower::lower(&openapi, spec.version, &operation_overrides, &spec.path)
+    lower::lower(&openapi, spec.family, spec.version, &operation_overrides, &spec.path)
 }
 
 /// One generated crate: its folder name under `generated-client/` and its files.
@@ -69,7 +126,7 @@ pub fn generate(spec: &SpecFile, overrides: &Overrides, runtime_version: &str) -
     let api = load_api(spec, overrides)?;
     Ok(GeneratedCrate {
         version: spec.version,
-        folder: api.version.crate_folder(),
+        folder: spec.crate_folder(),
         files: emit::emit_crate(&api, runtime_version),
         operation_count: api.operations.len(),
         type_count: api.types.len(),

@@ -14,11 +14,13 @@ use serde_json::Value;
 use crate::ir::*;
 use crate::overrides::{ApiVersion, OperationOverride, ResponseOverride};
 use crate::spec::SpecError;
+use crate::ApiFamily;
 
 const JSON: &str = "application/json";
 
 pub fn lower(
     api: &oa::OpenAPI,
+    family: ApiFamily,
     version: ApiVersion,
     overrides: &[&OperationOverride],
     file: &std::path::Path,
@@ -75,6 +77,7 @@ pub fn lower(
     let mut types: Vec<TypeDef> = lowering.types.into_values().collect();
     types.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Api {
+        family,
         version,
         title: api.info.title.clone(),
         description: api.info.description.clone(),
@@ -337,6 +340,9 @@ impl Lowering<'_> {
                     .and_then(|schema| schema.schema_data.default.as_ref())
                     .map(|default| default.to_string()),
                 nullable: is_nullable(schema.as_item()),
+                multi_segment: schema.as_item().is_some_and(|schema| {
+                    schema.schema_data.extensions.get("x-multi-segment") == Some(&Value::Bool(true))
+                }),
             });
         }
         if let Some(unknown) = json_query.keys().next() {
@@ -396,6 +402,7 @@ impl Lowering<'_> {
                 .map(|body| body.content.keys().cloned().collect())
                 .unwrap_or_default(),
             response_headers: response_headers(&operation.responses),
+            follows_location: operation.extensions.get("x-follows-location") == Some(&Value::Bool(true)),
             parameters,
             body,
             response,

@@ -120,7 +120,7 @@ impl Project {
                 .file_name()
                 .to_string_lossy()
                 .into_owned();
-            if name.starts_with('v') && !expected_folders.contains(&name) {
+            if (name.starts_with('v') || name.starts_with("registry_")) && !expected_folders.contains(&name) {
                 problems.push(format!("extra crate without a spec: generated-client/{name}"));
             }
         }

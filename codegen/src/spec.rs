@@ -77,6 +77,9 @@ struct Operation2 {
     responses: IndexMap<String, Value>,
     #[serde(default)]
     deprecated: bool,
+    /// Everything else, of which the `x-` extensions are kept.
+    #[serde(flatten)]
+    rest: IndexMap<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +376,7 @@ impl Converter<'_> {
             request_body,
             responses,
             deprecated: op.deprecated,
+            extensions: op.rest.into_iter().filter(|(key, _)| key.starts_with("x-")).collect(),
             ..Default::default()
         })
     }

@@ -10,6 +10,7 @@ fn load(name: &str, version: &str) -> codegen::ir::Api {
         .join("tests/fixtures/diff")
         .join(name);
     let spec = SpecFile {
+        family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse(version).unwrap(),
         path,
     };

@@ -13,6 +13,7 @@ fn fixtures() -> PathBuf {
 
 fn generate_fixture() -> std::collections::BTreeMap<String, String> {
     let spec = SpecFile {
+        family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse("1.99").unwrap(),
         path: fixtures().join("constructs.yaml"),
     };
@@ -198,6 +199,7 @@ fn names_that_make_no_identifier_get_a_prefix_not_a_panic() {
     let path = dir.join("swagger.yaml");
     std::fs::write(&path, text).unwrap();
     let spec = SpecFile {
+        family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse("1.99").unwrap(),
         path,
     };
@@ -237,7 +239,11 @@ fn bodies_headers_and_response_kinds() {
         "src/operations.rs",
         "-> Result<docker_engine_runtime::ByteStream>",
     );
-    assert_emits(&files, "src/operations.rs", "self.client.send_text(request).await");
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "self.client.send_text_with_headers(request).await",
+    );
     assert_emits(&files, "src/lib.rs", "pub fn things(&self) -> operations::Things {");
     assert_emits(
         &files,
@@ -271,6 +277,7 @@ fn output_matches_the_pinned_files_and_is_deterministic() {
 #[test]
 fn stale_operation_overrides_fail_generation() {
     let spec = SpecFile {
+        family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse("1.99").unwrap(),
         path: fixtures().join("constructs.yaml"),
     };
@@ -287,6 +294,7 @@ fn stale_operation_overrides_fail_generation() {
 #[test]
 fn operation_overrides_that_change_nothing_or_collide_fail_generation() {
     let spec = SpecFile {
+        family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse("1.99").unwrap(),
         path: fixtures().join("logs.yaml"),
     };
@@ -335,6 +343,7 @@ paths:
 "##;
     std::fs::write(dir.join("swagger.yaml"), spec_text).unwrap();
     let spec = SpecFile {
+        family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse("1.99").unwrap(),
         path: dir.join("swagger.yaml"),
     };
@@ -352,4 +361,44 @@ paths:
     let error = codegen::generate(&spec, &overrides, "0.1.0").unwrap_err();
     assert!(error.problem.contains("ThingPing a default body"), "{error}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn declared_response_headers_are_read_typed_beside_the_answer() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub struct ThingUploadChunkHeaders { /// `Location` pub location: Option<String>, /// `Content-Length` pub content_length: Option<i64>, }",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub async fn send_with_headers(self) -> Result<(String, SystemPingHeaders)>",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "content_length: docker_engine_runtime::header_value( operation, headers, \"content-length\", )?,",
+    );
+}
+
+#[test]
+fn location_driven_operations_take_the_location_and_multi_segment_names_keep_slashes() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub fn upload_chunk( &self, location: impl Into<String>, digest: impl Into<String>, body: Body, ) -> ThingUploadChunkBuilder",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "let mut request = Request::at_location( Method::PATCH, &self.location, \"ThingUploadChunk\", )?;",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "&docker_engine_runtime::path_segments(\"ThingTags\", \"name\", &self.name)?",
+    );
 }

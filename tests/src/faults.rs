@@ -26,9 +26,39 @@ pub enum Fault {
     Split(u64),
     /// Answer with these bytes without asking the daemon, then close.
     Canned(Vec<u8>),
+    /// Forward this many bytes of what the client sends on a connection, then close both sides
+    /// (a connection dropped mid-upload). Only the first connection to send that much is cut.
+    CutRequestAfter(usize),
 }
 
-/// A TCP proxy on `127.0.0.1` in front of the test daemon's Unix socket.
+/// Where the proxy forwards to.
+#[derive(Debug, Clone)]
+enum Upstream {
+    Unix(PathBuf),
+    Tcp(String, u16),
+}
+
+impl Upstream {
+    async fn connect(
+        &self,
+    ) -> std::io::Result<(
+        Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+        Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    )> {
+        Ok(match self {
+            Upstream::Unix(path) => {
+                let (read, write) = UnixStream::connect(path).await?.into_split();
+                (Box::new(read), Box::new(write))
+            }
+            Upstream::Tcp(host, port) => {
+                let (read, write) = TcpStream::connect((host.as_str(), *port)).await?.into_split();
+                (Box::new(read), Box::new(write))
+            }
+        })
+    }
+}
+
+/// A TCP proxy on `127.0.0.1` in front of the test daemon's Unix socket, or of a TCP server.
 pub struct FaultyProxy {
     pub endpoint: Endpoint,
     fault: Arc<Mutex<Fault>>,
@@ -38,10 +68,13 @@ pub struct FaultyProxy {
 }
 
 impl FaultyProxy {
-    /// Starts the proxy on the current runtime, in front of `daemon` (a Unix socket endpoint).
+    /// Starts the proxy on the current runtime, in front of `daemon` (a Unix socket or plain
+    /// TCP endpoint).
     pub async fn start(daemon: &Endpoint) -> FaultyProxy {
-        let Endpoint::Unix(socket) = daemon else {
-            panic!("the fault proxy forwards to a Unix socket; DOCKER_TEST_HOST is {daemon}")
+        let upstream = match daemon {
+            Endpoint::Unix(socket) => Upstream::Unix(socket.clone()),
+            Endpoint::Tcp { host, port } => Upstream::Tcp(host.clone(), *port),
+            other => panic!("the fault proxy forwards to a Unix socket or plain TCP, not {other}"),
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
@@ -55,18 +88,23 @@ impl FaultyProxy {
             reset: Arc::new(Notify::new()),
             forwarded: Arc::new(Mutex::new(Vec::new())),
         };
-        let (fault, connections, reset, forwarded, socket) = (
+        let (fault, connections, reset, forwarded) = (
             proxy.fault.clone(),
             proxy.connections.clone(),
             proxy.reset.clone(),
             proxy.forwarded.clone(),
-            socket.clone(),
         );
+        let request_cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 connections.fetch_add(1, Ordering::SeqCst);
                 let fault = fault.lock().unwrap().clone();
-                tokio::spawn(serve(client, socket.clone(), fault, reset.clone(), forwarded.clone()));
+                let cut = FaultState {
+                    reset: reset.clone(),
+                    forwarded: forwarded.clone(),
+                    request_cut: request_cut.clone(),
+                };
+                tokio::spawn(serve(client, upstream.clone(), fault, cut));
             }
         });
         proxy
@@ -93,7 +131,20 @@ impl FaultyProxy {
     }
 }
 
-async fn serve(client: TcpStream, socket: PathBuf, fault: Fault, reset: Arc<Notify>, forwarded: Arc<Mutex<Vec<u8>>>) {
+/// What the connections of one proxy share.
+struct FaultState {
+    reset: Arc<Notify>,
+    forwarded: Arc<Mutex<Vec<u8>>>,
+    /// Set once a connection was cut under [`Fault::CutRequestAfter`].
+    request_cut: Arc<std::sync::atomic::AtomicBool>,
+}
+
+async fn serve(client: TcpStream, upstream: Upstream, fault: Fault, state: FaultState) {
+    let FaultState {
+        reset,
+        forwarded,
+        request_cut,
+    } = state;
     let _ = client.set_nodelay(true);
     let (mut client_read, mut client_write) = client.into_split();
     if let Fault::Canned(answer) = &fault {
@@ -102,11 +153,31 @@ async fn serve(client: TcpStream, socket: PathBuf, fault: Fault, reset: Arc<Noti
         let _ = client_write.write_all(answer).await;
         return;
     }
-    let Ok(daemon) = UnixStream::connect(&socket).await else {
+    let Ok((mut daemon_read, mut daemon_write)) = upstream.connect().await else {
         return;
     };
-    let (mut daemon_read, mut daemon_write) = daemon.into_split();
     let upstream = async {
+        if let Fault::CutRequestAfter(limit) = fault {
+            let mut buffer = vec![0; 64 * 1024];
+            let mut sent = 0;
+            loop {
+                let read = match client_read.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => read,
+                };
+                if sent + read >= limit && !request_cut.swap(true, Ordering::SeqCst) {
+                    let _ = daemon_write.write_all(&buffer[..limit - sent]).await;
+                    // Returning drops both connections' halves: either side sees it closed.
+                    return;
+                }
+                if daemon_write.write_all(&buffer[..read]).await.is_err() {
+                    break;
+                }
+                sent += read;
+            }
+            let _ = daemon_write.shutdown().await;
+            return std::future::pending::<()>().await;
+        }
         let _ = tokio::io::copy(&mut client_read, &mut daemon_write).await;
         let _ = daemon_write.shutdown().await;
         // Keep the connection up until the answer is done.

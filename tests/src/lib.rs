@@ -2,6 +2,7 @@
 //! without a registry.
 
 pub mod faults;
+pub mod token_service;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -382,6 +383,12 @@ where
 /// Creates (but does not start) a busybox container running `command` with `sh -c`.
 pub async fn create_busybox(docker: &Docker, prefix: &str, command: &str) -> ContainerGuard {
     let image = busybox_image(docker).await;
+    create_container(docker, image, prefix, command).await
+}
+
+/// Creates (but does not start) a container of `image`, which has busybox, running `command`
+/// with `sh -c`.
+pub async fn create_container(docker: &Docker, image: &str, prefix: &str, command: &str) -> ContainerGuard {
     let body = docker_engine_v1_41::models::ContainerCreateBody {
         image: Some(image.into()),
         cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),

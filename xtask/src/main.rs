@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use codegen::project::Project;
-use codegen::{ApiVersion, SpecFile};
+use codegen::{ApiFamily, ApiVersion, SpecFile};
 
 #[derive(Parser)]
 #[command(about = "Generate and check the Docker Engine API client crates")]
@@ -118,8 +118,8 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
             written += 1;
         }
         println!(
-            "v{}: {} operations, {} types -> {}",
-            generated.version,
+            "{}: {} operations, {} types -> {}",
+            generated.folder,
             generated.operation_count,
             generated.type_count,
             folder.display()
@@ -159,6 +159,7 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
             .and_then(ApiVersion::parse)
             .ok_or_else(|| format!("{argument}: info.version is not a version like 1.41"))?;
         return Ok(SpecFile {
+            family: ApiFamily::Engine,
             version,
             path: path.to_owned(),
         });
@@ -169,7 +170,11 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
     if !path.is_file() {
         return Err(format!("no spec for {version}: expected {}", path.display()));
     }
-    Ok(SpecFile { version, path })
+    Ok(SpecFile {
+        family: ApiFamily::Engine,
+        version,
+        path,
+    })
 }
 
 fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>, descriptions: bool) -> Result<(), String> {

@@ -97,7 +97,7 @@ mod tests {
     use http_body_util::BodyExt;
 
     async fn collect(body: Body) -> io::Result<Vec<u8>> {
-        Ok(body.0.collect().await?.to_bytes().to_vec())
+        Ok(body.http.collect().await?.to_bytes().to_vec())
     }
 
     fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {

@@ -12,9 +12,11 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::endpoint::{Endpoint, Environment};
-use crate::error::{daemon_message, decode, status_error, Error, Result};
+use crate::error::{daemon_message, decode, registry_errors, status_error, Error, Result};
+use crate::headers::FromHeaders;
 use crate::observe::{Completion, Observation, RequestObserver};
 use crate::pool::{upgrade, Pool, ResponseBody, Reuse, SendError};
+use crate::registry::Authenticator;
 use crate::request::{Body, HttpBody, Method, Request, READ_CHUNK};
 use crate::session::{Session, SessionInput};
 use crate::streams::{ByteSource, ByteStream, JsonStream, OutputStream};
@@ -33,6 +35,8 @@ pub enum VersionPolicy {
     Negotiate,
     /// Use exactly this version (`DOCKER_API_VERSION`).
     Pinned(String),
+    /// The API has no version in its paths and nothing to negotiate (the Registry API).
+    Unversioned,
 }
 
 /// Settings beyond the endpoint.
@@ -46,6 +50,9 @@ pub struct Options {
     /// Idle connections kept for reuse: as many as requests were in flight at once, up to this
     /// cap, which keeps a burst from holding file descriptors open.
     pub max_idle_connections: usize,
+    /// Answers `401` challenges (`WWW-Authenticate`) and authorizes later requests alike; a
+    /// registry client has one.
+    pub authenticator: Option<Arc<Authenticator>>,
 }
 
 impl std::fmt::Debug for Options {
@@ -56,6 +63,7 @@ impl std::fmt::Debug for Options {
             .field("version", &self.version)
             .field("observer", &self.observer.as_ref().map(|_| "set"))
             .field("max_idle_connections", &self.max_idle_connections)
+            .field("authenticator", &self.authenticator)
             .finish()
     }
 }
@@ -68,6 +76,7 @@ impl Default for Options {
             version: VersionPolicy::Negotiate,
             observer: None,
             max_idle_connections: 128,
+            authenticator: None,
         }
     }
 }
@@ -123,10 +132,14 @@ impl Client {
         let authority = match &endpoint {
             // The daemon behind a socket, local or at the end of ssh's dial-stdio, has no name.
             Endpoint::Unix(_) | Endpoint::Ssh(_) => "docker".to_owned(),
-            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } if host.contains(':') => {
+            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } | Endpoint::Https { host, port, .. }
+                if host.contains(':') =>
+            {
                 format!("[{host}]:{port}")
             }
-            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } => format!("{host}:{port}"),
+            Endpoint::Tcp { host, port } | Endpoint::Tls { host, port, .. } | Endpoint::Https { host, port, .. } => {
+                format!("{host}:{port}")
+            }
         };
         let version = tokio::sync::OnceCell::new();
         if let VersionPolicy::Pinned(pinned) = &options.version {
@@ -168,7 +181,7 @@ impl Client {
                 .method(method)
                 .uri("/_ping")
                 .header(http::header::HOST, &self.inner.authority)
-                .body(Body::empty().0)
+                .body(Body::empty().http)
                 .expect("a valid request");
             let response = self.dispatch(request, "SystemPing", Reuse::Pooled).await?;
             if let Some(value) = response.headers().get("api-version").and_then(|v| v.to_str().ok()) {
@@ -239,23 +252,39 @@ impl Client {
         }
     }
 
-    /// Sends `request` and returns the response if its status is a success.
-    async fn execute(&self, request: Request, upgrade: bool) -> Result<http::Response<ResponseBody>> {
-        let version = self.api_version().await?.to_owned();
-        let operation = request.operation;
+    /// The API version of requests: `None` for an API without versions.
+    async fn request_version(&self) -> Result<Option<String>> {
+        if self.inner.options.version == VersionPolicy::Unversioned {
+            return Ok(None);
+        }
+        Ok(Some(self.api_version().await?.to_owned()))
+    }
+
+    /// The HTTP request for `request`'s method, headers and `body` at `uri`.
+    fn http_request(
+        &self,
+        request: &Request,
+        uri: &str,
+        body: Option<(Body, &'static str)>,
+        upgrade: bool,
+        authorization: Option<http::HeaderValue>,
+    ) -> Result<http::Request<HttpBody>> {
         let mut builder = http::Request::builder()
             .method(request.method.clone())
-            .uri(request.versioned_path(&version))
+            .uri(uri)
             .header(http::header::HOST, &self.inner.authority);
-        for (name, value) in request.headers {
+        for (name, value) in &request.headers {
             builder = builder.header(name, value);
+        }
+        if let Some(authorization) = authorization {
+            builder = builder.header(http::header::AUTHORIZATION, authorization);
         }
         if upgrade {
             builder = builder
                 .header(http::header::CONNECTION, "Upgrade")
                 .header(http::header::UPGRADE, "tcp");
         }
-        let body = match request.body {
+        let body = match body {
             Some((body, content_type)) => {
                 // A Content-Type parameter of the operation (ImageBuild has one) takes precedence.
                 let typed = builder
@@ -268,17 +297,44 @@ impl Client {
             }
             None => Body::empty(),
         };
-        let http_request = builder.body(body.0).map_err(|e| Error::InvalidArgument {
-            operation,
+        builder.body(body.http).map_err(|e| Error::InvalidArgument {
+            operation: request.operation,
             message: e.to_string(),
-        })?;
+        })
+    }
+
+    /// Sends `request` and returns the response if its status is a success.
+    async fn execute(&self, mut request: Request, upgrade: bool) -> Result<http::Response<ResponseBody>> {
+        let version = self.request_version().await?;
+        let operation = request.operation;
+        if let Some(authority) = request.location_authority.as_deref() {
+            if !authority.eq_ignore_ascii_case(&self.inner.authority) {
+                return Err(Error::InvalidArgument {
+                    operation,
+                    message: format!(
+                        "the location names {authority}, another server than this client's {}",
+                        self.inner.authority
+                    ),
+                });
+            }
+        }
+        let uri = request.path_and_query(version.as_deref());
+        let authenticator = self.inner.options.authenticator.as_ref();
+        let authorization = authenticator.and_then(|auth| auth.authorization(&request.method, &request.path));
+        let body = request.body.take();
+        // What a challenge needs to send the request again: it has no body, or one in memory.
+        let replay_body = match &body {
+            None => Some(None),
+            Some((body, content_type)) => body.replay.clone().map(|bytes| Some((bytes, *content_type))),
+        };
+        let http_request = self.http_request(&request, &uri, body, upgrade, authorization)?;
         if let Some(observer) = &self.inner.options.observer {
             observer(&Observation::Sent { operation });
         }
         let replay = (matches!(*http_request.method(), Method::GET | Method::HEAD) && !upgrade)
             .then(|| bodiless_copy(&http_request))
             .flatten();
-        let response = match self.send_timed(http_request, operation, Reuse::Pooled).await? {
+        let mut response = match self.send_timed(http_request, operation, Reuse::Pooled).await? {
             Ok(response) => response,
             // A pooled connection the daemon closed while idle (it restarted, or timed the
             // connection out) fails the request before any answer; a request that cannot have
@@ -289,6 +345,20 @@ impl Client {
             }
             Err(error) => return Err(self.send_error(operation, error)),
         };
+        if let (http::StatusCode::UNAUTHORIZED, Some(authenticator), Some(replay_body)) =
+            (response.status(), authenticator, replay_body)
+        {
+            if let Some(challenge) = response.headers().get(http::header::WWW_AUTHENTICATE).cloned() {
+                // Read the refusal so that its connection can carry the next request.
+                let _ = response.into_body().read_limited(ERROR_BODY_LIMIT).await;
+                let authorization = authenticator
+                    .answer(operation, &challenge, &request.method, &request.path, &request.query)
+                    .await?;
+                let body = replay_body.map(|(bytes, content_type)| (Body::from_bytes(bytes), content_type));
+                let retry = self.http_request(&request, &uri, body, upgrade, Some(authorization))?;
+                response = self.dispatch(retry, operation, Reuse::Pooled).await?;
+            }
+        }
         let status = response.status();
         if status.is_success()
             || status == http::StatusCode::SWITCHING_PROTOCOLS
@@ -296,7 +366,34 @@ impl Client {
         {
             return Ok(response);
         }
-        Err(self.error_response(response, operation, &version).await)
+        Err(self
+            .error_response(response, operation, version.as_deref().unwrap_or("unversioned"))
+            .await)
+    }
+
+    /// Sends a `GET` of `path_and_query` with `authorization`, outside any operation, and
+    /// returns the status and at most `limit` bytes of the body: a token service's answer.
+    pub(crate) async fn get_raw(
+        &self,
+        operation: &'static str,
+        path_and_query: &str,
+        authorization: Option<http::HeaderValue>,
+        limit: usize,
+    ) -> Result<(http::StatusCode, Vec<u8>)> {
+        let mut builder = http::Request::builder()
+            .method(Method::GET)
+            .uri(path_and_query)
+            .header(http::header::HOST, &self.inner.authority);
+        if let Some(authorization) = authorization {
+            builder = builder.header(http::header::AUTHORIZATION, authorization);
+        }
+        let request = builder.body(Body::empty().http).map_err(|e| Error::InvalidArgument {
+            operation,
+            message: e.to_string(),
+        })?;
+        let response = self.dispatch(request, operation, Reuse::Pooled).await?;
+        let status = response.status();
+        Ok((status, response.into_body().read_limited(limit).await))
     }
 
     /// The error a failed response stands for, with the daemon's message.
@@ -308,10 +405,23 @@ impl Client {
     ) -> Error {
         let status = response.status();
         let body = response.into_body().read_limited(ERROR_BODY_LIMIT).await;
+        if self.inner.options.version == VersionPolicy::Unversioned {
+            if let Some(errors) = registry_errors(&body) {
+                return Error::Registry {
+                    operation,
+                    status: status.as_u16(),
+                    errors,
+                };
+            }
+        }
         let message = daemon_message(&body);
         if status == http::StatusCode::BAD_REQUEST && message.contains("HTTP request to an HTTPS server") {
-            let message =
-                format!("{message}: the daemon speaks TLS on this port; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH");
+            let advice = if self.inner.options.version == VersionPolicy::Unversioned {
+                "the server speaks TLS on this port; connect with https://"
+            } else {
+                "the daemon speaks TLS on this port; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"
+            };
+            let message = format!("{message}: {advice}");
             return Error::Tls {
                 endpoint: self.inner.endpoint.to_string(),
                 message,
@@ -353,6 +463,14 @@ impl Client {
     pub async fn send_json<T: DeserializeOwned + Default>(&self, request: Request) -> Result<T> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        self.json_answer(operation, response).await
+    }
+
+    async fn json_answer<T: DeserializeOwned + Default>(
+        &self,
+        operation: &'static str,
+        response: http::Response<ResponseBody>,
+    ) -> Result<T> {
         let status = response.status();
         let body = self.collect_body(response, operation).await?;
         let value = decode_answer(operation, &body)?;
@@ -363,10 +481,48 @@ impl Client {
     pub async fn send_empty(&self, request: Request) -> Result<()> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        self.empty_answer(operation, response).await
+    }
+
+    async fn empty_answer(&self, operation: &'static str, response: http::Response<ResponseBody>) -> Result<()> {
         let status = response.status();
         self.collect_body(response, operation).await?;
         self.report_success(operation, status, None);
         Ok(())
+    }
+
+    /// Sends `request` and reads the headers its operation declares as `H`, before the body.
+    async fn execute_with_headers<H: FromHeaders>(
+        &self,
+        request: Request,
+    ) -> Result<(&'static str, http::Response<ResponseBody>, H)> {
+        let operation = request.operation;
+        let response = self.execute(request, false).await?;
+        let headers = H::from_headers(operation, response.headers())?;
+        Ok((operation, response, headers))
+    }
+
+    pub async fn send_empty_with_headers<H: FromHeaders>(&self, request: Request) -> Result<((), H)> {
+        let (operation, response, headers) = self.execute_with_headers(request).await?;
+        Ok((self.empty_answer(operation, response).await?, headers))
+    }
+
+    pub async fn send_json_with_headers<T: DeserializeOwned + Default, H: FromHeaders>(
+        &self,
+        request: Request,
+    ) -> Result<(T, H)> {
+        let (operation, response, headers) = self.execute_with_headers(request).await?;
+        Ok((self.json_answer(operation, response).await?, headers))
+    }
+
+    pub async fn send_text_with_headers<H: FromHeaders>(&self, request: Request) -> Result<(String, H)> {
+        let (operation, response, headers) = self.execute_with_headers(request).await?;
+        Ok((self.text_answer(operation, response).await?, headers))
+    }
+
+    pub async fn send_bytes_with_headers<H: FromHeaders>(&self, request: Request) -> Result<(ByteStream, H)> {
+        let (operation, response, headers) = self.execute_with_headers(request).await?;
+        Ok((self.bytes_answer(operation, response), headers))
     }
 
     /// The `X-Docker-Container-Path-Stat` header of a response (archive HEAD), decoded.
@@ -391,6 +547,10 @@ impl Client {
     pub async fn send_text(&self, request: Request) -> Result<String> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        self.text_answer(operation, response).await
+    }
+
+    async fn text_answer(&self, operation: &'static str, response: http::Response<ResponseBody>) -> Result<String> {
         let status = response.status();
         let body = self.collect_body(response, operation).await?;
         self.report_success(operation, status, None);
@@ -400,8 +560,12 @@ impl Client {
     pub async fn send_bytes(&self, request: Request) -> Result<ByteStream> {
         let operation = request.operation;
         let response = self.execute(request, false).await?;
+        Ok(self.bytes_answer(operation, response))
+    }
+
+    fn bytes_answer(&self, operation: &'static str, response: http::Response<ResponseBody>) -> ByteStream {
         let completion = self.completion(operation, response.status());
-        Ok(ByteStream::new(body_source(response.into_body()), operation).with_completion(completion))
+        ByteStream::new(body_source(response.into_body()), operation).with_completion(completion)
     }
 
     pub async fn send_json_stream<T: DeserializeOwned>(&self, request: Request) -> Result<JsonStream<T>> {
@@ -471,7 +635,11 @@ impl Client {
     pub async fn websocket(&self, request: Request) -> Result<Session> {
         let version = self.api_version().await?.to_owned();
         let operation = request.operation;
-        let uri = format!("ws://{}{}", self.inner.authority, request.versioned_path(&version));
+        let uri = format!(
+            "ws://{}{}",
+            self.inner.authority,
+            request.path_and_query(Some(&version))
+        );
         if let Some(observer) = &self.inner.options.observer {
             observer(&Observation::Sent { operation });
         }
@@ -537,7 +705,7 @@ fn bodiless_copy(request: &http::Request<HttpBody>) -> Option<http::Request<Http
     if !http_body::Body::is_end_stream(request.body()) {
         return None;
     }
-    let mut copy = http::Request::new(Body::empty().0);
+    let mut copy = http::Request::new(Body::empty().http);
     *copy.method_mut() = request.method().clone();
     *copy.uri_mut() = request.uri().clone();
     *copy.version_mut() = request.version();

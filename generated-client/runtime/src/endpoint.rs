@@ -20,6 +20,15 @@ pub enum Endpoint {
     Tls { host: String, port: u16, tls: TlsFiles },
     /// A remote daemon through the system's `ssh` client and `docker system dial-stdio`.
     Ssh(SshTarget),
+    /// TCP with TLS verified against the system's roots and `ca` (PEM) if given, with no client
+    /// certificate: a registry. With `plain_fallback`, a server that does not answer in TLS is
+    /// spoken to in plain HTTP, as Docker treats registries on loopback.
+    Https {
+        host: String,
+        port: u16,
+        ca: Option<Vec<u8>>,
+        plain_fallback: bool,
+    },
 }
 
 /// PEM material for TLS: the CA that signed the daemon's certificate and, for `--tlsverify`
@@ -91,6 +100,13 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
             Endpoint::Tls { host, port, .. } => write!(f, "tcp://{host}:{port} (TLS)"),
             Endpoint::Ssh(target) => write!(f, "{target}"),
+            Endpoint::Https {
+                host,
+                port,
+                plain_fallback: false,
+                ..
+            } => write!(f, "https://{host}:{port}"),
+            Endpoint::Https { host, port, .. } => write!(f, "https://{host}:{port} (or plain HTTP)"),
         }
     }
 }

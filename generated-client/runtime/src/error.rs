@@ -55,13 +55,73 @@ pub enum Error {
     /// A request argument was refused before anything was sent.
     #[error("{operation}: invalid argument: {message}")]
     InvalidArgument { operation: &'static str, message: String },
+    /// A registry answered with an error status and its error envelope
+    /// (`{"errors": [{"code", "message", "detail"}]}`).
+    #[error("{operation}: registry answered {status}: {}", describe_registry_errors(.errors))]
+    Registry {
+        operation: &'static str,
+        status: u16,
+        errors: Vec<RegistryError>,
+    },
+    /// What arrived is not what its digest names; nothing of it should be kept.
+    #[error("{operation}: the content does not match its digest: expected {expected}, got {actual}")]
+    DigestMismatch {
+        operation: &'static str,
+        expected: String,
+        actual: String,
+    },
+    /// A registry's authentication challenge could not be answered: no credentials for it, or its
+    /// token service refused them.
+    #[error("{operation}: authentication with {realm}: {message}")]
+    Auth {
+        operation: &'static str,
+        realm: String,
+        message: String,
+    },
+}
+
+/// One entry of a registry's error envelope.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct RegistryError {
+    /// `BLOB_UNKNOWN`, `MANIFEST_UNKNOWN`, `UNAUTHORIZED`, `DENIED`, ...
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+fn describe_registry_errors(errors: &[RegistryError]) -> String {
+    if errors.is_empty() {
+        return "(no error detail)".into();
+    }
+    let described: Vec<String> = errors
+        .iter()
+        .map(|error| match &error.detail {
+            serde_json::Value::Null => format!("{}: {}", error.code, error.message),
+            detail => format!("{}: {} ({detail})", error.code, error.message),
+        })
+        .collect();
+    described.join("; ")
+}
+
+/// The entries of a registry's error envelope, if `body` is one.
+pub(crate) fn registry_errors(body: &[u8]) -> Option<Vec<RegistryError>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        errors: Vec<RegistryError>,
+    }
+    serde_json::from_slice::<Envelope>(body)
+        .ok()
+        .map(|envelope| envelope.errors)
 }
 
 impl Error {
-    /// The HTTP status of a daemon error.
+    /// The HTTP status of a daemon or registry error.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Daemon { status, .. } => Some(*status),
+            Error::Daemon { status, .. } | Error::Registry { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -26,23 +26,26 @@ pub(crate) type HttpBody = http_body_util::combinators::UnsyncBoxBody<Bytes, io:
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// A request body: JSON, bytes in memory, or a stream that is sent as it is produced.
-pub struct Body(pub(crate) HttpBody);
+pub struct Body {
+    pub(crate) http: HttpBody,
+    /// The bytes of a body held in memory, to send the request again after an authentication
+    /// challenge; a streamed body cannot be sent twice.
+    pub(crate) replay: Option<Bytes>,
+}
 
 impl Body {
     pub fn empty() -> Self {
-        Body(
-            http_body_util::Empty::new()
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )
+        Self::from_bytes(Bytes::new())
     }
 
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Body(
-            http_body_util::Full::new(bytes.into())
+        let bytes = bytes.into();
+        Body {
+            http: http_body_util::Full::new(bytes.clone())
                 .map_err(|never| match never {})
                 .boxed_unsync(),
-        )
+            replay: Some(bytes),
+        }
     }
 
     /// A body streamed chunk by chunk (a build context, an image tarball).
@@ -51,7 +54,10 @@ impl Body {
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
         let frames = stream.map_ok(hyper::body::Frame::data);
-        Body(http_body_util::StreamBody::new(frames).boxed_unsync())
+        Body {
+            http: http_body_util::StreamBody::new(frames).boxed_unsync(),
+            replay: None,
+        }
     }
 
     /// A body read from `reader` as it is sent (a file, a pipe).
@@ -84,9 +90,12 @@ pub struct Request {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) operation: &'static str,
-    query: String,
+    pub(crate) query: String,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) body: Option<(Body, &'static str)>,
+    /// The host and port of an absolute location the request was made from, which must be the
+    /// client's own.
+    pub(crate) location_authority: Option<String>,
 }
 
 impl Request {
@@ -99,6 +108,7 @@ impl Request {
             query: String::new(),
             headers: Vec::new(),
             body: None,
+            location_authority: None,
         }
     }
 
@@ -171,9 +181,29 @@ impl Request {
         self
     }
 
-    /// The path and query, prefixed with `/v{version}`.
-    pub(crate) fn versioned_path(&self, version: &str) -> String {
-        let mut uri = format!("/v{version}{}", self.path);
+    /// A request for the path and query of `location`, a `Location` header the server sent
+    /// (relative, or absolute on the same server), as APIs that hand out continuation URLs want
+    /// them followed. Query parameters added later are appended to the location's.
+    pub fn at_location(method: Method, location: &str, operation: &'static str) -> Result<Self> {
+        let invalid = |message: String| Error::InvalidArgument { operation, message };
+        let uri: http::Uri = location
+            .parse()
+            .map_err(|e| invalid(format!("location {location:?} is not a URL: {e}")))?;
+        let Some(path_and_query) = uri.path_and_query().filter(|p| p.path().starts_with('/')) else {
+            return Err(invalid(format!("location {location:?} has no path")));
+        };
+        let mut request = Request::new(method, path_and_query.path().to_owned(), operation);
+        request.query = path_and_query.query().unwrap_or_default().to_owned();
+        request.location_authority = uri.authority().map(|authority| authority.to_string());
+        Ok(request)
+    }
+
+    /// The path and query, prefixed with `/v{version}` when the API has a version prefix.
+    pub(crate) fn path_and_query(&self, version: Option<&str>) -> String {
+        let mut uri = match version {
+            Some(version) => format!("/v{version}{}", self.path),
+            None => self.path.clone(),
+        };
         if !self.query.is_empty() {
             uri.push('?');
             uri.push_str(&self.query);
@@ -223,9 +253,47 @@ pub fn path_segment(operation: &'static str, name: &str, value: &str) -> Result<
     Ok(percent_encoding::utf8_percent_encode(value, QUERY).to_string())
 }
 
+/// A path parameter that may hold `/` (a repository name such as `library/busybox`): each
+/// segment percent-encoded, the slashes kept. Empty, `.` and `..` segments are refused, as in
+/// [`path_segment`].
+pub fn path_segments(operation: &'static str, name: &str, value: &str) -> Result<String> {
+    let segments: Result<Vec<String>> = value
+        .split('/')
+        .map(|segment| {
+            path_segment(operation, name, segment).map_err(|_| Error::InvalidArgument {
+                operation,
+                message: format!(
+                    "path parameter `{name}` is {value:?}; each of its `/`-separated parts must name something"
+                ),
+            })
+        })
+        .collect();
+    Ok(segments?.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locations_give_path_and_query_and_keep_their_authority() {
+        let location = "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u-1?_state=x%3D";
+        let request = Request::at_location(Method::PATCH, location, "UploadChunk")
+            .unwrap()
+            .query("digest", &"sha256:00");
+        assert_eq!(
+            request.path_and_query(None),
+            "/v2/a/b/blobs/uploads/u-1?_state=x%3D&digest=sha256%3A00"
+        );
+        assert_eq!(request.location_authority.as_deref(), Some("127.0.0.1:5000"));
+        let relative = Request::at_location(Method::GET, "/v2/a/blobs/uploads/u-2", "UploadStatus").unwrap();
+        assert_eq!(relative.path_and_query(None), "/v2/a/blobs/uploads/u-2");
+        assert_eq!(relative.location_authority, None);
+        for bad in ["", "not a url", "host:5000"] {
+            let error = Request::at_location(Method::GET, bad, "UploadStatus").unwrap_err();
+            assert!(matches!(error, Error::InvalidArgument { .. }), "{bad:?}: {error}");
+        }
+    }
 
     #[test]
     fn query_values_and_path_segments_are_escaped() {
@@ -248,6 +316,11 @@ mod tests {
             path_segment("ImageInspect", "name", "registry:5000/app:v1").unwrap(),
             "registry%3A5000%2Fapp%3Av1"
         );
+        assert_eq!(path_segments("TagsList", "name", "team/app%1").unwrap(), "team/app%251");
+        for bad in ["", "a//b", "a/..", "/a"] {
+            let error = path_segments("TagsList", "name", bad).unwrap_err();
+            assert!(error.to_string().contains("`name`"), "{error}");
+        }
         for bad in ["", ".", ".."] {
             let error = path_segment("ContainerInspect", "id", bad).unwrap_err();
             assert!(matches!(error, Error::InvalidArgument { .. }), "{error}");

@@ -27,6 +27,34 @@ impl Handshake {
         })
     }
 
+    /// TLS verified against the system's roots and `ca`, without a client certificate.
+    pub(crate) fn server_only(host: &str, ca: Option<&[u8]>) -> Result<Self> {
+        let server_name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|e| Error::Config(format!("{host:?} is not a valid TLS server name: {e}")))?;
+        let mut roots = rustls::RootCertStore::empty();
+        // Unreadable system certificates are skipped, as every TLS client does; a CA given
+        // explicitly must be usable.
+        let system = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(system.certs);
+        if let Some(ca) = ca {
+            add_ca(&mut roots, ca, "the CA file")?;
+        }
+        if roots.is_empty() {
+            return Err(Error::Config(
+                "no CA certificates: the system has none readable and no CA file was given".into(),
+            ));
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Handshake {
+            config: Arc::new(config),
+            server_name,
+        })
+    }
+
     pub(crate) async fn run(&self, tcp: TcpStream) -> io::Result<TlsStream<TcpStream>> {
         tokio_rustls::TlsConnector::from(self.config.clone())
             .connect(self.server_name.clone(), tcp)
@@ -42,6 +70,16 @@ pub(crate) fn describe_failure(error: &(dyn std::error::Error + 'static)) -> Opt
         Some(advice) => format!("{failure}: {advice}"),
         None => failure.to_string(),
     })
+}
+
+/// Whether a handshake failed because the server answered in plain text, not TLS.
+pub(crate) fn is_plain_server(error: &io::Error) -> bool {
+    matches!(
+        rustls_error(error),
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+        ))
+    )
 }
 
 /// The rustls error among `error` and its causes, looking inside I/O errors, which carry it.
@@ -67,12 +105,12 @@ fn advice(failure: &rustls::Error) -> Option<&'static str> {
     use rustls::{AlertDescription, CertificateError, InvalidMessage};
     match failure {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            Some("the daemon's certificate is not signed by the given CA (ca.pem): use the CA that signed it")
+            Some("the server's certificate is not signed by the given CA (ca.pem for a daemon, the CA file or the system's roots for a registry): use the CA that signed it")
         }
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => Some(
-            "the daemon's certificate does not name this host: connect with a host name or IP in its subject alternative names",
+            "the server's certificate does not name this host: connect with a host name or IP in its subject alternative names",
         ),
         rustls::Error::AlertReceived(AlertDescription::CertificateRequired | AlertDescription::BadCertificate) => {
             Some("the daemon refused the client certificate or got none: pass cert.pem and key.pem signed by the daemon's CA")
@@ -87,17 +125,7 @@ fn advice(failure: &rustls::Error) -> Option<&'static str> {
 fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    let cas: Vec<_> = rustls_pemfile::certs(&mut files.ca.as_slice())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::Config(format!("CA certificate (ca.pem) is not valid PEM: {e}")))?;
-    if cas.is_empty() {
-        return Err(Error::Config("CA certificate (ca.pem) holds no certificate".into()));
-    }
-    for ca in cas {
-        roots
-            .add(ca)
-            .map_err(|e| Error::Config(format!("CA certificate (ca.pem) is unusable: {e}")))?;
-    }
+    add_ca(&mut roots, &files.ca, "CA certificate (ca.pem)")?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Config(format!("TLS setup: {e}")))?
@@ -127,4 +155,20 @@ fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig> {
         }
     };
     Ok(config)
+}
+
+/// Adds the certificates of `pem`, which must hold at least one; `what` names it in errors.
+fn add_ca(roots: &mut rustls::RootCertStore, pem: &[u8], what: &str) -> Result<()> {
+    let cas: Vec<_> = rustls_pemfile::certs(&mut &pem[..])
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::Config(format!("{what} is not valid PEM: {e}")))?;
+    if cas.is_empty() {
+        return Err(Error::Config(format!("{what} holds no certificate")));
+    }
+    for ca in cas {
+        roots
+            .add(ca)
+            .map_err(|e| Error::Config(format!("{what} is unusable: {e}")))?;
+    }
+    Ok(())
 }

@@ -32,6 +32,9 @@ enum Target {
         host: String,
         port: u16,
         handshake: crate::tls::Handshake,
+        /// Set when plain TCP may replace TLS with a server that does not speak it; then true
+        /// once such a server was met, so that later connections skip the attempt.
+        plain_fallback: Option<std::sync::atomic::AtomicBool>,
     },
     Ssh(SshTarget),
 }
@@ -49,10 +52,33 @@ impl Connector {
                 host: host.clone(),
                 port: *port,
                 handshake: crate::tls::Handshake::new(host, tls)?,
+                plain_fallback: None,
+            },
+            #[cfg(feature = "tls")]
+            Endpoint::Https {
+                host,
+                port,
+                ca,
+                plain_fallback,
+            } => Target::Tls {
+                host: host.clone(),
+                port: *port,
+                handshake: crate::tls::Handshake::server_only(host, ca.as_deref())?,
+                plain_fallback: plain_fallback.then(|| std::sync::atomic::AtomicBool::new(false)),
+            },
+            #[cfg(not(feature = "tls"))]
+            Endpoint::Https {
+                host,
+                port,
+                plain_fallback: true,
+                ..
+            } => Target::Tcp {
+                host: host.clone(),
+                port: *port,
             },
             Endpoint::Ssh(target) => Target::Ssh(target.clone()),
             #[cfg(not(feature = "tls"))]
-            Endpoint::Tls { .. } => {
+            Endpoint::Tls { .. } | Endpoint::Https { .. } => {
                 return Err(crate::Error::Config(format!(
                     "{endpoint} asks for TLS, but this program was built without it: enable the `tls` \
                      feature of the docker-engine crate it uses"
@@ -76,10 +102,35 @@ impl Connector {
                     Ok(Stream::Tcp(tcp))
                 }
                 #[cfg(feature = "tls")]
-                Target::Tls { host, port, handshake } => {
-                    let tcp = TcpStream::connect((host.as_str(), *port)).await?;
-                    tcp.set_nodelay(true)?;
-                    Ok(Stream::Tls(Box::new(handshake.run(tcp).await?)))
+                Target::Tls {
+                    host,
+                    port,
+                    handshake,
+                    plain_fallback,
+                } => {
+                    use std::sync::atomic::Ordering;
+                    let dial_tcp = || async {
+                        let tcp = TcpStream::connect((host.as_str(), *port)).await?;
+                        tcp.set_nodelay(true)?;
+                        io::Result::Ok(tcp)
+                    };
+                    if plain_fallback
+                        .as_ref()
+                        .is_some_and(|plain| plain.load(Ordering::Relaxed))
+                    {
+                        return Ok(Stream::Tcp(dial_tcp().await?));
+                    }
+                    match handshake.run(dial_tcp().await?).await {
+                        Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+                        Err(error) if plain_fallback.is_some() && crate::tls::is_plain_server(&error) => {
+                            plain_fallback
+                                .as_ref()
+                                .expect("checked in the guard")
+                                .store(true, Ordering::Relaxed);
+                            Ok(Stream::Tcp(dial_tcp().await?))
+                        }
+                        Err(error) => Err(error),
+                    }
                 }
                 Target::Ssh(target) => Ok(Stream::Ssh(Box::new(target.connect().await?))),
             }

@@ -3510,6 +3510,33 @@ impl std::future::IntoFuture for SystemVersionBuilder {
         Box::pin(self.send())
     }
 }
+/// The headers of a `SystemPing` answer, each absent when the server sent none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemPingHeaders {
+    /// `Api-Version`
+    pub api_version: Option<String>,
+    /// `Docker-Experimental`
+    pub docker_experimental: Option<bool>,
+}
+impl docker_engine_runtime::FromHeaders for SystemPingHeaders {
+    fn from_headers(
+        operation: &'static str,
+        headers: &docker_engine_runtime::HeaderMap,
+    ) -> Result<Self> {
+        Ok(SystemPingHeaders {
+            api_version: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "api-version",
+            )?,
+            docker_experimental: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "docker-experimental",
+            )?,
+        })
+    }
+}
 /// Request builder for `SystemPing`; send it with [`SystemPingBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3519,8 +3546,12 @@ pub struct SystemPingBuilder {
 impl SystemPingBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
+        self.send_with_headers().await.map(|(answer, _)| answer)
+    }
+    /// Sends the request and decodes the response and its headers ([`SystemPingHeaders`]).
+    pub async fn send_with_headers(self) -> Result<(String, SystemPingHeaders)> {
         let mut request = Request::new(Method::GET, "/_ping".to_owned(), "SystemPing");
-        self.client.send_text(request).await
+        self.client.send_text_with_headers(request).await
     }
 }
 impl std::future::IntoFuture for SystemPingBuilder {

@@ -4119,6 +4119,53 @@ impl std::future::IntoFuture for SystemVersionBuilder {
         Box::pin(self.send())
     }
 }
+/// The headers of a `SystemPing` answer, each absent when the server sent none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemPingHeaders {
+    /// `Api-Version`
+    pub api_version: Option<String>,
+    /// `Builder-Version`
+    pub builder_version: Option<String>,
+    /// `Docker-Experimental`
+    pub docker_experimental: Option<bool>,
+    /// `Swarm`
+    pub swarm: Option<String>,
+    /// `Cache-Control`
+    pub cache_control: Option<String>,
+    /// `Pragma`
+    pub pragma: Option<String>,
+}
+impl docker_engine_runtime::FromHeaders for SystemPingHeaders {
+    fn from_headers(
+        operation: &'static str,
+        headers: &docker_engine_runtime::HeaderMap,
+    ) -> Result<Self> {
+        Ok(SystemPingHeaders {
+            api_version: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "api-version",
+            )?,
+            builder_version: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "builder-version",
+            )?,
+            docker_experimental: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "docker-experimental",
+            )?,
+            swarm: docker_engine_runtime::header_value(operation, headers, "swarm")?,
+            cache_control: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "cache-control",
+            )?,
+            pragma: docker_engine_runtime::header_value(operation, headers, "pragma")?,
+        })
+    }
+}
 /// Request builder for `SystemPing`; send it with [`SystemPingBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4128,8 +4175,12 @@ pub struct SystemPingBuilder {
 impl SystemPingBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
+        self.send_with_headers().await.map(|(answer, _)| answer)
+    }
+    /// Sends the request and decodes the response and its headers ([`SystemPingHeaders`]).
+    pub async fn send_with_headers(self) -> Result<(String, SystemPingHeaders)> {
         let mut request = Request::new(Method::GET, "/_ping".to_owned(), "SystemPing");
-        self.client.send_text(request).await
+        self.client.send_text_with_headers(request).await
     }
 }
 impl std::future::IntoFuture for SystemPingBuilder {
@@ -4142,6 +4193,53 @@ impl std::future::IntoFuture for SystemPingBuilder {
         Box::pin(self.send())
     }
 }
+/// The headers of a `SystemPingHead` answer, each absent when the server sent none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemPingHeadHeaders {
+    /// `Api-Version`
+    pub api_version: Option<String>,
+    /// `Builder-Version`
+    pub builder_version: Option<String>,
+    /// `Docker-Experimental`
+    pub docker_experimental: Option<bool>,
+    /// `Swarm`
+    pub swarm: Option<String>,
+    /// `Cache-Control`
+    pub cache_control: Option<String>,
+    /// `Pragma`
+    pub pragma: Option<String>,
+}
+impl docker_engine_runtime::FromHeaders for SystemPingHeadHeaders {
+    fn from_headers(
+        operation: &'static str,
+        headers: &docker_engine_runtime::HeaderMap,
+    ) -> Result<Self> {
+        Ok(SystemPingHeadHeaders {
+            api_version: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "api-version",
+            )?,
+            builder_version: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "builder-version",
+            )?,
+            docker_experimental: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "docker-experimental",
+            )?,
+            swarm: docker_engine_runtime::header_value(operation, headers, "swarm")?,
+            cache_control: docker_engine_runtime::header_value(
+                operation,
+                headers,
+                "cache-control",
+            )?,
+            pragma: docker_engine_runtime::header_value(operation, headers, "pragma")?,
+        })
+    }
+}
 /// Request builder for `SystemPingHead`; send it with [`SystemPingHeadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4151,12 +4249,16 @@ pub struct SystemPingHeadBuilder {
 impl SystemPingHeadBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
+        self.send_with_headers().await.map(|(answer, _)| answer)
+    }
+    /// Sends the request and decodes the response and its headers ([`SystemPingHeadHeaders`]).
+    pub async fn send_with_headers(self) -> Result<(String, SystemPingHeadHeaders)> {
         let mut request = Request::new(
             Method::HEAD,
             "/_ping".to_owned(),
             "SystemPingHead",
         );
-        self.client.send_text(request).await
+        self.client.send_text_with_headers(request).await
     }
 }
 impl std::future::IntoFuture for SystemPingHeadBuilder {
