@@ -154,6 +154,7 @@ CONFIG
   export DOCKER_TEST_TLS_REGISTRY_STORAGE="$dir/tls/storage"
   export DOCKER_TEST_REGISTRY_CA="$certs/ca.pem"
   export DOCKER_TEST_TOKEN_REGISTRY="127.0.0.1:$token_port"
+  export DOCKER_TEST_TOKEN_REGISTRY_STORAGE="$dir/token/storage"
   export DOCKER_TEST_TOKEN_SERVICE_PORT=$service_port
   export DOCKER_TEST_TOKEN_KEY="$dir/token/key.der"
   export DOCKER_TEST_TOKEN_CERT="$dir/token/cert.der"

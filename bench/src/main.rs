@@ -10,12 +10,16 @@
 //!
 //! `bench transports` runs our client alone over each transport to the same daemon.
 //!
+//! `bench registry` copies a 200 MiB image between two of the test script's registries with our
+//! Registry API client, beside the daemon's pull, tag and push (`registry.rs`).
+//!
 //! `bench build-times` needs no daemon: it times generation (G1) and clean builds of a program
 //! using our crate and one using bollard (G2).
 
 mod build_times;
 mod canned;
 mod counting;
+mod registry;
 mod transports;
 mod workers;
 
@@ -148,6 +152,10 @@ fn main() {
         workers::run(&args[2..]);
         return;
     }
+    if args.get(1).map(String::as_str) == Some("registry-worker") {
+        registry::worker(&args[2..]);
+        return;
+    }
     let rounds = args
         .iter()
         .position(|a| a == "--rounds")
@@ -159,6 +167,10 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("transports") {
         transports::run(rounds.unwrap_or(5));
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("registry") {
+        registry::run(rounds.unwrap_or(3));
         return;
     }
     let rounds = rounds.unwrap_or(5);

@@ -147,7 +147,7 @@ fn seconds(time: libc::timeval) -> f64 {
 }
 
 /// This process's CPU time and its reaped children's (the ssh processes of an ssh client).
-fn own_cpu_seconds() -> f64 {
+pub(crate) fn own_cpu_seconds() -> f64 {
     [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN]
         .into_iter()
         .map(|who| {
@@ -160,7 +160,7 @@ fn own_cpu_seconds() -> f64 {
 }
 
 /// `VmHWM`: unlike `ru_maxrss`, it does not include the parent's memory at spawn.
-fn own_peak_rss_kib() -> f64 {
+pub(crate) fn own_peak_rss_kib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()

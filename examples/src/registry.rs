@@ -4,10 +4,11 @@
 //! chunks (memory stays bounded by the chunk size, whatever the layer size) and resume from the
 //! offset the registry reports after a dropped connection, and downloads resume with `Range`.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use docker_engine_runtime::registry::{Digest, DigestCheck, Reference, MANIFEST_MEDIA_TYPES};
+use docker_engine_runtime::registry::{Digest, Digester, Reference, MANIFEST_MEDIA_TYPES};
 use docker_engine_runtime::{Body, ByteStream, Error};
 use docker_registry_v2::models::{Descriptor, Manifest};
 use docker_registry_v2::Registry;
@@ -262,47 +263,136 @@ impl Copier<'_> {
             });
             return Ok(Moved::Mounted);
         }
-        let mut location = started
+        let location = started
             .location
             .ok_or_else(|| missing_header("UploadStart", "Location"))?;
         self.tell(Progress::Started {
             digest: digest.to_string(),
             size,
         });
+        let mut source = BlobReader::open(self.source, self.from, digest.clone()).await?;
+        let uploader = Uploader {
+            registry: self.destination,
+            repository: self.to,
+            options: self.options,
+        };
+        let (sent, resumed) = uploader.upload(&mut source, location, &digest).await?;
+        self.tell(Progress::Done {
+            digest: digest.to_string(),
+        });
+        Ok(Moved::Copied { sent, resumed })
+    }
+}
+
+/// Where a blob's bytes come from, a chunk at a time.
+pub trait BlobSource {
+    /// The next `size` bytes (fewer at the end), `None` after the last.
+    fn next_chunk(&mut self, size: usize) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+
+    /// Continues after a failed read from the end of the last chunk handed out; an error when
+    /// the source cannot.
+    fn reopen(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Starts again from the first byte; an error when the source cannot.
+    fn restart(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// What progress reports name the blob by.
+    fn name(&self) -> String;
+}
+
+/// An upload whose bytes are all with the registry, not yet completed.
+struct Sent {
+    /// Where to complete or cancel it.
+    location: String,
+    /// The digest of what was sent.
+    digest: Digest,
+    bytes: u64,
+    /// How many times the transfer was taken up again.
+    resumed: u32,
+}
+
+/// Uploads blobs into one repository, in chunks.
+struct Uploader<'a> {
+    registry: &'a Registry,
+    repository: &'a str,
+    options: &'a CopyOptions,
+}
+
+impl Uploader<'_> {
+    /// Uploads `source`, which must be the blob `digest`, into the upload at `location`;
+    /// returns the bytes sent and how many times the transfer was taken up again. The upload is
+    /// completed only when what was sent has that digest.
+    async fn upload(&self, source: &mut impl BlobSource, location: String, digest: &Digest) -> Result<(u64, u32)> {
+        let sent = self.send_all(source, location).await?;
+        if sent.digest != *digest {
+            // Nothing of a blob that is not what its digest says is kept.
+            self.abandon(&sent.location).await;
+            return Err(Error::DigestMismatch {
+                operation: "BlobGet",
+                expected: digest.to_string(),
+                actual: sent.digest.to_string(),
+            });
+        }
+        self.complete(&sent).await?;
+        Ok((sent.bytes, sent.resumed))
+    }
+
+    /// Stores what was sent under its digest.
+    async fn complete(&self, sent: &Sent) -> Result<()> {
+        self.registry
+            .uploads()
+            .complete(&sent.location, sent.digest.as_str())
+            .send()
+            .await
+    }
+
+    /// Cancels an upload; the registry drops what it received (a failure to is only untidy).
+    async fn abandon(&self, location: &str) {
+        let _ = self.registry.uploads().cancel(location).send().await;
+    }
+
+    /// Sends all of `source` into the upload at `location`, starting a new upload (and reading
+    /// the source again) when the registry dropped the old one.
+    async fn send_all(&self, source: &mut impl BlobSource, mut location: String) -> Result<Sent> {
         let mut resumed = 0;
-        let sent = loop {
-            match self.transfer(&digest, location, &mut resumed).await {
-                Ok(sent) => break sent,
-                // The registry dropped the upload (the distribution registry cancels one whose
-                // state no longer matches what it holds, as after a chunk cut off halfway): the
-                // blob is sent again in a new one.
+        loop {
+            match self.transfer(source, location, &mut resumed).await {
+                Ok(sent) => return Ok(sent),
+                // The distribution registry cancels an upload whose state no longer matches
+                // what it holds, as after a chunk cut off halfway: the blob is sent again.
                 Err(Transfer::UploadLost(_)) if resumed < self.options.retries => {
                     resumed += 1;
-                    let ((), restarted) = self.destination.uploads().start(self.to).send_with_headers().await?;
+                    source.restart().await?;
+                    let ((), restarted) = self
+                        .registry
+                        .uploads()
+                        .start(self.repository)
+                        .send_with_headers()
+                        .await?;
                     location = restarted
                         .location
                         .ok_or_else(|| missing_header("UploadStart", "Location"))?;
                 }
                 Err(Transfer::UploadLost(error) | Transfer::Failed(error)) => return Err(error),
             }
-        };
-        self.tell(Progress::Done {
-            digest: digest.to_string(),
-        });
-        Ok(Moved::Copied { sent, resumed })
+        }
     }
 
-    /// Streams the blob from the source into the upload at `location`, in chunks, checking its
-    /// digest on the way; the upload is completed only when the digest matched. Dropped
-    /// connections are survived (counted in `resumed`): a download is reopened where it broke
-    /// off, an upload continued from what the registry reports holding.
-    async fn transfer(&self, digest: &Digest, mut location: String, resumed: &mut u32) -> Result<u64, Transfer> {
-        let mut source = BlobReader::open(self.source, self.from, digest.clone()).await?;
-        let mut check = DigestCheck::new(digest.clone());
+    /// Streams `source` into the upload at `location` in chunks, computing its digest on the
+    /// way. Dropped connections are survived (counted in `resumed`): a read is taken up where it
+    /// broke off, an upload continued from what the registry reports holding.
+    async fn transfer(
+        &self,
+        source: &mut impl BlobSource,
+        mut location: String,
+        resumed: &mut u32,
+    ) -> Result<Sent, Transfer> {
+        let mut digester = Digester::new();
         // How much the registry holds of the upload.
         let mut stored: u64 = 0;
         loop {
-            let chunk = match source.next_chunk(self.options.chunk_size).await {
+            // A chunk of nothing would read as the end of the blob.
+            let chunk = match source.next_chunk(self.options.chunk_size.max(1)).await {
                 Ok(chunk) => chunk,
                 Err(error) if *resumed < self.options.retries && is_transient(&error) => {
                     *resumed += 1;
@@ -312,7 +402,7 @@ impl Copier<'_> {
                 Err(error) => return Err(error.into()),
             };
             let Some(chunk) = chunk else { break };
-            check.update(&chunk);
+            digester.update(&chunk);
             let mut unsent = chunk;
             while !unsent.is_empty() {
                 match self.send_chunk(&location, stored, unsent.clone()).await {
@@ -321,7 +411,14 @@ impl Copier<'_> {
                         unsent = Bytes::new();
                         location = next;
                     }
-                    Err(error) if *resumed < self.options.retries && is_transient(&error) => {
+                    // The upload is gone: a chunk cut off halfway may reach the registry after
+                    // it told us how much it held, and it then drops the upload.
+                    Err(error) if error.status() == Some(404) => return Err(Transfer::UploadLost(error)),
+                    // A dropped connection, or a chunk that did not start where the registry's
+                    // upload ends (416).
+                    Err(error)
+                        if *resumed < self.options.retries && (is_transient(&error) || error.status() == Some(416)) =>
+                    {
                         *resumed += 1;
                         // Ask the registry how much it kept, and send the rest from there.
                         let (next, kept) = self.upload_status(&location).await.map_err(Transfer::UploadLost)?;
@@ -335,30 +432,27 @@ impl Copier<'_> {
                     }
                     Err(error) => return Err(error.into()),
                 }
-                self.tell(Progress::Sent {
-                    digest: digest.to_string(),
-                    sent: stored,
-                });
+                if let Some(tell) = &self.options.progress {
+                    tell(&Progress::Sent {
+                        digest: source.name(),
+                        sent: stored,
+                    });
+                }
             }
         }
-        if let Err(mismatch) = check.finish("BlobGet") {
-            // Nothing of a blob that is not what its digest says is kept.
-            let _ = self.destination.uploads().cancel(&location).send().await;
-            return Err(mismatch.into());
-        }
-        self.destination
-            .uploads()
-            .complete(&location, digest.as_str())
-            .send()
-            .await?;
-        Ok(stored)
+        Ok(Sent {
+            location,
+            digest: digester.finish(),
+            bytes: stored,
+            resumed: *resumed,
+        })
     }
 
     /// Sends `chunk` at offset `start`; returns the location to continue at.
     async fn send_chunk(&self, location: &str, start: u64, chunk: Bytes) -> Result<String> {
         let end = start + chunk.len() as u64 - 1;
         let ((), headers) = self
-            .destination
+            .registry
             .uploads()
             .chunk(location, Body::from_bytes(chunk))
             .content_range(format!("{start}-{end}"))
@@ -371,12 +465,260 @@ impl Copier<'_> {
 
     /// The location to continue an upload at and how many bytes the registry holds of it.
     async fn upload_status(&self, location: &str) -> Result<(String, u64)> {
-        let ((), headers) = self.destination.uploads().status(location).send_with_headers().await?;
+        let ((), headers) = self.registry.uploads().status(location).send_with_headers().await?;
         let next = headers
             .location
             .ok_or_else(|| missing_header("UploadStatus", "Location"))?;
         let range = headers.range.ok_or_else(|| missing_header("UploadStatus", "Range"))?;
         Ok((next, received_from_range(&range)?))
+    }
+}
+
+/// Pushes `image` from a Docker daemon to `to` with the registry client: the daemon's saved
+/// image (`ImageGet`, read once, a chunk at a time) gives the config and the layers, sent
+/// uncompressed (`application/vnd.oci.image.layer.v1.tar`) under the digests the daemon names
+/// for them (the image id and `RootFS.Layers`), each checked as it passes, then an OCI manifest.
+/// What the registry holds already is not sent; when it holds everything, the image is not even
+/// read. (A saved image does not say which layer file is which digest until it has been read,
+/// so a layer the registry has is read, and its upload abandoned, when others are missing.)
+pub async fn push_from_daemon(
+    docker: &docker_engine_v1_41::Docker,
+    image: &str,
+    destination: &Registry,
+    to: &Reference,
+    options: &CopyOptions,
+) -> Result<CopyReport> {
+    let inspected = docker.images().inspect(image).send().await?;
+    let config_digest: Digest = inspected.id.unwrap_or_default().parse()?;
+    let layers: Vec<Digest> = inspected
+        .root_fs
+        .and_then(|root_fs| root_fs.layers)
+        .unwrap_or_default()
+        .iter()
+        .map(|layer| layer.parse())
+        .collect::<Result<_>>()?;
+    let mut report = CopyReport::default();
+    let mut missing = Vec::new();
+    for digest in std::iter::once(&config_digest).chain(&layers) {
+        match destination.blobs().head(&to.repository, digest.as_str()).send().await {
+            Ok(()) => report.blobs_present += 1,
+            Err(e) if e.is_not_found() => missing.push(digest.clone()),
+            Err(e) => return Err(e),
+        }
+    }
+    let uploader = Uploader {
+        registry: destination,
+        repository: &to.repository,
+        options,
+    };
+    // The size of each blob, for the manifest.
+    let mut sizes: std::collections::HashMap<Digest, u64> = std::collections::HashMap::new();
+    if !missing.is_empty() {
+        let export = docker.images().get(image).send().await?;
+        let mut entries = saved_entries(export);
+        while let Some(mut entry) = entries.recv().await {
+            // Which blob a layer file is shows once it is read: it is uploaded as it is read and
+            // its digest checked at the end against the image's.
+            let is_config = entry.name == format!("{}.json", config_digest.as_str().trim_start_matches("sha256:"));
+            // Docker names layer files `ID/layer.tar`, Podman `DIGEST.tar`.
+            if !is_config && !entry.name.ends_with(".tar") {
+                continue;
+            }
+            let ((), started) = destination.uploads().start(&to.repository).send_with_headers().await?;
+            let location = started
+                .location
+                .ok_or_else(|| missing_header("UploadStart", "Location"))?;
+            let sent = uploader.send_all(&mut entry, location).await?;
+            let wanted = if is_config {
+                sent.digest == config_digest
+            } else {
+                layers.contains(&sent.digest)
+            };
+            if !wanted {
+                uploader.abandon(&sent.location).await;
+                return Err(Error::DigestMismatch {
+                    operation: "ImageGet",
+                    expected: if is_config {
+                        config_digest.to_string()
+                    } else {
+                        format!("one of the layers {image} lists ({} of them)", layers.len())
+                    },
+                    actual: sent.digest.to_string(),
+                });
+            }
+            sizes.insert(sent.digest.clone(), sent.bytes);
+            if missing.contains(&sent.digest) {
+                uploader.complete(&sent).await?;
+                report.blobs_copied += 1;
+                report.bytes_sent += sent.bytes;
+                report.resumed += sent.resumed;
+            } else {
+                uploader.abandon(&sent.location).await;
+            }
+        }
+        if let Some(error) = entries.error() {
+            return Err(error);
+        }
+    }
+    let mut layer_descriptors = Vec::new();
+    for layer in &layers {
+        layer_descriptors.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar",
+            "digest": layer.as_str(),
+            "size": blob_size(destination, &to.repository, &sizes, layer).await?,
+        }));
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config_digest.as_str(),
+            "size": blob_size(destination, &to.repository, &sizes, &config_digest).await?,
+        },
+        "layers": layer_descriptors,
+    });
+    let bytes = Bytes::from(serde_json::to_vec(&manifest).expect("JSON values serialize"));
+    let digest = Digest::of(&bytes);
+    let reference = to.tag.clone().unwrap_or_else(|| digest.to_string());
+    destination
+        .manifests()
+        .put(
+            &to.repository,
+            reference,
+            "application/vnd.oci.image.manifest.v1+json",
+            Body::from_bytes(bytes),
+        )
+        .send()
+        .await?;
+    report.manifests = 1;
+    report.digest = Some(digest);
+    Ok(report)
+}
+
+/// The size of blob `digest`: as sent, or else as the registry holds it.
+async fn blob_size(
+    registry: &Registry,
+    repository: &str,
+    sent: &std::collections::HashMap<Digest, u64>,
+    digest: &Digest,
+) -> Result<u64> {
+    if let Some(size) = sent.get(digest) {
+        return Ok(*size);
+    }
+    let ((), headers) = registry
+        .blobs()
+        .head(repository, digest.as_str())
+        .send_with_headers()
+        .await?;
+    let size = headers
+        .content_length
+        .ok_or_else(|| missing_header("BlobHead", "Content-Length"))?;
+    Ok(size.max(0) as u64)
+}
+
+/// One file of a saved image, streamed from the thread reading the archive.
+struct SavedEntry {
+    name: String,
+    chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+}
+
+/// The files of a saved image, read from `export` on a thread of their own (the `tar` reader is
+/// synchronous); a few chunks are buffered ahead.
+struct SavedEntries {
+    entries: tokio::sync::mpsc::Receiver<SavedEntry>,
+    failure: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl SavedEntries {
+    async fn recv(&mut self) -> Option<SavedEntry> {
+        self.entries.recv().await
+    }
+
+    fn error(&self) -> Option<Error> {
+        let failure = self.failure.lock().expect("no panics while locked").take()?;
+        Some(Error::Stream {
+            operation: "ImageGet",
+            message: format!("reading the saved image: {failure}"),
+        })
+    }
+}
+
+fn saved_entries(export: ByteStream) -> SavedEntries {
+    const PIECE: usize = 256 * 1024;
+    let (entry_sender, entries) = tokio::sync::mpsc::channel(1);
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let failed = failure.clone();
+    let reader = tokio_util::io::SyncIoBridge::new(export.into_async_read());
+    tokio::task::spawn_blocking(move || {
+        let mut archive = tar::Archive::new(reader);
+        let outcome = (|| -> std::io::Result<()> {
+            for entry in archive.entries()? {
+                let mut entry = entry?;
+                // Podman's saved images link the legacy `ID/layer.tar` names to the layer files.
+                if !entry.header().entry_type().is_file() {
+                    continue;
+                }
+                let name = entry.path()?.to_string_lossy().into_owned();
+                let (chunk_sender, chunks) = tokio::sync::mpsc::channel(4);
+                let saved = SavedEntry { name, chunks };
+                if entry_sender.blocking_send(saved).is_err() {
+                    return Ok(());
+                }
+                loop {
+                    let mut piece = vec![0; PIECE];
+                    let read = std::io::Read::read(&mut entry, &mut piece)?;
+                    if read == 0 {
+                        break;
+                    }
+                    piece.truncate(read);
+                    // The receiver skipped this file: read on to the next.
+                    let _ = chunk_sender.blocking_send(Ok(Bytes::from(piece)));
+                }
+            }
+            Ok(())
+        })();
+        if let Err(error) = outcome {
+            *failed.lock().expect("no panics while locked") = Some(error.to_string());
+        }
+    });
+    SavedEntries { entries, failure }
+}
+
+impl BlobSource for SavedEntry {
+    async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
+        let mut chunk = BytesMut::with_capacity(size);
+        while chunk.len() < size {
+            match self.chunks.recv().await {
+                Some(piece) => chunk.extend_from_slice(&piece.map_err(|e| Error::Stream {
+                    operation: "ImageGet",
+                    message: e.to_string(),
+                })?),
+                None => break,
+            }
+        }
+        Ok((!chunk.is_empty()).then(|| chunk.freeze()))
+    }
+
+    async fn reopen(&mut self) -> Result<()> {
+        Err(self.cannot_go_back())
+    }
+
+    async fn restart(&mut self) -> Result<()> {
+        Err(self.cannot_go_back())
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl SavedEntry {
+    fn cannot_go_back(&self) -> Error {
+        Error::InvalidArgument {
+            operation: "ImageGet",
+            message: format!("{} of the saved image cannot be read again", self.name),
+        }
     }
 }
 
@@ -436,7 +778,8 @@ pub struct BlobReader<'a> {
     body: ByteStream,
     /// Bytes handed out so far.
     offset: u64,
-    pending: BytesMut,
+    /// What the last piece read held past the last chunk handed out.
+    leftover: Bytes,
 }
 
 impl<'a> BlobReader<'a> {
@@ -448,14 +791,41 @@ impl<'a> BlobReader<'a> {
             digest,
             body,
             offset: 0,
-            pending: BytesMut::new(),
+            leftover: Bytes::new(),
         })
+    }
+}
+
+impl BlobSource for BlobReader<'_> {
+    async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
+        // Exactly one allocation of `size` per chunk: a piece running past it is split, not
+        // appended (which doubled the buffer).
+        let mut chunk = BytesMut::with_capacity(size);
+        let mut piece = std::mem::take(&mut self.leftover);
+        loop {
+            let wanted = size - chunk.len();
+            if piece.len() >= wanted {
+                chunk.extend_from_slice(&piece.split_to(wanted));
+                self.leftover = piece;
+                break;
+            }
+            chunk.extend_from_slice(&piece);
+            piece = match self.body.next().await {
+                Some(piece) => piece?,
+                None => break,
+            };
+        }
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        self.offset += chunk.len() as u64;
+        Ok(Some(chunk.freeze()))
     }
 
     /// Asks for the rest of the blob from where the last chunk ended; what was read past it
     /// and not handed out is dropped and read again.
-    pub async fn reopen(&mut self) -> Result<()> {
-        self.pending.clear();
+    async fn reopen(&mut self) -> Result<()> {
+        self.leftover = Bytes::new();
         let (body, headers) = self
             .registry
             .blobs()
@@ -482,21 +852,13 @@ impl<'a> BlobReader<'a> {
         Ok(())
     }
 
-    /// The next `size` bytes (fewer at the end), `None` after the last.
-    pub async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
-        while self.pending.len() < size {
-            match self.body.next().await {
-                Some(piece) => self.pending.extend_from_slice(&piece?),
-                None => break,
-            }
-        }
-        if self.pending.is_empty() {
-            return Ok(None);
-        }
-        let take = self.pending.len().min(size);
-        let chunk = self.pending.split_to(take).freeze();
-        self.offset += chunk.len() as u64;
-        Ok(Some(chunk))
+    async fn restart(&mut self) -> Result<()> {
+        self.offset = 0;
+        self.reopen().await
+    }
+
+    fn name(&self) -> String {
+        self.digest.to_string()
     }
 }
 

@@ -16,7 +16,7 @@ use daemon_tests::{
 };
 use docker_engine_runtime::registry::{next_page, Digest, Reference};
 use docker_engine_runtime::{Body, Endpoint, Error};
-use docker_examples::registry::{copy, fetch_manifest, BlobReader, CopyOptions};
+use docker_examples::registry::{copy, fetch_manifest, push_from_daemon, BlobReader, BlobSource, CopyOptions};
 use docker_registry_v2::{Credentials, Registry, RegistryOptions};
 
 /// The longest a test here may take; the slowest copies a few MiB between local registries.
@@ -145,27 +145,36 @@ async fn blob_digest(registry: &Registry, repository: &str, digest: &Digest) -> 
 }
 
 #[tokio::test]
-async fn an_image_pushed_by_the_daemon_goes_through_every_registry_and_back_and_runs() {
+async fn an_image_of_the_daemon_pushed_by_the_client_goes_through_every_registry_and_back_and_runs() {
     within_limit(async {
         let docker = docker().expect("daemon");
         let plain_registry = TestRegistry::from_env();
         let repository = plain_registry.image_with_a_layer_of_its_own(&docker, "relay").await;
         let image = format!("{repository}:v1");
-        drain(
-            docker
-                .images()
-                .push(&repository, plain_registry.auth())
-                .tag("v1")
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
         let name = repository.split_once('/').unwrap().1;
-
-        // Plain (Basic) to TLS (Basic) to token (Bearer) and back to plain, under a new name.
         let options = CopyOptions::default();
         let start = reference("DOCKER_TEST_REGISTRY", name, "v1");
+
+        // The client pushes the daemon's image; a second push finds every blob there and does
+        // not read the image.
+        let pushed = push_from_daemon(&docker, &image, &plain(), &start, &options)
+            .await
+            .unwrap();
+        assert!(
+            pushed.blobs_copied >= 2,
+            "the config and the layers are sent: {pushed:?}"
+        );
+        let again = push_from_daemon(&docker, &image, &plain(), &start, &options)
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.blobs_copied, again.blobs_present),
+            (0, pushed.blobs_copied),
+            "{again:?}"
+        );
+        assert_eq!(again.digest, pushed.digest, "the same manifest");
+
+        // Plain (Basic) to TLS (Basic) to token (Bearer) and back to plain, under a new name.
         let over_tls = reference("DOCKER_TEST_TLS_REGISTRY", name, "v1");
         let with_token = reference("DOCKER_TEST_TOKEN_REGISTRY", name, "v1");
         let back = reference("DOCKER_TEST_REGISTRY", &format!("{name}-back"), "v2");

@@ -1,7 +1,8 @@
 //! Talks to image registries directly, with no Docker daemon, through the Registry API crate:
 //! copies an image (every platform of an index) between registries with a progress bar per
 //! blob, skipping what the destination has and mounting what another of its repositories has;
-//! lists a repository's tags, page by page; prints a manifest and its digest.
+//! lists a repository's tags, page by page; prints a manifest and its digest. It also pushes an
+//! image from a Docker daemon, reading the image the daemon saves.
 //!
 //! Credentials come from Docker's `config.json` (`DOCKER_CONFIG`, else `~/.docker`): `auths`,
 //! `credsStore` or `credHelpers`. Registries on `localhost` and `127.0.0.0/8` are reached over
@@ -11,6 +12,7 @@
 //! cargo run -p docker-examples --bin registry -- copy localhost:5000/app:v1 registry.example.com/app:v1
 //! cargo run -p docker-examples --bin registry -- tags localhost:5000/app
 //! cargo run -p docker-examples --bin registry -- manifest localhost:5000/app:v1
+//! cargo run -p docker-examples --bin registry -- push app:v1 localhost:5000/app:v1
 //! ```
 
 use std::collections::HashMap;
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
 use docker_engine_runtime::registry::{next_page, Reference};
-use docker_examples::registry::{copy, fetch_manifest, CopyOptions, Progress, ProgressSink};
+use docker_examples::registry::{copy, fetch_manifest, push_from_daemon, CopyOptions, Progress, ProgressSink};
 use docker_examples::{run, Failure};
 use docker_registry_v2::{Registry, RegistryOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -47,6 +49,15 @@ enum Command {
         /// Blobs moved at once.
         #[arg(long, default_value_t = 4)]
         parallel: usize,
+    },
+    /// Push an image from the Docker daemon (DOCKER_HOST, ...) with this client, e.g.
+    /// `app:v1 localhost:5000/app:v1`: layers go uncompressed, in an OCI manifest.
+    Push {
+        image: String,
+        destination: String,
+        /// The size of each upload request in MiB; the most of a blob held in memory.
+        #[arg(long, default_value_t = 8)]
+        chunk_mib: usize,
     },
     /// List the tags of a repository, e.g. `localhost:5000/app`.
     Tags {
@@ -99,6 +110,26 @@ async fn registry(args: Args) -> Result<ExitCode, Failure> {
                 report.blobs_present,
                 report.blobs_mounted,
                 report.resumed
+            );
+        }
+        Command::Push {
+            image,
+            destination,
+            chunk_mib,
+        } => {
+            let to: Reference = destination.parse()?;
+            let docker = docker_examples::connect()?;
+            let registry = connect(&to.registry, &args.ca_file)?;
+            let options = CopyOptions {
+                chunk_size: chunk_mib.max(1) * 1024 * 1024,
+                progress: Some(progress_display()),
+                ..CopyOptions::default()
+            };
+            let report = push_from_daemon(&docker, &image, &registry, &to, &options).await?;
+            let digest = report.digest.map(|d| d.to_string()).unwrap_or_default();
+            println!(
+                "pushed {image} to {to} ({digest}): {} blobs sent ({} bytes), {} present",
+                report.blobs_copied, report.bytes_sent, report.blobs_present
             );
         }
         Command::Tags { repository, page_size } => {

@@ -263,7 +263,7 @@ impl Client {
     /// The HTTP request for `request`'s method, headers and `body` at `uri`.
     fn http_request(
         &self,
-        request: &Request,
+        request: &RequestHead,
         uri: &str,
         body: Option<(Body, &'static str)>,
         upgrade: bool,
@@ -308,7 +308,7 @@ impl Client {
         let version = self.request_version().await?;
         let operation = request.operation;
         if let Some(authority) = request.location_authority.as_deref() {
-            if !authority.eq_ignore_ascii_case(&self.inner.authority) {
+            if !same_server(authority, &self.inner.authority) {
                 return Err(Error::InvalidArgument {
                     operation,
                     message: format!(
@@ -322,6 +322,15 @@ impl Client {
         let authenticator = self.inner.options.authenticator.as_ref();
         let authorization = authenticator.and_then(|auth| auth.authorization(&request.method, &request.path));
         let body = request.body.take();
+        // What is sent again after a challenge or a redirect: a `Request` holds its body, which
+        // is not `Sync`, and the future of this call must be `Send`.
+        let request = RequestHead {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers: request.headers,
+            operation,
+        };
         // What a challenge needs to send the request again: it has no body, or one in memory.
         let replay_body = match &body {
             None => Some(None),
@@ -359,6 +368,11 @@ impl Client {
                 response = self.dispatch(retry, operation, Reuse::Pooled).await?;
             }
         }
+        if let Some(authenticator) = authenticator {
+            if matches!(request.method, Method::GET | Method::HEAD) && is_redirect(response.status()) {
+                response = self.follow_redirects(response, &request, authenticator).await?;
+            }
+        }
         let status = response.status();
         if status.is_success()
             || status == http::StatusCode::SWITCHING_PROTOCOLS
@@ -369,6 +383,57 @@ impl Client {
         Err(self
             .error_response(response, operation, version.as_deref().unwrap_or("unversioned"))
             .await)
+    }
+
+    /// Follows a registry's redirects of a read (Docker Hub and others serve blobs from storage
+    /// elsewhere), at most five. Another server is sent the request without the registry's
+    /// credentials, which a redirect target (a signed URL) neither needs nor should see.
+    async fn follow_redirects(
+        &self,
+        mut response: http::Response<ResponseBody>,
+        request: &RequestHead,
+        authenticator: &Authenticator,
+    ) -> Result<http::Response<ResponseBody>> {
+        const MOST_REDIRECTS: usize = 5;
+        let operation = request.operation;
+        for _ in 0..MOST_REDIRECTS {
+            if !is_redirect(response.status()) {
+                return Ok(response);
+            }
+            let Some(location) = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+            else {
+                return Ok(response);
+            };
+            let _ = response.into_body().read_limited(ERROR_BODY_LIMIT).await;
+            let uri: http::Uri = location.parse().map_err(|e| Error::Transport {
+                operation,
+                message: format!("the registry redirected to {location:?}, which is not a URL: {e}"),
+            })?;
+            let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+            let elsewhere = uri
+                .authority()
+                .filter(|authority| !same_server(authority.as_str(), &self.inner.authority));
+            let (target, authorization) = match elsewhere {
+                Some(authority) => {
+                    let origin = format!("{}://{authority}", uri.scheme_str().unwrap_or("https"));
+                    (authenticator.origin_client(&origin)?, None)
+                }
+                None => (
+                    self.clone(),
+                    authenticator.authorization(&request.method, &request.path),
+                ),
+            };
+            let redirected = target.http_request(request, &path_and_query, None, false, authorization)?;
+            response = target.dispatch(redirected, operation, Reuse::Pooled).await?;
+        }
+        Err(Error::Transport {
+            operation,
+            message: format!("the registry redirected more than {MOST_REDIRECTS} times"),
+        })
     }
 
     /// Sends a `GET` of `path_and_query` with `authorization`, outside any operation, and
@@ -663,6 +728,15 @@ impl Client {
     }
 }
 
+/// A request without its body: what is needed to send it again.
+struct RequestHead {
+    method: Method,
+    path: String,
+    query: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    operation: &'static str,
+}
+
 /// What the daemon says of a path in a container (`X-Docker-Container-Path-Stat`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct PathStat {
@@ -698,6 +772,25 @@ impl PathStat {
             })?;
         decode(operation, &json)
     }
+}
+
+fn is_redirect(status: http::StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Whether a location's `authority` names the server of ours (`host:port`): the same, or the
+/// same host without a port (the scheme's default, which Location headers leave out).
+fn same_server(authority: &str, ours: &str) -> bool {
+    // IPv6 hosts are bracketed in authorities, so the last `:` before digits is a port's.
+    let has_port = |text: &str| {
+        text.rsplit_once(':')
+            .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+    };
+    if authority.eq_ignore_ascii_case(ours) {
+        return true;
+    }
+    let our_host = ours.rsplit_once(':').map_or(ours, |(host, _)| host);
+    !has_port(authority) && authority.eq_ignore_ascii_case(our_host)
 }
 
 /// A copy of a request without a body (GET, HEAD), for sending it again.
@@ -774,6 +867,15 @@ mod tests {
         for body in [&b"[]"[..], b"{}", b"nul", b"\"null\""] {
             assert!(!says_nothing(body), "{body:?}");
         }
+    }
+
+    #[test]
+    fn locations_name_our_server_with_or_without_the_default_port() {
+        assert!(same_server("127.0.0.1:5000", "127.0.0.1:5000"));
+        assert!(same_server("registry-1.docker.io", "registry-1.docker.io:443"));
+        assert!(same_server("[::1]", "[::1]:443"));
+        assert!(!same_server("127.0.0.1:5001", "127.0.0.1:5000"));
+        assert!(!same_server("storage.example", "registry.example:443"));
     }
 
     #[test]

@@ -178,8 +178,8 @@ struct AuthState {
     basic: Option<HeaderValue>,
     /// Bearer tokens by the access they were fetched for (`repository:NAME:pull`, ...).
     tokens: HashMap<String, Token>,
-    /// One client per token service.
-    realms: HashMap<String, Client>,
+    /// One client per other server: token services, and where downloads are redirected.
+    origins: HashMap<String, Client>,
 }
 
 struct Token {
@@ -357,7 +357,7 @@ impl Authenticator {
         for scope in scopes {
             add("scope", scope);
         }
-        let service_client = self.realm_client(&format!("{scheme}://{authority}"))?;
+        let service_client = self.origin_client(&format!("{scheme}://{authority}"))?;
         let authorization = secret.map(|(username, password)| basic_authorization(&username, &password));
         let asked = Instant::now();
         let (status, body) = service_client
@@ -402,9 +402,11 @@ impl Authenticator {
         })
     }
 
-    fn realm_client(&self, base: &str) -> Result<Client> {
+    /// A client for another server (`scheme://authority`: a token service, or where a
+    /// registry redirects a download), one per server, without credentials.
+    pub(crate) fn origin_client(&self, base: &str) -> Result<Client> {
         let mut state = self.state.lock().expect("no panics while locked");
-        if let Some(client) = state.realms.get(base) {
+        if let Some(client) = state.origins.get(base) {
             return Ok(client.clone());
         }
         let options = RegistryOptions {
@@ -413,14 +415,14 @@ impl Authenticator {
             connect_timeout: self.connect_timeout,
             request_timeout: Some(Duration::from_secs(30)),
         };
-        let client = token_service_client(base, &options, self.ca.clone())?;
-        state.realms.insert(base.to_owned(), client.clone());
+        let client = origin_client(base, &options, self.ca.clone())?;
+        state.origins.insert(base.to_owned(), client.clone());
         Ok(client)
     }
 }
 
-/// A client for a token service at `base` (`scheme://authority`), trusting `ca` too.
-fn token_service_client(base: &str, options: &RegistryOptions, ca: Option<Vec<u8>>) -> Result<Client> {
+/// A client for the server at `base` (`scheme://authority`), trusting `ca` too.
+fn origin_client(base: &str, options: &RegistryOptions, ca: Option<Vec<u8>>) -> Result<Client> {
     let (scheme, authority) = base.split_once("://").expect("built from a parsed URL");
     let (host, port) = split_authority(authority).ok_or_else(|| Error::Config(format!("{base:?}: bad realm")))?;
     let endpoint = if scheme.eq_ignore_ascii_case("https") {
@@ -593,22 +595,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks content against its digest as it passes, chunk by chunk, so that nothing has to be
-/// held to verify it: feed every byte from the first, then [`DigestCheck::finish`].
-#[derive(Clone)]
-pub struct DigestCheck {
-    expected: Digest,
+/// Computes the digest of content fed to it chunk by chunk.
+#[derive(Clone, Default)]
+pub struct Digester {
     hasher: sha2::Sha256,
     received: u64,
 }
 
-impl DigestCheck {
-    pub fn new(expected: Digest) -> Self {
-        DigestCheck {
-            expected,
-            hasher: sha2::Sha256::new(),
-            received: 0,
-        }
+impl Digester {
+    pub fn new() -> Self {
+        Self::default()
     }
 
     pub fn update(&mut self, chunk: &[u8]) {
@@ -621,9 +617,39 @@ impl DigestCheck {
         self.received
     }
 
+    pub fn finish(self) -> Digest {
+        Digest(format!("sha256:{}", hex(&self.hasher.finalize())))
+    }
+}
+
+/// Checks content against its digest as it passes, chunk by chunk, so that nothing has to be
+/// held to verify it: feed every byte from the first, then [`DigestCheck::finish`].
+#[derive(Clone)]
+pub struct DigestCheck {
+    expected: Digest,
+    digester: Digester,
+}
+
+impl DigestCheck {
+    pub fn new(expected: Digest) -> Self {
+        DigestCheck {
+            expected,
+            digester: Digester::new(),
+        }
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.digester.update(chunk);
+    }
+
+    /// How many bytes have been fed.
+    pub fn received(&self) -> u64 {
+        self.digester.received()
+    }
+
     /// `Ok` when the bytes fed are the content the digest names; `DigestMismatch` otherwise.
     pub fn finish(self, operation: &'static str) -> Result<()> {
-        let actual = Digest(format!("sha256:{}", hex(&self.hasher.finalize())));
+        let actual = self.digester.finish();
         if actual == self.expected {
             Ok(())
         } else {
@@ -808,6 +834,79 @@ mod tests {
         for bad in ["", "a//b", "Upper/case", "app:", "app@sha256:00"] {
             assert!(bad.parse::<Reference>().is_err(), "{bad:?}");
         }
+    }
+
+    /// A server on a port of its own answering each request with the next of `answers`,
+    /// keeping each request's head.
+    async fn scripted_server(answers: Vec<String>) -> (u16, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        tokio::spawn(async move {
+            let mut answers = answers.into_iter();
+            while let Ok((mut connection, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                loop {
+                    let mut buffer = [0u8; 1024];
+                    let read = connection.read(&mut buffer).await.unwrap_or(0);
+                    head.extend_from_slice(&buffer[..read]);
+                    if read == 0 || head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        if !head.is_empty() {
+                            seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+                            let answer = answers.next().unwrap_or_default();
+                            let _ = connection.write_all(answer.as_bytes()).await;
+                        }
+                        if read == 0 {
+                            break;
+                        }
+                        head.clear();
+                    }
+                }
+            }
+        });
+        (port, heads)
+    }
+
+    #[tokio::test]
+    async fn downloads_follow_redirects_and_credentials_stay_with_the_registry() {
+        let (storage, storage_heads) =
+            scripted_server(vec!["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".into()]).await;
+        let (registry, registry_heads) = scripted_server(vec![
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n".into(),
+            format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{storage}/blob?signature=1\r\nContent-Length: 0\r\n\r\n"
+            ),
+        ])
+        .await;
+        let options = RegistryOptions {
+            credentials: Credentials::Password {
+                username: "user".into(),
+                password: "secret".into(),
+            },
+            ..RegistryOptions::default()
+        };
+        let client = client(&format!("http://127.0.0.1:{registry}"), options).unwrap();
+        let request = crate::Request::new(Method::GET, "/v2/team/app/blobs/sha256:00".into(), "BlobGet");
+        let body = client.send_bytes(request).await.unwrap().read_all().await.unwrap();
+        assert_eq!(body, b"hello");
+        let registry_heads = registry_heads.lock().unwrap();
+        assert_eq!(
+            registry_heads.len(),
+            2,
+            "challenged, then redirected: {registry_heads:?}"
+        );
+        assert!(registry_heads[1].to_ascii_lowercase().contains("authorization: basic"));
+        let storage_heads = storage_heads.lock().unwrap();
+        assert!(
+            storage_heads[0].starts_with("GET /blob?signature=1 "),
+            "{storage_heads:?}"
+        );
+        assert!(
+            !storage_heads[0].to_ascii_lowercase().contains("authorization"),
+            "the registry's credentials are not sent elsewhere: {storage_heads:?}"
+        );
     }
 
     #[test]
