@@ -157,7 +157,12 @@ impl Pool {
             connection: Some(connection),
             pool: Arc::downgrade(&self.shared),
         };
-        Ok(response.map(|body| ResponseBody { body, lease, waker }))
+        Ok(response.map(|body| ResponseBody {
+            body,
+            lease,
+            waker,
+            finished: false,
+        }))
     }
 
     /// An idle connection that is still open, if any.
@@ -235,6 +240,10 @@ pub(crate) struct ResponseBody {
     lease: Lease,
     /// The connection's.
     waker: Arc<TaskWaker>,
+    /// The body ended or failed. Polled again, it must not touch the connection's waker: the
+    /// connection may serve another task's request by then, and registering this task's waker
+    /// would send that task's wakes here (a copy of several blobs hung that way).
+    finished: bool,
 }
 
 impl ResponseBody {
@@ -278,8 +287,18 @@ impl Stream for ResponseBody {
     type Item = io::Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let ResponseBody { body, lease, waker } = self.get_mut();
-        waker.poll(cx, |cx| poll_body(body, lease, cx))
+        let ResponseBody {
+            body,
+            lease,
+            waker,
+            finished,
+        } = self.get_mut();
+        if *finished {
+            return Poll::Ready(None);
+        }
+        let next = waker.poll(cx, |cx| poll_body(body, lease, cx));
+        *finished = matches!(next, Poll::Ready(None | Some(Err(_))));
+        next
     }
 }
 

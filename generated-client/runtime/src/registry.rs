@@ -839,6 +839,11 @@ mod tests {
     /// A server on a port of its own answering each request with the next of `answers`,
     /// keeping each request's head.
     async fn scripted_server(answers: Vec<String>) -> (u16, Arc<Mutex<Vec<String>>>) {
+        scripted_server_with_delays(answers.into_iter().map(|answer| (Duration::ZERO, answer)).collect()).await
+    }
+
+    /// As [`scripted_server`], each answer sent after its delay.
+    async fn scripted_server_with_delays(answers: Vec<(Duration, String)>) -> (u16, Arc<Mutex<Vec<String>>>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -855,7 +860,8 @@ mod tests {
                     if read == 0 || head.windows(4).any(|w| w == b"\r\n\r\n") {
                         if !head.is_empty() {
                             seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
-                            let answer = answers.next().unwrap_or_default();
+                            let (delay, answer) = answers.next().unwrap_or_default();
+                            tokio::time::sleep(delay).await;
                             let _ = connection.write_all(answer.as_bytes()).await;
                         }
                         if read == 0 {
@@ -907,6 +913,40 @@ mod tests {
             !storage_heads[0].to_ascii_lowercase().contains("authorization"),
             "the registry's credentials are not sent elsewhere: {storage_heads:?}"
         );
+    }
+
+    /// A body read to its end and polled again must leave its connection's waker alone: the
+    /// connection serves the next request by then, which waited for good when its wake went to
+    /// the finished body's task.
+    #[tokio::test]
+    async fn a_finished_body_polled_again_does_not_take_the_next_requests_wakes() {
+        use futures_util::StreamExt;
+        let answer = |body: &str| format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let (port, _) = scripted_server_with_delays(vec![
+            (Duration::ZERO, answer("first")),
+            (Duration::from_millis(300), answer("second")),
+        ])
+        .await;
+        let client = client(&format!("http://127.0.0.1:{port}"), RegistryOptions::default()).unwrap();
+        let request = || crate::Request::new(Method::GET, "/v2/".into(), "BaseCheck");
+        let mut first = client.send_bytes(request()).await.unwrap();
+        assert_eq!(&first.next().await.unwrap().unwrap()[..], b"first");
+        assert!(
+            first.next().await.is_none(),
+            "the first body ends, its connection back in the pool"
+        );
+        // Another task takes the connection; this one polls its finished body meanwhile.
+        let second = tokio::spawn({
+            let client = client.clone();
+            async move { client.send_bytes(request()).await.unwrap().read_all().await.unwrap() }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(first.next().await.is_none());
+        let second = tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("the second request is woken when its answer comes")
+            .unwrap();
+        assert_eq!(second, b"second");
     }
 
     #[test]
