@@ -7,6 +7,15 @@
 //! `control.proto`, so that no protobuf compiler runs at build time; fields not needed for
 //! progress (progress groups, source locations of warnings) are skipped when decoding.
 
+mod filesync;
+mod grpc;
+mod patterns;
+mod session;
+
+pub use session::{
+    BuildOutput, BuildSession, RunningSession, SecretSource, SessionBuild, SessionReport, REMOTE_CLIENT_SESSION,
+};
+
 use base64::Engine;
 
 use crate::error::{snippet, Error, Result};

@@ -266,7 +266,7 @@ impl Client {
         request: &RequestHead,
         uri: &str,
         body: Option<(Body, &'static str)>,
-        upgrade: bool,
+        upgrade: Option<&'static str>,
         authorization: Option<http::HeaderValue>,
     ) -> Result<http::Request<HttpBody>> {
         let mut builder = http::Request::builder()
@@ -279,10 +279,10 @@ impl Client {
         if let Some(authorization) = authorization {
             builder = builder.header(http::header::AUTHORIZATION, authorization);
         }
-        if upgrade {
+        if let Some(protocol) = upgrade {
             builder = builder
                 .header(http::header::CONNECTION, "Upgrade")
-                .header(http::header::UPGRADE, "tcp");
+                .header(http::header::UPGRADE, protocol);
         }
         let body = match body {
             Some((body, content_type)) => {
@@ -304,7 +304,11 @@ impl Client {
     }
 
     /// Sends `request` and returns the response if its status is a success.
-    async fn execute(&self, mut request: Request, upgrade: bool) -> Result<http::Response<ResponseBody>> {
+    async fn execute(
+        &self,
+        mut request: Request,
+        upgrade: Option<&'static str>,
+    ) -> Result<http::Response<ResponseBody>> {
         let version = self.request_version().await?;
         let operation = request.operation;
         if let Some(authority) = request.location_authority.as_deref() {
@@ -340,7 +344,7 @@ impl Client {
         if let Some(observer) = &self.inner.options.observer {
             observer(&Observation::Sent { operation });
         }
-        let replay = (matches!(*http_request.method(), Method::GET | Method::HEAD) && !upgrade)
+        let replay = (matches!(*http_request.method(), Method::GET | Method::HEAD) && upgrade.is_none())
             .then(|| bodiless_copy(&http_request))
             .flatten();
         let mut response = match self.send_timed(http_request, operation, Reuse::Pooled).await? {
@@ -427,7 +431,7 @@ impl Client {
                     authenticator.authorization(&request.method, &request.path),
                 ),
             };
-            let redirected = target.http_request(request, &path_and_query, None, false, authorization)?;
+            let redirected = target.http_request(request, &path_and_query, None, None, authorization)?;
             response = target.dispatch(redirected, operation, Reuse::Pooled).await?;
         }
         Err(Error::Transport {
@@ -527,7 +531,7 @@ impl Client {
 
     pub async fn send_json<T: DeserializeOwned + Default>(&self, request: Request) -> Result<T> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         self.json_answer(operation, response).await
     }
 
@@ -545,7 +549,7 @@ impl Client {
 
     pub async fn send_empty(&self, request: Request) -> Result<()> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         self.empty_answer(operation, response).await
     }
 
@@ -562,7 +566,7 @@ impl Client {
         request: Request,
     ) -> Result<(&'static str, http::Response<ResponseBody>, H)> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         let headers = H::from_headers(operation, response.headers())?;
         Ok((operation, response, headers))
     }
@@ -593,7 +597,7 @@ impl Client {
     /// The `X-Docker-Container-Path-Stat` header of a response (archive HEAD), decoded.
     pub async fn send_path_stat(&self, request: Request) -> Result<PathStat> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         let status = response.status();
         let header = response.headers().get("x-docker-container-path-stat").cloned();
         self.collect_body(response, operation).await?;
@@ -611,7 +615,7 @@ impl Client {
 
     pub async fn send_text(&self, request: Request) -> Result<String> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         self.text_answer(operation, response).await
     }
 
@@ -624,7 +628,7 @@ impl Client {
 
     pub async fn send_bytes(&self, request: Request) -> Result<ByteStream> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         Ok(self.bytes_answer(operation, response))
     }
 
@@ -635,7 +639,7 @@ impl Client {
 
     pub async fn send_json_stream<T: DeserializeOwned>(&self, request: Request) -> Result<JsonStream<T>> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         let completion = self.completion(operation, response.status());
         Ok(JsonStream::new(body_source(response.into_body()), operation).with_completion(completion))
     }
@@ -643,7 +647,7 @@ impl Client {
     /// Container output; multiplexed unless the daemon says raw (API 1.42+) or `tty` says so.
     pub async fn send_output(&self, request: Request, tty: Option<bool>) -> Result<OutputStream> {
         let operation = request.operation;
-        let response = self.execute(request, false).await?;
+        let response = self.execute(request, None).await?;
         let multiplexed = self.is_multiplexed(&response, tty);
         let completion = self.completion(operation, response.status());
         Ok(OutputStream::new(body_source(response.into_body()), multiplexed, operation).with_completion(completion))
@@ -669,7 +673,7 @@ impl Client {
     /// Takes over the connection for a bidirectional session (attach, exec start).
     pub async fn hijack(&self, request: Request, tty: Option<bool>) -> Result<Session> {
         let operation = request.operation;
-        let response = self.execute(request, true).await?;
+        let response = self.execute(request, Some("tcp")).await?;
         let multiplexed = self.is_multiplexed(&response, tty);
         let completion = self.completion(operation, response.status());
         if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
@@ -693,6 +697,33 @@ impl Client {
                 io: Some(Box::pin(write)),
             },
         })
+    }
+
+    /// Takes over the connection with `Upgrade: protocol` (a BuildKit session's `h2c`) and
+    /// returns it raw; an answer other than `101 Switching Protocols` is an error.
+    /// The completion reports the operation's success when the caller says it ended well.
+    pub(crate) async fn upgrade(
+        &self,
+        request: Request,
+        protocol: &'static str,
+    ) -> Result<(hyper::upgrade::Upgraded, Completion)> {
+        let operation = request.operation;
+        let response = self.execute(request, Some(protocol)).await?;
+        if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+            return Err(Error::Transport {
+                operation,
+                message: format!(
+                    "the daemon answered {} instead of switching the connection to {protocol}",
+                    response.status()
+                ),
+            });
+        }
+        let completion = self.completion(operation, response.status());
+        let upgraded = upgrade(response).await.map_err(|e| Error::Transport {
+            operation,
+            message: e.to_string(),
+        })?;
+        Ok((upgraded, completion))
     }
 
     /// Opens a WebSocket session (`/containers/{id}/attach/ws`): output arrives as raw bytes,

@@ -182,6 +182,12 @@ struct AuthState {
     origins: HashMap<String, Client>,
 }
 
+/// What a token service answered.
+struct TokenAnswer {
+    token: String,
+    lifetime: Duration,
+}
+
 struct Token {
     authorization: HeaderValue,
     /// A little before it expires, so that a request does not outlast it.
@@ -320,6 +326,21 @@ impl Authenticator {
         }
     }
 
+    /// A token from `realm` for `service` and `scopes`, fetched with this authenticator's
+    /// credentials, and how many seconds it lasts: what a BuildKit session answers when the
+    /// daemon asks it to fetch one.
+    pub(crate) async fn token(
+        &self,
+        operation: &'static str,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[String],
+    ) -> Result<(String, u64)> {
+        let secret = self.secret(operation)?;
+        let answer = self.token_answer(operation, realm, service, scopes, secret).await?;
+        Ok((answer.token, answer.lifetime.as_secs()))
+    }
+
     async fn fetch_token(
         &self,
         operation: &'static str,
@@ -328,6 +349,28 @@ impl Authenticator {
         scopes: &[String],
         secret: Option<(String, String)>,
     ) -> Result<Token> {
+        let asked = Instant::now();
+        let answer = self.token_answer(operation, realm, service, scopes, secret).await?;
+        let authorization = HeaderValue::try_from(format!("Bearer {}", answer.token)).map_err(|_| Error::Auth {
+            operation,
+            realm: realm.to_owned(),
+            message: "the token is not a header value".into(),
+        })?;
+        let lifetime = answer.lifetime;
+        Ok(Token {
+            authorization,
+            usable_until: asked + lifetime - TOKEN_MARGIN.min(lifetime / 4),
+        })
+    }
+
+    async fn token_answer(
+        &self,
+        operation: &'static str,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[String],
+        secret: Option<(String, String)>,
+    ) -> Result<TokenAnswer> {
         let refused = |message: String| Error::Auth {
             operation,
             realm: realm.to_owned(),
@@ -359,7 +402,6 @@ impl Authenticator {
         }
         let service_client = self.origin_client(&format!("{scheme}://{authority}"))?;
         let authorization = secret.map(|(username, password)| basic_authorization(&username, &password));
-        let asked = Instant::now();
         let (status, body) = service_client
             .get_raw(
                 operation,
@@ -376,12 +418,12 @@ impl Authenticator {
             )));
         }
         #[derive(serde::Deserialize)]
-        struct TokenAnswer {
+        struct Answer {
             token: Option<String>,
             access_token: Option<String>,
             expires_in: Option<u64>,
         }
-        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
+        let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
             refused(format!(
                 "the token service's answer is not a token: {e}; {}",
                 snippet(&body)
@@ -392,13 +434,10 @@ impl Authenticator {
             .or(answer.access_token)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| refused("the token service's answer holds no token".into()))?;
-        let authorization = HeaderValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| refused("the token is not a header value".into()))?;
-        // The specification's default lifetime when the service says none.
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60));
-        Ok(Token {
-            authorization,
-            usable_until: asked + lifetime - TOKEN_MARGIN.min(lifetime / 4),
+        Ok(TokenAnswer {
+            token,
+            // The specification's default lifetime when the service says none.
+            lifetime: Duration::from_secs(answer.expires_in.unwrap_or(60)),
         })
     }
 

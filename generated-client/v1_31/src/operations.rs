@@ -648,6 +648,7 @@ impl Images {
             networkmode: None,
             content_type: None,
             x_registry_config: None,
+            session: None,
             body: None,
         }
     }
@@ -2976,6 +2977,7 @@ pub struct ImageBuildBuilder {
     networkmode: Option<String>,
     content_type: Option<crate::models::ImageBuildContentType>,
     x_registry_config: Option<RegistryConfig>,
+    session: Option<String>,
     body: Option<Body>,
 }
 impl ImageBuildBuilder {
@@ -3124,6 +3126,11 @@ impl ImageBuildBuilder {
         self.x_registry_config = Some(value);
         self
     }
+    /// The id of a session opened with `POST /session` (its `X-Docker-Expose-Session-Uuid`), through which the build reads its context (with `remote=client-session`), secrets, ssh agents and registry credentials, and sends its outputs.
+    pub fn session(mut self, value: impl Into<String>) -> Self {
+        self.session = Some(Into::into(value));
+        self
+    }
     /// A tar archive compressed with one of the following algorithms: identity (no compression), gzip, bzip2, xz.
     pub fn body(mut self, value: Body) -> Self {
         self.body = Some(value);
@@ -3202,6 +3209,9 @@ impl ImageBuildBuilder {
         }
         if let Some(value) = &self.x_registry_config {
             request = request.registry_config(value)?;
+        }
+        if let Some(value) = &self.session {
+            request = request.query("session", value);
         }
         if let Some(body) = self.body {
             request = request.body(body, "application/octet-stream");

@@ -650,6 +650,7 @@ impl Images {
             content_type: None,
             x_registry_config: None,
             platform: None,
+            session: None,
             body: None,
         }
     }
@@ -2995,6 +2996,7 @@ pub struct ImageBuildBuilder {
     content_type: Option<crate::models::ImageBuildContentType>,
     x_registry_config: Option<RegistryConfig>,
     platform: Option<String>,
+    session: Option<String>,
     body: Option<Body>,
 }
 impl ImageBuildBuilder {
@@ -3150,6 +3152,11 @@ impl ImageBuildBuilder {
         self.platform = Some(Into::into(value));
         self
     }
+    /// The id of a session opened with `POST /session` (its `X-Docker-Expose-Session-Uuid`), through which the build reads its context (with `remote=client-session`), secrets, ssh agents and registry credentials, and sends its outputs.
+    pub fn session(mut self, value: impl Into<String>) -> Self {
+        self.session = Some(Into::into(value));
+        self
+    }
     /// A tar archive compressed with one of the following algorithms: identity (no compression), gzip, bzip2, xz.
     pub fn body(mut self, value: Body) -> Self {
         self.body = Some(value);
@@ -3231,6 +3238,9 @@ impl ImageBuildBuilder {
         }
         if let Some(value) = &self.platform {
             request = request.query("platform", value);
+        }
+        if let Some(value) = &self.session {
+            request = request.query("session", value);
         }
         if let Some(body) = self.body {
             request = request.body(body, "application/octet-stream");

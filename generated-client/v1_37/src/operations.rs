@@ -651,6 +651,7 @@ impl Images {
             x_registry_config: None,
             platform: None,
             target: None,
+            session: None,
             body: None,
         }
     }
@@ -2997,6 +2998,7 @@ pub struct ImageBuildBuilder {
     x_registry_config: Option<RegistryConfig>,
     platform: Option<String>,
     target: Option<String>,
+    session: Option<String>,
     body: Option<Body>,
 }
 impl ImageBuildBuilder {
@@ -3163,6 +3165,11 @@ impl ImageBuildBuilder {
         self.target = Some(Into::into(value));
         self
     }
+    /// The id of a session opened with `POST /session` (its `X-Docker-Expose-Session-Uuid`), through which the build reads its context (with `remote=client-session`), secrets, ssh agents and registry credentials, and sends its outputs.
+    pub fn session(mut self, value: impl Into<String>) -> Self {
+        self.session = Some(Into::into(value));
+        self
+    }
     /// A tar archive compressed with one of the following algorithms: identity (no compression), gzip, bzip2, xz.
     pub fn body(mut self, value: Body) -> Self {
         self.body = Some(value);
@@ -3247,6 +3254,9 @@ impl ImageBuildBuilder {
         }
         if let Some(value) = &self.target {
             request = request.query("target", value);
+        }
+        if let Some(value) = &self.session {
+            request = request.query("session", value);
         }
         if let Some(body) = self.body {
             request = request.body(body, "application/octet-stream");

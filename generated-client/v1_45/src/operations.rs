@@ -709,6 +709,7 @@ impl Images {
             target: None,
             outputs: None,
             version: None,
+            session: None,
             body: None,
         }
     }
@@ -3193,6 +3194,7 @@ pub struct ImageBuildBuilder {
     target: Option<String>,
     outputs: Option<String>,
     version: Option<crate::models::ImageBuildVersion>,
+    session: Option<String>,
     body: Option<Body>,
 }
 impl ImageBuildBuilder {
@@ -3389,6 +3391,11 @@ impl ImageBuildBuilder {
         self.version = Some(value);
         self
     }
+    /// The id of a session opened with `POST /session` (its `X-Docker-Expose-Session-Uuid`), through which the build reads its context (with `remote=client-session`), secrets, ssh agents and registry credentials, and sends its outputs.
+    pub fn session(mut self, value: impl Into<String>) -> Self {
+        self.session = Some(Into::into(value));
+        self
+    }
     /// A tar archive compressed with one of the following algorithms: identity (no compression), gzip, bzip2, xz.
     pub fn body(mut self, value: Body) -> Self {
         self.body = Some(value);
@@ -3479,6 +3486,9 @@ impl ImageBuildBuilder {
         }
         if let Some(value) = &self.version {
             request = request.query("version", value);
+        }
+        if let Some(value) = &self.session {
+            request = request.query("session", value);
         }
         if let Some(body) = self.body {
             request = request.body(body, "application/octet-stream");
