@@ -257,6 +257,10 @@ async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
     );
     docker.images().delete(&tag).send().await.unwrap();
 
+    if server() == Server::Docker {
+        check_session_parts(image, &context);
+    }
+
     std::fs::write(context.join("Dockerfile"), format!("FROM {image}\nRUN exit 7\n")).unwrap();
     let mut failing = example!("build_image");
     failing.arg(&context);
@@ -269,6 +273,48 @@ async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
     };
     assert!(stderr.contains(failure), "{stderr}");
     std::fs::remove_dir_all(context).unwrap();
+}
+
+/// A BuildKit build through the example's session: a secret from a file outside the context
+/// and a local output holding what the build made of it.
+fn check_session_parts(image: &str, context: &std::path::Path) {
+    std::fs::write(
+        context.join("Dockerfile.export"),
+        format!(
+            "FROM {image} AS make\nRUN --mount=type=secret,id=greeting,required=true cp /run/secrets/greeting /made.txt\n\
+             FROM scratch\nCOPY --from=make /made.txt /\n"
+        ),
+    )
+    .unwrap();
+    let elsewhere = scratch_dir("example-build-secret");
+    std::fs::write(elsewhere.join("greeting"), "from the secret\n").unwrap();
+    let out = elsewhere.join("out");
+    let mut export = example!("build_image");
+    export
+        .arg(context)
+        .args(["-f", "Dockerfile.export", "--buildkit", "--no-cache"]);
+    export
+        .arg("--secret")
+        .arg(format!("id=greeting,src={}", elsewhere.join("greeting").display()));
+    export.arg("--output").arg(format!("type=local,dest={}", out.display()));
+    let printed = succeed(export);
+    assert!(printed.contains("session: listed "), "{printed}");
+    assert!(printed.contains(&format!("exported to {}", out.display())), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("made.txt")).unwrap(),
+        "from the secret\n"
+    );
+
+    let mut classic = example!("build_image");
+    classic.arg(context).args(["--secret", "id=greeting,env=HOME"]);
+    let output = finish(classic, b"");
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("need --buildkit"),
+        "{}",
+        describe_output(&output)
+    );
+    std::fs::remove_dir_all(elsewhere).unwrap();
 }
 
 /// BuildKit's steps as the CLI's plain progress shows them: numbered, the RUN step's output

@@ -21,7 +21,7 @@ use clap::Parser;
 use docker_engine_runtime::buildkit::{
     Aux, BuildOutput, BuildSession, SecretSource, StatusResponse, Timestamp, REMOTE_CLIENT_SESSION,
 };
-use docker_engine_runtime::tar_directory;
+use docker_engine_runtime::{tar_directory, Error};
 use docker_engine_v1_41::models::BuildInfo;
 use docker_engine_v1_41::models::ImageBuildVersion;
 use docker_examples::{connect, run, split_reference, Failure};
@@ -126,15 +126,22 @@ async fn build(args: Args) -> Result<ExitCode, Failure> {
         if let Some(output) = args.output.clone() {
             parts = parts.output(output);
         }
-        let running = parts.start(docker.client()).await?;
-        request = request
-            .version(ImageBuildVersion::V2)
-            .session(running.id())
-            .remote(REMOTE_CLIENT_SESSION);
-        if let Some(outputs) = running.outputs() {
-            request = request.outputs(outputs);
+        request = request.version(ImageBuildVersion::V2);
+        match parts.start(docker.client()).await {
+            Ok(running) => {
+                request = request.session(running.id()).remote(REMOTE_CLIENT_SESSION);
+                if let Some(outputs) = running.outputs() {
+                    request = request.outputs(outputs);
+                }
+                session = Some(running);
+            }
+            // Podman builds with Buildah, which has no sessions: the context goes as a tar.
+            Err(error @ (Error::UnsupportedVersion { .. } | Error::Daemon { .. })) if !session_only => {
+                eprintln!("the daemon opens no BuildKit session ({error}); sending the context as a tar");
+                request = request.body(tar_directory(&args.context));
+            }
+            Err(error) => return Err(error.into()),
         }
-        session = Some(running);
     } else {
         request = request.body(tar_directory(&args.context));
     }
@@ -152,7 +159,6 @@ async fn build(args: Args) -> Result<ExitCode, Failure> {
                 report.files_sent.len(),
                 report.file_bytes_sent
             );
-            eprintln!("files sent: {:?}", report.files_sent);
             if shown.is_err() {
                 for problem in &report.problems {
                     eprintln!("the session refused {problem}");
