@@ -13,6 +13,9 @@
 //! `bench registry` copies a 200 MiB image between two of the test script's registries with our
 //! Registry API client, beside the daemon's pull, tag and push (`registry.rs`).
 //!
+//! `bench session` builds a 200 MiB context with BuildKit, uploaded as a tar and read through a
+//! session (`session.rs`).
+//!
 //! `bench build-times` needs no daemon: it times generation (G1) and clean builds of a program
 //! using our crate and one using bollard (G2).
 
@@ -20,6 +23,7 @@ mod build_times;
 mod canned;
 mod counting;
 mod registry;
+mod session;
 mod transports;
 mod workers;
 
@@ -152,6 +156,10 @@ fn main() {
         workers::run(&args[2..]);
         return;
     }
+    if args.get(1).map(String::as_str) == Some("session-worker") {
+        session::worker(&args[2..]);
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("registry-worker") {
         registry::worker(&args[2..]);
         return;
@@ -171,6 +179,10 @@ fn main() {
     }
     if args.get(1).map(String::as_str) == Some("registry") {
         registry::run(rounds.unwrap_or(3));
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("session") {
+        session::run(rounds.unwrap_or(3));
         return;
     }
     let rounds = rounds.unwrap_or(5);

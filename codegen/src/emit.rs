@@ -799,6 +799,37 @@ fn body_type(kind: &BodyKind) -> TokenStream {
     }
 }
 
+/// A BuildKit build's `send_in_session`: the one call that opens the session, points the build
+/// at it and returns the progress stream holding it.
+fn session_send(op: &Operation, output: &TokenStream) -> TokenStream {
+    let version = op
+        .parameters
+        .iter()
+        .find(|parameter| parameter.wire_name == "version")
+        .map(|parameter| stored_type(&parameter.value))
+        .expect("lowering checked a session build has a version parameter");
+    quote! {
+        /// Builds with BuildKit through `session`, opened here: the context and Dockerfile come
+        /// from its folder on demand (`remote=client-session`), and the build may ask it for
+        /// secrets, ssh agents and registry credentials and send it outputs. The session ends
+        /// when the returned stream ends or is dropped; its report says what it served.
+        pub async fn send_in_session(
+            self,
+            session: docker_engine_runtime::buildkit::BuildSession,
+        ) -> Result<docker_engine_runtime::buildkit::SessionBuild<#output>> {
+            let running = session.start(&self.client).await?;
+            let mut builder = self
+                .version(#version::V2)
+                .session(running.id())
+                .remote(docker_engine_runtime::buildkit::REMOTE_CLIENT_SESSION);
+            if let Some(outputs) = running.outputs() {
+                builder = builder.outputs(outputs);
+            }
+            Ok(running.attach(builder.send().await?))
+        }
+    }
+}
+
 fn request_builder(op: &Operation) -> TokenStream {
     let builder = builder_type(op);
     let names = parameter_names(op);
@@ -979,6 +1010,7 @@ fn request_builder(op: &Operation) -> TokenStream {
             },
         ),
     };
+    let session_send = op.session_build.then(|| session_send(op, &output));
     quote! {
         #headers_struct
 
@@ -996,6 +1028,7 @@ fn request_builder(op: &Operation) -> TokenStream {
             #tty_hint
 
             #sends
+            #session_send
         }
 
         impl std::future::IntoFuture for #builder {

@@ -97,6 +97,8 @@ pub struct Operation {
     /// The path and query come from the `Location` header of an earlier answer
     /// (`x-follows-location`), as registry uploads must be continued.
     pub follows_location: bool,
+    /// A BuildKit build that can take a session (the `session_build` override).
+    pub session_build: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -368,6 +368,16 @@ impl Lowering<'_> {
                 }
             }
         }
+        let session_build = entry.is_some_and(|e| e.session_build);
+        if session_build {
+            for needed in ["session", "remote", "version", "outputs"] {
+                if !parameters.iter().any(|parameter| parameter.wire_name == needed) {
+                    return Err(format!(
+                        "the override makes {id} a session build, but it has no {needed:?} parameter"
+                    ));
+                }
+            }
+        }
         let response = match entry.and_then(|e| e.response.clone()) {
             Some(forced) => {
                 // What the spec alone gives, without keeping the types that working it out names.
@@ -403,6 +413,7 @@ impl Lowering<'_> {
                 .unwrap_or_default(),
             response_headers: response_headers(&operation.responses),
             follows_location: operation.extensions.get("x-follows-location") == Some(&Value::Bool(true)),
+            session_build,
             parameters,
             body,
             response,

@@ -87,6 +87,11 @@ pub struct OperationOverride {
     /// servers that refuse a request without one.
     #[serde(default)]
     pub default_body: bool,
+    /// The operation builds with BuildKit and takes a session (`session`, `remote`, `version`
+    /// and `outputs` parameters): its builder gets `send_in_session`, which opens the session,
+    /// sets those parameters and ends the session with the build's stream.
+    #[serde(default)]
+    pub session_build: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -196,6 +196,110 @@ async fn search_reports_what_the_registry_answers() {
     assert!(error.to_string().contains(expected), "{error}");
 }
 
+/// A registry's v1 search endpoint, as Docker Hub serves it, on a loopback port of the test's
+/// own: `GET /v1/_ping` (the daemon's check of the endpoint) and `GET /v1/search?q=&n=`, one
+/// result per request, naming what was asked; what else arrives (the daemon's HTTPS attempt
+/// first) is closed. Returns the address and the request lines seen.
+async fn serve_v1_search() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut connection, _)) = listener.accept().await else {
+                return;
+            };
+            let requests = requests.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match connection.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => head.extend_from_slice(&buffer[..read]),
+                    }
+                    if !head.starts_with(b"GET ") || head.len() > 64 * 1024 {
+                        return;
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line = head.lines().next().unwrap_or_default().to_owned();
+                requests.lock().unwrap().push(line.clone());
+                let target = line.split(' ').nth(1).unwrap_or_default();
+                let body = if target.starts_with("/v1/_ping") {
+                    "{}".to_owned()
+                } else if let Some(query) = target.strip_prefix("/v1/search?") {
+                    let term = query
+                        .split('&')
+                        .find_map(|pair| pair.strip_prefix("q="))
+                        .unwrap_or_default();
+                    serde_json::json!({
+                        "num_results": 1,
+                        "query": term,
+                        "results": [{
+                            "name": format!("library/{term}"),
+                            "description": "found by the test's v1 search endpoint",
+                            "star_count": 42,
+                            "is_official": true,
+                            "is_automated": false,
+                        }],
+                    })
+                    .to_string()
+                } else {
+                    let _ = connection
+                        .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                        .await;
+                    return;
+                };
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = connection.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (address, seen)
+}
+
+#[tokio::test]
+async fn search_reads_the_results_of_a_registry_that_serves_v1_search() {
+    let Some(docker) = docker() else { return };
+    if server() == Server::Podman {
+        // Podman runs in a network namespace of its own, where the test's port is not; and it
+        // searches a registry's v2 catalog, not the v1 endpoint (the test above checks that).
+        return;
+    }
+    let (address, seen) = serve_v1_search().await;
+    let results = docker
+        .images()
+        .search(format!("{address}/busybox"))
+        .limit(7)
+        .send()
+        .await
+        .expect("the daemon searches the test's endpoint");
+    assert_eq!(results.len(), 1, "{results:?}");
+    let found = &results[0];
+    assert!(
+        found.name.as_deref().unwrap_or_default().ends_with("library/busybox"),
+        "{found:?}"
+    );
+    assert_eq!(found.star_count, Some(42));
+    assert_eq!(found.is_official, Some(true));
+    assert_eq!(
+        found.description.as_deref(),
+        Some("found by the test's v1 search endpoint")
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|line| line.starts_with("GET /v1/search?") && line.contains("q=busybox") && line.contains("n=7")),
+        "{seen:?}"
+    );
+}
+
 async fn drain_error<T: serde::de::DeserializeOwned>(
     mut stream: docker_engine_runtime::JsonStream<T>,
 ) -> docker_engine_runtime::Error {

@@ -310,3 +310,203 @@ async fn single_node_swarm() {
     let outside = docker.swarm().inspect().send().await.unwrap_err();
     assert_eq!(outside.status(), Some(503), "{outside}");
 }
+
+/// A dockerd of the test's own in a network namespace of its own (two daemons in one namespace
+/// break each other's bridge), which the test can stop and start again with the same state.
+/// Dropped, it stops and its namespace and folder go.
+struct OwnDaemon {
+    dir: std::path::PathBuf,
+    namespace: String,
+    process: Option<std::process::Child>,
+}
+
+/// How long the test's own daemon may take to answer after it starts.
+const DAEMON_START_LIMIT: Duration = Duration::from_secs(60);
+
+impl OwnDaemon {
+    fn new(name: &str) -> OwnDaemon {
+        let dir = std::env::temp_dir().join(unique_name(name));
+        std::fs::create_dir_all(&dir).unwrap();
+        let namespace = format!("dct-{name}-{}", std::process::id());
+        let ip = |args: &[&str]| {
+            let status = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .expect("ip (iproute2) runs");
+            assert!(status.success(), "ip {}", args.join(" "));
+        };
+        ip(&["netns", "add", &namespace]);
+        let daemon = OwnDaemon {
+            dir,
+            namespace,
+            process: None,
+        };
+        ip(&["-n", &daemon.namespace, "link", "set", "lo", "up"]);
+        // An address to advertise that is no loopback (swarm refuses those): one end of a veth
+        // pair whose both ends stay in the namespace.
+        ip(&[
+            "-n",
+            &daemon.namespace,
+            "link",
+            "add",
+            "dct-lock0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "dct-lock1",
+        ]);
+        ip(&[
+            "-n",
+            &daemon.namespace,
+            "addr",
+            "add",
+            &format!("{}/30", Self::ADDRESS),
+            "dev",
+            "dct-lock0",
+        ]);
+        ip(&["-n", &daemon.namespace, "link", "set", "dct-lock0", "up"]);
+        ip(&["-n", &daemon.namespace, "link", "set", "dct-lock1", "up"]);
+        daemon
+    }
+
+    /// The address of the daemon's namespace.
+    const ADDRESS: &'static str = "10.233.0.1";
+
+    fn socket(&self) -> std::path::PathBuf {
+        self.dir.join("docker.sock")
+    }
+
+    async fn start(&mut self) -> Docker {
+        let log = std::fs::File::create(self.dir.join("dockerd.log")).unwrap();
+        let process = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.namespace))
+            .arg("dockerd")
+            .arg("--data-root")
+            .arg(self.dir.join("data"))
+            .arg("--exec-root")
+            .arg(self.dir.join("exec"))
+            .arg("--pidfile")
+            .arg(self.dir.join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!("unix://{}", self.socket().display()))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd runs (docker.io)");
+        self.process = Some(process);
+        let docker = daemon_tests::docker_at(docker_engine_runtime::Endpoint::Unix(self.socket())).unwrap();
+        let started = std::time::Instant::now();
+        while docker.system().ping().send().await.is_err() {
+            if let Some(status) = self.process.as_mut().unwrap().try_wait().unwrap() {
+                panic!("the test's dockerd exited ({status}): {}", self.log());
+            }
+            assert!(
+                started.elapsed() < DAEMON_START_LIMIT,
+                "the test's dockerd did not answer within {DAEMON_START_LIMIT:?}: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        docker
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
+    }
+
+    /// Stops the daemon (SIGTERM, then SIGKILL after 30 s) and waits for it to exit.
+    fn stop(&mut self) {
+        let Some(mut process) = self.process.take() else { return };
+        let _ = std::process::Command::new("kill")
+            .arg(process.id().to_string())
+            .status();
+        let waited = std::time::Instant::now();
+        while process.try_wait().unwrap().is_none() {
+            if waited.elapsed() > Duration::from_secs(30) {
+                let _ = process.kill();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for OwnDaemon {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .status();
+        if let Ok(mounts) = std::fs::read_to_string("/proc/mounts") {
+            let dir = self.dir.to_string_lossy().into_owned();
+            let mut under: Vec<&str> = mounts
+                .lines()
+                .filter_map(|line| line.split(' ').nth(1))
+                .filter(|mount| mount.starts_with(&dir))
+                .collect();
+            under.sort_by(|a, b| b.cmp(a));
+            for mount in under {
+                let _ = std::process::Command::new("umount").args(["-l", mount]).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn a_locked_manager_restarted_is_unlocked_with_its_key() {
+    // The daemon is the test's own; on Podman's pass there is nothing more to learn from it.
+    if daemon_tests::daemon().is_none() || daemon_tests::server() == daemon_tests::Server::Podman {
+        return;
+    }
+    let mut own = OwnDaemon::new("lock");
+    let docker = own.start().await;
+    let init = SwarmInitRequest {
+        listen_addr: Some(format!("{}:2377", OwnDaemon::ADDRESS)),
+        advertise_addr: Some(OwnDaemon::ADDRESS.into()),
+        spec: Some(docker_engine_v1_41::models::SwarmSpec {
+            encryption_config: Some(docker_engine_v1_41::models::SwarmSpecEncryptionConfig {
+                auto_lock_managers: Some(true),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    docker
+        .swarm()
+        .init(init)
+        .send()
+        .await
+        .expect("the swarm starts, locked on restart");
+    let key = docker.swarm().unlockkey().send().await.unwrap().unlock_key.unwrap();
+    assert!(key.starts_with("SWMKEY-"), "{key}");
+
+    own.stop();
+    let docker = own.start().await;
+    let state = |docker: Docker| async move {
+        let info = docker.system().info().send().await.unwrap();
+        format!("{:?}", info.swarm.and_then(|swarm| swarm.local_node_state))
+    };
+    assert!(
+        state(docker.clone()).await.to_lowercase().contains("locked"),
+        "the restarted manager is locked"
+    );
+    let wrong = SwarmUnlockRequest {
+        unlock_key: Some("SWMKEY-1-not-the-key".into()),
+    };
+    let refused = docker.swarm().unlock(wrong).send().await.unwrap_err();
+    assert!(refused.to_string().contains("key"), "{refused}");
+    let right = SwarmUnlockRequest { unlock_key: Some(key) };
+    docker
+        .swarm()
+        .unlock(right)
+        .send()
+        .await
+        .expect("the key unlocks the manager");
+    eventually("the unlocked manager to be active", || {
+        let docker = docker.clone();
+        async move { state(docker).await.to_lowercase().contains("active").then_some(()) }
+    })
+    .await;
+    docker.swarm().leave().force(true).send().await.unwrap();
+}

@@ -3517,6 +3517,28 @@ impl ImageBuildBuilder {
         }
         self.client.send_json_stream(request).await
     }
+    /// Builds with BuildKit through `session`, opened here: the context and Dockerfile come
+    /// from its folder on demand (`remote=client-session`), and the build may ask it for
+    /// secrets, ssh agents and registry credentials and send it outputs. The session ends
+    /// when the returned stream ends or is dropped; its report says what it served.
+    pub async fn send_in_session(
+        self,
+        session: docker_engine_runtime::buildkit::BuildSession,
+    ) -> Result<
+        docker_engine_runtime::buildkit::SessionBuild<
+            docker_engine_runtime::JsonStream<crate::models::BuildInfo>,
+        >,
+    > {
+        let running = session.start(&self.client).await?;
+        let mut builder = self
+            .version(crate::models::ImageBuildVersion::V2)
+            .session(running.id())
+            .remote(docker_engine_runtime::buildkit::REMOTE_CLIENT_SESSION);
+        if let Some(outputs) = running.outputs() {
+            builder = builder.outputs(outputs);
+        }
+        Ok(running.attach(builder.send().await?))
+    }
 }
 impl std::future::IntoFuture for ImageBuildBuilder {
     type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;

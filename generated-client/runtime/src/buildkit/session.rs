@@ -897,9 +897,10 @@ mod tests {
         let session = BuildSession::new(".")
             .output(BuildOutput::Local("out".into()))
             .output(BuildOutput::Tar("out.tar".into()));
+        let parameter: serde_json::Value = serde_json::from_str(&session.outputs_parameter().unwrap()).unwrap();
         assert_eq!(
-            session.outputs_parameter().as_deref(),
-            Some(r#"[{"Attrs":{},"Type":"local"},{"Attrs":{},"Type":"tar"}]"#)
+            parameter,
+            serde_json::json!([{"Type": "local", "Attrs": {}}, {"Type": "tar", "Attrs": {}}])
         );
         assert_eq!(BuildSession::new(".").outputs_parameter(), None);
     }
