@@ -202,15 +202,22 @@ fn trailers(outcome: &Result<(), Status>) -> http::HeaderMap {
 
 /// The response of one call and the writer that fills it.
 pub(crate) fn response() -> (http::Response<AnswerBody>, MessageWriter) {
-    let (frames, receiver) = mpsc::channel(QUEUED_FRAMES);
+    let (writer, body) = channel();
     let response = http::Response::builder()
         .header(http::header::CONTENT_TYPE, "application/grpc")
-        .body(AnswerBody { frames: receiver })
+        .body(body)
         .expect("a fixed, valid response");
-    (response, MessageWriter { frames })
+    (response, writer)
 }
 
-/// The body of a call's answer: what its `MessageWriter` sends, as it comes.
+/// A body and the writer of its messages.
+pub(crate) fn channel() -> (MessageWriter, AnswerBody) {
+    let (frames, receiver) = mpsc::channel(QUEUED_FRAMES);
+    (MessageWriter { frames }, AnswerBody { frames: receiver })
+}
+
+/// The body of a call's answer (or, in tests, of a call): what its `MessageWriter` sends, as
+/// it comes.
 pub(crate) struct AnswerBody {
     frames: mpsc::Receiver<Frame<Bytes>>,
 }

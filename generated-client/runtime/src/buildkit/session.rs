@@ -526,7 +526,10 @@ struct Services {
 }
 
 /// Serves the session on the connection the daemon took over until either side closes it.
-async fn serve(connection: hyper::upgrade::Upgraded, services: Arc<Services>) {
+async fn serve<C>(connection: C, services: Arc<Services>)
+where
+    C: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let services = services.clone();
         async move { Ok::<_, Infallible>(services.dispatch(request)) }
@@ -891,6 +894,218 @@ struct CheckAgentResponse {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buildkit::filesync::{Packet, PacketType};
+    use http_body_util::BodyExt;
+    use hyper_util::rt::TokioIo;
+
+    /// A session served on one end of an in-memory connection, and an HTTP/2 client on the
+    /// other, as the daemon's gRPC client is.
+    async fn connected(services: Services) -> hyper::client::conn::http2::SendRequest<AnswerBody> {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        tokio::spawn(serve(TokioIo::new(server), Arc::new(services)));
+        let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(client))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        sender
+    }
+
+    fn services(context: PathBuf) -> Services {
+        Services {
+            dockerfile_folder: context.clone(),
+            context,
+            secrets: HashMap::from([("token".to_owned(), b"s3cret".to_vec())]),
+            agents: HashMap::new(),
+            outputs: Vec::new(),
+            logins: HashMap::new(),
+            stored_credentials: false,
+            report: Arc::new(Report::default()),
+        }
+    }
+
+    /// Starts a call of `method` with `metadata`; returns where its messages go and its answer.
+    async fn call(
+        sender: &mut hyper::client::conn::http2::SendRequest<AnswerBody>,
+        method: &str,
+        metadata: &[(&str, &str)],
+    ) -> (MessageWriter, http::Response<Incoming>) {
+        let (writer, body) = grpc::channel();
+        let mut request = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://session{method}"))
+            .header("content-type", "application/grpc");
+        for (name, value) in metadata {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body).unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        (writer, response)
+    }
+
+    /// The status and message in an answer's trailers, once its body has ended.
+    async fn status_of(body: &mut Incoming) -> (String, String) {
+        while let Some(frame) = body.frame().await {
+            if let Ok(trailers) = frame.unwrap().into_trailers() {
+                let get = |name: &str| {
+                    trailers
+                        .get(name)
+                        .map(|value| value.to_str().unwrap().to_owned())
+                        .unwrap_or_default()
+                };
+                return (get("grpc-status"), get("grpc-message"));
+            }
+        }
+        panic!("the answer ended without trailers")
+    }
+
+    /// The packets of a DiffCopy answer, one by one.
+    struct Answer {
+        body: Incoming,
+        buffer: bytes::BytesMut,
+    }
+
+    impl Answer {
+        async fn packet(&mut self) -> Packet {
+            loop {
+                if let Some(message) = grpc::split_message(&mut self.buffer).unwrap() {
+                    return <Packet as prost::Message>::decode(message).unwrap();
+                }
+                let frame = self.body.frame().await.expect("more of the answer").unwrap();
+                self.buffer.extend_from_slice(&frame.into_data().expect("a message"));
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_listed_and_only_the_files_asked_for_are_sent() {
+        let context = std::env::temp_dir().join(format!("session-sync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&context);
+        std::fs::create_dir_all(context.join("src")).unwrap();
+        std::fs::write(context.join("src/main.rs"), "fn main() {}").unwrap();
+        std::fs::write(context.join("big.bin"), vec![7u8; 300 * 1024]).unwrap();
+        std::fs::write(context.join("debug.log"), "left out").unwrap();
+        let services = services(context.clone());
+        let report = services.report.clone();
+        let mut sender = connected(services).await;
+        let metadata = [("dir-name", "context"), ("exclude-patterns", "*.log")];
+        let (writer, response) = call(&mut sender, FILE_SYNC, &metadata).await;
+        assert_eq!(response.headers()["content-type"], "application/grpc");
+        let mut answer = Answer {
+            body: response.into_body(),
+            buffer: bytes::BytesMut::new(),
+        };
+        // The listing: STAT after STAT, then an empty one.
+        let mut listed = Vec::new();
+        loop {
+            let packet = answer.packet().await;
+            assert_eq!(packet.kind, PacketType::Stat as i32);
+            match packet.stat {
+                Some(stat) => listed.push(stat.path),
+                None => break,
+            }
+        }
+        assert_eq!(listed, ["big.bin", "src", "src/main.rs"]);
+        // Only big.bin (id 0) is asked for; it comes in chunks, then an empty DATA.
+        writer
+            .send(&Packet {
+                kind: PacketType::Req as i32,
+                id: 0,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut received = 0;
+        loop {
+            let packet = answer.packet().await;
+            assert_eq!((packet.kind, packet.id), (PacketType::Data as i32, 0));
+            if packet.data.is_empty() {
+                break;
+            }
+            received += packet.data.len();
+        }
+        assert_eq!(received, 300 * 1024);
+        writer
+            .send(&Packet {
+                kind: PacketType::Fin as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer.packet().await.kind, PacketType::Fin as i32);
+        drop(writer);
+        assert_eq!(status_of(&mut answer.body).await, ("0".to_owned(), String::new()));
+        let report = report.snapshot();
+        assert_eq!(report.files_sent, ["context/big.bin"]);
+        assert_eq!(report.file_bytes_sent, 300 * 1024);
+        std::fs::remove_dir_all(context).unwrap();
+    }
+
+    #[tokio::test]
+    async fn secrets_health_and_unknown_methods_answer_with_statuses() {
+        let services = services(std::env::temp_dir());
+        let report = services.report.clone();
+        let mut sender = connected(services).await;
+
+        let (writer, response) = call(&mut sender, GET_SECRET, &[]).await;
+        writer
+            .send(&GetSecretRequest {
+                id: "token".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut body = response.into_body();
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        let answer = grpc::split_message(&mut bytes::BytesMut::from(&frame[..]))
+            .unwrap()
+            .unwrap();
+        let secret = <GetSecretResponse as prost::Message>::decode(answer).unwrap();
+        assert_eq!(&secret.data[..], b"s3cret");
+        assert_eq!(status_of(&mut body).await.0, "0");
+
+        let (writer, response) = call(&mut sender, GET_SECRET, &[]).await;
+        writer
+            .send(&GetSecretRequest {
+                id: "other".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (code, message) = status_of(&mut response.into_body()).await;
+        assert_eq!(code, "5");
+        assert_eq!(message, r#"secret "other" is not in this session (it has "token")"#);
+
+        let (writer, response) = call(&mut sender, HEALTH_CHECK, &[]).await;
+        writer.send(&HealthCheckRequest::default()).await.unwrap();
+        let mut body = response.into_body();
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&frame[..], &[0, 0, 0, 0, 2, 0x08, 0x01]);
+
+        let (_writer, response) = call(&mut sender, "/moby.example.v1.Nothing/Here", &[]).await;
+        let (code, message) = status_of(&mut response.into_body()).await;
+        assert_eq!(code, "12");
+        assert!(message.contains("Nothing/Here"), "{message}");
+        let report = report.snapshot();
+        assert_eq!(report.secrets_asked, ["token", "other"]);
+        assert_eq!(report.health_checks, 1);
+        assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    }
+
+    #[tokio::test]
+    async fn a_listing_cut_off_by_the_daemon_is_a_named_failure() {
+        let services = services(std::env::temp_dir().join("no-such-session-folder"));
+        let report = services.report.clone();
+        let mut sender = connected(services).await;
+        let (_writer, response) = call(&mut sender, FILE_SYNC, &[("dir-name", "secrets")]).await;
+        let (code, message) = status_of(&mut response.into_body()).await;
+        assert_eq!(code, "5");
+        assert!(message.contains("\"secrets\""), "{message}");
+        let (_writer, response) = call(&mut sender, FILE_SYNC, &[("dir-name", "context")]).await;
+        let (code, message) = status_of(&mut response.into_body()).await;
+        assert_eq!(code, "2");
+        assert!(message.contains("no-such-session-folder"), "{message}");
+        assert_eq!(report.snapshot().problems.len(), 2);
+    }
 
     #[test]
     fn outputs_become_the_build_parameter() {
