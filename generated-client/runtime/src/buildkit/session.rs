@@ -1091,6 +1091,103 @@ mod tests {
         assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
     }
 
+    /// A token service on a loopback port that gives `token` to `user:password` (Basic) and
+    /// refuses anyone else with 401; returns its realm.
+    async fn token_service(user: &'static str, password: &'static str) -> String {
+        use base64::Engine;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let realm = format!("http://{}/token", listener.local_addr().unwrap());
+        let expected = format!(
+            "basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+        .to_lowercase();
+        tokio::spawn(async move {
+            loop {
+                let (mut connection, _) = listener.accept().await.unwrap();
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    let read = connection.read(&mut buffer).await.unwrap();
+                    if read == 0 {
+                        break;
+                    }
+                    head.extend_from_slice(&buffer[..read]);
+                }
+                let head = String::from_utf8_lossy(&head).to_lowercase();
+                let (status, body) = if head.contains(&expected) && head.contains("scope=repository%3aapp%3apull") {
+                    ("200 OK", r#"{"token":"granted","expires_in":300}"#)
+                } else {
+                    ("401 Unauthorized", r#"{"details":"who are you"}"#)
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = connection.write_all(answer.as_bytes()).await;
+            }
+        });
+        realm
+    }
+
+    #[tokio::test]
+    async fn tokens_are_fetched_with_the_login_given_for_the_registry() {
+        let realm = token_service("me", "right").await;
+        let mut services = services(std::env::temp_dir());
+        services
+            .logins
+            .insert("registry.test:5000".into(), ("me".into(), "right".into()));
+        services
+            .logins
+            .insert("other.test".into(), ("me".into(), "wrong".into()));
+        let report = services.report.clone();
+        let mut sender = connected(services).await;
+        let ask = |host: &str| FetchTokenRequest {
+            host: host.into(),
+            realm: realm.clone(),
+            service: "registry".into(),
+            scopes: vec!["repository:app:pull".into()],
+            ..Default::default()
+        };
+
+        let (writer, response) = call(&mut sender, FETCH_TOKEN, &[]).await;
+        writer.send(&ask("registry.test:5000")).await.unwrap();
+        let mut body = response.into_body();
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        let answer = grpc::split_message(&mut bytes::BytesMut::from(&frame[..]))
+            .unwrap()
+            .unwrap();
+        let token = <FetchTokenResponse as prost::Message>::decode(answer).unwrap();
+        assert_eq!((token.token.as_str(), token.expires_in), ("granted", 300));
+        assert!(token.issued_at > 1_700_000_000, "{token:?}");
+        assert_eq!(status_of(&mut body).await.0, "0");
+
+        let (writer, response) = call(&mut sender, FETCH_TOKEN, &[]).await;
+        writer.send(&ask("other.test")).await.unwrap();
+        let (code, message) = status_of(&mut response.into_body()).await;
+        assert_eq!(code, "7");
+        assert!(message.contains("other.test") && message.contains("401"), "{message}");
+
+        let (writer, response) = call(&mut sender, CREDENTIALS, &[]).await;
+        writer
+            .send(&CredentialsRequest {
+                host: "registry.test:5000".into(),
+            })
+            .await
+            .unwrap();
+        let mut body = response.into_body();
+        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        let answer = grpc::split_message(&mut bytes::BytesMut::from(&frame[..]))
+            .unwrap()
+            .unwrap();
+        let login = <CredentialsResponse as prost::Message>::decode(answer).unwrap();
+        assert_eq!((login.username.as_str(), login.secret.as_str()), ("me", "right"));
+        let report = report.snapshot();
+        assert_eq!(report.tokens_fetched, ["registry.test:5000"]);
+        assert_eq!(report.credentials_asked, ["registry.test:5000"]);
+    }
+
     #[tokio::test]
     async fn a_listing_cut_off_by_the_daemon_is_a_named_failure() {
         let services = services(std::env::temp_dir().join("no-such-session-folder"));
