@@ -102,14 +102,22 @@ async fn podman_has_no_sessions(docker: &Docker) -> bool {
     true
 }
 
-#[tokio::test]
-async fn a_session_build_reads_its_context_from_the_folder_and_a_second_build_sends_only_what_changed() {
-    let Some(docker) = docker() else { return };
+/// The test daemon, its busybox image and a folder for the test's context; `None` where the
+/// test has nothing more to do: without a daemon, or on Podman once its refusal is checked.
+async fn session_test(prefix: &str) -> Option<(Docker, &'static str, PathBuf)> {
+    let docker = docker()?;
     if podman_has_no_sessions(&docker).await {
-        return;
+        return None;
     }
     let base = busybox_image(&docker).await;
-    let context = scratch("session-context");
+    Some((docker, base, scratch(prefix)))
+}
+
+#[tokio::test]
+async fn a_session_build_reads_its_context_from_the_folder_and_a_second_build_sends_only_what_changed() {
+    let Some((docker, base, context)) = session_test("session-context").await else {
+        return;
+    };
     write(
         &context,
         "Dockerfile",
@@ -194,11 +202,9 @@ fn first_dockerfile_bytes(report: &SessionReport, context: &Path) -> u64 {
 
 #[tokio::test]
 async fn a_secret_reaches_its_step_and_no_layer_and_a_missing_one_is_named() {
-    let Some(docker) = docker() else { return };
-    if podman_has_no_sessions(&docker).await {
+    let Some((docker, base, context)) = session_test("session-secret").await else {
         return;
-    }
-    let base = busybox_image(&docker).await;
+    };
     let secret = unique_name("the-secret-value");
     // The step compares digests: the Dockerfile, kept in the image's history, must not hold
     // the secret itself.
@@ -207,7 +213,6 @@ async fn a_secret_reaches_its_step_and_no_layer_and_a_missing_one_is_named() {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    let context = scratch("session-secret");
     write(
         &context,
         "Dockerfile",
@@ -279,12 +284,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test]
 async fn local_and_tar_outputs_hold_the_files_the_dockerfile_made() {
-    let Some(docker) = docker() else { return };
-    if podman_has_no_sessions(&docker).await {
+    let Some((docker, base, context)) = session_test("session-output").await else {
         return;
-    }
-    let base = busybox_image(&docker).await;
-    let context = scratch("session-output");
+    };
     write(
         &context,
         "Dockerfile",
@@ -437,12 +439,9 @@ int main(void) {
 
 #[tokio::test]
 async fn ssh_forwarding_reaches_the_agent_the_test_started() {
-    let Some(docker) = docker() else { return };
-    if podman_has_no_sessions(&docker).await {
+    let Some((docker, base, context)) = session_test("session-ssh").await else {
         return;
-    }
-    let base = busybox_image(&docker).await;
-    let context = scratch("session-ssh");
+    };
     let agent_dir = scratch("session-agent");
     let agent = Agent::start(&agent_dir);
     std::fs::write(agent_dir.join("probe.c"), AGENT_PROBE).unwrap();
@@ -503,14 +502,12 @@ async fn ssh_forwarding_reaches_the_agent_the_test_started() {
 
 #[tokio::test]
 async fn a_private_base_image_is_pulled_with_credentials_given_only_to_the_session() {
-    let Some(docker) = docker() else { return };
-    if podman_has_no_sessions(&docker).await {
+    let Some((docker, base, context)) = session_test("session-private").await else {
         return;
-    }
+    };
     TokenService::get();
     let registry = companion_variable("DOCKER_TEST_TOKEN_REGISTRY");
     let password = companion_variable("DOCKER_TEST_REGISTRY_PASSWORD");
-    let base = busybox_image(&docker).await;
     let private = format!("{registry}/{}", unique_name("private-base"));
     docker.images().tag(base).repo(&private).tag("v1").send().await.unwrap();
     let auth = docker_engine_runtime::RegistryAuth {
@@ -522,7 +519,6 @@ async fn a_private_base_image_is_pulled_with_credentials_given_only_to_the_sessi
     // Only the registry holds the base image now.
     docker.images().delete(format!("{private}:v1")).send().await.unwrap();
 
-    let context = scratch("session-private");
     write(
         &context,
         "Dockerfile",
@@ -567,12 +563,9 @@ fn a_process_mentions(marker: &str) -> bool {
 
 #[tokio::test]
 async fn dropping_a_build_midway_ends_its_session_and_its_step() {
-    let Some(docker) = docker() else { return };
-    if podman_has_no_sessions(&docker).await {
+    let Some((docker, base, context)) = session_test("session-drop").await else {
         return;
-    }
-    let base = busybox_image(&docker).await;
-    let context = scratch("session-drop");
+    };
     // The step's shell names the marker, so its process can be looked for.
     let marker = unique_name("long-step");
     write(
@@ -613,7 +606,15 @@ async fn dropping_a_build_midway_ends_its_session_and_its_step() {
         .await
         .expect("the step starts");
     assert!(a_process_mentions(&marker), "the step runs");
-    assert!(progress.report().health_checks + progress.report().entries_listed > 0);
+    // The daemon checks the session's health every five seconds while the build runs.
+    let checked = async {
+        while progress.report().health_checks == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), checked)
+        .await
+        .expect("the daemon checks the session's health within 20 s");
     drop(progress);
     // The daemon cancels the build when its request and session go away: the step's process
     // ends long before its sleep would.

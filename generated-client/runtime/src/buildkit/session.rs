@@ -942,6 +942,38 @@ mod tests {
         (writer, response)
     }
 
+    /// Calls the unary `method` with `request`: its answer, if it sent one, and its status code
+    /// and message.
+    async fn unary<A: prost::Message + Default>(
+        sender: &mut hyper::client::conn::http2::SendRequest<AnswerBody>,
+        method: &str,
+        request: &impl prost::Message,
+    ) -> (Option<A>, String, String) {
+        let (writer, response) = call(sender, method, &[]).await;
+        writer.send(request).await.unwrap();
+        let mut body = response.into_body();
+        let mut buffer = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            match frame.unwrap().into_data() {
+                Ok(data) => buffer.extend_from_slice(&data),
+                Err(trailers) => {
+                    let trailers = trailers.into_trailers().unwrap();
+                    let get = |name: &str| {
+                        trailers
+                            .get(name)
+                            .map(|value| value.to_str().unwrap().to_owned())
+                            .unwrap_or_default()
+                    };
+                    let answer = grpc::split_message(&mut buffer)
+                        .unwrap()
+                        .map(|message| A::decode(message).unwrap());
+                    return (answer, get("grpc-status"), get("grpc-message"));
+                }
+            }
+        }
+        panic!("the answer to {method} ended without trailers")
+    }
+
     /// The status and message in an answer's trailers, once its body has ended.
     async fn status_of(body: &mut Incoming) -> (String, String) {
         while let Some(frame) = body.frame().await {
@@ -1046,40 +1078,19 @@ mod tests {
         let report = services.report.clone();
         let mut sender = connected(services).await;
 
-        let (writer, response) = call(&mut sender, GET_SECRET, &[]).await;
-        writer
-            .send(&GetSecretRequest {
-                id: "token".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let mut body = response.into_body();
-        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        let answer = grpc::split_message(&mut bytes::BytesMut::from(&frame[..]))
-            .unwrap()
-            .unwrap();
-        let secret = <GetSecretResponse as prost::Message>::decode(answer).unwrap();
-        assert_eq!(&secret.data[..], b"s3cret");
-        assert_eq!(status_of(&mut body).await.0, "0");
-
-        let (writer, response) = call(&mut sender, GET_SECRET, &[]).await;
-        writer
-            .send(&GetSecretRequest {
-                id: "other".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let (code, message) = status_of(&mut response.into_body()).await;
-        assert_eq!(code, "5");
+        let asked = |id: &str| GetSecretRequest {
+            id: id.into(),
+            ..Default::default()
+        };
+        let (secret, code, _) = unary::<GetSecretResponse>(&mut sender, GET_SECRET, &asked("token")).await;
+        assert_eq!((&secret.unwrap().data[..], code.as_str()), (&b"s3cret"[..], "0"));
+        let (secret, code, message) = unary::<GetSecretResponse>(&mut sender, GET_SECRET, &asked("other")).await;
+        assert_eq!((secret, code.as_str()), (None, "5"));
         assert_eq!(message, r#"secret "other" is not in this session (it has "token")"#);
 
-        let (writer, response) = call(&mut sender, HEALTH_CHECK, &[]).await;
-        writer.send(&HealthCheckRequest::default()).await.unwrap();
-        let mut body = response.into_body();
-        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        assert_eq!(&frame[..], &[0, 0, 0, 0, 2, 0x08, 0x01]);
+        let check = HealthCheckRequest::default();
+        let (health, code, _) = unary::<HealthCheckResponse>(&mut sender, HEALTH_CHECK, &check).await;
+        assert_eq!((health.unwrap().status, code.as_str()), (SERVING, "0"));
 
         let (_writer, response) = call(&mut sender, "/moby.example.v1.Nothing/Here", &[]).await;
         let (code, message) = status_of(&mut response.into_body()).await;
@@ -1151,37 +1162,22 @@ mod tests {
             ..Default::default()
         };
 
-        let (writer, response) = call(&mut sender, FETCH_TOKEN, &[]).await;
-        writer.send(&ask("registry.test:5000")).await.unwrap();
-        let mut body = response.into_body();
-        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        let answer = grpc::split_message(&mut bytes::BytesMut::from(&frame[..]))
-            .unwrap()
-            .unwrap();
-        let token = <FetchTokenResponse as prost::Message>::decode(answer).unwrap();
-        assert_eq!((token.token.as_str(), token.expires_in), ("granted", 300));
+        let (token, code, _) = unary::<FetchTokenResponse>(&mut sender, FETCH_TOKEN, &ask("registry.test:5000")).await;
+        let token = token.unwrap();
+        assert_eq!(
+            (token.token.as_str(), token.expires_in, code.as_str()),
+            ("granted", 300, "0")
+        );
         assert!(token.issued_at > 1_700_000_000, "{token:?}");
-        assert_eq!(status_of(&mut body).await.0, "0");
-
-        let (writer, response) = call(&mut sender, FETCH_TOKEN, &[]).await;
-        writer.send(&ask("other.test")).await.unwrap();
-        let (code, message) = status_of(&mut response.into_body()).await;
-        assert_eq!(code, "7");
+        let (token, code, message) = unary::<FetchTokenResponse>(&mut sender, FETCH_TOKEN, &ask("other.test")).await;
+        assert_eq!((token, code.as_str()), (None, "7"));
         assert!(message.contains("other.test") && message.contains("401"), "{message}");
 
-        let (writer, response) = call(&mut sender, CREDENTIALS, &[]).await;
-        writer
-            .send(&CredentialsRequest {
-                host: "registry.test:5000".into(),
-            })
-            .await
-            .unwrap();
-        let mut body = response.into_body();
-        let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
-        let answer = grpc::split_message(&mut bytes::BytesMut::from(&frame[..]))
-            .unwrap()
-            .unwrap();
-        let login = <CredentialsResponse as prost::Message>::decode(answer).unwrap();
+        let host = CredentialsRequest {
+            host: "registry.test:5000".into(),
+        };
+        let (login, _, _) = unary::<CredentialsResponse>(&mut sender, CREDENTIALS, &host).await;
+        let login = login.unwrap();
         assert_eq!((login.username.as_str(), login.secret.as_str()), ("me", "right"));
         let report = report.snapshot();
         assert_eq!(report.tokens_fetched, ["registry.test:5000"]);
