@@ -957,54 +957,78 @@ mod tests {
             match frame.unwrap().into_data() {
                 Ok(data) => buffer.extend_from_slice(&data),
                 Err(trailers) => {
-                    let trailers = trailers.into_trailers().unwrap();
-                    let get = |name: &str| {
-                        trailers
-                            .get(name)
-                            .map(|value| value.to_str().unwrap().to_owned())
-                            .unwrap_or_default()
-                    };
+                    let (code, message) = trailer_status(&trailers.into_trailers().unwrap());
                     let answer = grpc::split_message(&mut buffer)
                         .unwrap()
                         .map(|message| A::decode(message).unwrap());
-                    return (answer, get("grpc-status"), get("grpc-message"));
+                    return (answer, code, message);
                 }
             }
         }
         panic!("the answer to {method} ended without trailers")
     }
 
+    /// The status code and message of a call's trailers.
+    fn trailer_status(trailers: &http::HeaderMap) -> (String, String) {
+        let get = |name: &str| {
+            trailers
+                .get(name)
+                .map(|value| value.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        (get("grpc-status"), get("grpc-message"))
+    }
+
     /// The status and message in an answer's trailers, once its body has ended.
     async fn status_of(body: &mut Incoming) -> (String, String) {
         while let Some(frame) = body.frame().await {
             if let Ok(trailers) = frame.unwrap().into_trailers() {
-                let get = |name: &str| {
-                    trailers
-                        .get(name)
-                        .map(|value| value.to_str().unwrap().to_owned())
-                        .unwrap_or_default()
-                };
-                return (get("grpc-status"), get("grpc-message"));
+                return trailer_status(&trailers);
             }
         }
         panic!("the answer ended without trailers")
     }
 
-    /// The packets of a DiffCopy answer, one by one.
+    /// The packets of a DiffCopy answer, one by one, then its status.
     struct Answer {
         body: Incoming,
         buffer: bytes::BytesMut,
+        status: Option<(String, String)>,
     }
 
     impl Answer {
-        async fn packet(&mut self) -> Packet {
+        fn new(response: http::Response<Incoming>) -> Self {
+            Answer {
+                body: response.into_body(),
+                buffer: bytes::BytesMut::new(),
+                status: None,
+            }
+        }
+
+        /// The next packet, or `None` once the trailers came.
+        async fn next(&mut self) -> Option<Packet> {
             loop {
                 if let Some(message) = grpc::split_message(&mut self.buffer).unwrap() {
-                    return <Packet as prost::Message>::decode(message).unwrap();
+                    return Some(<Packet as prost::Message>::decode(message).unwrap());
                 }
-                let frame = self.body.frame().await.expect("more of the answer").unwrap();
-                self.buffer.extend_from_slice(&frame.into_data().expect("a message"));
+                if self.status.is_some() {
+                    return None;
+                }
+                let frame = self.body.frame().await.expect("trailers end the answer").unwrap();
+                match frame.into_data() {
+                    Ok(data) => self.buffer.extend_from_slice(&data),
+                    Err(trailers) => self.status = Some(trailer_status(&trailers.into_trailers().unwrap())),
+                }
             }
+        }
+
+        async fn packet(&mut self) -> Packet {
+            self.next().await.expect("another packet")
+        }
+
+        async fn status(mut self) -> (String, String) {
+            while self.next().await.is_some() {}
+            self.status.expect("the trailers came")
         }
     }
 
@@ -1022,10 +1046,7 @@ mod tests {
         let metadata = [("dir-name", "context"), ("exclude-patterns", "*.log")];
         let (writer, response) = call(&mut sender, FILE_SYNC, &metadata).await;
         assert_eq!(response.headers()["content-type"], "application/grpc");
-        let mut answer = Answer {
-            body: response.into_body(),
-            buffer: bytes::BytesMut::new(),
-        };
+        let mut answer = Answer::new(response);
         // The listing: STAT after STAT, then an empty one.
         let mut listed = Vec::new();
         loop {
@@ -1065,7 +1086,7 @@ mod tests {
             .unwrap();
         assert_eq!(answer.packet().await.kind, PacketType::Fin as i32);
         drop(writer);
-        assert_eq!(status_of(&mut answer.body).await, ("0".to_owned(), String::new()));
+        assert_eq!(answer.status().await, ("0".to_owned(), String::new()));
         let report = report.snapshot();
         assert_eq!(report.files_sent, ["context/big.bin"]);
         assert_eq!(report.file_bytes_sent, 300 * 1024);
@@ -1182,6 +1203,89 @@ mod tests {
         let report = report.snapshot();
         assert_eq!(report.tokens_fetched, ["registry.test:5000"]);
         assert_eq!(report.credentials_asked, ["registry.test:5000"]);
+    }
+
+    /// Sends `packets` as the daemon sends an output, answering each REQ from `contents`;
+    /// returns the status the session ended the call with.
+    async fn send_output(
+        sender: &mut hyper::client::conn::http2::SendRequest<AnswerBody>,
+        packets: Vec<Packet>,
+        contents: &HashMap<u32, &'static [u8]>,
+    ) -> (String, String) {
+        let (writer, response) = call(sender, FILE_SEND, &[]).await;
+        for packet in packets {
+            writer.send(&packet).await.unwrap();
+        }
+        let mut answer = Answer::new(response);
+        // Answer requests until the session's FIN, or its failure.
+        while let Some(packet) = answer.next().await {
+            match PacketType::try_from(packet.kind).unwrap() {
+                PacketType::Req => {
+                    let data = Packet {
+                        kind: PacketType::Data as i32,
+                        id: packet.id,
+                        data: Bytes::from_static(contents[&packet.id]),
+                        ..Default::default()
+                    };
+                    writer.send(&data).await.unwrap();
+                    let end = Packet {
+                        data: Bytes::new(),
+                        ..data
+                    };
+                    writer.send(&end).await.unwrap();
+                }
+                PacketType::Fin => {
+                    let fin = Packet {
+                        kind: PacketType::Fin as i32,
+                        ..Default::default()
+                    };
+                    writer.send(&fin).await.unwrap();
+                    drop(writer);
+                    break;
+                }
+                other => panic!("the session sent {other:?}"),
+            }
+        }
+        answer.status().await
+    }
+
+    fn stat(path: &str, mode: u32) -> Packet {
+        Packet {
+            kind: PacketType::Stat as i32,
+            stat: Some(crate::buildkit::filesync::Stat {
+                path: path.into(),
+                mode,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_output_is_written_inside_its_folder_and_paths_leading_out_are_refused() {
+        let dest = std::env::temp_dir().join(format!("session-output-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dest);
+        let mut services = services(std::env::temp_dir());
+        services.outputs = vec![BuildOutput::Local(dest.join("out"))];
+        let mut sender = connected(services).await;
+        let end = Packet {
+            kind: PacketType::Stat as i32,
+            ..Default::default()
+        };
+        let listing = vec![stat("bin", (1 << 31) | 0o755), stat("bin/tool", 0o750), end.clone()];
+        let contents = HashMap::from([(1, &b"#!/bin/sh\n"[..])]);
+        assert_eq!(send_output(&mut sender, listing, &contents).await.0, "0");
+        let tool = dest.join("out/bin/tool");
+        assert_eq!(std::fs::read(&tool).unwrap(), b"#!/bin/sh\n");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&tool).unwrap().permissions().mode() & 0o777, 0o750);
+
+        let escaping = vec![stat("../escaped", 0o644), end];
+        let (code, message) = send_output(&mut sender, escaping, &HashMap::new()).await;
+        assert_eq!(code, "3");
+        assert!(message.contains("\"../escaped\""), "{message}");
+        assert!(!dest.join("escaped").exists());
+        std::fs::remove_dir_all(dest).unwrap();
     }
 
     #[tokio::test]
