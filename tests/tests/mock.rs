@@ -307,6 +307,44 @@ async fn clients_negotiate_down_to_an_older_mock() {
 }
 
 #[tokio::test]
+async fn a_version_below_the_daemons_minimum_is_refused_naming_both_for_every_kind_of_request() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        // As Docker 29 does: it accepts 1.40 and later.
+        mock.server().set_minimum_api_version("1.40");
+        let pinned = docker_engine_runtime::Client::with_options(
+            mock.server().endpoint(),
+            docker_engine_v1_41::API_VERSION,
+            docker_engine_runtime::Options {
+                version: docker_engine_runtime::VersionPolicy::Pinned("1.39".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let old = docker_engine_v1_41::Docker::with_client(pinned);
+        let refused = |error: Error| match error {
+            Error::VersionTooOld { version, minimum, .. } => {
+                assert_eq!((version.as_str(), minimum.as_str()), ("1.39", "1.40"));
+            }
+            other => panic!("expected the refusal of an old version, got {other:?}"),
+        };
+        // A JSON answer carries dockerd's words; a HEAD answer has no body, and the client
+        // reads the minimum from /version.
+        refused(old.system().info().send().await.unwrap_err());
+        refused(old.containers().archive_info("web", "/etc").send().await.unwrap_err());
+        let message = old.system().info().send().await.unwrap_err().to_string();
+        assert!(
+            message.contains("from 1.40") && message.contains("used 1.39"),
+            "{message}"
+        );
+        // At the minimum, nothing is refused for its version.
+        mock.containers().inspect(|_| Ok(Default::default()));
+        mock.docker().unwrap().containers().inspect("web").send().await.unwrap();
+    })
+    .await
+}
+
+#[tokio::test]
 async fn a_live_stream_sends_events_as_the_test_makes_them() {
     within(async {
         let mock = MockDaemon::start_tcp().await.unwrap();

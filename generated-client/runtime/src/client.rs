@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::endpoint::{Endpoint, Environment};
-use crate::error::{daemon_message, decode, registry_errors, status_error, Error, Result};
+use crate::error::{
+    daemon_message, decode, minimum_in_refusal, registry_errors, status_error, Error, Result, EMPTY_BODY,
+};
 use crate::headers::FromHeaders;
 use crate::observe::{Completion, Observation, RequestObserver};
 use crate::pool::{upgrade, Pool, ResponseBody, Reuse, SendError};
@@ -496,7 +498,39 @@ impl Client {
                 message,
             };
         }
+        if status == http::StatusCode::BAD_REQUEST {
+            if let Some(too_old) = self.version_too_old(operation, version, &message).await {
+                return too_old;
+            }
+        }
         status_error(operation, status, message, version)
+    }
+
+    /// The daemon's refusal of an old API version, from its message, or for an answer without
+    /// one (a `HEAD` request's) from the minimum its `/version` reports.
+    async fn version_too_old(&self, operation: &'static str, version: &str, message: &str) -> Option<Error> {
+        if self.inner.options.version == VersionPolicy::Unversioned {
+            return None;
+        }
+        let minimum = match minimum_in_refusal(message) {
+            Some(minimum) => minimum.to_owned(),
+            None if message == EMPTY_BODY => {
+                let (status, body) = self.get_raw(operation, "/version", None, ERROR_BODY_LIMIT).await.ok()?;
+                #[derive(serde::Deserialize)]
+                struct Versions {
+                    #[serde(rename = "MinAPIVersion")]
+                    minimum: Option<String>,
+                }
+                let versions: Versions = serde_json::from_slice(&body).ok().filter(|_| status.is_success())?;
+                versions.minimum?
+            }
+            None => return None,
+        };
+        (compare_versions(version, &minimum) == std::cmp::Ordering::Less).then(|| Error::VersionTooOld {
+            operation,
+            version: version.to_owned(),
+            minimum,
+        })
     }
 
     async fn collect_body(&self, response: http::Response<ResponseBody>, operation: &'static str) -> Result<Bytes> {

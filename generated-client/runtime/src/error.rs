@@ -45,6 +45,17 @@ pub enum Error {
     /// The stream ended in the middle of a message or frame.
     #[error("{operation}: stream truncated: {message}")]
     Truncated { operation: &'static str, message: String },
+    /// The daemon no longer accepts the API version in use: it is older than the daemon's
+    /// minimum (Docker 25 accepts 1.24 and later, Docker 29 1.40 and later).
+    #[error(
+        "{operation}: the daemon accepts API versions from {minimum}, and this request used {version}: \
+         use a crate of API {minimum} or later, or let the client negotiate (no DOCKER_API_VERSION)"
+    )]
+    VersionTooOld {
+        operation: &'static str,
+        version: String,
+        minimum: String,
+    },
     /// The operation does not exist in the API version in use.
     #[error("{operation} is not available in API version {version}: {message}")]
     UnsupportedVersion {
@@ -122,6 +133,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Daemon { status, .. } | Error::Registry { status, .. } => Some(*status),
+            Error::VersionTooOld { .. } => Some(400),
             _ => None,
         }
     }
@@ -152,6 +164,9 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     format!("{:?}{more}", text)
 }
 
+/// The message of an error answer without a body (a `HEAD` request's).
+pub(crate) const EMPTY_BODY: &str = "(empty body)";
+
 /// The daemon's error message from a body: `{"message": ...}` JSON, else the text itself.
 pub(crate) fn daemon_message(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
@@ -160,7 +175,7 @@ pub(crate) fn daemon_message(body: &[u8]) -> String {
     }
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(error) => error.message,
-        Err(_) if body.is_empty() => "(empty body)".to_owned(),
+        Err(_) if body.is_empty() => EMPTY_BODY.to_owned(),
         Err(_) => String::from_utf8_lossy(body).trim().to_owned(),
     }
 }
@@ -287,6 +302,14 @@ pub(crate) fn status_error(operation: &'static str, status: http::StatusCode, me
     }
 }
 
+/// The minimum version in dockerd's refusal of an old one: "client version 1.25 is too old.
+/// Minimum supported API version is 1.40, please upgrade your client to a newer version".
+pub(crate) fn minimum_in_refusal(message: &str) -> Option<&str> {
+    let (_, after) = message.split_once("is too old. Minimum supported API version is ")?;
+    let minimum = after.split([',', ' ']).next()?;
+    (!minimum.is_empty() && minimum.chars().all(|c| c.is_ascii_digit() || c == '.')).then_some(minimum)
+}
+
 /// Whether an error answer says the server has no such route, rather than no such object: Docker
 /// answers "page not found"; Podman answers a bare "Not Found" (its objects' 404s are JSON), or
 /// 405 where the path exists for other methods.
@@ -301,6 +324,15 @@ fn is_unknown_route(status: http::StatusCode, message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minimum_is_read_from_dockerds_refusal() {
+        let refusal = "client version 1.25 is too old. Minimum supported API version is 1.40, please upgrade \
+                       your client to a newer version";
+        assert_eq!(minimum_in_refusal(refusal), Some("1.40"));
+        assert_eq!(minimum_in_refusal("Minimum supported API version is 1.24"), None);
+        assert_eq!(minimum_in_refusal("no such container"), None);
+    }
 
     #[test]
     fn unknown_routes_are_told_from_missing_objects() {

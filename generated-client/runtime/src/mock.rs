@@ -67,6 +67,8 @@ struct State {
     handlers: Mutex<HashMap<&'static str, Handler>>,
     log: Mutex<Vec<LoggedRequest>>,
     api_version: Mutex<String>,
+    /// The oldest version a request may ask for, as `/version`'s `MinAPIVersion` reports it.
+    minimum_version: Mutex<String>,
     /// What a replaying server answers, in order, instead of handlers.
     script: Option<Mutex<record::Script>>,
     /// What went wrong in scripted sessions.
@@ -138,6 +140,7 @@ impl MockServer {
             handlers: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             api_version: Mutex::new(api_version.to_owned()),
+            minimum_version: Mutex::new(MIN_API_VERSION.to_owned()),
             script,
             session_problems: Mutex::new(Vec::new()),
         });
@@ -201,6 +204,13 @@ impl MockServer {
     /// version negotiation.
     pub fn set_api_version(&self, version: &str) {
         *self.state.api_version.lock().expect("mock version") = version.to_owned();
+    }
+
+    /// The oldest API version a request may ask for (dockerd 25 accepts 1.24 on, 29 1.40 on):
+    /// an older one is refused with dockerd's words (a `HEAD` request without a body, as dockerd
+    /// answers it), and `/version` reports it as `MinAPIVersion`.
+    pub fn set_minimum_api_version(&self, version: &str) {
+        *self.state.minimum_version.lock().expect("mock version") = version.to_owned();
     }
 
     /// Every request received so far, oldest first.
@@ -294,6 +304,7 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().map(decode_query).unwrap_or_default();
     let api_version = state.api_version.lock().expect("mock version").clone();
+    let minimum_version = state.minimum_version.lock().expect("mock version").clone();
     let (requested_version, unversioned) = split_version(&path);
     let found = find_route(state.routes, &parts.method, unversioned);
     let operation = found.as_ref().map(|(route, _)| route.operation);
@@ -312,6 +323,15 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
             &body,
         );
         replayed(answer)
+    } else if let Some(too_old) = requested_version.filter(|v| newer(&minimum_version, v)) {
+        let refusal = Reply::error(&MockError::bad_request(format!(
+            "client version {too_old} is too old. Minimum supported API version is {minimum_version}, please \
+             upgrade your client to a newer version"
+        )));
+        match parts.method == Method::HEAD {
+            true => Reply::whole(refusal.status, "text/plain; charset=utf-8", ""),
+            false => refusal,
+        }
     } else if let Some(too_new) = requested_version.filter(|v| newer(v, &api_version)) {
         Reply::error(&MockError::bad_request(format!(
             "client version {too_new} is too new. Maximum supported API version is {api_version}"
@@ -331,7 +351,7 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
                 headers: parts.headers,
                 body,
             }),
-            None => default_reply(route, &parts.method, &api_version),
+            None => default_reply(route, &parts.method, &api_version, &minimum_version),
         }
     } else {
         Reply::error(&MockError::not_found("page not found"))
@@ -463,7 +483,7 @@ fn replayed(answer: Result<Exchange, String>) -> Reply {
 
 /// What an operation nothing was set for answers: `/_ping` and `/version` as a daemon of the
 /// mock's version; anything else as the daemon answers an unknown route, naming what to set.
-fn default_reply(route: &Route, method: &Method, api_version: &str) -> Reply {
+fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_version: &str) -> Reply {
     match route.path {
         "/_ping" => {
             let body = if method == Method::HEAD { "" } else { "OK" };
@@ -474,7 +494,7 @@ fn default_reply(route: &Route, method: &Method, api_version: &str) -> Reply {
         "/version" => json_answer(serde_json::json!({
             "Version": "mock",
             "ApiVersion": api_version,
-            "MinAPIVersion": MIN_API_VERSION,
+            "MinAPIVersion": minimum_version,
             "Os": "linux",
             "Arch": "amd64",
             "Components": [{"Name": "Engine", "Version": "mock", "Details": {"ApiVersion": api_version}}],
