@@ -136,14 +136,14 @@ async fn an_unset_operation_names_its_setter_and_a_missing_object_is_a_daemon_er
             other => panic!("expected the mock's 404, got {other:?}"),
         }
         match docker.images().inspect("docker.io/library/busybox:latest").send().await {
-            Err(Error::UnsupportedVersion { operation, message, .. }) => {
-                assert_eq!(operation, "ImageInspect");
-                assert!(
-                    message.contains("set one with MockDaemon::images().inspect"),
-                    "{message}"
+            Err(error @ Error::Daemon { status: 501, .. }) => {
+                assert_eq!(
+                    error.to_string(),
+                    "ImageInspect: daemon answered 501: no answer is set for ImageInspect in the fake daemon; \
+                     set one with MockDaemon::images().inspect"
                 );
             }
-            other => panic!("expected an unknown route naming the setter, got {other:?}"),
+            other => panic!("expected the unset operation's 501 naming the setter, got {other:?}"),
         }
         let logged = mock.server().requests().pop().unwrap();
         assert_eq!(logged.path, "/v1.41/images/docker.io%2Flibrary%2Fbusybox%3Alatest/json");

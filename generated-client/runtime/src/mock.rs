@@ -482,7 +482,7 @@ fn replayed(answer: Result<Exchange, String>) -> Reply {
 }
 
 /// What an operation nothing was set for answers: `/_ping` and `/version` as a daemon of the
-/// mock's version; anything else as the daemon answers an unknown route, naming what to set.
+/// mock's version; anything else 501 Not Implemented, saying it is unset and naming what to set.
 fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_version: &str) -> Reply {
     match route.path {
         "/_ping" => {
@@ -499,14 +499,20 @@ fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_vers
             "Arch": "amd64",
             "Components": [{"Name": "Engine", "Version": "mock", "Details": {"ApiVersion": api_version}}],
         })),
-        _ if route.setter.is_empty() => Reply::error(&MockError::not_found(format!(
-            "page not found: the mock daemon cannot answer {} (a WebSocket session)",
-            route.operation
-        ))),
-        _ => Reply::error(&MockError::not_found(format!(
-            "page not found: the mock daemon has no answer for {}; set one with MockDaemon::{}",
-            route.operation, route.setter
-        ))),
+        _ if route.setter.is_empty() => Reply::error(&MockError::new(
+            501,
+            format!(
+                "the fake daemon cannot answer {} (a WebSocket session has no setter)",
+                route.operation
+            ),
+        )),
+        _ => Reply::error(&MockError::new(
+            501,
+            format!(
+                "no answer is set for {} in the fake daemon; set one with MockDaemon::{}",
+                route.operation, route.setter
+            ),
+        )),
     }
 }
 

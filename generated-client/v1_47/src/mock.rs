@@ -5,13 +5,19 @@
 //! [`MockDaemon::start`] listens on a Unix socket of its own and [`MockDaemon::docker`]
 //! gives a client connected to it. A test sets the answers it needs, typed as the
 //! client's (`mock.containers().inspect(|request| Ok(...))`); an operation left unset
-//! answers as a daemon without that route, with a message naming the setter to use.
+//! answers 501, saying so and naming the setter to use.
 //! `/_ping` and `/version` answer as a daemon of this version unless set, and every request
 //! is logged ([`MockServer::requests`]). [`MockDaemon::replay`] answers instead from a
 //! session recorded against a real daemon.
-use docker_engine_runtime::mock::{
-    self, Bytes, MockError, MockRequest, MockServer, Route,
+use docker_engine_runtime::mock::{self, Route};
+/// What the handlers of a fake daemon take and give, from the runtime: a test needs no
+/// other crate than this one.
+#[doc(inline)]
+pub use docker_engine_runtime::mock::{
+    Bytes, MockError, MockRequest, MockServer, MockSession, MockStream, Recorder,
 };
+#[doc(inline)]
+pub use docker_engine_runtime::{Output, PathStat};
 /// A fake daemon; dropping it stops it and removes its socket.
 #[derive(Debug)]
 pub struct MockDaemon {
@@ -32,7 +38,7 @@ impl MockDaemon {
         })
     }
     /// A fake daemon answering the requests recorded in `file` by a
-    /// [`Recorder`](docker_engine_runtime::mock::Recorder), in their order; a request that
+    /// [`Recorder`], in their order; a request that
     /// differs from the recording is answered with an error naming the difference and
     /// reported by [`MockServer::replay_outcome`].
     pub async fn replay(
