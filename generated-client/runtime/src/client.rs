@@ -509,7 +509,9 @@ impl Client {
     /// The daemon's refusal of an old API version, from its message, or for an answer without
     /// one (a `HEAD` request's) from the minimum its `/version` reports.
     async fn version_too_old(&self, operation: &'static str, version: &str, message: &str) -> Option<Error> {
-        if self.inner.options.version == VersionPolicy::Unversioned {
+        // Only a request that named a version (not the negotiating ping) can have been refused for it.
+        let numbered = !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.');
+        if self.inner.options.version == VersionPolicy::Unversioned || !numbered {
             return None;
         }
         let minimum = match minimum_in_refusal(message) {
