@@ -108,8 +108,16 @@ async fn list_prints_the_images_and_containers_the_daemon_lists() {
 #[tokio::test(flavor = "multi_thread")]
 async fn events_prints_each_event_and_stops_after_the_count() {
     let mock = MockDaemon::start().await.unwrap();
-    mock.system().events(|request| {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    mock.system().events(move |request| {
         assert_eq!(request.filters()?["type"], ["container"]);
+        // `--since 10m` reaches the daemon as the Unix seconds it takes, ten minutes back.
+        let since: u64 = request.query("since").expect("since").parse().expect("Unix seconds");
+        assert!((started - 601..=started - 599).contains(&since), "{since}");
+        assert_eq!(request.query("until"), Some("1700000100"));
         Ok(["create", "start", "die"]
             .iter()
             .enumerate()
@@ -125,7 +133,21 @@ async fn events_prints_each_event_and_stops_after_the_count() {
             })
             .collect())
     });
-    let output = run_example!(&mock, "events", &["--filter", "type=container", "--count", "2"]).await;
+    let output = run_example!(
+        &mock,
+        "events",
+        &[
+            "--filter",
+            "type=container",
+            "--count",
+            "2",
+            "--since",
+            "10m",
+            "--until",
+            "2023-11-14T22:15:00Z"
+        ]
+    )
+    .await;
     let printed = succeeded(&output);
     assert_eq!(
         printed.lines().collect::<Vec<_>>(),
@@ -359,6 +381,29 @@ async fn container_inspects_and_prints_logs_apart() {
     assert_eq!(
         (details["Id"].as_str(), details["Name"].as_str()),
         (Some(ID), Some("/web"))
+    );
+
+    // A reader that leaves at once (`container inspect web | head -0`): the example ends as
+    // other tools do, by SIGPIPE, without a panic.
+    let mut command = program_without_docker_environment(env!("CARGO_BIN_EXE_container"));
+    command
+        .args(["inspect", "web"])
+        .env("DOCKER_HOST", mock.server().host())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start the example");
+    drop(child.stdout.take());
+    let output = tokio::task::spawn_blocking(move || wait_at_most(child, LIMIT))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{}", describe_output(&output));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "{}",
+        describe_output(&output)
     );
     let output = run_example!(&mock, "container", &["logs", "web", "--tail", "2"]).await;
     assert_eq!(succeeded(&output), "to stdout\n");

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use docker_engine_v1_41::Filters;
-use docker_examples::{connect, run, short_id, Failure};
+use docker_examples::{connect, run, short_id, unix_seconds, Failure};
 use futures_util::StreamExt;
 
 #[derive(Parser)]
@@ -43,11 +43,13 @@ async fn watch(args: Args) -> Result<ExitCode, Failure> {
         filters = filters.add(key, value);
     }
     let mut request = docker.system().events().filters(filters);
+    // The daemon takes Unix seconds; the CLI's other forms are converted here, as it does.
+    let now = std::time::SystemTime::now();
     if let Some(since) = args.since {
-        request = request.since(since);
+        request = request.since(unix_seconds(&since, now).map_err(|e| format!("--since: {e}"))?);
     }
     if let Some(until) = args.until {
-        request = request.until(until);
+        request = request.until(unix_seconds(&until, now).map_err(|e| format!("--until: {e}"))?);
     }
     let events = request.send().await?;
     let mut events = events.take(args.count.unwrap_or(usize::MAX));
