@@ -25,13 +25,15 @@ pub fn run<F>(program: F) -> ExitCode
 where
     F: Future<Output = Result<ExitCode, Failure>>,
 {
-    // A reader that leaves early (`container inspect web | head`) ends the program quietly, as it
-    // ends `docker` and other command-line tools: Rust ignores SIGPIPE, and a print to the closed
-    // pipe would panic.
-    // SAFETY: called before any other thread exists, restoring the signal's default action.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // A print to a reader that left (`container inspect web | head`) panics in Rust, which
+    // ignores SIGPIPE so that a closed socket is an error rather than death; that one panic is
+    // kept quiet here, and the program ends as other tools end, by SIGPIPE.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !closed_stdout(info.payload()) {
+            default_hook(info);
+        }
+    }));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -39,16 +41,43 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(program);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(program)));
     // A read of stdin may still be blocked on its thread; waiting for it would hang the exit.
     runtime.shutdown_background();
     match outcome {
-        Ok(code) => code,
-        Err(e) => {
+        Ok(Ok(code)) => code,
+        Ok(Err(e))
+            if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            end_by_sigpipe()
+        }
+        Ok(Err(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+        Err(panic) if closed_stdout(panic.as_ref()) => end_by_sigpipe(),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
+}
+
+/// Whether a panic is `println!`'s on a standard output whose reader has left.
+fn closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
+/// Ends the process by SIGPIPE, as a program that wrote to a closed pipe ends by default.
+fn end_by_sigpipe() -> ExitCode {
+    // SAFETY: restores the signal's default action and raises it; nothing runs after it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    ExitCode::from(141)
 }
 
 /// Writes a container's output to ours until it ends: its stderr to our stderr, the rest (or the
