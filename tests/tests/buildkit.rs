@@ -37,9 +37,9 @@ async fn build(docker: &Docker, session: BuildSession, tag: Option<&str>, no_cac
     if let Some(tag) = tag {
         request = request.t(tag);
     }
-    let mut progress = request
-        .send_in_session(session)
+    let mut progress = tokio::time::timeout(BUILD_LIMIT, request.send_in_session(session))
         .await
+        .expect("the session opens and the build starts within the limit")
         .expect("the session build starts");
     let mut logs = String::new();
     let read = async {
@@ -573,17 +573,20 @@ async fn dropping_a_build_midway_ends_its_session_and_its_step() {
         "Dockerfile",
         format!("FROM {base}\nRUN echo started && sleep 120 && echo {marker}\n"),
     );
-    let running = BuildSession::new(&context).start(docker.client()).await.unwrap();
+    let opened = tokio::time::timeout(BUILD_LIMIT, BuildSession::new(&context).start(docker.client()));
+    let running = opened.await.expect("the session opens within the limit").unwrap();
     assert!(running.is_open());
-    let progress = docker
+    let started = docker
         .images()
         .build()
         .version(ImageBuildVersion::V2)
         .session(running.id())
         .remote(REMOTE_CLIENT_SESSION)
         .nocache(true)
-        .send()
+        .send();
+    let progress = tokio::time::timeout(BUILD_LIMIT, started)
         .await
+        .expect("the build starts within the limit")
         .unwrap();
     let mut progress = running.attach(progress);
     let started = async {

@@ -273,12 +273,10 @@ async fn search_reads_the_results_of_a_registry_that_serves_v1_search() {
         return;
     }
     let (address, seen) = serve_v1_search().await;
-    let results = docker
-        .images()
-        .search(format!("{address}/busybox"))
-        .limit(7)
-        .send()
+    let search = docker.images().search(format!("{address}/busybox")).limit(7).send();
+    let results = tokio::time::timeout(std::time::Duration::from_secs(60), search)
         .await
+        .expect("the daemon answers the search within a minute")
         .expect("the daemon searches the test's endpoint");
     assert_eq!(results.len(), 1, "{results:?}");
     let found = &results[0];

@@ -460,6 +460,13 @@ async fn a_locked_manager_restarted_is_unlocked_with_its_key() {
         return;
     }
     let mut own = OwnDaemon::new("lock");
+    // Each daemon start has its own limit; the swarm's calls all together have this one.
+    tokio::time::timeout(Duration::from_secs(240), lock_restart_and_unlock(&mut own))
+        .await
+        .expect("the locked swarm test ends within four minutes");
+}
+
+async fn lock_restart_and_unlock(own: &mut OwnDaemon) {
     let docker = own.start().await;
     let init = SwarmInitRequest {
         listen_addr: Some(format!("{}:2377", OwnDaemon::ADDRESS)),
