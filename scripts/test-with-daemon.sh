@@ -28,6 +28,9 @@ command -v nsenter >/dev/null || need+=(util-linux)
 command -v podman >/dev/null || need+=(podman)
 command -v ssh >/dev/null || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# The BuildKit ssh test compiles a static probe for the agent (busybox has no Unix socket client).
+command -v cc >/dev/null || need+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq
