@@ -194,6 +194,23 @@ struct Token {
     usable_until: Instant,
 }
 
+impl Token {
+    /// A token as kept for later requests: asked for at `asked`, used until a little before
+    /// it expires.
+    fn kept(operation: &'static str, realm: &str, asked: Instant, answer: TokenAnswer) -> Result<Token> {
+        let authorization = HeaderValue::try_from(format!("Bearer {}", answer.token)).map_err(|_| Error::Auth {
+            operation,
+            realm: realm.to_owned(),
+            message: "the token is not a header value".into(),
+        })?;
+        let lifetime = answer.lifetime;
+        Ok(Token {
+            authorization,
+            usable_until: asked + lifetime - TOKEN_MARGIN.min(lifetime / 4),
+        })
+    }
+}
+
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
@@ -283,9 +300,11 @@ impl Authenticator {
                     realm: self.server.clone(),
                     message: format!("the Bearer challenge {text:?} names no realm"),
                 })?;
-                let token = self
-                    .fetch_token(operation, realm, challenge.parameter("service"), &scopes, secret)
+                let asked = Instant::now();
+                let answer = self
+                    .token_answer(operation, realm, challenge.parameter("service"), &scopes, secret)
                     .await?;
+                let token = Token::kept(operation, realm, asked, answer)?;
                 let authorization = token.authorization.clone();
                 self.state
                     .lock()
@@ -339,28 +358,6 @@ impl Authenticator {
         let secret = self.secret(operation)?;
         let answer = self.token_answer(operation, realm, service, scopes, secret).await?;
         Ok((answer.token, answer.lifetime.as_secs()))
-    }
-
-    async fn fetch_token(
-        &self,
-        operation: &'static str,
-        realm: &str,
-        service: Option<&str>,
-        scopes: &[String],
-        secret: Option<(String, String)>,
-    ) -> Result<Token> {
-        let asked = Instant::now();
-        let answer = self.token_answer(operation, realm, service, scopes, secret).await?;
-        let authorization = HeaderValue::try_from(format!("Bearer {}", answer.token)).map_err(|_| Error::Auth {
-            operation,
-            realm: realm.to_owned(),
-            message: "the token is not a header value".into(),
-        })?;
-        let lifetime = answer.lifetime;
-        Ok(Token {
-            authorization,
-            usable_until: asked + lifetime - TOKEN_MARGIN.min(lifetime / 4),
-        })
     }
 
     async fn token_answer(

@@ -152,8 +152,8 @@ pub(crate) struct FolderRequest {
 /// The entries of a folder to send, in the order they are listed.
 struct Listing {
     stats: Vec<Stat>,
-    /// Where the contents of each listed regular file are, by its id.
-    sources: HashMap<u32, PathBuf>,
+    /// Where the contents of each listed regular file are, by its id, and its listed path.
+    sources: HashMap<u32, (PathBuf, String)>,
 }
 
 struct Filter {
@@ -302,7 +302,7 @@ impl Walk<'_> {
             }
         }
         if has_contents(stat.mode) && stat.linkname.is_empty() {
-            self.listing.sources.insert(id, full.to_owned());
+            self.listing.sources.insert(id, (full.to_owned(), stat.path.clone()));
         }
         self.listing.stats.push(stat);
     }
@@ -348,10 +348,6 @@ pub(crate) async fn send_folder(
         .await
         .map_err(|e| Status::new(Code::Internal, format!("listing the folder failed: {e}")))??;
     let Listing { stats, mut sources } = listing;
-    let paths: HashMap<u32, String> = sources
-        .keys()
-        .map(|&id| (id, stats[id as usize].path.clone()))
-        .collect();
     report.listed(stats.len());
     let (requested, mut requests) = mpsc::unbounded_channel::<u32>();
 
@@ -397,7 +393,7 @@ pub(crate) async fn send_folder(
     let send_contents = async {
         let mut buffer = vec![0; DATA_CHUNK];
         while let Some(id) = requests.recv().await {
-            let source = sources.remove(&id).ok_or_else(|| {
+            let (source, path) = sources.remove(&id).ok_or_else(|| {
                 Status::new(
                     Code::InvalidArgument,
                     format!("the daemon asked for entry {id}, which is no file listed"),
@@ -427,7 +423,7 @@ pub(crate) async fn send_folder(
                     ..Packet::of(PacketType::Data)
                 })
                 .await?;
-            report.sent_file(name, &paths[&id], size);
+            report.sent_file(name, &path, size);
         }
         Ok::<_, Status>(())
     };
