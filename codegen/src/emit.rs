@@ -80,13 +80,20 @@ all-features = true
 test = false
 
 [features]
+default = ["archive"]
 # Mutual TLS for daemons on tcp://host:2376 (DOCKER_TLS_VERIFY), with rustls.
 tls = ["docker-engine-runtime/tls"]
+# `docker_engine_runtime::tar_directory` and `tar_files`, for build contexts and copies.
+archive = ["docker-engine-runtime/archive"]
+# Attach over a WebSocket: `send` of the `attach/ws` operation.
+websocket = ["docker-engine-runtime/websocket"]
+# BuildKit sessions (`send_in_session` of image builds) and build progress decoded.
+buildkit = ["docker-engine-runtime/buildkit"]
 # `mock::MockDaemon`, a fake daemon for testing code that uses this crate without Docker.
 mock = ["docker-engine-runtime/mock"]
 
 [dependencies]
-docker-engine-runtime = {{ path = "../runtime", version = "{runtime_version}" }}
+docker-engine-runtime = {{ path = "../../runtime", version = "{runtime_version}", default-features = false }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
 
@@ -813,6 +820,7 @@ fn session_send(op: &Operation, output: &TokenStream) -> TokenStream {
         /// from its folder on demand (`remote=client-session`), and the build may ask it for
         /// secrets, ssh agents and registry credentials and send it outputs. The session ends
         /// when the returned stream ends or is dropped; its report says what it served.
+        #[cfg(feature = "buildkit")]
         pub async fn send_in_session(
             self,
             session: docker_engine_runtime::buildkit::BuildSession,
@@ -975,7 +983,14 @@ fn request_builder(op: &Operation) -> TokenStream {
             quote! { self.client.send_path_stat(request).await },
         ),
     };
-    let doc = format!(" Request builder for `{id}`; send it with [`{builder}::send`].");
+    // The runtime's optional parts an answer kind needs, named by the crate's features of the same name.
+    let needs_feature = matches!(op.response, Response::WebSocket).then(|| quote! { #[cfg(feature = "websocket")] });
+    let mut doc = format!(" Request builder for `{id}`; send it with [`{builder}::send`].");
+    // Without the feature the builder stays, so that the missing `send` is what a build names.
+    let unsent = needs_feature.is_some().then(|| {
+        doc = format!(" Request builder for `{id}`; send it with `send`, which needs the crate's `websocket` feature.");
+        quote! { #[cfg_attr(not(feature = "websocket"), allow(dead_code))] }
+    });
     let build = quote! {
         let mut request = #new_request;
         #(#apply)*
@@ -1003,6 +1018,7 @@ fn request_builder(op: &Operation) -> TokenStream {
             None,
             quote! {
                 /// Sends the request and decodes the response.
+                #needs_feature
                 pub async fn send(self) -> Result<#output> {
                     #build
                     #finish
@@ -1017,6 +1033,7 @@ fn request_builder(op: &Operation) -> TokenStream {
         #[doc = #doc]
         #[derive(Debug)]
         #[must_use = "a request does nothing until it is sent"]
+        #unsent
         pub struct #builder {
             client: Client,
             #(#fields)*
@@ -1031,6 +1048,7 @@ fn request_builder(op: &Operation) -> TokenStream {
             #session_send
         }
 
+        #needs_feature
         impl std::future::IntoFuture for #builder {
             type Output = Result<#output>;
             type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;

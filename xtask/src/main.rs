@@ -21,7 +21,7 @@ enum Command {
     Generate {
         version: Option<String>,
         /// Write the crates into this folder instead of generated-client/ (they still refer to
-        /// the runtime as `../runtime`); the benchmark times generation this way.
+        /// the runtime as `../../runtime`); the benchmark times generation this way.
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -36,7 +36,7 @@ default = ["tls"]
 tls = ["docker-engine-runtime/tls"]
 
 [dependencies]
-docker-engine-runtime = {{ path = "../runtime", version = "{runtime_version}" }}
+docker-engine-runtime = {{ path = "../../runtime", version = "{runtime_version}", default-features = false, features = ["registry"] }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
 

@@ -2353,9 +2353,10 @@ impl std::future::IntoFuture for ContainerAttachBuilder {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerAttachWebsocket`; send it with [`ContainerAttachWebsocketBuilder::send`].
+/// Request builder for `ContainerAttachWebsocket`; send it with `send`, which needs the crate's `websocket` feature.
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
+#[cfg_attr(not(feature = "websocket"), allow(dead_code))]
 pub struct ContainerAttachWebsocketBuilder {
     client: Client,
     id: String,
@@ -2408,6 +2409,7 @@ impl ContainerAttachWebsocketBuilder {
         self
     }
     /// Sends the request and decodes the response.
+    #[cfg(feature = "websocket")]
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
@@ -2444,6 +2446,7 @@ impl ContainerAttachWebsocketBuilder {
         self.client.websocket(request).await
     }
 }
+#[cfg(feature = "websocket")]
 impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<

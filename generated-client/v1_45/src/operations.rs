@@ -2689,9 +2689,10 @@ impl std::future::IntoFuture for ContainerAttachBuilder {
         Box::pin(self.send())
     }
 }
-/// Request builder for `ContainerAttachWebsocket`; send it with [`ContainerAttachWebsocketBuilder::send`].
+/// Request builder for `ContainerAttachWebsocket`; send it with `send`, which needs the crate's `websocket` feature.
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
+#[cfg_attr(not(feature = "websocket"), allow(dead_code))]
 pub struct ContainerAttachWebsocketBuilder {
     client: Client,
     id: String,
@@ -2746,6 +2747,7 @@ impl ContainerAttachWebsocketBuilder {
         self
     }
     /// Sends the request and decodes the response.
+    #[cfg(feature = "websocket")]
     pub async fn send(self) -> Result<docker_engine_runtime::Session> {
         let mut request = Request::new(
             Method::GET,
@@ -2782,6 +2784,7 @@ impl ContainerAttachWebsocketBuilder {
         self.client.websocket(request).await
     }
 }
+#[cfg(feature = "websocket")]
 impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
     type Output = Result<docker_engine_runtime::Session>;
     type IntoFuture = std::pin::Pin<
@@ -3499,6 +3502,7 @@ impl ImageBuildBuilder {
     /// from its folder on demand (`remote=client-session`), and the build may ask it for
     /// secrets, ssh agents and registry credentials and send it outputs. The session ends
     /// when the returned stream ends or is dropped; its report says what it served.
+    #[cfg(feature = "buildkit")]
     pub async fn send_in_session(
         self,
         session: docker_engine_runtime::buildkit::BuildSession,

@@ -1,0 +1,154 @@
+//! Tar bodies for build contexts, archive uploads and image imports.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::stream;
+use tokio::sync::mpsc;
+
+use crate::http::request::Body;
+
+/// How many tar chunks may wait for the connection before the tarring thread blocks, so a large
+/// directory is streamed in bounded memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+const CHUNK_SIZE: usize = 64 * 1024;
+
+/// A tar archive of in-memory files (path inside the archive, content), mode 0644.
+pub fn tar_files<P: AsRef<str>, C: AsRef<[u8]>>(files: impl IntoIterator<Item = (P, C)>) -> io::Result<Vec<u8>> {
+    let mut archive = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let content = content.as_ref();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        archive.append_data(&mut header, path.as_ref(), content)?;
+    }
+    archive.into_inner()
+}
+
+/// The directory `dir` as a tar body, produced on a thread while it is sent; files are stored
+/// relative to `dir`, symlinks as links. A file that cannot be read fails the request with an
+/// error naming it.
+pub fn tar_directory(dir: impl Into<PathBuf>) -> Body {
+    let dir = dir.into();
+    let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
+    std::thread::spawn(move || {
+        let mut writer = ChunkWriter {
+            sender: sender.clone(),
+            buffer: Vec::with_capacity(CHUNK_SIZE),
+        };
+        let result = append_directory(&mut writer, &dir).and_then(|()| writer.flush());
+        if let Err(error) = result {
+            let _ = sender.blocking_send(Err(error));
+        }
+    });
+    Body::from_stream(stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    }))
+}
+
+fn append_directory(writer: &mut ChunkWriter, dir: &Path) -> io::Result<()> {
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    let mut archive = tar::Builder::new(writer);
+    archive.follow_symlinks(false);
+    archive
+        .append_dir_all(".", dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("tarring {}: {e}", dir.display())))?;
+    archive.finish()
+}
+
+/// Collects tar output into chunks and hands each to the body stream, blocking while the
+/// connection is behind.
+struct ChunkWriter {
+    sender: mpsc::Sender<io::Result<Bytes>>,
+    buffer: Vec<u8>,
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK_SIZE {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_SIZE)));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the request was dropped"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn collect(body: Body) -> io::Result<Vec<u8>> {
+        Ok(body.http.collect().await?.to_bytes().to_vec())
+    }
+
+    fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut archive = tar::Archive::new(tar);
+        let mut found = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().display().to_string();
+            let mut content = Vec::new();
+            io::Read::read_to_end(&mut entry, &mut content).unwrap();
+            found.push((path, content));
+        }
+        found
+    }
+
+    #[test]
+    fn in_memory_files_round_trip() {
+        let tar = tar_files([("Dockerfile", &b"FROM scratch\n"[..]), ("app/run.sh", b"echo hi\n")]).unwrap();
+        assert_eq!(
+            entries(&tar),
+            vec![
+                ("Dockerfile".to_owned(), b"FROM scratch\n".to_vec()),
+                ("app/run.sh".to_owned(), b"echo hi\n".to_vec())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_directory_is_streamed_whole_beyond_the_channel_capacity() {
+        let dir = std::env::temp_dir().join(format!("tar-directory-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let big: Vec<u8> = (0..CHUNK_SIZE * (CHUNKS_IN_FLIGHT + 3))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(dir.join("sub/big.bin"), &big).unwrap();
+        std::fs::write(dir.join("Dockerfile"), "FROM busybox\n").unwrap();
+
+        let tar = collect(tar_directory(&dir)).await.unwrap();
+        let mut files = entries(&tar);
+        files.retain(|(_, content)| !content.is_empty());
+        files.sort();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0], ("Dockerfile".to_owned(), b"FROM busybox\n".to_vec()));
+        assert_eq!(files[1].0, "sub/big.bin");
+        assert!(files[1].1 == big, "the large file came out changed");
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_fails_the_body_naming_it() {
+        let error = collect(tar_directory("/no/such/context")).await.unwrap_err();
+        assert!(error.to_string().contains("/no/such/context"), "{error}");
+    }
+}

@@ -1,0 +1,22 @@
+//! The Docker daemon's conventions above HTTP: where the daemon is (the CLI's environment and
+//! contexts), `config.json` and its credential helpers, the typed values of query strings and
+//! headers, the daemon's streaming bodies and hijacked sessions, path stats, and tar archives
+//! of build contexts.
+
+#[cfg(feature = "archive")]
+mod archive;
+pub(crate) mod config;
+pub(crate) mod environment;
+pub(crate) mod params;
+mod path_stat;
+pub(crate) mod session;
+pub(crate) mod streams;
+
+#[cfg(feature = "archive")]
+pub use archive::{tar_directory, tar_files};
+pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
+pub use environment::{Environment, DEFAULT_SOCKET};
+pub use params::{Filters, RegistryAuth, RegistryConfig};
+pub use path_stat::PathStat;
+pub use session::{Session, SessionInput};
+pub use streams::{ByteStream, JsonStream, Output, OutputStream};

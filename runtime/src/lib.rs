@@ -1,0 +1,71 @@
+//! The runtime every generated Docker Engine API crate stands on: Unix, TCP and TLS transports
+//! behind one connection pool, the Docker CLI's environment conventions, API version
+//! negotiation, one typed error, and decoders for the daemon's streaming bodies.
+//!
+//! It knows nothing of any API version: generated crates describe requests with [`Request`]
+//! and pick the [`Client`] call that matches the response kind.
+//!
+//! Most programs use it through a generated crate, configuring the connection here:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), docker_engine_runtime::Error> {
+//! use std::time::Duration;
+//! use docker_engine_runtime::{Client, Environment, Options};
+//!
+//! // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_CONTEXT, as the CLI reads them.
+//! let endpoint = Environment::from_process().endpoint()?;
+//! let options = Options {
+//!     request_timeout: Some(Duration::from_secs(30)),
+//!     ..Default::default()
+//! };
+//! let client = Client::with_options(endpoint, "1.41", options)?;
+//! println!("speaking API {} with {}", client.api_version().await?, client.endpoint());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The stream decoders also read saved captures, e.g. a multiplexed log:
+//!
+//! ```
+//! # fn main() -> Result<(), docker_engine_runtime::Error> {
+//! use docker_engine_runtime::OutputStream;
+//! use futures_util::stream;
+//!
+//! let frames = b"\x01\x00\x00\x00\x00\x00\x00\x06hello\n\x02\x00\x00\x00\x00\x00\x00\x05oops\n";
+//! let chunks = stream::iter([Ok(bytes::Bytes::from_static(frames))]);
+//! let output = OutputStream::from_chunks(chunks, true, "saved logs");
+//! let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let (stdout, stderr) = runtime.block_on(output.read_all())?;
+//! assert_eq!((&stdout[..], &stderr[..]), (&b"hello\n"[..], &b"oops\n"[..]));
+//! # Ok(())
+//! # }
+//! ```
+
+// Each folder is one layer and imports only from the layers above it in this list; the
+// `layering` test holds the rule.
+#[cfg(feature = "buildkit")]
+pub mod buildkit;
+mod client;
+mod decoding;
+mod docker;
+mod error;
+mod http;
+#[cfg(feature = "mock")]
+pub mod mock;
+#[cfg(feature = "registry")]
+pub mod registry;
+mod transport;
+
+pub use crate::client::{compare_versions, Authorize, ChallengeAnswer, Client, Options, VersionPolicy};
+pub use crate::decoding::{decode_answer, deserialize_fields, deserialize_open_enum, DecodeFields};
+pub use crate::docker::{
+    registry_of, ByteStream, DockerConfig, Environment, Filters, JsonStream, Output, OutputStream, PathStat,
+    RegistryAuth, RegistryConfig, Session, SessionInput, DEFAULT_CONTEXT, DEFAULT_SOCKET, DOCKER_HUB_SERVER,
+};
+#[cfg(feature = "archive")]
+pub use crate::docker::{tar_directory, tar_files};
+pub use crate::error::{Error, RegistryError, Result};
+pub use crate::http::headers::{header_value, FromHeaders, HeaderMap};
+pub use crate::http::observe::{Observation, RequestObserver};
+pub use crate::http::request::{path_segment, path_segments, Body, Method, Request};
+pub use crate::transport::{Endpoint, SshTarget, TlsFiles};

@@ -1,0 +1,690 @@
+//! A fake daemon for tests (the `mock` feature): an HTTP server on a Unix socket of its own that
+//! answers each operation with what the test set, logs every request, and answers an operation
+//! nothing was set for as the daemon answers an unknown route, naming the operation and the
+//! setter to use. Each generated crate wraps it in a typed `MockDaemon` (its `mock` module); this
+//! part knows no API version: routes and handlers come from the crate. A server can also answer
+//! from a session recorded against a real daemon ([`Recorder`], [`MockServer::replay`]).
+
+mod answer;
+mod record;
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use http::{Method, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub use answer::{
+    bytes_answer, bytes_body, empty_answer, handler, json_answer, json_body, json_stream_answer, no_body,
+    output_answer, path_stat_answer, session_answer, text_answer, Handler, MockError, MockRequest, MockSession,
+    MockStream, RawRequest, Reply,
+};
+pub use bytes::Bytes;
+pub use record::{read_recording, Content, Exchange, Recorder};
+
+use crate::transport::Endpoint;
+use answer::{frame, Payload, SessionStep};
+
+/// One operation's place in the API, as the spec gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub operation: &'static str,
+    /// Upper-case HTTP method.
+    pub method: &'static str,
+    /// The path template after the version prefix, e.g. `/containers/{id}/json`.
+    pub path: &'static str,
+    /// How a test sets the answer, e.g. `containers().inspect`; empty where the mock cannot
+    /// answer the operation (WebSocket sessions).
+    pub setter: &'static str,
+}
+
+/// A request as the mock received it, for a test's assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// The operation the route belongs to; `None` for a path no operation has.
+    pub operation: Option<&'static str>,
+    pub method: String,
+    /// The path as sent, with its version prefix.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// The version the mock speaks unless told otherwise, and the oldest it accepts.
+const MIN_API_VERSION: &str = "1.12";
+
+struct State {
+    routes: &'static [Route],
+    handlers: Mutex<HashMap<&'static str, Handler>>,
+    log: Mutex<Vec<LoggedRequest>>,
+    api_version: Mutex<String>,
+    /// The oldest version a request may ask for, as `/version`'s `MinAPIVersion` reports it.
+    minimum_version: Mutex<String>,
+    /// What a replaying server answers, in order, instead of handlers.
+    script: Option<Mutex<record::Script>>,
+    /// What went wrong in scripted sessions.
+    session_problems: Mutex<Vec<String>>,
+}
+
+/// Where a mock server listens.
+enum Listener {
+    Unix(tokio::net::UnixListener, PathBuf),
+    Tcp(tokio::net::TcpListener),
+}
+
+/// The running server; dropping it stops it (and removes its socket).
+pub struct MockServer {
+    state: Arc<State>,
+    endpoint: Endpoint,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer").field("endpoint", &self.endpoint).finish()
+    }
+}
+
+impl MockServer {
+    /// Listens on a new Unix socket in the temporary folder, answering `routes` at
+    /// `api_version`. Must be called within a tokio runtime, which then runs the server.
+    pub async fn start(routes: &'static [Route], api_version: &str) -> std::io::Result<MockServer> {
+        Self::serve(routes, api_version, None, unix_listener()?)
+    }
+
+    /// Like [`MockServer::start`], on a TCP port of 127.0.0.1 chosen by the system, for code
+    /// that reaches its daemon over `tcp://`.
+    pub async fn start_tcp(routes: &'static [Route], api_version: &str) -> std::io::Result<MockServer> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::serve(routes, api_version, None, Listener::Tcp(listener))
+    }
+
+    /// Like [`MockServer::start`], but answering the requests recorded in `file` (by a
+    /// [`Recorder`]), in their order: each request must be the one recorded next (method, path,
+    /// query and body; JSON bodies compared as values), and is answered with its recorded status,
+    /// headers and body chunks. A request that differs is answered with a 500 naming the
+    /// difference, and kept for [`MockServer::replay_outcome`].
+    pub async fn replay(
+        routes: &'static [Route],
+        api_version: &str,
+        file: &std::path::Path,
+    ) -> std::io::Result<MockServer> {
+        let script = record::Script::new(read_recording(file)?);
+        Self::serve(routes, api_version, Some(Mutex::new(script)), unix_listener()?)
+    }
+
+    fn serve(
+        routes: &'static [Route],
+        api_version: &str,
+        script: Option<Mutex<record::Script>>,
+        listener: Listener,
+    ) -> std::io::Result<MockServer> {
+        let endpoint = match &listener {
+            Listener::Unix(_, path) => Endpoint::Unix(path.clone()),
+            Listener::Tcp(tcp) => Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: tcp.local_addr()?.port(),
+            },
+        };
+        let state = Arc::new(State {
+            routes,
+            handlers: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            api_version: Mutex::new(api_version.to_owned()),
+            minimum_version: Mutex::new(MIN_API_VERSION.to_owned()),
+            script,
+            session_problems: Mutex::new(Vec::new()),
+        });
+        let served = state.clone();
+        let accepting = tokio::spawn(accept(listener, move |request| serve(served.clone(), request)));
+        Ok(MockServer {
+            state,
+            endpoint,
+            accepting,
+        })
+    }
+
+    /// For a replaying server: whether every request matched the recording and every recorded
+    /// exchange was requested; otherwise what went wrong, request by request.
+    pub fn replay_outcome(&self) -> Result<(), String> {
+        let Some(script) = &self.state.script else {
+            return Err("this mock server is not replaying a recording".into());
+        };
+        let script = script.lock().expect("replay script");
+        let mut problems = script.mismatches.clone();
+        if script.remaining() > 0 {
+            problems.push(format!(
+                "{} recorded exchanges were never requested",
+                script.remaining()
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// What went wrong in scripted sessions so far: input other than expected, or none.
+    pub fn session_problems(&self) -> Vec<String> {
+        self.state.session_problems.lock().expect("session problems").clone()
+    }
+
+    /// Where clients reach it.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint.clone()
+    }
+
+    /// Its address as a `DOCKER_HOST` value (`unix:///tmp/...sock`, `tcp://127.0.0.1:PORT`), for
+    /// programs that connect from the environment.
+    pub fn host(&self) -> String {
+        self.endpoint.to_string()
+    }
+
+    /// Answers `operation` with `handler` from now on, replacing what was set before.
+    pub fn set(&self, operation: &'static str, handler: Handler) {
+        self.state
+            .handlers
+            .lock()
+            .expect("mock handlers")
+            .insert(operation, handler);
+    }
+
+    /// The API version `/_ping` and `/version` report, and the highest a request may ask for:
+    /// a request for a newer one is refused as the daemon refuses it. Set an older one to test
+    /// version negotiation.
+    pub fn set_api_version(&self, version: &str) {
+        *self.state.api_version.lock().expect("mock version") = version.to_owned();
+    }
+
+    /// The oldest API version a request may ask for (dockerd 25 accepts 1.24 on, 29 1.40 on):
+    /// an older one is refused with dockerd's words (a `HEAD` request without a body, as dockerd
+    /// answers it), and `/version` reports it as `MinAPIVersion`.
+    pub fn set_minimum_api_version(&self, version: &str) {
+        *self.state.minimum_version.lock().expect("mock version") = version.to_owned();
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.log.lock().expect("mock log").clone()
+    }
+
+    /// The operations requested so far, in order (requests outside any operation left out).
+    pub fn operations(&self) -> Vec<&'static str> {
+        self.requests().iter().filter_map(|r| r.operation).collect()
+    }
+}
+
+fn unix_listener() -> std::io::Result<Listener> {
+    let path = new_socket_path("docker-mock");
+    Ok(Listener::Unix(tokio::net::UnixListener::bind(&path)?, path))
+}
+
+/// A new socket path in the temporary folder, unique within this process.
+fn new_socket_path(prefix: &str) -> PathBuf {
+    static SOCKETS: AtomicUsize = AtomicUsize::new(0);
+    let socket = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}.sock",
+        std::process::id(),
+        SOCKETS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&socket);
+    socket
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.accepting.abort();
+        if let Endpoint::Unix(path) = &self.endpoint {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Accepts connections on `listener` until the task running it is aborted, serving each over
+/// HTTP/1.1, upgrades allowed, with `answer`: the mock server and the recorder alike.
+async fn accept<F, A>(listener: Listener, answer: F)
+where
+    F: Fn(http::Request<hyper::body::Incoming>) -> A + Clone + Send + Sync + 'static,
+    A: std::future::Future<Output = http::Response<ReplyBody>> + Send + 'static,
+{
+    // Held here so that aborting this task ends every connection (and session) too.
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = match &listener {
+            Listener::Unix(unix, _) => unix
+                .accept()
+                .await
+                .map(|(stream, _)| serve_connection(&mut connections, stream, answer.clone())),
+            Listener::Tcp(tcp) => tcp
+                .accept()
+                .await
+                .map(|(stream, _)| serve_connection(&mut connections, stream, answer.clone())),
+        };
+        if accepted.is_err() {
+            return;
+        }
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+fn serve_connection<S, F, A>(connections: &mut tokio::task::JoinSet<()>, stream: S, answer: F)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(http::Request<hyper::body::Incoming>) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = http::Response<ReplyBody>> + Send + 'static,
+{
+    connections.spawn(async move {
+        let service = hyper::service::service_fn(move |request| {
+            let reply = answer(request);
+            async move { Ok::<_, Infallible>(reply.await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades()
+            .await;
+    });
+}
+
+pub(crate) type ReplyBody = UnsyncBoxBody<Bytes, Infallible>;
+
+async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incoming>) -> http::Response<ReplyBody> {
+    let taken_over = hyper::upgrade::on(&mut request);
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(decode_query).unwrap_or_default();
+    let api_version = state.api_version.lock().expect("mock version").clone();
+    let minimum_version = state.minimum_version.lock().expect("mock version").clone();
+    let (requested_version, unversioned) = split_version(&path);
+    let found = find_route(state.routes, &parts.method, unversioned);
+    let operation = found.as_ref().map(|(route, _)| route.operation);
+    state.log.lock().expect("mock log").push(LoggedRequest {
+        operation,
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        body: body.clone(),
+    });
+    let reply = if let Some(script) = &state.script {
+        let answer = script.lock().expect("replay script").answer(
+            parts.method.as_str(),
+            &path,
+            parts.uri.query().unwrap_or_default(),
+            &body,
+        );
+        replayed(answer)
+    } else if let Some(too_old) = requested_version.filter(|v| newer(&minimum_version, v)) {
+        let refusal = Reply::error(&MockError::bad_request(format!(
+            "client version {too_old} is too old. Minimum supported API version is {minimum_version}, please \
+             upgrade your client to a newer version"
+        )));
+        match parts.method == Method::HEAD {
+            true => Reply::whole(refusal.status, "text/plain; charset=utf-8", ""),
+            false => refusal,
+        }
+    } else if let Some(too_new) = requested_version.filter(|v| newer(v, &api_version)) {
+        Reply::error(&MockError::bad_request(format!(
+            "client version {too_new} is too new. Maximum supported API version is {api_version}"
+        )))
+    } else if let Some((route, path_parameters)) = found {
+        let handler = state
+            .handlers
+            .lock()
+            .expect("mock handlers")
+            .get(route.operation)
+            .cloned();
+        match handler {
+            Some(handler) => handler(RawRequest {
+                operation: route.operation,
+                path: path_parameters,
+                query,
+                headers: parts.headers,
+                body,
+            }),
+            None => default_reply(route, &parts.method, &api_version, &minimum_version),
+        }
+    } else {
+        Reply::error(&MockError::not_found("page not found"))
+    };
+    let mut response = http::Response::builder().status(reply.status);
+    if !reply
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("api-version"))
+    {
+        response = response.header("Api-Version", &api_version);
+    }
+    for (name, value) in &reply.headers {
+        response = response.header(name, value);
+    }
+    let body: ReplyBody = match reply.payload {
+        Payload::Whole(bytes) => UnsyncBoxBody::new(Full::new(bytes)),
+        Payload::Chunks(chunks) => UnsyncBoxBody::new(StreamBody::new(chunks.map(|chunk| Ok(Frame::data(chunk))))),
+        Payload::Session(steps, tty) => {
+            let operation = operation.unwrap_or("a session");
+            tokio::spawn(async move {
+                let problem = match tokio::time::timeout(SESSION_LIMIT, taken_over).await {
+                    Ok(Ok(connection)) => play(TokioIo::new(connection), steps, tty).await.err(),
+                    Ok(Err(e)) => Some(format!("the client did not take the connection over: {e}")),
+                    Err(_) => Some(format!(
+                        "the client did not take the connection over within {SESSION_LIMIT:?}"
+                    )),
+                };
+                if let Some(problem) = problem {
+                    state
+                        .session_problems
+                        .lock()
+                        .expect("session problems")
+                        .push(format!("{operation}: {problem}"));
+                }
+            });
+            UnsyncBoxBody::new(Full::new(Bytes::new()))
+        }
+    };
+    response.body(body).expect("mock response")
+}
+
+/// The longest a scripted session waits for the client at any step.
+const SESSION_LIMIT: Duration = Duration::from_secs(60);
+
+/// Plays a scripted session on the taken-over connection, then closes it.
+async fn play<C: AsyncRead + AsyncWrite + Unpin>(
+    mut connection: C,
+    steps: Vec<SessionStep>,
+    tty: bool,
+) -> Result<(), String> {
+    for step in steps {
+        match step {
+            SessionStep::Send(piece) => {
+                let bytes = if tty { piece.bytes().clone() } else { frame(piece) };
+                connection
+                    .write_all(&bytes)
+                    .await
+                    .map_err(|e| format!("sending output: {e}"))?;
+                connection.flush().await.map_err(|e| format!("sending output: {e}"))?;
+            }
+            SessionStep::Expect(expected) => {
+                let mut received = vec![0; expected.len()];
+                let read = tokio::time::timeout(SESSION_LIMIT, connection.read_exact(&mut received)).await;
+                match read {
+                    Ok(Ok(_)) if received == expected => {}
+                    Ok(Ok(_)) => {
+                        return Err(format!(
+                            "expected the input {:?}, got {:?}",
+                            String::from_utf8_lossy(&expected),
+                            String::from_utf8_lossy(&received)
+                        ))
+                    }
+                    Ok(Err(e)) => {
+                        return Err(format!(
+                            "expected the input {:?}, but {e}",
+                            String::from_utf8_lossy(&expected)
+                        ))
+                    }
+                    Err(_) => {
+                        return Err(format!(
+                            "expected the input {:?} within {SESSION_LIMIT:?}",
+                            String::from_utf8_lossy(&expected)
+                        ))
+                    }
+                }
+            }
+            SessionStep::ExpectEnd => {
+                let mut rest = Vec::new();
+                match tokio::time::timeout(SESSION_LIMIT, connection.read_to_end(&mut rest)).await {
+                    Ok(Ok(_)) if rest.is_empty() => {}
+                    Ok(Ok(_)) => {
+                        return Err(format!(
+                            "expected the input to end, got {:?} more",
+                            String::from_utf8_lossy(&rest)
+                        ))
+                    }
+                    Ok(Err(e)) => return Err(format!("expected the input to end, but {e}")),
+                    Err(_) => return Err(format!("expected the input to end within {SESSION_LIMIT:?}")),
+                }
+            }
+        }
+    }
+    let _ = connection.shutdown().await;
+    Ok(())
+}
+
+/// A recorded answer, or the 500 that tells the client its request was not the one recorded.
+fn replayed(answer: Result<Exchange, String>) -> Reply {
+    let exchange = match answer {
+        Ok(exchange) => exchange,
+        Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
+    };
+    let chunks: Result<Vec<Bytes>, String> = exchange.chunks.iter().map(Content::bytes).collect();
+    let chunks = match chunks {
+        Ok(chunks) => chunks,
+        Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
+    };
+    let payload = match <[Bytes; 1]>::try_from(chunks) {
+        Ok([whole]) => Payload::Whole(whole),
+        Err(chunks) => Payload::Chunks(futures_util::stream::iter(chunks).boxed()),
+    };
+    Reply {
+        status: StatusCode::from_u16(exchange.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        headers: exchange.headers,
+        payload,
+    }
+}
+
+/// What an operation nothing was set for answers: `/_ping` and `/version` as a daemon of the
+/// mock's version; anything else 501 Not Implemented, saying it is unset and naming what to set.
+fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_version: &str) -> Reply {
+    match route.path {
+        "/_ping" => {
+            let body = if method == Method::HEAD { "" } else { "OK" };
+            let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", body);
+            reply.headers.push(("Ostype".into(), "linux".into()));
+            reply
+        }
+        "/version" => json_answer(serde_json::json!({
+            "Version": "mock",
+            "ApiVersion": api_version,
+            "MinAPIVersion": minimum_version,
+            "Os": "linux",
+            "Arch": "amd64",
+            "Components": [{"Name": "Engine", "Version": "mock", "Details": {"ApiVersion": api_version}}],
+        })),
+        _ if route.setter.is_empty() => Reply::error(&MockError::new(
+            501,
+            format!(
+                "the fake daemon cannot answer {} (a WebSocket session has no setter)",
+                route.operation
+            ),
+        )),
+        _ => Reply::error(&MockError::new(
+            501,
+            format!(
+                "no answer is set for {} in the fake daemon; set one with MockDaemon::{}",
+                route.operation, route.setter
+            ),
+        )),
+    }
+}
+
+/// The version of a `/vX.Y/...` path, and the path without it.
+fn split_version(path: &str) -> (Option<&str>, &str) {
+    let Some(rest) = path.strip_prefix("/v") else {
+        return (None, path);
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let version = &rest[..end];
+    if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        (Some(version), &rest[end..])
+    } else {
+        (None, path)
+    }
+}
+
+fn newer(version: &str, than: &str) -> bool {
+    let numbers = |v: &str| v.split('.').map(|n| n.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    numbers(version) > numbers(than)
+}
+
+/// The route `path` belongs to, and its path parameters. Of the routes that match segment for
+/// segment, the one with the most fixed segments wins (`/images/search` over `/images/{name}`);
+/// failing those, a route whose one parameter is a `name` lets it take several segments, as the
+/// daemon's router does for image, plugin and volume names sent unescaped.
+fn find_route(
+    routes: &'static [Route],
+    method: &Method,
+    path: &str,
+) -> Option<(&'static Route, BTreeMap<&'static str, String>)> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let candidates = || {
+        routes
+            .iter()
+            .filter(|route| route.method == method.as_str() || (method == Method::HEAD && route.path == "/_ping"))
+    };
+    let exact = candidates()
+        .filter_map(|route| Some((route, match_template(route.path, &segments, false)?)))
+        .max_by_key(|(route, parameters)| {
+            (
+                route.path.split('/').count() - parameters.len(),
+                std::cmp::Reverse(route.path),
+            )
+        });
+    exact.or_else(|| candidates().find_map(|route| Some((route, match_template(route.path, &segments, true)?))))
+}
+
+/// The path parameters of `segments` under `template`; with `spread`, the template's one
+/// parameter, a `name`, takes every segment the template has no place for.
+fn match_template(template: &'static str, segments: &[&str], spread: bool) -> Option<BTreeMap<&'static str, String>> {
+    let parts: Vec<&'static str> = template.split('/').skip(1).collect();
+    let parameters: Vec<&str> = parts.iter().copied().filter(|p| p.starts_with('{')).collect();
+    let fits = if spread {
+        parameters == ["{name}"] && segments.len() > parts.len()
+    } else {
+        segments.len() == parts.len()
+    };
+    if !fits {
+        return None;
+    }
+    let extra = segments.len() - parts.len();
+    let mut found = BTreeMap::new();
+    let mut at = 0;
+    for part in parts {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            let taken = segments[at..=at + extra].join("/");
+            if taken.is_empty() {
+                return None;
+            }
+            found.insert(name, percent_decode(&taken));
+            at += extra + 1;
+        } else {
+            if segments[at] != part {
+                return None;
+            }
+            at += 1;
+        }
+    }
+    Some(found)
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn decode_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| percent_decode(&text.replace('+', " "));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTES: &[Route] = &[
+        Route {
+            operation: "ImageInspect",
+            method: "GET",
+            path: "/images/{name}/json",
+            setter: "images().inspect",
+        },
+        Route {
+            operation: "ContainerInspect",
+            method: "GET",
+            path: "/containers/{id}/json",
+            setter: "containers().inspect",
+        },
+        Route {
+            operation: "ContainerDelete",
+            method: "GET",
+            path: "/containers/{id}",
+            setter: "containers().delete",
+        },
+        Route {
+            operation: "ContainerList",
+            method: "GET",
+            path: "/containers/json",
+            setter: "containers().list",
+        },
+    ];
+
+    #[test]
+    fn paths_find_their_route_and_parameters() {
+        let found = |path: &str| {
+            find_route(ROUTES, &Method::GET, path).map(|(route, parameters)| (route.operation, parameters))
+        };
+        let (operation, parameters) = found("/containers/json").unwrap();
+        assert_eq!(
+            operation, "ContainerList",
+            "a fixed segment wins over a parameter listed earlier"
+        );
+        assert!(parameters.is_empty());
+        let (operation, parameters) = found("/containers/abc/json").unwrap();
+        assert_eq!((operation, parameters["id"].as_str()), ("ContainerInspect", "abc"));
+        let (_, parameters) = found("/images/docker.io%2Flibrary%2Fbusybox%3Alatest/json").unwrap();
+        assert_eq!(parameters["name"], "docker.io/library/busybox:latest", "escaped");
+        let (_, parameters) = found("/images/library/busybox/json").unwrap();
+        assert_eq!(
+            parameters["name"], "library/busybox",
+            "unescaped, over several segments"
+        );
+        assert!(found("/containers/abc/top").is_none());
+        assert!(found("/images//json").is_none());
+        assert!(find_route(ROUTES, &Method::POST, "/containers/json").is_none());
+    }
+
+    #[test]
+    fn versions_and_queries_are_read() {
+        assert_eq!(
+            split_version("/v1.41/containers/json"),
+            (Some("1.41"), "/containers/json")
+        );
+        assert_eq!(split_version("/_ping"), (None, "/_ping"));
+        assert_eq!(split_version("/volumes"), (None, "/volumes"));
+        assert!(newer("1.41", "1.40") && !newer("1.9", "1.40") && !newer("1.40", "1.40"));
+        assert_eq!(
+            decode_query("all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D&x"),
+            vec![
+                ("all".into(), "1".into()),
+                ("filters".into(), r#"{"label":["a=b"]}"#.into()),
+                ("x".into(), String::new())
+            ]
+        );
+    }
+}
