@@ -2,7 +2,7 @@
 # Runs every test: formatting and clippy, generator checks, unit tests, and the daemon tests
 # against a dockerd this script starts (or one you point it at with DOCKER_TEST_HOST=unix:///path).
 # With arguments, runs `cargo test ARGS...` against the daemon instead of everything, e.g.
-#   scripts/test-with-daemon.sh -p daemon-tests --test transports
+#   scripts/test-with-daemon.sh -p daemon-tests --test daemon transports::
 # and with `--run COMMAND...`, runs that command against it (the benchmark:
 #   scripts/test-with-daemon.sh --run cargo run --release -p bench).
 set -euo pipefail
@@ -312,10 +312,12 @@ CONFIG
 # The daemon and example tests again, against Podman, run as built for the workspace (as
 # daemon_dies below), but for these, which reach the Docker daemon's TCP, TLS and ssh endpoints
 # and have no counterpart in Podman's pass: the tests of the `ssh` target, and those listed.
+# Names as libtest matches skips: a test of a module of the daemon binary by its path.
 docker_endpoints_only=(
-  smoke_over_plain_tcp smoke_over_mutual_tls_from_the_environment smoke_over_mutual_tls_from_a_docker_context
-  tls_without_client_certificate_is_refused_with_advice tls_with_the_wrong_ca_is_refused_with_advice
-  plaintext_client_on_the_tls_port_is_told_to_use_tls tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls
+  ssh:: transports::smoke_over_plain_tcp transports::smoke_over_mutual_tls_from_the_environment
+  transports::smoke_over_mutual_tls_from_a_docker_context transports::tls_without_client_certificate_is_refused_with_advice
+  transports::tls_with_the_wrong_ca_is_refused_with_advice transports::plaintext_client_on_the_tls_port_is_told_to_use_tls
+  transports::tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls
   connect_over_tcp_mutual_tls_and_a_context connect_over_ssh_and_without_ssh
 )
 run_against_podman() {
@@ -323,11 +325,11 @@ run_against_podman() {
   coverage=$(mktemp -d /tmp/docker-test-podman-coverage.XXXXXX)
   for test in "${docker_endpoints_only[@]}"; do skips+=(--skip "$test"); done
   binaries=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
-    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -v '"name":"ssh"' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
+    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
   echo "the daemon and example tests against Podman"
   for binary in $binaries; do
     DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
-      "$binary" --exact "${skips[@]}" || failed=1
+      "$binary" "${skips[@]}" || failed=1
   done
   DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
     "${CARGO_TARGET_DIR:-target}/debug/coverage" || failed=1
@@ -437,13 +439,13 @@ else
     run_against_podman
   fi
   if [ -n "$started_pid" ]; then
-    # After every other daemon test, as it kills the daemon this script started. Its binary is
-    # run as built above: `cargo test --test daemon_dies` would select fewer targets, resolve
-    # dependency features differently and compile the workspace again.
-    daemon_dies=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
-      grep -o '"executable":"[^"]*/daemon_dies-[^"]*"' | cut -d'"' -f4)
-    [ -x "$daemon_dies" ] || { echo "the daemon_dies test binary was not found" >&2; exit 1; }
-    DOCKER_TEST_DAEMON_PID=$started_pid "$daemon_dies" --ignored
+    # After every other daemon test, as it kills the daemon this script started. The daemon
+    # binary is run as built above: `cargo test --test daemon` would select fewer targets,
+    # resolve dependency features differently and compile the workspace again.
+    daemon_binary=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
+      grep -o '"executable":"[^"]*/deps/daemon-[^"]*"' | cut -d'"' -f4)
+    [ -x "$daemon_binary" ] || { echo "the daemon test binary was not found" >&2; exit 1; }
+    DOCKER_TEST_DAEMON_PID=$started_pid "$daemon_binary" daemon_dies:: --ignored
   fi
   # The workspace turns the runtime's `tls` feature on; its unit tests also run without it. Last,
   # as building the runtime with other features replaces the workspace's build of it.

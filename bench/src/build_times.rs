@@ -225,6 +225,6 @@ fn compiled_crates(report: &Path) -> usize {
 /// The median with the range: `1.29 (1.26–1.32)`.
 fn spread(values: &[f64]) -> String {
     let mut sorted = values.to_vec();
-    let median = crate::median(&mut sorted);
+    let median = crate::figures::median(&mut sorted);
     format!("{median:.2} ({:.2}–{:.2})", sorted[0], sorted[sorted.len() - 1])
 }

@@ -22,18 +22,20 @@
 mod build_times;
 mod canned;
 mod counting;
+mod figures;
+mod fixtures;
 mod registry;
 mod session;
 mod transports;
 mod workers;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use docker_engine_runtime::{tar_files, Endpoint, Filters};
-use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig};
-use docker_engine_v1_41::Docker;
+use docker_engine_runtime::Endpoint;
+
+use crate::figures::{run_once, summarize, Sample, Summary};
+use crate::fixtures::Fixtures;
 
 #[global_allocator]
 static ALLOCATOR: counting::Counting = counting::Counting;
@@ -140,16 +142,6 @@ const WORKLOADS: &[Workload] = &[
     },
 ];
 
-/// What one run of one client measured.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    rate: f64,
-    cpu_seconds: f64,
-    peak_rss_mib: f64,
-    /// Allocations per unit of work, where counted (the Rust clients).
-    allocations_per_unit: Option<f64>,
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("worker") {
@@ -244,80 +236,6 @@ async fn orchestrate(rounds: usize, only: Option<&str>, placement: workers::Plac
     print_table(&results, &clients, rounds, placement);
 }
 
-/// Runs one client on one workload in a worker process, which measures it.
-fn run_once(
-    client: &str,
-    workload: &str,
-    socket: &Path,
-    target: &str,
-    expected_units: f64,
-    placement: workers::Placement,
-) -> Sample {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["worker", client, workload])
-        .arg(socket)
-        .arg(target)
-        .arg(placement.argument())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start the {client} worker: {e}"));
-    assert!(output.status.success(), "{client} {workload} failed: {}", output.status);
-    let text = String::from_utf8_lossy(&output.stdout);
-    let fields: Vec<f64> = text.split_whitespace().map(|f| f.parse().unwrap()).collect();
-    let [units, seconds, cpu_seconds, peak_rss_kib, allocations] = fields[..] else {
-        panic!("the {client} worker printed {text:?}")
-    };
-    // curl's output is not counted: it did the known amount of work or failed.
-    let units = if units == 0.0 { expected_units } else { units };
-    assert!(
-        expected_units == 0.0 || units == expected_units,
-        "{client} {workload}: handled {units} units, expected {expected_units}"
-    );
-    let scale = if workload == "exec" || workload == "export" {
-        1e6
-    } else {
-        1.0
-    };
-    Sample {
-        rate: units / seconds / scale,
-        cpu_seconds,
-        peak_rss_mib: peak_rss_kib / 1024.0,
-        // Per request, message or line; per MB for the byte streams.
-        allocations_per_unit: (allocations >= 0.0).then(|| allocations / (units / scale)),
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-/// What a table row says of one client's runs of one workload.
-struct Summary {
-    rate: f64,
-    low: f64,
-    high: f64,
-    cpu_seconds: f64,
-    peak_rss_mib: f64,
-    allocations_per_unit: Option<f64>,
-}
-
-/// Medians of the runs, and the range of their rates.
-fn summarize(samples: &[Sample]) -> Summary {
-    let mut rates: Vec<f64> = samples.iter().map(|s| s.rate).collect();
-    let mut cpu: Vec<f64> = samples.iter().map(|s| s.cpu_seconds).collect();
-    let mut rss: Vec<f64> = samples.iter().map(|s| s.peak_rss_mib).collect();
-    let mut allocations: Vec<f64> = samples.iter().filter_map(|s| s.allocations_per_unit).collect();
-    Summary {
-        low: rates.iter().cloned().fold(f64::MAX, f64::min),
-        high: rates.iter().cloned().fold(0.0, f64::max),
-        rate: median(&mut rates),
-        cpu_seconds: median(&mut cpu),
-        peak_rss_mib: median(&mut rss),
-        allocations_per_unit: (!allocations.is_empty()).then(|| median(&mut allocations)),
-    }
-}
-
 fn print_table(
     results: &BTreeMap<(usize, &str), Vec<Sample>>,
     clients: &[&str],
@@ -354,118 +272,5 @@ fn print_table(
                 rate / bollard.rate
             );
         }
-    }
-}
-
-/// A container holding 1 GiB, made by `create`, and the size of its export.
-async fn export_fixture(docker: &Docker, create: ContainerCreateBody) -> (String, u64) {
-    eprintln!("writing 1 GiB into a container to export");
-    let export = docker.containers().create(create).send().await.unwrap().id.unwrap();
-    docker.containers().start(&export).send().await.unwrap();
-    docker.containers().wait(&export).send().await.unwrap();
-    // Counted as it streams: holding it would inflate the workers' measured RSS, which
-    // starts from this process's at spawn.
-    let mut exported = docker.containers().export(&export).send().await.unwrap();
-    let mut export_bytes = 0;
-    while let Some(chunk) = futures_util::StreamExt::next(&mut exported).await {
-        export_bytes += chunk.unwrap().len() as u64;
-    }
-    (export, export_bytes)
-}
-
-/// What the workloads run on, made through our client and removed at the end.
-struct Fixtures {
-    containers: Vec<String>,
-    inspect_target: String,
-    export_container: String,
-    export_bytes: u64,
-    exec_container: String,
-    /// A tar file holding the build workload's Dockerfile, for every client to send.
-    build_context: PathBuf,
-    list_json: Vec<u8>,
-    inspect_json: Vec<u8>,
-}
-
-const LISTED_CONTAINERS: usize = 300;
-
-impl Fixtures {
-    async fn create(docker: &Docker) -> Fixtures {
-        let image = daemon_tests::busybox_image(docker).await;
-        let create = |command: &str| ContainerCreateBody {
-            image: Some(image.into()),
-            cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
-            labels: Some([("suite".to_owned(), "bench".to_owned())].into()),
-            ..Default::default()
-        };
-        eprintln!("creating {LISTED_CONTAINERS} containers to list");
-        let mut containers = Vec::new();
-        for _ in 0..LISTED_CONTAINERS {
-            let created = docker.containers().create(create("true")).send().await.unwrap();
-            containers.push(created.id.unwrap());
-        }
-        let inspect_target = containers[0].clone();
-
-        let (export, export_bytes) =
-            export_fixture(docker, create("dd if=/dev/zero of=/big bs=1M count=1024 2>/dev/null")).await;
-        containers.push(export.clone());
-
-        let exec_container = docker
-            .containers()
-            .create(create("sleep 100000"))
-            .send()
-            .await
-            .unwrap()
-            .id
-            .unwrap();
-        docker.containers().start(&exec_container).send().await.unwrap();
-        containers.push(exec_container.clone());
-
-        let build_context = std::env::temp_dir().join(format!("bench-build-{}.tar", std::process::id()));
-        let dockerfile = workers::build_dockerfile(image);
-        std::fs::write(&build_context, tar_files([("Dockerfile", dockerfile)]).unwrap()).unwrap();
-
-        let list_json = workers::fetch(docker, "/containers/json", "all=1").await;
-        let inspect_json = workers::fetch(docker, &format!("/containers/{inspect_target}/json"), "").await;
-        Fixtures {
-            containers,
-            inspect_target,
-            export_container: export,
-            export_bytes,
-            exec_container,
-            build_context,
-            list_json,
-            inspect_json,
-        }
-    }
-
-    /// A fresh exec writing 2 GiB of zeros to stdout (an exec starts only once).
-    async fn new_exec(&self, docker: &Docker) -> String {
-        let config = ExecConfig {
-            attach_stdout: Some(true),
-            cmd: Some(vec![
-                "dd".into(),
-                "if=/dev/zero".into(),
-                "bs=1M".into(),
-                format!("count={}", workers::EXEC_BYTES >> 20),
-            ]),
-            ..Default::default()
-        };
-        docker
-            .exec()
-            .container_exec(&self.exec_container, config)
-            .send()
-            .await
-            .unwrap()
-            .id
-            .unwrap()
-    }
-
-    async fn remove(self, docker: &Docker) {
-        for id in &self.containers {
-            docker.containers().delete(id).force(true).send().await.unwrap();
-        }
-        let built = Filters::new().label("suite=bench").dangling(true);
-        docker.images().prune().filters(built).send().await.unwrap();
-        let _ = std::fs::remove_file(&self.build_context);
     }
 }

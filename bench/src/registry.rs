@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use docker_engine_runtime::registry::{Digest, Reference};
 use docker_engine_runtime::Body;
-use docker_examples::registry::{copy, CopyOptions};
+use docker_registry_copy::{copy, CopyOptions};
 use docker_registry_v2::{Credentials, Registry, RegistryOptions};
 
 const LAYERS: usize = 4;

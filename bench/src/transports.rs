@@ -8,39 +8,13 @@
 //! which would be measured with it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use docker_engine_runtime::{Endpoint, Environment, TlsFiles};
+use docker_engine_runtime::Endpoint;
 use docker_engine_v1_41::models::ContainerCreateBody;
 
-use crate::{run_once, summarize, workers, Sample, Summary};
-
-/// The workers' client names for our client over a transport other than the Unix socket.
-const OVER_TLS: &str = "ours-tls";
-const OVER_SSH: &str = "ours-ssh";
-
-/// The endpoint a transport worker reaches the test daemon at, from the test script's variables.
-pub fn endpoint(client: &str) -> Option<Endpoint> {
-    match client {
-        OVER_TLS => {
-            let cert_path = PathBuf::from(daemon_tests::companion_variable("DOCKER_TEST_CERT_PATH"));
-            let environment = Environment {
-                docker_host: Some(daemon_tests::companion_variable("DOCKER_TEST_TLS_HOST")),
-                ..Default::default()
-            };
-            let Endpoint::Tcp { host, port } = environment.endpoint().unwrap() else {
-                panic!("DOCKER_TEST_TLS_HOST is tcp://host:port")
-            };
-            Some(Endpoint::Tls {
-                host,
-                port,
-                tls: TlsFiles::from_dir(&cert_path).unwrap(),
-            })
-        }
-        OVER_SSH => Some(daemon_tests::ssh_endpoint("daemon", &[])),
-        _ => None,
-    }
-}
+use crate::figures::{run_once, summarize, Sample, Summary};
+use crate::fixtures::export_fixture;
+use crate::workers::{self, OVER_SSH, OVER_TLS};
 
 struct Workload {
     label: &'static str,
@@ -92,7 +66,7 @@ async fn orchestrate(rounds: usize) {
         ]),
         ..Default::default()
     };
-    let (export, export_bytes) = crate::export_fixture(&docker, create).await;
+    let (export, export_bytes) = export_fixture(&docker, create).await;
 
     let mut results: BTreeMap<(usize, usize), Vec<Sample>> = BTreeMap::new();
     for round in 1..=rounds {

@@ -2,16 +2,43 @@
 //! orchestrator, on tokio's default multi-thread runtime, as `#[tokio::main]` gives); curl is
 //! given the same work on its command line, and docker-py by `bench/docker_py.py`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use docker_engine_runtime::{Client, Endpoint, Method, Options, Request, VersionPolicy};
-
-use crate::counting;
+use docker_engine_runtime::{Client, Endpoint, Environment, Method, Options, Request, TlsFiles, VersionPolicy};
 use docker_engine_v1_41::models::ExecStartConfig;
 use docker_engine_v1_41::Docker;
 use futures_util::{stream, StreamExt};
+
+use crate::counting;
+
+/// The workers' client names for our client over a transport other than the Unix socket.
+pub const OVER_TLS: &str = "ours-tls";
+pub const OVER_SSH: &str = "ours-ssh";
+
+/// The endpoint a transport worker reaches the test daemon at, from the test script's variables.
+fn endpoint(client: &str) -> Option<Endpoint> {
+    match client {
+        OVER_TLS => {
+            let cert_path = PathBuf::from(daemon_tests::companion_variable("DOCKER_TEST_CERT_PATH"));
+            let environment = Environment {
+                docker_host: Some(daemon_tests::companion_variable("DOCKER_TEST_TLS_HOST")),
+                ..Default::default()
+            };
+            let Endpoint::Tcp { host, port } = environment.endpoint().unwrap() else {
+                panic!("DOCKER_TEST_TLS_HOST is tcp://host:port")
+            };
+            Some(Endpoint::Tls {
+                host,
+                port,
+                tls: TlsFiles::from_dir(&cert_path).unwrap(),
+            })
+        }
+        OVER_SSH => Some(daemon_tests::ssh_endpoint("daemon", &[])),
+        _ => None,
+    }
+}
 
 pub const PINGS: usize = 5_000;
 pub const LISTS: usize = 200;
@@ -114,7 +141,7 @@ pub fn run(args: &[String]) {
             match client.as_str() {
                 "ours" => ours(&workload, Endpoint::Unix(socket.into()), &target).await,
                 "bollard" => with_bollard(&workload, &socket, &target).await,
-                other => match crate::transports::endpoint(other) {
+                other => match endpoint(other) {
                     Some(endpoint) => ours(&workload, endpoint, &target).await,
                     None => panic!("unknown client {other}"),
                 },

@@ -1,8 +1,6 @@
 //! What every example shares: connecting as the Docker CLI does, and turning an error into a
 //! message and an exit status instead of a panic.
 
-pub mod registry;
-
 use std::future::Future;
 use std::process::ExitCode;
 

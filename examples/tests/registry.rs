@@ -16,7 +16,7 @@ use daemon_tests::{
 };
 use docker_engine_runtime::registry::{next_page, Digest, Reference};
 use docker_engine_runtime::{Body, Endpoint, Error};
-use docker_examples::registry::{copy, fetch_manifest, push_from_daemon, BlobReader, BlobSource, CopyOptions};
+use docker_registry_copy::{copy, fetch_manifest, push_from_daemon, BlobReader, BlobSource, CopyOptions};
 use docker_registry_v2::{Credentials, Registry, RegistryOptions};
 
 /// The longest a test here may take; the slowest copies a few MiB between local registries.

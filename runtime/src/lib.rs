@@ -41,8 +41,9 @@
 //! # }
 //! ```
 
-// Each folder is one layer and imports only from the layers above it in this list; the
-// `layering` test holds the rule.
+// Each module is one layer, and imports only from the layers below it: from the bottom up
+// error, decoding, transport, http, docker, client, registry, buildkit, mock. The `layering`
+// test holds the rule.
 #[cfg(feature = "buildkit")]
 pub mod buildkit;
 mod client;

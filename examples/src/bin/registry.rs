@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
 use docker_engine_runtime::registry::{next_page, Reference};
-use docker_examples::registry::{copy, fetch_manifest, push_from_daemon, CopyOptions, Progress, ProgressSink};
 use docker_examples::{run, Failure};
+use docker_registry_copy::{copy, fetch_manifest, push_from_daemon, CopyOptions, Progress, ProgressSink};
 use docker_registry_v2::{Registry, RegistryOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 

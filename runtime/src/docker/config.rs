@@ -187,15 +187,18 @@ impl DockerConfig {
 /// The registry an image reference lives in, as `config.json` keys it: the first path component
 /// when it looks like a host (has a `.` or `:`, or is `localhost`), otherwise Docker Hub.
 pub fn registry_of(image: &str) -> &str {
-    match image.split_once('/') {
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            if first == "docker.io" || first == "index.docker.io" {
-                DOCKER_HUB_SERVER
-            } else {
-                first
-            }
-        }
-        _ => DOCKER_HUB_SERVER,
+    match split_registry_host(image) {
+        (Some("docker.io" | "index.docker.io") | None, _) => DOCKER_HUB_SERVER,
+        (Some(host), _) => host,
+    }
+}
+
+/// An image reference's registry host, when its first path component looks like one (has a
+/// `.` or `:`, or is `localhost`), and the rest; Docker reads `team/app` as a Hub repository.
+pub(crate) fn split_registry_host(reference: &str) -> (Option<&str>, &str) {
+    match reference.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), rest),
+        _ => (None, reference),
     }
 }
 

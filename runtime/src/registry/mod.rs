@@ -13,7 +13,7 @@ use http::HeaderValue;
 use sha2::Digest as _;
 
 use crate::client::{Authorize, ChallengeAnswer, Client, Options, VersionPolicy};
-use crate::docker::config::{DockerConfig, DOCKER_HUB_SERVER};
+use crate::docker::config::{split_registry_host, DockerConfig, DOCKER_HUB_SERVER};
 use crate::docker::environment::Environment;
 use crate::error::{snippet, Error, Result};
 use crate::http::request::Method;
@@ -740,9 +740,9 @@ impl FromStr for Reference {
             Some((rest, digest)) => (rest, Some(digest.parse::<Digest>()?)),
             None => (text, None),
         };
-        let (registry, path) = match rest.split_once('/') {
-            Some((first, path)) if first.contains(['.', ':']) || first == "localhost" => (first.to_owned(), path),
-            _ => (DOCKER_HUB_REGISTRY.to_owned(), rest),
+        let (registry, path) = match split_registry_host(rest) {
+            (Some(host), path) => (host.to_owned(), path),
+            (None, path) => (DOCKER_HUB_REGISTRY.to_owned(), path),
         };
         let (repository, tag) = match path.rsplit_once(':') {
             Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag.to_owned())),

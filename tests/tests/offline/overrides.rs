@@ -15,18 +15,25 @@ fn defines_test(sources: &[String], name: &str) -> bool {
         .any(|source| source.contains(&function) || source.contains(&macro_entry))
 }
 
+/// The Rust sources under `folder`, its subfolders (test binaries of several modules) included.
+fn read_sources(folder: &Path, sources: &mut Vec<String>) {
+    for file in std::fs::read_dir(folder).unwrap() {
+        let path = file.unwrap().path();
+        if path.is_dir() {
+            read_sources(&path, sources);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            sources.push(std::fs::read_to_string(path).unwrap());
+        }
+    }
+}
+
 #[test]
 fn every_override_names_daemon_tests_that_exist() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let overrides = Overrides::load(&root.join("codegen/overrides.yaml")).unwrap();
     let mut sources = Vec::new();
     for folder in ["tests/tests", "examples/tests"] {
-        for file in std::fs::read_dir(root.join(folder)).unwrap() {
-            let path = file.unwrap().path();
-            if path.extension().is_some_and(|e| e == "rs") {
-                sources.push(std::fs::read_to_string(path).unwrap());
-            }
-        }
+        read_sources(&root.join(folder), &mut sources);
     }
     let mut missing = Vec::new();
     let mut checked = 0;

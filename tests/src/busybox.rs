@@ -1,0 +1,143 @@
+//! The busybox image every test runs, made without a registry, and containers of it that are
+//! removed when a test ends, however it ends.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use docker_engine_runtime::Body;
+use docker_engine_v1_41::Docker;
+use futures_util::StreamExt;
+use tokio::sync::OnceCell;
+
+use crate::servers::test_docker;
+
+/// The image every test runs, imported from the host's static busybox.
+pub const BUSYBOX: &str = "docker-client-test/busybox:latest";
+
+/// A name no other test (or earlier run) uses.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "dct-{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A root filesystem tar holding busybox and the applets the tests call.
+pub fn busybox_rootfs() -> Vec<u8> {
+    let path = std::env::var("DOCKER_TEST_BUSYBOX").unwrap_or_else(|_| "/bin/busybox".into());
+    let binary =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read busybox at {path}: {e} (install busybox-static)"));
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(binary.len() as u64);
+    header.set_mode(0o755);
+    header.set_cksum();
+    archive
+        .append_data(&mut header, "bin/busybox", binary.as_slice())
+        .unwrap();
+    for applet in [
+        "sh", "echo", "cat", "sleep", "ls", "env", "true", "false", "dd", "seq", "top", "ps", "wc", "tail",
+    ] {
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        link.set_mode(0o777);
+        archive
+            .append_link(&mut link, format!("bin/{applet}"), "busybox")
+            .unwrap();
+    }
+    for dir in ["tmp", "etc", "proc", "sys", "dev"] {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        header.set_mode(0o755);
+        archive
+            .append_data(&mut header, format!("{dir}/"), std::io::empty())
+            .unwrap();
+    }
+    archive.into_inner().unwrap()
+}
+
+/// Imports the busybox image once per test process.
+pub async fn busybox_image(docker: &Docker) -> &'static str {
+    static IMPORTED: OnceCell<()> = OnceCell::const_new();
+    IMPORTED
+        .get_or_init(|| async {
+            let (repo, tag) = BUSYBOX.rsplit_once(':').unwrap();
+            let mut progress = docker
+                .images()
+                .create()
+                .from_src("-")
+                .repo(repo)
+                .tag(tag)
+                .body(Body::from(busybox_rootfs()))
+                .send()
+                .await
+                .expect("import busybox");
+            while let Some(message) = progress.next().await {
+                message.expect("import progress");
+            }
+        })
+        .await;
+    BUSYBOX
+}
+
+/// Removes a container when dropped, so a failing test leaves nothing behind.
+pub struct ContainerGuard {
+    pub id: String,
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let id = self.id.clone();
+        clean_up(test_docker, |docker| async move {
+            let _ = docker.containers().delete(&id).force(true).v(true).send().await;
+        });
+    }
+}
+
+/// Runs `cleanup` on a thread with a client (from `connect`) and a runtime of its own, for the
+/// `Drop` of test guards: the test's runtime is blocked while a guard runs, and the test's
+/// client has pooled connections driven by that runtime.
+pub fn clean_up<F, Fut>(connect: fn() -> Docker, cleanup: F)
+where
+    F: FnOnce(Docker) -> Fut + Send + 'static,
+    Fut: std::future::Future,
+{
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(cleanup(connect()));
+    })
+    .join();
+}
+
+/// Creates (but does not start) a busybox container running `command` with `sh -c`.
+pub async fn create_busybox(docker: &Docker, prefix: &str, command: &str) -> ContainerGuard {
+    let image = busybox_image(docker).await;
+    create_container(docker, image, prefix, command).await
+}
+
+/// Creates (but does not start) a container of `image`, which has busybox, running `command`
+/// with `sh -c`.
+pub async fn create_container(docker: &Docker, image: &str, prefix: &str, command: &str) -> ContainerGuard {
+    let body = docker_engine_v1_41::models::ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
+        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+        ..Default::default()
+    };
+    let created = docker
+        .containers()
+        .create(body)
+        .name(unique_name(prefix))
+        .send()
+        .await
+        .expect("create container");
+    ContainerGuard {
+        id: created.id.expect("created container has an id"),
+    }
+}

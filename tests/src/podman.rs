@@ -1,0 +1,71 @@
+//! Where Podman differs from Docker, and the tests accept it: names it lists images under,
+//! prunes that trip over concurrent removals, operations it does not implement.
+
+use crate::servers::{server, Server};
+
+/// The name the server lists an image under: Podman qualifies a name given without a registry
+/// as Docker does only in what it sends to registries, with `docker.io/`, and `library/` for a
+/// name of one component.
+pub fn listed_name(image: &str) -> String {
+    match server() {
+        Server::Docker => image.to_owned(),
+        Server::Podman if image.contains('/') => format!("docker.io/{image}"),
+        Server::Podman => format!("docker.io/library/{image}"),
+    }
+}
+
+/// Runs a prune, asked again while Podman trips over an object removed meanwhile. Podman 4.3's
+/// prunes look up every container or image and fail when another test removes one between the
+/// listing and the lookup ("... does not exist in database", "image not known"); asked again,
+/// they prune. Docker's answer is returned as it comes.
+pub async fn prune_despite_concurrent_removals<T, F, Fut>(prune: F) -> docker_engine_runtime::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = docker_engine_runtime::Result<T>>,
+{
+    let mut report = prune().await;
+    for _ in 0..5 {
+        match &report {
+            Err(error) if server() == Server::Podman => {
+                let said = error.to_string();
+                assert!(
+                    said.contains("does not exist in database") || said.contains("image not known"),
+                    "{said}"
+                );
+                report = prune().await;
+            }
+            _ => break,
+        }
+    }
+    report
+}
+
+/// Whether `error` is how Podman refuses an operation it does not implement: a route it does
+/// not have (read by the runtime as an operation not offered), 404 "... is not supported"
+/// (plugins), or 503 "Podman does not support ..." (swarm).
+pub fn podman_does_not_implement(error: &docker_engine_runtime::Error) -> bool {
+    use docker_engine_runtime::Error;
+    match error {
+        Error::UnsupportedVersion { .. } => true,
+        Error::Daemon {
+            status: 404, message, ..
+        } => message.ends_with("is not supported"),
+        Error::Daemon {
+            status: 503, message, ..
+        } => message.starts_with("Podman does not support"),
+        _ => false,
+    }
+}
+
+/// On Podman, checks that `result` is its refusal of an operation it does not implement and
+/// answers true, so the test stops there; on Docker, answers false.
+pub fn unimplemented_on_podman<T: std::fmt::Debug>(result: &docker_engine_runtime::Result<T>) -> bool {
+    if server() != Server::Podman {
+        return false;
+    }
+    match result {
+        Err(error) => assert!(podman_does_not_implement(error), "{error:?}"),
+        Ok(value) => panic!("Podman answered an operation it does not implement: {value:?}"),
+    }
+    true
+}
