@@ -208,6 +208,12 @@ by `DOCKER_CONTEXT` or `config.json`, else `unix:///var/run/docker.sock`.
 - `tls`: mutual TLS with rustls, for daemons on `tcp://host:2376` with `--tlsverify`
   (`DOCKER_TLS_VERIFY=1`). Off by default; without it such an endpoint is refused with an
   error naming the feature.
+- `archive` (on by default): `runtime::tar_directory` and `tar_files`, tar bodies for builds
+  and copies.
+- `websocket`: `send` of the `attach/ws` operation's builder.
+- `buildkit`: BuildKit sessions (`send_in_session` of image builds, API 1.40 on) and
+  `runtime::buildkit`, BuildKit's build progress decoded.
+- `mock`: `mock::MockDaemon`, a fake daemon for testing code that uses this crate.
 
 ## Versions
 
