@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::emit::field_name;
 use crate::ir::*;
+use crate::naming::field_name;
 
 /// How a change affects a client written against the old version talking to a new daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -415,7 +415,7 @@ impl<'a> Differ<'a> {
         let (before, after) = (by_endpoint(self.old), by_endpoint(self.new));
         for (at, op) in &before {
             let Some(next) = after.get(at) else {
-                let rust = format!("method `{}()` removed", crate::emit::method_name(op));
+                let rust = format!("method `{}()` removed", crate::naming::method_name(op));
                 self.operation_changes
                     .push(change("operation-removed", Level::Breaking, at, &op.id).rust(rust));
                 continue;
@@ -424,7 +424,7 @@ impl<'a> Differ<'a> {
         }
         for (at, op) in &after {
             if !before.contains_key(at) {
-                let rust = format!("method `{}()` added", crate::emit::method_name(op));
+                let rust = format!("method `{}()` added", crate::naming::method_name(op));
                 self.operation_changes
                     .push(change("operation-added", Level::Compatible, at, &op.id).rust(rust));
             }
@@ -435,8 +435,8 @@ impl<'a> Differ<'a> {
         if op.id != next.id {
             let rust = format!(
                 "method `{}()` renamed `{}()`",
-                crate::emit::method_name(op),
-                crate::emit::method_name(next)
+                crate::naming::method_name(op),
+                crate::naming::method_name(next)
             );
             self.operation_changes.push(
                 change("operation-renamed", Level::PotentiallyBreaking, at, "operationId")
@@ -455,7 +455,7 @@ impl<'a> Differ<'a> {
             };
             if let Some(level) = relation.level() {
                 let (was, now) = (describe_response(&op.response), describe_response(&next.response));
-                let rust = format!("`send()` of `{}` returns {now}", crate::emit::method_name(next));
+                let rust = format!("`send()` of `{}` returns {now}", crate::naming::method_name(next));
                 self.operation_changes.push(
                     change("response-changed", level, at, "success response")
                         .values(was, now)

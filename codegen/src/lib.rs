@@ -7,8 +7,10 @@
 
 pub mod diff;
 pub mod emit;
+pub mod family;
 pub mod ir;
 pub mod lower;
+pub mod naming;
 pub mod overrides;
 pub mod project;
 pub mod spec;
@@ -16,38 +18,9 @@ pub mod spec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use family::ApiFamily;
 pub use overrides::{ApiVersion, Overrides};
 pub use spec::SpecError;
-
-/// Which API a spec describes: it decides where the spec and its crate live, and how the crate
-/// reaches its server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ApiFamily {
-    /// The Docker Engine API (`specs/vX.YY/`): paths under a negotiated `/vX.YY` prefix, patched
-    /// by `codegen/overrides.yaml`.
-    Engine,
-    /// The Registry HTTP API (`specs/registry/vN/`): paths as written, no negotiation, challenge
-    /// authentication.
-    Registry,
-}
-
-impl ApiFamily {
-    /// The spec's path under `specs/`.
-    pub fn spec_path(self, version: ApiVersion) -> String {
-        match self {
-            ApiFamily::Engine => format!("v{version}/swagger.yaml"),
-            ApiFamily::Registry => format!("registry/v{}/swagger.yaml", version.major),
-        }
-    }
-
-    /// The folder of the version's generated crate under `generated-client/`.
-    pub fn crate_folder(self, version: ApiVersion) -> String {
-        match self {
-            ApiFamily::Engine => version.crate_folder(),
-            ApiFamily::Registry => format!("registry_v{}", version.major),
-        }
-    }
-}
 
 /// The spec of one API version found under `specs/`.
 #[derive(Debug, Clone, PartialEq, Eq)]

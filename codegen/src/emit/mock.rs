@@ -5,8 +5,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{group_accessor, group_type, groups, ident, method_name, rust_type};
+use super::{groups, rust_type};
 use crate::ir::*;
+use crate::naming::{group_accessor, group_type, ident, method_name};
 
 pub(super) fn mock_rs(api: &Api) -> TokenStream {
     let version = api.version.to_string();

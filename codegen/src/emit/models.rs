@@ -1,0 +1,208 @@
+//! `models.rs`: a type for every definition and inline schema.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::{doc_attrs, rust_type};
+use crate::ir::*;
+use crate::naming::{field_names, ident, variant_names};
+
+pub(super) fn models_rs(api: &Api) -> TokenStream {
+    let recursive = recursive_fields(api);
+    let types = api.types.iter().map(|typedef| model(typedef, &recursive));
+    quote! {
+        //! Types of every definition and inline schema of the spec.
+        use serde::{Deserialize, Serialize};
+        #(#types)*
+    }
+}
+
+fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStream {
+    let name = ident(&typedef.name);
+    let docs = doc_attrs(typedef.doc.as_deref());
+    match &typedef.kind {
+        TypeKind::Alias(target) => {
+            let target = rust_type(target);
+            quote! { #docs pub type #name = #target; }
+        }
+        TypeKind::Struct(fields) => {
+            let rust_names: Vec<Ident> = field_names(fields.iter().map(|f| f.wire_name.as_str()))
+                .iter()
+                .map(|name| ident(name))
+                .collect();
+            let declarations = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
+                let wire = &field.wire_name;
+                let mut ty = rust_type(&field.ty);
+                if recursive.contains(&(typedef.name.clone(), field.wire_name.clone())) {
+                    ty = quote! { Box<#ty> };
+                }
+                let docs = doc_attrs(field.doc.as_deref());
+                let deprecated = field
+                    .deprecated
+                    .then(|| quote! { #[doc = ""] #[doc = " Deprecated by the API."] });
+                quote! {
+                    #docs #deprecated
+                    #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
+                    pub #rust_name: Option<#ty>,
+                }
+            });
+            let arms = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
+                let wire = &field.wire_name;
+                quote! { #wire => self.#rust_name = map.next_value()?, }
+            });
+            let type_name = &typedef.name;
+            // Decoded by the runtime's shared visitor rather than serde's derive, whose code
+            // per struct was most of the crate's build time (see the runtime's `fields`).
+            quote! {
+                #docs
+                #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+                pub struct #name { #(#declarations)* }
+
+                impl docker_engine_runtime::DecodeFields for #name {
+                    const NAME: &'static str = #type_name;
+
+                    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
+                        &mut self,
+                        key: &str,
+                        map: &mut A,
+                    ) -> Result<(), A::Error> {
+                        match key {
+                            #(#arms)*
+                            _ => {
+                                map.next_value::<serde::de::IgnoredAny>()?;
+                            }
+                        }
+                        Ok(())
+                    }
+                }
+
+                impl<'de> Deserialize<'de> for #name {
+                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        docker_engine_runtime::deserialize_fields(deserializer)
+                    }
+                }
+            }
+        }
+        TypeKind::Enum(values) => {
+            let variants = variant_names(values);
+            let idents: Vec<Ident> = variants.iter().map(|v| ident(v)).collect();
+            let decls = values.iter().zip(&idents).map(|(value, variant)| {
+                let doc = format!(" `{value:?}`");
+                quote! { #[doc = #doc] #variant, }
+            });
+            let known_arms = values
+                .iter()
+                .zip(&idents)
+                .map(|(value, variant)| quote! { #value => Some(Self::#variant), });
+            let str_arms = values
+                .iter()
+                .zip(&idents)
+                .map(|(value, variant)| quote! { Self::#variant => #value, });
+            quote! {
+                #docs
+                ///
+                /// Open: a value this version of the spec does not list is kept in `Other`.
+                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+                pub enum #name {
+                    #(#decls)*
+                    /// A value the spec does not list, kept as sent.
+                    Other(String),
+                }
+
+                impl #name {
+                    /// The value as the daemon spells it.
+                    pub fn as_str(&self) -> &str {
+                        match self { #(#str_arms)* Self::Other(other) => other, }
+                    }
+
+                    fn known(value: &str) -> Option<Self> {
+                        match value { #(#known_arms)* _ => None, }
+                    }
+                }
+
+                impl From<&str> for #name {
+                    fn from(value: &str) -> Self {
+                        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
+                    }
+                }
+
+                impl From<String> for #name {
+                    fn from(value: String) -> Self {
+                        Self::known(&value).unwrap_or(Self::Other(value))
+                    }
+                }
+
+                impl Serialize for #name {
+                    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                        serializer.serialize_str(self.as_str())
+                    }
+                }
+
+                impl<'de> Deserialize<'de> for #name {
+                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                        docker_engine_runtime::deserialize_open_enum(deserializer)
+                    }
+                }
+
+                impl From<#name> for String {
+                    fn from(value: #name) -> String {
+                        match value { #name::Other(other) => other, known => known.as_str().to_owned() }
+                    }
+                }
+
+                impl std::fmt::Display for #name {
+                    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(self.as_str())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The (type, field) pairs that must be boxed because the field's type contains the struct
+/// itself without an indirection in between.
+fn recursive_fields(api: &Api) -> HashSet<(String, String)> {
+    let direct: HashMap<&str, Vec<(&str, &str)>> = api
+        .types
+        .iter()
+        .map(|t| {
+            let edges = match &t.kind {
+                TypeKind::Struct(fields) => fields
+                    .iter()
+                    .filter_map(|f| match &f.ty {
+                        TypeRef::Named(target) => Some((f.wire_name.as_str(), target.as_str())),
+                        _ => None,
+                    })
+                    .collect(),
+                TypeKind::Alias(TypeRef::Named(target)) => vec![("", target.as_str())],
+                _ => Vec::new(),
+            };
+            (t.name.as_str(), edges)
+        })
+        .collect();
+    let reaches = |from: &str, goal: &str| {
+        let mut seen = HashSet::new();
+        let mut stack = vec![from];
+        while let Some(at) = stack.pop() {
+            if at == goal {
+                return true;
+            }
+            if seen.insert(at) {
+                stack.extend(direct.get(at).into_iter().flatten().map(|(_, target)| *target));
+            }
+        }
+        false
+    };
+    let mut boxed = HashSet::new();
+    for (name, edges) in &direct {
+        for (field, target) in edges {
+            if !field.is_empty() && reaches(target, name) {
+                boxed.insert((name.to_string(), field.to_string()));
+            }
+        }
+    }
+    boxed
+}
