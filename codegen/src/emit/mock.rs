@@ -16,7 +16,7 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
     let routes = api.operations.iter().map(|op| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let setter = if answerable(op) { setter(op) } else { String::new() };
-        quote! { Route { operation: #id, method: #method, path: #path, setter: #setter }, }
+        quote! { Route::new(#id, #method, #path, #setter), }
     });
     let groups = groups(api);
     let accessors = groups.keys().map(|tag| {

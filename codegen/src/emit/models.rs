@@ -14,7 +14,7 @@ pub(super) fn models_rs(api: &Api) -> TokenStream {
     let types = api.types.iter().map(|typedef| model(typedef, &recursive));
     quote! {
         //! Types of every definition and inline schema of the spec.
-        use serde::{Deserialize, Serialize};
+        use serde::Serialize;
         #(#types)*
     }
 }
@@ -48,9 +48,9 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                     pub #rust_name: Option<#ty>,
                 }
             });
-            let arms = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
+            let wire_names = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
                 let wire = &field.wire_name;
-                quote! { #wire => self.#rust_name = map.next_value()?, }
+                quote! { #wire => #rust_name }
             });
             let type_name = &typedef.name;
             // Decoded by the runtime's shared visitor rather than serde's derive, whose code
@@ -60,29 +60,7 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
                 pub struct #name { #(#declarations)* }
 
-                impl docker_engine_runtime::DecodeFields for #name {
-                    const NAME: &'static str = #type_name;
-
-                    fn decode_field<'de, A: serde::de::MapAccess<'de>>(
-                        &mut self,
-                        key: &str,
-                        map: &mut A,
-                    ) -> Result<(), A::Error> {
-                        match key {
-                            #(#arms)*
-                            _ => {
-                                map.next_value::<serde::de::IgnoredAny>()?;
-                            }
-                        }
-                        Ok(())
-                    }
-                }
-
-                impl<'de> Deserialize<'de> for #name {
-                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        docker_engine_runtime::deserialize_fields(deserializer)
-                    }
-                }
+                docker_engine_runtime::decode_fields!(#name, #type_name, { #(#wire_names),* });
             }
         }
         TypeKind::Enum(values) => {
@@ -92,14 +70,10 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 let doc = format!(" `{value:?}`");
                 quote! { #[doc = #doc] #variant, }
             });
-            let known_arms = values
+            let listed = values
                 .iter()
                 .zip(&idents)
-                .map(|(value, variant)| quote! { #value => Some(Self::#variant), });
-            let str_arms = values
-                .iter()
-                .zip(&idents)
-                .map(|(value, variant)| quote! { Self::#variant => #value, });
+                .map(|(value, variant)| quote! { #value => #variant });
             quote! {
                 #docs
                 ///
@@ -111,52 +85,7 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                     Other(String),
                 }
 
-                impl #name {
-                    /// The value as the daemon spells it.
-                    pub fn as_str(&self) -> &str {
-                        match self { #(#str_arms)* Self::Other(other) => other, }
-                    }
-
-                    fn known(value: &str) -> Option<Self> {
-                        match value { #(#known_arms)* _ => None, }
-                    }
-                }
-
-                impl From<&str> for #name {
-                    fn from(value: &str) -> Self {
-                        Self::known(value).unwrap_or_else(|| Self::Other(value.to_owned()))
-                    }
-                }
-
-                impl From<String> for #name {
-                    fn from(value: String) -> Self {
-                        Self::known(&value).unwrap_or(Self::Other(value))
-                    }
-                }
-
-                impl Serialize for #name {
-                    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        serializer.serialize_str(self.as_str())
-                    }
-                }
-
-                impl<'de> Deserialize<'de> for #name {
-                    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                        docker_engine_runtime::deserialize_open_enum(deserializer)
-                    }
-                }
-
-                impl From<#name> for String {
-                    fn from(value: #name) -> String {
-                        match value { #name::Other(other) => other, known => known.as_str().to_owned() }
-                    }
-                }
-
-                impl std::fmt::Display for #name {
-                    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str(self.as_str())
-                    }
-                }
+                docker_engine_runtime::open_enum!(#name, { #(#listed),* });
             }
         }
     }

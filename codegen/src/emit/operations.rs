@@ -349,14 +349,7 @@ fn request_builder(op: &Operation) -> TokenStream {
         }
 
         #needs_feature
-        impl std::future::IntoFuture for #builder {
-            type Output = Result<#output>;
-            type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
-            // Inline, so that only the operations a program awaits are compiled, in that
-            // program: boxing every `send` future here took a third of this crate's build.
-            #[inline]
-            fn into_future(self) -> Self::IntoFuture { Box::pin(self.send()) }
-        }
+        docker_engine_runtime::send_on_await!(#builder => #output);
     }
 }
 

@@ -312,16 +312,7 @@ impl BaseCheckBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for BaseCheckBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(BaseCheckBuilder => ());
 /// The headers of a `CatalogList` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CatalogListHeaders {
@@ -379,16 +370,7 @@ impl CatalogListBuilder {
         self.client.send_json_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for CatalogListBuilder {
-    type Output = Result<crate::models::Catalog>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(CatalogListBuilder => crate ::models::Catalog);
 /// The headers of a `TagList` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagListHeaders {
@@ -452,16 +434,7 @@ impl TagListBuilder {
         self.client.send_json_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for TagListBuilder {
-    type Output = Result<crate::models::TagList>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TagListBuilder => crate ::models::TagList);
 /// The headers of a `ManifestGet` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ManifestGetHeaders {
@@ -537,16 +510,9 @@ impl ManifestGetBuilder {
         self.client.send_bytes_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for ManifestGetBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ManifestGetBuilder => docker_engine_runtime::ByteStream
+);
 /// The headers of a `ManifestPut` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ManifestPutHeaders {
@@ -615,16 +581,7 @@ impl ManifestPutBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for ManifestPutBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ManifestPutBuilder => ());
 /// Request builder for `ManifestDelete`; send it with [`ManifestDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -658,16 +615,7 @@ impl ManifestDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ManifestDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ManifestDeleteBuilder => ());
 /// The headers of a `ManifestHead` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ManifestHeadHeaders {
@@ -741,16 +689,7 @@ impl ManifestHeadBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for ManifestHeadBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ManifestHeadBuilder => ());
 /// The headers of a `BlobGet` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BlobGetHeaders {
@@ -825,16 +764,9 @@ impl BlobGetBuilder {
         self.client.send_bytes_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for BlobGetBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    BlobGetBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `BlobDelete`; send it with [`BlobDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -864,16 +796,7 @@ impl BlobDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for BlobDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(BlobDeleteBuilder => ());
 /// The headers of a `BlobHead` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BlobHeadHeaders {
@@ -930,16 +853,7 @@ impl BlobHeadBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for BlobHeadBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(BlobHeadBuilder => ());
 /// The headers of a `UploadStart` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UploadStartHeaders {
@@ -1044,16 +958,7 @@ impl UploadStartBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for UploadStartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(UploadStartBuilder => ());
 /// The headers of a `UploadStatus` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UploadStatusHeaders {
@@ -1106,16 +1011,7 @@ impl UploadStatusBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for UploadStatusBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(UploadStatusBuilder => ());
 /// The headers of a `UploadComplete` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UploadCompleteHeaders {
@@ -1175,16 +1071,7 @@ impl UploadCompleteBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for UploadCompleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(UploadCompleteBuilder => ());
 /// Request builder for `UploadCancel`; send it with [`UploadCancelBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1203,16 +1090,7 @@ impl UploadCancelBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for UploadCancelBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(UploadCancelBuilder => ());
 /// The headers of a `UploadChunk` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UploadChunkHeaders {
@@ -1276,13 +1154,4 @@ impl UploadChunkBuilder {
         self.client.send_empty_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for UploadChunkBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(UploadChunkBuilder => ());

@@ -1494,16 +1494,9 @@ impl ContainerListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerListBuilder {
-    type Output = Result<crate::models::ContainerSummary>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerListBuilder => crate ::models::ContainerSummary
+);
 /// Request builder for `ContainerCreate`; send it with [`ContainerCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1532,16 +1525,9 @@ impl ContainerCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerCreateBuilder {
-    type Output = Result<crate::models::ContainerCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerCreateBuilder => crate ::models::ContainerCreateResponse
+);
 /// Request builder for `ContainerInspect`; send it with [`ContainerInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1580,16 +1566,9 @@ impl ContainerInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerInspectBuilder {
-    type Output = Result<crate::models::ContainerInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerInspectBuilder => crate ::models::ContainerInspectResponse
+);
 /// Request builder for `ContainerTop`; send it with [`ContainerTopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1624,16 +1603,9 @@ impl ContainerTopBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerTopBuilder {
-    type Output = Result<crate::models::ContainerTopResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerTopBuilder => crate ::models::ContainerTopResponse
+);
 /// Request builder for `ContainerLogs`; send it with [`ContainerLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1732,16 +1704,9 @@ impl ContainerLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `ContainerChanges`; send it with [`ContainerChangesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1769,16 +1734,9 @@ impl ContainerChangesBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerChangesBuilder {
-    type Output = Result<Vec<crate::models::ContainerChangesResponse>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerChangesBuilder => Vec < crate ::models::ContainerChangesResponse >
+);
 /// Request builder for `ContainerExport`; send it with [`ContainerExportBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1802,16 +1760,9 @@ impl ContainerExportBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExportBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerExportBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ContainerStats`; send it with [`ContainerStatsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1850,18 +1801,10 @@ impl ContainerStatsBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStatsBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::ContainerStatsResponse>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerStatsBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::ContainerStatsResponse >
+);
 /// Request builder for `ContainerResize`; send it with [`ContainerResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1889,16 +1832,7 @@ impl ContainerResizeBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerResizeBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerResizeBuilder => ());
 /// Request builder for `ContainerStart`; send it with [`ContainerStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1931,16 +1865,7 @@ impl ContainerStartBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerStartBuilder => ());
 /// Request builder for `ContainerStop`; send it with [`ContainerStopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1973,16 +1898,7 @@ impl ContainerStopBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStopBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerStopBuilder => ());
 /// Request builder for `ContainerRestart`; send it with [`ContainerRestartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2019,16 +1935,7 @@ impl ContainerRestartBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRestartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerRestartBuilder => ());
 /// Request builder for `ContainerKill`; send it with [`ContainerKillBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2063,16 +1970,7 @@ impl ContainerKillBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerKillBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerKillBuilder => ());
 /// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2098,16 +1996,9 @@ impl ContainerUpdateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUpdateBuilder {
-    type Output = Result<crate::models::ContainerUpdateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerUpdateBuilder => crate ::models::ContainerUpdateResponse
+);
 /// Request builder for `ContainerRename`; send it with [`ContainerRenameBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2133,16 +2024,7 @@ impl ContainerRenameBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRenameBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerRenameBuilder => ());
 /// Request builder for `ContainerPause`; send it with [`ContainerPauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2166,16 +2048,7 @@ impl ContainerPauseBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPauseBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerPauseBuilder => ());
 /// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2203,16 +2076,7 @@ impl ContainerUnpauseBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUnpauseBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerUnpauseBuilder => ());
 /// Request builder for `ContainerAttach`; send it with [`ContainerAttachBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2311,16 +2175,9 @@ impl ContainerAttachBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerAttachBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ContainerAttachWebsocket`; send it with `send`, which needs the crate's `websocket` feature.
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2415,16 +2272,9 @@ impl ContainerAttachWebsocketBuilder {
     }
 }
 #[cfg(feature = "websocket")]
-impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerAttachWebsocketBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ContainerWait`; send it with [`ContainerWaitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2448,16 +2298,9 @@ impl ContainerWaitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerWaitBuilder {
-    type Output = Result<crate::models::ContainerWaitResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerWaitBuilder => crate ::models::ContainerWaitResponse
+);
 /// Request builder for `ContainerDelete`; send it with [`ContainerDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2513,16 +2356,7 @@ impl ContainerDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerDeleteBuilder => ());
 /// Request builder for `ContainerArchive`; send it with [`ContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2552,16 +2386,9 @@ impl ContainerArchiveBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerArchiveBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `PutContainerArchive`; send it with [`PutContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2602,16 +2429,7 @@ impl PutContainerArchiveBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PutContainerArchiveBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PutContainerArchiveBuilder => ());
 /// Request builder for `ContainerArchiveInfo`; send it with [`ContainerArchiveInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2641,16 +2459,9 @@ impl ContainerArchiveInfoBuilder {
         self.client.send_path_stat(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveInfoBuilder {
-    type Output = Result<docker_engine_runtime::PathStat>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerArchiveInfoBuilder => docker_engine_runtime::PathStat
+);
 /// Request builder for `ContainerPrune`; send it with [`ContainerPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2680,16 +2491,9 @@ impl ContainerPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPruneBuilder {
-    type Output = Result<crate::models::ContainerPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerPruneBuilder => crate ::models::ContainerPruneResponse
+);
 /// Request builder for `ImageList`; send it with [`ImageListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2744,16 +2548,9 @@ impl ImageListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageListBuilder {
-    type Output = Result<Vec<crate::models::ImageSummary>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageListBuilder => Vec < crate ::models::ImageSummary >
+);
 /// Request builder for `ImageBuild`; send it with [`ImageBuildBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3015,16 +2812,9 @@ impl ImageBuildBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageBuildBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageBuildBuilder => docker_engine_runtime::JsonStream < crate ::models::BuildInfo >
+);
 /// Request builder for `ImageCreate`; send it with [`ImageCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3098,18 +2888,10 @@ impl ImageCreateBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageCreateBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageCreateBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `ImageInspect`; send it with [`ImageInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3137,16 +2919,7 @@ impl ImageInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageInspectBuilder {
-    type Output = Result<crate::models::Image>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageInspectBuilder => crate ::models::Image);
 /// Request builder for `ImageHistory`; send it with [`ImageHistoryBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3174,16 +2947,9 @@ impl ImageHistoryBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageHistoryBuilder {
-    type Output = Result<Vec<crate::models::ImageHistoryResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageHistoryBuilder => Vec < crate ::models::ImageHistoryResponseItem >
+);
 /// Request builder for `ImagePush`; send it with [`ImagePushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3222,18 +2988,10 @@ impl ImagePushBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImagePushBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImagePushBuilder => docker_engine_runtime::JsonStream < crate ::models::PushImageInfo
+    >
+);
 /// Request builder for `ImageTag`; send it with [`ImageTagBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3275,16 +3033,7 @@ impl ImageTagBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ImageTagBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageTagBuilder => ());
 /// Request builder for `ImageDelete`; send it with [`ImageDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3329,16 +3078,9 @@ impl ImageDeleteBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageDeleteBuilder {
-    type Output = Result<Vec<crate::models::ImageDeleteResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageDeleteBuilder => Vec < crate ::models::ImageDeleteResponseItem >
+);
 /// Request builder for `ImageSearch`; send it with [`ImageSearchBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3380,16 +3122,9 @@ impl ImageSearchBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageSearchBuilder {
-    type Output = Result<Vec<crate::models::ImageSearchResponse>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageSearchBuilder => Vec < crate ::models::ImageSearchResponse >
+);
 /// Request builder for `ImagePrune`; send it with [`ImagePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3421,16 +3156,9 @@ impl ImagePruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImagePruneBuilder {
-    type Output = Result<crate::models::ImagePruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImagePruneBuilder => crate ::models::ImagePruneResponse
+);
 /// Request builder for `SystemAuth`; send it with [`SystemAuthBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3453,16 +3181,9 @@ impl SystemAuthBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemAuthBuilder {
-    type Output = Result<crate::models::SystemAuthResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemAuthBuilder => crate ::models::SystemAuthResponse
+);
 /// Request builder for `SystemInfo`; send it with [`SystemInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3476,16 +3197,9 @@ impl SystemInfoBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemInfoBuilder {
-    type Output = Result<crate::models::SystemInfoResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemInfoBuilder => crate ::models::SystemInfoResponse
+);
 /// Request builder for `SystemVersion`; send it with [`SystemVersionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3503,16 +3217,9 @@ impl SystemVersionBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemVersionBuilder {
-    type Output = Result<crate::models::SystemVersionResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemVersionBuilder => crate ::models::SystemVersionResponse
+);
 /// The headers of a `SystemPing` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SystemPingHeaders {
@@ -3557,16 +3264,7 @@ impl SystemPingBuilder {
         self.client.send_text_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SystemPingBuilder => String);
 /// Request builder for `ImageCommit`; send it with [`ImageCommitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3656,16 +3354,7 @@ impl ImageCommitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageCommitBuilder {
-    type Output = Result<crate::models::IdResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageCommitBuilder => crate ::models::IdResponse);
 /// Request builder for `SystemEvents`; send it with [`SystemEventsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3722,18 +3411,10 @@ impl SystemEventsBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for SystemEventsBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::SystemEventsResponse>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemEventsBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::SystemEventsResponse >
+);
 /// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3751,16 +3432,9 @@ impl SystemDataUsageBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemDataUsageBuilder {
-    type Output = Result<crate::models::SystemDataUsageResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemDataUsageBuilder => crate ::models::SystemDataUsageResponse
+);
 /// Request builder for `ImageGet`; send it with [`ImageGetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3784,16 +3458,9 @@ impl ImageGetBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageGetBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ImageGetAll`; send it with [`ImageGetAllBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3820,16 +3487,9 @@ impl ImageGetAllBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetAllBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageGetAllBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ImageLoad`; send it with [`ImageLoadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3869,16 +3529,9 @@ impl ImageLoadBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageLoadBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageLoadBuilder => docker_engine_runtime::JsonStream < crate ::models::BuildInfo >
+);
 /// Request builder for `ContainerExec`; send it with [`ContainerExecBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3904,16 +3557,9 @@ impl ContainerExecBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExecBuilder {
-    type Output = Result<crate::models::IdResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerExecBuilder => crate ::models::IdResponse
+);
 /// Request builder for `ExecStart`; send it with [`ExecStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3952,16 +3598,9 @@ impl ExecStartBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ExecStartBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ExecStartBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ExecResize`; send it with [`ExecResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3989,16 +3628,7 @@ impl ExecResizeBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ExecResizeBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ExecResizeBuilder => ());
 /// Request builder for `ExecInspect`; send it with [`ExecInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4022,16 +3652,9 @@ impl ExecInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ExecInspectBuilder {
-    type Output = Result<crate::models::ExecInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ExecInspectBuilder => crate ::models::ExecInspectResponse
+);
 /// Request builder for `VolumeList`; send it with [`VolumeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4064,16 +3687,9 @@ impl VolumeListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeListBuilder {
-    type Output = Result<crate::models::VolumeListResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    VolumeListBuilder => crate ::models::VolumeListResponse
+);
 /// Request builder for `VolumeCreate`; send it with [`VolumeCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4093,16 +3709,7 @@ impl VolumeCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeCreateBuilder {
-    type Output = Result<crate::models::Volume>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeCreateBuilder => crate ::models::Volume);
 /// Request builder for `VolumeInspect`; send it with [`VolumeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4129,16 +3736,7 @@ impl VolumeInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeInspectBuilder {
-    type Output = Result<crate::models::Volume>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeInspectBuilder => crate ::models::Volume);
 /// Request builder for `VolumeDelete`; send it with [`VolumeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4172,16 +3770,7 @@ impl VolumeDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 /// Request builder for `VolumePrune`; send it with [`VolumePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4210,16 +3799,9 @@ impl VolumePruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumePruneBuilder {
-    type Output = Result<crate::models::VolumePruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    VolumePruneBuilder => crate ::models::VolumePruneResponse
+);
 /// Request builder for `NetworkList`; send it with [`NetworkListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4252,16 +3834,9 @@ impl NetworkListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkListBuilder {
-    type Output = Result<Vec<crate::models::Network>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkListBuilder => Vec < crate ::models::Network >
+);
 /// Request builder for `NetworkInspect`; send it with [`NetworkInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4295,16 +3870,7 @@ impl NetworkInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkInspectBuilder {
-    type Output = Result<crate::models::Network>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkInspectBuilder => crate ::models::Network);
 /// Request builder for `NetworkDelete`; send it with [`NetworkDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4327,16 +3893,7 @@ impl NetworkDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkDeleteBuilder => ());
 /// Request builder for `NetworkCreate`; send it with [`NetworkCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4356,16 +3913,9 @@ impl NetworkCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkCreateBuilder {
-    type Output = Result<crate::models::NetworkCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkCreateBuilder => crate ::models::NetworkCreateResponse
+);
 /// Request builder for `NetworkConnect`; send it with [`NetworkConnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4391,16 +3941,7 @@ impl NetworkConnectBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkConnectBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkConnectBuilder => ());
 /// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4430,16 +3971,7 @@ impl NetworkDisconnectBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDisconnectBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 /// Request builder for `NetworkPrune`; send it with [`NetworkPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4469,16 +4001,9 @@ impl NetworkPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkPruneBuilder {
-    type Output = Result<crate::models::NetworkPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkPruneBuilder => crate ::models::NetworkPruneResponse
+);
 /// Request builder for `PluginList`; send it with [`PluginListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4504,16 +4029,9 @@ impl PluginListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginListBuilder {
-    type Output = Result<Vec<crate::models::Plugin>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginListBuilder => Vec < crate ::models::Plugin >
+);
 /// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4542,16 +4060,9 @@ impl GetPluginPrivilegesBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for GetPluginPrivilegesBuilder {
-    type Output = Result<Vec<crate::models::GetPluginPrivilegesResponse>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    GetPluginPrivilegesBuilder => Vec < crate ::models::GetPluginPrivilegesResponse >
+);
 /// Request builder for `PluginPull`; send it with [`PluginPullBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4601,18 +4112,10 @@ impl PluginPullBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPullBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginPullBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `PluginInspect`; send it with [`PluginInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4640,16 +4143,7 @@ impl PluginInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginInspectBuilder {
-    type Output = Result<crate::models::Plugin>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginInspectBuilder => crate ::models::Plugin);
 /// Request builder for `PluginDelete`; send it with [`PluginDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4683,16 +4177,7 @@ impl PluginDeleteBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginDeleteBuilder {
-    type Output = Result<crate::models::Plugin>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginDeleteBuilder => crate ::models::Plugin);
 /// Request builder for `PluginEnable`; send it with [`PluginEnableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4722,16 +4207,7 @@ impl PluginEnableBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginEnableBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginEnableBuilder => ());
 /// Request builder for `PluginDisable`; send it with [`PluginDisableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4768,16 +4244,7 @@ impl PluginDisableBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginDisableBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginDisableBuilder => ());
 /// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4826,18 +4293,10 @@ impl PluginUpgradeBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginUpgradeBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginUpgradeBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `PluginCreate`; send it with [`PluginCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4866,16 +4325,7 @@ impl PluginCreateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginCreateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginCreateBuilder => ());
 /// Request builder for `PluginPush`; send it with [`PluginPushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4910,18 +4360,10 @@ impl PluginPushBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginPushBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::PushImageInfo >
+);
 /// Request builder for `PluginSet`; send it with [`PluginSetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4953,16 +4395,7 @@ impl PluginSetBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginSetBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 /// Request builder for `NodeList`; send it with [`NodeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4992,16 +4425,7 @@ impl NodeListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeListBuilder {
-    type Output = Result<Vec<crate::models::Node>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeListBuilder => Vec < crate ::models::Node >);
 /// Request builder for `NodeInspect`; send it with [`NodeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5024,16 +4448,7 @@ impl NodeInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeInspectBuilder {
-    type Output = Result<crate::models::Node>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeInspectBuilder => crate ::models::Node);
 /// Request builder for `NodeDelete`; send it with [`NodeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5067,16 +4482,7 @@ impl NodeDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeDeleteBuilder => ());
 /// Request builder for `NodeUpdate`; send it with [`NodeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5110,16 +4516,7 @@ impl NodeUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeUpdateBuilder => ());
 /// Request builder for `SwarmInspect`; send it with [`SwarmInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5133,16 +4530,9 @@ impl SwarmInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInspectBuilder {
-    type Output = Result<crate::models::SwarmInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SwarmInspectBuilder => crate ::models::SwarmInspectResponse
+);
 /// Request builder for `SwarmInit`; send it with [`SwarmInitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5162,16 +4552,7 @@ impl SwarmInitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInitBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmInitBuilder => String);
 /// Request builder for `SwarmJoin`; send it with [`SwarmJoinBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5191,16 +4572,7 @@ impl SwarmJoinBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmJoinBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmJoinBuilder => ());
 /// Request builder for `SwarmLeave`; send it with [`SwarmLeaveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5229,16 +4601,7 @@ impl SwarmLeaveBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmLeaveBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmLeaveBuilder => ());
 /// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5293,16 +4656,7 @@ impl SwarmUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmUpdateBuilder => ());
 /// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5320,16 +4674,9 @@ impl SwarmUnlockkeyBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockkeyBuilder {
-    type Output = Result<crate::models::SwarmUnlockkeyResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SwarmUnlockkeyBuilder => crate ::models::SwarmUnlockkeyResponse
+);
 /// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5349,16 +4696,7 @@ impl SwarmUnlockBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 /// Request builder for `ServiceList`; send it with [`ServiceListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5389,16 +4727,9 @@ impl ServiceListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceListBuilder {
-    type Output = Result<Vec<crate::models::Service>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceListBuilder => Vec < crate ::models::Service >
+);
 /// Request builder for `ServiceCreate`; send it with [`ServiceCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5427,16 +4758,9 @@ impl ServiceCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceCreateBuilder {
-    type Output = Result<crate::models::ServiceCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceCreateBuilder => crate ::models::ServiceCreateResponse
+);
 /// Request builder for `ServiceInspect`; send it with [`ServiceInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5459,16 +4783,7 @@ impl ServiceInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceInspectBuilder {
-    type Output = Result<crate::models::Service>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ServiceInspectBuilder => crate ::models::Service);
 /// Request builder for `ServiceDelete`; send it with [`ServiceDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5491,16 +4806,7 @@ impl ServiceDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ServiceDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ServiceDeleteBuilder => ());
 /// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5557,16 +4863,9 @@ impl ServiceUpdateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceUpdateBuilder {
-    type Output = Result<crate::models::ServiceUpdateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceUpdateBuilder => crate ::models::ServiceUpdateResponse
+);
 /// Request builder for `ServiceLogs`; send it with [`ServiceLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5676,16 +4975,9 @@ impl ServiceLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ServiceLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `TaskList`; send it with [`TaskListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5715,16 +5007,7 @@ impl TaskListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskListBuilder {
-    type Output = Result<Vec<crate::models::Task>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TaskListBuilder => Vec < crate ::models::Task >);
 /// Request builder for `TaskInspect`; send it with [`TaskInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5747,16 +5030,7 @@ impl TaskInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskInspectBuilder {
-    type Output = Result<crate::models::Task>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TaskInspectBuilder => crate ::models::Task);
 /// Request builder for `SecretList`; send it with [`SecretListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5781,16 +5055,9 @@ impl SecretListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretListBuilder {
-    type Output = Result<Vec<crate::models::Secret>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SecretListBuilder => Vec < crate ::models::Secret >
+);
 /// Request builder for `SecretCreate`; send it with [`SecretCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5816,16 +5083,9 @@ impl SecretCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretCreateBuilder {
-    type Output = Result<crate::models::SecretCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SecretCreateBuilder => crate ::models::SecretCreateResponse
+);
 /// Request builder for `SecretInspect`; send it with [`SecretInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5848,16 +5108,7 @@ impl SecretInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretInspectBuilder {
-    type Output = Result<crate::models::Secret>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretInspectBuilder => crate ::models::Secret);
 /// Request builder for `SecretDelete`; send it with [`SecretDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5880,16 +5131,7 @@ impl SecretDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretDeleteBuilder => ());
 /// Request builder for `SecretUpdate`; send it with [`SecretUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5924,13 +5166,4 @@ impl SecretUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretUpdateBuilder => ());

@@ -1679,16 +1679,9 @@ impl ContainerListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerListBuilder {
-    type Output = Result<crate::models::ContainerSummary>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerListBuilder => crate ::models::ContainerSummary
+);
 /// Request builder for `ContainerCreate`; send it with [`ContainerCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1717,16 +1710,9 @@ impl ContainerCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerCreateBuilder {
-    type Output = Result<crate::models::ContainerCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerCreateBuilder => crate ::models::ContainerCreateResponse
+);
 /// Request builder for `ContainerInspect`; send it with [`ContainerInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1765,16 +1751,9 @@ impl ContainerInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerInspectBuilder {
-    type Output = Result<crate::models::ContainerInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerInspectBuilder => crate ::models::ContainerInspectResponse
+);
 /// Request builder for `ContainerTop`; send it with [`ContainerTopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1809,16 +1788,9 @@ impl ContainerTopBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerTopBuilder {
-    type Output = Result<crate::models::ContainerTopResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerTopBuilder => crate ::models::ContainerTopResponse
+);
 /// Request builder for `ContainerLogs`; send it with [`ContainerLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1917,16 +1889,9 @@ impl ContainerLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `ContainerChanges`; send it with [`ContainerChangesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1954,16 +1919,9 @@ impl ContainerChangesBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerChangesBuilder {
-    type Output = Result<Vec<crate::models::ContainerChangesResponse>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerChangesBuilder => Vec < crate ::models::ContainerChangesResponse >
+);
 /// Request builder for `ContainerExport`; send it with [`ContainerExportBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1987,16 +1945,9 @@ impl ContainerExportBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExportBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerExportBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ContainerStats`; send it with [`ContainerStatsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2035,18 +1986,10 @@ impl ContainerStatsBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStatsBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::ContainerStatsResponse>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerStatsBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::ContainerStatsResponse >
+);
 /// Request builder for `ContainerResize`; send it with [`ContainerResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2074,16 +2017,7 @@ impl ContainerResizeBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerResizeBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerResizeBuilder => ());
 /// Request builder for `ContainerStart`; send it with [`ContainerStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2116,16 +2050,7 @@ impl ContainerStartBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerStartBuilder => ());
 /// Request builder for `ContainerStop`; send it with [`ContainerStopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2158,16 +2083,7 @@ impl ContainerStopBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStopBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerStopBuilder => ());
 /// Request builder for `ContainerRestart`; send it with [`ContainerRestartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2204,16 +2120,7 @@ impl ContainerRestartBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRestartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerRestartBuilder => ());
 /// Request builder for `ContainerKill`; send it with [`ContainerKillBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2248,16 +2155,7 @@ impl ContainerKillBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerKillBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerKillBuilder => ());
 /// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2283,16 +2181,9 @@ impl ContainerUpdateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUpdateBuilder {
-    type Output = Result<crate::models::ContainerUpdateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerUpdateBuilder => crate ::models::ContainerUpdateResponse
+);
 /// Request builder for `ContainerRename`; send it with [`ContainerRenameBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2318,16 +2209,7 @@ impl ContainerRenameBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRenameBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerRenameBuilder => ());
 /// Request builder for `ContainerPause`; send it with [`ContainerPauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2351,16 +2233,7 @@ impl ContainerPauseBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPauseBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerPauseBuilder => ());
 /// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2388,16 +2261,7 @@ impl ContainerUnpauseBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUnpauseBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerUnpauseBuilder => ());
 /// Request builder for `ContainerAttach`; send it with [`ContainerAttachBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2496,16 +2360,9 @@ impl ContainerAttachBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerAttachBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ContainerAttachWebsocket`; send it with `send`, which needs the crate's `websocket` feature.
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2600,16 +2457,9 @@ impl ContainerAttachWebsocketBuilder {
     }
 }
 #[cfg(feature = "websocket")]
-impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerAttachWebsocketBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ContainerWait`; send it with [`ContainerWaitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2646,16 +2496,9 @@ impl ContainerWaitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerWaitBuilder {
-    type Output = Result<crate::models::ContainerWaitResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerWaitBuilder => crate ::models::ContainerWaitResponse
+);
 /// Request builder for `ContainerDelete`; send it with [`ContainerDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2711,16 +2554,7 @@ impl ContainerDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerDeleteBuilder => ());
 /// Request builder for `ContainerArchive`; send it with [`ContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2750,16 +2584,9 @@ impl ContainerArchiveBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerArchiveBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `PutContainerArchive`; send it with [`PutContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2800,16 +2627,7 @@ impl PutContainerArchiveBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PutContainerArchiveBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PutContainerArchiveBuilder => ());
 /// Request builder for `ContainerArchiveInfo`; send it with [`ContainerArchiveInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2839,16 +2657,9 @@ impl ContainerArchiveInfoBuilder {
         self.client.send_path_stat(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveInfoBuilder {
-    type Output = Result<docker_engine_runtime::PathStat>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerArchiveInfoBuilder => docker_engine_runtime::PathStat
+);
 /// Request builder for `ContainerPrune`; send it with [`ContainerPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2879,16 +2690,9 @@ impl ContainerPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPruneBuilder {
-    type Output = Result<crate::models::ContainerPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerPruneBuilder => crate ::models::ContainerPruneResponse
+);
 /// Request builder for `ImageList`; send it with [`ImageListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2943,16 +2747,9 @@ impl ImageListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageListBuilder {
-    type Output = Result<Vec<crate::models::ImageSummary>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageListBuilder => Vec < crate ::models::ImageSummary >
+);
 /// Request builder for `ImageBuild`; send it with [`ImageBuildBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3223,16 +3020,9 @@ impl ImageBuildBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageBuildBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageBuildBuilder => docker_engine_runtime::JsonStream < crate ::models::BuildInfo >
+);
 /// Request builder for `BuildPrune`; send it with [`BuildPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3250,16 +3040,9 @@ impl BuildPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for BuildPruneBuilder {
-    type Output = Result<crate::models::BuildPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    BuildPruneBuilder => crate ::models::BuildPruneResponse
+);
 /// Request builder for `ImageCreate`; send it with [`ImageCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3344,18 +3127,10 @@ impl ImageCreateBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageCreateBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageCreateBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `ImageInspect`; send it with [`ImageInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3383,16 +3158,7 @@ impl ImageInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageInspectBuilder {
-    type Output = Result<crate::models::Image>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageInspectBuilder => crate ::models::Image);
 /// Request builder for `ImageHistory`; send it with [`ImageHistoryBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3420,16 +3186,9 @@ impl ImageHistoryBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageHistoryBuilder {
-    type Output = Result<Vec<crate::models::ImageHistoryResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageHistoryBuilder => Vec < crate ::models::ImageHistoryResponseItem >
+);
 /// Request builder for `ImagePush`; send it with [`ImagePushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3468,18 +3227,10 @@ impl ImagePushBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImagePushBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImagePushBuilder => docker_engine_runtime::JsonStream < crate ::models::PushImageInfo
+    >
+);
 /// Request builder for `ImageTag`; send it with [`ImageTagBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3521,16 +3272,7 @@ impl ImageTagBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ImageTagBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageTagBuilder => ());
 /// Request builder for `ImageDelete`; send it with [`ImageDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3575,16 +3317,9 @@ impl ImageDeleteBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageDeleteBuilder {
-    type Output = Result<Vec<crate::models::ImageDeleteResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageDeleteBuilder => Vec < crate ::models::ImageDeleteResponseItem >
+);
 /// Request builder for `ImageSearch`; send it with [`ImageSearchBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3626,16 +3361,9 @@ impl ImageSearchBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageSearchBuilder {
-    type Output = Result<Vec<crate::models::ImageSearchResponse>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageSearchBuilder => Vec < crate ::models::ImageSearchResponse >
+);
 /// Request builder for `ImagePrune`; send it with [`ImagePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3668,16 +3396,9 @@ impl ImagePruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImagePruneBuilder {
-    type Output = Result<crate::models::ImagePruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImagePruneBuilder => crate ::models::ImagePruneResponse
+);
 /// Request builder for `SystemAuth`; send it with [`SystemAuthBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3700,16 +3421,9 @@ impl SystemAuthBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemAuthBuilder {
-    type Output = Result<crate::models::SystemAuthResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemAuthBuilder => crate ::models::SystemAuthResponse
+);
 /// Request builder for `SystemInfo`; send it with [`SystemInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3723,16 +3437,7 @@ impl SystemInfoBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemInfoBuilder {
-    type Output = Result<crate::models::SystemInfo>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SystemInfoBuilder => crate ::models::SystemInfo);
 /// Request builder for `SystemVersion`; send it with [`SystemVersionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3750,16 +3455,9 @@ impl SystemVersionBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemVersionBuilder {
-    type Output = Result<crate::models::SystemVersionResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemVersionBuilder => crate ::models::SystemVersionResponse
+);
 /// The headers of a `SystemPing` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SystemPingHeaders {
@@ -3804,16 +3502,7 @@ impl SystemPingBuilder {
         self.client.send_text_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SystemPingBuilder => String);
 /// Request builder for `ImageCommit`; send it with [`ImageCommitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3903,16 +3592,7 @@ impl ImageCommitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageCommitBuilder {
-    type Output = Result<crate::models::IdResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageCommitBuilder => crate ::models::IdResponse);
 /// Request builder for `SystemEvents`; send it with [`SystemEventsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3970,18 +3650,10 @@ impl SystemEventsBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for SystemEventsBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::SystemEventsResponse>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemEventsBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::SystemEventsResponse >
+);
 /// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3999,16 +3671,9 @@ impl SystemDataUsageBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemDataUsageBuilder {
-    type Output = Result<crate::models::SystemDataUsageResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemDataUsageBuilder => crate ::models::SystemDataUsageResponse
+);
 /// Request builder for `ImageGet`; send it with [`ImageGetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4032,16 +3697,9 @@ impl ImageGetBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageGetBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ImageGetAll`; send it with [`ImageGetAllBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4068,16 +3726,9 @@ impl ImageGetAllBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetAllBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageGetAllBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ImageLoad`; send it with [`ImageLoadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4117,16 +3768,9 @@ impl ImageLoadBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageLoadBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageLoadBuilder => docker_engine_runtime::JsonStream < crate ::models::BuildInfo >
+);
 /// Request builder for `ContainerExec`; send it with [`ContainerExecBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4152,16 +3796,9 @@ impl ContainerExecBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExecBuilder {
-    type Output = Result<crate::models::IdResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerExecBuilder => crate ::models::IdResponse
+);
 /// Request builder for `ExecStart`; send it with [`ExecStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4200,16 +3837,9 @@ impl ExecStartBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ExecStartBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ExecStartBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ExecResize`; send it with [`ExecResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4237,16 +3867,7 @@ impl ExecResizeBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ExecResizeBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ExecResizeBuilder => ());
 /// Request builder for `ExecInspect`; send it with [`ExecInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4270,16 +3891,9 @@ impl ExecInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ExecInspectBuilder {
-    type Output = Result<crate::models::ExecInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ExecInspectBuilder => crate ::models::ExecInspectResponse
+);
 /// Request builder for `VolumeList`; send it with [`VolumeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4312,16 +3926,9 @@ impl VolumeListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeListBuilder {
-    type Output = Result<crate::models::VolumeListResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    VolumeListBuilder => crate ::models::VolumeListResponse
+);
 /// Request builder for `VolumeCreate`; send it with [`VolumeCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4341,16 +3948,7 @@ impl VolumeCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeCreateBuilder {
-    type Output = Result<crate::models::Volume>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeCreateBuilder => crate ::models::Volume);
 /// Request builder for `VolumeInspect`; send it with [`VolumeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4377,16 +3975,7 @@ impl VolumeInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeInspectBuilder {
-    type Output = Result<crate::models::Volume>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeInspectBuilder => crate ::models::Volume);
 /// Request builder for `VolumeDelete`; send it with [`VolumeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4420,16 +4009,7 @@ impl VolumeDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 /// Request builder for `VolumePrune`; send it with [`VolumePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4459,16 +4039,9 @@ impl VolumePruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumePruneBuilder {
-    type Output = Result<crate::models::VolumePruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    VolumePruneBuilder => crate ::models::VolumePruneResponse
+);
 /// Request builder for `NetworkList`; send it with [`NetworkListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4502,16 +4075,9 @@ impl NetworkListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkListBuilder {
-    type Output = Result<Vec<crate::models::Network>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkListBuilder => Vec < crate ::models::Network >
+);
 /// Request builder for `NetworkInspect`; send it with [`NetworkInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4554,16 +4120,7 @@ impl NetworkInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkInspectBuilder {
-    type Output = Result<crate::models::Network>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkInspectBuilder => crate ::models::Network);
 /// Request builder for `NetworkDelete`; send it with [`NetworkDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4586,16 +4143,7 @@ impl NetworkDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkDeleteBuilder => ());
 /// Request builder for `NetworkCreate`; send it with [`NetworkCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4615,16 +4163,9 @@ impl NetworkCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkCreateBuilder {
-    type Output = Result<crate::models::NetworkCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkCreateBuilder => crate ::models::NetworkCreateResponse
+);
 /// Request builder for `NetworkConnect`; send it with [`NetworkConnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4650,16 +4191,7 @@ impl NetworkConnectBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkConnectBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkConnectBuilder => ());
 /// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4689,16 +4221,7 @@ impl NetworkDisconnectBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDisconnectBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 /// Request builder for `NetworkPrune`; send it with [`NetworkPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4729,16 +4252,9 @@ impl NetworkPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkPruneBuilder {
-    type Output = Result<crate::models::NetworkPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkPruneBuilder => crate ::models::NetworkPruneResponse
+);
 /// Request builder for `PluginList`; send it with [`PluginListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4764,16 +4280,9 @@ impl PluginListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginListBuilder {
-    type Output = Result<Vec<crate::models::Plugin>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginListBuilder => Vec < crate ::models::Plugin >
+);
 /// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4802,16 +4311,9 @@ impl GetPluginPrivilegesBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for GetPluginPrivilegesBuilder {
-    type Output = Result<Vec<crate::models::GetPluginPrivilegesResponse>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    GetPluginPrivilegesBuilder => Vec < crate ::models::GetPluginPrivilegesResponse >
+);
 /// Request builder for `PluginPull`; send it with [`PluginPullBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4861,18 +4363,10 @@ impl PluginPullBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPullBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginPullBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `PluginInspect`; send it with [`PluginInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4900,16 +4394,7 @@ impl PluginInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginInspectBuilder {
-    type Output = Result<crate::models::Plugin>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginInspectBuilder => crate ::models::Plugin);
 /// Request builder for `PluginDelete`; send it with [`PluginDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4943,16 +4428,7 @@ impl PluginDeleteBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginDeleteBuilder {
-    type Output = Result<crate::models::Plugin>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginDeleteBuilder => crate ::models::Plugin);
 /// Request builder for `PluginEnable`; send it with [`PluginEnableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4982,16 +4458,7 @@ impl PluginEnableBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginEnableBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginEnableBuilder => ());
 /// Request builder for `PluginDisable`; send it with [`PluginDisableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5028,16 +4495,7 @@ impl PluginDisableBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginDisableBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginDisableBuilder => ());
 /// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5086,18 +4544,10 @@ impl PluginUpgradeBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginUpgradeBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginUpgradeBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `PluginCreate`; send it with [`PluginCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5126,16 +4576,7 @@ impl PluginCreateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginCreateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginCreateBuilder => ());
 /// Request builder for `PluginPush`; send it with [`PluginPushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5170,18 +4611,10 @@ impl PluginPushBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginPushBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::PushImageInfo >
+);
 /// Request builder for `PluginSet`; send it with [`PluginSetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5213,16 +4646,7 @@ impl PluginSetBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginSetBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 /// Request builder for `NodeList`; send it with [`NodeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5252,16 +4676,7 @@ impl NodeListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeListBuilder {
-    type Output = Result<Vec<crate::models::Node>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeListBuilder => Vec < crate ::models::Node >);
 /// Request builder for `NodeInspect`; send it with [`NodeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5284,16 +4699,7 @@ impl NodeInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeInspectBuilder {
-    type Output = Result<crate::models::Node>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeInspectBuilder => crate ::models::Node);
 /// Request builder for `NodeDelete`; send it with [`NodeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5327,16 +4733,7 @@ impl NodeDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeDeleteBuilder => ());
 /// Request builder for `NodeUpdate`; send it with [`NodeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5370,16 +4767,7 @@ impl NodeUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeUpdateBuilder => ());
 /// Request builder for `SwarmInspect`; send it with [`SwarmInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5393,16 +4781,7 @@ impl SwarmInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInspectBuilder {
-    type Output = Result<crate::models::Swarm>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmInspectBuilder => crate ::models::Swarm);
 /// Request builder for `SwarmInit`; send it with [`SwarmInitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5422,16 +4801,7 @@ impl SwarmInitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInitBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmInitBuilder => String);
 /// Request builder for `SwarmJoin`; send it with [`SwarmJoinBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5451,16 +4821,7 @@ impl SwarmJoinBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmJoinBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmJoinBuilder => ());
 /// Request builder for `SwarmLeave`; send it with [`SwarmLeaveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5489,16 +4850,7 @@ impl SwarmLeaveBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmLeaveBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmLeaveBuilder => ());
 /// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5553,16 +4905,7 @@ impl SwarmUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmUpdateBuilder => ());
 /// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5580,16 +4923,9 @@ impl SwarmUnlockkeyBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockkeyBuilder {
-    type Output = Result<crate::models::SwarmUnlockkeyResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SwarmUnlockkeyBuilder => crate ::models::SwarmUnlockkeyResponse
+);
 /// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5609,16 +4945,7 @@ impl SwarmUnlockBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 /// Request builder for `ServiceList`; send it with [`ServiceListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5650,16 +4977,9 @@ impl ServiceListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceListBuilder {
-    type Output = Result<Vec<crate::models::Service>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceListBuilder => Vec < crate ::models::Service >
+);
 /// Request builder for `ServiceCreate`; send it with [`ServiceCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5688,16 +5008,9 @@ impl ServiceCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceCreateBuilder {
-    type Output = Result<crate::models::ServiceCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceCreateBuilder => crate ::models::ServiceCreateResponse
+);
 /// Request builder for `ServiceInspect`; send it with [`ServiceInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5731,16 +5044,7 @@ impl ServiceInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceInspectBuilder {
-    type Output = Result<crate::models::Service>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ServiceInspectBuilder => crate ::models::Service);
 /// Request builder for `ServiceDelete`; send it with [`ServiceDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5763,16 +5067,7 @@ impl ServiceDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ServiceDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ServiceDeleteBuilder => ());
 /// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5829,16 +5124,9 @@ impl ServiceUpdateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceUpdateBuilder {
-    type Output = Result<crate::models::ServiceUpdateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceUpdateBuilder => crate ::models::ServiceUpdateResponse
+);
 /// Request builder for `ServiceLogs`; send it with [`ServiceLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5948,16 +5236,9 @@ impl ServiceLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ServiceLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `TaskList`; send it with [`TaskListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5987,16 +5268,7 @@ impl TaskListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskListBuilder {
-    type Output = Result<Vec<crate::models::Task>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TaskListBuilder => Vec < crate ::models::Task >);
 /// Request builder for `TaskInspect`; send it with [`TaskInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6019,16 +5291,7 @@ impl TaskInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskInspectBuilder {
-    type Output = Result<crate::models::Task>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TaskInspectBuilder => crate ::models::Task);
 /// Request builder for `TaskLogs`; send it with [`TaskLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6138,16 +5401,9 @@ impl TaskLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for TaskLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    TaskLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `SecretList`; send it with [`SecretListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6175,16 +5431,9 @@ impl SecretListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretListBuilder {
-    type Output = Result<Vec<crate::models::Secret>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SecretListBuilder => Vec < crate ::models::Secret >
+);
 /// Request builder for `SecretCreate`; send it with [`SecretCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6210,16 +5459,9 @@ impl SecretCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretCreateBuilder {
-    type Output = Result<crate::models::SecretCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SecretCreateBuilder => crate ::models::SecretCreateResponse
+);
 /// Request builder for `SecretInspect`; send it with [`SecretInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6242,16 +5484,7 @@ impl SecretInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretInspectBuilder {
-    type Output = Result<crate::models::Secret>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretInspectBuilder => crate ::models::Secret);
 /// Request builder for `SecretDelete`; send it with [`SecretDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6274,16 +5507,7 @@ impl SecretDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretDeleteBuilder => ());
 /// Request builder for `SecretUpdate`; send it with [`SecretUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6318,16 +5542,7 @@ impl SecretUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretUpdateBuilder => ());
 /// Request builder for `ConfigList`; send it with [`ConfigListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6355,16 +5570,9 @@ impl ConfigListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigListBuilder {
-    type Output = Result<Vec<crate::models::Config>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ConfigListBuilder => Vec < crate ::models::Config >
+);
 /// Request builder for `ConfigCreate`; send it with [`ConfigCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6390,16 +5598,9 @@ impl ConfigCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigCreateBuilder {
-    type Output = Result<crate::models::ConfigCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ConfigCreateBuilder => crate ::models::ConfigCreateResponse
+);
 /// Request builder for `ConfigInspect`; send it with [`ConfigInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6422,16 +5623,7 @@ impl ConfigInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigInspectBuilder {
-    type Output = Result<crate::models::Config>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ConfigInspectBuilder => crate ::models::Config);
 /// Request builder for `ConfigDelete`; send it with [`ConfigDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6454,16 +5646,7 @@ impl ConfigDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ConfigDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ConfigDeleteBuilder => ());
 /// Request builder for `ConfigUpdate`; send it with [`ConfigUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6498,16 +5681,7 @@ impl ConfigUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ConfigUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ConfigUpdateBuilder => ());
 /// Request builder for `DistributionInspect`; send it with [`DistributionInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6544,16 +5718,9 @@ impl DistributionInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for DistributionInspectBuilder {
-    type Output = Result<crate::models::DistributionInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    DistributionInspectBuilder => crate ::models::DistributionInspectResponse
+);
 /// Request builder for `Session`; send it with [`SessionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6574,13 +5741,4 @@ impl SessionBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for SessionBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SessionBuilder => docker_engine_runtime::Session);

@@ -1787,16 +1787,9 @@ impl ContainerListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerListBuilder {
-    type Output = Result<Vec<crate::models::ContainerSummary>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerListBuilder => Vec < crate ::models::ContainerSummary >
+);
 /// Request builder for `ContainerCreate`; send it with [`ContainerCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1854,16 +1847,9 @@ impl ContainerCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerCreateBuilder {
-    type Output = Result<crate::models::ContainerCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerCreateBuilder => crate ::models::ContainerCreateResponse
+);
 /// Request builder for `ContainerInspect`; send it with [`ContainerInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1902,16 +1888,9 @@ impl ContainerInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerInspectBuilder {
-    type Output = Result<crate::models::ContainerInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerInspectBuilder => crate ::models::ContainerInspectResponse
+);
 /// Request builder for `ContainerTop`; send it with [`ContainerTopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -1946,16 +1925,9 @@ impl ContainerTopBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerTopBuilder {
-    type Output = Result<crate::models::ContainerTopResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerTopBuilder => crate ::models::ContainerTopResponse
+);
 /// Request builder for `ContainerLogs`; send it with [`ContainerLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2064,16 +2036,9 @@ impl ContainerLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `ContainerChanges`; send it with [`ContainerChangesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2101,16 +2066,9 @@ impl ContainerChangesBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerChangesBuilder {
-    type Output = Result<Vec<crate::models::FilesystemChange>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerChangesBuilder => Vec < crate ::models::FilesystemChange >
+);
 /// Request builder for `ContainerExport`; send it with [`ContainerExportBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2134,16 +2092,9 @@ impl ContainerExportBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExportBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerExportBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ContainerStats`; send it with [`ContainerStatsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2195,18 +2146,10 @@ impl ContainerStatsBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStatsBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::ContainerStatsResponse>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerStatsBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::ContainerStatsResponse >
+);
 /// Request builder for `ContainerResize`; send it with [`ContainerResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2234,16 +2177,7 @@ impl ContainerResizeBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerResizeBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerResizeBuilder => ());
 /// Request builder for `ContainerStart`; send it with [`ContainerStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2278,16 +2212,7 @@ impl ContainerStartBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerStartBuilder => ());
 /// Request builder for `ContainerStop`; send it with [`ContainerStopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2329,16 +2254,7 @@ impl ContainerStopBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerStopBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerStopBuilder => ());
 /// Request builder for `ContainerRestart`; send it with [`ContainerRestartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2384,16 +2300,7 @@ impl ContainerRestartBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRestartBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerRestartBuilder => ());
 /// Request builder for `ContainerKill`; send it with [`ContainerKillBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2428,16 +2335,7 @@ impl ContainerKillBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerKillBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerKillBuilder => ());
 /// Request builder for `ContainerUpdate`; send it with [`ContainerUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2463,16 +2361,9 @@ impl ContainerUpdateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUpdateBuilder {
-    type Output = Result<crate::models::ContainerUpdateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerUpdateBuilder => crate ::models::ContainerUpdateResponse
+);
 /// Request builder for `ContainerRename`; send it with [`ContainerRenameBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2498,16 +2389,7 @@ impl ContainerRenameBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerRenameBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerRenameBuilder => ());
 /// Request builder for `ContainerPause`; send it with [`ContainerPauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2531,16 +2413,7 @@ impl ContainerPauseBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPauseBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerPauseBuilder => ());
 /// Request builder for `ContainerUnpause`; send it with [`ContainerUnpauseBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2568,16 +2441,7 @@ impl ContainerUnpauseBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerUnpauseBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerUnpauseBuilder => ());
 /// Request builder for `ContainerAttach`; send it with [`ContainerAttachBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2681,16 +2545,9 @@ impl ContainerAttachBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ContainerAttachBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerAttachBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ContainerAttachWebsocket`; send it with `send`, which needs the crate's `websocket` feature.
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2787,16 +2644,9 @@ impl ContainerAttachWebsocketBuilder {
     }
 }
 #[cfg(feature = "websocket")]
-impl std::future::IntoFuture for ContainerAttachWebsocketBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerAttachWebsocketBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ContainerWait`; send it with [`ContainerWaitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2833,16 +2683,9 @@ impl ContainerWaitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerWaitBuilder {
-    type Output = Result<crate::models::ContainerWaitResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerWaitBuilder => crate ::models::ContainerWaitResponse
+);
 /// Request builder for `ContainerDelete`; send it with [`ContainerDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2898,16 +2741,7 @@ impl ContainerDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ContainerDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ContainerDeleteBuilder => ());
 /// Request builder for `ContainerArchive`; send it with [`ContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2937,16 +2771,9 @@ impl ContainerArchiveBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerArchiveBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `PutContainerArchive`; send it with [`PutContainerArchiveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2999,16 +2826,7 @@ impl PutContainerArchiveBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PutContainerArchiveBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PutContainerArchiveBuilder => ());
 /// Request builder for `ContainerArchiveInfo`; send it with [`ContainerArchiveInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3038,16 +2856,9 @@ impl ContainerArchiveInfoBuilder {
         self.client.send_path_stat(request).await
     }
 }
-impl std::future::IntoFuture for ContainerArchiveInfoBuilder {
-    type Output = Result<docker_engine_runtime::PathStat>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerArchiveInfoBuilder => docker_engine_runtime::PathStat
+);
 /// Request builder for `ContainerPrune`; send it with [`ContainerPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3078,16 +2889,9 @@ impl ContainerPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerPruneBuilder {
-    type Output = Result<crate::models::ContainerPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerPruneBuilder => crate ::models::ContainerPruneResponse
+);
 /// Request builder for `ImageList`; send it with [`ImageListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3156,16 +2960,9 @@ impl ImageListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageListBuilder {
-    type Output = Result<Vec<crate::models::ImageSummary>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageListBuilder => Vec < crate ::models::ImageSummary >
+);
 /// Request builder for `ImageBuild`; send it with [`ImageBuildBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3523,16 +3320,9 @@ impl ImageBuildBuilder {
         Ok(running.attach(builder.send().await?))
     }
 }
-impl std::future::IntoFuture for ImageBuildBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageBuildBuilder => docker_engine_runtime::JsonStream < crate ::models::BuildInfo >
+);
 /// Request builder for `BuildPrune`; send it with [`BuildPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3589,16 +3379,9 @@ impl BuildPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for BuildPruneBuilder {
-    type Output = Result<crate::models::BuildPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    BuildPruneBuilder => crate ::models::BuildPruneResponse
+);
 /// Request builder for `ImageCreate`; send it with [`ImageCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3723,18 +3506,10 @@ impl ImageCreateBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageCreateBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageCreateBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `ImageInspect`; send it with [`ImageInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3762,16 +3537,9 @@ impl ImageInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageInspectBuilder {
-    type Output = Result<crate::models::ImageInspect>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageInspectBuilder => crate ::models::ImageInspect
+);
 /// Request builder for `ImageHistory`; send it with [`ImageHistoryBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3799,16 +3567,9 @@ impl ImageHistoryBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageHistoryBuilder {
-    type Output = Result<Vec<crate::models::ImageHistoryResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageHistoryBuilder => Vec < crate ::models::ImageHistoryResponseItem >
+);
 /// Request builder for `ImagePush`; send it with [`ImagePushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3847,18 +3608,10 @@ impl ImagePushBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImagePushBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImagePushBuilder => docker_engine_runtime::JsonStream < crate ::models::PushImageInfo
+    >
+);
 /// Request builder for `ImageTag`; send it with [`ImageTagBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3900,16 +3653,7 @@ impl ImageTagBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ImageTagBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageTagBuilder => ());
 /// Request builder for `ImageDelete`; send it with [`ImageDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -3954,16 +3698,9 @@ impl ImageDeleteBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageDeleteBuilder {
-    type Output = Result<Vec<crate::models::ImageDeleteResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageDeleteBuilder => Vec < crate ::models::ImageDeleteResponseItem >
+);
 /// Request builder for `ImageSearch`; send it with [`ImageSearchBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4005,16 +3742,9 @@ impl ImageSearchBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageSearchBuilder {
-    type Output = Result<Vec<crate::models::ImageSearchResponseItem>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageSearchBuilder => Vec < crate ::models::ImageSearchResponseItem >
+);
 /// Request builder for `ImagePrune`; send it with [`ImagePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4047,16 +3777,9 @@ impl ImagePruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImagePruneBuilder {
-    type Output = Result<crate::models::ImagePruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImagePruneBuilder => crate ::models::ImagePruneResponse
+);
 /// Request builder for `SystemAuth`; send it with [`SystemAuthBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4079,16 +3802,9 @@ impl SystemAuthBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemAuthBuilder {
-    type Output = Result<crate::models::SystemAuthResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemAuthBuilder => crate ::models::SystemAuthResponse
+);
 /// Request builder for `SystemInfo`; send it with [`SystemInfoBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4102,16 +3818,7 @@ impl SystemInfoBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemInfoBuilder {
-    type Output = Result<crate::models::SystemInfo>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SystemInfoBuilder => crate ::models::SystemInfo);
 /// Request builder for `SystemVersion`; send it with [`SystemVersionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4129,16 +3836,9 @@ impl SystemVersionBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemVersionBuilder {
-    type Output = Result<crate::models::SystemVersion>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemVersionBuilder => crate ::models::SystemVersion
+);
 /// The headers of a `SystemPing` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SystemPingHeaders {
@@ -4203,16 +3903,7 @@ impl SystemPingBuilder {
         self.client.send_text_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SystemPingBuilder => String);
 /// The headers of a `SystemPingHead` answer, each absent when the server sent none.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SystemPingHeadHeaders {
@@ -4281,16 +3972,7 @@ impl SystemPingHeadBuilder {
         self.client.send_text_with_headers(request).await
     }
 }
-impl std::future::IntoFuture for SystemPingHeadBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SystemPingHeadBuilder => String);
 /// Request builder for `ImageCommit`; send it with [`ImageCommitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4380,16 +4062,7 @@ impl ImageCommitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ImageCommitBuilder {
-    type Output = Result<crate::models::IdResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ImageCommitBuilder => crate ::models::IdResponse);
 /// Request builder for `SystemEvents`; send it with [`SystemEventsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4451,16 +4124,10 @@ impl SystemEventsBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for SystemEventsBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::EventMessage>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemEventsBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::EventMessage >
+);
 /// Request builder for `SystemDataUsage`; send it with [`SystemDataUsageBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4490,16 +4157,9 @@ impl SystemDataUsageBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SystemDataUsageBuilder {
-    type Output = Result<crate::models::SystemDataUsageResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SystemDataUsageBuilder => crate ::models::SystemDataUsageResponse
+);
 /// Request builder for `ImageGet`; send it with [`ImageGetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4523,16 +4183,9 @@ impl ImageGetBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageGetBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ImageGetAll`; send it with [`ImageGetAllBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4559,16 +4212,9 @@ impl ImageGetAllBuilder {
         self.client.send_bytes(request).await
     }
 }
-impl std::future::IntoFuture for ImageGetAllBuilder {
-    type Output = Result<docker_engine_runtime::ByteStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageGetAllBuilder => docker_engine_runtime::ByteStream
+);
 /// Request builder for `ImageLoad`; send it with [`ImageLoadBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4608,16 +4254,9 @@ impl ImageLoadBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for ImageLoadBuilder {
-    type Output = Result<docker_engine_runtime::JsonStream<crate::models::BuildInfo>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ImageLoadBuilder => docker_engine_runtime::JsonStream < crate ::models::BuildInfo >
+);
 /// Request builder for `ContainerExec`; send it with [`ContainerExecBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4643,16 +4282,9 @@ impl ContainerExecBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ContainerExecBuilder {
-    type Output = Result<crate::models::IdResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ContainerExecBuilder => crate ::models::IdResponse
+);
 /// Request builder for `ExecStart`; send it with [`ExecStartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4691,16 +4323,9 @@ impl ExecStartBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ExecStartBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ExecStartBuilder => docker_engine_runtime::Session
+);
 /// Request builder for `ExecResize`; send it with [`ExecResizeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4728,16 +4353,7 @@ impl ExecResizeBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ExecResizeBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ExecResizeBuilder => ());
 /// Request builder for `ExecInspect`; send it with [`ExecInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4761,16 +4377,9 @@ impl ExecInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ExecInspectBuilder {
-    type Output = Result<crate::models::ExecInspectResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ExecInspectBuilder => crate ::models::ExecInspectResponse
+);
 /// Request builder for `VolumeList`; send it with [`VolumeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4803,16 +4412,9 @@ impl VolumeListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeListBuilder {
-    type Output = Result<crate::models::VolumeListResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    VolumeListBuilder => crate ::models::VolumeListResponse
+);
 /// Request builder for `VolumeCreate`; send it with [`VolumeCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4832,16 +4434,7 @@ impl VolumeCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeCreateBuilder {
-    type Output = Result<crate::models::Volume>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeCreateBuilder => crate ::models::Volume);
 /// Request builder for `VolumeInspect`; send it with [`VolumeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4868,16 +4461,7 @@ impl VolumeInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumeInspectBuilder {
-    type Output = Result<crate::models::Volume>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeInspectBuilder => crate ::models::Volume);
 /// Request builder for `VolumeUpdate`; send it with [`VolumeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4912,16 +4496,7 @@ impl VolumeUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeUpdateBuilder => ());
 /// Request builder for `VolumeDelete`; send it with [`VolumeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4955,16 +4530,7 @@ impl VolumeDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for VolumeDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 /// Request builder for `VolumePrune`; send it with [`VolumePruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -4995,16 +4561,9 @@ impl VolumePruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for VolumePruneBuilder {
-    type Output = Result<crate::models::VolumePruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    VolumePruneBuilder => crate ::models::VolumePruneResponse
+);
 /// Request builder for `NetworkList`; send it with [`NetworkListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5045,16 +4604,9 @@ impl NetworkListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkListBuilder {
-    type Output = Result<Vec<crate::models::Network>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkListBuilder => Vec < crate ::models::Network >
+);
 /// Request builder for `NetworkInspect`; send it with [`NetworkInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5097,16 +4649,7 @@ impl NetworkInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkInspectBuilder {
-    type Output = Result<crate::models::Network>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkInspectBuilder => crate ::models::Network);
 /// Request builder for `NetworkDelete`; send it with [`NetworkDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5129,16 +4672,7 @@ impl NetworkDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkDeleteBuilder => ());
 /// Request builder for `NetworkCreate`; send it with [`NetworkCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5158,16 +4692,9 @@ impl NetworkCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkCreateBuilder {
-    type Output = Result<crate::models::NetworkCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkCreateBuilder => crate ::models::NetworkCreateResponse
+);
 /// Request builder for `NetworkConnect`; send it with [`NetworkConnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5193,16 +4720,7 @@ impl NetworkConnectBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkConnectBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkConnectBuilder => ());
 /// Request builder for `NetworkDisconnect`; send it with [`NetworkDisconnectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5232,16 +4750,7 @@ impl NetworkDisconnectBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NetworkDisconnectBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 /// Request builder for `NetworkPrune`; send it with [`NetworkPruneBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5272,16 +4781,9 @@ impl NetworkPruneBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NetworkPruneBuilder {
-    type Output = Result<crate::models::NetworkPruneResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    NetworkPruneBuilder => crate ::models::NetworkPruneResponse
+);
 /// Request builder for `PluginList`; send it with [`PluginListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5310,16 +4812,9 @@ impl PluginListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginListBuilder {
-    type Output = Result<Vec<crate::models::Plugin>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginListBuilder => Vec < crate ::models::Plugin >
+);
 /// Request builder for `GetPluginPrivileges`; send it with [`GetPluginPrivilegesBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5348,16 +4843,9 @@ impl GetPluginPrivilegesBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for GetPluginPrivilegesBuilder {
-    type Output = Result<Vec<crate::models::PluginPrivilege>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    GetPluginPrivilegesBuilder => Vec < crate ::models::PluginPrivilege >
+);
 /// Request builder for `PluginPull`; send it with [`PluginPullBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5411,18 +4899,10 @@ impl PluginPullBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPullBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginPullBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `PluginInspect`; send it with [`PluginInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5450,16 +4930,7 @@ impl PluginInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginInspectBuilder {
-    type Output = Result<crate::models::Plugin>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginInspectBuilder => crate ::models::Plugin);
 /// Request builder for `PluginDelete`; send it with [`PluginDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5494,16 +4965,7 @@ impl PluginDeleteBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for PluginDeleteBuilder {
-    type Output = Result<crate::models::Plugin>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginDeleteBuilder => crate ::models::Plugin);
 /// Request builder for `PluginEnable`; send it with [`PluginEnableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5533,16 +4995,7 @@ impl PluginEnableBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginEnableBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginEnableBuilder => ());
 /// Request builder for `PluginDisable`; send it with [`PluginDisableBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5579,16 +5032,7 @@ impl PluginDisableBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginDisableBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginDisableBuilder => ());
 /// Request builder for `PluginUpgrade`; send it with [`PluginUpgradeBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5641,18 +5085,10 @@ impl PluginUpgradeBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginUpgradeBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::CreateImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginUpgradeBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::CreateImageInfo >
+);
 /// Request builder for `PluginCreate`; send it with [`PluginCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5681,16 +5117,7 @@ impl PluginCreateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginCreateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginCreateBuilder => ());
 /// Request builder for `PluginPush`; send it with [`PluginPushBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5725,18 +5152,10 @@ impl PluginPushBuilder {
         self.client.send_json_stream(request).await
     }
 }
-impl std::future::IntoFuture for PluginPushBuilder {
-    type Output = Result<
-        docker_engine_runtime::JsonStream<crate::models::PushImageInfo>,
-    >;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    PluginPushBuilder => docker_engine_runtime::JsonStream < crate
+    ::models::PushImageInfo >
+);
 /// Request builder for `PluginSet`; send it with [`PluginSetBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5768,16 +5187,7 @@ impl PluginSetBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for PluginSetBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 /// Request builder for `NodeList`; send it with [`NodeListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5808,16 +5218,7 @@ impl NodeListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeListBuilder {
-    type Output = Result<Vec<crate::models::Node>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeListBuilder => Vec < crate ::models::Node >);
 /// Request builder for `NodeInspect`; send it with [`NodeInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5840,16 +5241,7 @@ impl NodeInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for NodeInspectBuilder {
-    type Output = Result<crate::models::Node>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeInspectBuilder => crate ::models::Node);
 /// Request builder for `NodeDelete`; send it with [`NodeDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5883,16 +5275,7 @@ impl NodeDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeDeleteBuilder => ());
 /// Request builder for `NodeUpdate`; send it with [`NodeUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5926,16 +5309,7 @@ impl NodeUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for NodeUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(NodeUpdateBuilder => ());
 /// Request builder for `SwarmInspect`; send it with [`SwarmInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5949,16 +5323,7 @@ impl SwarmInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInspectBuilder {
-    type Output = Result<crate::models::Swarm>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmInspectBuilder => crate ::models::Swarm);
 /// Request builder for `SwarmInit`; send it with [`SwarmInitBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -5978,16 +5343,7 @@ impl SwarmInitBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmInitBuilder {
-    type Output = Result<String>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmInitBuilder => String);
 /// Request builder for `SwarmJoin`; send it with [`SwarmJoinBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6007,16 +5363,7 @@ impl SwarmJoinBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmJoinBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmJoinBuilder => ());
 /// Request builder for `SwarmLeave`; send it with [`SwarmLeaveBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6046,16 +5393,7 @@ impl SwarmLeaveBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmLeaveBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmLeaveBuilder => ());
 /// Request builder for `SwarmUpdate`; send it with [`SwarmUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6110,16 +5448,7 @@ impl SwarmUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmUpdateBuilder => ());
 /// Request builder for `SwarmUnlockkey`; send it with [`SwarmUnlockkeyBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6137,16 +5466,9 @@ impl SwarmUnlockkeyBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockkeyBuilder {
-    type Output = Result<crate::models::UnlockKeyResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SwarmUnlockkeyBuilder => crate ::models::UnlockKeyResponse
+);
 /// Request builder for `SwarmUnlock`; send it with [`SwarmUnlockBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6166,16 +5488,7 @@ impl SwarmUnlockBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SwarmUnlockBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 /// Request builder for `ServiceList`; send it with [`ServiceListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6219,16 +5532,9 @@ impl ServiceListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceListBuilder {
-    type Output = Result<Vec<crate::models::Service>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceListBuilder => Vec < crate ::models::Service >
+);
 /// Request builder for `ServiceCreate`; send it with [`ServiceCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6261,16 +5567,9 @@ impl ServiceCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceCreateBuilder {
-    type Output = Result<crate::models::ServiceCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceCreateBuilder => crate ::models::ServiceCreateResponse
+);
 /// Request builder for `ServiceInspect`; send it with [`ServiceInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6304,16 +5603,7 @@ impl ServiceInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceInspectBuilder {
-    type Output = Result<crate::models::Service>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ServiceInspectBuilder => crate ::models::Service);
 /// Request builder for `ServiceDelete`; send it with [`ServiceDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6336,16 +5626,7 @@ impl ServiceDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ServiceDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ServiceDeleteBuilder => ());
 /// Request builder for `ServiceUpdate`; send it with [`ServiceUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6412,16 +5693,9 @@ impl ServiceUpdateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ServiceUpdateBuilder {
-    type Output = Result<crate::models::ServiceUpdateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceUpdateBuilder => crate ::models::ServiceUpdateResponse
+);
 /// Request builder for `ServiceLogs`; send it with [`ServiceLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6530,16 +5804,9 @@ impl ServiceLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for ServiceLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ServiceLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `TaskList`; send it with [`TaskListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6572,16 +5839,7 @@ impl TaskListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskListBuilder {
-    type Output = Result<Vec<crate::models::Task>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TaskListBuilder => Vec < crate ::models::Task >);
 /// Request builder for `TaskInspect`; send it with [`TaskInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6604,16 +5862,7 @@ impl TaskInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for TaskInspectBuilder {
-    type Output = Result<crate::models::Task>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(TaskInspectBuilder => crate ::models::Task);
 /// Request builder for `TaskLogs`; send it with [`TaskLogsBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6722,16 +5971,9 @@ impl TaskLogsBuilder {
         self.client.send_output(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for TaskLogsBuilder {
-    type Output = Result<docker_engine_runtime::OutputStream>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    TaskLogsBuilder => docker_engine_runtime::OutputStream
+);
 /// Request builder for `SecretList`; send it with [`SecretListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6762,16 +6004,9 @@ impl SecretListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretListBuilder {
-    type Output = Result<Vec<crate::models::Secret>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SecretListBuilder => Vec < crate ::models::Secret >
+);
 /// Request builder for `SecretCreate`; send it with [`SecretCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6797,16 +6032,9 @@ impl SecretCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretCreateBuilder {
-    type Output = Result<crate::models::SecretCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    SecretCreateBuilder => crate ::models::SecretCreateResponse
+);
 /// Request builder for `SecretInspect`; send it with [`SecretInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6829,16 +6057,7 @@ impl SecretInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for SecretInspectBuilder {
-    type Output = Result<crate::models::Secret>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretInspectBuilder => crate ::models::Secret);
 /// Request builder for `SecretDelete`; send it with [`SecretDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6861,16 +6080,7 @@ impl SecretDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretDeleteBuilder => ());
 /// Request builder for `SecretUpdate`; send it with [`SecretUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6907,16 +6117,7 @@ impl SecretUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for SecretUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SecretUpdateBuilder => ());
 /// Request builder for `ConfigList`; send it with [`ConfigListBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6947,16 +6148,9 @@ impl ConfigListBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigListBuilder {
-    type Output = Result<Vec<crate::models::Config>>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ConfigListBuilder => Vec < crate ::models::Config >
+);
 /// Request builder for `ConfigCreate`; send it with [`ConfigCreateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -6982,16 +6176,9 @@ impl ConfigCreateBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigCreateBuilder {
-    type Output = Result<crate::models::ConfigCreateResponse>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    ConfigCreateBuilder => crate ::models::ConfigCreateResponse
+);
 /// Request builder for `ConfigInspect`; send it with [`ConfigInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -7014,16 +6201,7 @@ impl ConfigInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for ConfigInspectBuilder {
-    type Output = Result<crate::models::Config>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ConfigInspectBuilder => crate ::models::Config);
 /// Request builder for `ConfigDelete`; send it with [`ConfigDeleteBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -7046,16 +6224,7 @@ impl ConfigDeleteBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ConfigDeleteBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ConfigDeleteBuilder => ());
 /// Request builder for `ConfigUpdate`; send it with [`ConfigUpdateBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -7092,16 +6261,7 @@ impl ConfigUpdateBuilder {
         self.client.send_empty(request).await
     }
 }
-impl std::future::IntoFuture for ConfigUpdateBuilder {
-    type Output = Result<()>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(ConfigUpdateBuilder => ());
 /// Request builder for `DistributionInspect`; send it with [`DistributionInspectBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -7138,16 +6298,9 @@ impl DistributionInspectBuilder {
         self.client.send_json(request).await
     }
 }
-impl std::future::IntoFuture for DistributionInspectBuilder {
-    type Output = Result<crate::models::DistributionInspect>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(
+    DistributionInspectBuilder => crate ::models::DistributionInspect
+);
 /// Request builder for `Session`; send it with [`SessionBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -7168,13 +6321,4 @@ impl SessionBuilder {
         self.client.hijack(request, self.tty).await
     }
 }
-impl std::future::IntoFuture for SessionBuilder {
-    type Output = Result<docker_engine_runtime::Session>;
-    type IntoFuture = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Self::Output> + Send>,
-    >;
-    #[inline]
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+docker_engine_runtime::send_on_await!(SessionBuilder => docker_engine_runtime::Session);

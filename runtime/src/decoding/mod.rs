@@ -2,6 +2,7 @@
 //! whose fields are read one by one ([`DecodeFields`]), enums that keep values they do not know.
 
 mod fields;
+mod macros;
 mod open_enum;
 
 pub use fields::{deserialize_fields, DecodeFields};

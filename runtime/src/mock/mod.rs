@@ -47,6 +47,19 @@ pub struct Route {
     pub setter: &'static str,
 }
 
+impl Route {
+    /// A route, its fields in the order they are declared: what a generated route table writes,
+    /// one line per operation.
+    pub const fn new(operation: &'static str, method: &'static str, path: &'static str, setter: &'static str) -> Route {
+        Route {
+            operation,
+            method,
+            path,
+            setter,
+        }
+    }
+}
+
 /// A request as the mock received it, for a test's assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
