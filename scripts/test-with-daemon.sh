@@ -450,5 +450,7 @@ else
   # The workspace turns the runtime's `tls` feature on; its unit tests also run without it. Last,
   # as building the runtime with other features replaces the workspace's build of it.
   cargo test -p docker-engine-runtime --lib
+  # The optional parts stay optional: the runtime and a generated crate build without any.
+  cargo check --quiet -p docker-engine-runtime -p docker-engine-v1-54 --no-default-features
 fi
 rm -rf "$coverage"
