@@ -57,7 +57,9 @@ pub mod mock;
 pub mod registry;
 mod transport;
 
-pub use crate::client::{compare_versions, Authorize, ChallengeAnswer, Client, Options, VersionPolicy};
+pub use crate::client::{
+    compare_versions, operation_ids, Authorize, ChallengeAnswer, Client, Options, Route, VersionPolicy,
+};
 pub use crate::decoding::{decode_answer, deserialize_fields, deserialize_open_enum, DecodeFields};
 pub use crate::docker::{
     registry_of, ByteStream, DockerConfig, Environment, Filters, JsonStream, Output, OutputStream, PathStat,

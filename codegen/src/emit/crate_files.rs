@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::{groups, rust_type};
 use crate::ir::*;
-use crate::naming::{group_accessor, group_type};
+use crate::naming::{group_accessor, group_type, method_name};
 
 pub(super) fn docker_lib_rs(api: &Api) -> TokenStream {
     let version = api.version.to_string();
@@ -34,7 +34,7 @@ pub(super) fn docker_lib_rs(api: &Api) -> TokenStream {
     let docs = intro
         .iter()
         .map(|line| line.replace("{VERSION}", &version).replace("CRATE", &crate_ident));
-    let operation_ids = api.operations.iter().map(|op| op.id.as_str());
+    let routes = route_table(api);
     let accessors = group_accessors(api);
     let decode_answer = decode_answer_fn(api);
     let docker_doc = format!(" A client for API v{version}; cheap to clone, and clones share connections.");
@@ -64,8 +64,7 @@ pub(super) fn docker_lib_rs(api: &Api) -> TokenStream {
         /// The API version this crate was generated from, and the highest it speaks.
         pub const API_VERSION: &str = #version;
 
-        /// The operation id of every operation of this version, as the spec names them.
-        pub const OPERATIONS: &[&str] = &[#(#operation_ids),*];
+        #routes
 
         #decode_answer
 
@@ -155,7 +154,7 @@ pub(super) fn registry_lib_rs(api: &Api) -> TokenStream {
         " `send_with_headers`, which returns them typed.",
     ];
     let docs = intro.iter().map(|line| line.replace("{MAJOR}", &major.to_string()));
-    let operation_ids = api.operations.iter().map(|op| op.id.as_str());
+    let routes = route_table(api);
     let accessors = group_accessors(api);
     let decode_answer = decode_answer_fn(api);
     quote! {
@@ -177,8 +176,7 @@ pub(super) fn registry_lib_rs(api: &Api) -> TokenStream {
         #[doc = include_str!("../README.md")]
         pub struct ReadmeExample;
 
-        /// The operation id of every operation, as the spec names them.
-        pub const OPERATIONS: &[&str] = &[#(#operation_ids),*];
+        #routes
 
         #decode_answer
 
@@ -212,5 +210,26 @@ pub(super) fn registry_lib_rs(api: &Api) -> TokenStream {
 
             #accessors
         }
+    }
+}
+
+/// `ROUTES`, the one description of every operation's place (id, method, path, and how the
+/// client calls it), and `OPERATIONS`, the ids, read from it.
+fn route_table(api: &Api) -> TokenStream {
+    let routes = api.operations.iter().map(|op| {
+        let (id, method, path) = (&op.id, &op.method, &op.path);
+        let call = format!("{}().{}", group_accessor(&op.group), method_name(op));
+        // A WebSocket session has no answer the fake daemon can give.
+        let unanswered = matches!(op.response, Response::WebSocket).then(|| quote! { .without_mock_answer() });
+        quote! { runtime::Route::new(#id, #method, #path, #call) #unanswered, }
+    });
+    let count = proc_macro2::Literal::usize_unsuffixed(api.operations.len());
+    quote! {
+        /// Every operation of this version: its id, method and path as the spec gives them, and
+        /// how this crate's client calls it (the fake daemon's setter has the same path).
+        pub const ROUTES: &[runtime::Route] = &[#(#routes)*];
+
+        /// The operation id of every operation of this version, as the spec names them.
+        pub const OPERATIONS: &[&str] = &runtime::operation_ids::<#count>(ROUTES);
     }
 }

@@ -1,5 +1,6 @@
-//! The crate's fake daemon (`src/mock.rs`, behind the `mock` feature): every operation's route,
-//! and per tag a type whose methods, named as the client's, set a typed answer for an operation.
+//! The crate's fake daemon (`src/mock.rs`, behind the `mock` feature): per tag a type whose
+//! methods, named as the client's, set a typed answer for an operation; requests are routed by
+//! the crate's `ROUTES`.
 //! The server itself is the runtime's (`docker_engine_runtime::mock`).
 
 use proc_macro2::TokenStream;
@@ -13,11 +14,6 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
     let version = api.version.to_string();
     let intro =
         format!(" A fake daemon speaking API v{version}, for testing code that uses this crate without Docker.");
-    let routes = api.operations.iter().map(|op| {
-        let (id, method, path) = (&op.id, &op.method, &op.path);
-        let setter = if answerable(op) { setter(op) } else { String::new() };
-        quote! { Route::new(#id, #method, #path, #setter), }
-    });
     let groups = groups(api);
     let accessors = groups.keys().map(|tag| {
         let method = group_accessor(tag);
@@ -38,7 +34,7 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
         );
         let setters = operations
             .iter()
-            .filter(|op| answerable(op))
+            .filter(|op| !matches!(op.response, Response::WebSocket))
             .map(|op| answer_setter(op));
         quote! {
             #[doc = #doc]
@@ -61,7 +57,7 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
         //! is logged ([`MockServer::requests`]). [`MockDaemon::replay`] answers instead from a
         //! session recorded against a real daemon.
 
-        use docker_engine_runtime::mock::{self, Route};
+        use docker_engine_runtime::mock;
         /// What the handlers of a fake daemon take and give, from the runtime: a test needs no
         /// other crate than this one.
         #[doc(inline)]
@@ -78,13 +74,13 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
         impl MockDaemon {
             /// Starts the fake daemon within the current tokio runtime.
             pub async fn start() -> std::io::Result<MockDaemon> {
-                Ok(MockDaemon { server: MockServer::start(ROUTES, crate::API_VERSION).await? })
+                Ok(MockDaemon { server: MockServer::start(crate::ROUTES, crate::API_VERSION).await? })
             }
 
             /// Like [`MockDaemon::start`], on a TCP port of 127.0.0.1, for code that reaches its
             /// daemon over `tcp://`.
             pub async fn start_tcp() -> std::io::Result<MockDaemon> {
-                Ok(MockDaemon { server: MockServer::start_tcp(ROUTES, crate::API_VERSION).await? })
+                Ok(MockDaemon { server: MockServer::start_tcp(crate::ROUTES, crate::API_VERSION).await? })
             }
 
             /// A fake daemon answering the requests recorded in `file` by a
@@ -92,7 +88,7 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
             /// differs from the recording is answered with an error naming the difference and
             /// reported by [`MockServer::replay_outcome`].
             pub async fn replay(file: impl AsRef<std::path::Path>) -> std::io::Result<MockDaemon> {
-                Ok(MockDaemon { server: MockServer::replay(ROUTES, crate::API_VERSION, file.as_ref()).await? })
+                Ok(MockDaemon { server: MockServer::replay(crate::ROUTES, crate::API_VERSION, file.as_ref()).await? })
             }
 
             /// A client of this crate connected to the fake daemon.
@@ -110,24 +106,11 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
         }
 
         #(#group_types)*
-
-        /// Where each operation of this version is, for the server to route requests by.
-        pub const ROUTES: &[Route] = &[#(#routes)*];
     }
 }
 
 fn mock_type(tag: &str) -> proc_macro2::Ident {
     format_ident!("{}Mock", group_type(tag))
-}
-
-/// How a test reaches the operation's setter, for the message of an unset operation.
-fn setter(op: &Operation) -> String {
-    format!("{}().{}", group_accessor(&op.group), method_name(op))
-}
-
-/// A WebSocket session has no answer the mock can give.
-fn answerable(op: &Operation) -> bool {
-    !matches!(op.response, Response::WebSocket)
 }
 
 fn answer_setter(op: &Operation) -> TokenStream {

@@ -18,24 +18,77 @@ pub use docker_engine_runtime::{Error, Result};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExample;
-/// The operation id of every operation, as the spec names them.
-pub const OPERATIONS: &[&str] = &[
-    "BaseCheck",
-    "CatalogList",
-    "TagList",
-    "ManifestGet",
-    "ManifestPut",
-    "ManifestDelete",
-    "ManifestHead",
-    "BlobGet",
-    "BlobDelete",
-    "BlobHead",
-    "UploadStart",
-    "UploadStatus",
-    "UploadComplete",
-    "UploadCancel",
-    "UploadChunk",
+/// Every operation of this version: its id, method and path as the spec gives them, and
+/// how this crate's client calls it (the fake daemon's setter has the same path).
+pub const ROUTES: &[runtime::Route] = &[
+    runtime::Route::new("BaseCheck", "GET", "/v2/", "base().check"),
+    runtime::Route::new("CatalogList", "GET", "/v2/_catalog", "catalog().list"),
+    runtime::Route::new("TagList", "GET", "/v2/{name}/tags/list", "tags().list"),
+    runtime::Route::new(
+        "ManifestGet",
+        "GET",
+        "/v2/{name}/manifests/{reference}",
+        "manifests().get",
+    ),
+    runtime::Route::new(
+        "ManifestPut",
+        "PUT",
+        "/v2/{name}/manifests/{reference}",
+        "manifests().put",
+    ),
+    runtime::Route::new(
+        "ManifestDelete",
+        "DELETE",
+        "/v2/{name}/manifests/{reference}",
+        "manifests().delete",
+    ),
+    runtime::Route::new(
+        "ManifestHead",
+        "HEAD",
+        "/v2/{name}/manifests/{reference}",
+        "manifests().head",
+    ),
+    runtime::Route::new("BlobGet", "GET", "/v2/{name}/blobs/{digest}", "blobs().get"),
+    runtime::Route::new(
+        "BlobDelete",
+        "DELETE",
+        "/v2/{name}/blobs/{digest}",
+        "blobs().delete",
+    ),
+    runtime::Route::new("BlobHead", "HEAD", "/v2/{name}/blobs/{digest}", "blobs().head"),
+    runtime::Route::new(
+        "UploadStart",
+        "POST",
+        "/v2/{name}/blobs/uploads/",
+        "uploads().start",
+    ),
+    runtime::Route::new(
+        "UploadStatus",
+        "GET",
+        "/v2/{name}/blobs/uploads/{uuid}",
+        "uploads().status",
+    ),
+    runtime::Route::new(
+        "UploadComplete",
+        "PUT",
+        "/v2/{name}/blobs/uploads/{uuid}",
+        "uploads().complete",
+    ),
+    runtime::Route::new(
+        "UploadCancel",
+        "DELETE",
+        "/v2/{name}/blobs/uploads/{uuid}",
+        "uploads().cancel",
+    ),
+    runtime::Route::new(
+        "UploadChunk",
+        "PATCH",
+        "/v2/{name}/blobs/uploads/{uuid}",
+        "uploads().chunk",
+    ),
 ];
+/// The operation id of every operation of this version, as the spec names them.
+pub const OPERATIONS: &[&str] = &runtime::operation_ids::<15>(ROUTES);
 /// Decodes `body`, a success answer of `operation` that is one JSON document, into that
 /// operation's typed value as a request would, to check recorded answers against this
 /// version's models. `None` for an operation without such an answer in this version.

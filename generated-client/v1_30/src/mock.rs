@@ -9,7 +9,7 @@
 //! `/_ping` and `/version` answer as a daemon of this version unless set, and every request
 //! is logged ([`MockServer::requests`]). [`MockDaemon::replay`] answers instead from a
 //! session recorded against a real daemon.
-use docker_engine_runtime::mock::{self, Route};
+use docker_engine_runtime::mock;
 /// What the handlers of a fake daemon take and give, from the runtime: a test needs no
 /// other crate than this one.
 #[doc(inline)]
@@ -27,14 +27,14 @@ impl MockDaemon {
     /// Starts the fake daemon within the current tokio runtime.
     pub async fn start() -> std::io::Result<MockDaemon> {
         Ok(MockDaemon {
-            server: MockServer::start(ROUTES, crate::API_VERSION).await?,
+            server: MockServer::start(crate::ROUTES, crate::API_VERSION).await?,
         })
     }
     /// Like [`MockDaemon::start`], on a TCP port of 127.0.0.1, for code that reaches its
     /// daemon over `tcp://`.
     pub async fn start_tcp() -> std::io::Result<MockDaemon> {
         Ok(MockDaemon {
-            server: MockServer::start_tcp(ROUTES, crate::API_VERSION).await?,
+            server: MockServer::start_tcp(crate::ROUTES, crate::API_VERSION).await?,
         })
     }
     /// A fake daemon answering the requests recorded in `file` by a
@@ -45,7 +45,8 @@ impl MockDaemon {
         file: impl AsRef<std::path::Path>,
     ) -> std::io::Result<MockDaemon> {
         Ok(MockDaemon {
-            server: MockServer::replay(ROUTES, crate::API_VERSION, file.as_ref()).await?,
+            server: MockServer::replay(crate::ROUTES, crate::API_VERSION, file.as_ref())
+                .await?,
         })
     }
     /// A client of this crate connected to the fake daemon.
@@ -1873,189 +1874,3 @@ impl VolumesMock<'_> {
         self
     }
 }
-/// Where each operation of this version is, for the server to route requests by.
-pub const ROUTES: &[Route] = &[
-    Route::new("ContainerList", "GET", "/containers/json", "containers().list"),
-    Route::new("ContainerCreate", "POST", "/containers/create", "containers().create"),
-    Route::new(
-        "ContainerInspect",
-        "GET",
-        "/containers/{id}/json",
-        "containers().inspect",
-    ),
-    Route::new("ContainerTop", "GET", "/containers/{id}/top", "containers().top"),
-    Route::new("ContainerLogs", "GET", "/containers/{id}/logs", "containers().logs"),
-    Route::new(
-        "ContainerChanges",
-        "GET",
-        "/containers/{id}/changes",
-        "containers().changes",
-    ),
-    Route::new(
-        "ContainerExport",
-        "GET",
-        "/containers/{id}/export",
-        "containers().export",
-    ),
-    Route::new("ContainerStats", "GET", "/containers/{id}/stats", "containers().stats"),
-    Route::new(
-        "ContainerResize",
-        "POST",
-        "/containers/{id}/resize",
-        "containers().resize",
-    ),
-    Route::new("ContainerStart", "POST", "/containers/{id}/start", "containers().start"),
-    Route::new("ContainerStop", "POST", "/containers/{id}/stop", "containers().stop"),
-    Route::new(
-        "ContainerRestart",
-        "POST",
-        "/containers/{id}/restart",
-        "containers().restart",
-    ),
-    Route::new("ContainerKill", "POST", "/containers/{id}/kill", "containers().kill"),
-    Route::new(
-        "ContainerUpdate",
-        "POST",
-        "/containers/{id}/update",
-        "containers().update",
-    ),
-    Route::new(
-        "ContainerRename",
-        "POST",
-        "/containers/{id}/rename",
-        "containers().rename",
-    ),
-    Route::new("ContainerPause", "POST", "/containers/{id}/pause", "containers().pause"),
-    Route::new(
-        "ContainerUnpause",
-        "POST",
-        "/containers/{id}/unpause",
-        "containers().unpause",
-    ),
-    Route::new(
-        "ContainerAttach",
-        "POST",
-        "/containers/{id}/attach",
-        "containers().attach",
-    ),
-    Route::new("ContainerAttachWebsocket", "GET", "/containers/{id}/attach/ws", ""),
-    Route::new("ContainerWait", "POST", "/containers/{id}/wait", "containers().wait"),
-    Route::new("ContainerDelete", "DELETE", "/containers/{id}", "containers().delete"),
-    Route::new(
-        "ContainerArchive",
-        "GET",
-        "/containers/{id}/archive",
-        "containers().archive",
-    ),
-    Route::new(
-        "PutContainerArchive",
-        "PUT",
-        "/containers/{id}/archive",
-        "containers().put_archive",
-    ),
-    Route::new(
-        "ContainerArchiveInfo",
-        "HEAD",
-        "/containers/{id}/archive",
-        "containers().archive_info",
-    ),
-    Route::new("ContainerPrune", "POST", "/containers/prune", "containers().prune"),
-    Route::new("ImageList", "GET", "/images/json", "images().list"),
-    Route::new("ImageBuild", "POST", "/build", "images().build"),
-    Route::new("ImageCreate", "POST", "/images/create", "images().create"),
-    Route::new("ImageInspect", "GET", "/images/{name}/json", "images().inspect"),
-    Route::new("ImageHistory", "GET", "/images/{name}/history", "images().history"),
-    Route::new("ImagePush", "POST", "/images/{name}/push", "images().push"),
-    Route::new("ImageTag", "POST", "/images/{name}/tag", "images().tag"),
-    Route::new("ImageDelete", "DELETE", "/images/{name}", "images().delete"),
-    Route::new("ImageSearch", "GET", "/images/search", "images().search"),
-    Route::new("ImagePrune", "POST", "/images/prune", "images().prune"),
-    Route::new("SystemAuth", "POST", "/auth", "system().auth"),
-    Route::new("SystemInfo", "GET", "/info", "system().info"),
-    Route::new("SystemVersion", "GET", "/version", "system().version"),
-    Route::new("SystemPing", "GET", "/_ping", "system().ping"),
-    Route::new("ImageCommit", "POST", "/commit", "images().commit"),
-    Route::new("SystemEvents", "GET", "/events", "system().events"),
-    Route::new("SystemDataUsage", "GET", "/system/df", "system().data_usage"),
-    Route::new("ImageGet", "GET", "/images/{name}/get", "images().get"),
-    Route::new("ImageGetAll", "GET", "/images/get", "images().get_all"),
-    Route::new("ImageLoad", "POST", "/images/load", "images().load"),
-    Route::new(
-        "ContainerExec",
-        "POST",
-        "/containers/{id}/exec",
-        "exec().container_exec",
-    ),
-    Route::new("ExecStart", "POST", "/exec/{id}/start", "exec().start"),
-    Route::new("ExecResize", "POST", "/exec/{id}/resize", "exec().resize"),
-    Route::new("ExecInspect", "GET", "/exec/{id}/json", "exec().inspect"),
-    Route::new("VolumeList", "GET", "/volumes", "volumes().list"),
-    Route::new("VolumeCreate", "POST", "/volumes/create", "volumes().create"),
-    Route::new("VolumeInspect", "GET", "/volumes/{name}", "volumes().inspect"),
-    Route::new("VolumeDelete", "DELETE", "/volumes/{name}", "volumes().delete"),
-    Route::new("VolumePrune", "POST", "/volumes/prune", "volumes().prune"),
-    Route::new("NetworkList", "GET", "/networks", "networks().list"),
-    Route::new("NetworkInspect", "GET", "/networks/{id}", "networks().inspect"),
-    Route::new("NetworkDelete", "DELETE", "/networks/{id}", "networks().delete"),
-    Route::new("NetworkCreate", "POST", "/networks/create", "networks().create"),
-    Route::new("NetworkConnect", "POST", "/networks/{id}/connect", "networks().connect"),
-    Route::new(
-        "NetworkDisconnect",
-        "POST",
-        "/networks/{id}/disconnect",
-        "networks().disconnect",
-    ),
-    Route::new("NetworkPrune", "POST", "/networks/prune", "networks().prune"),
-    Route::new("PluginList", "GET", "/plugins", "plugins().list"),
-    Route::new(
-        "GetPluginPrivileges",
-        "GET",
-        "/plugins/privileges",
-        "plugins().get_privileges",
-    ),
-    Route::new("PluginPull", "POST", "/plugins/pull", "plugins().pull"),
-    Route::new("PluginInspect", "GET", "/plugins/{name}/json", "plugins().inspect"),
-    Route::new("PluginDelete", "DELETE", "/plugins/{name}", "plugins().delete"),
-    Route::new("PluginEnable", "POST", "/plugins/{name}/enable", "plugins().enable"),
-    Route::new("PluginDisable", "POST", "/plugins/{name}/disable", "plugins().disable"),
-    Route::new("PluginUpgrade", "POST", "/plugins/{name}/upgrade", "plugins().upgrade"),
-    Route::new("PluginCreate", "POST", "/plugins/create", "plugins().create"),
-    Route::new("PluginPush", "POST", "/plugins/{name}/push", "plugins().push"),
-    Route::new("PluginSet", "POST", "/plugins/{name}/set", "plugins().set"),
-    Route::new("NodeList", "GET", "/nodes", "nodes().list"),
-    Route::new("NodeInspect", "GET", "/nodes/{id}", "nodes().inspect"),
-    Route::new("NodeDelete", "DELETE", "/nodes/{id}", "nodes().delete"),
-    Route::new("NodeUpdate", "POST", "/nodes/{id}/update", "nodes().update"),
-    Route::new("SwarmInspect", "GET", "/swarm", "swarm().inspect"),
-    Route::new("SwarmInit", "POST", "/swarm/init", "swarm().init"),
-    Route::new("SwarmJoin", "POST", "/swarm/join", "swarm().join"),
-    Route::new("SwarmLeave", "POST", "/swarm/leave", "swarm().leave"),
-    Route::new("SwarmUpdate", "POST", "/swarm/update", "swarm().update"),
-    Route::new("SwarmUnlockkey", "GET", "/swarm/unlockkey", "swarm().unlockkey"),
-    Route::new("SwarmUnlock", "POST", "/swarm/unlock", "swarm().unlock"),
-    Route::new("ServiceList", "GET", "/services", "services().list"),
-    Route::new("ServiceCreate", "POST", "/services/create", "services().create"),
-    Route::new("ServiceInspect", "GET", "/services/{id}", "services().inspect"),
-    Route::new("ServiceDelete", "DELETE", "/services/{id}", "services().delete"),
-    Route::new("ServiceUpdate", "POST", "/services/{id}/update", "services().update"),
-    Route::new("ServiceLogs", "GET", "/services/{id}/logs", "services().logs"),
-    Route::new("TaskList", "GET", "/tasks", "tasks().list"),
-    Route::new("TaskInspect", "GET", "/tasks/{id}", "tasks().inspect"),
-    Route::new("TaskLogs", "GET", "/tasks/{id}/logs", "miscs().task_logs"),
-    Route::new("SecretList", "GET", "/secrets", "secrets().list"),
-    Route::new("SecretCreate", "POST", "/secrets/create", "secrets().create"),
-    Route::new("SecretInspect", "GET", "/secrets/{id}", "secrets().inspect"),
-    Route::new("SecretDelete", "DELETE", "/secrets/{id}", "secrets().delete"),
-    Route::new("SecretUpdate", "POST", "/secrets/{id}/update", "secrets().update"),
-    Route::new("ConfigList", "GET", "/configs", "configs().list"),
-    Route::new("ConfigCreate", "POST", "/configs/create", "configs().create"),
-    Route::new("ConfigInspect", "GET", "/configs/{id}", "configs().inspect"),
-    Route::new("ConfigDelete", "DELETE", "/configs/{id}", "configs().delete"),
-    Route::new("ConfigUpdate", "POST", "/configs/{id}/update", "configs().update"),
-    Route::new(
-        "DistributionInspect",
-        "GET",
-        "/distribution/{name}/json",
-        "distribution().inspect",
-    ),
-];

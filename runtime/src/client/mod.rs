@@ -2,8 +2,10 @@
 //! generated request builders make, one per kind of answer.
 
 mod authorize;
+mod route;
 
 pub use authorize::{Authorize, ChallengeAnswer};
+pub use route::{operation_ids, Route};
 
 use std::io;
 use std::sync::Arc;

@@ -31,34 +31,9 @@ pub use answer::{
 pub use bytes::Bytes;
 pub use record::{read_recording, Content, Exchange, Recorder};
 
+pub use crate::client::Route;
 use crate::transport::Endpoint;
 use answer::{frame, Payload, SessionStep};
-
-/// One operation's place in the API, as the spec gives it.
-#[derive(Debug, Clone, Copy)]
-pub struct Route {
-    pub operation: &'static str,
-    /// Upper-case HTTP method.
-    pub method: &'static str,
-    /// The path template after the version prefix, e.g. `/containers/{id}/json`.
-    pub path: &'static str,
-    /// How a test sets the answer, e.g. `containers().inspect`; empty where the mock cannot
-    /// answer the operation (WebSocket sessions).
-    pub setter: &'static str,
-}
-
-impl Route {
-    /// A route, its fields in the order they are declared: what a generated route table writes,
-    /// one line per operation.
-    pub const fn new(operation: &'static str, method: &'static str, path: &'static str, setter: &'static str) -> Route {
-        Route {
-            operation,
-            method,
-            path,
-            setter,
-        }
-    }
-}
 
 /// A request as the mock received it, for a test's assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,7 +487,7 @@ fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_vers
             "Arch": "amd64",
             "Components": [{"Name": "Engine", "Version": "mock", "Details": {"ApiVersion": api_version}}],
         })),
-        _ if route.setter.is_empty() => Reply::error(&MockError::new(
+        _ if !route.mock_answers => Reply::error(&MockError::new(
             501,
             format!(
                 "the fake daemon cannot answer {} (a WebSocket session has no setter)",
@@ -523,7 +498,7 @@ fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_vers
             501,
             format!(
                 "no answer is set for {} in the fake daemon; set one with MockDaemon::{}",
-                route.operation, route.setter
+                route.operation, route.call
             ),
         )),
     }
@@ -631,30 +606,15 @@ mod tests {
     use super::*;
 
     const ROUTES: &[Route] = &[
-        Route {
-            operation: "ImageInspect",
-            method: "GET",
-            path: "/images/{name}/json",
-            setter: "images().inspect",
-        },
-        Route {
-            operation: "ContainerInspect",
-            method: "GET",
-            path: "/containers/{id}/json",
-            setter: "containers().inspect",
-        },
-        Route {
-            operation: "ContainerDelete",
-            method: "GET",
-            path: "/containers/{id}",
-            setter: "containers().delete",
-        },
-        Route {
-            operation: "ContainerList",
-            method: "GET",
-            path: "/containers/json",
-            setter: "containers().list",
-        },
+        Route::new("ImageInspect", "GET", "/images/{name}/json", "images().inspect"),
+        Route::new(
+            "ContainerInspect",
+            "GET",
+            "/containers/{id}/json",
+            "containers().inspect",
+        ),
+        Route::new("ContainerDelete", "GET", "/containers/{id}", "containers().delete"),
+        Route::new("ContainerList", "GET", "/containers/json", "containers().list"),
     ];
 
     #[test]
