@@ -126,7 +126,7 @@ mod tests {
         #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
         size: Option<i64>,
     }
-    crate::decode_fields!(Probe, "Probe", { "Name" => name, "Size" => size });
+    decode_fields!(Probe, "Probe", { "Name" => name, "Size" => size });
 
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Scope {
@@ -134,7 +134,7 @@ mod tests {
         Global,
         Other(String),
     }
-    crate::open_enum!(Scope, { "local" => Local, "global" => Global });
+    open_enum!(Scope, { "local" => Local, "global" => Global });
 
     #[test]
     fn a_struct_reads_its_wire_names_and_skips_the_rest() {
