@@ -332,6 +332,8 @@ run_against_podman() {
       "$binary" "${skips[@]}" || failed=1
   done
   DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
+    "$daemon_binary" load:: --ignored || failed=1
+  DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
     "${CARGO_TARGET_DIR:-target}/debug/coverage" || failed=1
   rm -rf "$coverage"
   return $failed
@@ -433,18 +435,20 @@ else
   # The benchmark has no tests and would only add bollard to the build. The generated crates'
   # freshness is one of these tests (codegen/tests/freshness.rs).
   cargo test --workspace --exclude bench --no-fail-fast
+  # The daemon binary as built above: `cargo test --test daemon` would select fewer targets,
+  # resolve dependency features differently and compile the workspace again.
+  daemon_binary=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
+    grep -o '"executable":"[^"]*/deps/daemon-[^"]*"' | cut -d'"' -f4)
+  [ -x "$daemon_binary" ] || { echo "the daemon test binary was not found" >&2; exit 1; }
+  # The load test counts the open files of its process, so it runs in a process of its own.
+  "$daemon_binary" load:: --ignored
   # Built by the tests above with their features; `cargo run -p` would build everything again.
   "${CARGO_TARGET_DIR:-target}/debug/coverage"
   if [ -n "$podman_host" ]; then
     run_against_podman
   fi
   if [ -n "$started_pid" ]; then
-    # After every other daemon test, as it kills the daemon this script started. The daemon
-    # binary is run as built above: `cargo test --test daemon` would select fewer targets,
-    # resolve dependency features differently and compile the workspace again.
-    daemon_binary=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
-      grep -o '"executable":"[^"]*/deps/daemon-[^"]*"' | cut -d'"' -f4)
-    [ -x "$daemon_binary" ] || { echo "the daemon test binary was not found" >&2; exit 1; }
+    # After every other daemon test, as it kills the daemon this script started.
     DOCKER_TEST_DAEMON_PID=$started_pid "$daemon_binary" daemon_dies:: --ignored
   fi
   # The workspace turns the runtime's `tls` feature on; its unit tests also run without it. Last,

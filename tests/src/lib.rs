@@ -16,7 +16,7 @@ pub use busybox::{
     busybox_image, busybox_rootfs, clean_up, create_busybox, create_container, unique_name, ContainerGuard, BUSYBOX,
 };
 pub use endpoints::{context_config, ssh_dir, ssh_endpoint, ssh_target, tls_context_config};
-pub use podman::{listed_name, podman_does_not_implement, prune_despite_concurrent_removals, unimplemented_on_podman};
+pub use podman::{despite_concurrent_removals, listed_name, podman_does_not_implement, unimplemented_on_podman};
 pub use processes::{describe_output, program_without_docker_environment, wait_at_most};
 pub use recipes::{exec_to_the_end, transport_smoke};
 pub use registry::{drain, TestRegistry};

@@ -14,11 +14,11 @@ pub fn listed_name(image: &str) -> String {
     }
 }
 
-/// Runs a prune, asked again while Podman trips over an object removed meanwhile. Podman 4.3's
-/// prunes look up every container or image and fail when another test removes one between the
-/// listing and the lookup ("... does not exist in database", "image not known"); asked again,
-/// they prune. Docker's answer is returned as it comes.
-pub async fn prune_despite_concurrent_removals<T, F, Fut>(prune: F) -> docker_engine_runtime::Result<T>
+/// Runs a call that looks up every container or image (a prune, data usage), asked again while
+/// Podman trips over an object removed meanwhile. Podman 4.3 fails such a call when another test
+/// removes an object between its listing and its lookup ("... does not exist in database",
+/// "image not known"); asked again, it answers. Docker's answer is returned as it comes.
+pub async fn despite_concurrent_removals<T, F, Fut>(prune: F) -> docker_engine_runtime::Result<T>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = docker_engine_runtime::Result<T>>,

@@ -170,7 +170,7 @@ async fn prune_removes_dangling_images_only() {
     // of builds other tests run at the same time.
     let only_this_image = Filters::new().dangling(true).label(format!("dangling={marker}"));
     let prune = || docker.images().prune().filters(only_this_image.clone()).send();
-    let mut report = daemon_tests::prune_despite_concurrent_removals(prune).await.unwrap();
+    let mut report = daemon_tests::despite_concurrent_removals(prune).await.unwrap();
     // Podman's prune once in a while (in 1 of 2 clean CI runs on 2026-12-01, 0 of 8 alone) deletes
     // nothing while other tests build and remove images beside it; the image is still there
     // then, and a second prune takes it.
@@ -182,7 +182,7 @@ async fn prune_removes_dangling_images_only() {
         if pruned || server() == Server::Docker || docker.images().inspect(&built).send().await.is_err() {
             break;
         }
-        report = daemon_tests::prune_despite_concurrent_removals(prune).await.unwrap();
+        report = daemon_tests::despite_concurrent_removals(prune).await.unwrap();
     }
     assert!(
         report.images_deleted.is_some_and(|d| !d.is_empty()),

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use daemon_tests::{
-    busybox_image, clean_up, daemon, docker, exec_to_the_end, server, test_docker, unique_name, ContainerGuard, Server,
+    busybox_image, clean_up, daemon, despite_concurrent_removals, docker, exec_to_the_end, server, test_docker,
+    unique_name, ContainerGuard, Server,
 };
 use docker_engine_runtime::{Client, Endpoint, Filters, Options};
 use docker_engine_v1_41::models::{
@@ -322,7 +323,7 @@ macro_rules! crate_reads {
                 }
                 let usage = {
                     let _alone = world.data_usage.lock().await;
-                    docker.system().data_usage().send().await
+                    despite_concurrent_removals(|| docker.system().data_usage().send()).await
                 };
                 if let Some(usage) = r.answer("SystemDataUsage", usage) {
                     let usage = wire(&usage);

@@ -71,7 +71,7 @@ async fn network_prune_removes_unused_labelled_networks() {
     };
     docker.networks().create(body).send().await.unwrap();
     let prune = || docker.networks().prune().filters(Filters::new().label(&label)).send();
-    let report = daemon_tests::prune_despite_concurrent_removals(prune).await;
+    let report = daemon_tests::despite_concurrent_removals(prune).await;
     assert_eq!(report.unwrap().networks_deleted.map(|n| n.len()), Some(1));
 }
 
