@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use docker_engine_runtime::{tar_files, Filters};
+use docker_engine_runtime::tar_files;
+use docker_engine_v1_41::filters::ImagePruneFilters;
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
 
@@ -115,7 +116,7 @@ impl Fixtures {
         for id in &self.containers {
             docker.containers().delete(id).force(true).send().await.unwrap();
         }
-        let built = Filters::new().label("suite=bench").dangling(true);
+        let built = ImagePruneFilters::new().label_value("suite", "bench").dangling(true);
         docker.images().prune().filters(built).send().await.unwrap();
         let _ = std::fs::remove_file(&self.build_context);
     }

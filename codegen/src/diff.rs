@@ -7,6 +7,8 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::ir::*;
+use heck::ToUpperCamelCase;
+
 use crate::naming::field_name;
 
 /// How a change affects a client written against the old version talking to a new daemon.
@@ -594,7 +596,9 @@ impl<'a> Differ<'a> {
                 );
                 continue;
             };
-            if parameter.value != next.value {
+            if let (ParameterValue::Filters(was), ParameterValue::Filters(now)) = (&parameter.value, &next.value) {
+                self.filter_keys(at, &subject, &old.id, was, now);
+            } else if parameter.value != next.value {
                 let relation = match (parameter_types(&parameter.value, &next.value), &next.value) {
                     (Some((a, b)), _) => self.relate(a, b, &format!("{at} {subject}")),
                     // One value is a list of one on the wire, repeated or comma-separated.
@@ -626,7 +630,9 @@ impl<'a> Differ<'a> {
                     change("parameter-nullable-changed", level, at, &subject).values(parameter.nullable, next.nullable),
                 );
             }
-            if !says_deprecated(parameter.doc.as_deref()) && says_deprecated(next.doc.as_deref()) {
+            // A filters parameter's prose names its deprecated keys, reported one by one.
+            let filters = matches!(next.value, ParameterValue::Filters(_));
+            if !filters && !says_deprecated(parameter.doc.as_deref()) && says_deprecated(next.doc.as_deref()) {
                 self.operation_changes
                     .push(change("parameter-deprecated", Level::Compatible, at, &subject));
             }
@@ -679,6 +685,52 @@ impl<'a> Differ<'a> {
                 self.operation_changes
                     .push(change("parameter-added", level, at, subject).rust(rust));
             }
+        }
+    }
+
+    /// Keys of a `filters` parameter added, removed or given another form: a key removed is
+    /// refused by the daemon, and its method is gone from the operation's filter type.
+    fn filter_keys(&mut self, at: &str, parameter: &str, operation: &str, old: &[FilterKey], new: &[FilterKey]) {
+        let filter_type = format!("{}Filters", operation.to_upper_camel_case());
+        for key in old {
+            let subject = format!("filter `{}` of {parameter}", key.name);
+            let method = field_name(&key.name);
+            match new.iter().find(|next| next.name == key.name) {
+                None => self.operation_changes.push(
+                    change("filter-key-removed", Level::Breaking, at, subject)
+                        .rust(format!("`{filter_type}::{method}` removed")),
+                ),
+                Some(next) => {
+                    if next.value != key.value {
+                        let (was, now) = (describe_filter_value(&key.value), describe_filter_value(&next.value));
+                        // An open enumeration that lists more values takes what it took.
+                        let widened = matches!((&key.value, &next.value),
+                            (FilterValue::Enum { values: before }, FilterValue::Enum { values: after })
+                                if before.iter().all(|value| after.contains(value)));
+                        let level = if widened {
+                            Level::Compatible
+                        } else {
+                            Level::PotentiallyBreaking
+                        };
+                        self.operation_changes.push(
+                            change("filter-value-changed", level, at, &subject)
+                                .values(was, &now)
+                                .rust(format!("`{filter_type}::{method}` takes {now}")),
+                        );
+                    }
+                    if next.deprecated && !key.deprecated {
+                        self.operation_changes
+                            .push(change("filter-key-deprecated", Level::Compatible, at, &subject));
+                    }
+                }
+            }
+        }
+        for key in new.iter().filter(|key| !old.iter().any(|was| was.name == key.name)) {
+            let subject = format!("filter `{}` of {parameter}", key.name);
+            self.operation_changes.push(
+                change("filter-key-added", Level::Compatible, at, subject)
+                    .rust(format!("new method `{filter_type}::{}`", field_name(&key.name))),
+            );
         }
     }
 
@@ -1049,9 +1101,23 @@ fn describe_parameter(value: &ParameterValue) -> String {
         ParameterValue::List { item, repeated: true } => format!("repeated {}", describe_type(item)),
         ParameterValue::List { item, repeated: false } => format!("comma-separated {}", describe_type(item)),
         ParameterValue::Json(ty) => format!("JSON {}", describe_type(ty)),
-        ParameterValue::Filters => "Filters".into(),
+        ParameterValue::Filters(_) => "Filters".into(),
         ParameterValue::RegistryAuth => "RegistryAuth".into(),
         ParameterValue::RegistryConfig => "RegistryConfig".into(),
+    }
+}
+
+fn describe_filter_value(value: &FilterValue) -> String {
+    match value {
+        FilterValue::Text => "text".into(),
+        FilterValue::Enum { values } => format!("one of {}", values.join(", ")),
+        FilterValue::Bool => "a boolean".into(),
+        FilterValue::Integer => "a number".into(),
+        FilterValue::Label { negatable: true, .. } => "a label, or its negation".into(),
+        FilterValue::Label { negatable: false, .. } => "a label".into(),
+        FilterValue::Timestamp => "a time".into(),
+        FilterValue::Duration => "a duration".into(),
+        FilterValue::Flag => "no value".into(),
     }
 }
 

@@ -56,6 +56,7 @@ impl ApiFamily {
             ApiFamily::Engine => &[
                 ("src/models.rs", Source::Models),
                 ("src/operations.rs", Source::Operations),
+                ("src/filters.rs", Source::Filters),
                 ("src/lib.rs", Source::DockerLib),
                 ("src/mock.rs", Source::Mock),
             ],
@@ -149,6 +150,8 @@ impl ApiFamily {
 pub(crate) enum Source {
     Models,
     Operations,
+    /// An Engine crate's typed filters, one type per operation that takes `filters`.
+    Filters,
     /// `lib.rs` of an Engine crate: `Docker`, connected to a daemon.
     DockerLib,
     /// `lib.rs` of a Registry crate: `Registry`, connected to a registry by address.

@@ -143,8 +143,9 @@ pub enum ParameterValue {
     List { item: TypeRef, repeated: bool },
     /// A string parameter whose content is JSON of this type.
     Json(TypeRef),
-    /// The `filters` convention: a JSON map from filter name to values.
-    Filters,
+    /// The `filters` convention: a JSON map from filter name to values; the keys the spec's
+    /// description lists (after the override file's corrections), each with its value's form.
+    Filters(Vec<FilterKey>),
     /// `X-Registry-Auth`: a base64url JSON auth config.
     RegistryAuth,
     /// `X-Registry-Config`: a base64url JSON map of registry to auth config.
@@ -186,4 +187,49 @@ pub enum Response {
     WebSocket,
     /// The answer is a path stat header (archive HEAD).
     PathStat,
+}
+
+/// One key of a `filters` parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterKey {
+    /// The key as the daemon reads it (`status`, `is-task`, `node.label`).
+    pub name: String,
+    /// The spec's line for this key, as written.
+    pub doc: String,
+    pub value: FilterValue,
+    /// The spec calls the key deprecated.
+    pub deprecated: bool,
+}
+
+/// What a filter key's values look like.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FilterValue {
+    /// Any text: a name, an ID, a reference.
+    Text,
+    /// One of the listed values; others are passed on as written (an open enumeration).
+    Enum { values: Vec<String> },
+    /// `true` or `false`.
+    Bool,
+    /// A whole number.
+    Integer,
+    /// A label: its key alone, or `key<separator>value`; `negatable` where the spec also offers
+    /// `label!=` (objects without the label).
+    Label {
+        #[serde(default)]
+        negatable: bool,
+        #[serde(default = "label_separator")]
+        separator: char,
+    },
+    /// A point in time: Unix seconds, a date, or a Go duration counted back from the daemon's
+    /// clock.
+    Timestamp,
+    /// A Go duration only (`24h`).
+    Duration,
+    /// The key alone, with no value (`inuse`).
+    Flag,
+}
+
+fn label_separator() -> char {
+    '='
 }

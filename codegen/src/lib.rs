@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod emit;
 pub mod family;
+mod filter_prose;
 pub mod ir;
 pub mod lower;
 pub mod naming;
@@ -75,13 +76,14 @@ impl SpecFile {
 /// no other family's spec.
 pub fn load_api(spec: &SpecFile, overrides: &Overrides) -> Result<ir::Api, SpecError> {
     let mut document = spec::read(&spec.path)?;
-    let mut operation_overrides = Vec::new();
+    let mut corrections = lower::Corrections::default();
     if spec.family == ApiFamily::Engine {
         overrides.patch_document(&spec.path, spec.version, &mut document)?;
-        operation_overrides.extend(overrides.operations_for(spec.version));
+        corrections.operations.extend(overrides.operations_for(spec.version));
+        corrections.filters.extend(overrides.filters_for(spec.version));
     }
     let openapi = spec::convert(&spec.path, document)?;
-    lower::lower(&openapi, spec.family, spec.version, &operation_overrides, &spec.path)
+    lower::lower(&openapi, spec.family, spec.version, &corrections, &spec.path)
 }
 
 /// One generated crate: its folder name under `generated-client/` and its files.

@@ -11,20 +11,29 @@ use indexmap::IndexMap;
 use openapiv3 as oa;
 use serde_json::Value;
 
+use crate::filter_prose;
 use crate::ir::*;
-use crate::overrides::{ApiVersion, OperationOverride, ResponseOverride};
+use crate::overrides::{ApiVersion, FilterOverride, OperationOverride, ResponseOverride};
 use crate::spec::SpecError;
 use crate::ApiFamily;
 
 const JSON: &str = "application/json";
 
+/// The override file's entries for one version that the lowering applies.
+#[derive(Default)]
+pub struct Corrections<'a> {
+    pub operations: Vec<&'a OperationOverride>,
+    pub filters: Vec<&'a FilterOverride>,
+}
+
 pub fn lower(
     api: &oa::OpenAPI,
     family: ApiFamily,
     version: ApiVersion,
-    overrides: &[&OperationOverride],
+    corrections: &Corrections<'_>,
     file: &std::path::Path,
 ) -> Result<Api, SpecError> {
+    let overrides = &corrections.operations;
     let schemas = api.components.as_ref().map(|c| c.schemas.clone()).unwrap_or_default();
     let mut lowering = Lowering {
         schemas: &schemas,
@@ -56,8 +65,14 @@ pub fn lower(
             let id = operation.operation_id.clone().unwrap_or_default();
             let entry = by_operation.remove(id.as_str());
             let pointer = format!("/paths/{}/{method}", path.replace('/', "~1"));
+            let filter_entries: Vec<&FilterOverride> = corrections
+                .filters
+                .iter()
+                .copied()
+                .filter(|f| f.operation == id)
+                .collect();
             let lowered = lowering
-                .operation(path, method, operation, entry)
+                .operation(path, method, operation, entry, &filter_entries)
                 .map_err(|problem| SpecError {
                     file: file.to_owned(),
                     pointer,
@@ -73,6 +88,29 @@ pub fn lower(
             problem: format!("override for operation {stale} claims {version}, which has no such operation"),
         });
     }
+    let filtered: HashSet<&str> = operations
+        .iter()
+        .filter(|op| {
+            op.parameters
+                .iter()
+                .any(|p| matches!(p.value, ParameterValue::Filters(_)))
+        })
+        .map(|op| op.id.as_str())
+        .collect();
+    if let Some(stale) = corrections
+        .filters
+        .iter()
+        .find(|f| !filtered.contains(f.operation.as_str()))
+    {
+        return Err(SpecError {
+            file: file.to_owned(),
+            pointer: String::new(),
+            problem: format!(
+                "filter override for {} claims {version}, where that operation takes no filters",
+                stale.operation
+            ),
+        });
+    }
 
     let mut types: Vec<TypeDef> = lowering.types.into_values().collect();
     types.sort_by(|a, b| a.name.cmp(&b.name));
@@ -84,6 +122,55 @@ pub fn lower(
         types,
         operations,
     })
+}
+
+/// The keys a `filters` description lists, with the override file's corrections applied; an
+/// entry that changes nothing or finds nothing to change is an error, so that it is removed
+/// once the spec says it right.
+fn corrected_filters(mut keys: Vec<FilterKey>, entries: &[&FilterOverride]) -> Result<Vec<FilterKey>, String> {
+    for entry in entries {
+        let stale = |problem: &str| {
+            format!(
+                "filter override for `{}` of {} ({}): {problem}",
+                entry.key, entry.operation, entry.versions
+            )
+        };
+        let at = keys.iter().position(|key| key.name == entry.key);
+        match at {
+            Some(at) if entry.remove => {
+                if entry.value.is_some() || entry.doc.is_some() {
+                    return Err(stale("`remove` takes neither `value` nor `doc`"));
+                }
+                keys.remove(at);
+            }
+            Some(at) => {
+                let key = &mut keys[at];
+                let same_value = entry.value.as_ref().is_some_and(|value| *value == key.value);
+                let same_doc = entry.doc.as_ref().is_some_and(|doc| *doc == key.doc);
+                if same_value || same_doc || (entry.value.is_none() && entry.doc.is_none()) {
+                    return Err(stale("changes nothing that the spec does not already say"));
+                }
+                if let Some(value) = &entry.value {
+                    key.value = value.clone();
+                }
+                if let Some(doc) = &entry.doc {
+                    key.doc = doc.clone();
+                }
+            }
+            None => {
+                let (Some(value), Some(doc), false) = (&entry.value, &entry.doc, entry.remove) else {
+                    return Err(stale("the spec lists no such key; adding one needs `value` and `doc`"));
+                };
+                keys.push(FilterKey {
+                    name: entry.key.clone(),
+                    doc: doc.clone(),
+                    value: value.clone(),
+                    deprecated: false,
+                });
+            }
+        }
+    }
+    Ok(keys)
 }
 
 struct Lowering<'a> {
@@ -292,6 +379,7 @@ impl Lowering<'_> {
         method: &str,
         operation: &oa::Operation,
         entry: Option<&OperationOverride>,
+        filter_entries: &[&FilterOverride],
     ) -> Result<Operation, String> {
         let id = operation.operation_id.clone().unwrap_or_default();
         let mut json_query: IndexMap<String, Value> = entry.map(|e| e.json_query.clone()).unwrap_or_default();
@@ -315,7 +403,9 @@ impl Lowering<'_> {
                     .map_err(|e| format!("override schema for {id} parameter {}: {e}", data.name))?;
                 ParameterValue::Json(self.schema_or_ref(&schema, &hint))
             } else if location == Location::Query && data.name == "filters" {
-                ParameterValue::Filters
+                let listed = filter_prose::read(data.description.as_deref().unwrap_or_default())
+                    .map_err(|problem| format!("filters of {id}: {problem}"))?;
+                ParameterValue::Filters(corrected_filters(listed, filter_entries)?)
             } else if location == Location::Header && data.name.eq_ignore_ascii_case("X-Registry-Auth") {
                 ParameterValue::RegistryAuth
             } else if location == Location::Header && data.name.eq_ignore_ascii_case("X-Registry-Config") {

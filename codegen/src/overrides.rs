@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::ir::FilterValue;
 use crate::spec::SpecError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -25,6 +26,8 @@ pub struct Overrides {
     pub operations: Vec<OperationOverride>,
     #[serde(default)]
     pub definition_imports: Vec<DefinitionImport>,
+    #[serde(default)]
+    pub filters: Vec<FilterOverride>,
     /// The folder holding `vX.YY/swagger.yaml` for imports to read from; without it, the folder
     /// holding the patched spec's own folder.
     #[serde(skip)]
@@ -92,6 +95,26 @@ pub struct OperationOverride {
     /// sets those parameters and ends the session with the build's stream.
     #[serde(default)]
     pub session_build: bool,
+}
+
+/// A correction of one key of the keys an operation's `filters` description lists, as the
+/// lowering reads them: its value's form or its documentation replaced, the key removed, or a
+/// key the spec leaves out added (with both).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterOverride {
+    pub versions: VersionRange,
+    pub why: String,
+    pub checked_by: Evidence,
+    pub operation: String,
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<FilterValue>,
+    /// The documentation of the key, where the spec's line misleads or is missing.
+    #[serde(default)]
+    pub doc: Option<String>,
+    #[serde(default)]
+    pub remove: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -251,7 +274,11 @@ impl Overrides {
             .operations
             .iter()
             .map(|o| (format!("{} in {}", o.operation, o.versions), &o.checked_by));
-        imports.chain(patches).chain(operations).collect()
+        let filters = self.filters.iter().map(|f| {
+            let entry = format!("filter `{}` of {} in {}", f.key, f.operation, f.versions);
+            (entry, &f.checked_by)
+        });
+        imports.chain(patches).chain(operations).chain(filters).collect()
     }
 
     /// Imports read from `specs` (the project's `specs/`) rather than beside the patched spec,
@@ -324,6 +351,11 @@ impl Overrides {
     /// The operation overrides claiming `version`.
     pub fn operations_for(&self, version: ApiVersion) -> impl Iterator<Item = &OperationOverride> {
         self.operations.iter().filter(move |o| o.versions.contains(version))
+    }
+
+    /// The filter corrections claiming `version`.
+    pub fn filters_for(&self, version: ApiVersion) -> impl Iterator<Item = &FilterOverride> {
+        self.filters.iter().filter(move |f| f.versions.contains(version))
     }
 }
 

@@ -523,3 +523,69 @@ fn headers_media_types_nullability_and_one_entry_per_change() {
     assert_eq!(at_limits["used_in"], serde_json::json!(["Settings"]));
     assert!(listed[0].get("used_in").is_none(), "used_in is left out when empty");
 }
+
+/// The third pair: keys of a `filters` parameter added, removed, deprecated and given another
+/// form, reported as changes of the operation; the prose changes with them is one entry.
+#[test]
+fn filter_keys_added_removed_deprecated_and_changed() {
+    let (old, new) = (load("filters-old.yaml", "1.40"), load("filters-new.yaml", "1.41"));
+    let changes = diff(&old, &new);
+    let filter = |key: &str| format!("filter `{key}` of query parameter `filters`");
+    let (state, kind, owner, until, label, node) = (
+        filter("state"),
+        filter("kind"),
+        filter("owner"),
+        filter("until"),
+        filter("label"),
+        filter("node"),
+    );
+    let expected: Vec<Entry<'_>> = vec![
+        (
+            "filter-value-changed",
+            Level::Compatible,
+            "GET /jobs",
+            &state,
+            Some("one of queued, running"),
+            Some("one of queued, running, done"),
+        ),
+        (
+            "filter-value-changed",
+            Level::PotentiallyBreaking,
+            "GET /jobs",
+            &kind,
+            Some("one of batch, stream"),
+            Some("one of batch, cron"),
+        ),
+        (
+            "filter-key-deprecated",
+            Level::Compatible,
+            "GET /jobs",
+            &owner,
+            None,
+            None,
+        ),
+        (
+            "filter-value-changed",
+            Level::PotentiallyBreaking,
+            "GET /jobs",
+            &until,
+            Some("a duration"),
+            Some("a time"),
+        ),
+        ("filter-key-removed", Level::Breaking, "GET /jobs", &label, None, None),
+        ("filter-key-added", Level::Compatible, "GET /jobs", &node, None, None),
+        (
+            "description-changed",
+            Level::Compatible,
+            "GET /jobs",
+            "query parameter `filters`",
+            None,
+            None,
+        ),
+    ];
+    assert_eq!(entries(&changes), expected);
+    let removed = find(&changes, "filter-key-removed", "GET /jobs", &label);
+    assert_eq!(removed.rust.as_deref(), Some("`JobListFilters::label` removed"));
+    let added = find(&changes, "filter-key-added", "GET /jobs", &node);
+    assert_eq!(added.rust.as_deref(), Some("new method `JobListFilters::node`"));
+}

@@ -25,6 +25,12 @@ fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `text` without whitespace or the trailing commas prettyplease adds where a list breaks.
+fn tight(text: &str) -> String {
+    let bare: String = text.split_whitespace().collect();
+    bare.replace(",)", ")").replace(",]", "]").replace(",}", "}")
+}
+
 /// Asserts `file` contains `snippet`, whitespace-insensitively.
 fn assert_emits(files: &std::collections::BTreeMap<String, String>, file: &str, snippet: &str) {
     let text = squash(&files[file]);
@@ -161,7 +167,7 @@ fn query_parameters_are_encoded_as_the_spec_says() {
     assert_emits(
         &files,
         "src/operations.rs",
-        "pub fn filters(mut self, value: Filters) -> Self {",
+        "pub fn filters( mut self, value: impl Into<crate::filters::ThingInspectFilters>,",
     );
     assert_emits(&files, "src/operations.rs", r#"request = request.query("all", value);"#);
     assert_emits(
@@ -393,4 +399,68 @@ fn location_driven_operations_take_the_location_and_multi_segment_names_keep_sla
         "src/operations.rs",
         "&docker_engine_runtime::path_segments(\"ThingTags\", \"name\", &self.name)?",
     );
+}
+
+#[test]
+fn each_filter_key_gets_a_method_for_its_form_with_the_override_file_applied() {
+    let files = generate_fixture();
+    let filters = "src/filters.rs";
+    for (snippet, why) in [
+        (
+            r#"pub const BY_OPERATION: &[(&str, &[FilterKey])] = &[("ThingInspect", ThingInspectFilters::KEYS)];"#,
+            "the table of filtered operations",
+        ),
+        (
+            r#"/// `status=`(`created`|`running`) a thing's state
+            pub fn status(self, value: impl Into<ThingInspectStatusFilter>) -> Self {
+                Self(self.0.add("status", String::from(value.into())))"#,
+            "an enumeration, documented by the spec's line",
+        ),
+        (
+            r#"pub enum ThingInspectStatusFilter { /// `"created"` Created, /// `"running"` Running,"#,
+            "its values",
+        ),
+        (
+            r#"pub fn dangling(self, value: bool) -> Self { Self(self.0.add("dangling", value.to_string())) }"#,
+            "a boolean",
+        ),
+        (
+            r#"pub fn label(self, key: impl Into<String>) -> Self { Self(self.0.add("label", key)) }"#,
+            "a label's key",
+        ),
+        (
+            r#"pub fn label_value(self, key: &str, value: &str) -> Self { Self(self.0.add("label", format!("{key}={value}"))) }"#,
+            "a label's key and value",
+        ),
+        (
+            r#"pub fn without_label(self, key: impl Into<String>) -> Self { Self(self.0.add("label!", key)) }"#,
+            "negated",
+        ),
+        (r#"pub fn size(self, value: i64) -> Self"#, "a number"),
+        (
+            r#"pub fn until(self, value: impl Into<docker_engine_runtime::FilterTime>) -> Self { Self(self.0.add("until", value.into().to_string())) }"#,
+            "a time",
+        ),
+        (
+            r#"pub fn shared(self) -> Self { Self(self.0.add_flag("shared")) }"#,
+            "a flag",
+        ),
+        (
+            r#"pub fn owner(self, value: i64) -> Self"#,
+            "a form the override file corrects",
+        ),
+        (
+            r#"/// `kind=(big|small)` how big
+            pub fn kind(self, value: impl Into<ThingInspectKindFilter>) -> Self"#,
+            "a key the override file adds",
+        ),
+        (r#"FilterKey::new("owner", FilterForm::Integer)"#, "the keys listed"),
+    ] {
+        let text = tight(&files[filters]);
+        assert!(
+            text.contains(&tight(snippet)),
+            "filters.rs lacks {why}:\n{snippet}\n---\n{}",
+            files[filters]
+        );
+    }
 }

@@ -9,7 +9,7 @@ use daemon_tests::{
     busybox_image, busybox_rootfs, companion_variable, create_busybox, describe_output, docker, drain,
     program_without_docker_environment, server, tls_context_config, unique_name, wait_at_most, Server, TestRegistry,
 };
-use docker_engine_runtime::Filters;
+use docker_engine_v1_41::filters::ContainerListFilters;
 use docker_engine_v1_41::Docker;
 
 /// The example binary `name`, with a clean Docker environment pointing at the test daemon.
@@ -353,7 +353,7 @@ async fn run_forwards_stdin_separates_streams_and_exits_with_the_containers_code
         .containers()
         .list()
         .all(true)
-        .filters(Filters::new().label(&label))
+        .filters(ContainerListFilters::new().label(&label))
         .send()
         .await
         .unwrap();

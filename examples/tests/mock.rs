@@ -77,6 +77,8 @@ async fn list_prints_the_images_and_containers_the_daemon_lists() {
     mock.containers().list(|request| {
         assert!(request.flag("all"));
         assert_eq!(request.filters()?["label"], ["app=web"]);
+        assert_eq!(request.filters()?["ancestor"], ["busybox"]);
+        assert_eq!(request.filters()?["status"], ["exited"]);
         Ok(vec![ContainerSummary {
             id: Some(ID.into()),
             names: Some(vec!["/web".into()]),
@@ -89,7 +91,17 @@ async fn list_prints_the_images_and_containers_the_daemon_lists() {
         &run_example!(
             &mock,
             "list",
-            &["--reference", "busybox*", "--all", "--label", "app=web"]
+            &[
+                "--reference",
+                "busybox*",
+                "--all",
+                "--label",
+                "app=web",
+                "--ancestor",
+                "busybox",
+                "--status",
+                "exited"
+            ]
         )
         .await,
     );

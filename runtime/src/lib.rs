@@ -62,8 +62,9 @@ pub use crate::client::{
 };
 pub use crate::decoding::{decode_answer, deserialize_fields, deserialize_open_enum, DecodeFields};
 pub use crate::docker::{
-    registry_of, ByteStream, DockerConfig, Environment, Filters, JsonStream, Output, OutputStream, PathStat,
-    RegistryAuth, RegistryConfig, Session, SessionInput, DEFAULT_CONTEXT, DEFAULT_SOCKET, DOCKER_HUB_SERVER,
+    go_duration, registry_of, ByteStream, DockerConfig, Environment, FilterForm, FilterKey, FilterTime, Filters,
+    JsonStream, Output, OutputStream, PathStat, RegistryAuth, RegistryConfig, Session, SessionInput, DEFAULT_CONTEXT,
+    DEFAULT_SOCKET, DOCKER_HUB_SERVER,
 };
 #[cfg(feature = "archive")]
 pub use crate::docker::{tar_directory, tar_files};

@@ -87,6 +87,9 @@ pub fn peer_docker() -> Docker {
     .expect("client")
 }
 
+/// Held by each test that puts the test daemon in a swarm: a daemon is in one swarm at a time.
+pub static ONE_SWARM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The addresses the test daemon (the manager) and its peer reach each other at.
 pub fn swarm_addresses() -> (String, String) {
     (

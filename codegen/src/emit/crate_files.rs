@@ -49,12 +49,14 @@ pub(super) fn docker_lib_rs(api: &Api) -> TokenStream {
         pub mod models;
         #[rustfmt::skip]
         pub mod operations;
+        #[rustfmt::skip]
+        pub mod filters;
         #[cfg(feature = "mock")]
         #[rustfmt::skip]
         pub mod mock;
 
         pub use docker_engine_runtime as runtime;
-        pub use docker_engine_runtime::{Error, Filters, RegistryAuth, Result};
+        pub use docker_engine_runtime::{Error, FilterTime, Filters, RegistryAuth, Result};
 
         // The README's example, compiled as a doc test so that it cannot go stale.
         #[cfg(doctest)]

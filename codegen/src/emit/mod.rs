@@ -15,6 +15,7 @@ use crate::ir::*;
 use crate::naming::ident;
 
 mod crate_files;
+mod filters;
 mod mock;
 mod models;
 mod operations;
@@ -32,6 +33,7 @@ pub fn emit_crate(api: &Api, runtime_version: &str) -> BTreeMap<String, String> 
         let tokens = match source {
             Source::Models => models::models_rs(api),
             Source::Operations => operations::operations_rs(api),
+            Source::Filters => filters::filters_rs(api),
             Source::DockerLib => crate_files::docker_lib_rs(api),
             Source::RegistryLib => crate_files::registry_lib_rs(api),
             Source::Mock => mock::mock_rs(api),

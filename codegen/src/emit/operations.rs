@@ -3,6 +3,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::filters::filters_type;
 use super::{doc_attrs, groups, rust_type};
 use crate::ir::*;
 use crate::naming::{builder_type, field_names, group_accessor, group_type, headers_type, ident, method_name};
@@ -54,7 +55,6 @@ fn runtime_imports(api: &Api) -> Vec<proc_macro2::Ident> {
     [
         ("Body", sends_bytes),
         ("Client", true),
-        ("Filters", any_parameter(|v| matches!(v, ParameterValue::Filters))),
         ("Method", true),
         (
             "RegistryAuth",
@@ -93,7 +93,7 @@ fn group_method(op: &Operation, _tag: &str) -> TokenStream {
             continue;
         }
         let name = ident(name);
-        let (ty, convert) = setter_type(&parameter.value);
+        let (ty, convert) = setter_type(op, &parameter.value);
         arguments.push(quote! { #name: #ty });
         let value = converted(convert, quote! { #name });
         conversions.push(quote! { #name: #value, });
@@ -157,7 +157,7 @@ fn parameter_names(op: &Operation) -> Vec<String> {
 }
 
 /// The type a setter or argument takes, and the conversion into the stored value.
-fn setter_type(value: &ParameterValue) -> (TokenStream, TokenStream) {
+fn setter_type(op: &Operation, value: &ParameterValue) -> (TokenStream, TokenStream) {
     match value {
         ParameterValue::Scalar(TypeRef::String) => (quote! { impl Into<String> }, quote! { Into::into }),
         ParameterValue::Scalar(ty) | ParameterValue::Json(ty) => (rust_type(ty), quote! {}),
@@ -165,7 +165,10 @@ fn setter_type(value: &ParameterValue) -> (TokenStream, TokenStream) {
             let item = rust_type(item);
             (quote! { impl IntoIterator<Item = #item> }, quote! { Vec::from_iter })
         }
-        ParameterValue::Filters => (quote! { Filters }, quote! {}),
+        ParameterValue::Filters(_) => {
+            let ty = filters_type(op);
+            (quote! { impl Into<crate::filters::#ty> }, quote! { Into::into })
+        }
         ParameterValue::RegistryAuth => (quote! { RegistryAuth }, quote! {}),
         ParameterValue::RegistryConfig => (quote! { RegistryConfig }, quote! {}),
     }
@@ -180,14 +183,17 @@ fn converted(conversion: TokenStream, value: TokenStream) -> TokenStream {
     }
 }
 
-fn stored_type(value: &ParameterValue) -> TokenStream {
+fn stored_type(op: &Operation, value: &ParameterValue) -> TokenStream {
     match value {
         ParameterValue::Scalar(ty) | ParameterValue::Json(ty) => rust_type(ty),
         ParameterValue::List { item, .. } => {
             let item = rust_type(item);
             quote! { Vec<#item> }
         }
-        ParameterValue::Filters => quote! { Filters },
+        ParameterValue::Filters(_) => {
+            let ty = filters_type(op);
+            quote! { crate::filters::#ty }
+        }
         ParameterValue::RegistryAuth => quote! { RegistryAuth },
         ParameterValue::RegistryConfig => quote! { RegistryConfig },
     }
@@ -207,7 +213,7 @@ fn session_send(op: &Operation, output: &TokenStream) -> TokenStream {
         .parameters
         .iter()
         .find(|parameter| parameter.wire_name == "version")
-        .map(|parameter| stored_type(&parameter.value))
+        .map(|parameter| stored_type(op, &parameter.value))
         .expect("lowering checked a session build has a version parameter");
     quote! {
         /// Builds with BuildKit through `session`, opened here: the context and Dockerfile come
@@ -248,7 +254,7 @@ fn request_builder(op: &Operation) -> TokenStream {
         if op.follows_location && parameter.location == Location::Path {
             continue;
         }
-        let parts = parameter_parts(parameter, name);
+        let parts = parameter_parts(op, parameter, name);
         fields.push(parts.field);
         setters.extend(parts.setter);
         apply.extend(parts.apply);
@@ -361,9 +367,9 @@ struct ParameterParts {
     apply: Option<TokenStream>,
 }
 
-fn parameter_parts(parameter: &Parameter, name: &str) -> ParameterParts {
+fn parameter_parts(op: &Operation, parameter: &Parameter, name: &str) -> ParameterParts {
     let field = ident(name);
-    let stored = stored_type(&parameter.value);
+    let stored = stored_type(op, &parameter.value);
     let docs = match (&parameter.doc, &parameter.default) {
         (doc, Some(default)) => {
             let assumed = format!("Unset, the daemon assumes `{default}`.");
@@ -379,7 +385,7 @@ fn parameter_parts(parameter: &Parameter, name: &str) -> ParameterParts {
     let (declared, setter) = if argument {
         (quote! { #field: #stored, }, None)
     } else {
-        let (ty, convert) = setter_type(&parameter.value);
+        let (ty, convert) = setter_type(op, &parameter.value);
         let value = converted(convert, quote! { value });
         let setter = quote! {
             #docs
@@ -400,7 +406,7 @@ fn parameter_parts(parameter: &Parameter, name: &str) -> ParameterParts {
         (Location::Query, ParameterValue::List { repeated, .. }) => {
             Some(quote! { request = request.query_list(#wire, #value, #repeated); })
         }
-        (Location::Query, ParameterValue::Json(_) | ParameterValue::Filters) => {
+        (Location::Query, ParameterValue::Json(_) | ParameterValue::Filters(_)) => {
             Some(quote! { request = request.query_json(#wire, #value)?; })
         }
         (Location::Query, _) => Some(quote! { request = request.query(#wire, #value); }),

@@ -2,13 +2,13 @@
 //! filters.
 //!
 //! ```text
-//! cargo run -p docker-examples --bin list -- --reference 'busybox*' --all --status exited
+//! cargo run -p docker-examples --bin list -- --reference 'busybox*' --all --status exited --ancestor busybox
 //! ```
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use docker_engine_v1_41::Filters;
+use docker_engine_v1_41::filters::{ContainerListFilters, ImageListFilters};
 use docker_examples::{connect, run, short_id, Failure};
 
 #[derive(Parser)]
@@ -25,6 +25,9 @@ struct Args {
     /// Containers in this state: created, running, paused, restarting, exited, dead.
     #[arg(long)]
     status: Option<String>,
+    /// Containers of this image or of an image built from it.
+    #[arg(long)]
+    ancestor: Option<String>,
     /// Stopped containers too.
     #[arg(long, short)]
     all: bool,
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
 async fn list(args: Args) -> Result<ExitCode, Failure> {
     let docker = connect()?;
 
-    let mut image_filters = Filters::new();
+    let mut image_filters = ImageListFilters::new();
     if let Some(reference) = &args.reference {
         image_filters = image_filters.reference(reference);
     }
@@ -58,12 +61,18 @@ async fn list(args: Args) -> Result<ExitCode, Failure> {
         }
     }
 
-    let mut container_filters = Filters::new();
+    let mut container_filters = ContainerListFilters::new();
     for label in &args.label {
-        container_filters = container_filters.label(label);
+        container_filters = match label.split_once('=') {
+            Some((key, value)) => container_filters.label_value(key, value),
+            None => container_filters.label(label),
+        };
     }
     if let Some(status) = &args.status {
-        container_filters = container_filters.status(status);
+        container_filters = container_filters.status(status.as_str());
+    }
+    if let Some(image) = &args.ancestor {
+        container_filters = container_filters.ancestor(image);
     }
     let containers = docker
         .containers()

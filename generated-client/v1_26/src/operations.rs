@@ -3,7 +3,7 @@
 //! One request builder per operation; finish with `.send().await`.
 #![allow(unused_mut)]
 use docker_engine_runtime::{
-    Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result,
+    Body, Client, Method, RegistryAuth, RegistryConfig, Request, Result,
 };
 /// Operations tagged `Container`; reached with `Docker::containers()`.
 #[derive(Debug, Clone)]
@@ -1413,7 +1413,7 @@ pub struct ContainerListBuilder {
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerListFilters>,
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
@@ -1451,8 +1451,11 @@ impl ContainerListBuilder {
     /// - `volume`=(`<volume name>` or `<mount point destination>`)
     /// - `network`=(`<network id>` or `<network name>`)
     /// - `health`=(`starting`|`healthy`|`unhealthy`|`none`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2439,14 +2442,17 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContainerPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerPruneFilters>,
 }
 impl ContainerPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2471,7 +2477,7 @@ docker_engine_runtime::send_on_await!(
 pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageListFilters>,
     digests: Option<bool>,
 }
 impl ImageListBuilder {
@@ -2490,8 +2496,11 @@ impl ImageListBuilder {
     /// - `before`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
     /// - `since`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
     /// - `reference`=(`<image-name>[:<tag>]`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
@@ -3051,7 +3060,7 @@ pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageSearchFilters>,
 }
 impl ImageSearchBuilder {
     /// Maximum number of results to return
@@ -3064,8 +3073,11 @@ impl ImageSearchBuilder {
     /// - `stars=<number>`
     /// - `is-automated=(true|false)`
     /// - `is-official=(true|false)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageSearchFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3093,7 +3105,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ImagePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImagePruneFilters>,
 }
 impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
@@ -3102,8 +3114,11 @@ impl ImagePruneBuilder {
     /// - `dangling=<boolean>` When set to `true` (or `1`), prune only
     ///    unused *and* untagged images. When set to `false`
     ///    (or `0`), all unused images are pruned.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImagePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3294,7 +3309,7 @@ pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SystemEventsFilters>,
 }
 impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
@@ -3317,8 +3332,11 @@ impl SystemEventsBuilder {
     /// - `volume=<string>` volume name or ID
     /// - `network=<string>` network name or ID
     /// - `daemon=<string>` daemon name or ID
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SystemEventsFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3591,7 +3609,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumeListFilters>,
 }
 impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
@@ -3604,8 +3622,11 @@ impl VolumeListBuilder {
     ///    containers are returned.
     /// - `driver=<volume-driver-name>` Matches all or part of a volume
     ///   driver name.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumeListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3706,14 +3727,17 @@ docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumePruneFilters>,
 }
 impl VolumePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3737,7 +3761,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkListFilters>,
 }
 impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process on the networks list. Available filters:
@@ -3747,8 +3771,11 @@ impl NetworkListBuilder {
     /// - `label=<key>` or `label=<key>=<value>` of a network label.
     /// - `name=<network-name>` Matches all or part of a network name.
     /// - `type=["custom"|"builtin"]` Filters networks by type. The `custom` keyword returns all user-defined networks.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3896,14 +3923,17 @@ docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkPruneFilters>,
 }
 impl NetworkPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4298,7 +4328,7 @@ docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NodeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NodeListFilters>,
 }
 impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
@@ -4309,8 +4339,8 @@ impl NodeListBuilder {
     /// - `membership=`(`accepted`|`pending`)`
     /// - `name=<node name>`
     /// - `role=`(`manager`|`worker`)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::NodeListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4599,7 +4629,7 @@ docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ServiceListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ServiceListFilters>,
 }
 impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the services list. Available filters:
@@ -4607,8 +4637,11 @@ impl ServiceListBuilder {
     /// - `id=<service id>`
     /// - `name=<service name>`
     /// - `label=<service label>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ServiceListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4871,7 +4904,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct TaskListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::TaskListFilters>,
 }
 impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the tasks list. Available filters:
@@ -4882,8 +4915,8 @@ impl TaskListBuilder {
     /// - `node=<node id or name>`
     /// - `label=key` or `label="key=value"`
     /// - `desired-state=(running | shutdown | accepted)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::TaskListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4924,14 +4957,17 @@ docker_engine_runtime::send_on_await!(TaskInspectBuilder => crate ::models::Task
 #[must_use = "a request does nothing until it is sent"]
 pub struct SecretListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SecretListFilters>,
 }
 impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the secrets list. Available filters:
     ///
     /// - `names=<secret name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SecretListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.

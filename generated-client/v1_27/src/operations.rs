@@ -3,7 +3,7 @@
 //! One request builder per operation; finish with `.send().await`.
 #![allow(unused_mut)]
 use docker_engine_runtime::{
-    Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result,
+    Body, Client, Method, RegistryAuth, RegistryConfig, Request, Result,
 };
 /// Operations tagged `Container`; reached with `Docker::containers()`.
 #[derive(Debug, Clone)]
@@ -1417,7 +1417,7 @@ pub struct ContainerListBuilder {
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerListFilters>,
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
@@ -1454,8 +1454,11 @@ impl ContainerListBuilder {
     /// - `since`=(`<container id>` or `<container name>`)
     /// - `status=`(`created`|`restarting`|`running`|`removing`|`paused`|`exited`|`dead`)
     /// - `volume`=(`<volume name>` or `<mount point destination>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2474,7 +2477,7 @@ docker_engine_runtime::send_on_await!(
 pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageListFilters>,
     digests: Option<bool>,
 }
 impl ImageListBuilder {
@@ -2492,8 +2495,11 @@ impl ImageListBuilder {
     /// - `label=key` or `label="key=value"` of an image label
     /// - `reference`=(`<image-name>[:<tag>]`)
     /// - `since`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
@@ -3053,7 +3059,7 @@ pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageSearchFilters>,
 }
 impl ImageSearchBuilder {
     /// Maximum number of results to return
@@ -3066,8 +3072,11 @@ impl ImageSearchBuilder {
     /// - `is-automated=(true|false)`
     /// - `is-official=(true|false)`
     /// - `stars=<number>` Matches images that has at least 'number' stars.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageSearchFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3095,7 +3104,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ImagePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImagePruneFilters>,
 }
 impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`). Available filters:
@@ -3103,8 +3112,11 @@ impl ImagePruneBuilder {
     /// - `dangling=<boolean>` When set to `true` (or `1`), prune only
     ///    unused *and* untagged images. When set to `false`
     ///    (or `0`), all unused images are pruned.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImagePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3295,7 +3307,7 @@ pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SystemEventsFilters>,
 }
 impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
@@ -3319,8 +3331,11 @@ impl SystemEventsBuilder {
     /// - `plugin`=&lt;string> plugin name or ID
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, or `daemon`
     /// - `volume=<string>` volume name or ID
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SystemEventsFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3593,7 +3608,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumeListFilters>,
 }
 impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
@@ -3607,8 +3622,11 @@ impl VolumeListBuilder {
     /// - `label=<key>` or `label=<key>:<value>` Matches volumes based on
     ///    the presence of a `label` alone or a `label` and a value.
     /// - `name=<volume-name>` Matches all or part of a volume name.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumeListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3729,7 +3747,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkListFilters>,
 }
 impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process on the networks list. Available filters:
@@ -3739,8 +3757,11 @@ impl NetworkListBuilder {
     /// - `label=<key>` or `label=<key>=<value>` of a network label.
     /// - `name=<network-name>` Matches all or part of a network name.
     /// - `type=["custom"|"builtin"]` Filters networks by type. The `custom` keyword returns all user-defined networks.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4279,7 +4300,7 @@ docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NodeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NodeListFilters>,
 }
 impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
@@ -4290,8 +4311,8 @@ impl NodeListBuilder {
     /// - `membership=`(`accepted`|`pending`)`
     /// - `name=<node name>`
     /// - `role=`(`manager`|`worker`)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::NodeListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4580,7 +4601,7 @@ docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ServiceListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ServiceListFilters>,
 }
 impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the services list. Available filters:
@@ -4588,8 +4609,11 @@ impl ServiceListBuilder {
     /// - `id=<service id>`
     /// - `label=<service label>`
     /// - `name=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ServiceListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4852,7 +4876,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct TaskListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::TaskListFilters>,
 }
 impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the tasks list. Available filters:
@@ -4863,8 +4887,8 @@ impl TaskListBuilder {
     /// - `name=<task name>`
     /// - `node=<node id or name>`
     /// - `service=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::TaskListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4905,14 +4929,17 @@ docker_engine_runtime::send_on_await!(TaskInspectBuilder => crate ::models::Task
 #[must_use = "a request does nothing until it is sent"]
 pub struct SecretListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SecretListFilters>,
 }
 impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the secrets list. Available filters:
     ///
     /// - `names=<secret name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SecretListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.

@@ -3,7 +3,7 @@
 //! One request builder per operation; finish with `.send().await`.
 #![allow(unused_mut)]
 use docker_engine_runtime::{
-    Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result,
+    Body, Client, Method, RegistryAuth, RegistryConfig, Request, Result,
 };
 /// Operations tagged `Container`; reached with `Docker::containers()`.
 #[derive(Debug, Clone)]
@@ -1429,7 +1429,7 @@ pub struct ContainerListBuilder {
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerListFilters>,
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
@@ -1468,8 +1468,11 @@ impl ContainerListBuilder {
     /// - `since`=(`<container id>` or `<container name>`)
     /// - `status=`(`created`|`restarting`|`running`|`removing`|`paused`|`exited`|`dead`)
     /// - `volume`=(`<volume name>` or `<mount point destination>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2467,15 +2470,18 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContainerPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerPruneFilters>,
 }
 impl ContainerPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
     /// - `until=<timestamp>` Prune containers created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2500,7 +2506,7 @@ docker_engine_runtime::send_on_await!(
 pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageListFilters>,
     digests: Option<bool>,
 }
 impl ImageListBuilder {
@@ -2518,8 +2524,11 @@ impl ImageListBuilder {
     /// - `label=key` or `label="key=value"` of an image label
     /// - `reference`=(`<image-name>[:<tag>]`)
     /// - `since`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
@@ -3088,7 +3097,7 @@ pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageSearchFilters>,
 }
 impl ImageSearchBuilder {
     /// Maximum number of results to return
@@ -3101,8 +3110,11 @@ impl ImageSearchBuilder {
     /// - `is-automated=(true|false)`
     /// - `is-official=(true|false)`
     /// - `stars=<number>` Matches images that has at least 'number' stars.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageSearchFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3130,7 +3142,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ImagePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImagePruneFilters>,
 }
 impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`). Available filters:
@@ -3139,8 +3151,11 @@ impl ImagePruneBuilder {
     ///    unused *and* untagged images. When set to `false`
     ///    (or `0`), all unused images are pruned.
     /// - `until=<string>` Prune images created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImagePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3362,7 +3377,7 @@ pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SystemEventsFilters>,
 }
 impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
@@ -3386,8 +3401,11 @@ impl SystemEventsBuilder {
     /// - `plugin`=&lt;string> plugin name or ID
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, or `daemon`
     /// - `volume=<string>` volume name or ID
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SystemEventsFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3660,7 +3678,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumeListFilters>,
 }
 impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
@@ -3674,8 +3692,11 @@ impl VolumeListBuilder {
     /// - `label=<key>` or `label=<key>:<value>` Matches volumes based on
     ///    the presence of a `label` alone or a `label` and a value.
     /// - `name=<volume-name>` Matches all or part of a volume name.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumeListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3776,14 +3797,17 @@ docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumePruneFilters>,
 }
 impl VolumePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3807,7 +3831,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkListFilters>,
 }
 impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process on the networks list. Available filters:
@@ -3817,8 +3841,11 @@ impl NetworkListBuilder {
     /// - `label=<key>` or `label=<key>=<value>` of a network label.
     /// - `name=<network-name>` Matches all or part of a network name.
     /// - `type=["custom"|"builtin"]` Filters networks by type. The `custom` keyword returns all user-defined networks.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3977,15 +4004,18 @@ docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkPruneFilters>,
 }
 impl NetworkPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
     /// - `until=<timestamp>` Prune networks created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4009,15 +4039,18 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct PluginListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::PluginListFilters>,
 }
 impl PluginListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the plugin list. Available filters:
     ///
     /// - `capability=<capability name>`
     /// - `enable=<true>|<false>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::PluginListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4401,7 +4434,7 @@ docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NodeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NodeListFilters>,
 }
 impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
@@ -4412,8 +4445,8 @@ impl NodeListBuilder {
     /// - `membership=`(`accepted`|`pending`)`
     /// - `name=<node name>`
     /// - `role=`(`manager`|`worker`)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::NodeListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4702,7 +4735,7 @@ docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ServiceListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ServiceListFilters>,
 }
 impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the services list. Available filters:
@@ -4710,8 +4743,11 @@ impl ServiceListBuilder {
     /// - `id=<service id>`
     /// - `label=<service label>`
     /// - `name=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ServiceListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4983,7 +5019,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct TaskListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::TaskListFilters>,
 }
 impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the tasks list. Available filters:
@@ -4994,8 +5030,8 @@ impl TaskListBuilder {
     /// - `name=<task name>`
     /// - `node=<node id or name>`
     /// - `service=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::TaskListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5036,14 +5072,17 @@ docker_engine_runtime::send_on_await!(TaskInspectBuilder => crate ::models::Task
 #[must_use = "a request does nothing until it is sent"]
 pub struct SecretListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SecretListFilters>,
 }
 impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the secrets list. Available filters:
     ///
     /// - `names=<secret name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SecretListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.

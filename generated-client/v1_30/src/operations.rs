@@ -3,7 +3,7 @@
 //! One request builder per operation; finish with `.send().await`.
 #![allow(unused_mut)]
 use docker_engine_runtime::{
-    Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result,
+    Body, Client, Method, RegistryAuth, RegistryConfig, Request, Result,
 };
 /// Operations tagged `Config`; reached with `Docker::configs()`.
 #[derive(Debug, Clone)]
@@ -1552,7 +1552,7 @@ pub struct ContainerListBuilder {
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerListFilters>,
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
@@ -1591,8 +1591,11 @@ impl ContainerListBuilder {
     /// - `since`=(`<container id>` or `<container name>`)
     /// - `status=`(`created`|`restarting`|`running`|`removing`|`paused`|`exited`|`dead`)
     /// - `volume`=(`<volume name>` or `<mount point destination>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2603,7 +2606,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContainerPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerPruneFilters>,
 }
 impl ContainerPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
@@ -2611,8 +2614,11 @@ impl ContainerPruneBuilder {
     /// Available filters:
     /// - `until=<timestamp>` Prune containers created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune containers with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2637,7 +2643,7 @@ docker_engine_runtime::send_on_await!(
 pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageListFilters>,
     digests: Option<bool>,
 }
 impl ImageListBuilder {
@@ -2655,8 +2661,11 @@ impl ImageListBuilder {
     /// - `label=key` or `label="key=value"` of an image label
     /// - `reference`=(`<image-name>[:<tag>]`)
     /// - `since`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
@@ -3225,7 +3234,7 @@ pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageSearchFilters>,
 }
 impl ImageSearchBuilder {
     /// Maximum number of results to return
@@ -3238,8 +3247,11 @@ impl ImageSearchBuilder {
     /// - `is-automated=(true|false)`
     /// - `is-official=(true|false)`
     /// - `stars=<number>` Matches images that has at least 'number' stars.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageSearchFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3267,7 +3279,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ImagePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImagePruneFilters>,
 }
 impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`). Available filters:
@@ -3277,8 +3289,11 @@ impl ImagePruneBuilder {
     ///    (or `0`), all unused images are pruned.
     /// - `until=<string>` Prune images created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune images with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImagePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3500,7 +3515,7 @@ pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SystemEventsFilters>,
 }
 impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
@@ -3525,8 +3540,11 @@ impl SystemEventsBuilder {
     /// - `scope`＝&lt;string> local or swarm
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, `daemon`, `plugin`, `node`, `service` or `secret`
     /// - `volume=<string>` volume name or ID
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SystemEventsFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3799,7 +3817,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumeListFilters>,
 }
 impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
@@ -3813,8 +3831,11 @@ impl VolumeListBuilder {
     /// - `label=<key>` or `label=<key>:<value>` Matches volumes based on
     ///    the presence of a `label` alone or a `label` and a value.
     /// - `name=<volume-name>` Matches all or part of a volume name.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumeListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3915,15 +3936,18 @@ docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumePruneFilters>,
 }
 impl VolumePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune volumes with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3947,7 +3971,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkListFilters>,
 }
 impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process on the networks list. Available filters:
@@ -3958,8 +3982,11 @@ impl NetworkListBuilder {
     /// - `name=<network-name>` Matches all or part of a network name.
     /// - `scope=["swarm"|"global"|"local"]` Filters networks by scope (`swarm`, `global`, or `local`).
     /// - `type=["custom"|"builtin"]` Filters networks by type. The `custom` keyword returns all user-defined networks.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4118,7 +4145,7 @@ docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkPruneFilters>,
 }
 impl NetworkPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
@@ -4126,8 +4153,11 @@ impl NetworkPruneBuilder {
     /// Available filters:
     /// - `until=<timestamp>` Prune networks created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune networks with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4151,15 +4181,18 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct PluginListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::PluginListFilters>,
 }
 impl PluginListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the plugin list. Available filters:
     ///
     /// - `capability=<capability name>`
     /// - `enable=<true>|<false>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::PluginListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4543,7 +4576,7 @@ docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NodeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NodeListFilters>,
 }
 impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
@@ -4554,8 +4587,8 @@ impl NodeListBuilder {
     /// - `membership=`(`accepted`|`pending`)`
     /// - `name=<node name>`
     /// - `role=`(`manager`|`worker`)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::NodeListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4844,7 +4877,7 @@ docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ServiceListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ServiceListFilters>,
 }
 impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the services list. Available filters:
@@ -4853,8 +4886,11 @@ impl ServiceListBuilder {
     /// - `label=<service label>`
     /// - `mode=["replicated"|"global"]`
     /// - `name=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ServiceListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5137,7 +5173,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct TaskListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::TaskListFilters>,
 }
 impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the tasks list. Available filters:
@@ -5148,8 +5184,8 @@ impl TaskListBuilder {
     /// - `name=<task name>`
     /// - `node=<node id or name>`
     /// - `service=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::TaskListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5302,7 +5338,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct SecretListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SecretListFilters>,
 }
 impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the secrets list. Available filters:
@@ -5311,8 +5347,11 @@ impl SecretListBuilder {
     /// - `label=<key> or label=<key>=value`
     /// - `name=<secret name>`
     /// - `names=<secret name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SecretListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5441,7 +5480,7 @@ docker_engine_runtime::send_on_await!(SecretUpdateBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ConfigListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ConfigListFilters>,
 }
 impl ConfigListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the configs list. Available filters:
@@ -5450,8 +5489,11 @@ impl ConfigListBuilder {
     /// - `label=<key> or label=<key>=value`
     /// - `name=<config name>`
     /// - `names=<config name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ConfigListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.

@@ -3,7 +3,7 @@
 //! One request builder per operation; finish with `.send().await`.
 #![allow(unused_mut)]
 use docker_engine_runtime::{
-    Body, Client, Filters, Method, RegistryAuth, RegistryConfig, Request, Result,
+    Body, Client, Method, RegistryAuth, RegistryConfig, Request, Result,
 };
 /// Operations tagged `Config`; reached with `Docker::configs()`.
 #[derive(Debug, Clone)]
@@ -1615,7 +1615,7 @@ pub struct ContainerListBuilder {
     all: Option<bool>,
     limit: Option<i64>,
     size: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerListFilters>,
 }
 impl ContainerListBuilder {
     /// Return all containers. By default, only running containers are shown
@@ -1654,8 +1654,11 @@ impl ContainerListBuilder {
     /// - `since`=(`<container id>` or `<container name>`)
     /// - `status=`(`created`|`restarting`|`running`|`removing`|`paused`|`exited`|`dead`)
     /// - `volume`=(`<volume name>` or `<mount point destination>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2666,7 +2669,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ContainerPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ContainerPruneFilters>,
 }
 impl ContainerPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
@@ -2674,8 +2677,11 @@ impl ContainerPruneBuilder {
     /// Available filters:
     /// - `until=<timestamp>` Prune containers created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune containers with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ContainerPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -2700,7 +2706,7 @@ docker_engine_runtime::send_on_await!(
 pub struct ImageListBuilder {
     client: Client,
     all: Option<bool>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageListFilters>,
     digests: Option<bool>,
 }
 impl ImageListBuilder {
@@ -2718,8 +2724,11 @@ impl ImageListBuilder {
     /// - `label=key` or `label="key=value"` of an image label
     /// - `reference`=(`<image-name>[:<tag>]`)
     /// - `since`=(`<image-name>[:<tag>]`,  `<image id>` or `<image@digest>`)
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Show digest information as a `RepoDigests` field on each image.
@@ -3339,7 +3348,7 @@ pub struct ImageSearchBuilder {
     client: Client,
     term: String,
     limit: Option<i64>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImageSearchFilters>,
 }
 impl ImageSearchBuilder {
     /// Maximum number of results to return
@@ -3352,8 +3361,11 @@ impl ImageSearchBuilder {
     /// - `is-automated=(true|false)`
     /// - `is-official=(true|false)`
     /// - `stars=<number>` Matches images that has at least 'number' stars.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImageSearchFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3381,7 +3393,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct ImagePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ImagePruneFilters>,
 }
 impl ImagePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`). Available filters:
@@ -3391,8 +3403,11 @@ impl ImagePruneBuilder {
     ///    (or `0`), all unused images are pruned.
     /// - `until=<string>` Prune images created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune images with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ImagePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3612,7 +3627,7 @@ pub struct SystemEventsBuilder {
     client: Client,
     since: Option<String>,
     until: Option<String>,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SystemEventsFilters>,
 }
 impl SystemEventsBuilder {
     /// Show events created since this timestamp then stream new events.
@@ -3641,8 +3656,11 @@ impl SystemEventsBuilder {
     /// - `service=<string>` service name or ID
     /// - `type=<string>` object to filter by, one of `container`, `image`, `volume`, `network`, `daemon`, `plugin`, `node`, `service`, `secret` or `config`
     /// - `volume=<string>` volume name
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SystemEventsFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -3915,7 +3933,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumeListFilters>,
 }
 impl VolumeListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to
@@ -3929,8 +3947,11 @@ impl VolumeListBuilder {
     /// - `label=<key>` or `label=<key>:<value>` Matches volumes based on
     ///    the presence of a `label` alone or a `label` and a value.
     /// - `name=<volume-name>` Matches all or part of a volume name.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumeListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4031,15 +4052,18 @@ docker_engine_runtime::send_on_await!(VolumeDeleteBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct VolumePruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::VolumePruneFilters>,
 }
 impl VolumePruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
     ///
     /// Available filters:
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune volumes with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::VolumePruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4063,7 +4087,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkListFilters>,
 }
 impl NetworkListBuilder {
     /// JSON encoded value of the filters (a `map[string][]string`) to process on the networks list. Available filters:
@@ -4074,8 +4098,11 @@ impl NetworkListBuilder {
     /// - `name=<network-name>` Matches all or part of a network name.
     /// - `scope=["swarm"|"global"|"local"]` Filters networks by scope (`swarm`, `global`, or `local`).
     /// - `type=["custom"|"builtin"]` Filters networks by type. The `custom` keyword returns all user-defined networks.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4243,7 +4270,7 @@ docker_engine_runtime::send_on_await!(NetworkDisconnectBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NetworkPruneBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NetworkPruneFilters>,
 }
 impl NetworkPruneBuilder {
     /// Filters to process on the prune list, encoded as JSON (a `map[string][]string`).
@@ -4251,8 +4278,11 @@ impl NetworkPruneBuilder {
     /// Available filters:
     /// - `until=<timestamp>` Prune networks created before this timestamp. The `<timestamp>` can be Unix timestamps, date formatted timestamps, or Go duration strings (e.g. `10m`, `1h30m`) computed relative to the daemon machine’s time.
     /// - `label` (`label=<key>`, `label=<key>=<value>`, `label!=<key>`, or `label!=<key>=<value>`) Prune networks with (or without, in case `label!=...` is used) the specified labels.
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::NetworkPruneFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4276,15 +4306,18 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct PluginListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::PluginListFilters>,
 }
 impl PluginListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the plugin list. Available filters:
     ///
     /// - `capability=<capability name>`
     /// - `enable=<true>|<false>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::PluginListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4668,7 +4701,7 @@ docker_engine_runtime::send_on_await!(PluginSetBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct NodeListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::NodeListFilters>,
 }
 impl NodeListBuilder {
     /// Filters to process on the nodes list, encoded as JSON (a `map[string][]string`).
@@ -4679,8 +4712,8 @@ impl NodeListBuilder {
     /// - `membership=`(`accepted`|`pending`)`
     /// - `name=<node name>`
     /// - `role=`(`manager`|`worker`)`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::NodeListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -4967,7 +5000,7 @@ docker_engine_runtime::send_on_await!(SwarmUnlockBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ServiceListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ServiceListFilters>,
 }
 impl ServiceListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the services list. Available filters:
@@ -4976,8 +5009,11 @@ impl ServiceListBuilder {
     /// - `label=<service label>`
     /// - `mode=["replicated"|"global"]`
     /// - `name=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ServiceListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5260,7 +5296,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct TaskListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::TaskListFilters>,
 }
 impl TaskListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the tasks list. Available filters:
@@ -5271,8 +5307,8 @@ impl TaskListBuilder {
     /// - `name=<task name>`
     /// - `node=<node id or name>`
     /// - `service=<service name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(mut self, value: impl Into<crate::filters::TaskListFilters>) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5425,7 +5461,7 @@ docker_engine_runtime::send_on_await!(
 #[must_use = "a request does nothing until it is sent"]
 pub struct SecretListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::SecretListFilters>,
 }
 impl SecretListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the secrets list. Available filters:
@@ -5434,8 +5470,11 @@ impl SecretListBuilder {
     /// - `label=<key> or label=<key>=value`
     /// - `name=<secret name>`
     /// - `names=<secret name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::SecretListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.
@@ -5564,7 +5603,7 @@ docker_engine_runtime::send_on_await!(SecretUpdateBuilder => ());
 #[must_use = "a request does nothing until it is sent"]
 pub struct ConfigListBuilder {
     client: Client,
-    filters: Option<Filters>,
+    filters: Option<crate::filters::ConfigListFilters>,
 }
 impl ConfigListBuilder {
     /// A JSON encoded value of the filters (a `map[string][]string`) to process on the configs list. Available filters:
@@ -5573,8 +5612,11 @@ impl ConfigListBuilder {
     /// - `label=<key> or label=<key>=value`
     /// - `name=<config name>`
     /// - `names=<config name>`
-    pub fn filters(mut self, value: Filters) -> Self {
-        self.filters = Some(value);
+    pub fn filters(
+        mut self,
+        value: impl Into<crate::filters::ConfigListFilters>,
+    ) -> Self {
+        self.filters = Some(Into::into(value));
         self
     }
     /// Sends the request and decodes the response.

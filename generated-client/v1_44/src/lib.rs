@@ -23,11 +23,13 @@
 pub mod models;
 #[rustfmt::skip]
 pub mod operations;
+#[rustfmt::skip]
+pub mod filters;
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 pub mod mock;
 pub use docker_engine_runtime as runtime;
-pub use docker_engine_runtime::{Error, Filters, RegistryAuth, Result};
+pub use docker_engine_runtime::{Error, FilterTime, Filters, RegistryAuth, Result};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExample;

@@ -7,6 +7,7 @@
 mod archive;
 pub(crate) mod config;
 pub(crate) mod environment;
+pub(crate) mod filters;
 pub(crate) mod params;
 mod path_stat;
 pub(crate) mod session;
@@ -16,7 +17,8 @@ pub(crate) mod streams;
 pub use archive::{tar_directory, tar_files};
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use environment::{Environment, DEFAULT_SOCKET};
-pub use params::{Filters, RegistryAuth, RegistryConfig};
+pub use filters::{go_duration, FilterForm, FilterKey, FilterTime, Filters};
+pub use params::{RegistryAuth, RegistryConfig};
 pub use path_stat::PathStat;
 pub use session::{Session, SessionInput};
 pub use streams::{ByteStream, JsonStream, Output, OutputStream};

@@ -1,69 +1,12 @@
-//! Typed values that travel in query strings and headers: filters and registry credentials.
+//! Registry credentials, and the headers that carry them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use base64::Engine;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::http::request::Request;
-
-/// The `filters` query parameter: filter names mapped to the values to match, sent as JSON.
-///
-/// ```
-/// let filters = docker_engine_runtime::Filters::new().label("app=web").status("running");
-/// assert_eq!(filters.to_json(), r#"{"label":["app=web"],"status":["running"]}"#);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Filters(BTreeMap<String, Vec<String>>);
-
-impl Filters {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `value` to the filter `name`; a filter with several values matches any of them.
-    pub fn add(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.0.entry(name.into()).or_default().push(value.into());
-        self
-    }
-
-    pub fn label(self, label: impl Into<String>) -> Self {
-        self.add("label", label)
-    }
-
-    pub fn status(self, status: impl Into<String>) -> Self {
-        self.add("status", status)
-    }
-
-    pub fn name(self, name: impl Into<String>) -> Self {
-        self.add("name", name)
-    }
-
-    pub fn id(self, id: impl Into<String>) -> Self {
-        self.add("id", id)
-    }
-
-    pub fn reference(self, reference: impl Into<String>) -> Self {
-        self.add("reference", reference)
-    }
-
-    pub fn ancestor(self, image: impl Into<String>) -> Self {
-        self.add("ancestor", image)
-    }
-
-    pub fn dangling(self, dangling: bool) -> Self {
-        self.add("dangling", dangling.to_string())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.0).expect("a map of strings always serializes")
-    }
-}
 
 /// Credentials for one registry, sent as `X-Registry-Auth`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize)]
@@ -144,11 +87,5 @@ mod tests {
             .unwrap();
         assert_eq!(decoded, br#"{"username":"me","password":"p?>>"}"#);
         assert!(!auth.header_value().contains('+') && !auth.header_value().contains('/'));
-    }
-
-    #[test]
-    fn filters_group_values_by_name() {
-        let filters = Filters::new().label("a=1").label("b").dangling(true);
-        assert_eq!(filters.to_json(), r#"{"dangling":["true"],"label":["a=1","b"]}"#);
     }
 }

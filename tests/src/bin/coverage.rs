@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         let explained: Vec<_> = NOT_EXERCISED.iter().chain(NOT_SUCCEEDED).copied().collect();
         ok &= report("succeeded", all, &succeeded, &explained, MINIMUM_SUCCEEDED);
     }
+    ok &= report_filters(std::path::Path::new(&dir));
     if ok {
         ExitCode::SUCCESS
     } else {
@@ -132,6 +133,22 @@ fn report_podman(all: &[&str], succeeded: &BTreeSet<String>) -> bool {
         eprintln!("fewer than {PODMAN_MINIMUM_SUCCEEDED} operations succeeded against Podman");
     }
     count >= PODMAN_MINIMUM_SUCCEEDED
+}
+
+/// Prints what the filter test recorded (`filter keys accepted: N of M ...`); under `CI=true`
+/// a run without it fails, as the test did not run.
+fn report_filters(dir: &std::path::Path) -> bool {
+    match std::fs::read_to_string(dir.join("filters.summary")) {
+        Ok(summary) => {
+            print!("{summary}");
+            true
+        }
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            eprintln!("the filter test recorded no summary in {}", dir.display());
+            false
+        }
+        Err(_) => true,
+    }
 }
 
 /// The version of the Podman behind `DOCKER_TEST_HOST`, as its `/version` names its engine.

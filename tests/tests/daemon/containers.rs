@@ -1,7 +1,8 @@
 //! Container recipes against the real daemon through the v1.41 crate.
 
 use daemon_tests::{busybox_image, docker, unique_name};
-use docker_engine_runtime::{Error, Filters};
+use docker_engine_runtime::Error;
+use docker_engine_v1_41::filters::{ContainerListFilters, ContainerListStatusFilter, ImageListFilters};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
 use std::time::Duration;
 
@@ -68,7 +69,11 @@ async fn run_recipe_captures_output_and_exit_code() {
         .containers()
         .list()
         .all(true)
-        .filters(Filters::new().name(&name).label("suite=daemon-tests"))
+        .filters(
+            ContainerListFilters::new()
+                .name(&name)
+                .label_value("suite", "daemon-tests"),
+        )
         .send()
         .await
         .unwrap();
@@ -162,7 +167,7 @@ async fn image_list_filters_by_reference() {
     let images = docker
         .images()
         .list()
-        .filters(Filters::new().reference(image))
+        .filters(ImageListFilters::new().reference(image))
         .send()
         .await
         .unwrap();
@@ -191,12 +196,12 @@ async fn list_with_limit_size_and_status_ancestor_exited_filters() {
         docker.containers().wait(&id).send().await.unwrap();
         ids.push(id);
     }
-    let mine = || Filters::new().label(&label);
+    let mine = || ContainerListFilters::new().label(&label);
     let exited = docker
         .containers()
         .list()
         .all(true)
-        .filters(mine().status("exited"))
+        .filters(mine().status(ContainerListStatusFilter::Exited))
         .send()
         .await
         .unwrap();
@@ -205,7 +210,7 @@ async fn list_with_limit_size_and_status_ancestor_exited_filters() {
         .containers()
         .list()
         .all(true)
-        .filters(mine().add("exited", "5"))
+        .filters(mine().exited(5))
         .send()
         .await
         .unwrap();

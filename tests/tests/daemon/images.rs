@@ -2,7 +2,8 @@
 
 use daemon_tests::{busybox_image, docker, listed_name, server, unique_name, Server};
 use docker_engine_runtime::buildkit::{Aux, TRACE_ID};
-use docker_engine_runtime::{tar_directory, tar_files, Body, Error, Filters};
+use docker_engine_runtime::{tar_directory, tar_files, Body, Error};
+use docker_engine_v1_41::filters::{ImageListFilters, ImagePruneFilters};
 use docker_engine_v1_41::models::ImageBuildVersion;
 use futures_util::StreamExt;
 
@@ -70,7 +71,7 @@ async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
     let listed = docker
         .images()
         .list()
-        .filters(Filters::new().reference(&alias))
+        .filters(ImageListFilters::new().reference(&alias))
         .send()
         .await
         .unwrap();
@@ -168,7 +169,7 @@ async fn prune_removes_dangling_images_only() {
     let built = built.expect("the build names its image");
     // Only this test's image: pruning every dangling image would take the intermediate images
     // of builds other tests run at the same time.
-    let only_this_image = Filters::new().dangling(true).label(format!("dangling={marker}"));
+    let only_this_image = ImagePruneFilters::new().dangling(true).label_value("dangling", &marker);
     let prune = || docker.images().prune().filters(only_this_image.clone()).send();
     let mut report = daemon_tests::despite_concurrent_removals(prune).await.unwrap();
     // Podman's prune once in a while (in 1 of 2 clean CI runs on 2026-12-01, 0 of 8 alone) deletes

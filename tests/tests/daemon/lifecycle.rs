@@ -2,7 +2,8 @@
 //! rename, update, archives, wait conditions, logs options, prune.
 
 use daemon_tests::{busybox_image, create_busybox, docker, unique_name};
-use docker_engine_runtime::{tar_files, Body, Filters, Output};
+use docker_engine_runtime::{tar_files, Body, Output};
+use docker_engine_v1_41::filters::ContainerPruneFilters;
 use docker_engine_v1_41::models::{
     ContainerChangeResponseItem, ContainerCreateBody, ContainerUpdateBody, ContainerWaitCondition, HostConfig,
     PortBinding, RestartPolicy, RestartPolicyName,
@@ -378,7 +379,7 @@ async fn prune_removes_stopped_containers_matching_a_label() {
     let report = docker
         .containers()
         .prune()
-        .filters(Filters::new().label(&label))
+        .filters(ContainerPruneFilters::new().label(&label))
         .send()
         .await
         .unwrap();

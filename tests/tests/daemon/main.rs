@@ -10,6 +10,7 @@ mod containers;
 mod daemon_dies;
 mod extras;
 mod faults;
+mod filters;
 mod images;
 mod lifecycle;
 mod load;

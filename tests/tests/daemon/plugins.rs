@@ -156,7 +156,7 @@ impl Drop for PluginGuard {
 /// The plugin's build context: `config.json` declaring a volume driver interface, a setting
 /// and host networking, and `rootfs/` holding busybox, the listener with its libraries, and
 /// the plugin's name (the daemon refuses a second plugin whose files are the same as one it has).
-fn plugin_context(name: &str) -> Vec<u8> {
+pub(crate) fn plugin_context(name: &str) -> Vec<u8> {
     let listener = env!("CARGO_BIN_EXE_plugin-socket");
     let config = serde_json::json!({
         "description": "a volume plugin made by the daemon tests",

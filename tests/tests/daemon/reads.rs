@@ -10,7 +10,7 @@ use daemon_tests::{
     busybox_image, clean_up, daemon, despite_concurrent_removals, docker, exec_to_the_end, server, test_docker,
     unique_name, ContainerGuard, Server,
 };
-use docker_engine_runtime::{Client, Endpoint, Filters, Options};
+use docker_engine_runtime::{Client, Endpoint, Options};
 use docker_engine_v1_41::models::{
     ContainerCreateBody, EndpointSettings, ExecConfig, HealthConfig, HostConfig, Ipam, IpamConfig,
     NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateOptions,
@@ -276,6 +276,7 @@ macro_rules! crate_reads {
     ($($module:ident => $krate:ident),* $(,)?) => {
         $(mod $module {
             use super::*;
+            use $krate::filters::{ContainerListFilters, NetworkListFilters, SystemEventsFilters, VolumeListFilters};
 
             pub async fn reads(endpoint: Endpoint, world: &World, until: i64) -> Vec<String> {
                 let options = Options {
@@ -293,7 +294,7 @@ macro_rules! crate_reads {
                     .since(world.since.to_string())
                     .until(until.to_string())
                     // Not by label: Podman 4.3 matches no event to a label filter.
-                    .filters(Filters::new().add("container", &world.paused.id))
+                    .filters(SystemEventsFilters::new().container(&world.paused.id))
                     .send()
                     .await;
                 if let Some(events) = r.answer("SystemEvents", events) {
@@ -332,7 +333,7 @@ macro_rules! crate_reads {
                 }
 
                 let containers = docker.containers();
-                let listed = containers.list().all(true).size(true).filters(Filters::new().label(&world.label)).send().await;
+                let listed = containers.list().all(true).size(true).filters(ContainerListFilters::new().label(&world.label)).send().await;
                 if let Some(listed) = r.answer("ContainerList", listed) {
                     let listed = wire(&listed);
                     for (id, state) in world.states() {
@@ -419,7 +420,7 @@ macro_rules! crate_reads {
                     r.expect("ImageHistory has the import", !history.is_empty(), history.len());
                 }
 
-                let networks = docker.networks().list().filters(Filters::new().name(&world.named.network)).send().await;
+                let networks = docker.networks().list().filters(NetworkListFilters::new().name(&world.named.network)).send().await;
                 if let Some(networks) = r.answer("NetworkList", networks) {
                     let networks = wire(&networks);
                     r.expect("NetworkList finds the network", has_name(&networks, "Name", &world.named.network), networks);
@@ -436,7 +437,7 @@ macro_rules! crate_reads {
                     };
                     r.expect("NetworkInspect has the auxiliary address", kept, aux);
                 }
-                let volumes = docker.volumes().list().filters(Filters::new().name(&world.named.volume)).send().await;
+                let volumes = docker.volumes().list().filters(VolumeListFilters::new().name(&world.named.volume)).send().await;
                 if let Some(volumes) = r.answer("VolumeList", volumes) {
                     let volumes = wire(&volumes)["Volumes"].clone();
                     r.expect("VolumeList finds the volume", has_name(&volumes, "Name", &world.named.volume), volumes);

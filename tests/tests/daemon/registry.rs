@@ -197,10 +197,11 @@ async fn search_reports_what_the_registry_answers() {
 }
 
 /// A registry's v1 search endpoint, as Docker Hub serves it, on a loopback port of the test's
-/// own: `GET /v1/_ping` (the daemon's check of the endpoint) and `GET /v1/search?q=&n=`, one
-/// result per request, naming what was asked; what else arrives (the daemon's HTTPS attempt
-/// first) is closed. Returns the address and the request lines seen.
-async fn serve_v1_search() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// own: `GET /v1/_ping` (the daemon's check of the endpoint) and `GET /v1/search?q=&n=`, two
+/// results per request, naming what was asked (`library/TERM`, official, 42 stars;
+/// `someone/TERM`, automated, 3 stars); what else arrives (the daemon's HTTPS attempt first) is
+/// closed. Returns the address and the request lines seen.
+pub(crate) async fn serve_v1_search() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -236,7 +237,7 @@ async fn serve_v1_search() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Strin
                         .find_map(|pair| pair.strip_prefix("q="))
                         .unwrap_or_default();
                     serde_json::json!({
-                        "num_results": 1,
+                        "num_results": 2,
                         "query": term,
                         "results": [{
                             "name": format!("library/{term}"),
@@ -244,6 +245,12 @@ async fn serve_v1_search() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Strin
                             "star_count": 42,
                             "is_official": true,
                             "is_automated": false,
+                        }, {
+                            "name": format!("someone/{term}"),
+                            "description": "also found",
+                            "star_count": 3,
+                            "is_official": false,
+                            "is_automated": true,
                         }],
                     })
                     .to_string()
@@ -278,7 +285,7 @@ async fn search_reads_the_results_of_a_registry_that_serves_v1_search() {
         .await
         .expect("the daemon answers the search within a minute")
         .expect("the daemon searches the test's endpoint");
-    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results.len(), 2, "{results:?}");
     let found = &results[0];
     assert!(
         found.name.as_deref().unwrap_or_default().ends_with("library/busybox"),

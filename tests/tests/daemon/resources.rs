@@ -2,7 +2,11 @@
 //! disconnect, prune, remove; events, data usage, the auth error path.
 
 use daemon_tests::{create_busybox, docker, unique_name};
-use docker_engine_runtime::{Error, Filters};
+use docker_engine_runtime::Error;
+use docker_engine_v1_41::filters::{
+    NetworkListFilters, NetworkPruneFilters, SystemEventsFilters, SystemEventsTypeFilter, VolumeListFilters,
+    VolumePruneFilters,
+};
 use docker_engine_v1_41::models::{
     AuthConfig, EventMessageType, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
     SecretCreateBody, SecretSpec, VolumeCreateOptions,
@@ -25,7 +29,7 @@ async fn network_create_inspect_list_connect_disconnect_remove() {
     let listed = docker
         .networks()
         .list()
-        .filters(Filters::new().name(&name))
+        .filters(NetworkListFilters::new().name(&name))
         .send()
         .await
         .unwrap();
@@ -70,7 +74,13 @@ async fn network_prune_removes_unused_labelled_networks() {
         ..Default::default()
     };
     docker.networks().create(body).send().await.unwrap();
-    let prune = || docker.networks().prune().filters(Filters::new().label(&label)).send();
+    let prune = || {
+        docker
+            .networks()
+            .prune()
+            .filters(NetworkPruneFilters::new().label(&label))
+            .send()
+    };
     let report = daemon_tests::despite_concurrent_removals(prune).await;
     assert_eq!(report.unwrap().networks_deleted.map(|n| n.len()), Some(1));
 }
@@ -92,7 +102,7 @@ async fn volume_create_inspect_list_prune_remove() {
     let listed = docker
         .volumes()
         .list()
-        .filters(Filters::new().label(&label))
+        .filters(VolumeListFilters::new().label(&label))
         .send()
         .await
         .unwrap();
@@ -108,7 +118,7 @@ async fn volume_create_inspect_list_prune_remove() {
     let report = docker
         .volumes()
         .prune()
-        .filters(Filters::new().label(format!("{label}=prune")))
+        .filters(VolumePruneFilters::new().label_value(&label, "prune"))
         .send()
         .await
         .unwrap();
@@ -122,7 +132,9 @@ async fn volume_create_inspect_list_prune_remove() {
 async fn a_filtered_event_stream_sees_the_container_start_and_die() {
     let Some(docker) = docker() else { return };
     let container = create_busybox(&docker, "events", "exit 0").await;
-    let filters = Filters::new().add("container", &container.id).add("type", "container");
+    let filters = SystemEventsFilters::new()
+        .container(&container.id)
+        .type_(SystemEventsTypeFilter::Container);
     let since = unix_seconds();
     let mut events = docker.system().events().filters(filters.clone()).send().await.unwrap();
     docker.containers().start(&container.id).send().await.unwrap();

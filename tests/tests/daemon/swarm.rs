@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use daemon_tests::{busybox_image, docker, unique_name};
-use docker_engine_runtime::{Error, Filters};
+use docker_engine_runtime::Error;
+use docker_engine_v1_41::filters::{ServiceListFilters, TaskListFilters};
 use docker_engine_v1_41::models::{
     ConfigCreateBody, NodeSpec, SecretCreateBody, ServiceCreateBody, ServiceUpdateBody, SwarmInitRequest,
     SwarmJoinRequest, SwarmUnlockRequest, TaskSpec, TaskSpecContainerSpec,
@@ -14,7 +15,7 @@ use docker_engine_v1_41::models::{
 use docker_engine_v1_41::Docker;
 
 /// Makes the daemon leave the swarm when dropped, with a client and runtime of its own.
-struct LeaveSwarm(fn() -> Docker);
+pub(crate) struct LeaveSwarm(pub(crate) fn() -> Docker);
 
 impl Drop for LeaveSwarm {
     fn drop(&mut self) {
@@ -46,6 +47,7 @@ async fn swarm_version(docker: &Docker) -> i64 {
 #[tokio::test]
 async fn single_node_swarm() {
     let Some(docker) = docker() else { return };
+    let _one_swarm = daemon_tests::ONE_SWARM.lock().await;
     let image = busybox_image(&docker).await;
     // Advertised where the peer daemon, in its own network namespace, reaches this one.
     let (manager_address, peer_address) = daemon_tests::swarm_addresses();
@@ -187,7 +189,7 @@ async fn single_node_swarm() {
     let listed = docker
         .services()
         .list()
-        .filters(Filters::new().name(&name))
+        .filters(ServiceListFilters::new().name(&name))
         .send()
         .await
         .unwrap();
@@ -196,7 +198,7 @@ async fn single_node_swarm() {
         let tasks = docker
             .tasks()
             .list()
-            .filters(Filters::new().add("service", &name))
+            .filters(TaskListFilters::new().service(&name))
             .send()
             .await
             .unwrap();
