@@ -255,7 +255,12 @@ async fn every_filter_key_of_every_operation_is_accepted_and_filters() {
         .map(|((operation, key), shown)| (operation.clone(), key.clone(), shown.problems.clone()))
         .collect();
     for (operation, key, problems) in &problems {
-        summary.push_str(&format!("  {operation} `{key}`: {}\n", problems.join("; ")));
+        // The first of its problems, cut short: the assertion below shows them all.
+        let first = problems
+            .first()
+            .map_or("no check showed it match or exclude", String::as_str);
+        let first: String = first.chars().take(160).collect();
+        summary.push_str(&format!("  {operation} `{key}`: {first}\n"));
     }
     print!("{summary}");
     // The coverage report prints it after the tests, whose output is kept only on failure.
