@@ -484,6 +484,17 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
         drop(through_recorder);
         drop(recorder);
         assert_eq!(live[1], "waited Some(4)");
+        // Every header a client may read is kept: dockerd's `Server` on the first ping too.
+        let recording = std::fs::read_to_string(&file).unwrap();
+        let ping: serde_json::Value = serde_json::from_str(recording.lines().next().unwrap()).unwrap();
+        let server = ping["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|header| header[0] == "server")
+            .and_then(|header| header[1].as_str())
+            .map(str::to_owned);
+        assert!(server.as_deref().is_some_and(|s| s.starts_with("Docker/")), "{ping}");
         assert!(
             live.contains(&format!("StdErr({:?})", Bytes::from_static(b"err\n"))),
             "{live:?}"
@@ -527,4 +538,180 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
         std::fs::remove_file(&file).unwrap();
     })
     .await
+}
+
+/// Runs the Docker CLI against `host` with `arguments`, within a minute, with a config folder
+/// of its own; its standard output, or a panic with what it printed.
+fn docker_cli(host: &str, config: &std::path::Path, arguments: &[&str]) -> String {
+    let child = daemon_tests::program_without_docker_environment("docker")
+        .env("DOCKER_CONFIG", config)
+        .args(["--host", host])
+        .args(arguments)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the docker CLI starts");
+    let output = daemon_tests::wait_at_most(child, Duration::from_secs(60));
+    assert!(
+        output.status.success(),
+        "docker {arguments:?}: {}",
+        daemon_tests::describe_output(&output)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The Docker CLI (28.2.2 on these machines and CI's), a client nobody here wrote, against the
+/// fake daemon of v1.50, the newest version it speaks: it negotiates, lists, inspects and
+/// creates with the answers the test set, and its requests decode into the crate's types.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_docker_cli_runs_against_the_fake_daemon() {
+    use docker_engine_v1_50::mock::MockDaemon;
+    use docker_engine_v1_50::models as v1_50;
+    if std::process::Command::new("docker").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Docker CLI is not installed, and CI runs this test with it"
+        );
+        eprintln!("skipped: the Docker CLI is not installed");
+        return;
+    }
+    let mock = MockDaemon::start().await.unwrap();
+    const ID: &str = "4f1d6c7e8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d";
+    mock.system().info(|_| {
+        Ok(v1_50::SystemInfo {
+            name: Some("fake-host".into()),
+            server_version: Some("mock".into()),
+            operating_system: Some("Fake OS".into()),
+            containers: Some(1),
+            ..Default::default()
+        })
+    });
+    mock.containers().list(|request| {
+        assert!(request.flag("all"));
+        // The CLI sends filters as a map of sets, not the specs' lists; both read alike.
+        assert_eq!(request.filters()?["label"], ["app=web"]);
+        Ok(vec![v1_50::ContainerSummary {
+            id: Some(ID.into()),
+            names: Some(vec!["/web".into()]),
+            image: Some("busybox:latest".into()),
+            state: Some(v1_50::ContainerSummaryState::Exited),
+            status: Some("Exited (0) 2 minutes ago".into()),
+            ..Default::default()
+        }])
+    });
+    mock.containers().inspect(|request| {
+        assert_eq!(request.path["id"], "web");
+        Ok(v1_50::ContainerInspectResponse {
+            id: Some(ID.into()),
+            name: Some("/web".into()),
+            image: Some("sha256:1234".into()),
+            state: Some(v1_50::ContainerState {
+                status: Some(v1_50::ContainerStateStatus::Exited),
+                exit_code: Some(3),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    });
+    mock.containers().create(|request| {
+        assert_eq!(request.query("name"), Some("made"));
+        let body = request.body.ok_or_else(|| MockError::bad_request("no config"))?;
+        assert_eq!(body.image.as_deref(), Some("busybox"));
+        assert_eq!(body.cmd, Some(vec!["echo".to_owned(), "hi".to_owned()]));
+        Ok(v1_50::ContainerCreateResponse {
+            id: Some(ID.into()),
+            warnings: Some(vec![]),
+        })
+    });
+    mock.images().list(|_| {
+        Ok(vec![v1_50::ImageSummary {
+            id: Some(format!("sha256:{ID}")),
+            repo_tags: Some(vec!["busybox:latest".into()]),
+            created: Some(1_700_000_000),
+            size: Some(1_234_567),
+            ..Default::default()
+        }])
+    });
+    mock.volumes().list(|_| {
+        Ok(v1_50::VolumeListResponse {
+            volumes: Some(vec![v1_50::Volume {
+                name: Some("data".into()),
+                driver: Some("local".into()),
+                ..Default::default()
+            }]),
+            warnings: None,
+        })
+    });
+    let docker_engine_runtime::Endpoint::Unix(socket) = mock.server().endpoint() else {
+        unreachable!("the fake daemon listens on a Unix socket")
+    };
+    let host = format!("unix://{}", socket.display());
+    let config = std::env::temp_dir().join(unique_name("cli-config"));
+    std::fs::create_dir_all(&config).unwrap();
+    let cli = |arguments: &'static [&'static str]| {
+        let (host, config) = (host.clone(), config.clone());
+        tokio::task::spawn_blocking(move || docker_cli(&host, &config, arguments))
+    };
+    let version = cli(&["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"])
+        .await
+        .unwrap();
+    assert_eq!(version.trim(), "1.50 linux");
+    let info = cli(&["info", "--format", "{{.Name}} {{.OperatingSystem}} {{.Containers}}"])
+        .await
+        .unwrap();
+    assert_eq!(info.trim(), "fake-host Fake OS 1");
+    let listed = cli(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=app=web",
+        "--format",
+        "{{.ID}} {{.Names}} {{.Status}}",
+    ]);
+    assert_eq!(
+        listed.await.unwrap().trim(),
+        "4f1d6c7e8a9b web Exited (0) 2 minutes ago"
+    );
+    let state = cli(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "web",
+    ]);
+    assert_eq!(state.await.unwrap().trim(), "exited 3");
+    let created = cli(&["create", "--name", "made", "busybox", "echo", "hi"])
+        .await
+        .unwrap();
+    assert_eq!(created.trim(), ID);
+    let images = cli(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+        .await
+        .unwrap();
+    assert_eq!(images.trim(), "busybox:latest 4f1d6c7e8a9b");
+    let volumes = cli(&["volume", "ls", "--format", "{{.Driver}} {{.Name}}"])
+        .await
+        .unwrap();
+    assert_eq!(volumes.trim(), "local data");
+    let operations = mock.server().operations();
+    for expected in [
+        "SystemPingHead",
+        "SystemVersion",
+        "SystemInfo",
+        "ContainerList",
+        "ContainerCreate",
+    ] {
+        assert!(operations.contains(&expected), "{expected} in {operations:?}");
+    }
+    let versioned = mock
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.50/"))
+        .count();
+    assert!(
+        versioned > 5,
+        "the CLI negotiated v1.50: {:?}",
+        mock.server().requests()
+    );
+    std::fs::remove_dir_all(&config).unwrap();
 }

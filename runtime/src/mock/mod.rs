@@ -57,6 +57,8 @@ struct State {
     api_version: Mutex<String>,
     /// The oldest version a request may ask for, as `/version`'s `MinAPIVersion` reports it.
     minimum_version: Mutex<String>,
+    /// The headers every answer of a route carries, as dockerd sends them.
+    daemon_headers: Mutex<Vec<(String, String)>>,
     /// What a replaying server answers, in order, instead of handlers.
     script: Option<Mutex<record::Script>>,
     /// What went wrong in scripted sessions.
@@ -129,6 +131,12 @@ impl MockServer {
             log: Mutex::new(Vec::new()),
             api_version: Mutex::new(api_version.to_owned()),
             minimum_version: Mutex::new(MIN_API_VERSION.to_owned()),
+            daemon_headers: Mutex::new(
+                DAEMON_HEADERS
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string()))
+                    .collect(),
+            ),
             script,
             session_problems: Mutex::new(Vec::new()),
         });
@@ -199,6 +207,19 @@ impl MockServer {
     /// answers it), and `/version` reports it as `MinAPIVersion`.
     pub fn set_minimum_api_version(&self, version: &str) {
         *self.state.minimum_version.lock().expect("mock version") = version.to_owned();
+    }
+
+    /// Sets a header that every answer of a route carries, as dockerd's do: `Server`
+    /// (`Docker/mock (linux)`), `Docker-Experimental` (`false`) and `Ostype` (`linux`) from the
+    /// start, or one a newer daemon adds, such as `Swarm` (`inactive`, `active/manager`) or
+    /// `Builder-Version` (`2`) on `/_ping`. `None` removes it. A header a handler's answer
+    /// sets itself wins.
+    pub fn set_daemon_header(&self, name: &str, value: Option<&str>) {
+        let mut headers = self.state.daemon_headers.lock().expect("mock headers");
+        headers.retain(|(kept, _)| !kept.eq_ignore_ascii_case(name));
+        if let Some(value) = value {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
     }
 
     /// Every request received so far, oldest first.
@@ -345,15 +366,25 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
         Reply::error(&MockError::not_found("page not found"))
     };
     let mut response = http::Response::builder().status(reply.status);
-    if !reply
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("api-version"))
-    {
-        response = response.header("Api-Version", &api_version);
-    }
     for (name, value) in &reply.headers {
         response = response.header(name, value);
+    }
+    // As dockerd: the daemon's headers on every answer of a route it serves (a refused version
+    // included), none on a path it does not know; a replay answers what was recorded.
+    if state.script.is_none() && operation.is_some() {
+        let set_by_reply = |name: &str| reply.headers.iter().any(|(set, _)| set.eq_ignore_ascii_case(name));
+        let mut added = vec![("Api-Version".to_owned(), api_version.clone())];
+        added.extend(state.daemon_headers.lock().expect("mock headers").iter().cloned());
+        if unversioned == "/_ping" {
+            added.extend(
+                PING_HEADERS
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string())),
+            );
+        }
+        for (name, value) in added.iter().filter(|(name, _)| !set_by_reply(name)) {
+            response = response.header(name, value);
+        }
     }
     let body: ReplyBody = match reply.payload {
         Payload::Whole(bytes) => UnsyncBoxBody::new(Full::new(bytes)),
@@ -469,16 +500,29 @@ fn replayed(answer: Result<Exchange, String>) -> Reply {
     }
 }
 
+/// The headers dockerd 20.10 sends on every answer of a route it serves.
+const DAEMON_HEADERS: &[(&str, &str)] = &[
+    ("Docker-Experimental", "false"),
+    ("Ostype", "linux"),
+    ("Server", "Docker/mock (linux)"),
+];
+
+/// What dockerd adds to `/_ping`'s answer, so that no proxy keeps it.
+const PING_HEADERS: &[(&str, &str)] = &[
+    ("Cache-Control", "no-cache, no-store, must-revalidate"),
+    ("Pragma", "no-cache"),
+];
+
 /// What an operation nothing was set for answers: `/_ping` and `/version` as a daemon of the
 /// mock's version; anything else 501 Not Implemented, saying it is unset and naming what to set.
 fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_version: &str) -> Reply {
     match route.path {
-        "/_ping" => {
-            let body = if method == Method::HEAD { "" } else { "OK" };
-            let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", body);
-            reply.headers.push(("Ostype".into(), "linux".into()));
+        "/_ping" if method == Method::HEAD => {
+            let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", "");
+            reply.headers.push(("Content-Length".into(), "0".into()));
             reply
         }
+        "/_ping" => Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
         "/version" => json_answer(serde_json::json!({
             "Version": "mock",
             "ApiVersion": api_version,
@@ -615,7 +659,87 @@ mod tests {
         ),
         Route::new("ContainerDelete", "GET", "/containers/{id}", "containers().delete"),
         Route::new("ContainerList", "GET", "/containers/json", "containers().list"),
+        Route::new("SystemPing", "GET", "/_ping", "system().ping"),
+        Route::new("SystemPingHead", "HEAD", "/_ping", "system().ping_head"),
     ];
+
+    /// The status line and headers of the answer to `request`, sent as raw bytes, names in
+    /// lower case, the date and the connection (this request asks to close it) left out.
+    async fn answer_head(server: &MockServer, request: &str) -> (String, Vec<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Endpoint::Unix(socket) = server.endpoint() else {
+            unreachable!("started on a Unix socket")
+        };
+        let mut connection = tokio::net::UnixStream::connect(socket).await.unwrap();
+        let request = format!("{request} HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n");
+        connection.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        connection.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        let head = answer.split("\r\n\r\n").next().unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().to_owned();
+        let mut headers: Vec<String> = lines
+            .map(|line| {
+                let (name, value) = line.split_once(": ").unwrap();
+                format!("{}: {value}", name.to_ascii_lowercase())
+            })
+            .filter(|line| !line.starts_with("date: ") && !line.starts_with("connection: "))
+            .collect();
+        headers.sort();
+        (status, headers)
+    }
+
+    #[tokio::test]
+    async fn answers_carry_the_headers_dockerd_sends() {
+        let server = MockServer::start(ROUTES, "1.41").await.unwrap();
+        let daemon = [
+            "api-version: 1.41",
+            "docker-experimental: false",
+            "ostype: linux",
+            "server: Docker/mock (linux)",
+        ];
+        let ping = ["cache-control: no-cache, no-store, must-revalidate", "pragma: no-cache"];
+        let with = |extra: &[&str]| {
+            let mut all: Vec<String> = daemon.iter().chain(extra).map(|h| h.to_string()).collect();
+            all.sort();
+            all
+        };
+        let (status, headers) = answer_head(&server, "GET /_ping").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        let text = ["content-length: 2", "content-type: text/plain; charset=utf-8"];
+        assert_eq!(headers, with(&[ping[0], ping[1], text[0], text[1]]));
+        let (_, headers) = answer_head(&server, "HEAD /_ping").await;
+        assert_eq!(headers, with(&[ping[0], ping[1], "content-length: 0", text[1]]));
+        server.set_minimum_api_version("1.24");
+        let (status, headers) = answer_head(&server, "GET /v1.12/_ping").await;
+        assert_eq!(status, "HTTP/1.1 400 Bad Request");
+        assert!(
+            headers.contains(&"server: Docker/mock (linux)".to_owned()),
+            "{headers:?}"
+        );
+
+        server.set_daemon_header("Swarm", Some("inactive"));
+        server.set_daemon_header("server", Some("Docker/29.5.3 (linux)"));
+        let (_, headers) = answer_head(&server, "GET /v1.41/containers/abc/json").await;
+        for expected in ["swarm: inactive", "server: Docker/29.5.3 (linux)", "ostype: linux"] {
+            assert!(headers.contains(&expected.to_owned()), "{expected} in {headers:?}");
+        }
+        server.set_daemon_header("Docker-Experimental", None);
+        let (status, headers) = answer_head(&server, "GET /nothing/here").await;
+        assert_eq!(status, "HTTP/1.1 404 Not Found");
+        assert!(
+            headers
+                .iter()
+                .all(|h| !h.starts_with("api-version") && !h.starts_with("server")),
+            "dockerd sends none on a path it does not know: {headers:?}"
+        );
+        let (_, headers) = answer_head(&server, "GET /_ping").await;
+        assert!(
+            !headers.iter().any(|h| h.starts_with("docker-experimental")),
+            "{headers:?}"
+        );
+    }
 
     #[test]
     fn paths_find_their_route_and_parameters() {

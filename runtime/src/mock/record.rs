@@ -22,14 +22,15 @@ use serde::{Deserialize, Serialize};
 use crate::transport::Connector;
 use crate::transport::Endpoint;
 
-/// Response headers worth replaying: what clients read. Dates and lengths are left out.
-const KEPT_HEADERS: [&str; 6] = [
-    "content-type",
-    "api-version",
-    "ostype",
-    "docker-experimental",
-    "x-docker-container-path-stat",
-    "location",
+/// Response headers not replayed: those of the connection and the body's framing, which the
+/// replaying server writes anew, and the date. Every other header is kept, as a client may read
+/// it (`Api-Version`, `Server`, `Swarm`, `Builder-Version`, a path stat, a location).
+const DROPPED_HEADERS: [&str; 5] = [
+    "date",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
 ];
 
 /// One request and its answer, as a line of a recording.
@@ -221,7 +222,7 @@ async fn pass_on(
     exchange.headers = parts
         .headers
         .iter()
-        .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.as_str()))
         .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
         .collect();
     let pending = Pending { exchange, recording };
