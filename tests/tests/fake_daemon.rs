@@ -484,7 +484,7 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
         drop(through_recorder);
         drop(recorder);
         assert_eq!(live[1], "waited Some(4)");
-        // Every header a client may read is kept: dockerd's `Server` on the first ping too.
+        // Every header a client may read is kept: the server's `Server` on the first ping too.
         let recording = std::fs::read_to_string(&file).unwrap();
         let ping: serde_json::Value = serde_json::from_str(recording.lines().next().unwrap()).unwrap();
         let server = ping["headers"]
@@ -494,13 +494,17 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
             .find(|header| header[0] == "server")
             .and_then(|header| header[1].as_str())
             .map(str::to_owned);
-        assert!(server.as_deref().is_some_and(|s| s.starts_with("Docker/")), "{ping}");
+        let product = match daemon_tests::server() {
+            daemon_tests::Server::Docker => "Docker/",
+            daemon_tests::Server::Podman => "Libpod/",
+        };
+        assert!(server.as_deref().is_some_and(|s| s.starts_with(product)), "{ping}");
         assert!(
             live.contains(&format!("StdErr({:?})", Bytes::from_static(b"err\n"))),
             "{live:?}"
         );
 
-        let mock = MockDaemon::replay(&file).await.unwrap();
+        let mock = MockDaemon::replay_in_order(&file).await.unwrap();
         let replayed = container_session(&mock.docker().unwrap(), image, &name).await;
         assert_eq!(replayed, live, "the replay answers as the daemon did");
         mock.server().replay_outcome().unwrap();
@@ -517,8 +521,24 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
             ]
         );
 
-        // Another request than the one recorded is refused, and reported.
+        // By content, a client that pings first, and again as it connects, is answered too.
         let mock = MockDaemon::replay(&file).await.unwrap();
+        let docker = mock.docker().unwrap();
+        docker.system().ping_head().send().await.unwrap();
+        let replayed = container_session(&docker, image, &name).await;
+        assert_eq!(replayed, live, "the replay by content answers as the daemon did");
+        mock.server().replay_outcome().unwrap();
+        assert_eq!(mock.server().operations()[..2], ["SystemPingHead", "SystemPingHead"]);
+        let refused = docker.containers().list().send().await.unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("request 9, GET /v1.41/containers/json, matches no recorded exchange left"),
+            "{refused}"
+        );
+
+        // In order, another request than the one recorded is refused, and reported.
+        let mock = MockDaemon::replay_in_order(&file).await.unwrap();
         let docker = mock.docker().unwrap();
         match docker.containers().list().send().await {
             Err(Error::Daemon {
@@ -713,5 +733,78 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
         "the CLI negotiated v1.50: {:?}",
         mock.server().requests()
     );
+    std::fs::remove_dir_all(&config).unwrap();
+}
+
+/// The CLI's commands recorded through a `Recorder` in front of the test daemon, then run again
+/// against a replay of the recording: the same output, each command's pings and version reads
+/// answered wherever they come.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
+    let Some(endpoint) = daemon() else { return };
+    if std::process::Command::new("docker").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Docker CLI is not installed, and CI runs this test with it"
+        );
+        eprintln!("skipped: the Docker CLI is not installed");
+        return;
+    }
+    let name = unique_name("cli-recorded");
+    let file = std::env::temp_dir().join(format!("{name}.jsonl"));
+    let config = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&config).unwrap();
+    const COMMANDS: &[&[&str]] = &[
+        &["version", "--format", "{{.Server.APIVersion}}"],
+        &["info", "--format", "{{.ServerVersion}} {{.OSType}}"],
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "label=no-container-has-this",
+            "--format",
+            "{{.ID}}",
+        ],
+        &[
+            "images",
+            "--filter",
+            "reference=docker-client-test/*",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ],
+        &[
+            "volume",
+            "ls",
+            "--filter",
+            "label=no-volume-has-this",
+            "--format",
+            "{{.Name}}",
+        ],
+    ];
+    let run_all = |host: String| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            COMMANDS
+                .iter()
+                .map(|arguments| docker_cli(&host, &config, arguments))
+                .collect::<Vec<_>>()
+        })
+    };
+    let recorder = Recorder::start(&endpoint, &file).await.unwrap();
+    let docker_engine_runtime::Endpoint::Unix(socket) = recorder.endpoint() else {
+        unreachable!("the recorder listens on a Unix socket")
+    };
+    let live = run_all(format!("unix://{}", socket.display())).await.unwrap();
+    drop(recorder);
+    assert!(live[0].trim() == "1.41" && live[1].contains("linux"), "{live:?}");
+
+    let mock = MockDaemon::replay(&file).await.unwrap();
+    let docker_engine_runtime::Endpoint::Unix(socket) = mock.server().endpoint() else {
+        unreachable!("the fake daemon listens on a Unix socket")
+    };
+    let replayed = run_all(format!("unix://{}", socket.display())).await.unwrap();
+    assert_eq!(replayed, live, "the replay prints what the daemon's answers printed");
+    mock.server().replay_outcome().unwrap();
+    std::fs::remove_file(&file).unwrap();
     std::fs::remove_dir_all(&config).unwrap();
 }

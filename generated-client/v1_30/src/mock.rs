@@ -38,14 +38,27 @@ impl MockDaemon {
         })
     }
     /// A fake daemon answering the requests recorded in `file` by a
-    /// [`Recorder`], in their order; a request that
-    /// differs from the recording is answered with an error naming the difference and
-    /// reported by [`MockServer::replay_outcome`].
+    /// [`Recorder`], each by the recorded exchange it matches, in any order (pings and
+    /// version reads as often as they come); a request that matches none is answered
+    /// with an error naming the nearest and reported by [`MockServer::replay_outcome`].
     pub async fn replay(
         file: impl AsRef<std::path::Path>,
     ) -> std::io::Result<MockDaemon> {
         Ok(MockDaemon {
             server: MockServer::replay(crate::ROUTES, crate::API_VERSION, file.as_ref())
+                .await?,
+        })
+    }
+    /// Like [`MockDaemon::replay`], but each request must be the one recorded next.
+    pub async fn replay_in_order(
+        file: impl AsRef<std::path::Path>,
+    ) -> std::io::Result<MockDaemon> {
+        Ok(MockDaemon {
+            server: MockServer::replay_in_order(
+                    crate::ROUTES,
+                    crate::API_VERSION,
+                    file.as_ref(),
+                )
                 .await?,
         })
     }

@@ -99,16 +99,28 @@ impl MockServer {
     }
 
     /// Like [`MockServer::start`], but answering the requests recorded in `file` (by a
-    /// [`Recorder`]), in their order: each request must be the one recorded next (method, path,
-    /// query and body; JSON bodies compared as values), and is answered with its recorded status,
-    /// headers and body chunks. A request that differs is answered with a 500 naming the
-    /// difference, and kept for [`MockServer::replay_outcome`].
+    /// [`Recorder`]): each request is answered by a recorded exchange not yet answered that it
+    /// matches (method, path, query and body; JSON bodies compared as values), with its recorded
+    /// status, headers and body chunks, whatever their order; pings and `/version` and `/info`
+    /// reads, which clients repeat, are answered as often as they come. A request that matches
+    /// nothing left is answered with a 500 naming the nearest, and kept for
+    /// [`MockServer::replay_outcome`].
     pub async fn replay(
         routes: &'static [Route],
         api_version: &str,
         file: &std::path::Path,
     ) -> std::io::Result<MockServer> {
-        let script = record::Script::new(read_recording(file)?);
+        let script = record::Script::new(read_recording(file)?, false);
+        Self::serve(routes, api_version, Some(Mutex::new(script)), unix_listener()?)
+    }
+
+    /// Like [`MockServer::replay`], but each request must be the one recorded next.
+    pub async fn replay_in_order(
+        routes: &'static [Route],
+        api_version: &str,
+        file: &std::path::Path,
+    ) -> std::io::Result<MockServer> {
+        let script = record::Script::new(read_recording(file)?, true);
         Self::serve(routes, api_version, Some(Mutex::new(script)), unix_listener()?)
     }
 
@@ -149,8 +161,10 @@ impl MockServer {
         })
     }
 
-    /// For a replaying server: whether every request matched the recording and every recorded
-    /// exchange was requested; otherwise what went wrong, request by request.
+    /// For a replaying server: whether every request matched the recording, every recorded
+    /// exchange was requested (pings and version reads aside, in a replay by content), and none
+    /// was a hijacked session, which a recording cannot play; otherwise what went wrong, request
+    /// by request.
     pub fn replay_outcome(&self) -> Result<(), String> {
         let Some(script) = &self.state.script else {
             return Err("this mock server is not replaying a recording".into());

@@ -3,7 +3,6 @@
 //! chunks; no timing); a mock server started with [`super::MockServer::replay`] answers the same
 //! requests in the same order from that file, and reports any request that differs.
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -273,42 +272,101 @@ async fn forward(
 /// What a replaying server still has to answer, and the requests that did not match.
 #[derive(Default)]
 pub(super) struct Script {
-    exchanges: VecDeque<Exchange>,
+    exchanges: Vec<Exchange>,
+    /// Which exchanges were answered.
+    used: Vec<bool>,
+    /// Each request must be the next one recorded; otherwise any recorded exchange not yet
+    /// answered that it matches answers it.
+    in_order: bool,
     pub(super) mismatches: Vec<String>,
     answered: usize,
 }
 
+/// Requests a client repeats whenever it likes (negotiation, a check of the daemon): in a
+/// replay by content, answered by their recording as often as they come.
+fn repeatable(exchange: &Exchange) -> bool {
+    let path = super::split_version(&exchange.path).1;
+    matches!(exchange.method.as_str(), "GET" | "HEAD") && matches!(path, "/_ping" | "/version" | "/info")
+}
+
 impl Script {
-    pub(super) fn new(exchanges: Vec<Exchange>) -> Self {
+    pub(super) fn new(exchanges: Vec<Exchange>, in_order: bool) -> Self {
         Script {
-            exchanges: exchanges.into(),
+            used: vec![false; exchanges.len()],
+            exchanges,
+            in_order,
             ..Default::default()
         }
     }
 
+    /// The recorded exchanges never answered (in a replay by content, repeatable ones aside).
     pub(super) fn remaining(&self) -> usize {
-        self.exchanges.len()
+        self.exchanges
+            .iter()
+            .zip(&self.used)
+            .filter(|(exchange, used)| !**used && (self.in_order || !repeatable(exchange)))
+            .count()
     }
 
-    /// The recorded answer to the next request, if `method`, `path`, `query` and `body` are what
-    /// was recorded; otherwise the difference, which is also kept for the test.
+    /// The recorded answer to a request, if `method`, `path`, `query` and `body` are what was
+    /// recorded (next, when in order); otherwise the difference, which is also kept for the
+    /// test. A recorded hijacked session is answered with its upgrade, and reported: a
+    /// recording does not hold what the session carried.
     pub(super) fn answer(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> Result<Exchange, String> {
         let number = self.answered + 1;
-        let outcome = match self.exchanges.front() {
-            None => Err(format!(
-                "request {number}, {method} {path}, comes after the {} recorded",
-                self.answered
-            )),
-            Some(expected) => match difference(expected, method, path, query, body) {
-                Some(difference) => Err(format!("request {number} differs from the recording: {difference}")),
-                None => Ok(self.exchanges.pop_front().expect("checked")),
-            },
+        let matches = |exchange: &Exchange| difference(exchange, method, path, query, body).is_none();
+        let unused = |at: &usize| !self.used[*at];
+        let found = if self.in_order {
+            match (0..self.exchanges.len()).find(unused) {
+                None => Err(format!(
+                    "request {number}, {method} {path}, comes after the {} recorded",
+                    self.answered
+                )),
+                Some(next) => match difference(&self.exchanges[next], method, path, query, body) {
+                    Some(difference) => Err(format!("request {number} differs from the recording: {difference}")),
+                    None => Ok(next),
+                },
+            }
+        } else {
+            let fresh = (0..self.exchanges.len()).find(|at| unused(at) && matches(&self.exchanges[*at]));
+            // A repeated ping or version read, with or without the path's version prefix.
+            let same_read = |exchange: &Exchange| {
+                repeatable(exchange)
+                    && exchange.method == method
+                    && exchange.query == query
+                    && super::split_version(&exchange.path).1 == super::split_version(path).1
+            };
+            let again = || (0..self.exchanges.len()).find(|at| same_read(&self.exchanges[*at]));
+            fresh.or_else(again).ok_or_else(|| {
+                // The nearest: a recorded request left to the same method and path.
+                let near = (0..self.exchanges.len())
+                    .filter(unused)
+                    .find(|at| self.exchanges[*at].method == method && self.exchanges[*at].path == path)
+                    .and_then(|at| difference(&self.exchanges[at], method, path, query, body));
+                let near = near
+                    .map(|difference| format!(" (the nearest: {difference})"))
+                    .unwrap_or_default();
+                format!("request {number}, {method} {path}, matches no recorded exchange left{near}")
+            })
         };
-        match &outcome {
-            Ok(_) => self.answered += 1,
-            Err(message) => self.mismatches.push(message.clone()),
+        match found {
+            Ok(at) => {
+                self.used[at] = true;
+                self.answered += 1;
+                let exchange = self.exchanges[at].clone();
+                if exchange.status == 101 {
+                    self.mismatches.push(format!(
+                        "request {number}, {method} {path}, took the connection over in the recording, \
+                         which keeps only the upgrade: the session cannot be replayed"
+                    ));
+                }
+                Ok(exchange)
+            }
+            Err(message) => {
+                self.mismatches.push(message.clone());
+                Err(message)
+            }
         }
-        outcome
     }
 }
 
@@ -385,15 +443,18 @@ mod tests {
 
     #[test]
     fn requests_are_answered_in_order_and_a_different_one_is_reported() {
-        let mut script = Script::new(vec![
-            exchange(
-                "POST",
-                "/v1.41/containers/create",
-                "name=web",
-                r#"{"Image":"busybox","Cmd":["true"]}"#,
-            ),
-            exchange("POST", "/v1.41/containers/web/start", "", ""),
-        ]);
+        let mut script = Script::new(
+            vec![
+                exchange(
+                    "POST",
+                    "/v1.41/containers/create",
+                    "name=web",
+                    r#"{"Image":"busybox","Cmd":["true"]}"#,
+                ),
+                exchange("POST", "/v1.41/containers/web/start", "", ""),
+            ],
+            true,
+        );
         let reordered_keys = br#"{"Cmd": ["true"], "Image": "busybox"}"#;
         assert!(script
             .answer("POST", "/v1.41/containers/create", "name=web", reordered_keys)
@@ -411,11 +472,67 @@ mod tests {
         assert_eq!(extra, "request 3, GET /_ping, comes after the 2 recorded");
         assert_eq!(script.mismatches.len(), 2);
 
-        let mut script = Script::new(vec![exchange("POST", "/v1.41/build", "", "context")]);
+        let mut script = Script::new(vec![exchange("POST", "/v1.41/build", "", "context")], true);
         let body = script.answer("POST", "/v1.41/build", "", b"other").unwrap_err();
         assert!(
             body.ends_with(r#"POST /v1.41/build: expected the body "context", got "other""#),
             "{body}"
         );
+    }
+
+    #[test]
+    fn by_content_requests_find_their_exchange_and_pings_are_answered_wherever_they_come() {
+        let mut attach = exchange("POST", "/v1.41/containers/web/attach", "stream=1", "");
+        attach.status = 101;
+        let mut script = Script::new(
+            vec![
+                exchange("HEAD", "/_ping", "", ""),
+                exchange("POST", "/v1.41/containers/create", "name=web", "{}"),
+                exchange("GET", "/v1.41/version", "", ""),
+                exchange("POST", "/v1.41/containers/web/start", "", ""),
+                attach,
+            ],
+            false,
+        );
+        assert!(script.answer("GET", "/v1.41/version", "", b"").is_ok(), "out of order");
+        assert!(script.answer("HEAD", "/_ping", "", b"").is_ok());
+        assert!(script.answer("HEAD", "/_ping", "", b"").is_ok(), "a ping again");
+        assert!(
+            script.answer("HEAD", "/v1.41/_ping", "", b"").is_ok(),
+            "and at a version"
+        );
+        assert!(script.answer("POST", "/v1.41/containers/web/start", "", b"").is_ok());
+        let again = script
+            .answer("POST", "/v1.41/containers/web/start", "", b"")
+            .unwrap_err();
+        assert_eq!(
+            again,
+            "request 6, POST /v1.41/containers/web/start, matches no recorded exchange left"
+        );
+        let near = script
+            .answer("POST", "/v1.41/containers/create", "name=db", b"{}")
+            .unwrap_err();
+        assert!(
+            near.ends_with("(the nearest: expected POST /v1.41/containers/create?name=web, got POST /v1.41/containers/create?name=db)"),
+            "{near}"
+        );
+        assert_eq!(script.remaining(), 2, "create and attach");
+        assert_eq!(
+            script
+                .answer("POST", "/v1.41/containers/web/attach", "stream=1", b"")
+                .unwrap()
+                .status,
+            101
+        );
+        assert!(
+            script
+                .mismatches
+                .last()
+                .unwrap()
+                .ends_with("which keeps only the upgrade: the session cannot be replayed"),
+            "{:?}",
+            script.mismatches
+        );
+        assert_eq!(script.remaining(), 1);
     }
 }
