@@ -61,6 +61,21 @@ async fn container_name(docker: &Docker, id: &str) -> String {
 }
 
 #[tokio::test]
+async fn the_first_program_names_the_daemon_and_lists_a_running_container() {
+    let Some(docker) = docker() else { return };
+    let container = create_busybox(&docker, "example-first", "sleep 60").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    let name = container_name(&docker, &container.id).await;
+    let printed = succeed(example!("first_program"));
+    let first = printed.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("Docker ") && first.ends_with(" speaking API 1.41"),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!("/{name}")), "{printed}");
+}
+
+#[tokio::test]
 async fn list_filters_images_by_reference_and_containers_by_label_and_status() {
     let Some(docker) = docker() else { return };
     let image = busybox_image(&docker).await;

@@ -488,3 +488,33 @@ async fn shell_from_a_pipe_forwards_the_input_and_exits_with_the_commands_code()
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
     assert_eq!(mock.server().session_problems(), Vec::<String>::new());
 }
+
+/// The README's first program is this example, word for word, and runs as it says.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readmes_first_program_is_the_example_and_lists_running_containers() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let first = readme
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a Rust block");
+    let example = std::fs::read_to_string(root.join("examples/src/bin/first_program.rs")).unwrap();
+    assert_eq!(
+        first, example,
+        "README.md's first Rust block and examples/src/bin/first_program.rs"
+    );
+
+    let mock = MockDaemon::start().await.unwrap();
+    mock.containers().list(|request| {
+        assert_eq!(request.filters()?["status"], ["running"]);
+        Ok(vec![ContainerSummary {
+            id: Some(ID.into()),
+            names: Some(vec!["/web".into()]),
+            image: Some("busybox:latest".into()),
+            ..Default::default()
+        }])
+    });
+    let printed = succeeded(&run_example!(&mock, "first_program", &[]).await);
+    assert_eq!(printed, "Docker mock speaking API 1.41\nbusybox:latest /web\n");
+}
