@@ -737,3 +737,53 @@ fn nullable_if(nullable: bool, ty: TypeRef) -> TypeRef {
 fn describe(schema: &oa::Schema) -> Option<String> {
     schema.schema_data.description.clone().filter(|d| !d.trim().is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(yaml: &str) -> FilterOverride {
+        let common = "versions: \"1.41\"\nwhy: a test\nchecked_by: {untestable: a unit test}\noperation: ThingList\n";
+        serde_yaml::from_str(&format!("{common}{yaml}")).unwrap()
+    }
+
+    fn listed() -> Vec<FilterKey> {
+        filter_prose::read("- `status=(a|b)`\n- `label=key` or `label=key:value`\n").unwrap()
+    }
+
+    #[test]
+    fn filter_corrections_apply_and_a_stale_one_is_refused() {
+        let separator = entry("key: label\nvalue: {kind: label}");
+        let removed = entry("key: status\nremove: true");
+        let added = entry("key: owner\nvalue: {kind: integer}\ndoc: \"`owner=<uid>`\"");
+        let keys = corrected_filters(listed(), &[&separator, &removed, &added]).unwrap();
+        let read: Vec<_> = keys.iter().map(|key| (key.name.as_str(), key.value.clone())).collect();
+        assert_eq!(
+            read,
+            [
+                (
+                    "label",
+                    FilterValue::Label {
+                        negatable: false,
+                        separator: '='
+                    }
+                ),
+                ("owner", FilterValue::Integer)
+            ]
+        );
+        for (yaml, problem) in [
+            ("key: status\nvalue: {kind: enum, values: [a, b]}", "changes nothing"),
+            ("key: status\nremove: true\ndoc: gone", "`remove` takes neither"),
+            (
+                "key: owner\nvalue: {kind: integer}",
+                "adding one needs `value` and `doc`",
+            ),
+            ("key: owner\nremove: true", "adding one needs"),
+        ] {
+            let stale = entry(yaml);
+            let error = corrected_filters(listed(), &[&stale]).unwrap_err();
+            assert!(error.contains(problem), "{yaml}: {error}");
+            assert!(error.starts_with("filter override for `"), "{error}");
+        }
+    }
+}
