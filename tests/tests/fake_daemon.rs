@@ -560,6 +560,20 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
     .await
 }
 
+/// Whether the Docker CLI is installed; without it a test says it skips, and under `CI=true`,
+/// where it is installed, fails.
+fn docker_cli_installed() -> bool {
+    let installed = std::process::Command::new("docker").arg("--version").output().is_ok();
+    if !installed {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Docker CLI is not installed, and CI runs this test with it"
+        );
+        eprintln!("skipped: the Docker CLI is not installed");
+    }
+    installed
+}
+
 /// Runs the Docker CLI against `host` with `arguments`, within a minute, with a config folder
 /// of its own; its standard output, or a panic with what it printed.
 fn docker_cli(host: &str, config: &std::path::Path, arguments: &[&str]) -> String {
@@ -587,12 +601,7 @@ fn docker_cli(host: &str, config: &std::path::Path, arguments: &[&str]) -> Strin
 async fn the_docker_cli_runs_against_the_fake_daemon() {
     use docker_engine_v1_50::mock::MockDaemon;
     use docker_engine_v1_50::models as v1_50;
-    if std::process::Command::new("docker").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the Docker CLI is not installed, and CI runs this test with it"
-        );
-        eprintln!("skipped: the Docker CLI is not installed");
+    if !docker_cli_installed() {
         return;
     }
     let mock = MockDaemon::start().await.unwrap();
@@ -742,12 +751,7 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
     let Some(endpoint) = daemon() else { return };
-    if std::process::Command::new("docker").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the Docker CLI is not installed, and CI runs this test with it"
-        );
-        eprintln!("skipped: the Docker CLI is not installed");
+    if !docker_cli_installed() {
         return;
     }
     let name = unique_name("cli-recorded");

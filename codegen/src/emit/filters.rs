@@ -5,9 +5,9 @@ use heck::ToUpperCamelCase;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::doc_attrs;
+use super::{doc_attrs, open_enum};
 use crate::ir::*;
-use crate::naming::{field_names, ident, variant_names};
+use crate::naming::{field_names, ident};
 
 pub(super) fn filters_rs(api: &Api) -> TokenStream {
     let filtered: Vec<(&Operation, &[FilterKey])> = api.operations.iter().filter_map(filter_keys).collect();
@@ -61,7 +61,7 @@ fn filter_type(op: &Operation, keys: &[FilterKey]) -> TokenStream {
     let descriptions = keys.iter().map(describe);
     let methods = keys.iter().zip(&names).map(|(key, name)| key_methods(op, key, name));
     let enums = keys.iter().filter_map(|key| match &key.value {
-        FilterValue::Enum { values } => Some(open_enum(op, key, values)),
+        FilterValue::Enum { values } => Some(values_enum(op, key, values)),
         _ => None,
     });
     quote! {
@@ -172,32 +172,10 @@ fn key_methods(op: &Operation, key: &FilterKey, name: &str) -> TokenStream {
     }
 }
 
-fn open_enum(op: &Operation, key: &FilterKey, values: &[String]) -> TokenStream {
-    let name = value_enum(op, key);
+fn values_enum(op: &Operation, key: &FilterKey, values: &[String]) -> TokenStream {
     let doc = format!(
         " The values of `{}`'s `{}` filter that this version's spec lists.",
         op.id, key.name
     );
-    let variants: Vec<Ident> = variant_names(values).iter().map(|v| ident(v)).collect();
-    let declarations = values.iter().zip(&variants).map(|(value, variant)| {
-        let doc = format!(" `{value:?}`");
-        quote! { #[doc = #doc] #variant, }
-    });
-    let listed = values
-        .iter()
-        .zip(&variants)
-        .map(|(value, variant)| quote! { #value => #variant });
-    quote! {
-        #[doc = #doc]
-        ///
-        /// Open: a value the spec does not list is sent as written, from `Other` or a string.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum #name {
-            #(#declarations)*
-            /// A value the spec does not list.
-            Other(String),
-        }
-
-        docker_engine_runtime::open_enum!(#name, { #(#listed),* });
-    }
+    open_enum(&value_enum(op, key), quote! { #[doc = #doc] }, values)
 }

@@ -12,7 +12,7 @@ use quote::quote;
 
 use crate::family::Source;
 use crate::ir::*;
-use crate::naming::ident;
+use crate::naming::{ident, variant_names};
 
 mod crate_files;
 mod filters;
@@ -77,6 +77,32 @@ fn rust_type(ty: &TypeRef) -> TokenStream {
             let inner = rust_type(inner);
             quote! { Option<#inner> }
         }
+    }
+}
+
+/// An open enumeration of `values`: a value not listed is kept in `Other` and sent as it came.
+fn open_enum(name: &proc_macro2::Ident, docs: TokenStream, values: &[String]) -> TokenStream {
+    let variants: Vec<proc_macro2::Ident> = variant_names(values).iter().map(|v| ident(v)).collect();
+    let declarations = values.iter().zip(&variants).map(|(value, variant)| {
+        let doc = format!(" `{value:?}`");
+        quote! { #[doc = #doc] #variant, }
+    });
+    let listed = values
+        .iter()
+        .zip(&variants)
+        .map(|(value, variant)| quote! { #value => #variant });
+    quote! {
+        #docs
+        ///
+        /// Open: a value this version of the spec does not list is kept in `Other`.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#declarations)*
+            /// A value the spec does not list, kept as sent.
+            Other(String),
+        }
+
+        docker_engine_runtime::open_enum!(#name, { #(#listed),* });
     }
 }
 

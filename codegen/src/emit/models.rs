@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::{doc_attrs, rust_type};
+use super::{doc_attrs, open_enum, rust_type};
 use crate::ir::*;
-use crate::naming::{field_names, ident, variant_names};
+use crate::naming::{field_names, ident};
 
 pub(super) fn models_rs(api: &Api) -> TokenStream {
     let recursive = recursive_fields(api);
@@ -63,31 +63,7 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 docker_engine_runtime::decode_fields!(#name, #type_name, { #(#wire_names),* });
             }
         }
-        TypeKind::Enum(values) => {
-            let variants = variant_names(values);
-            let idents: Vec<Ident> = variants.iter().map(|v| ident(v)).collect();
-            let decls = values.iter().zip(&idents).map(|(value, variant)| {
-                let doc = format!(" `{value:?}`");
-                quote! { #[doc = #doc] #variant, }
-            });
-            let listed = values
-                .iter()
-                .zip(&idents)
-                .map(|(value, variant)| quote! { #value => #variant });
-            quote! {
-                #docs
-                ///
-                /// Open: a value this version of the spec does not list is kept in `Other`.
-                #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-                pub enum #name {
-                    #(#decls)*
-                    /// A value the spec does not list, kept as sent.
-                    Other(String),
-                }
-
-                docker_engine_runtime::open_enum!(#name, { #(#listed),* });
-            }
-        }
+        TypeKind::Enum(values) => open_enum(&name, docs, values),
     }
 }
 

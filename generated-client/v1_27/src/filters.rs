@@ -123,7 +123,7 @@ impl ContainerListFilters {
 }
 /// The values of `ContainerList`'s `health` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListHealthFilter {
     /// `"starting"`
@@ -134,7 +134,7 @@ pub enum ContainerListHealthFilter {
     Unhealthy,
     /// `"none"`
     None,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -143,7 +143,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `isolation` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListIsolationFilter {
     /// `"default"`
@@ -152,7 +152,7 @@ pub enum ContainerListIsolationFilter {
     Process,
     /// `"hyperv"`
     Hyperv,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -161,7 +161,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `status` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListStatusFilter {
     /// `"created"`
@@ -178,7 +178,7 @@ pub enum ContainerListStatusFilter {
     Exited,
     /// `"dead"`
     Dead,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -345,7 +345,7 @@ impl SystemEventsFilters {
 }
 /// The values of `SystemEvents`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemEventsTypeFilter {
     /// `"container"`
@@ -358,7 +358,7 @@ pub enum SystemEventsTypeFilter {
     Network,
     /// `"daemon"`
     Daemon,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -456,14 +456,14 @@ impl NetworkListFilters {
 }
 /// The values of `NetworkList`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListTypeFilter {
     /// `"custom"`
     Custom,
     /// `"builtin"`
     Builtin,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -518,14 +518,14 @@ impl NodeListFilters {
 }
 /// The values of `NodeList`'s `membership` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListMembershipFilter {
     /// `"accepted"`
     Accepted,
     /// `"pending"`
     Pending,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -533,14 +533,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NodeList`'s `role` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListRoleFilter {
     /// `"manager"`
     Manager,
     /// `"worker"`
     Worker,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -640,7 +640,7 @@ impl TaskListFilters {
 }
 /// The values of `TaskList`'s `desired-state` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskListDesiredStateFilter {
     /// `"running"`
@@ -649,7 +649,7 @@ pub enum TaskListDesiredStateFilter {
     Shutdown,
     /// `"accepted"`
     Accepted,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(

@@ -137,7 +137,7 @@ impl ContainerListFilters {
 }
 /// The values of `ContainerList`'s `health` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListHealthFilter {
     /// `"starting"`
@@ -148,7 +148,7 @@ pub enum ContainerListHealthFilter {
     Unhealthy,
     /// `"none"`
     None,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -157,7 +157,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `isolation` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListIsolationFilter {
     /// `"default"`
@@ -166,7 +166,7 @@ pub enum ContainerListIsolationFilter {
     Process,
     /// `"hyperv"`
     Hyperv,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -175,7 +175,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `status` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListStatusFilter {
     /// `"created"`
@@ -192,7 +192,7 @@ pub enum ContainerListStatusFilter {
     Exited,
     /// `"dead"`
     Dead,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -379,7 +379,7 @@ impl SystemEventsFilters {
 }
 /// The values of `SystemEvents`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemEventsTypeFilter {
     /// `"container"`
@@ -392,7 +392,7 @@ pub enum SystemEventsTypeFilter {
     Network,
     /// `"daemon"`
     Daemon,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -504,7 +504,7 @@ impl NetworkListFilters {
 }
 /// The values of `NetworkList`'s `scope` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListScopeFilter {
     /// `"swarm"`
@@ -513,7 +513,7 @@ pub enum NetworkListScopeFilter {
     Global,
     /// `"local"`
     Local,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -521,14 +521,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NetworkList`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListTypeFilter {
     /// `"custom"`
     Custom,
     /// `"builtin"`
     Builtin,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -618,14 +618,14 @@ impl NodeListFilters {
 }
 /// The values of `NodeList`'s `membership` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListMembershipFilter {
     /// `"accepted"`
     Accepted,
     /// `"pending"`
     Pending,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -633,14 +633,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NodeList`'s `role` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListRoleFilter {
     /// `"manager"`
     Manager,
     /// `"worker"`
     Worker,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -690,14 +690,14 @@ impl ServiceListFilters {
 }
 /// The values of `ServiceList`'s `mode` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceListModeFilter {
     /// `"replicated"`
     Replicated,
     /// `"global"`
     Global,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -760,7 +760,7 @@ impl TaskListFilters {
 }
 /// The values of `TaskList`'s `desired-state` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskListDesiredStateFilter {
     /// `"running"`
@@ -769,7 +769,7 @@ pub enum TaskListDesiredStateFilter {
     Shutdown,
     /// `"accepted"`
     Accepted,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(

@@ -138,7 +138,7 @@ impl ContainerListFilters {
 }
 /// The values of `ContainerList`'s `health` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListHealthFilter {
     /// `"starting"`
@@ -149,7 +149,7 @@ pub enum ContainerListHealthFilter {
     Unhealthy,
     /// `"none"`
     None,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -158,7 +158,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `isolation` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListIsolationFilter {
     /// `"default"`
@@ -167,7 +167,7 @@ pub enum ContainerListIsolationFilter {
     Process,
     /// `"hyperv"`
     Hyperv,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -176,7 +176,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `status` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListStatusFilter {
     /// `"created"`
@@ -193,7 +193,7 @@ pub enum ContainerListStatusFilter {
     Exited,
     /// `"dead"`
     Dead,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -447,14 +447,14 @@ impl SystemEventsFilters {
 }
 /// The values of `SystemEvents`'s `scope` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemEventsScopeFilter {
     /// `"local"`
     Local,
     /// `"swarm"`
     Swarm,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -462,7 +462,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `SystemEvents`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemEventsTypeFilter {
     /// `"container"`
@@ -483,7 +483,7 @@ pub enum SystemEventsTypeFilter {
     Service,
     /// `"secret"`
     Secret,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -622,7 +622,7 @@ impl NetworkListFilters {
 }
 /// The values of `NetworkList`'s `scope` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListScopeFilter {
     /// `"swarm"`
@@ -631,7 +631,7 @@ pub enum NetworkListScopeFilter {
     Global,
     /// `"local"`
     Local,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -639,14 +639,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NetworkList`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListTypeFilter {
     /// `"custom"`
     Custom,
     /// `"builtin"`
     Builtin,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -761,14 +761,14 @@ impl NodeListFilters {
 }
 /// The values of `NodeList`'s `membership` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListMembershipFilter {
     /// `"accepted"`
     Accepted,
     /// `"pending"`
     Pending,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -776,14 +776,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NodeList`'s `role` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListRoleFilter {
     /// `"manager"`
     Manager,
     /// `"worker"`
     Worker,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -833,14 +833,14 @@ impl ServiceListFilters {
 }
 /// The values of `ServiceList`'s `mode` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceListModeFilter {
     /// `"replicated"`
     Replicated,
     /// `"global"`
     Global,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -903,7 +903,7 @@ impl TaskListFilters {
 }
 /// The values of `TaskList`'s `desired-state` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskListDesiredStateFilter {
     /// `"running"`
@@ -912,7 +912,7 @@ pub enum TaskListDesiredStateFilter {
     Shutdown,
     /// `"accepted"`
     Accepted,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(

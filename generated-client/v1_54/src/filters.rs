@@ -139,7 +139,7 @@ impl ContainerListFilters {
 }
 /// The values of `ContainerList`'s `health` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListHealthFilter {
     /// `"starting"`
@@ -150,7 +150,7 @@ pub enum ContainerListHealthFilter {
     Unhealthy,
     /// `"none"`
     None,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -159,7 +159,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `isolation` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListIsolationFilter {
     /// `"default"`
@@ -168,7 +168,7 @@ pub enum ContainerListIsolationFilter {
     Process,
     /// `"hyperv"`
     Hyperv,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -177,7 +177,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `ContainerList`'s `status` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContainerListStatusFilter {
     /// `"created"`
@@ -194,7 +194,7 @@ pub enum ContainerListStatusFilter {
     Exited,
     /// `"dead"`
     Dead,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -519,14 +519,14 @@ impl SystemEventsFilters {
 }
 /// The values of `SystemEvents`'s `scope` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemEventsScopeFilter {
     /// `"local"`
     Local,
     /// `"swarm"`
     Swarm,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -534,7 +534,7 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `SystemEvents`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SystemEventsTypeFilter {
     /// `"container"`
@@ -557,7 +557,7 @@ pub enum SystemEventsTypeFilter {
     Secret,
     /// `"config"`
     Config,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -706,7 +706,7 @@ impl NetworkListFilters {
 }
 /// The values of `NetworkList`'s `scope` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListScopeFilter {
     /// `"swarm"`
@@ -715,7 +715,7 @@ pub enum NetworkListScopeFilter {
     Global,
     /// `"local"`
     Local,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -723,14 +723,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NetworkList`'s `type` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NetworkListTypeFilter {
     /// `"custom"`
     Custom,
     /// `"builtin"`
     Builtin,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -862,14 +862,14 @@ impl NodeListFilters {
 }
 /// The values of `NodeList`'s `membership` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListMembershipFilter {
     /// `"accepted"`
     Accepted,
     /// `"pending"`
     Pending,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -877,14 +877,14 @@ docker_engine_runtime::open_enum!(
 );
 /// The values of `NodeList`'s `role` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeListRoleFilter {
     /// `"manager"`
     Manager,
     /// `"worker"`
     Worker,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -934,14 +934,14 @@ impl ServiceListFilters {
 }
 /// The values of `ServiceList`'s `mode` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServiceListModeFilter {
     /// `"replicated"`
     Replicated,
     /// `"global"`
     Global,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
@@ -1004,7 +1004,7 @@ impl TaskListFilters {
 }
 /// The values of `TaskList`'s `desired-state` filter that this version's spec lists.
 ///
-/// Open: a value the spec does not list is sent as written, from `Other` or a string.
+/// Open: a value this version of the spec does not list is kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskListDesiredStateFilter {
     /// `"running"`
@@ -1013,7 +1013,7 @@ pub enum TaskListDesiredStateFilter {
     Shutdown,
     /// `"accepted"`
     Accepted,
-    /// A value the spec does not list.
+    /// A value the spec does not list, kept as sent.
     Other(String),
 }
 docker_engine_runtime::open_enum!(
