@@ -210,16 +210,22 @@ async fn every_filter_key_of_every_operation_is_accepted_and_filters() {
     let Some(docker) = docker() else { return };
     let mut tally = Tally::default();
     let mut made = Made::default();
-    container_list(&docker, &mut tally, &mut made).await;
-    container_prune(&docker, &mut tally, &mut made).await;
-    image_list_and_prune(&docker, &mut tally, &mut made).await;
-    volumes(&docker, &mut tally, &mut made).await;
-    networks(&docker, &mut tally, &mut made).await;
-    events(&docker, &mut tally, &mut made).await;
-    plugins(&docker, &mut tally, &mut made).await;
-    search(&docker, &mut tally).await;
-    build_prune(&docker, &mut tally).await;
-    swarm(&docker, &mut tally).await;
+    // It takes half a minute; the client sets no limit of its own on each call.
+    let checks = async {
+        container_list(&docker, &mut tally, &mut made).await;
+        container_prune(&docker, &mut tally, &mut made).await;
+        image_list_and_prune(&docker, &mut tally, &mut made).await;
+        volumes(&docker, &mut tally, &mut made).await;
+        networks(&docker, &mut tally, &mut made).await;
+        events(&docker, &mut tally, &mut made).await;
+        plugins(&docker, &mut tally, &mut made).await;
+        search(&docker, &mut tally).await;
+        build_prune(&docker, &mut tally).await;
+        swarm(&docker, &mut tally).await;
+    };
+    tokio::time::timeout(Duration::from_secs(600), checks)
+        .await
+        .expect("the filter checks end within ten minutes");
     drop(made);
 
     let offered: BTreeSet<(String, String)> = BY_OPERATION
