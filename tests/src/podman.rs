@@ -17,25 +17,36 @@ pub fn listed_name(image: &str) -> String {
 /// Runs a call that looks up every container or image (a prune, data usage), asked again while
 /// Podman trips over an object removed meanwhile. Podman 4.3 fails such a call when another test
 /// removes an object between its listing and its lookup ("... does not exist in database",
-/// "image not known"); asked again, it answers. Docker's answer is returned as it comes.
+/// "image not known"); asked again once the removal is done, it answers. The tests beside it
+/// remove dozens of objects in bursts, so it is asked again for up to a minute, pausing between
+/// attempts, and the last failure is returned with how often it was asked. Docker's answer is
+/// returned as it comes.
 pub async fn despite_concurrent_removals<T, F, Fut>(prune: F) -> docker_engine_runtime::Result<T>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = docker_engine_runtime::Result<T>>,
 {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+    const PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+    let started = std::time::Instant::now();
+    let mut attempts = 1;
     let mut report = prune().await;
-    for _ in 0..5 {
-        match &report {
-            Err(error) if server() == Server::Podman => {
-                let said = error.to_string();
-                assert!(
-                    said.contains("does not exist in database") || said.contains("image not known"),
-                    "{said}"
-                );
-                report = prune().await;
-            }
-            _ => break,
+    while let Err(error) = &report {
+        if server() != Server::Podman {
+            break;
         }
+        let said = error.to_string();
+        assert!(
+            said.contains("does not exist in database") || said.contains("image not known"),
+            "{said}"
+        );
+        if started.elapsed() > PATIENCE {
+            eprintln!("Podman still tripped over concurrent removals after {attempts} attempts in {PATIENCE:?}");
+            break;
+        }
+        tokio::time::sleep(PAUSE).await;
+        attempts += 1;
+        report = prune().await;
     }
     report
 }
