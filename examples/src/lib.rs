@@ -203,6 +203,13 @@ pub fn split_reference(reference: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The README's Rust blocks, each compiled by `cargo test --doc` against this crate's
+/// dependencies (the v1.41 crate with `mock` and `buildkit`, the Registry crate), so that what a
+/// user copies from it builds as it stands.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
+
 #[cfg(test)]
 mod tests {
     use super::*;

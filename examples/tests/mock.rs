@@ -495,7 +495,7 @@ async fn the_readmes_first_program_is_the_example_and_lists_running_containers()
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let first = readme
-        .split("```rust\n")
+        .split("```rust,no_run\n")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("the README has a Rust block");
