@@ -486,7 +486,7 @@ async fn shell_from_a_pipe_forwards_the_input_and_exits_with_the_commands_code()
     let output = run_example_with_input(env!("CARGO_BIN_EXE_shell"), &mock, &["web"], b"echo hi; exit 5\n").await;
     assert_eq!(output.status.code(), Some(5), "{}", describe_output(&output));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
-    assert_eq!(mock.server().session_problems(), Vec::<String>::new());
+    assert_eq!(mock.server().sessions_ended().await, Vec::<String>::new());
 }
 
 /// The README's first program is this example, word for word, and runs as it says.

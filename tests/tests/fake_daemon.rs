@@ -413,7 +413,7 @@ async fn a_scripted_session_takes_the_connection_over_and_checks_the_input() {
             session.output.next().await.is_none(),
             "the mock closes the session after its script"
         );
-        assert_eq!(mock.server().session_problems(), Vec::<String>::new());
+        assert_eq!(mock.server().sessions_ended().await, Vec::<String>::new());
 
         // Other input than the script expects ends the session and is reported.
         let mut session = docker.exec().start("e2").body(config).send().await.unwrap();
@@ -421,30 +421,93 @@ async fn a_scripted_session_takes_the_connection_over_and_checks_the_input() {
         session.input.write_all(b"pang\n").await.unwrap();
         assert!(session.output.next().await.is_none(), "the session ends");
         assert_eq!(
-            mock.server().session_problems(),
+            mock.server().sessions_ended().await,
             [r#"ExecStart: expected the input "ping\n", got "pang\n""#]
         );
     })
     .await
 }
 
-/// What a client saw of a short container life: create, start, wait, logs, inspect, delete.
-async fn container_session(docker: &Docker, image: &str, name: &str) -> Vec<String> {
-    let config = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sh".into(), "-c".into(), "echo out; echo err >&2; exit 4".into()]),
-        ..Default::default()
-    };
-    let id = docker
+#[tokio::test]
+async fn a_scripted_websocket_attach_sends_messages_and_checks_the_input() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.containers().attach_websocket(|request| {
+            assert_eq!(request.query("stdin"), Some("true"));
+            Ok(MockSession::script()
+                .send(Output::StdOut(Bytes::from_static(b"ready\n")))
+                .expect_input("ping\n")
+                .send(Output::StdErr(Bytes::from_static(b"pong\n")))
+                .expect_input_end())
+        });
+        let docker = mock.docker().unwrap();
+        let attach = docker
+            .containers()
+            .attach_websocket("web")
+            .stdin(true)
+            .stdout(true)
+            .stream(true);
+        let mut session = attach.send().await.unwrap();
+        assert!(!session.output.is_multiplexed());
+        let ready = session.output.next().await.unwrap().unwrap();
+        assert_eq!(ready.bytes(), "ready\n");
+        // Written in two messages, compared as one input.
+        session.input.write_all(b"pi").await.unwrap();
+        session.input.write_all(b"ng\n").await.unwrap();
+        session.input.flush().await.unwrap();
+        let pong = session.output.next().await.unwrap().unwrap();
+        assert_eq!(pong.bytes(), "pong\n", "unframed: the stream is not told apart");
+        session.input.shutdown().await.unwrap();
+        let end = session.output.next().await;
+        assert!(end.is_none(), "the script's end closes the session: {end:?}");
+        assert_eq!(mock.server().sessions_ended().await, Vec::<String>::new());
+
+        let mut session = docker
+            .containers()
+            .attach_websocket("web")
+            .stdin(true)
+            .send()
+            .await
+            .unwrap();
+        session.output.next().await.unwrap().unwrap();
+        session.input.write_all(b"pang\n").await.unwrap();
+        session.input.flush().await.unwrap();
+        assert!(session.output.next().await.is_none(), "other input ends the session");
+        assert_eq!(
+            mock.server().sessions_ended().await,
+            [r#"ContainerAttachWebsocket: expected the input "ping\n", got "pang\n""#]
+        );
+    })
+    .await
+}
+
+/// What a client saw of a short container life: create, attach (a hijacked session, input
+/// written and closed, output read to its end), start, wait, logs, inspect, delete.
+async fn container_session(docker: &Docker, image: &str, name: &str, input: &[u8]) -> Vec<String> {
+    let created = docker
         .containers()
-        .create(config)
+        .create(session_config(image))
         .name(name)
         .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+        .await;
+    let id = created.unwrap().id.unwrap();
+    let attach = docker
+        .containers()
+        .attach(&id)
+        .stream(true)
+        .stdin(true)
+        .stdout(true)
+        .stderr(true);
+    let mut attached = attach.send().await.unwrap();
     docker.containers().start(&id).send().await.unwrap();
+    attached.input.write_all(input).await.unwrap();
+    attached.input.shutdown().await.unwrap();
+    let mut attached_output = Vec::new();
+    while let Some(piece) = attached.output.next().await {
+        attached_output.push(piece.unwrap());
+    }
+    // Output of two streams comes in no fixed order between them.
+    attached_output.sort_by_key(|piece| format!("{piece:?}"));
     let waited = docker.containers().wait(&id).send().await.unwrap();
     let logs: Vec<_> = docker
         .containers()
@@ -459,6 +522,7 @@ async fn container_session(docker: &Docker, image: &str, name: &str) -> Vec<Stri
     let inspected = docker.containers().inspect(&id).send().await.unwrap();
     docker.containers().delete(&id).send().await.unwrap();
     let mut seen = vec![id, format!("waited {:?}", waited.status_code)];
+    seen.extend(attached_output.into_iter().map(|piece| format!("attached {piece:?}")));
     seen.extend(logs.into_iter().map(|piece| format!("{:?}", piece.unwrap())));
     seen.push(format!(
         "{:?} {:?}",
@@ -466,6 +530,24 @@ async fn container_session(docker: &Docker, image: &str, name: &str) -> Vec<Stri
         inspected.state.and_then(|s| s.exit_code)
     ));
     seen
+}
+
+/// A container that writes to both streams, reads a line and says what it read.
+fn session_config(image: &str) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: Some(image.into()),
+        cmd: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "echo out; echo err >&2; read line; echo \"read $line\"; exit 4".into(),
+        ]),
+        open_stdin: Some(true),
+        stdin_once: Some(true),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -480,7 +562,7 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
         let recorder = Recorder::start(&endpoint, &file).await.unwrap();
         let through_recorder =
             Docker::with_client(Client::new(recorder.endpoint(), docker_engine_v1_41::API_VERSION).unwrap());
-        let live = container_session(&through_recorder, image, &name).await;
+        let live = container_session(&through_recorder, image, &name, b"typed\n").await;
         drop(through_recorder);
         drop(recorder);
         assert_eq!(live[1], "waited Some(4)");
@@ -503,16 +585,21 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
             live.contains(&format!("StdErr({:?})", Bytes::from_static(b"err\n"))),
             "{live:?}"
         );
+        assert!(
+            live.contains(&format!("attached StdOut({:?})", Bytes::from_static(b"read typed\n"))),
+            "the attached session carried the input and its answer: {live:?}"
+        );
 
         let mock = MockDaemon::replay_in_order(&file).await.unwrap();
-        let replayed = container_session(&mock.docker().unwrap(), image, &name).await;
+        let replayed = container_session(&mock.docker().unwrap(), image, &name, b"typed\n").await;
         assert_eq!(replayed, live, "the replay answers as the daemon did");
-        mock.server().replay_outcome().unwrap();
+        mock.server().replay_outcome().await.unwrap();
         assert_eq!(
             mock.server().operations(),
             [
                 "SystemPingHead",
                 "ContainerCreate",
+                "ContainerAttach",
                 "ContainerStart",
                 "ContainerWait",
                 "ContainerLogs",
@@ -525,15 +612,15 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
         let mock = MockDaemon::replay(&file).await.unwrap();
         let docker = mock.docker().unwrap();
         docker.system().ping_head().send().await.unwrap();
-        let replayed = container_session(&docker, image, &name).await;
+        let replayed = container_session(&docker, image, &name, b"typed\n").await;
         assert_eq!(replayed, live, "the replay by content answers as the daemon did");
-        mock.server().replay_outcome().unwrap();
+        mock.server().replay_outcome().await.unwrap();
         assert_eq!(mock.server().operations()[..2], ["SystemPingHead", "SystemPingHead"]);
         let refused = docker.containers().list().send().await.unwrap_err();
         assert!(
             refused
                 .to_string()
-                .contains("request 9, GET /v1.41/containers/json, matches no recorded exchange left"),
+                .contains("request 10, GET /v1.41/containers/json, matches no recorded exchange left"),
             "{refused}"
         );
 
@@ -549,10 +636,113 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
             ),
             other => panic!("expected the replay to refuse the request, got {other:?}"),
         }
-        let outcome = mock.server().replay_outcome().unwrap_err();
+        let outcome = mock.server().replay_outcome().await.unwrap_err();
         assert!(outcome.contains("got GET /v1.41/containers/json"), "{outcome}");
         assert!(
-            outcome.contains("6 recorded exchanges were never requested"),
+            outcome.contains("7 recorded exchanges were never requested"),
+            "{outcome}"
+        );
+
+        // A session given other input than recorded ends, and the replay says so.
+        let mock = MockDaemon::replay(&file).await.unwrap();
+        let docker = mock.docker().unwrap();
+        let created = docker
+            .containers()
+            .create(session_config(image))
+            .name(&name)
+            .send()
+            .await;
+        let id = created.unwrap().id.unwrap();
+        let attach = docker
+            .containers()
+            .attach(&id)
+            .stream(true)
+            .stdin(true)
+            .stdout(true)
+            .stderr(true);
+        let mut attached = attach.send().await.unwrap();
+        attached.input.write_all(b"wrong\n").await.unwrap();
+        attached.input.shutdown().await.unwrap();
+        while attached.output.next().await.is_some() {}
+        drop(attached);
+        let outcome = mock.server().replay_outcome().await.unwrap_err();
+        assert!(
+            outcome.contains(r#"ContainerAttach: expected the input "typed\n", got "wrong\n""#),
+            "{outcome}"
+        );
+        std::fs::remove_file(&file).unwrap();
+    })
+    .await
+}
+
+/// A WebSocket attach (`/containers/{id}/attach/ws`) as a client sees it: input sent, the
+/// console read to the end, the exit code.
+async fn websocket_session(docker: &Docker, image: &str, name: &str, input: &[u8]) -> Option<(String, Option<i64>)> {
+    let created = docker
+        .containers()
+        .create(session_config(image))
+        .name(name)
+        .send()
+        .await;
+    let id = created.unwrap().id.unwrap();
+    let attach = docker
+        .containers()
+        .attach_websocket(&id)
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .stream(true);
+    let attached = attach.send().await;
+    if daemon_tests::unimplemented_on_podman(&attached) {
+        docker.containers().delete(&id).send().await.unwrap();
+        return None;
+    }
+    let mut session = attached.unwrap();
+    docker.containers().start(&id).send().await.unwrap();
+    session.input.write_all(input).await.unwrap();
+    session.input.flush().await.unwrap();
+    let console = session.output.read_all().await.unwrap();
+    let waited = docker.containers().wait(&id).send().await.unwrap();
+    docker.containers().delete(&id).send().await.unwrap();
+    Some((String::from_utf8_lossy(&console.0).into_owned(), waited.status_code))
+}
+
+#[tokio::test]
+async fn a_websocket_attach_recorded_against_the_daemon_replays_without_it() {
+    let Some(endpoint) = daemon() else { return };
+    within(async {
+        let docker = docker_at(endpoint.clone()).unwrap();
+        let image = busybox_image(&docker).await;
+        let name = unique_name("recorded-ws");
+        let file = std::env::temp_dir().join(format!("{name}.jsonl"));
+
+        let recorder = Recorder::start(&endpoint, &file).await.unwrap();
+        let through_recorder =
+            Docker::with_client(Client::new(recorder.endpoint(), docker_engine_v1_41::API_VERSION).unwrap());
+        let Some(live) = websocket_session(&through_recorder, image, &name, b"typed\n").await else {
+            return;
+        };
+        drop(through_recorder);
+        drop(recorder);
+        assert!(live.0.contains("read typed") && live.0.contains("err"), "{live:?}");
+        assert_eq!(live.1, Some(4));
+        let recording = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            recording.contains(r#"{"client_message":{"binary":"typed\n"}}"#),
+            "the session is kept message by message: {recording}"
+        );
+
+        // The client draws a new handshake key and new masks; the replay accepts them.
+        let mock = MockDaemon::replay(&file).await.unwrap();
+        let replayed = websocket_session(&mock.docker().unwrap(), image, &name, b"typed\n").await;
+        assert_eq!(replayed.as_ref(), Some(&live), "the replay answers as the daemon did");
+        mock.server().replay_outcome().await.unwrap();
+
+        let mock = MockDaemon::replay(&file).await.unwrap();
+        websocket_session(&mock.docker().unwrap(), image, &name, b"wrong\n").await;
+        let outcome = mock.server().replay_outcome().await.unwrap_err();
+        assert!(
+            outcome.contains(r#"ContainerAttachWebsocket: expected the input "typed\n", got "wrong\n""#),
             "{outcome}"
         );
         std::fs::remove_file(&file).unwrap();
@@ -575,16 +765,27 @@ fn docker_cli_installed() -> bool {
 }
 
 /// Runs the Docker CLI against `host` with `arguments`, within a minute, with a config folder
-/// of its own; its standard output, or a panic with what it printed.
+/// of its own and nothing on its standard input; its standard output, or a panic with what it
+/// printed.
 fn docker_cli(host: &str, config: &std::path::Path, arguments: &[&str]) -> String {
-    let child = daemon_tests::program_without_docker_environment("docker")
+    docker_cli_with_input(host, config, arguments, b"")
+}
+
+/// Like [`docker_cli`], with `input` written to the CLI's standard input, then closed.
+fn docker_cli_with_input(host: &str, config: &std::path::Path, arguments: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = daemon_tests::program_without_docker_environment("docker")
         .env("DOCKER_CONFIG", config)
         .args(["--host", host])
         .args(arguments)
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("the docker CLI starts");
+    let mut stdin = child.stdin.take().expect("the CLI's standard input");
+    stdin.write_all(input).expect("the CLI reads its standard input");
+    drop(stdin);
     let output = daemon_tests::wait_at_most(child, Duration::from_secs(60));
     assert!(
         output.status.success(),
@@ -747,17 +948,38 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
 
 /// The CLI's commands recorded through a `Recorder` in front of the test daemon, then run again
 /// against a replay of the recording: the same output, each command's pings and version reads
-/// answered wherever they come.
+/// answered wherever they come, and the hijacked sessions of `run --rm` and `exec` (output, and
+/// input piped to `exec -i`) played again.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
     let Some(endpoint) = daemon() else { return };
     if !docker_cli_installed() {
         return;
     }
+    let image = busybox_image(&docker_at(endpoint.clone()).unwrap()).await;
     let name = unique_name("cli-recorded");
     let file = std::env::temp_dir().join(format!("{name}.jsonl"));
     let config = std::env::temp_dir().join(&name);
     std::fs::create_dir_all(&config).unwrap();
+    let commands: Vec<(Vec<&str>, &[u8])> = vec![
+        (
+            vec!["run", "--rm", image, "sh", "-c", "echo hi; echo to-stderr >&2"],
+            b"",
+        ),
+        (vec!["run", "-d", "--name", &name, image, "sleep", "120"], b""),
+        (vec!["exec", &name, "sh", "-c", "echo from exec"], b""),
+        (vec!["exec", "-i", &name, "sh", "-c", "tr a-z A-Z"], b"piped in\n"),
+        (vec!["rm", "-f", &name], b""),
+    ];
+    let commands: Vec<(Vec<String>, Vec<u8>)> = commands
+        .into_iter()
+        .map(|(arguments, input)| (arguments.into_iter().map(str::to_owned).collect(), input.to_vec()))
+        .chain(
+            COMMANDS
+                .iter()
+                .map(|arguments| (arguments.iter().map(|a| a.to_string()).collect(), Vec::new())),
+        )
+        .collect();
     const COMMANDS: &[&[&str]] = &[
         &["version", "--format", "{{.Server.APIVersion}}"],
         &["info", "--format", "{{.ServerVersion}} {{.OSType}}"],
@@ -787,10 +1009,14 @@ async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
     ];
     let run_all = |host: String| {
         let config = config.clone();
+        let commands = commands.clone();
         tokio::task::spawn_blocking(move || {
-            COMMANDS
+            commands
                 .iter()
-                .map(|arguments| docker_cli(&host, &config, arguments))
+                .map(|(arguments, input)| {
+                    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+                    docker_cli_with_input(&host, &config, &arguments, input)
+                })
                 .collect::<Vec<_>>()
         })
     };
@@ -800,7 +1026,10 @@ async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
     };
     let live = run_all(format!("unix://{}", socket.display())).await.unwrap();
     drop(recorder);
-    assert!(live[0].trim() == "1.41" && live[1].contains("linux"), "{live:?}");
+    assert_eq!(live[0], "hi\n", "run --rm printed the container's output: {live:?}");
+    assert_eq!(live[2], "from exec\n", "{live:?}");
+    assert_eq!(live[3], "PIPED IN\n", "exec -i sent its input: {live:?}");
+    assert!(live[5].trim() == "1.41" && live[6].contains("linux"), "{live:?}");
 
     let mock = MockDaemon::replay(&file).await.unwrap();
     let docker_engine_runtime::Endpoint::Unix(socket) = mock.server().endpoint() else {
@@ -808,7 +1037,7 @@ async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
     };
     let replayed = run_all(format!("unix://{}", socket.display())).await.unwrap();
     assert_eq!(replayed, live, "the replay prints what the daemon's answers printed");
-    mock.server().replay_outcome().unwrap();
+    mock.server().replay_outcome().await.unwrap();
     std::fs::remove_file(&file).unwrap();
     std::fs::remove_dir_all(&config).unwrap();
 }

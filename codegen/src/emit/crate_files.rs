@@ -221,9 +221,7 @@ fn route_table(api: &Api) -> TokenStream {
     let routes = api.operations.iter().map(|op| {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let call = format!("{}().{}", group_accessor(&op.group), method_name(op));
-        // A WebSocket session has no answer the fake daemon can give.
-        let unanswered = matches!(op.response, Response::WebSocket).then(|| quote! { .without_mock_answer() });
-        quote! { runtime::Route::new(#id, #method, #path, #call) #unanswered, }
+        quote! { runtime::Route::new(#id, #method, #path, #call), }
     });
     let count = proc_macro2::Literal::usize_unsuffixed(api.operations.len());
     quote! {

@@ -32,10 +32,7 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
             " The answers of operations tagged `{tag}`; reached with `MockDaemon::{}()`.",
             group_accessor(tag)
         );
-        let setters = operations
-            .iter()
-            .filter(|op| !matches!(op.response, Response::WebSocket))
-            .map(|op| answer_setter(op));
+        let setters = operations.iter().map(|op| answer_setter(op));
         quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, Copy)]
@@ -170,8 +167,16 @@ fn answer_setter(op: &Operation) -> TokenStream {
             quote! { mock::path_stat_answer },
             "",
         ),
-        Response::WebSocket => unreachable!("no setter is written for a WebSocket session"),
+        Response::WebSocket => (
+            quote! { mock::MockSession },
+            quote! { mock::websocket_session_answer },
+            "\n\nThe session is played over a WebSocket, as dockerd serves it: each output piece \
+             one binary message, never multiplexed, and input compared by payload, however the \
+             client divides it into messages (the `websocket` feature).",
+        ),
     };
+    // The WebSocket side of the fake daemon is compiled with the client's.
+    let feature = matches!(op.response, Response::WebSocket).then(|| quote! { #[cfg(feature = "websocket")] });
     let doc = format!(
         " Sets the answer to `{} {}` (`{}`).{}",
         op.method,
@@ -182,6 +187,7 @@ fn answer_setter(op: &Operation) -> TokenStream {
     let docs = doc.split('\n').map(|line| quote! { #[doc = #line] });
     quote! {
         #(#docs)*
+        #feature
         pub fn #method(
             &self,
             respond: impl Fn(MockRequest<#body_type>) -> Result<#answer_type, MockError> + Send + Sync + 'static,

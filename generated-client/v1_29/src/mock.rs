@@ -440,6 +440,23 @@ impl ContainersMock<'_> {
             );
         self
     }
+    /// Sets the answer to `GET /containers/{id}/attach/ws` (`ContainerAttachWebsocket`).
+    ///
+    /// The session is played over a WebSocket, as dockerd serves it: each output piece one binary message, never multiplexed, and input compared by payload, however the client divides it into messages (the `websocket` feature).
+    #[cfg(feature = "websocket")]
+    pub fn attach_websocket(
+        &self,
+        respond: impl Fn(
+            MockRequest<()>,
+        ) -> Result<mock::MockSession, MockError> + Send + Sync + 'static,
+    ) -> &Self {
+        self.server
+            .set(
+                "ContainerAttachWebsocket",
+                mock::handler(mock::no_body, mock::websocket_session_answer, respond),
+            );
+        self
+    }
     /// Sets the answer to `POST /containers/{id}/wait` (`ContainerWait`).
     pub fn wait(
         &self,

@@ -142,12 +142,11 @@ pub const ROUTES: &[runtime::Route] = &[
         "containers().attach",
     ),
     runtime::Route::new(
-            "ContainerAttachWebsocket",
-            "GET",
-            "/containers/{id}/attach/ws",
-            "containers().attach_websocket",
-        )
-        .without_mock_answer(),
+        "ContainerAttachWebsocket",
+        "GET",
+        "/containers/{id}/attach/ws",
+        "containers().attach_websocket",
+    ),
     runtime::Route::new(
         "ContainerWait",
         "POST",

@@ -13,8 +13,6 @@ pub struct Route {
     /// How the crate's client reaches it, e.g. `containers().inspect`; the fake daemon's setter
     /// of its answer has the same path.
     pub call: &'static str,
-    /// Whether the fake daemon can be given an answer for it (not for a WebSocket session).
-    pub mock_answers: bool,
 }
 
 impl Route {
@@ -26,15 +24,6 @@ impl Route {
             method,
             path,
             call,
-            mock_answers: true,
-        }
-    }
-
-    /// The route of an operation the fake daemon cannot answer.
-    pub const fn without_mock_answer(self) -> Route {
-        Route {
-            mock_answers: false,
-            ..self
         }
     }
 }
@@ -63,14 +52,12 @@ mod tests {
             "GET",
             "/containers/{id}/attach/ws",
             "containers().attach_websocket",
-        )
-        .without_mock_answer(),
+        ),
     ];
     const OPERATIONS: &[&str] = &operation_ids::<2>(ROUTES);
 
     #[test]
     fn the_operation_list_is_read_from_the_routes() {
         assert_eq!(OPERATIONS, ["ContainerList", "ContainerAttachWebsocket"]);
-        assert!(ROUTES[0].mock_answers && !ROUTES[1].mock_answers);
     }
 }

@@ -40,6 +40,11 @@ where
             // The daemon refused the upgrade with an ordinary answer: its status and message.
             tungstenite::Error::Http(response) => {
                 let body = response.body().clone().unwrap_or_default();
+                let chunked = response
+                    .headers()
+                    .get(http::header::TRANSFER_ENCODING)
+                    .is_some_and(|encoding| encoding.as_bytes().eq_ignore_ascii_case(b"chunked"));
+                let body = if chunked { dechunk(&body) } else { body };
                 status_error(operation, response.status(), daemon_message(&body), version)
             }
             other => Error::Transport {
@@ -75,6 +80,27 @@ where
     })
 }
 
+/// The payload of a chunked body, as far as it was read; bytes that are not chunks are kept as
+/// they are, so that the daemon's words reach the error either way.
+fn dechunk(raw: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    let mut rest = raw;
+    while let Ok(httparse::Status::Complete((header, size))) = httparse::parse_chunk_size(rest) {
+        if size == 0 {
+            return payload;
+        }
+        let chunk = &rest[header..];
+        let size = usize::try_from(size).unwrap_or(usize::MAX).min(chunk.len());
+        payload.extend_from_slice(&chunk[..size]);
+        rest = chunk[size..].strip_prefix(b"\r\n").unwrap_or(&chunk[size..]);
+    }
+    if payload.is_empty() {
+        raw.to_vec()
+    } else {
+        payload
+    }
+}
+
 /// Writes bytes as binary messages; shutting it down sends the close handshake.
 struct MessageWriter<S> {
     sink: SplitSink<WebSocketStream<S>, Message>,
@@ -102,5 +128,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MessageWriter<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.sink).poll_close(cx).map_err(io_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dechunk;
+
+    #[test]
+    fn a_refusals_chunked_body_is_read_as_its_payload() {
+        assert_eq!(dechunk(b"A\r\nNot Found\n\r\n0\r\n\r\n"), b"Not Found\n");
+        assert_eq!(
+            dechunk(b"4\r\nNot \r\n6\r\nFound\n\r\n"),
+            b"Not Found\n",
+            "cut before the end"
+        );
+        assert_eq!(dechunk(b"page not found"), b"page not found", "not chunks");
     }
 }

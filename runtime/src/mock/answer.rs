@@ -186,10 +186,16 @@ pub struct MockSession {
 #[derive(Debug, Clone)]
 pub(super) enum SessionStep {
     Send(Output),
+    /// Bytes sent as they are, framed already (a replayed session).
+    Raw(Bytes),
+    /// A replayed WebSocket message, of its recorded kind.
+    Message(super::record::WebSocketMessage),
     /// Exactly these bytes from the client.
     Expect(Bytes),
     /// The client closing its side.
     ExpectEnd,
+    /// The daemon closing its side, the client's still open.
+    CloseOutput,
 }
 
 impl MockSession {
@@ -258,6 +264,9 @@ pub(super) enum Payload {
     Chunks(BoxStream<'static, Bytes>),
     /// The connection taken over, then these steps.
     Session(Vec<SessionStep>, bool),
+    /// The connection taken over as a WebSocket, then these steps, a message each.
+    #[cfg(feature = "websocket")]
+    WebSocket(Vec<SessionStep>),
 }
 
 impl Reply {
@@ -414,7 +423,11 @@ pub fn session_answer(session: MockSession) -> Reply {
             .into_iter()
             .filter_map(|step| match step {
                 SessionStep::Send(piece) => Some(piece),
-                SessionStep::Expect(_) | SessionStep::ExpectEnd => None,
+                SessionStep::Raw(_)
+                | SessionStep::Message(_)
+                | SessionStep::Expect(_)
+                | SessionStep::ExpectEnd
+                | SessionStep::CloseOutput => None,
             })
             .collect();
         return output_answer(pieces.into());
@@ -427,6 +440,21 @@ pub fn session_answer(session: MockSession) -> Reply {
             ("Upgrade".into(), "tcp".into()),
         ],
         payload: Payload::Session(session.steps, session.tty),
+    }
+}
+
+/// The answer to a WebSocket attach: the handshake (its `Sec-WebSocket-Accept` added for the
+/// request's key when it is sent), then the session's steps as messages: each output piece one
+/// binary message, unframed (dockerd never multiplexes a WebSocket), input compared by payload.
+#[cfg(feature = "websocket")]
+pub fn websocket_session_answer(session: MockSession) -> Reply {
+    Reply {
+        status: StatusCode::SWITCHING_PROTOCOLS,
+        headers: vec![
+            ("Connection".into(), "Upgrade".into()),
+            ("Upgrade".into(), "websocket".into()),
+        ],
+        payload: Payload::WebSocket(session.steps),
     }
 }
 

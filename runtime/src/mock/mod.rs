@@ -7,6 +7,8 @@
 
 mod answer;
 mod record;
+#[cfg(feature = "websocket")]
+mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -23,13 +25,15 @@ use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+#[cfg(feature = "websocket")]
+pub use answer::websocket_session_answer;
 pub use answer::{
     bytes_answer, bytes_body, empty_answer, handler, json_answer, json_body, json_stream_answer, no_body,
     output_answer, path_stat_answer, session_answer, text_answer, Handler, MockError, MockRequest, MockSession,
     MockStream, RawRequest, Reply,
 };
 pub use bytes::Bytes;
-pub use record::{read_recording, Content, Exchange, Recorder};
+pub use record::{read_recording, Content, Exchange, Recorder, SessionEvent, WebSocketMessage};
 
 pub use crate::client::Route;
 use crate::transport::Endpoint;
@@ -63,6 +67,8 @@ struct State {
     script: Option<Mutex<record::Script>>,
     /// What went wrong in scripted sessions.
     session_problems: Mutex<Vec<String>>,
+    /// Sessions taken over and not yet played to their end.
+    sessions_playing: AtomicUsize,
 }
 
 /// Where a mock server listens.
@@ -114,7 +120,8 @@ impl MockServer {
         Self::serve(routes, api_version, Some(Mutex::new(script)), unix_listener()?)
     }
 
-    /// Like [`MockServer::replay`], but each request must be the one recorded next.
+    /// Like [`MockServer::replay`], but each request must be the one that arrived next when it
+    /// was recorded (lines are sorted by their arrival order, not as written).
     pub async fn replay_in_order(
         routes: &'static [Route],
         api_version: &str,
@@ -151,6 +158,7 @@ impl MockServer {
             ),
             script,
             session_problems: Mutex::new(Vec::new()),
+            sessions_playing: AtomicUsize::new(0),
         });
         let served = state.clone();
         let accepting = tokio::spawn(accept(listener, move |request| serve(served.clone(), request)));
@@ -161,16 +169,19 @@ impl MockServer {
         })
     }
 
-    /// For a replaying server: whether every request matched the recording, every recorded
-    /// exchange was requested (pings and version reads aside, in a replay by content), and none
-    /// was a hijacked session, which a recording cannot play; otherwise what went wrong, request
-    /// by request.
-    pub fn replay_outcome(&self) -> Result<(), String> {
+    /// For a replaying server, once the sessions it plays have ended (waiting up to
+    /// [`SESSION_END_LIMIT`] for them): whether every request matched the recording, every
+    /// recorded exchange was requested (pings and version reads aside, in a replay by content),
+    /// and every hijacked session got from the client what it sent in the recording; otherwise
+    /// what went wrong, request by request.
+    pub async fn replay_outcome(&self) -> Result<(), String> {
         let Some(script) = &self.state.script else {
             return Err("this mock server is not replaying a recording".into());
         };
+        let session_problems = self.sessions_ended().await;
         let script = script.lock().expect("replay script");
         let mut problems = script.mismatches.clone();
+        problems.extend(session_problems);
         if script.remaining() > 0 {
             problems.push(format!(
                 "{} recorded exchanges were never requested",
@@ -187,6 +198,23 @@ impl MockServer {
     /// What went wrong in scripted sessions so far: input other than expected, or none.
     pub fn session_problems(&self) -> Vec<String> {
         self.state.session_problems.lock().expect("session problems").clone()
+    }
+
+    /// Waits until every session taken over has ended, up to [`SESSION_END_LIMIT`], and gives
+    /// what went wrong in them, as [`MockServer::session_problems`] does, with sessions still
+    /// playing then reported too. A session's problem is kept just after the mock closes its
+    /// connection, so a test that has seen the end asks this rather than `session_problems`.
+    pub async fn sessions_ended(&self) -> Vec<String> {
+        let started = std::time::Instant::now();
+        while self.state.sessions_playing.load(Ordering::SeqCst) > 0 && started.elapsed() < SESSION_END_LIMIT {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut problems = self.session_problems();
+        let playing = self.state.sessions_playing.load(Ordering::SeqCst);
+        if playing > 0 {
+            problems.push(format!("{playing} sessions had not ended after {SESSION_END_LIMIT:?}"));
+        }
+        problems
     }
 
     /// Where clients reach it.
@@ -324,6 +352,8 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
     let taken_over = hyper::upgrade::on(&mut request);
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    #[cfg(feature = "websocket")]
+    let websocket_key = parts.headers.get("sec-websocket-key").cloned();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().map(decode_query).unwrap_or_default();
     let api_version = state.api_version.lock().expect("mock version").clone();
@@ -345,7 +375,7 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
             parts.uri.query().unwrap_or_default(),
             &body,
         );
-        replayed(answer)
+        replayed(answer, &state.session_problems)
     } else if let Some(too_old) = requested_version.filter(|v| newer(&minimum_version, v)) {
         let refusal = Reply::error(&MockError::bad_request(format!(
             "client version {too_old} is too old. Minimum supported API version is {minimum_version}, please \
@@ -379,6 +409,8 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
     } else {
         Reply::error(&MockError::not_found("page not found"))
     };
+    #[cfg(feature = "websocket")]
+    let reply = websocket::accept(reply, websocket_key.as_ref());
     let mut response = http::Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         response = response.header(name, value);
@@ -404,22 +436,15 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
         Payload::Whole(bytes) => UnsyncBoxBody::new(Full::new(bytes)),
         Payload::Chunks(chunks) => UnsyncBoxBody::new(StreamBody::new(chunks.map(|chunk| Ok(Frame::data(chunk))))),
         Payload::Session(steps, tty) => {
-            let operation = operation.unwrap_or("a session");
-            tokio::spawn(async move {
-                let problem = match tokio::time::timeout(SESSION_LIMIT, taken_over).await {
-                    Ok(Ok(connection)) => play(TokioIo::new(connection), steps, tty).await.err(),
-                    Ok(Err(e)) => Some(format!("the client did not take the connection over: {e}")),
-                    Err(_) => Some(format!(
-                        "the client did not take the connection over within {SESSION_LIMIT:?}"
-                    )),
-                };
-                if let Some(problem) = problem {
-                    state
-                        .session_problems
-                        .lock()
-                        .expect("session problems")
-                        .push(format!("{operation}: {problem}"));
-                }
+            play_when_taken_over(state, operation, taken_over, move |connection| {
+                play(connection, steps, tty)
+            });
+            UnsyncBoxBody::new(Full::new(Bytes::new()))
+        }
+        #[cfg(feature = "websocket")]
+        Payload::WebSocket(steps) => {
+            play_when_taken_over(state, operation, taken_over, move |connection| {
+                websocket::play(connection, steps)
             });
             UnsyncBoxBody::new(Full::new(Bytes::new()))
         }
@@ -427,8 +452,44 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
     response.body(body).expect("mock response")
 }
 
+/// Plays a session once the client has taken the connection over, in a task of its own; what
+/// goes wrong is kept for [`MockServer::session_problems`].
+fn play_when_taken_over<P, F>(
+    state: Arc<State>,
+    operation: Option<&'static str>,
+    taken_over: hyper::upgrade::OnUpgrade,
+    play: P,
+) where
+    P: FnOnce(TokioIo<hyper::upgrade::Upgraded>) -> F + Send + 'static,
+    F: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let operation = operation.unwrap_or("a session");
+    state.sessions_playing.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        let problem = match tokio::time::timeout(SESSION_LIMIT, taken_over).await {
+            Ok(Ok(connection)) => play(TokioIo::new(connection)).await.err(),
+            Ok(Err(e)) => Some(format!("the client did not take the connection over: {e}")),
+            Err(_) => Some(format!(
+                "the client did not take the connection over within {SESSION_LIMIT:?}"
+            )),
+        };
+        if let Some(problem) = problem {
+            state
+                .session_problems
+                .lock()
+                .expect("session problems")
+                .push(format!("{operation}: {problem}"));
+        }
+        state.sessions_playing.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
 /// The longest a scripted session waits for the client at any step.
 const SESSION_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long [`MockServer::replay_outcome`] waits for replayed sessions still playing: a client
+/// that has finished has closed its connections, which ends them at once.
+pub const SESSION_END_LIMIT: Duration = Duration::from_secs(10);
 
 /// Plays a scripted session on the taken-over connection, then closes it.
 async fn play<C: AsyncRead + AsyncWrite + Unpin>(
@@ -440,12 +501,18 @@ async fn play<C: AsyncRead + AsyncWrite + Unpin>(
         match step {
             SessionStep::Send(piece) => {
                 let bytes = if tty { piece.bytes().clone() } else { frame(piece) };
-                connection
-                    .write_all(&bytes)
-                    .await
-                    .map_err(|e| format!("sending output: {e}"))?;
-                connection.flush().await.map_err(|e| format!("sending output: {e}"))?;
+                send(&mut connection, &bytes).await?;
             }
+            SessionStep::Raw(bytes) => send(&mut connection, &bytes).await?,
+            SessionStep::Message(message) => {
+                return Err(format!(
+                    "the recording has a WebSocket message ({message:?}) in a session that is not a WebSocket"
+                ))
+            }
+            SessionStep::CloseOutput => connection
+                .shutdown()
+                .await
+                .map_err(|e| format!("closing the output: {e}"))?,
             SessionStep::Expect(expected) => {
                 let mut received = vec![0; expected.len()];
                 let read = tokio::time::timeout(SESSION_LIMIT, connection.read_exact(&mut received)).await;
@@ -492,26 +559,72 @@ async fn play<C: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
+async fn send<C: AsyncWrite + Unpin>(connection: &mut C, bytes: &[u8]) -> Result<(), String> {
+    connection
+        .write_all(bytes)
+        .await
+        .map_err(|e| format!("sending output: {e}"))?;
+    connection.flush().await.map_err(|e| format!("sending output: {e}"))
+}
+
 /// A recorded answer, or the 500 that tells the client its request was not the one recorded.
-fn replayed(answer: Result<Exchange, String>) -> Reply {
+/// What makes a recorded answer unplayable (bytes that do not decode, a WebSocket session without
+/// the feature that plays it) is also kept in `problems`.
+fn replayed(answer: Result<Exchange, String>, problems: &Mutex<Vec<String>>) -> Reply {
     let exchange = match answer {
         Ok(exchange) => exchange,
         Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
     };
-    let chunks: Result<Vec<Bytes>, String> = exchange.chunks.iter().map(Content::bytes).collect();
-    let chunks = match chunks {
-        Ok(chunks) => chunks,
-        Err(message) => return Reply::error(&MockError::server_error(format!("replay: {message}"))),
-    };
-    let payload = match <[Bytes; 1]>::try_from(chunks) {
-        Ok([whole]) => Payload::Whole(whole),
-        Err(chunks) => Payload::Chunks(futures_util::stream::iter(chunks).boxed()),
-    };
-    Reply {
-        status: StatusCode::from_u16(exchange.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        headers: exchange.headers,
-        payload,
+    let what = format!("{} {}", exchange.method, exchange.path);
+    match replayed_exchange(exchange) {
+        Ok(reply) => reply,
+        Err(message) => {
+            let message = format!("replay of {what}: {message}");
+            problems.lock().expect("session problems").push(message.clone());
+            Reply::error(&MockError::server_error(message))
+        }
     }
+}
+
+fn replayed_exchange(exchange: Exchange) -> Result<Reply, String> {
+    let chunks = exchange
+        .chunks
+        .iter()
+        .map(Content::bytes)
+        .collect::<Result<Vec<Bytes>, String>>()?;
+    let mut headers = exchange.headers;
+    let payload = if exchange.status == 101 && !exchange.session.is_empty() {
+        let steps = record::session_steps(&exchange.session)?;
+        // The recorder drops the connection's own headers; an upgrade needs this one back.
+        headers.push(("Connection".into(), "Upgrade".into()));
+        if record::is_websocket(&headers) {
+            // Accepted anew for the key this client sent, not the recorded one.
+            headers.retain(|(name, _)| !name.eq_ignore_ascii_case("sec-websocket-accept"));
+            websocket_payload(steps)?
+        } else {
+            Payload::Session(steps, false)
+        }
+    } else {
+        match <[Bytes; 1]>::try_from(chunks) {
+            Ok([whole]) => Payload::Whole(whole),
+            Err(chunks) => Payload::Chunks(futures_util::stream::iter(chunks).boxed()),
+        }
+    };
+    Ok(Reply {
+        status: StatusCode::from_u16(exchange.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        headers,
+        payload,
+    })
+}
+
+#[cfg(feature = "websocket")]
+fn websocket_payload(steps: Vec<answer::SessionStep>) -> Result<Payload, String> {
+    Ok(Payload::WebSocket(steps))
+}
+
+#[cfg(not(feature = "websocket"))]
+fn websocket_payload(_: Vec<answer::SessionStep>) -> Result<Payload, String> {
+    Err("a WebSocket session replays only with the runtime's `websocket` feature".into())
 }
 
 /// The headers dockerd 20.10 sends on every answer of a route it serves.
@@ -545,13 +658,6 @@ fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_vers
             "Arch": "amd64",
             "Components": [{"Name": "Engine", "Version": "mock", "Details": {"ApiVersion": api_version}}],
         })),
-        _ if !route.mock_answers => Reply::error(&MockError::new(
-            501,
-            format!(
-                "the fake daemon cannot answer {} (a WebSocket session has no setter)",
-                route.operation
-            ),
-        )),
         _ => Reply::error(&MockError::new(
             501,
             format!(

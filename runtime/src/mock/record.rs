@@ -1,7 +1,8 @@
 //! Record and replay: a [`Recorder`] stands between a client and a real daemon, passing every
 //! exchange on and writing it to a file, one JSON line each (request, status, headers, body
-//! chunks; no timing); a mock server started with [`super::MockServer::replay`] answers the same
-//! requests in the same order from that file, and reports any request that differs.
+//! chunks, and for a hijacked session what each side wrote, in the order the recorder saw it; no
+//! timing); a mock server started with [`super::MockServer::replay`] answers the same requests
+//! from that file, plays the sessions again, and reports any request or input that differs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,11 @@ const DROPPED_HEADERS: [&str; 5] = [
 /// One request and its answer, as a line of a recording.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exchange {
+    /// Where the request came among those the recorder received, from 1. Lines are written as
+    /// exchanges end, so a stream or session asked for early comes after those it outlived;
+    /// [`read_recording`] puts them back in the order they were asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
     pub method: String,
     /// The path as sent, with its version prefix.
     pub path: String,
@@ -51,6 +57,41 @@ pub struct Exchange {
     /// client left.
     #[serde(default)]
     pub chunks: Vec<Content>,
+    /// For a hijacked session (`101`, attach and exec start), what went through the taken-over
+    /// connection after the upgrade.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session: Vec<SessionEvent>,
+}
+
+/// One thing that happened on a hijacked session's connection, as the recorder saw it: bytes one
+/// side wrote (the daemon's as it framed them), a WebSocket message, or one side closing its half
+/// (for a WebSocket, its close message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEvent {
+    Client(Content),
+    Daemon(Content),
+    ClientMessage(WebSocketMessage),
+    DaemonMessage(WebSocketMessage),
+    ClientClosed,
+    DaemonClosed,
+}
+
+/// A WebSocket message's kind and payload (dockerd sends text before API 1.28, binary from it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebSocketMessage {
+    Text(String),
+    Binary(Content),
+}
+
+impl WebSocketMessage {
+    fn payload(&self) -> Result<Bytes, String> {
+        match self {
+            WebSocketMessage::Text(text) => Ok(Bytes::from(text.clone())),
+            WebSocketMessage::Binary(content) => content.bytes(),
+        }
+    }
 }
 
 /// Bytes as text when they are UTF-8, else as base64, so a recording of JSON stays readable.
@@ -66,7 +107,7 @@ pub enum Content {
 }
 
 impl Content {
-    fn of(bytes: &[u8]) -> Content {
+    pub(super) fn of(bytes: &[u8]) -> Content {
         use base64::Engine;
         match std::str::from_utf8(bytes) {
             Ok("") => Content::Empty,
@@ -95,11 +136,13 @@ impl Content {
     }
 }
 
-/// Reads a recording: one exchange per line. A line that does not decode is an error naming its
-/// number.
+/// Reads a recording: one exchange per line, returned in the order the requests were received
+/// (lines without a sequence number, as a hand-written recording may have, in the file's order).
+/// A line that does not decode is an error naming its number.
 pub fn read_recording(file: &Path) -> std::io::Result<Vec<Exchange>> {
     let text = std::fs::read_to_string(file)?;
-    text.lines()
+    let mut exchanges = text
+        .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| {
@@ -110,7 +153,9 @@ pub fn read_recording(file: &Path) -> std::io::Result<Vec<Exchange>> {
                 )
             })
         })
-        .collect()
+        .collect::<std::io::Result<Vec<Exchange>>>()?;
+    exchanges.sort_by_key(|exchange| exchange.sequence);
+    Ok(exchanges)
 }
 
 /// A proxy in front of a daemon that records every exchange passing through it.
@@ -128,13 +173,15 @@ impl std::fmt::Debug for Recorder {
 struct Recording {
     daemon: Connector,
     file: Mutex<std::fs::File>,
+    /// Requests received so far.
+    received: std::sync::atomic::AtomicU64,
 }
 
 impl Recorder {
     /// Listens on a new Unix socket, passing requests on to `daemon` (any endpoint the client
-    /// supports) and appending each exchange to `file`, created or emptied first. Must be called
-    /// within a tokio runtime. Hijacked sessions pass through, but only their upgrade answer is
-    /// recorded.
+    /// supports) and appending each exchange to `file`, created or emptied first, once it has
+    /// ended: a stream or a hijacked session after its last byte, so lines follow the order in
+    /// which exchanges ended. Must be called within a tokio runtime.
     pub async fn start(daemon: &Endpoint, file: &Path) -> crate::error::Result<Recorder> {
         let daemon = Connector::new(daemon, Duration::from_secs(10))?;
         let io_error = |e: std::io::Error| crate::error::Error::Config(format!("{}: {e}", file.display()));
@@ -144,6 +191,7 @@ impl Recorder {
         let recording = Arc::new(Recording {
             daemon,
             file: Mutex::new(file),
+            received: std::sync::atomic::AtomicU64::new(0),
         });
         let listener = super::Listener::Unix(listener, socket.clone());
         let accepting = tokio::spawn(super::accept(listener, move |request| {
@@ -184,10 +232,12 @@ async fn pass_on(
     recording: Arc<Recording>,
     mut request: http::Request<hyper::body::Incoming>,
 ) -> http::Response<ReplyBody> {
+    let sequence = recording.received.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
     let client_side = hyper::upgrade::on(&mut request);
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let mut exchange = Exchange {
+        sequence: Some(sequence),
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
@@ -195,6 +245,7 @@ async fn pass_on(
         status: 502,
         headers: Vec::new(),
         chunks: Vec::new(),
+        session: Vec::new(),
     };
     let mut response = match forward(&recording.daemon, parts, body).await {
         Ok(response) => response,
@@ -207,15 +258,8 @@ async fn pass_on(
                 .expect("recorder response");
         }
     };
-    if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-        // A hijacked session: the two connections are joined once both sides have switched.
-        let daemon_side = hyper::upgrade::on(&mut response);
-        tokio::spawn(async move {
-            if let (Ok(client), Ok(daemon)) = (client_side.await, daemon_side.await) {
-                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(daemon)).await;
-            }
-        });
-    }
+    let hijacked = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
+    let daemon_side = hijacked.then(|| hyper::upgrade::on(&mut response));
     let (parts, body) = response.into_parts();
     exchange.status = parts.status.as_u16();
     exchange.headers = parts
@@ -224,7 +268,35 @@ async fn pass_on(
         .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.as_str()))
         .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
         .collect();
-    let pending = Pending { exchange, recording };
+    let mut pending = Pending { exchange, recording };
+    // The body passes through unchanged, so its length, where the daemon gave one, holds.
+    let mut reply = http::Response::builder().status(parts.status);
+    for (name, value) in &parts.headers {
+        if name != http::header::TRANSFER_ENCODING {
+            reply = reply.header(name, value);
+        }
+    }
+    if let Some(daemon_side) = daemon_side {
+        // The two connections are joined once both sides have switched; the exchange is written
+        // when the session ends, with what went through it.
+        let websocket = is_websocket(&pending.exchange.headers);
+        tokio::spawn(async move {
+            // Nothing went through a failed upgrade: the transcript stays empty, which a replay
+            // reports.
+            if let (Ok(client), Ok(daemon)) = (client_side.await, daemon_side.await) {
+                let (client, daemon) = (TokioIo::new(client), TokioIo::new(daemon));
+                pending.exchange.session = match websocket {
+                    #[cfg(feature = "websocket")]
+                    true => super::websocket::relay(client, daemon).await,
+                    _ => relay(client, daemon).await,
+                };
+            }
+            drop(pending);
+        });
+        return reply
+            .body(UnsyncBoxBody::new(Full::new(Bytes::new())))
+            .expect("recorder response");
+    }
     let frames = futures_util::stream::unfold((body, pending), |(mut body, mut pending)| async move {
         loop {
             match body.frame().await? {
@@ -240,15 +312,111 @@ async fn pass_on(
             }
         }
     });
-    let mut reply = http::Response::builder().status(parts.status);
-    for (name, value) in &parts.headers {
-        if name != http::header::TRANSFER_ENCODING && name != http::header::CONTENT_LENGTH {
-            reply = reply.header(name, value);
-        }
-    }
     reply
         .body(UnsyncBoxBody::new(StreamBody::new(frames.boxed())))
         .expect("recorder response")
+}
+
+/// Passes a hijacked session's bytes both ways until both sides have closed, each side's close
+/// passed on as a half-close, as the daemon and clients use it (the client's end of input). What
+/// each side wrote is noted before it is passed on, so the transcript keeps cause before effect.
+async fn relay<C, D>(client: C, daemon: D) -> Vec<SessionEvent>
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    D: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    let transcript = Mutex::new(Vec::new());
+    let (mut client_read, mut client_write) = tokio::io::split(client);
+    let (mut daemon_read, mut daemon_write) = tokio::io::split(daemon);
+    let up = pump(
+        &mut client_read,
+        &mut daemon_write,
+        &transcript,
+        SessionEvent::Client,
+        SessionEvent::ClientClosed,
+    );
+    let down = pump(
+        &mut daemon_read,
+        &mut client_write,
+        &transcript,
+        SessionEvent::Daemon,
+        SessionEvent::DaemonClosed,
+    );
+    tokio::join!(up, down);
+    transcript.into_inner().expect("session transcript")
+}
+
+/// Copies one direction of a session, noting each read in the transcript.
+async fn pump(
+    from: &mut (impl tokio::io::AsyncRead + Unpin),
+    to: &mut (impl tokio::io::AsyncWrite + Unpin),
+    transcript: &Mutex<Vec<SessionEvent>>,
+    wrote: fn(Content) -> SessionEvent,
+    closed: SessionEvent,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => &buffer[..read],
+        };
+        transcript
+            .lock()
+            .expect("session transcript")
+            .push(wrote(Content::of(read)));
+        if to.write_all(read).await.is_err() {
+            break;
+        }
+    }
+    transcript.lock().expect("session transcript").push(closed);
+    let _ = to.shutdown().await;
+}
+
+/// Whether an answer's headers upgrade to a WebSocket (`Upgrade: websocket`).
+pub(super) fn is_websocket(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(name, value)| name.eq_ignore_ascii_case("upgrade") && value.eq_ignore_ascii_case("websocket"))
+}
+
+/// The steps that play a recorded session again: the daemon's bytes (or messages) sent as they
+/// were, the client's expected (consecutive writes as one, since a client may write them in
+/// other pieces), each side's close where it came.
+pub(super) fn session_steps(transcript: &[SessionEvent]) -> Result<Vec<super::answer::SessionStep>, String> {
+    use super::answer::SessionStep;
+    let mut steps = Vec::new();
+    for event in transcript {
+        let from_client = match event {
+            SessionEvent::Daemon(content) => {
+                steps.push(SessionStep::Raw(content.bytes()?));
+                continue;
+            }
+            SessionEvent::DaemonMessage(message) => {
+                steps.push(SessionStep::Message(message.clone()));
+                continue;
+            }
+            SessionEvent::ClientClosed => {
+                steps.push(SessionStep::ExpectEnd);
+                continue;
+            }
+            SessionEvent::DaemonClosed => {
+                steps.push(SessionStep::CloseOutput);
+                continue;
+            }
+            SessionEvent::Client(content) => content.bytes()?,
+            SessionEvent::ClientMessage(message) => message.payload()?,
+        };
+        match steps.last_mut() {
+            Some(SessionStep::Expect(expected)) => {
+                let mut joined = expected.to_vec();
+                joined.extend_from_slice(&from_client);
+                *expected = Bytes::from(joined);
+            }
+            _ => steps.push(SessionStep::Expect(from_client)),
+        }
+    }
+    Ok(steps)
 }
 
 /// Sends the request to the daemon on a connection of its own.
@@ -354,10 +522,10 @@ impl Script {
                 self.used[at] = true;
                 self.answered += 1;
                 let exchange = self.exchanges[at].clone();
-                if exchange.status == 101 {
+                if exchange.status == 101 && exchange.session.is_empty() {
                     self.mismatches.push(format!(
                         "request {number}, {method} {path}, took the connection over in the recording, \
-                         which keeps only the upgrade: the session cannot be replayed"
+                         which holds nothing of the session: it cannot be replayed"
                     ));
                 }
                 Ok(exchange)
@@ -407,6 +575,7 @@ mod tests {
 
     fn exchange(method: &str, path: &str, query: &str, body: &str) -> Exchange {
         Exchange {
+            sequence: None,
             method: method.into(),
             path: path.into(),
             query: query.into(),
@@ -414,6 +583,7 @@ mod tests {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             chunks: vec![Content::of(b"{}")],
+            session: Vec::new(),
         }
     }
 
@@ -438,7 +608,99 @@ mod tests {
         );
         std::fs::write(&file, format!("{line}\n")).unwrap();
         assert_eq!(read_recording(&file).unwrap(), [exchange("GET", "/v1.41/x", "", "")]);
+        // Written as they ended, read as they were asked for.
+        let numbered = |sequence, path| {
+            let mut exchange = exchange("GET", path, "", "");
+            exchange.sequence = Some(sequence);
+            serde_json::to_string(&exchange).unwrap()
+        };
+        let (attach, start) = (numbered(2, "/v1.41/attach"), numbered(3, "/v1.41/start"));
+        std::fs::write(&file, format!("{}\n{start}\n{attach}\n", numbered(1, "/_ping"))).unwrap();
+        let paths: Vec<String> = read_recording(&file).unwrap().into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["/_ping", "/v1.41/attach", "/v1.41/start"]);
         std::fs::remove_file(&file).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_relayed_session_keeps_each_sides_bytes_and_closes_in_order() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut client, client_side) = tokio::io::duplex(64);
+        let (daemon_side, mut daemon) = tokio::io::duplex(64);
+        let relaying = tokio::spawn(relay(client_side, daemon_side));
+        client.write_all(b"ls\n").await.unwrap();
+        let mut read = [0; 3];
+        daemon.read_exact(&mut read).await.unwrap();
+        assert_eq!(&read, b"ls\n");
+        daemon.write_all(b"\x01\0\0\0\0\0\0\x02a\n").await.unwrap();
+        let mut framed = [0; 10];
+        client.read_exact(&mut framed).await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        daemon.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty(), "the client's close reaches the daemon");
+        daemon.write_all(&[0xff]).await.unwrap();
+        drop(daemon);
+        client.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, [0xff], "output after the client's close still arrives");
+        let transcript = tokio::time::timeout(Duration::from_secs(5), relaying)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            transcript,
+            [
+                SessionEvent::Client(Content::Text("ls\n".into())),
+                SessionEvent::Daemon(Content::Text("\u{1}\0\0\0\0\0\0\u{2}a\n".into())),
+                SessionEvent::ClientClosed,
+                SessionEvent::Daemon(Content::Binary { base64: "/w==".into() }),
+                SessionEvent::DaemonClosed,
+            ]
+        );
+        let line = serde_json::to_string(&transcript).unwrap();
+        assert_eq!(
+            line,
+            r#"[{"client":"ls\n"},{"daemon":"\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0002a\n"},"client_closed",{"daemon":{"base64":"/w=="}},"daemon_closed"]"#
+        );
+    }
+
+    #[test]
+    fn a_transcript_plays_as_the_daemons_bytes_and_the_clients_joined() {
+        use super::super::answer::SessionStep;
+        let steps = session_steps(&[
+            SessionEvent::Daemon(Content::Text("$ ".into())),
+            SessionEvent::Client(Content::Text("ec".into())),
+            SessionEvent::Client(Content::Text("ho\n".into())),
+            SessionEvent::DaemonClosed,
+            SessionEvent::ClientClosed,
+        ])
+        .unwrap();
+        let shown: Vec<String> = steps
+            .iter()
+            .map(|step| match step {
+                SessionStep::Raw(bytes) => format!("send {bytes:?}"),
+                SessionStep::Expect(bytes) => format!("expect {bytes:?}"),
+                SessionStep::CloseOutput => "close".into(),
+                SessionStep::ExpectEnd => "expect end".into(),
+                SessionStep::Message(message) => format!("message {message:?}"),
+                SessionStep::Send(_) => "piece".into(),
+            })
+            .collect();
+        assert_eq!(shown, [r#"send b"$ ""#, r#"expect b"echo\n""#, "close", "expect end"]);
+
+        // A WebSocket session's messages, the client's joined by payload whatever their kind.
+        let steps = session_steps(&[
+            SessionEvent::ClientMessage(WebSocketMessage::Binary(Content::Text("ec".into()))),
+            SessionEvent::ClientMessage(WebSocketMessage::Text("ho\n".into())),
+            SessionEvent::DaemonMessage(WebSocketMessage::Text("echo\n".into())),
+        ])
+        .unwrap();
+        assert!(
+            matches!(&steps[..], [SessionStep::Expect(input), SessionStep::Message(WebSocketMessage::Text(output))]
+                if input == "echo\n" && output == "echo\n"),
+            "{steps:?}"
+        );
+        let broken = session_steps(&[SessionEvent::Daemon(Content::Binary { base64: "!".into() })]);
+        assert!(broken.unwrap_err().starts_with("recorded bytes are not base64"));
     }
 
     #[test]
@@ -529,7 +791,7 @@ mod tests {
                 .mismatches
                 .last()
                 .unwrap()
-                .ends_with("which keeps only the upgrade: the session cannot be replayed"),
+                .ends_with("which holds nothing of the session: it cannot be replayed"),
             "{:?}",
             script.mismatches
         );
