@@ -665,7 +665,7 @@ mod tests {
 
     #[test]
     fn a_transcript_plays_as_the_daemons_bytes_and_the_clients_joined() {
-        use super::super::answer::SessionStep;
+        use crate::mock::answer::SessionStep;
         let steps = session_steps(&[
             SessionEvent::Daemon(Content::Text("$ ".into())),
             SessionEvent::Client(Content::Text("ec".into())),
