@@ -59,6 +59,7 @@ impl ApiFamily {
                 ("src/filters.rs", Source::Filters),
                 ("src/lib.rs", Source::DockerLib),
                 ("src/mock.rs", Source::Mock),
+                ("src/examples.rs", Source::Examples),
             ],
             ApiFamily::Registry => &[
                 ("src/models.rs", Source::Models),
@@ -157,6 +158,8 @@ pub(crate) enum Source {
     /// `lib.rs` of a Registry crate: `Registry`, connected to a registry by address.
     RegistryLib,
     Mock,
+    /// `example()` of every model of an Engine crate, for the fake daemon's answers.
+    Examples,
 }
 
 /// `template` with each `{key}` replaced by its value; a key the template lacks is a bug of the

@@ -24,6 +24,9 @@ pub struct TypeDef {
     /// The definitions an `allOf` builds this type from (`HostConfig` from `Resources`); their
     /// fields are already merged into `kind`.
     pub bases: Vec<String>,
+    /// A whole value the spec gives as an example: the definition's own `example`, or else the
+    /// example answer of the first operation that answers this type (or a list of it).
+    pub example: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,8 @@ pub struct Field {
     pub deprecated: bool,
     /// The spec allows `null` (`x-nullable: true`).
     pub nullable: bool,
+    /// The property's `example`, as the spec writes it.
+    pub example: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -197,6 +197,7 @@ impl Lowering<'_> {
                     doc: None,
                     kind: TypeKind::Alias(target),
                     bases: Vec::new(),
+                    example: None,
                 }
             }
             oa::ReferenceOr::Item(schema) => {
@@ -206,6 +207,7 @@ impl Lowering<'_> {
                     doc: describe(schema),
                     kind,
                     bases: bases(schema),
+                    example: schema.schema_data.example.clone(),
                 }
             }
         };
@@ -243,13 +245,14 @@ impl Lowering<'_> {
             .iter()
             .map(|(wire_name, property)| {
                 let hint = format!("{parent}{}", wire_name.to_upper_camel_case());
-                let (ty, doc, deprecated, nullable) = match property {
-                    oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false, false),
+                let (ty, doc, deprecated, nullable, example) = match property {
+                    oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false, false, None),
                     oa::ReferenceOr::Item(schema) => (
                         self.inline(schema, &hint),
                         describe(schema),
                         schema.schema_data.deprecated,
                         schema.schema_data.nullable,
+                        schema.schema_data.example.clone(),
                     ),
                 };
                 Field {
@@ -259,6 +262,7 @@ impl Lowering<'_> {
                     required: required.contains(wire_name),
                     deprecated,
                     nullable,
+                    example,
                 }
             })
             .collect()
@@ -368,6 +372,7 @@ impl Lowering<'_> {
                 doc: describe(schema),
                 kind,
                 bases: bases(schema),
+                example: schema.schema_data.example.clone(),
             },
         );
         TypeRef::Named(name)
@@ -592,9 +597,32 @@ impl Lowering<'_> {
             Some(schema) => match self.schema_or_ref(schema, &hint) {
                 TypeRef::Binary => Response::Bytes,
                 TypeRef::String if !media.contains(&JSON) => Response::Text,
-                ty => Response::Json(ty),
+                ty => {
+                    if let Some(example) = success.content.values().find_map(|m| m.example.as_ref()) {
+                        self.adopt_answer_example(&ty, example);
+                    }
+                    Response::Json(ty)
+                }
             },
         })
+    }
+
+    /// Gives the answered type an operation's example answer as its own, unless it has one: a
+    /// single value, or the first of a list.
+    fn adopt_answer_example(&mut self, answered: &TypeRef, example: &Value) {
+        let (name, value) = match (answered, example) {
+            (TypeRef::Named(name), value) => (name, value),
+            (TypeRef::Array(item), Value::Array(values)) => match (&**item, values.first()) {
+                (TypeRef::Named(name), Some(value)) => (name, value),
+                _ => return,
+            },
+            _ => return,
+        };
+        if let Some(typedef) = self.types.get_mut(name) {
+            if typedef.example.is_none() && matches!(typedef.kind, TypeKind::Struct(_)) {
+                typedef.example = Some(value.clone());
+            }
+        }
     }
 }
 

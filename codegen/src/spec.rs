@@ -108,6 +108,9 @@ struct Response2 {
     schema: Option<Value>,
     #[serde(default)]
     headers: IndexMap<String, Value>,
+    /// Example answers by media type.
+    #[serde(default)]
+    examples: IndexMap<String, Value>,
 }
 
 const HTTP_METHODS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "patch"];
@@ -320,6 +323,7 @@ impl Converter<'_> {
                     media.clone(),
                     oa::MediaType {
                         schema: schema.clone(),
+                        example: response.examples.get(media).cloned(),
                         ..Default::default()
                     },
                 );

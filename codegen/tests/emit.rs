@@ -464,3 +464,47 @@ fn each_filter_key_gets_a_method_for_its_form_with_the_override_file_applied() {
         );
     }
 }
+
+#[test]
+fn examples_take_the_specs_values_where_they_fit_and_fill_the_rest() {
+    let files = generate_fixture();
+    // A property's example; text the YAML read as a number; a number written as text.
+    assert_emits(&files, "src/examples.rs", r#"id: Some(String::from("abc")),"#);
+    assert_emits(&files, "src/examples.rs", r#"os_version: Some(String::from("10.0")),"#);
+    assert_emits(&files, "src/examples.rs", "size: Some(12),");
+    // Out of range for a u16: filled instead. Negative numbers and free-form JSON.
+    assert_emits(&files, "src/examples.rs", "port: Some(0),");
+    assert_emits(&files, "src/examples.rs", "ratio: Some(-0.5f64),");
+    assert_emits(
+        &files,
+        "src/examples.rs",
+        "serde_json::Value::from(-2i64), serde_json::Value::Null,",
+    );
+    // A field of its own type stays empty; other references take their type's example.
+    assert_emits(&files, "src/examples.rs", "parent: None,");
+    assert_emits(
+        &files,
+        "src/examples.rs",
+        "policy: Some(crate::models::Restart::example()),",
+    );
+    // The definition's example (a key the model lacks left out), an enumeration's example or
+    // first value, and an operation's example answer.
+    assert_emits(
+        &files,
+        "src/examples.rs",
+        r#"binds: Some(Vec::from([String::from("/a:/b")])),"#,
+    );
+    assert_emits(&files, "src/examples.rs", r#"Self::from("always")"#);
+    assert_emits(&files, "src/examples.rs", r#"Self::from("running")"#);
+    assert_emits(
+        &files,
+        "src/examples.rs",
+        r#"warnings: Some(Vec::from([String::from("disk low")])),"#,
+    );
+    // Without an example: zero values and empty collections, as a daemon written in Go sends.
+    assert_emits(
+        &files,
+        "src/examples.rs",
+        r#"image: Some(String::from("")), labels: Some(std::collections::HashMap::new()),"#,
+    );
+}

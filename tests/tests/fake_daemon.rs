@@ -831,6 +831,7 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
     });
     mock.containers().inspect(|request| {
         assert_eq!(request.path["id"], "web");
+        // Fields the test does not set are the spec's example, as the CLI's template reads one.
         Ok(v1_50::ContainerInspectResponse {
             id: Some(ID.into()),
             name: Some("/web".into()),
@@ -838,9 +839,9 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
             state: Some(v1_50::ContainerState {
                 status: Some(v1_50::ContainerStateStatus::Exited),
                 exit_code: Some(3),
-                ..Default::default()
+                ..v1_50::ContainerState::example()
             }),
-            ..Default::default()
+            ..v1_50::ContainerInspectResponse::example()
         })
     });
     mock.containers().create(|request| {
@@ -906,10 +907,17 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
         "container",
         "inspect",
         "--format",
-        "{{.State.Status}} {{.State.ExitCode}}",
+        "{{.State.Status}} {{.State.ExitCode}} {{.HostConfig.LogConfig.Type}}",
         "web",
     ]);
-    assert_eq!(state.await.unwrap().trim(), "exited 3");
+    let logging = v1_50::ContainerInspectResponse::example()
+        .host_config
+        .unwrap()
+        .log_config
+        .unwrap();
+    let driver = String::from(logging.type_.unwrap());
+    assert!(!driver.is_empty());
+    assert_eq!(state.await.unwrap().trim(), format!("exited 3 {driver}"));
     let created = cli(&["create", "--name", "made", "busybox", "echo", "hi"])
         .await
         .unwrap();

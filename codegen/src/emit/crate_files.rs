@@ -54,6 +54,9 @@ pub(super) fn docker_lib_rs(api: &Api) -> TokenStream {
         #[cfg(feature = "mock")]
         #[rustfmt::skip]
         pub mod mock;
+        #[cfg(feature = "mock")]
+        #[rustfmt::skip]
+        mod examples;
 
         pub use docker_engine_runtime as runtime;
         pub use docker_engine_runtime::{Error, FilterTime, Filters, RegistryAuth, Result};

@@ -15,6 +15,7 @@ use crate::ir::*;
 use crate::naming::{ident, variant_names};
 
 mod crate_files;
+mod examples;
 mod filters;
 mod mock;
 mod models;
@@ -37,6 +38,7 @@ pub fn emit_crate(api: &Api, runtime_version: &str) -> BTreeMap<String, String> 
             Source::DockerLib => crate_files::docker_lib_rs(api),
             Source::RegistryLib => crate_files::registry_lib_rs(api),
             Source::Mock => mock::mock_rs(api),
+            Source::Examples => examples::examples_rs(api),
         };
         files.insert((*path).into(), format!("{header}{}", format(tokens)));
     }

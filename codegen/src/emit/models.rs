@@ -69,7 +69,7 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
 
 /// The (type, field) pairs that must be boxed because the field's type contains the struct
 /// itself without an indirection in between.
-fn recursive_fields(api: &Api) -> HashSet<(String, String)> {
+pub(super) fn recursive_fields(api: &Api) -> HashSet<(String, String)> {
     let direct: HashMap<&str, Vec<(&str, &str)>> = api
         .types
         .iter()

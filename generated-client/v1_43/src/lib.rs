@@ -28,6 +28,9 @@ pub mod filters;
 #[cfg(feature = "mock")]
 #[rustfmt::skip]
 pub mod mock;
+#[cfg(feature = "mock")]
+#[rustfmt::skip]
+mod examples;
 pub use docker_engine_runtime as runtime;
 pub use docker_engine_runtime::{Error, FilterTime, Filters, RegistryAuth, Result};
 #[cfg(doctest)]
