@@ -456,5 +456,9 @@ else
   cargo test -p docker-engine-runtime --lib
   # The optional parts stay optional: the runtime and a generated crate build without any.
   cargo check --quiet -p docker-engine-runtime -p docker-engine-v1-54 --no-default-features
+  # Every Engine crate's fake daemon and model examples build, not only those the tests use.
+  engine_crates=$(ls generated-client | sed -n 's/^v1_\([0-9]*\)$/-p docker-engine-v1-\1/p')
+  # shellcheck disable=SC2086 # one argument per word
+  cargo check --quiet $engine_crates --features mock
 fi
 rm -rf "$coverage"

@@ -48,6 +48,11 @@ pub struct Change {
     /// type, or the types that take a property from this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub used_in: Vec<String>,
+    /// For a change the new spec documents that the old crate already had through the override
+    /// file: the entries that gave it (see [`documented_earlier`]). Such a change is listed but
+    /// not counted, as the crates' APIs do not differ in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_earlier_through: Option<Vec<String>>,
 }
 
 /// Every change from `old` to `new`, operations first, then types by name. Each change is one
@@ -71,6 +76,7 @@ fn change(rule: &'static str, level: Level, location: &str, subject: impl Into<S
         new: None,
         rust: None,
         used_in: Vec::new(),
+        effective_earlier_through: None,
     }
 }
 
@@ -1142,9 +1148,61 @@ fn describe_response(response: &Response) -> String {
     }
 }
 
-/// Counts by level, for the summary line; description-only changes are counted apart.
+/// The changes between the specs (`written`, from [`diff`] of the APIs lowered with only the
+/// override entries both versions share) that the effective diff lacks: the new spec documents what
+/// an override entry had already made effective for the old version. Each is marked with the
+/// entries `entries_at` finds for its location (`METHOD /path` or a type name), or says that
+/// it found none.
+pub fn documented_earlier(
+    effective: &[Change],
+    written: Vec<Change>,
+    entries_at: impl Fn(&str) -> Vec<String>,
+) -> Vec<Change> {
+    let shown: BTreeSet<(&str, &str, &str)> = effective
+        .iter()
+        .map(|c| (c.rule, c.location.as_str(), c.subject.as_str()))
+        .collect();
+    written
+        .into_iter()
+        .filter(|c| !c.is_description() && !shown.contains(&(c.rule, c.location.as_str(), c.subject.as_str())))
+        .map(|mut c| {
+            let mut entries = entries_at(&c.location);
+            if entries.is_empty() {
+                entries.push("no override entry found for this location".to_owned());
+            }
+            c.effective_earlier_through = Some(entries);
+            c
+        })
+        .collect()
+}
+
+/// The JSON pointer into a Swagger document of a change's location: an operation
+/// (`GET /containers/{id}/json`) or a definition (`Network`).
+pub fn location_pointer(location: &str) -> String {
+    match location.split_once(' ') {
+        Some((method, path)) => format!(
+            "/paths/{}/{}",
+            path.replace('~', "~0").replace('/', "~1"),
+            method.to_ascii_lowercase()
+        ),
+        None => format!("/definitions/{location}"),
+    }
+}
+
+/// A version as its family writes it: `1.41` for the Engine API, `2` for the Registry API.
+fn version_label(api: &Api) -> String {
+    match api.family {
+        crate::ApiFamily::Engine => api.version.to_string(),
+        crate::ApiFamily::Registry => api.version.major.to_string(),
+    }
+}
+
+/// Counts by level, for the summary line; description-only changes and those effective
+/// earlier are counted apart.
 pub fn summary(changes: &[Change]) -> String {
-    let (prose, changes): (Vec<&Change>, Vec<&Change>) = changes.iter().partition(|c| c.is_description());
+    let (earlier, changes): (Vec<&Change>, Vec<&Change>) =
+        changes.iter().partition(|c| c.effective_earlier_through.is_some());
+    let (prose, changes): (Vec<&Change>, Vec<&Change>) = changes.into_iter().partition(|c| c.is_description());
     let count = |level| changes.iter().filter(|c| c.level == level).count();
     let mut line = format!(
         "{} changes: {} breaking, {} potentially breaking, {} compatible",
@@ -1155,6 +1213,13 @@ pub fn summary(changes: &[Change]) -> String {
     );
     if !prose.is_empty() {
         let _ = write!(line, "; {} description changes", prose.len());
+    }
+    if !earlier.is_empty() {
+        let _ = write!(
+            line,
+            "; {} documented in this version, effective earlier through the override file",
+            earlier.len()
+        );
     }
     line
 }
@@ -1172,7 +1237,7 @@ pub fn render_text(old: &Api, new: &Api, changes: &[Change], descriptions: bool,
         (true, Level::PotentiallyBreaking) => format!("\x1b[33m{text}\x1b[0m"),
         (true, Level::Compatible) => format!("\x1b[32m{text}\x1b[0m"),
     };
-    let mut out = format!("API v{} -> v{}\n", old.version, new.version);
+    let mut out = format!("API v{} -> v{}\n", version_label(old), version_label(new));
     let mut current = "";
     for c in listed(changes, descriptions) {
         if c.location != current {
@@ -1196,6 +1261,13 @@ pub fn render_text(old: &Api, new: &Api, changes: &[Change], descriptions: bool,
         if !c.used_in.is_empty() {
             let _ = writeln!(out, "      Used in: {}", c.used_in.join(", "));
         }
+        if let Some(entries) = &c.effective_earlier_through {
+            let _ = writeln!(
+                out,
+                "      Documented here, effective earlier through: {}",
+                entries.join("; ")
+            );
+        }
     }
     let _ = writeln!(out, "\n{}", summary(changes));
     out
@@ -1204,9 +1276,13 @@ pub fn render_text(old: &Api, new: &Api, changes: &[Change], descriptions: bool,
 /// A changelog section: endpoints first, then types.
 pub fn render_markdown(old: &Api, new: &Api, changes: &[Change], descriptions: bool) -> String {
     let mut out = format!(
-        "## Docker Engine API v{} → v{}\n\n{}\n",
-        old.version,
-        new.version,
+        "## {} v{} → v{}\n\n{}\n",
+        match old.family {
+            crate::ApiFamily::Engine => "Docker Engine API",
+            crate::ApiFamily::Registry => "Registry HTTP API",
+        },
+        version_label(old),
+        version_label(new),
         summary(changes)
     );
     let (endpoints, types): (Vec<&Change>, Vec<&Change>) =
@@ -1232,9 +1308,13 @@ pub fn render_markdown(old: &Api, new: &Api, changes: &[Change], descriptions: b
             } else {
                 format!(" (used in: {})", c.used_in.join(", "))
             };
+            let earlier = match &c.effective_earlier_through {
+                Some(entries) => format!(" (documented here, effective earlier through: {})", entries.join("; ")),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "- **{}** {} {}{values}{rust}{used_in}",
+                "- **{}** {} {}{values}{rust}{used_in}{earlier}",
                 c.level.label(),
                 c.rule,
                 c.subject
@@ -1245,12 +1325,13 @@ pub fn render_markdown(old: &Api, new: &Api, changes: &[Change], descriptions: b
 }
 
 /// The JSON report: `{"old": "1.41", "new": "1.42", "summary": "...", "description_changes": N,
-/// "changes": [{rule, level, location, subject, old?, new?, rust?, used_in?}]}`.
+/// "changes": [{rule, level, location, subject, old?, new?, rust?, used_in?,
+/// effective_earlier_through?}]}`.
 pub fn render_json(old: &Api, new: &Api, changes: &[Change], descriptions: bool) -> String {
     let listed: Vec<&Change> = listed(changes, descriptions).collect();
     let report = serde_json::json!({
-        "old": old.version.to_string(),
-        "new": new.version.to_string(),
+        "old": version_label(old),
+        "new": version_label(new),
         "summary": summary(changes),
         "description_changes": changes.iter().filter(|c| c.is_description()).count(),
         "changes": listed,

@@ -86,6 +86,72 @@ pub fn load_api(spec: &SpecFile, overrides: &Overrides) -> Result<ir::Api, SpecE
     lower::lower(&openapi, spec.family, spec.version, &corrections, &spec.path)
 }
 
+/// The API changes from `old` to `new`: the effective APIs' ([`diff::diff`]), then what the
+/// new spec documents that the override file had already given the old version
+/// ([`diff::documented_earlier`]): the changes of the two specs with only the entries both
+/// share applied, which the effective diff lacks.
+pub fn diff_specs(old: &SpecFile, new: &SpecFile, overrides: &Overrides) -> Result<DiffOfSpecs, SpecError> {
+    let old_api = load_api(old, overrides)?;
+    let new_api = load_api(new, overrides)?;
+    let mut changes = diff::diff(&old_api, &new_api);
+    // The override file patches only Engine specs.
+    if old.family != ApiFamily::Engine {
+        return Ok(DiffOfSpecs {
+            old: old_api,
+            new: new_api,
+            changes,
+            documented_unknown: None,
+        });
+    }
+    let shared = overrides.shared_by(old.version, new.version);
+    // A spec that cannot be read without an entry the other version lacks leaves only the
+    // effective diff; the error says which entry it needed.
+    let written = match (load_api(old, &shared), load_api(new, &shared)) {
+        (Ok(old_written), Ok(new_written)) => diff::diff(&old_written, &new_written),
+        (Err(unreadable), _) | (_, Err(unreadable)) => {
+            return Ok(DiffOfSpecs {
+                old: old_api,
+                new: new_api,
+                changes,
+                documented_unknown: Some(unreadable),
+            })
+        }
+    };
+    // The entries that made the difference claim the old version and not the new one.
+    let entries_at = |location: &str| {
+        let operation = old_api
+            .operations
+            .iter()
+            .find(|op| format!("{} {}", op.method, op.path) == location)
+            .map(|op| op.id.as_str());
+        let pointer = diff::location_pointer(location);
+        let also_new = overrides.entries_touching(new.version, &pointer, operation);
+        let mut entries = overrides.entries_touching(old.version, &pointer, operation);
+        entries.retain(|entry| !also_new.contains(entry));
+        entries
+    };
+    let earlier = diff::documented_earlier(&changes, written, entries_at);
+    changes.extend(earlier);
+    Ok(DiffOfSpecs {
+        old: old_api,
+        new: new_api,
+        changes,
+        documented_unknown: None,
+    })
+}
+
+/// What [`diff_specs`] finds.
+#[derive(Debug)]
+pub struct DiffOfSpecs {
+    /// The two effective APIs, for the reports.
+    pub old: ir::Api,
+    pub new: ir::Api,
+    pub changes: Vec<diff::Change>,
+    /// Why the changes the specs document could not be told from the effective ones: a spec
+    /// needs, to be read at all, an override entry the other version does not share.
+    pub documented_unknown: Option<SpecError>,
+}
+
 /// One generated crate: its folder name under `generated-client/` and its files.
 #[derive(Debug, Clone)]
 pub struct GeneratedCrate {

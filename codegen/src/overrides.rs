@@ -39,7 +39,7 @@ pub struct Overrides {
 
 /// Definitions an older spec describes only as a free-form object, copied from the first spec
 /// that defines them, with every definition they refer to.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DefinitionImport {
     pub versions: VersionRange,
@@ -50,7 +50,7 @@ pub struct DefinitionImport {
     pub definitions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaPatch {
     pub versions: VersionRange,
@@ -74,7 +74,7 @@ pub struct SchemaPatch {
     pub expect: serde_json::Map<String, Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperationOverride {
     pub versions: VersionRange,
@@ -100,7 +100,7 @@ pub struct OperationOverride {
 /// A correction of one key of the keys an operation's `filters` description lists, as the
 /// lowering reads them: its value's form or its documentation replaced, the key removed, or a
 /// key the spec leaves out added (with both).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterOverride {
     pub versions: VersionRange,
@@ -140,7 +140,7 @@ pub enum ResponseOverride {
 /// What shows that the daemon does what an entry's `why` says, so the entry cannot outlive the
 /// behaviour it describes: daemon tests that fail when the daemon stops doing it, or why no
 /// test against the project's daemon can.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Evidence {
     /// Names of test functions in `tests/tests/` or `examples/tests/`.
@@ -346,6 +346,77 @@ impl Overrides {
         let parsed = std::sync::Arc::new(crate::spec::read(file)?);
         let mut sources = self.import_sources.lock().expect("not poisoned");
         Ok(sources.entry(file.to_owned()).or_insert(parsed).clone())
+    }
+
+    /// Only the entries that claim both `old` and `new`: what both specs get wrong, applied to
+    /// both, so that a diff of the two shows what the specs themselves change.
+    pub fn shared_by(&self, old: ApiVersion, new: ApiVersion) -> Overrides {
+        let both = |versions: &VersionRange| versions.contains(old) && versions.contains(new);
+        Overrides {
+            schema_patches: self
+                .schema_patches
+                .iter()
+                .filter(|e| both(&e.versions))
+                .cloned()
+                .collect(),
+            operations: self.operations.iter().filter(|e| both(&e.versions)).cloned().collect(),
+            definition_imports: self
+                .definition_imports
+                .iter()
+                .filter(|e| both(&e.versions))
+                .cloned()
+                .collect(),
+            filters: self.filters.iter().filter(|e| both(&e.versions)).cloned().collect(),
+            specs_dir: self.specs_dir.clone(),
+            import_sources: Default::default(),
+        }
+    }
+
+    /// The entries claiming `version` that change what is at `pointer` (a JSON pointer into the
+    /// Swagger document, `/paths/~1containers~1json/get` or `/definitions/Network`) or below it,
+    /// or the operation `operation`; each as `kind at|operation (versions)`.
+    pub fn entries_touching(&self, version: ApiVersion, pointer: &str, operation: Option<&str>) -> Vec<String> {
+        let under = |at: &str| at == pointer || at.starts_with(&format!("{pointer}/"));
+        let by_operation = |id: &str| operation == Some(id);
+        let mut entries = Vec::new();
+        for patch in self
+            .schema_patches
+            .iter()
+            .filter(|p| p.versions.contains(version) && under(&p.at))
+        {
+            entries.push(format!("schema patch at {} ({})", patch.at, patch.versions));
+        }
+        for import in &self.definition_imports {
+            if import.versions.contains(version)
+                && import
+                    .definitions
+                    .iter()
+                    .any(|name| under(&format!("/definitions/{name}")))
+            {
+                entries.push(format!("definition import from {} ({})", import.from, import.versions));
+            }
+        }
+        for entry in self
+            .operations
+            .iter()
+            .filter(|o| o.versions.contains(version) && by_operation(&o.operation))
+        {
+            entries.push(format!(
+                "operation override of {} ({})",
+                entry.operation, entry.versions
+            ));
+        }
+        for entry in self
+            .filters
+            .iter()
+            .filter(|f| f.versions.contains(version) && by_operation(&f.operation))
+        {
+            entries.push(format!(
+                "filter override of {} key {} ({})",
+                entry.operation, entry.key, entry.versions
+            ));
+        }
+        entries
     }
 
     /// The operation overrides claiming `version`.

@@ -128,7 +128,8 @@ impl Project {
     }
 }
 
-fn list_files(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, sorted; none when it does not exist.
+pub fn list_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(at) = stack.pop() {

@@ -589,3 +589,160 @@ fn filter_keys_added_removed_deprecated_and_changed() {
     let added = find(&changes, "filter-key-added", "GET /jobs", &node);
     assert_eq!(added.rust.as_deref(), Some("new method `JobListFilters::node`"));
 }
+
+#[test]
+fn a_change_the_override_file_made_effective_earlier_is_listed_marked_and_not_counted() {
+    let spec = |name: &str, version: &str| SpecFile {
+        family: codegen::ApiFamily::Engine,
+        version: ApiVersion::parse(version).unwrap(),
+        path: Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/diff")
+            .join(name),
+    };
+    let overrides = Overrides::parse(
+        Path::new("overrides.yaml"),
+        r#"
+schema_patches:
+  - versions: "1.10"
+    at: /paths/~1items/get/parameters
+    why: the old daemon already took filters
+    checked_by: {untestable: the fixture describes no real daemon}
+    append: [{name: filters, in: query, type: string}]
+  - versions: "1.10-1.11"
+    at: /paths/~1items/get
+    why: both specs leave the summary out
+    checked_by: {untestable: the fixture describes no real daemon}
+    set: {summary: Lists items}
+"#,
+    )
+    .unwrap();
+    let found = codegen::diff_specs(&spec("old.yaml", "1.10"), &spec("new.yaml", "1.11"), &overrides).unwrap();
+    assert!(found.documented_unknown.is_none());
+    let added = find(
+        &found.changes,
+        "parameter-added",
+        "GET /items",
+        "query parameter `filters`",
+    );
+    // Only the entry the old version alone has gave it; the shared one is not named.
+    assert_eq!(
+        added.effective_earlier_through,
+        Some(vec!["schema patch at /paths/~1items/get/parameters (1.10)".to_owned()])
+    );
+    let effective = diff(
+        &codegen::load_api(&spec("old.yaml", "1.10"), &overrides).unwrap(),
+        &codegen::load_api(&spec("new.yaml", "1.11"), &overrides).unwrap(),
+    );
+    assert_eq!(found.changes.len(), effective.len() + 1);
+    let summary = codegen::diff::summary(&found.changes);
+    assert!(
+        summary.starts_with(&codegen::diff::summary(&effective))
+            && summary.ends_with("; 1 documented in this version, effective earlier through the override file"),
+        "{summary}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&render_json(&found.old, &found.new, &found.changes, false)).unwrap();
+    let listed = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == "query parameter `filters`")
+        .unwrap();
+    assert_eq!(
+        listed["effective_earlier_through"][0],
+        "schema patch at /paths/~1items/get/parameters (1.10)"
+    );
+}
+
+#[test]
+fn a_spec_unreadable_without_an_entry_of_its_own_leaves_the_effective_diff_and_says_why() {
+    // The old spec gives a property two types, which only an entry for the old version alone
+    // makes readable; without it the specs' own changes cannot be compared.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff");
+    let old_text = std::fs::read_to_string(fixtures.join("old.yaml")).unwrap().replace(
+        "      Hint: {type: string, description: \"A hint.\"}",
+        "      Hint: {type: string, description: \"A hint.\"}\n      Cmd: {type: [array, string]}",
+    );
+    let folder = std::env::temp_dir().join(format!("diff-unreadable-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let old_path = folder.join("old.yaml");
+    std::fs::write(&old_path, old_text).unwrap();
+    let overrides = Overrides::parse(
+        Path::new("overrides.yaml"),
+        r#"
+schema_patches:
+  - versions: "1.10"
+    at: /definitions/Item/properties/Cmd
+    why: the old spec gives Cmd two types
+    checked_by: {untestable: the fixture describes no real daemon}
+    set: {type: string}
+"#,
+    )
+    .unwrap();
+    let spec = |path: std::path::PathBuf, version: &str| SpecFile {
+        family: codegen::ApiFamily::Engine,
+        version: ApiVersion::parse(version).unwrap(),
+        path,
+    };
+    let found = codegen::diff_specs(
+        &spec(old_path, "1.10"),
+        &spec(fixtures.join("new.yaml"), "1.11"),
+        &overrides,
+    );
+    std::fs::remove_dir_all(&folder).unwrap();
+    let found = found.unwrap();
+    let unreadable = found.documented_unknown.expect("the shared reading fails");
+    assert!(
+        unreadable.to_string().contains("/definitions/Item/properties/Cmd/type"),
+        "{unreadable}"
+    );
+    assert!(found.changes.iter().all(|c| c.effective_earlier_through.is_none()));
+    find(&found.changes, "property-removed", "Item", "property `Cmd`");
+}
+
+#[test]
+fn registry_specs_are_compared_as_engine_ones_without_the_engines_overrides() {
+    let spec = |name: &str| SpecFile {
+        family: codegen::ApiFamily::Registry,
+        version: ApiVersion { major: 2, minor: 0 },
+        path: Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/diff")
+            .join(name),
+    };
+    // Engine entries claiming every version from 1.25 on must not touch a Registry spec.
+    let overrides = Overrides::parse(
+        Path::new("overrides.yaml"),
+        r#"
+schema_patches:
+  - versions: "1.25-"
+    at: /paths/~1v2~1/get
+    why: an Engine entry
+    checked_by: {untestable: the fixture describes no real daemon}
+    set: {summary: never applied}
+"#,
+    )
+    .unwrap();
+    let found = codegen::diff_specs(&spec("registry-old.yaml"), &spec("registry-new.yaml"), &overrides).unwrap();
+    let compared: Vec<(&str, &str, &str)> = found
+        .changes
+        .iter()
+        .filter(|c| !c.is_description())
+        .map(|c| (c.rule, c.location.as_str(), c.subject.as_str()))
+        .collect();
+    assert_eq!(
+        compared,
+        [
+            (
+                "response-header-added",
+                "GET /v2/",
+                "200 response header `Docker-Distribution-API-Version`"
+            ),
+            ("parameter-added", "GET /v2/{name}/tags/list", "query parameter `last`"),
+            ("operation-added", "GET /v2/_catalog", "CatalogList"),
+            ("type-added", "Catalog", "Catalog"),
+        ]
+    );
+    assert!(found.changes.iter().all(|c| c.effective_earlier_through.is_none()));
+    let markdown = render_markdown(&found.old, &found.new, &found.changes, false);
+    assert!(markdown.starts_with("## Registry HTTP API v2 → v2"), "{markdown}");
+}

@@ -104,14 +104,26 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
     let project = project()?;
     let crates = project.generate_all(only, runtime_version())?;
     let out = out.unwrap_or_else(|| project.generated_dir());
-    let mut written = 0;
+    let (mut written, mut unchanged) = (0, 0);
     for generated in &crates {
         let folder = out.join(&generated.folder);
-        if folder.exists() {
-            std::fs::remove_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        // Files are rewritten only when their bytes change, so that cargo rebuilds only the
+        // crates a change touched; files a crate no longer has are removed.
+        for existing in codegen::project::list_files(&folder) {
+            let relative = existing.strip_prefix(&folder).expect("listed under folder");
+            if !generated
+                .files
+                .contains_key(&relative.to_string_lossy().replace('\\', "/"))
+            {
+                std::fs::remove_file(&existing).map_err(|e| format!("{}: {e}", existing.display()))?;
+            }
         }
         for (path, text) in &generated.files {
             let file = folder.join(path);
+            if std::fs::read(&file).is_ok_and(|bytes| bytes == text.as_bytes()) {
+                unchanged += 1;
+                continue;
+            }
             std::fs::create_dir_all(file.parent().expect("files live in a folder"))
                 .map_err(|e| format!("{}: {e}", file.display()))?;
             std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -126,7 +138,7 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
         );
     }
     println!(
-        "generated {} crates ({written} files) in {:.2?}",
+        "generated {} crates ({written} files written, {unchanged} unchanged) in {:.2?}",
         crates.len(),
         started.elapsed()
     );
@@ -148,42 +160,69 @@ fn check() -> Result<(), String> {
     }
 }
 
-/// A version under specs/ (`1.41`) or the path of a spec file; its version comes from the file.
+/// A version under specs/ (`1.41`, or `registry/v2` for the Registry API) or the path of a spec
+/// file, whose `info.version` says its family: `1.41` an Engine spec, `2` a Registry one.
 fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
     let path = Path::new(argument);
     if path.is_file() {
         let document = codegen::spec::read(path).map_err(|e| e.to_string())?;
-        let version = document
+        let stated = document
             .pointer("/info/version")
             .and_then(|v| v.as_str())
-            .and_then(ApiVersion::parse)
-            .ok_or_else(|| format!("{argument}: info.version is not a version like 1.41"))?;
+            .unwrap_or_default();
+        let (family, version) = match (ApiVersion::parse(stated), stated.parse::<u16>()) {
+            (Some(version), _) => (ApiFamily::Engine, version),
+            (None, Ok(major)) => (ApiFamily::Registry, ApiVersion { major, minor: 0 }),
+            (None, Err(_)) => return Err(format!(
+                "{argument}: info.version is {stated:?}, neither an Engine version like 1.41 nor a Registry one like 2"
+            )),
+        };
         return Ok(SpecFile {
-            family: ApiFamily::Engine,
+            family,
             version,
             path: path.to_owned(),
         });
     }
-    let version = ApiVersion::parse(argument)
-        .ok_or_else(|| format!("{argument:?} is neither a spec file nor a version like 1.41"))?;
-    let path = project()?.specs_dir().join(format!("v{version}/swagger.yaml"));
+    let (family, version) = match argument.strip_prefix("registry/v").map(str::parse::<u16>) {
+        Some(Ok(major)) => (ApiFamily::Registry, ApiVersion { major, minor: 0 }),
+        _ => (
+            ApiFamily::Engine,
+            ApiVersion::parse(argument).ok_or_else(|| {
+                format!(
+                    "{argument:?} is neither a spec file, a version like 1.41 nor a Registry version like registry/v2"
+                )
+            })?,
+        ),
+    };
+    let path = project()?.specs_dir().join(family.spec_path(version));
     if !path.is_file() {
-        return Err(format!("no spec for {version}: expected {}", path.display()));
+        return Err(format!("no spec for {argument}: expected {}", path.display()));
     }
-    Ok(SpecFile {
-        family: ApiFamily::Engine,
-        version,
-        path,
-    })
+    Ok(SpecFile { family, version, path })
 }
 
 fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>, descriptions: bool) -> Result<(), String> {
     use std::io::IsTerminal;
     let overrides = project()?.overrides()?;
-    let (old, new) = (resolve_spec(old)?, resolve_spec(new)?);
-    let old = codegen::load_api(&old, &overrides).map_err(|e| e.to_string())?;
-    let new = codegen::load_api(&new, &overrides).map_err(|e| e.to_string())?;
-    let changes = codegen::diff::diff(&old, &new);
+    let (old_spec, new_spec) = (resolve_spec(old)?, resolve_spec(new)?);
+    if old_spec.family != new_spec.family {
+        return Err(format!(
+            "{old} is a spec of the {:?} API and {new} of the {:?} API; a diff compares two versions of one API",
+            old_spec.family, new_spec.family
+        ));
+    }
+    let codegen::DiffOfSpecs {
+        old,
+        new,
+        changes,
+        documented_unknown,
+    } = codegen::diff_specs(&old_spec, &new_spec, &overrides).map_err(|e| e.to_string())?;
+    if let Some(unreadable) = documented_unknown {
+        eprintln!(
+            "note: the changes these specs document that the override file had already made effective \
+             are not listed, as one spec cannot be read without an entry the other version lacks: {unreadable}"
+        );
+    }
     let report = match format {
         DiffFormat::Text => {
             codegen::diff::render_text(&old, &new, &changes, descriptions, std::io::stdout().is_terminal())
@@ -192,7 +231,11 @@ fn diff(old: &str, new: &str, format: DiffFormat, fail_on: Option<FailOn>, descr
         DiffFormat::Json => codegen::diff::render_json(&old, &new, &changes, descriptions),
     };
     println!("{report}");
-    let worst = changes.iter().map(|c| c.level).min();
+    let worst = changes
+        .iter()
+        .filter(|c| c.effective_earlier_through.is_none())
+        .map(|c| c.level)
+        .min();
     let fails = match fail_on {
         None => false,
         Some(FailOn::Breaking) => worst == Some(codegen::diff::Level::Breaking),
