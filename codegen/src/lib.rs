@@ -9,6 +9,7 @@ pub mod diff;
 pub mod emit;
 pub mod family;
 mod filter_prose;
+pub mod format_cache;
 pub mod ir;
 pub mod lower;
 pub mod naming;
@@ -164,11 +165,22 @@ pub struct GeneratedCrate {
 
 /// Generates the crate for `spec`.
 pub fn generate(spec: &SpecFile, overrides: &Overrides, runtime_version: &str) -> Result<GeneratedCrate, SpecError> {
+    generate_with(spec, overrides, runtime_version, &|_, source| source.format())
+}
+
+/// Like [`generate`], with `format` laying out each Rust file from its path relative to the
+/// crate's folder and its source ([`emit::emit_crate_with`]).
+pub fn generate_with(
+    spec: &SpecFile,
+    overrides: &Overrides,
+    runtime_version: &str,
+    format: &(dyn Fn(&str, emit::RustSource) -> String + Sync),
+) -> Result<GeneratedCrate, SpecError> {
     let api = load_api(spec, overrides)?;
     Ok(GeneratedCrate {
         version: spec.version,
         folder: spec.crate_folder(),
-        files: emit::emit_crate(&api, runtime_version),
+        files: emit::emit_crate_with(&api, runtime_version, format),
         operation_count: api.operations.len(),
         type_count: api.types.len(),
     })

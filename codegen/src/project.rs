@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::emit::RustSource;
+use crate::format_cache::FormatCache;
 use crate::{ApiVersion, GeneratedCrate, Overrides, SpecFile};
 
 /// A checkout of the project, found from its root folder.
@@ -44,9 +46,27 @@ impl Project {
             .map_err(|e| e.to_string())
     }
 
-    /// The crate of every spec under `specs/`, or of version `only`, oldest first.
-    pub fn generate_all(&self, only: Option<ApiVersion>, runtime_version: &str) -> Result<Vec<GeneratedCrate>, String> {
+    /// Where the layout of generated files is remembered between runs: the target folder, as
+    /// cargo's own caches.
+    fn format_cache(&self) -> FormatCache {
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| self.root.join("target"), PathBuf::from);
+        let _ = std::fs::create_dir_all(&target);
+        FormatCache::load(
+            &target.join("codegen-format-cache.tsv"),
+            &self.generated_dir(),
+            &self.root.join("Cargo.lock"),
+        )
+    }
+
+    /// The crate of every spec under `specs/`, or of version `only`, oldest first, and how many
+    /// of their files were the same layout as last time, taken from the disk.
+    pub fn generate_all(
+        &self,
+        only: Option<ApiVersion>,
+        runtime_version: &str,
+    ) -> Result<(Vec<GeneratedCrate>, usize), String> {
         let overrides = self.overrides()?;
+        let cache = self.format_cache();
         let specs = crate::find_specs(&self.specs_dir()).map_err(|e| e.to_string())?;
         let selected: Vec<&SpecFile> = specs.iter().filter(|s| only.is_none_or(|v| v == s.version)).collect();
         if selected.is_empty() {
@@ -69,8 +89,11 @@ impl Project {
                         loop {
                             let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let Some(spec) = selected.get(index) else { break done };
-                            let generated =
-                                crate::generate(spec, &overrides, runtime_version).map_err(|e| e.to_string());
+                            let folder = spec.crate_folder();
+                            let format =
+                                |path: &str, source: RustSource| cache.format(&format!("{folder}/{path}"), source);
+                            let generated = crate::generate_with(spec, &overrides, runtime_version, &format)
+                                .map_err(|e| e.to_string());
                             done.push((index, generated));
                         }
                     })
@@ -82,7 +105,13 @@ impl Project {
                 .collect()
         });
         results.sort_by_key(|(index, _)| *index);
-        results.into_iter().map(|(_, generated)| generated).collect()
+        let crates = results
+            .into_iter()
+            .map(|(_, generated)| generated)
+            .collect::<Result<_, _>>()?;
+        let reused = cache.reused();
+        cache.save();
+        Ok((crates, reused))
     }
 
     /// Every file under `generated-client/` that differs from `crates`, is missing or is extra,

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use codegen::project::Project;
 use codegen::{ApiFamily, ApiVersion, SpecFile};
 
@@ -102,7 +105,7 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
         None => None,
     };
     let project = project()?;
-    let crates = project.generate_all(only, runtime_version())?;
+    let (crates, reused) = project.generate_all(only, runtime_version())?;
     let out = out.unwrap_or_else(|| project.generated_dir());
     let (mut written, mut unchanged) = (0, 0);
     for generated in &crates {
@@ -138,7 +141,7 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
         );
     }
     println!(
-        "generated {} crates ({written} files written, {unchanged} unchanged) in {:.2?}",
+        "generated {} crates ({written} files written, {unchanged} unchanged; {reused} laid out as last time) in {:.2?}",
         crates.len(),
         started.elapsed()
     );
@@ -147,7 +150,7 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
 
 fn check() -> Result<(), String> {
     let project = project()?;
-    let crates = project.generate_all(None, runtime_version())?;
+    let (crates, _) = project.generate_all(None, runtime_version())?;
     let problems = project.stale_files(&crates)?;
     if problems.is_empty() {
         println!("all {} generated crates are up to date", crates.len());
@@ -173,9 +176,11 @@ fn resolve_spec(argument: &str) -> Result<SpecFile, String> {
         let (family, version) = match (ApiVersion::parse(stated), stated.parse::<u16>()) {
             (Some(version), _) => (ApiFamily::Engine, version),
             (None, Ok(major)) => (ApiFamily::Registry, ApiVersion { major, minor: 0 }),
-            (None, Err(_)) => return Err(format!(
+            (None, Err(_)) => {
+                return Err(format!(
                 "{argument}: info.version is {stated:?}, neither an Engine version like 1.41 nor a Registry one like 2"
-            )),
+            ))
+            }
         };
         return Ok(SpecFile {
             family,

@@ -23,6 +23,16 @@ mod operations;
 
 /// Every file of the generated crate, by path relative to the crate's folder.
 pub fn emit_crate(api: &Api, runtime_version: &str) -> BTreeMap<String, String> {
+    emit_crate_with(api, runtime_version, &|_, source| source.format())
+}
+
+/// Like [`emit_crate`], with `format` making each Rust file's text from its path and source:
+/// the project's passes one that reuses what it formatted before ([`crate::format_cache`]).
+pub fn emit_crate_with(
+    api: &Api,
+    runtime_version: &str,
+    format: &(dyn Fn(&str, RustSource) -> String + Sync),
+) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     files.insert("Cargo.toml".into(), api.family.cargo_toml(api, runtime_version));
     files.insert("README.md".into(), api.family.readme(api, runtime_version));
@@ -40,14 +50,27 @@ pub fn emit_crate(api: &Api, runtime_version: &str) -> BTreeMap<String, String> 
             Source::Mock => mock::mock_rs(api),
             Source::Examples => examples::examples_rs(api),
         };
-        files.insert((*path).into(), format!("{header}{}", format(tokens)));
+        let source = RustSource {
+            header: header.clone(),
+            tokens,
+        };
+        files.insert((*path).into(), format(path, source));
     }
     files
 }
 
-fn format(tokens: TokenStream) -> String {
-    let file: syn::File = syn::parse2(tokens).expect("the emitter produces valid Rust");
-    prettyplease::unparse(&file)
+/// A Rust file as emitted: its header comment and its tokens, not yet laid out.
+pub struct RustSource {
+    pub header: String,
+    pub tokens: TokenStream,
+}
+
+impl RustSource {
+    /// The file's text, laid out by prettyplease.
+    pub fn format(self) -> String {
+        let file: syn::File = syn::parse2(self.tokens).expect("the emitter produces valid Rust");
+        format!("{}{}", self.header, prettyplease::unparse(&file))
+    }
 }
 
 fn rust_type(ty: &TypeRef) -> TokenStream {
