@@ -175,6 +175,7 @@ impl Converter<'_> {
     }
 
     fn convert(&self, document: Value) -> Result<oa::OpenAPI, SpecError> {
+        self.check_references(&document)?;
         let doc: Swagger2 =
             serde_json::from_value(document).map_err(|e| self.error("", format!("not a Swagger 2.0 document: {e}")))?;
         if doc.swagger != "2.0" {
@@ -232,7 +233,6 @@ impl Converter<'_> {
             tags: doc.tags,
             ..Default::default()
         };
-        self.check_references(&api)?;
         Ok(api)
     }
 
@@ -453,13 +453,14 @@ impl Converter<'_> {
         };
         let mut out = serde_json::Map::new();
         for (key, value) in map {
-            let at = format!("{pointer}/{}", escape_pointer(key));
+            // Written only where it is needed: most keys are copied as they are.
+            let at = || format!("{pointer}/{}", escape_pointer(key));
             match key.as_str() {
                 "$ref" => {
                     let target = value
                         .as_str()
                         .and_then(|r| r.strip_prefix("#/definitions/"))
-                        .ok_or_else(|| self.error(&at, format!("unsupported reference {value}")))?;
+                        .ok_or_else(|| self.error(at(), format!("unsupported reference {value}")))?;
                     out.insert(key.clone(), Value::from(format!("#/components/schemas/{target}")));
                 }
                 "x-nullable" => {
@@ -470,12 +471,13 @@ impl Converter<'_> {
                     out.insert("format".into(), Value::from("binary"));
                 }
                 "type" if !value.is_string() => {
-                    return Err(self.error(at, format!("type must be a single name, found {value}")));
+                    return Err(self.error(at(), format!("type must be a single name, found {value}")));
                 }
                 "items" | "additionalProperties" | "not" if value.is_object() => {
-                    out.insert(key.clone(), self.rewrite_schema(&at, value)?);
+                    out.insert(key.clone(), self.rewrite_schema(&at(), value)?);
                 }
                 "properties" => {
+                    let at = at();
                     let Value::Object(properties) = value else {
                         return Err(self.error(at, "properties must be a map"));
                     };
@@ -487,6 +489,7 @@ impl Converter<'_> {
                     out.insert(key.clone(), Value::Object(rewritten));
                 }
                 "allOf" | "oneOf" | "anyOf" => {
+                    let at = at();
                     let Value::Array(parts) = value else {
                         return Err(self.error(at, format!("{key} must be a list")));
                     };
@@ -509,42 +512,66 @@ impl Converter<'_> {
         Ok(out.into())
     }
 
-    /// Every `$ref` must name a component that exists.
-    fn check_references(&self, api: &oa::OpenAPI) -> Result<(), SpecError> {
-        let json = serde_json::to_value(api).expect("an openapiv3 document always serializes");
-        let schemas = &api.components.as_ref().expect("set by convert").schemas;
-        let mut stack = vec![(String::new(), &json)];
-        while let Some((pointer, value)) = stack.pop() {
+    /// Every `$ref` to `#/definitions/` must name a definition that exists. The source document
+    /// is walked, not the converted one, which would have to be serialized again; a pointer is
+    /// written only for the reference that dangles.
+    fn check_references(&self, document: &Value) -> Result<(), SpecError> {
+        enum Step<'v> {
+            Key(&'v str),
+            Index(usize),
+        }
+        fn dangling<'v>(
+            value: &'v Value,
+            defined: &serde_json::Map<String, Value>,
+            path: &mut Vec<Step<'v>>,
+        ) -> Option<String> {
             match value {
                 Value::Object(map) => {
-                    if let Some(Value::String(reference)) = map.get("$ref") {
-                        let name = reference.trim_start_matches("#/components/schemas/");
-                        if !schemas.contains_key(name) {
-                            return Err(self.error(
-                                source_pointer(&pointer),
-                                format!("dangling reference to #/definitions/{name}"),
-                            ));
+                    if let Some(name) = map
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/definitions/"))
+                    {
+                        if !defined.contains_key(name) {
+                            return Some(name.to_owned());
                         }
                     }
                     for (key, child) in map {
-                        stack.push((format!("{pointer}/{}", escape_pointer(key)), child));
+                        path.push(Step::Key(key));
+                        if let Some(name) = dangling(child, defined, path) {
+                            return Some(name);
+                        }
+                        path.pop();
                     }
                 }
                 Value::Array(items) => {
-                    for (i, child) in items.iter().enumerate() {
-                        stack.push((format!("{pointer}/{i}"), child));
+                    for (index, child) in items.iter().enumerate() {
+                        path.push(Step::Index(index));
+                        if let Some(name) = dangling(child, defined, path) {
+                            return Some(name);
+                        }
+                        path.pop();
                     }
                 }
                 _ => {}
             }
+            None
         }
-        Ok(())
+        let empty = serde_json::Map::new();
+        let defined = document.get("definitions").and_then(Value::as_object).unwrap_or(&empty);
+        let mut path = Vec::new();
+        let Some(name) = dangling(document, defined, &mut path) else {
+            return Ok(());
+        };
+        let pointer: String = path
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => format!("/{}", escape_pointer(key)),
+                Step::Index(index) => format!("/{index}"),
+            })
+            .collect();
+        Err(self.error(pointer, format!("dangling reference to #/definitions/{name}")))
     }
-}
-
-/// Maps a pointer into the converted document back to the Swagger 2.0 layout where they differ.
-fn source_pointer(converted: &str) -> String {
-    converted.replacen("/components/schemas/", "/definitions/", 1)
 }
 
 fn escape_pointer(segment: &str) -> String {
