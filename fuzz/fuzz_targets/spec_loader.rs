@@ -14,7 +14,8 @@ fuzz_target!(|input: &[u8]| {
     let Ok(document) = spec::parse_yaml(file, text) else { return };
     let Ok(openapi) = spec::convert(file, document) else { return };
     let version = ApiVersion::parse("1.41").expect("a valid version");
-    if let Ok(api) = lower::lower(&openapi, codegen::ApiFamily::Engine, version, &[], file) {
+    let corrections = lower::Corrections::default();
+    if let Ok(api) = lower::lower(&openapi, codegen::ApiFamily::Engine, version, &corrections, file) {
         let _ = emit::emit_crate(&api, "0.1.0");
     }
 });
