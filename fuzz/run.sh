@@ -10,14 +10,15 @@ seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(json_stream output_stream path_stat docker_host spec_loader)
+  targets=(json_stream output_stream path_stat docker_host spec_loader reference digest link recording)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 
 # Seeds: the real specs and the generator's fixture for the loader; a few well-formed
 # messages for the decoders, so mutations start from what daemons send.
-mkdir -p corpus/spec_loader corpus/json_stream corpus/output_stream corpus/path_stat corpus/docker_host
+mkdir -p corpus/spec_loader corpus/json_stream corpus/output_stream corpus/path_stat corpus/docker_host \
+  corpus/reference corpus/digest corpus/link corpus/recording
 for spec in ../specs/v*/swagger.yaml; do
   cp "$spec" "corpus/spec_loader/$(basename "$(dirname "$spec")").yaml"
 done
@@ -29,6 +30,18 @@ printf '%s' "$(printf '{"name":"etc","size":4096,"mode":2147484141,"mtime":"2024
   > corpus/path_stat/directory
 printf 'tcp://127.0.0.1:2376\n{"currentContext":"fuzzed"}\n{"Name":"fuzzed","Endpoints":{"docker":{"Host":"unix:///run/docker.sock"}}}' \
   > corpus/docker_host/context
+# References as the tests and the specs write them; a digest with the bytes it names ("a").
+digest=sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb
+for reference in busybox library/busybox:1.36 localhost:5000/team/app:v1 "127.0.0.1:5001/a/b@$digest" \
+  "ghcr.io/owner/image:tag@$digest" docker.io/library/alpine; do
+  printf '%s' "$reference" > "corpus/reference/$(printf '%s' "$reference" | tr -c 'a-zA-Z0-9' _)"
+done
+printf '\x47%sa' "$digest" > corpus/digest/own
+printf '</v2/_catalog?last=b&n=2>; rel="next"' > corpus/link/catalog
+printf '</v2/a/tags/list?n=1&last=v%%201>; rel="next", </v2/a/tags/list?n=1>; rel="prev"' > corpus/link/tags
+printf '%s\n' '{"sequence":2,"method":"GET","path":"/v1.41/_ping","status":200,"headers":[["api-version","1.41"]],"chunks":["OK"]}' \
+  '{"sequence":1,"method":"POST","path":"/v1.41/containers/a/attach","query":"stream=1&stdin=1","status":101,"chunks":[],"session":[{"client":"hi"},{"daemon":{"base64":"AQAAAAAAAAJoaQ=="}},"client_closed","daemon_closed"]}' \
+  > corpus/recording/session
 
 for target in "${targets[@]}"; do
   echo "== $target for ${seconds}s"

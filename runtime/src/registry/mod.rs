@@ -585,9 +585,17 @@ impl Challenge {
 pub fn next_page(link: &str) -> Option<String> {
     link.split(',').find_map(|entry| {
         let (target, parameters) = entry.split_once(';')?;
-        let is_next = parameters
-            .split(';')
-            .any(|parameter| parameter.trim().replace(' ', "") == "rel=\"next\"");
+        // `rel` holds relation types separated by spaces, quoted or not (RFC 8288).
+        let is_next = parameters.split(';').any(|parameter| {
+            parameter.split_once('=').is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("rel")
+                    && value
+                        .trim()
+                        .trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|relation| relation.eq_ignore_ascii_case("next"))
+            })
+        });
         if !is_next {
             return None;
         }
@@ -832,6 +840,18 @@ mod tests {
         );
         assert_eq!(next_page(r#"</v2/a/tags/list?last=v2&n=2>; rel="prev""#), None);
         assert_eq!(next_page(""), None);
+        // Spacing around `=`, an unquoted value, several relation types.
+        assert_eq!(
+            next_page(r#"</v2/_catalog?last=b>; rel = "next""#).as_deref(),
+            Some("b")
+        );
+        assert_eq!(next_page("</v2/_catalog?last=b>; rel=next").as_deref(), Some("b"));
+        assert_eq!(
+            next_page(r#"</v2/_catalog?last=b>; rel="prev next""#).as_deref(),
+            Some("b")
+        );
+        // Found by fuzz/fuzz_targets/link.rs: a space inside the parameter's name made it `rel`.
+        assert_eq!(next_page(r#"</v2/a/tags/list?last=v1>;re l="next""#), None);
     }
 
     #[test]
