@@ -10,7 +10,7 @@ seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(json_stream output_stream path_stat docker_host spec_loader reference digest link recording)
+  targets=(json_stream output_stream path_stat docker_host spec_loader reference digest link recording challenge)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
@@ -18,7 +18,7 @@ rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly -
 # Seeds: the real specs and the generator's fixture for the loader; a few well-formed
 # messages for the decoders, so mutations start from what daemons send.
 mkdir -p corpus/spec_loader corpus/json_stream corpus/output_stream corpus/path_stat corpus/docker_host \
-  corpus/reference corpus/digest corpus/link corpus/recording
+  corpus/reference corpus/digest corpus/link corpus/recording corpus/challenge
 for spec in ../specs/v*/swagger.yaml; do
   cp "$spec" "corpus/spec_loader/$(basename "$(dirname "$spec")").yaml"
 done
@@ -37,6 +37,9 @@ for reference in busybox library/busybox:1.36 localhost:5000/team/app:v1 "127.0.
   printf '%s' "$reference" > "corpus/reference/$(printf '%s' "$reference" | tr -c 'a-zA-Z0-9' _)"
 done
 printf '\x47%sa' "$digest" > corpus/digest/own
+printf 'Basic realm="test-registry"' > corpus/challenge/basic
+printf 'Bearer realm="https://127.0.0.1:5002/token",service="test-registry",scope="repository:a/b:pull,push"' \
+  > corpus/challenge/bearer
 printf '</v2/_catalog?last=b&n=2>; rel="next"' > corpus/link/catalog
 printf '</v2/a/tags/list?n=1&last=v%%201>; rel="next", </v2/a/tags/list?n=1>; rel="prev"' > corpus/link/tags
 printf '%s\n' '{"sequence":2,"method":"GET","path":"/v1.41/_ping","status":200,"headers":[["api-version","1.41"]],"chunks":["OK"]}' \

@@ -535,15 +535,19 @@ fn query_value(query: &str, name: &str) -> Option<String> {
     })
 }
 
-/// A `WWW-Authenticate` challenge: its scheme (lower case) and `key="value"` parameters.
+/// A `WWW-Authenticate` challenge: its scheme (lower case) and `key="value"` parameters, keys
+/// lower case.
 #[derive(Debug, PartialEq)]
-struct Challenge {
-    scheme: String,
-    parameters: Vec<(String, String)>,
+pub struct Challenge {
+    pub scheme: String,
+    pub parameters: Vec<(String, String)>,
 }
 
 impl Challenge {
-    fn parse(text: &str) -> Option<Challenge> {
+    /// The challenge `text` makes (`Bearer realm="...",service="...",scope="..."`), or `None`
+    /// when it is not one: no scheme, an unterminated quote, or a parameter whose name is not an
+    /// HTTP token (RFC 9110), as after a quoted value run on without a comma.
+    pub fn parse(text: &str) -> Option<Challenge> {
         let text = text.trim();
         let (scheme, mut rest) = text.split_once(' ').unwrap_or((text, ""));
         if scheme.is_empty() {
@@ -556,6 +560,14 @@ impl Challenge {
                 break;
             }
             let (key, after) = rest.split_once('=')?;
+            let key = key.trim();
+            let is_token = !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !is_token {
+                return None;
+            }
             let (value, after) = match after.strip_prefix('"') {
                 Some(quoted) => {
                     let end = quoted.find('"')?;
@@ -563,7 +575,7 @@ impl Challenge {
                 }
                 None => after.split_once(',').unwrap_or((after, "")),
             };
-            parameters.push((key.trim().to_ascii_lowercase(), value.to_owned()));
+            parameters.push((key.to_ascii_lowercase(), value.to_owned()));
             rest = after;
         }
         Some(Challenge {
@@ -572,7 +584,8 @@ impl Challenge {
         })
     }
 
-    fn parameter(&self, name: &str) -> Option<&str> {
+    /// The value of the parameter `name` (lower case), if the challenge has it.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
         self.parameters
             .iter()
             .find(|(key, _)| key == name)
@@ -810,6 +823,10 @@ mod tests {
         assert_eq!(basic.parameter("realm"), Some("test-registry"));
         assert_eq!(Challenge::parse(""), None);
         assert_eq!(Challenge::parse(r#"Bearer realm="unterminated"#), None);
+        // A quoted value run on into the next parameter without a comma: no parameter named
+        // `garbage,service` is made up.
+        assert_eq!(Challenge::parse(r#"Bearer realm="x"garbage,service="y""#), None);
+        assert_eq!(Challenge::parse(r#"Bearer "realm="x""#), None);
     }
 
     #[test]
