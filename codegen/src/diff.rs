@@ -1182,7 +1182,7 @@ pub fn location_pointer(location: &str) -> String {
     match location.split_once(' ') {
         Some((method, path)) => format!(
             "/paths/{}/{}",
-            path.replace('~', "~0").replace('/', "~1"),
+            crate::spec::escape_pointer(path),
             method.to_ascii_lowercase()
         ),
         None => format!("/definitions/{location}"),

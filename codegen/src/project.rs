@@ -130,15 +130,8 @@ impl Project {
                     Err(_) => problems.push(format!("missing: {}", file.display())),
                 }
             }
-            for extra in list_files(&folder) {
-                let relative = extra
-                    .strip_prefix(&folder)
-                    .expect("listed under folder")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if !generated.files.contains_key(&relative) {
-                    problems.push(format!("extra: {}", extra.display()));
-                }
+            for extra in generated.extra_files(&folder) {
+                problems.push(format!("extra: {}", extra.display()));
             }
         }
         let generated_dir = self.generated_dir();
@@ -157,8 +150,21 @@ impl Project {
     }
 }
 
+impl GeneratedCrate {
+    /// The files under `folder` (a copy of this crate) that the crate does not have.
+    pub fn extra_files(&self, folder: &Path) -> Vec<PathBuf> {
+        list_files(folder)
+            .into_iter()
+            .filter(|file| {
+                let relative = file.strip_prefix(folder).expect("listed under folder");
+                !self.files.contains_key(&relative.to_string_lossy().replace('\\', "/"))
+            })
+            .collect()
+    }
+}
+
 /// Every file under `dir`, sorted; none when it does not exist.
-pub fn list_files(dir: &Path) -> Vec<PathBuf> {
+fn list_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(at) = stack.pop() {

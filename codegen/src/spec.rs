@@ -574,7 +574,8 @@ impl Converter<'_> {
     }
 }
 
-fn escape_pointer(segment: &str) -> String {
+/// A JSON pointer's segment for `segment` (RFC 6901: `~` as `~0`, `/` as `~1`).
+pub(crate) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

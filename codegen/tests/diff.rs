@@ -5,16 +5,21 @@ use std::path::Path;
 use codegen::diff::{diff, render_json, render_markdown, Change, Level};
 use codegen::{ApiVersion, Overrides, SpecFile};
 
-fn load(name: &str, version: &str) -> codegen::ir::Api {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/diff")
-        .join(name);
-    let spec = SpecFile {
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff")
+}
+
+/// The Engine spec at `path`, of `version`.
+fn engine_spec(path: std::path::PathBuf, version: &str) -> SpecFile {
+    SpecFile {
         family: codegen::ApiFamily::Engine,
         version: ApiVersion::parse(version).unwrap(),
         path,
-    };
-    codegen::load_api(&spec, &Overrides::default()).unwrap()
+    }
+}
+
+fn load(name: &str, version: &str) -> codegen::ir::Api {
+    codegen::load_api(&engine_spec(fixtures().join(name), version), &Overrides::default()).unwrap()
 }
 
 fn changes() -> Vec<Change> {
@@ -592,13 +597,7 @@ fn filter_keys_added_removed_deprecated_and_changed() {
 
 #[test]
 fn a_change_the_override_file_made_effective_earlier_is_listed_marked_and_not_counted() {
-    let spec = |name: &str, version: &str| SpecFile {
-        family: codegen::ApiFamily::Engine,
-        version: ApiVersion::parse(version).unwrap(),
-        path: Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/diff")
-            .join(name),
-    };
+    let spec = |name: &str, version: &str| engine_spec(fixtures().join(name), version);
     let overrides = Overrides::parse(
         Path::new("overrides.yaml"),
         r#"
@@ -658,8 +657,7 @@ schema_patches:
 fn a_spec_unreadable_without_an_entry_of_its_own_leaves_the_effective_diff_and_says_why() {
     // The old spec gives a property two types, which only an entry for the old version alone
     // makes readable; without it the specs' own changes cannot be compared.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff");
-    let old_text = std::fs::read_to_string(fixtures.join("old.yaml")).unwrap().replace(
+    let old_text = std::fs::read_to_string(fixtures().join("old.yaml")).unwrap().replace(
         "      Hint: {type: string, description: \"A hint.\"}",
         "      Hint: {type: string, description: \"A hint.\"}\n      Cmd: {type: [array, string]}",
     );
@@ -679,14 +677,9 @@ schema_patches:
 "#,
     )
     .unwrap();
-    let spec = |path: std::path::PathBuf, version: &str| SpecFile {
-        family: codegen::ApiFamily::Engine,
-        version: ApiVersion::parse(version).unwrap(),
-        path,
-    };
     let found = codegen::diff_specs(
-        &spec(old_path, "1.10"),
-        &spec(fixtures.join("new.yaml"), "1.11"),
+        &engine_spec(old_path, "1.10"),
+        &engine_spec(fixtures().join("new.yaml"), "1.11"),
         &overrides,
     );
     std::fs::remove_dir_all(&folder).unwrap();
@@ -705,9 +698,7 @@ fn registry_specs_are_compared_as_engine_ones_without_the_engines_overrides() {
     let spec = |name: &str| SpecFile {
         family: codegen::ApiFamily::Registry,
         version: ApiVersion { major: 2, minor: 0 },
-        path: Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/diff")
-            .join(name),
+        path: fixtures().join(name),
     };
     // Engine entries claiming every version from 1.25 on must not touch a Registry spec.
     let overrides = Overrides::parse(

@@ -112,14 +112,8 @@ fn generate(version: Option<&str>, out: Option<PathBuf>) -> Result<(), String> {
         let folder = out.join(&generated.folder);
         // Files are rewritten only when their bytes change, so that cargo rebuilds only the
         // crates a change touched; files a crate no longer has are removed.
-        for existing in codegen::project::list_files(&folder) {
-            let relative = existing.strip_prefix(&folder).expect("listed under folder");
-            if !generated
-                .files
-                .contains_key(&relative.to_string_lossy().replace('\\', "/"))
-            {
-                std::fs::remove_file(&existing).map_err(|e| format!("{}: {e}", existing.display()))?;
-            }
+        for extra in generated.extra_files(&folder) {
+            std::fs::remove_file(&extra).map_err(|e| format!("{}: {e}", extra.display()))?;
         }
         for (path, text) in &generated.files {
             let file = folder.join(path);
