@@ -8,17 +8,23 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
+every_target=(json_stream output_stream path_stat docker_host spec_loader reference digest link recording challenge
+  token headers build_aux session mock_routing)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(json_stream output_stream path_stat docker_host spec_loader reference digest link recording challenge)
+  targets=("${every_target[@]}")
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 
 # Seeds: the real specs and the generator's fixture for the loader; a few well-formed
-# messages for the decoders, so mutations start from what daemons send.
-mkdir -p corpus/spec_loader corpus/json_stream corpus/output_stream corpus/path_stat corpus/docker_host \
-  corpus/reference corpus/digest corpus/link corpus/recording corpus/challenge
+# messages for the decoders, so mutations start from what daemons send. The binary ones (a
+# BuildKit trace, session calls) and those of the later targets are files under seeds/.
+for target in "${every_target[@]}"; do mkdir -p "corpus/$target"; done
+for seeds in seeds/*/; do
+  target=$(basename "$seeds")
+  cp "$seeds"* "corpus/$target/"
+done
 for spec in ../specs/v*/swagger.yaml; do
   cp "$spec" "corpus/spec_loader/$(basename "$(dirname "$spec")").yaml"
 done

@@ -70,7 +70,7 @@ pub use crate::docker::{
 pub use crate::docker::{tar_directory, tar_files};
 pub use crate::error::{Error, RegistryError, Result};
 // For `decode_fields!` and `open_enum!`, which generated crates call.
-pub use crate::http::headers::{header_value, FromHeaders, HeaderMap};
+pub use crate::http::headers::{header_value, FromHeaders, HeaderMap, HeaderText};
 pub use crate::http::observe::{Observation, RequestObserver};
 pub use crate::http::request::{path_segment, path_segments, Body, Method, Request};
 pub use crate::transport::{Endpoint, SshTarget, TlsFiles};

@@ -315,7 +315,10 @@ fn stat_of(path: &str, full: &Path, metadata: &Metadata) -> io::Result<Stat> {
         mode,
         uid: metadata.uid(),
         gid: metadata.gid(),
-        mod_time: metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
+        mod_time: metadata
+            .mtime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(metadata.mtime_nsec()),
         ..Default::default()
     };
     if !metadata.is_dir() {
@@ -458,7 +461,13 @@ pub(crate) async fn receive_folder(
             let Some((id, path, stat)) = waiting.pop_front() else {
                 break;
             };
-            let file = tokio::fs::File::create(&path)
+            // Made anew rather than opened: whatever is at the path (a link received since its
+            // STAT, say) is replaced, never followed.
+            let _ = tokio::fs::remove_file(&path).await;
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
                 .await
                 .map_err(|e| failed("creating", &path, e))?;
             writer
@@ -490,8 +499,12 @@ pub(crate) async fn receive_folder(
                 };
                 let id = next_id;
                 next_id += 1;
-                let path = dest.join(inside_path(&stat.path)?);
+                let path = entry_path(dest, &stat.path)?;
                 if stat.mode & GO_DIR != 0 {
+                    // A link where the folder goes is replaced: its mode is set at the end.
+                    if fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.file_type().is_symlink()) {
+                        let _ = tokio::fs::remove_file(&path).await;
+                    }
                     tokio::fs::create_dir_all(&path)
                         .await
                         .map_err(|e| failed("creating", &path, e))?;
@@ -502,7 +515,7 @@ pub(crate) async fn receive_folder(
                         .await
                         .map_err(|e| failed("linking", &path, e))?;
                 } else if has_contents(stat.mode) && !stat.linkname.is_empty() {
-                    let target = dest.join(inside_path(&stat.linkname)?);
+                    let target = entry_path(dest, &stat.linkname)?;
                     let _ = tokio::fs::remove_file(&path).await;
                     tokio::fs::hard_link(&target, &path)
                         .await
@@ -586,6 +599,28 @@ fn inside_path(path: &str) -> Result<&str, Status> {
         )),
         false => Ok(path),
     }
+}
+
+/// Where entry `path` of a received listing goes in `dest`: refused when it leads outside, as
+/// [`inside_path`] tells or through a symbolic link on the way (one received earlier, `a` to
+/// `/etc`, then `a/passwd`). A listing of a real folder never lists what is inside a link.
+fn entry_path(dest: &Path, path: &str) -> Result<PathBuf, Status> {
+    let relative = inside_path(path)?;
+    let mut above = dest.to_path_buf();
+    let (parents, _) = relative.rsplit_once('/').unwrap_or(("", relative));
+    for component in parents.split('/').filter(|component| !component.is_empty()) {
+        above.push(component);
+        if fs::symlink_metadata(&above).is_ok_and(|metadata| metadata.file_type().is_symlink()) {
+            return Err(Status::new(
+                Code::InvalidArgument,
+                format!(
+                    "the daemon sent the path {path:?}, which is inside the symbolic link {}",
+                    above.display()
+                ),
+            ));
+        }
+    }
+    Ok(dest.join(relative))
 }
 
 fn modified_time(nanoseconds: i64) -> SystemTime {

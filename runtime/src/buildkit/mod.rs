@@ -9,6 +9,8 @@ mod progress;
 mod session;
 
 pub use progress::{Aux, StatusResponse, Timestamp, Vertex, VertexLog, VertexStatus, VertexWarning, TRACE_ID};
+#[cfg(fuzzing)]
+pub use session::fuzzing;
 pub use session::{
     BuildOutput, BuildSession, RunningSession, SecretSource, SessionBuild, SessionReport, REMOTE_CLIENT_SESSION,
 };

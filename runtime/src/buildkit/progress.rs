@@ -135,7 +135,8 @@ pub struct Timestamp {
 impl Timestamp {
     /// Seconds from `earlier` to this time.
     pub fn seconds_since(&self, earlier: &Timestamp) -> f64 {
-        (self.seconds - earlier.seconds) as f64 + f64::from(self.nanos - earlier.nanos) / 1e9
+        // In floating point: the daemon's fields are any integers, whose difference may not fit.
+        (self.seconds as f64 - earlier.seconds as f64) + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
     }
 }
 
@@ -210,5 +211,21 @@ mod tests {
         let cut = base64::engine::general_purpose::STANDARD.encode([0x0a, 100, 1, 2]);
         let error = Aux::read("ImageBuild", Some(TRACE_ID), &serde_json::Value::String(cut)).unwrap_err();
         assert!(error.to_string().contains("not a StatusResponse"), "{error}");
+    }
+
+    #[test]
+    fn durations_between_any_timestamps_are_numbers() {
+        let (first, last) = (
+            Timestamp {
+                seconds: i64::MIN,
+                nanos: i32::MIN,
+            },
+            Timestamp {
+                seconds: i64::MAX,
+                nanos: i32::MAX,
+            },
+        );
+        assert!(last.seconds_since(&first) > 1e19);
+        assert!(first.seconds_since(&last) < -1e19);
     }
 }

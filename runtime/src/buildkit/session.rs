@@ -891,6 +891,38 @@ struct CheckAgentRequest {
 #[derive(Clone, PartialEq, prost::Message)]
 struct CheckAgentResponse {}
 
+/// For the fuzz targets under `fuzz/`, which cargo-fuzz builds with `--cfg fuzzing`: a session
+/// served on a connection of the target's choosing, with the target as the daemon.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use super::*;
+
+    /// The gRPC methods a session serves.
+    pub const METHODS: [&str; 10] = SERVED;
+
+    /// Serves a session on `connection` until the other side ends it: both folders are
+    /// `context`, the one secret is `token` (`s3cret`), the outputs are `outputs`; no agents,
+    /// logins or stored credentials. Returns what the session reported.
+    pub async fn serve_session<C>(connection: C, context: PathBuf, outputs: Vec<BuildOutput>) -> SessionReport
+    where
+        C: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let report = Arc::new(Report::default());
+        let services = Services {
+            dockerfile_folder: context.clone(),
+            context,
+            secrets: HashMap::from([("token".to_owned(), b"s3cret".to_vec())]),
+            agents: HashMap::new(),
+            outputs,
+            logins: HashMap::new(),
+            stored_credentials: false,
+            report: report.clone(),
+        };
+        serve(connection, Arc::new(services)).await;
+        report.snapshot()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1280,11 +1312,32 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&tool).unwrap().permissions().mode() & 0o777, 0o750);
 
-        let escaping = vec![stat("../escaped", 0o644), end];
+        let escaping = vec![stat("../escaped", 0o644), end.clone()];
         let (code, message) = send_output(&mut sender, escaping, &HashMap::new()).await;
         assert_eq!(code, "3");
         assert!(message.contains("\"../escaped\""), "{message}");
         assert!(!dest.join("escaped").exists());
+
+        // A link received first, then a path through it: refused, nothing written where it leads.
+        let mut up = stat("up", (1 << 27) | 0o777);
+        up.stat.as_mut().unwrap().linkname = "..".into();
+        let through_link = vec![up, stat("up/escaped", 0o644), end.clone()];
+        let (code, message) = send_output(&mut sender, through_link, &HashMap::new()).await;
+        assert_eq!(code, "3");
+        assert!(
+            message.contains("\"up/escaped\"") && message.contains("symbolic link"),
+            "{message}"
+        );
+        assert!(!dest.join("escaped").exists());
+        // A link where a file then goes is replaced, not written through.
+        std::fs::write(dest.join("target"), "kept").unwrap();
+        let mut link = stat("file", (1 << 27) | 0o777);
+        link.stat.as_mut().unwrap().linkname = "../target".into();
+        let replaced = vec![link, stat("file", 0o644), end];
+        let contents = HashMap::from([(1, &b"new"[..])]);
+        assert_eq!(send_output(&mut sender, replaced, &contents).await.0, "0");
+        assert_eq!(std::fs::read(dest.join("out/file")).unwrap(), b"new");
+        assert_eq!(std::fs::read(dest.join("target")).unwrap(), b"kept");
         std::fs::remove_dir_all(dest).unwrap();
     }
 

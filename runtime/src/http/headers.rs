@@ -1,7 +1,5 @@
 //! Response headers as typed values: what a generated `...Headers` struct is read with.
 
-use std::str::FromStr;
-
 pub use http::HeaderMap;
 
 use crate::error::{snippet, Error, Result};
@@ -11,12 +9,43 @@ pub trait FromHeaders: Sized {
     fn from_headers(operation: &'static str, headers: &HeaderMap) -> Result<Self>;
 }
 
-/// The value of header `name` (lower case) parsed as `T`; `None` when the answer has no such
-/// header, an error naming the header when its value is not text or does not parse.
-pub fn header_value<T: FromStr>(operation: &'static str, headers: &HeaderMap, name: &'static str) -> Result<Option<T>>
-where
-    T::Err: std::fmt::Display,
-{
+/// What a header's text is read as: the types generated `...Headers` structs hold.
+pub trait HeaderText: Sized {
+    /// The value, or why `text` (trimmed, visible ASCII) is not one.
+    fn from_header_text(text: &str) -> std::result::Result<Self, String>;
+}
+
+impl HeaderText for String {
+    fn from_header_text(text: &str) -> std::result::Result<Self, String> {
+        Ok(text.to_owned())
+    }
+}
+
+impl HeaderText for i64 {
+    fn from_header_text(text: &str) -> std::result::Result<Self, String> {
+        text.parse().map_err(|e| format!("{e}"))
+    }
+}
+
+/// Flags as the daemon's Go code reads them (`strconv.ParseBool`): a proxy or an older daemon
+/// writing `1` or `True` is not an error.
+impl HeaderText for bool {
+    fn from_header_text(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            _ => Err("not a boolean (true, false, 1, 0, ...)".into()),
+        }
+    }
+}
+
+/// The value of header `name` (lower case) as `T`; `None` when the answer has no such header,
+/// an error naming the header when its value is not text or not a `T`.
+pub fn header_value<T: HeaderText>(
+    operation: &'static str,
+    headers: &HeaderMap,
+    name: &'static str,
+) -> Result<Option<T>> {
     let Some(value) = headers.get(name) else {
         return Ok(None);
     };
@@ -30,7 +59,7 @@ where
     let text = value
         .to_str()
         .map_err(|_| error("the value is not visible ASCII".into()))?;
-    text.trim().parse().map(Some).map_err(|e: T::Err| error(e.to_string()))
+    T::from_header_text(text.trim()).map(Some).map_err(error)
 }
 
 #[cfg(test)]
@@ -54,5 +83,15 @@ mod tests {
         assert_eq!(header_value::<String>("BlobHead", &headers, "location").unwrap(), None);
         let error = header_value::<i64>("BlobHead", &headers, "range").unwrap_err();
         assert!(error.to_string().contains("header range"), "{error}");
+        for (text, flag) in [
+            ("false", Some(false)),
+            ("1", Some(true)),
+            ("True", Some(true)),
+            ("yes", None),
+        ] {
+            headers.insert("docker-experimental", text.parse().unwrap());
+            let read = header_value::<bool>("SystemPing", &headers, "docker-experimental");
+            assert_eq!(read.ok().flatten(), flag, "{text}");
+        }
     }
 }

@@ -765,6 +765,35 @@ fn decode_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// For the fuzz targets under `fuzz/`, which cargo-fuzz builds with `--cfg fuzzing`: the fake
+/// daemon's routing and query decoding, and the path and query a client sends, without a socket.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use super::*;
+    use crate::http::request::Request;
+
+    /// The operation of the route the fake daemon answers `method` on `path` (a version prefix
+    /// allowed) with, and the path parameters it read; `None` is the unknown-route answer.
+    pub fn route(
+        routes: &'static [Route],
+        method: &str,
+        path: &str,
+    ) -> Option<(&'static Route, BTreeMap<&'static str, String>)> {
+        let method = Method::from_bytes(method.as_bytes()).ok()?;
+        find_route(routes, &method, split_version(path).1)
+    }
+
+    /// A query as the fake daemon decodes it.
+    pub fn query(query: &str) -> Vec<(String, String)> {
+        decode_query(query)
+    }
+
+    /// The path and query a client sends for `request`, speaking API `version`.
+    pub fn sent(request: &Request, version: &str) -> String {
+        request.path_and_query(Some(version))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

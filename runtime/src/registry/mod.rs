@@ -171,6 +171,36 @@ struct TokenAnswer {
     lifetime: Duration,
 }
 
+impl TokenAnswer {
+    /// Reads a token service's answer: the token under `token` or `access_token` (the first not
+    /// empty), lasting `expires_in` seconds. A refusal says what is wrong and shows the answer.
+    fn read(body: &[u8]) -> std::result::Result<TokenAnswer, String> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            token: Option<String>,
+            access_token: Option<String>,
+            expires_in: Option<i64>,
+        }
+        let answer: Answer = serde_json::from_slice(body)
+            .map_err(|e| format!("the token service's answer is not a token: {e}; {}", snippet(body)))?;
+        let token = [answer.token, answer.access_token]
+            .into_iter()
+            .flatten()
+            .find(|token| !token.is_empty())
+            .ok_or_else(|| "the token service's answer holds no token".to_owned())?;
+        // The specification's default lifetime when the service says none; one already over
+        // is used for this request only, and one longer than a day is asked for again daily.
+        let seconds = answer
+            .expires_in
+            .unwrap_or(60)
+            .clamp(0, MAX_TOKEN_LIFETIME.as_secs() as i64);
+        Ok(TokenAnswer {
+            token,
+            lifetime: Duration::from_secs(seconds as u64),
+        })
+    }
+}
+
 struct Token {
     authorization: HeaderValue,
     /// A little before it expires, so that a request does not outlast it.
@@ -206,6 +236,10 @@ impl std::fmt::Debug for Authenticator {
 /// A token is not used in its last seconds (or last quarter, if it lasts less than 20 s), which
 /// a request could outlast.
 const TOKEN_MARGIN: Duration = Duration::from_secs(5);
+
+/// The longest a token is kept, whatever its service says: `expires_in` is any number a
+/// service writes, and a deadline computed from a huge one would not fit in an `Instant`.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A token service's answer is small; anything longer is not one.
 const TOKEN_ANSWER_LIMIT: usize = 64 * 1024;
@@ -398,28 +432,7 @@ impl Authenticator {
                 String::from_utf8_lossy(&body).trim()
             )));
         }
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            token: Option<String>,
-            access_token: Option<String>,
-            expires_in: Option<u64>,
-        }
-        let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
-            refused(format!(
-                "the token service's answer is not a token: {e}; {}",
-                snippet(&body)
-            ))
-        })?;
-        let token = answer
-            .token
-            .or(answer.access_token)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| refused("the token service's answer holds no token".into()))?;
-        Ok(TokenAnswer {
-            token,
-            // The specification's default lifetime when the service says none.
-            lifetime: Duration::from_secs(answer.expires_in.unwrap_or(60)),
-        })
+        TokenAnswer::read(&body).map_err(refused)
     }
 
     /// A client for another server (`scheme://authority`: a token service, or where a
@@ -805,6 +818,23 @@ impl std::fmt::Display for Reference {
     }
 }
 
+/// For the fuzz targets under `fuzz/`, which cargo-fuzz builds with `--cfg fuzzing`: the
+/// reading of a token service's answer, otherwise internal.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use super::*;
+
+    /// A token service's answer as it is kept: the token, its lifetime, the `Authorization`
+    /// later requests carry and how long from now it is used; or why the answer is refused.
+    pub fn token_answer(body: &[u8]) -> std::result::Result<(String, Duration, HeaderValue, Duration), String> {
+        let answer = TokenAnswer::read(body)?;
+        let (token, lifetime) = (answer.token.clone(), answer.lifetime);
+        let asked = Instant::now();
+        let kept = Token::kept("Fuzz", "https://realm", asked, answer).map_err(|e| e.to_string())?;
+        Ok((token, lifetime, kept.authorization, kept.usable_until - asked))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,6 +857,30 @@ mod tests {
         // `garbage,service` is made up.
         assert_eq!(Challenge::parse(r#"Bearer realm="x"garbage,service="y""#), None);
         assert_eq!(Challenge::parse(r#"Bearer "realm="x""#), None);
+    }
+
+    #[test]
+    fn token_answers_are_read_whatever_lifetime_they_state() {
+        let read = |body: &str| TokenAnswer::read(body.as_bytes());
+        let answer = read(r#"{"token":"abc","expires_in":300}"#).unwrap();
+        assert_eq!(
+            (answer.token.as_str(), answer.lifetime),
+            ("abc", Duration::from_secs(300))
+        );
+        // An empty `token` beside an `access_token` (OAuth2 services write both).
+        assert_eq!(read(r#"{"token":"","access_token":"xyz"}"#).unwrap().token, "xyz");
+        assert_eq!(read(r#"{"token":"t"}"#).unwrap().lifetime, Duration::from_secs(60));
+        // Lifetimes no deadline can hold, and ones already over: neither panics when kept.
+        for (expires_in, kept_for) in [(i64::MAX, MAX_TOKEN_LIFETIME), (-5, Duration::ZERO)] {
+            let body = format!(r#"{{"token":"t","expires_in":{expires_in}}}"#);
+            let answer = read(&body).unwrap();
+            assert_eq!(answer.lifetime, kept_for, "{body}");
+            Token::kept("Test", "https://realm", Instant::now(), answer).unwrap();
+        }
+        let refusal = read(r#"{"access_token":""}"#).map(|_| ()).unwrap_err();
+        assert!(refusal.contains("holds no token"), "{refusal}");
+        let refusal = read("<html>").map(|_| ()).unwrap_err();
+        assert!(refusal.contains("<html>"), "{refusal}");
     }
 
     #[test]
