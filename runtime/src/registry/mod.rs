@@ -181,8 +181,13 @@ impl TokenAnswer {
             access_token: Option<String>,
             expires_in: Option<i64>,
         }
-        let answer: Answer = serde_json::from_slice(body)
-            .map_err(|e| format!("the token service's answer is not a token: {e}; {}", snippet(body)))?;
+        let not_a_token = |why: String| format!("the token service's answer is not a token: {why}; {}", snippet(body));
+        // An object only: a struct also reads from an array of its fields in order.
+        let answer = match serde_json::from_slice(body).map_err(|e| not_a_token(e.to_string()))? {
+            serde_json::Value::Object(fields) => serde_json::Value::Object(fields),
+            _ => return Err(not_a_token("not a JSON object".into())),
+        };
+        let answer: Answer = serde_json::from_value(answer).map_err(|e| not_a_token(e.to_string()))?;
         let token = [answer.token, answer.access_token]
             .into_iter()
             .flatten()
@@ -879,6 +884,9 @@ mod tests {
         }
         let refusal = read(r#"{"access_token":""}"#).map(|_| ()).unwrap_err();
         assert!(refusal.contains("holds no token"), "{refusal}");
+        // Found by the fuzz target: the fields in an array read as if named.
+        let refusal = read(r#"["","]",4]"#).map(|_| ()).unwrap_err();
+        assert!(refusal.contains("not a JSON object"), "{refusal}");
         let refusal = read("<html>").map(|_| ()).unwrap_err();
         assert!(refusal.contains("<html>"), "{refusal}");
     }
