@@ -317,6 +317,10 @@ impl<T: DeserializeOwned> JsonStream<T> {
         static ERROR_KEY: LazyLock<memchr::memmem::Finder<'static>> =
             LazyLock::new(|| memchr::memmem::Finder::new(b"\"error"));
         ERROR_KEY.find(object)?;
+        // An object only: serde would read an array's elements as the fields in order.
+        if object.trim_ascii_start().first() != Some(&b'{') {
+            return None;
+        }
         let failure = serde_json::from_slice::<Failure>(object).ok()?;
         let message = failure.error_detail.and_then(|d| d.message).or(failure.error)?;
         Some(Error::Stream {
@@ -786,6 +790,9 @@ mod tests {
         let failed = b"{\"errorDetail\":{\"message\":\"no space\"},\"error\":\"no space\"}".to_vec();
         let items = block_on(JsonStream::<Progress>::new(chunks(vec![failed]), "t").collect::<Vec<_>>());
         assert!(matches!(&items[0], Err(Error::Stream { message, .. }) if message == "no space"));
+        let array = b"[\"\\\"error\", null]".to_vec();
+        let items = block_on(JsonStream::<serde_json::Value>::new(chunks(vec![array]), "t").collect::<Vec<_>>());
+        assert!(matches!(&items[0], Ok(serde_json::Value::Array(_))), "{items:?}");
 
         let truncated = b"{\"status\":\"a\"}\n{\"stat".to_vec();
         let items = block_on(JsonStream::<Progress>::new(chunks(vec![truncated]), "t").collect::<Vec<_>>());
