@@ -328,12 +328,12 @@ run_against_podman() {
     grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
   echo "the daemon and example tests against Podman"
   for binary in $binaries; do
-    DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
+    DOCKER_TEST_HOST=$podman_host DOCKER_TEST_COVERAGE_DIR=$coverage \
       "$binary" "${skips[@]}" || failed=1
   done
-  DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
+  DOCKER_TEST_HOST=$podman_host DOCKER_TEST_COVERAGE_DIR=$coverage \
     "$daemon_binary" load:: --ignored || failed=1
-  DOCKER_TEST_HOST=$podman_host DOCKER_TEST_SERVER=podman DOCKER_TEST_COVERAGE_DIR=$coverage \
+  DOCKER_TEST_HOST=$podman_host DOCKER_TEST_COVERAGE_DIR=$coverage \
     "${CARGO_TARGET_DIR:-target}/debug/coverage" || failed=1
   rm -rf "$coverage"
   return $failed

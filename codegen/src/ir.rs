@@ -49,6 +49,9 @@ pub struct Field {
     pub nullable: bool,
     /// The property's `example`, as the spec writes it.
     pub example: Option<serde_json::Value>,
+    /// Other keys a daemon sends the field under (`x-aliases`, set by the override file), read
+    /// as the field and never written.
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

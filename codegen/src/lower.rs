@@ -245,14 +245,17 @@ impl Lowering<'_> {
             .iter()
             .map(|(wire_name, property)| {
                 let hint = format!("{parent}{}", wire_name.to_upper_camel_case());
-                let (ty, doc, deprecated, nullable, example) = match property {
-                    oa::ReferenceOr::Reference { reference } => (self.reference(reference), None, false, false, None),
+                let (ty, doc, deprecated, nullable, example, aliases) = match property {
+                    oa::ReferenceOr::Reference { reference } => {
+                        (self.reference(reference), None, false, false, None, Vec::new())
+                    }
                     oa::ReferenceOr::Item(schema) => (
                         self.inline(schema, &hint),
                         describe(schema),
                         schema.schema_data.deprecated,
                         schema.schema_data.nullable,
                         schema.schema_data.example.clone(),
+                        aliases(schema),
                     ),
                 };
                 Field {
@@ -263,6 +266,7 @@ impl Lowering<'_> {
                     deprecated,
                     nullable,
                     example,
+                    aliases,
                 }
             })
             .collect()
@@ -764,6 +768,16 @@ fn nullable_if(nullable: bool, ty: TypeRef) -> TypeRef {
 
 fn describe(schema: &oa::Schema) -> Option<String> {
     schema.schema_data.description.clone().filter(|d| !d.trim().is_empty())
+}
+
+/// The other keys a property is read from (`x-aliases: [" Parents"]`).
+fn aliases(schema: &oa::Schema) -> Vec<String> {
+    let listed = schema.schema_data.extensions.get("x-aliases").and_then(Value::as_array);
+    listed
+        .into_iter()
+        .flatten()
+        .filter_map(|alias| alias.as_str().map(str::to_owned))
+        .collect()
 }
 
 #[cfg(test)]

@@ -21,5 +21,6 @@ pub use processes::{describe_output, program_without_docker_environment, wait_at
 pub use recipes::{exec_to_the_end, transport_smoke};
 pub use registry::{drain, TestRegistry};
 pub use servers::{
-    companion_variable, daemon, docker, docker_at, peer_docker, server, swarm_addresses, test_docker, Server, ONE_SWARM,
+    companion_variable, daemon, docker, docker_at, facts, peer_docker, server, swarm_addresses, test_docker,
+    DaemonFacts, Server, ONE_SWARM,
 };

@@ -31,20 +31,92 @@ pub fn daemon() -> Option<Endpoint> {
     }
 }
 
-/// The kind of server behind `DOCKER_TEST_HOST`, as `DOCKER_TEST_SERVER` says (`docker` when
-/// unset). Where the servers differ on purpose, tests check each one's own behaviour.
+/// The kind of server behind `DOCKER_TEST_HOST`. Where the servers differ on purpose, tests check
+/// each one's own behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Server {
     Docker,
     Podman,
 }
 
-pub fn server() -> Server {
-    match std::env::var("DOCKER_TEST_SERVER").as_deref() {
-        Ok("podman") => Server::Podman,
-        Ok("docker") | Err(_) => Server::Docker,
-        Ok(other) => panic!("DOCKER_TEST_SERVER is {other:?}; expected docker or podman"),
+/// What the test daemon says it is (`GET /version`, unversioned, asked once per test process);
+/// what the suite expects follows it rather than one daemon's version.
+#[derive(Debug, Clone)]
+pub struct DaemonFacts {
+    pub server: Server,
+    /// The server's own version: `20.10.24`, `29.5.3`, `4.3.1`.
+    pub version: String,
+    /// The newest API version it speaks, and the oldest it accepts.
+    pub api_version: String,
+    pub min_api_version: String,
+}
+
+impl DaemonFacts {
+    /// The major version of the server (`29` of `29.5.3`).
+    pub fn major(&self) -> u32 {
+        self.version
+            .split('.')
+            .next()
+            .and_then(|major| major.parse().ok())
+            .unwrap_or(0)
     }
+
+    /// Whether the daemon accepts requests at API `version`.
+    pub fn accepts(&self, version: &str) -> bool {
+        docker_engine_runtime::compare_versions(version, &self.min_api_version) != std::cmp::Ordering::Less
+    }
+
+    /// The version a client of API `version` negotiates with the daemon: the older of the two.
+    pub fn negotiated(&self, version: &str) -> String {
+        match docker_engine_runtime::compare_versions(version, &self.api_version) {
+            std::cmp::Ordering::Greater => self.api_version.clone(),
+            _ => version.to_owned(),
+        }
+    }
+}
+
+/// The test daemon's facts; only called where a daemon is known to be there.
+pub fn facts() -> &'static DaemonFacts {
+    static FACTS: std::sync::OnceLock<DaemonFacts> = std::sync::OnceLock::new();
+    FACTS.get_or_init(|| {
+        // Tests run inside a runtime, which cannot block on another: ask from a thread of its own.
+        std::thread::spawn(|| {
+            let endpoint = daemon().expect("facts are asked for only with a daemon");
+            let options = docker_engine_runtime::Options {
+                version: docker_engine_runtime::VersionPolicy::Unversioned,
+                ..Default::default()
+            };
+            let client =
+                docker_engine_runtime::Client::with_options(endpoint, docker_engine_v1_41::API_VERSION, options)
+                    .expect("client");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let version = runtime
+                .block_on(Docker::with_client(client).system().version().send())
+                .expect("the test daemon answers /version");
+            let podman = version
+                .components
+                .iter()
+                .flatten()
+                .any(|component| component.name.as_deref().is_some_and(|name| name.contains("Podman")));
+            let field = |value: Option<String>, name: &str| value.unwrap_or_else(|| panic!("/version has no {name}"));
+            DaemonFacts {
+                server: if podman { Server::Podman } else { Server::Docker },
+                version: field(version.version, "Version"),
+                api_version: field(version.api_version, "ApiVersion"),
+                min_api_version: field(version.min_api_version, "MinAPIVersion"),
+            }
+        })
+        .join()
+        .expect("asking the daemon's version")
+    })
+}
+
+/// The kind of server the test daemon is.
+pub fn server() -> Server {
+    facts().server
 }
 
 /// A variable the test script sets beside `DOCKER_TEST_HOST`; required once a daemon is there.

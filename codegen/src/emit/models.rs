@@ -50,7 +50,8 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
             });
             let wire_names = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
                 let wire = &field.wire_name;
-                quote! { #wire => #rust_name }
+                let aliases = &field.aliases;
+                quote! { #wire #(| #aliases)* => #rust_name }
             });
             let type_name = &typedef.name;
             // Decoded by the runtime's shared visitor rather than serde's derive, whose code

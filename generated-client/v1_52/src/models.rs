@@ -78,10 +78,10 @@ pub struct BuildCache {
     pub usage_count: Option<i64>,
 }
 docker_engine_runtime::decode_fields!(
-    BuildCache, "BuildCache", { "ID" => id, "Parents" => parents, "Type" => type_,
-    "Description" => description, "InUse" => in_use, "Shared" => shared, "Size" => size,
-    "CreatedAt" => created_at, "LastUsedAt" => last_used_at, "UsageCount" => usage_count
-    }
+    BuildCache, "BuildCache", { "ID" => id, "Parents" | " Parents" => parents, "Type" =>
+    type_, "Description" => description, "InUse" => in_use, "Shared" => shared, "Size" =>
+    size, "CreatedAt" => created_at, "LastUsedAt" => last_used_at, "UsageCount" =>
+    usage_count }
 );
 /// represents system data usage for build cache resources.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -4,10 +4,11 @@
 
 /// Implements [`DecodeFields`](crate::DecodeFields) and `Deserialize` for a generated struct
 /// whose fields are all `Option`s: `$name` is the spec's name for it (in error messages), and
-/// each wire name decodes into its field; any other key is read and dropped.
+/// each wire name (and each alias after it, `"Parents" | " Parents"`) decodes into its field; any
+/// other key is read and dropped.
 #[macro_export]
 macro_rules! decode_fields {
-    ($type:ident, $name:literal, { $($wire:literal => $field:ident),* $(,)? }) => {
+    ($type:ident, $name:literal, { $($wire:literal $(| $alias:literal)* => $field:ident),* $(,)? }) => {
         impl $crate::DecodeFields for $type {
             const NAME: &'static str = $name;
             fn decode_field<'de, A: $crate::__serde::de::MapAccess<'de>>(
@@ -16,7 +17,7 @@ macro_rules! decode_fields {
                 map: &mut A,
             ) -> ::core::result::Result<(), A::Error> {
                 match key {
-                    $($wire => self.$field = map.next_value()?,)*
+                    $($wire $(| $alias)* => self.$field = map.next_value()?,)*
                     _ => {
                         map.next_value::<$crate::__serde::de::IgnoredAny>()?;
                     }

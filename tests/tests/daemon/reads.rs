@@ -287,6 +287,13 @@ macro_rules! crate_reads {
                 let docker = $krate::Docker::with_client(client);
                 let mut reads = Reads { krate: stringify!($krate), failures: Vec::new() };
                 let r = &mut reads;
+                // Docker 29 accepts 1.40 and later: an older crate's requests are refused, naming both versions.
+                if !daemon_tests::facts().accepts($krate::API_VERSION) {
+                    let refused = docker.system().info().send().await.map(|_| ());
+                    let said = matches!(&refused, Err(docker_engine_runtime::Error::VersionTooOld { .. }));
+                    r.expect("SystemInfo is refused as too old", said, format!("{refused:?}"));
+                    return reads.failures;
+                }
 
                 let events = docker
                     .system()

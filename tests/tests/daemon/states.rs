@@ -5,7 +5,7 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-use daemon_tests::{create_busybox, docker, server, ContainerGuard, Server};
+use daemon_tests::{create_busybox, docker, server, ContainerGuard, DaemonFacts, Server};
 use docker_engine_runtime::Result;
 use docker_engine_v1_41::models::{ContainerStateStatus, ContainerUpdateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
@@ -284,14 +284,22 @@ enum Transition {
 }
 
 impl Transition {
-    fn outcome(self, state: State, server: Server) -> Outcome {
-        match (server, self.docker_outcome(state)) {
+    fn outcome(self, state: State, facts: &DaemonFacts) -> Outcome {
+        match (facts.server, self.docker_outcome(state)) {
             // Podman refuses with a 500 where Docker answers 409, and also refuses to stop or
             // restart a paused container, which Docker does.
             (Server::Podman, Refused(409, _)) => Refused(500, "container state improper"),
             (Server::Podman, _) if matches!(self, Transition::Stop | Transition::Restart) && state == State::Paused => {
                 Refused(500, "container state improper")
             }
+            // Docker 25 reworded its refusals to remove a container still running.
+            (Server::Docker, Refused(409, _)) if self == Transition::Delete && facts.major() >= 25 => match state {
+                State::Paused => Refused(409, "container is paused and must be unpaused first"),
+                _ => Refused(
+                    409,
+                    "container is running: stop the container before removing or force remove",
+                ),
+            },
             (_, outcome) => outcome,
         }
     }
@@ -368,7 +376,7 @@ async fn transitions_from_every_state() {
                     &operation,
                     state,
                     result,
-                    transition.outcome(state, server()),
+                    transition.outcome(state, daemon_tests::facts()),
                 )
                 .is_some()
                 {

@@ -1,6 +1,7 @@
-//! Every generated crate against the same daemon: crates up to the daemon's version (1.41) run
-//! a smoke scenario at their own version; newer crates negotiate down to 1.41, and an
-//! operation that 1.41 lacks fails with a clear error.
+//! Every generated crate against the same daemon: crates the daemon accepts, up to its API
+//! version, run a smoke scenario at their own version, and crates older than its minimum are
+//! refused with an error naming both versions; newer crates negotiate down to the daemon's
+//! version, and an operation that version lacks fails with a clear error.
 
 use daemon_tests::daemon;
 use docker_engine_runtime::{Client, Error};
@@ -14,9 +15,15 @@ macro_rules! smoke_tests {
             let client = Client::new(endpoint, $krate::API_VERSION).unwrap();
             let docker = $krate::Docker::with_client(client);
             assert_eq!(docker.client().api_version().await.unwrap(), $krate::API_VERSION);
+            let facts = daemon_tests::facts();
+            if !facts.accepts($krate::API_VERSION) {
+                let refused = docker.system().info().send().await.unwrap_err();
+                assert_too_old(&refused, $krate::API_VERSION);
+                return;
+            }
             assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
             let version = docker.system().version().send().await.unwrap();
-            assert_eq!(version.api_version.as_deref(), Some("1.41"));
+            assert_eq!(version.api_version.as_deref(), Some(facts.api_version.as_str()));
             let info = docker.system().info().send().await.unwrap();
             assert!(info.id.is_some(), "{info:?}");
             let image = daemon_tests::busybox_image(&daemon_tests::docker().unwrap()).await;
@@ -40,6 +47,25 @@ macro_rules! smoke_tests {
             assert_eq!(config.cmd, Some(vec!["sleep 30".to_owned()]));
         }
     )*};
+}
+
+/// `error` is the refusal of a request at API `version`, older than the daemon's minimum: it
+/// names both versions.
+fn assert_too_old(error: &Error, version: &str) {
+    let minimum = &daemon_tests::facts().min_api_version;
+    match error {
+        Error::VersionTooOld {
+            version: used,
+            minimum: stated,
+            ..
+        } => assert_eq!((used.as_str(), stated.as_str()), (version, minimum.as_str())),
+        other => panic!("expected VersionTooOld for {version} (the daemon's minimum is {minimum}), got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains(version) && message.contains(minimum.as_str()),
+        "{message}"
+    );
 }
 
 /// A started busybox container whose entrypoint and command are both set, so that inspecting
@@ -69,24 +95,31 @@ smoke_tests! {
     smoke_v1_40 => docker_engine_v1_40, smoke_v1_41 => docker_engine_v1_41,
 }
 
-/// Newer crates negotiate down to the daemon's 1.41 and still work.
+/// Newer crates negotiate down to the daemon's version (and crates the daemon is newer than
+/// keep their own) and still work; where the daemon is older than 1.42, the operation 1.42
+/// added fails before anything is sent.
 macro_rules! negotiation_tests {
     ($($name:ident => $krate:ident),* $(,)?) => {$(
         #[tokio::test]
         async fn $name() {
             let Some(endpoint) = daemon() else { return };
             let docker = $krate::Docker::with_client(Client::new(endpoint, $krate::API_VERSION).unwrap());
-            assert_eq!(docker.client().api_version().await.unwrap(), "1.41");
+            let negotiated = daemon_tests::facts().negotiated($krate::API_VERSION);
+            assert_eq!(docker.client().api_version().await.unwrap(), negotiated);
             docker.system().info().send().await.unwrap();
             docker.containers().list().all(true).send().await.unwrap();
+            if docker_engine_runtime::compare_versions(&negotiated, "1.42") != std::cmp::Ordering::Less {
+                return;
+            }
             let missing = docker.volumes().update("any-volume", 0).send().await.unwrap_err();
             match &missing {
                 Error::UnsupportedVersion { operation, version, .. } => {
-                    assert_eq!((*operation, version.as_str()), ("VolumeUpdate", "1.41"));
+                    assert_eq!((*operation, version.as_str()), ("VolumeUpdate", negotiated.as_str()));
                 }
                 other => panic!("expected UnsupportedVersion, got {other:?}"),
             }
-            assert!(missing.to_string().contains("not available in API version 1.41"), "{missing}");
+            let expected = format!("not available in API version {negotiated}");
+            assert!(missing.to_string().contains(&expected), "{missing}");
         }
     )*};
 }
@@ -101,25 +134,41 @@ negotiation_tests! {
     negotiate_v1_54 => docker_engine_v1_54,
 }
 
+/// A pinned version is sent as is: one the daemon accepts answers, one below its minimum is
+/// refused naming both. The minimum each server states: Docker before 25 accepts 1.12, Docker
+/// 25 to 28 and Podman 1.24, Docker 29 1.40.
 #[tokio::test]
 async fn a_pinned_older_version_is_used_as_is() {
     let Some(endpoint) = daemon() else { return };
-    let options = docker_engine_runtime::Options {
-        version: docker_engine_runtime::VersionPolicy::Pinned("1.30".into()),
-        ..Default::default()
+    let facts = daemon_tests::facts();
+    let pinned = |version: &str| {
+        let options = docker_engine_runtime::Options {
+            version: docker_engine_runtime::VersionPolicy::Pinned(version.into()),
+            ..Default::default()
+        };
+        let client = Client::with_options(endpoint.clone(), docker_engine_v1_41::API_VERSION, options).unwrap();
+        docker_engine_v1_41::Docker::with_client(client)
     };
-    let client = Client::with_options(endpoint, docker_engine_v1_41::API_VERSION, options).unwrap();
-    let docker = docker_engine_v1_41::Docker::with_client(client);
-    assert_eq!(docker.client().api_version().await.unwrap(), "1.30");
+    let minimum = match (facts.server, facts.major()) {
+        (daemon_tests::Server::Podman, _) => "1.24",
+        (daemon_tests::Server::Docker, ..=24) => "1.12",
+        (daemon_tests::Server::Docker, 25..=28) => "1.24",
+        (daemon_tests::Server::Docker, _) => "1.40",
+    };
+    assert_eq!(facts.min_api_version, minimum, "{facts:?}");
+    let docker = pinned(minimum);
+    assert_eq!(docker.client().api_version().await.unwrap(), minimum);
     let version = docker.system().version().send().await.unwrap();
-    let minimum = match daemon_tests::server() {
-        daemon_tests::Server::Docker => "1.12",
-        daemon_tests::Server::Podman => "1.24",
-    };
     assert_eq!(version.min_api_version.as_deref(), Some(minimum));
+    // Podman answers older versions as its own; Docker refuses them.
+    if facts.server == daemon_tests::Server::Docker && minimum != "1.12" {
+        let below = pinned("1.12");
+        assert_too_old(&below.system().version().send().await.unwrap_err(), "1.12");
+    }
 }
 
-/// 1.25–1.27 name the archive HEAD request ContainerArchiveHead; its answer is the same header.
+/// 1.25–1.27 name the archive HEAD request ContainerArchiveHead; its answer is the same header,
+/// and where the daemon no longer accepts 1.25, its refusal names the versions all the same.
 #[tokio::test]
 async fn archive_head_reads_the_path_stat_in_v1_25() {
     let Some(endpoint) = daemon() else { return };
@@ -127,12 +176,18 @@ async fn archive_head_reads_the_path_stat_in_v1_25() {
         docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
     let current = daemon_tests::docker().unwrap();
     let container = daemon_tests::create_busybox(&current, "head", "true").await;
-    let stat = docker
+    let head = docker
         .containers()
         .archive_head(&container.id, "/bin/busybox")
         .send()
-        .await
-        .unwrap();
+        .await;
+    // A daemon whose minimum is above 1.25 answers HEAD with a bare 400; the client asks its
+    // minimum to say why.
+    if !daemon_tests::facts().accepts(docker_engine_v1_25::API_VERSION) {
+        assert_too_old(&head.unwrap_err(), docker_engine_v1_25::API_VERSION);
+        return;
+    }
+    let stat = head.unwrap();
     assert_eq!(stat.name, "busybox");
     assert!(stat.size > 100_000, "{stat:?}");
 }

@@ -43,3 +43,38 @@ fn an_enum_field_holding_a_number_is_an_error_naming_what_was_expected() {
         .to_string();
     assert!(error.contains("expected a string"), "{error}");
 }
+
+/// A build cache record as Docker 29 sends it (`GET /system/df`, `BuildCache`): its parents under
+/// `" Parents"`, with a leading space. Every crate that has the field reads them (an override).
+#[test]
+fn build_cache_parents_are_read_under_the_key_docker_29_sends() {
+    let sent = r#"{"ID":"ykzpb0c2ew"," Parents":["q4mtg4grb0","x7v0ulx4rk"],"Type":"regular",
+        "Description":"mount / from exec /bin/sh -c make","InUse":false,"Shared":false,"Size":4096,
+        "CreatedAt":"2026-12-01T10:00:00Z","LastUsedAt":"2026-12-01T10:00:01Z","UsageCount":1}"#;
+    macro_rules! parents_read {
+        ($($krate:ident),*) => {$({
+            let record: $krate::models::BuildCache = serde_json::from_str(sent).unwrap();
+            let parents = record.parents.clone().unwrap_or_default();
+            assert_eq!(parents, ["q4mtg4grb0", "x7v0ulx4rk"], "{}", stringify!($krate));
+            // Written back under the spec's key.
+            let written = serde_json::to_value(&record).unwrap();
+            assert_eq!(written["Parents"][1], "x7v0ulx4rk", "{}", stringify!($krate));
+            assert!(written.get(" Parents").is_none());
+        })*};
+    }
+    parents_read!(
+        docker_engine_v1_42,
+        docker_engine_v1_43,
+        docker_engine_v1_44,
+        docker_engine_v1_45,
+        docker_engine_v1_46,
+        docker_engine_v1_47,
+        docker_engine_v1_48,
+        docker_engine_v1_49,
+        docker_engine_v1_50,
+        docker_engine_v1_51,
+        docker_engine_v1_52,
+        docker_engine_v1_53,
+        docker_engine_v1_54
+    );
+}
