@@ -171,6 +171,12 @@ peer_netns="dct-peer-$$"
 start_peer() {
   local dir=$1
   mkdir -p "$dir"
+  # Left by a run killed before its cleanup, the address would route the peer's traffic there.
+  if ip -o -4 addr show | grep -q 'inet 10\.231\.0\.1/'; then
+    echo "10.231.0.1 is already on an interface, left by an earlier run? $(ip -o -4 addr show | grep 'inet 10\.231\.0\.1/')" >&2
+    echo "remove it (ip link del DEVICE, ip netns del dct-peer-PID) and run again" >&2
+    exit 1
+  fi
   ip netns add "$peer_netns"
   ip link add "dct-h$$" type veth peer name "dct-p$$"
   ip link set "dct-p$$" netns "$peer_netns"
@@ -351,6 +357,8 @@ sshd_pid=""
 sshd_made=""
 work=""
 cleanup() {
+  # A failed run stops before its own removal of the saved answers.
+  [ -n "${coverage:-}" ] && rm -rf "$coverage" || true
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
   [ -n "$sshd_made" ] && rm -rf "$sshd_made" || true
   [ -n "$forwarder_pid" ] && kill "$forwarder_pid" 2>/dev/null || true

@@ -1037,7 +1037,11 @@ async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
     assert_eq!(live[0], "hi\n", "run --rm printed the container's output: {live:?}");
     assert_eq!(live[2], "from exec\n", "{live:?}");
     assert_eq!(live[3], "PIPED IN\n", "exec -i sent its input: {live:?}");
-    assert!(live[5].trim() == "1.41" && live[6].contains("linux"), "{live:?}");
+    let daemon = daemon_tests::facts();
+    assert!(
+        live[5].trim() == daemon.api_version && live[6].contains("linux"),
+        "{live:?}"
+    );
 
     let mock = MockDaemon::replay(&file).await.unwrap();
     let docker_engine_runtime::Endpoint::Unix(socket) = mock.server().endpoint() else {

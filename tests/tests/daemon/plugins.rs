@@ -7,6 +7,15 @@ use docker_engine_runtime::{Body, Client, Method, Request};
 
 const SOCKET: &str = "test.sock";
 
+/// The status of the daemon's refusal of a malformed parameter: measured, dockerd 20.10 answers
+/// 500 and Docker 29 400 (the same parse errors, classed as the client's).
+fn bad_input_status() -> u16 {
+    match daemon_tests::facts().major() {
+        29.. => 400,
+        _ => 500,
+    }
+}
+
 #[tokio::test]
 async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_removed() {
     let Some(docker) = docker() else { return };
@@ -44,7 +53,7 @@ async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_remov
     // is why the override makes it required.
     let without_timeout = Request::new(Method::POST, format!("/plugins/{name}/enable"), "PluginEnable");
     let refused = docker.client().send_empty(without_timeout).await.unwrap_err();
-    assert_eq!(refused.status(), Some(500), "{refused}");
+    assert_eq!(refused.status(), Some(bad_input_status()), "{refused}");
     assert!(refused.to_string().contains("strconv.Atoi"), "{refused}");
     plugins.enable(&name, 30).send().await.unwrap();
     assert_eq!(plugins.inspect(&name).send().await.unwrap().enabled, Some(true));
@@ -89,22 +98,25 @@ async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_remov
     // without it finds no reference.
     let named = Request::new(Method::GET, "/plugins/privileges".into(), "GetPluginPrivileges").query("name", &name);
     let refused = docker.client().send_empty(named).await.unwrap_err();
-    assert_eq!(refused.status(), Some(500), "{refused}");
+    assert_eq!(refused.status(), Some(bad_input_status()), "{refused}");
     assert!(refused.to_string().contains("invalid reference format"), "{refused}");
-    let endpoint = daemon_tests::daemon().unwrap();
-    let v1_25 =
-        docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
-    let old_privileges = v1_25
-        .plugins()
-        .get_privileges(&name)
-        .x_registry_auth(registry.auth())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        serde_json::to_value(old_privileges).unwrap(),
-        serde_json::to_value(&privileges).unwrap()
-    );
+    // Where the daemon still accepts 1.25 (its refusal of older crates is the versions tests').
+    if daemon_tests::facts().accepts(docker_engine_v1_25::API_VERSION) {
+        let endpoint = daemon_tests::daemon().unwrap();
+        let v1_25 =
+            docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
+        let old_privileges = v1_25
+            .plugins()
+            .get_privileges(&name)
+            .x_registry_auth(registry.auth())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(old_privileges).unwrap(),
+            serde_json::to_value(&privileges).unwrap()
+        );
+    }
 
     // Upgrading to the same reference replaces the plugin's files with the pushed ones.
     let upgraded = plugins
