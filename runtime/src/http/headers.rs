@@ -23,7 +23,7 @@ impl HeaderText for String {
 
 impl HeaderText for i64 {
     fn from_header_text(text: &str) -> std::result::Result<Self, String> {
-        text.parse().map_err(|e| format!("{e}"))
+        text.parse().map_err(|e: std::num::ParseIntError| e.to_string())
     }
 }
 

@@ -772,8 +772,8 @@ pub mod fuzzing {
     use super::*;
     use crate::http::request::Request;
 
-    /// The operation of the route the fake daemon answers `method` on `path` (a version prefix
-    /// allowed) with, and the path parameters it read; `None` is the unknown-route answer.
+    /// The route the fake daemon answers `method` on `path` (a version prefix allowed) with, and
+    /// the path parameters it read; `None` is the unknown-route answer.
     pub fn route(
         routes: &'static [Route],
         method: &str,
