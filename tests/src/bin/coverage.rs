@@ -61,25 +61,6 @@ fn main() -> ExitCode {
 /// Each decoder of a JSON answer, by crate: `decode_answer(operation, body)`.
 type AnswerDecoder = fn(&str, &[u8]) -> Option<docker_engine_runtime::Result<()>>;
 
-/// The crates from the test daemon's version on: newer ones negotiate down to it, so they must
-/// read what it answers.
-const NEWER_CRATES: &[(&str, AnswerDecoder)] = &[
-    ("1.41", docker_engine_v1_41::decode_answer),
-    ("1.42", docker_engine_v1_42::decode_answer),
-    ("1.43", docker_engine_v1_43::decode_answer),
-    ("1.44", docker_engine_v1_44::decode_answer),
-    ("1.45", docker_engine_v1_45::decode_answer),
-    ("1.46", docker_engine_v1_46::decode_answer),
-    ("1.47", docker_engine_v1_47::decode_answer),
-    ("1.48", docker_engine_v1_48::decode_answer),
-    ("1.49", docker_engine_v1_49::decode_answer),
-    ("1.50", docker_engine_v1_50::decode_answer),
-    ("1.51", docker_engine_v1_51::decode_answer),
-    ("1.52", docker_engine_v1_52::decode_answer),
-    ("1.53", docker_engine_v1_53::decode_answer),
-    ("1.54", docker_engine_v1_54::decode_answer),
-];
-
 /// The crates a Docker 29 daemon accepts (1.40 and later), for the answers recorded from one.
 const DOCKER_29_CRATES: &[(&str, AnswerDecoder)] = &[
     ("1.40", docker_engine_v1_40::decode_answer),
@@ -98,6 +79,10 @@ const DOCKER_29_CRATES: &[(&str, AnswerDecoder)] = &[
     ("1.53", docker_engine_v1_53::decode_answer),
     ("1.54", docker_engine_v1_54::decode_answer),
 ];
+
+/// The crates from the test daemon's version (1.41) on: newer ones negotiate down to it, so they
+/// must read what it answers.
+const NEWER_CRATES: &[(&str, AnswerDecoder)] = DOCKER_29_CRATES.split_at(1).1;
 
 /// Answers saved by runs of the suite against daemons CI does not start, kept under
 /// `tests/fixtures/answers/SERVER-VERSION/OPERATION/*.json`: each decoded by every crate that
