@@ -84,6 +84,8 @@ pub fn facts() -> &'static DaemonFacts {
             let endpoint = daemon().expect("facts are asked for only with a daemon");
             let options = docker_engine_runtime::Options {
                 version: docker_engine_runtime::VersionPolicy::Unversioned,
+                // Every test's first question: a daemon that never answers fails it, not hangs it.
+                request_timeout: Some(std::time::Duration::from_secs(60)),
                 ..Default::default()
             };
             let client =
