@@ -164,6 +164,20 @@ async fn an_image_of_the_daemon_pushed_by_the_client_goes_through_every_registry
             pushed.blobs_copied >= 2,
             "the config and the layers are sent: {pushed:?}"
         );
+        // The containerd image store (Docker 29's default) names an image by its manifest, which
+        // goes as it is; the classic store by its config, for which a manifest is made.
+        let id = docker.images().inspect(&image).send().await.unwrap().id.unwrap();
+        let digest = pushed.digest.clone().unwrap();
+        let (manifest, _, _) = fetch_manifest(&plain(), name, digest.as_str()).await.unwrap();
+        let config = docker_registry_copy::parse_manifest(&manifest)
+            .unwrap()
+            .config
+            .unwrap()
+            .digest;
+        assert!(
+            digest.as_str() == id || config.as_deref() == Some(id.as_str()),
+            "the image {id} is the manifest {digest} or its config {config:?}"
+        );
         let again = push_from_daemon(&docker, &image, &plain(), &start, &options)
             .await
             .unwrap();
@@ -259,6 +273,10 @@ async fn tags_and_the_catalog_page_by_page_and_the_example_lists_them() {
 
         // The catalog comes in pages of `n`, each after the `last` the `Link` header names.
         // (docker-registry 2.8 pages the catalog; it answers a tag list whole, `n` or not.)
+        // Three repositories of this test's own make two pages of two, whatever else runs.
+        for sibling in ["a", "b"] {
+            push_random_image(&registry, &format!("{repository}-{sibling}"), "t1", 16).await;
+        }
         let mut pages: Vec<Vec<String>> = Vec::new();
         let mut last: Option<String> = None;
         loop {
@@ -551,4 +569,221 @@ async fn wrong_credentials_expired_tokens_and_missing_scopes_are_clear_errors() 
         );
     })
     .await;
+}
+
+/// Docker 29 keeps images in the containerd image store: an image is named by its manifest (or
+/// index), its layers are kept compressed, and it is saved as an OCI layout whose blobs are named
+/// by their digests. Images saved that way are served by the fake daemon, pushed to the plain
+/// registry, and pulled and run by the test daemon, whatever store it uses.
+#[tokio::test]
+async fn images_of_the_containerd_store_are_pushed_as_the_daemon_keeps_them_and_run() {
+    use docker_engine_v1_41::mock::MockDaemon;
+    use docker_engine_v1_41::models::{ImageInspect, ImageInspectRootFs};
+
+    within_limit(async {
+        let docker = docker().expect("daemon");
+        let plain_registry = TestRegistry::from_env();
+        let unique = format!("{:016x}\n", random_u64());
+        let base = daemon_tests::busybox_rootfs();
+        let own = {
+            let mut archive = tar::Builder::new(Vec::new());
+            let mut header = tar::Header::new_gnu();
+            header.set_size(unique.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            archive.append_data(&mut header, "unique", unique.as_bytes()).unwrap();
+            archive.into_inner().unwrap()
+        };
+        let diff_ids = [Digest::of(&base), Digest::of(&own)];
+        let layers = [gzip(&base), gzip(&own)];
+        let config_for = |architecture: &str| {
+            json_bytes(serde_json::json!({
+                "architecture": architecture, "os": "linux",
+                "config": {"Cmd": ["/bin/sh"]},
+                "rootfs": {"type": "layers", "diff_ids": [diff_ids[0].as_str(), diff_ids[1].as_str()]},
+            }))
+        };
+        let manifest_for = |config: &[u8]| {
+            json_bytes(serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": descriptor("application/vnd.oci.image.config.v1+json", config),
+                "layers": layers.iter().map(|layer| descriptor("application/vnd.oci.image.layer.v1.tar+gzip", layer)).collect::<Vec<_>>(),
+            }))
+        };
+        let (amd64_config, arm64_config) = (config_for("amd64"), config_for("arm64"));
+        let (amd64, arm64) = (manifest_for(&amd64_config), manifest_for(&arm64_config));
+        let platform = |manifest: &[u8], architecture: &str| {
+            let mut entry = descriptor("application/vnd.oci.image.manifest.v1+json", manifest);
+            entry["platform"] = serde_json::json!({"architecture": architecture, "os": "linux"});
+            entry
+        };
+        let index = json_bytes(serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [platform(&amd64, "amd64"), platform(&arm64, "arm64")],
+        }));
+        let shared: [&[u8]; 4] = [&layers[0], &layers[1], &amd64_config, &amd64];
+        let whole_index = [&shared[..], &[&arm64_config[..], &arm64, &index]].concat();
+        let lacking_a_platform = [&shared[..], &[&index[..]]].concat();
+        // A save whose config is not what its name says.
+        let mut corrupt = saved_layout(&shared, &amd64);
+        let config_at = corrupt
+            .windows(amd64_config.len())
+            .position(|window| window == &amd64_config[..])
+            .unwrap();
+        corrupt[config_at + 2] ^= 1;
+        let saved = std::collections::HashMap::from([
+            ("single".to_owned(), (Digest::of(&amd64), saved_layout(&shared, &amd64))),
+            ("corrupt".to_owned(), (Digest::of(&amd64), corrupt)),
+            ("index".to_owned(), (Digest::of(&index), saved_layout(&whole_index, &index))),
+            ("lacking".to_owned(), (Digest::of(&index), saved_layout(&lacking_a_platform, &index))),
+        ]);
+        let saved = std::sync::Arc::new(saved);
+
+        let mock = MockDaemon::start().await.unwrap();
+        let inspected = saved.clone();
+        let layer_ids: Vec<String> = diff_ids.iter().map(ToString::to_string).collect();
+        mock.images().inspect(move |request| {
+            let (id, _) = &inspected[request.path_parameter("name")];
+            Ok(ImageInspect {
+                id: Some(id.to_string()),
+                root_fs: Some(ImageInspectRootFs {
+                    type_: Some("layers".into()),
+                    layers: Some(layer_ids.clone()),
+                }),
+                ..Default::default()
+            })
+        });
+        let served = saved.clone();
+        mock.images().get(move |request| {
+            let (_, archive) = &served[request.path_parameter("name")];
+            // In pieces, as a daemon streams it.
+            Ok(archive.chunks(64 * 1024).map(bytes::Bytes::copy_from_slice).collect::<Vec<_>>().into())
+        });
+        let keeper = mock.docker().unwrap();
+        let options = CopyOptions::default();
+        let name = unique_name("containerd-store");
+        let to = |tag: &str| reference("DOCKER_TEST_REGISTRY", &name, tag);
+        let reads = || mock.server().operations().iter().filter(|operation| **operation == "ImageGet").count();
+
+        // The manifest goes as the daemon keeps it, compressed layers and all: the registry
+        // names the image by the daemon's id.
+        let pushed = push_from_daemon(&keeper, "single", &plain(), &to("v1"), &options).await.unwrap();
+        assert_eq!(pushed.digest, Some(Digest::of(&amd64)), "{pushed:?}");
+        assert_eq!((pushed.blobs_copied, pushed.blobs_present, pushed.manifests), (3, 0, 1), "{pushed:?}");
+        assert_eq!(pushed.bytes_sent, (layers[0].len() + layers[1].len() + amd64_config.len()) as u64);
+        // Pushed before, it is tagged again without reading the image.
+        let again = push_from_daemon(&keeper, "single", &plain(), &to("v1-again"), &options).await.unwrap();
+        assert_eq!((again.blobs_copied, again.blobs_present, &again.digest), (0, 3, &pushed.digest), "{again:?}");
+        assert_eq!(reads(), 1, "the image was read once");
+
+        // Of an index whose other platform the daemon does not hold, the platform it holds.
+        let lacking = push_from_daemon(&keeper, "lacking", &plain(), &to("v2"), &options).await.unwrap();
+        assert_eq!((lacking.blobs_copied, lacking.blobs_present), (0, 3), "{lacking:?}");
+        assert_eq!(lacking.digest, pushed.digest, "{lacking:?}");
+        // A whole index: each platform's manifest, then the index.
+        let whole = push_from_daemon(&keeper, "index", &plain(), &to("v3"), &options).await.unwrap();
+        assert_eq!(whole.digest, Some(Digest::of(&index)), "{whole:?}");
+        assert_eq!((whole.blobs_copied, whole.blobs_present, whole.manifests), (1, 3, 3), "{whole:?}");
+        let listed = fetch_manifest(&plain(), &name, Digest::of(&arm64).as_str()).await.unwrap();
+        assert_eq!(listed.0, arm64, "the other platform's manifest as saved");
+
+        // A saved blob that is not what its name says is refused, naming both digests, into a
+        // repository that holds none of it.
+        let refused = push_from_daemon(&keeper, "corrupt", &plain(), &reference("DOCKER_TEST_REGISTRY", &format!("{name}-corrupt"), "v1"), &options)
+            .await
+            .unwrap_err();
+        let config_digest = Digest::of(&amd64_config);
+        assert!(
+            matches!(&refused, Error::DigestMismatch { expected, .. } if *expected == config_digest.to_string()),
+            "{refused:?}"
+        );
+        let kept = plain()
+            .blobs()
+            .head(format!("{name}-corrupt"), config_digest.as_str())
+            .send()
+            .await;
+        assert!(kept.is_err_and(|e| e.is_not_found()), "nothing of it is kept");
+
+        // The test daemon pulls what was pushed and runs it.
+        for tag in ["v1", "v2", "v3"] {
+            let image = format!("{}/{name}:{tag}", companion_variable("DOCKER_TEST_REGISTRY"));
+            drain(
+                docker
+                    .images()
+                    .create()
+                    .from_image(&image)
+                    .x_registry_auth(plain_registry.auth())
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            let container = daemon_tests::create_container(&docker, &image, "containerd", "cat /unique").await;
+            docker.containers().start(&container.id).send().await.unwrap();
+            docker.containers().wait(&container.id).send().await.unwrap();
+            let logs = docker.containers().logs(&container.id).stdout(true).send().await.unwrap();
+            let (stdout, _) = logs.read_all().await.unwrap();
+            assert_eq!(String::from_utf8_lossy(&stdout), unique, "{image} holds the file");
+        }
+    })
+    .await;
+}
+
+fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes(8).try_into().unwrap())
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn json_bytes(value: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&value).unwrap()
+}
+
+fn descriptor(media_type: &str, bytes: &[u8]) -> serde_json::Value {
+    serde_json::json!({"mediaType": media_type, "digest": Digest::of(bytes).as_str(), "size": bytes.len()})
+}
+
+/// An OCI layout as the containerd store saves one: the blobs by digest, in the order of their
+/// names, then `index.json` naming the image (`top`), `manifest.json` and `oci-layout`.
+fn saved_layout(blobs: &[&[u8]], top: &[u8]) -> Vec<u8> {
+    let mut files: Vec<(String, Vec<u8>)> = blobs
+        .iter()
+        .map(|blob| {
+            (
+                format!(
+                    "blobs/sha256/{}",
+                    Digest::of(blob).as_str().trim_start_matches("sha256:")
+                ),
+                blob.to_vec(),
+            )
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    let top_type = if serde_json::from_slice::<serde_json::Value>(top).unwrap()["manifests"].is_array() {
+        "application/vnd.oci.image.index.v1+json"
+    } else {
+        "application/vnd.oci.image.manifest.v1+json"
+    };
+    files.push((
+        "index.json".into(),
+        json_bytes(serde_json::json!({"schemaVersion": 2, "manifests": [descriptor(top_type, top)]})),
+    ));
+    files.push(("manifest.json".into(), b"[]".to_vec()));
+    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    let mut archive = tar::Builder::new(Vec::new());
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        archive.append_data(&mut header, name, bytes.as_slice()).unwrap();
+    }
+    archive.into_inner().unwrap()
 }

@@ -474,13 +474,21 @@ impl Uploader<'_> {
     }
 }
 
-/// Pushes `image` from a Docker daemon to `to` with the registry client: the daemon's saved
-/// image (`ImageGet`, read once, a chunk at a time) gives the config and the layers, sent
+/// Pushes `image` from a Docker daemon to `to` with the registry client, from the daemon's saved
+/// image (`ImageGet`, read once, a chunk at a time), each blob checked against its digest as it
+/// passes. What the registry holds already is not sent.
+///
+/// An image of the containerd image store (Docker 29's default) is named by its manifest (or
+/// index): its saved OCI layout holds that manifest and the blobs it names, stored compressed,
+/// and the manifest is pushed as it is, so the registry names the image by the daemon's id. Of
+/// an index whose saved image lacks some platforms, the platform it holds is pushed. Pushed
+/// before, the image is not read again.
+///
+/// An image of the classic store is named by its config: the config and the layers, sent
 /// uncompressed (`application/vnd.oci.image.layer.v1.tar`) under the digests the daemon names
-/// for them (the image id and `RootFS.Layers`), each checked as it passes, then an OCI manifest.
-/// What the registry holds already is not sent; when it holds everything, the image is not even
-/// read. (A saved image does not say which layer file is which digest until it has been read,
-/// so a layer the registry has is read, and its upload abandoned, when others are missing.)
+/// for them (the image id and `RootFS.Layers`), then an OCI manifest made for them. When the
+/// registry holds all of them, the image is not read; else every layer is read, as a saved image
+/// of the classic store does not say which layer file is which digest before it has been read.
 pub async fn push_from_daemon(
     docker: &docker_engine_v1_41::Docker,
     image: &str,
@@ -489,7 +497,7 @@ pub async fn push_from_daemon(
     options: &CopyOptions,
 ) -> Result<CopyReport> {
     let inspected = docker.images().inspect(image).send().await?;
-    let config_digest: Digest = inspected.id.unwrap_or_default().parse()?;
+    let id: Digest = inspected.id.unwrap_or_default().parse()?;
     let layers: Vec<Digest> = inspected
         .root_fs
         .and_then(|root_fs| root_fs.layers)
@@ -497,129 +505,418 @@ pub async fn push_from_daemon(
         .iter()
         .map(|layer| layer.parse())
         .collect::<Result<_>>()?;
-    let mut report = CopyReport::default();
+    let pusher = DaemonPush {
+        destination,
+        to,
+        uploader: Uploader {
+            registry: destination,
+            repository: &to.repository,
+            options,
+        },
+    };
     let mut missing = Vec::new();
-    for digest in std::iter::once(&config_digest).chain(&layers) {
-        match destination.blobs().head(&to.repository, digest.as_str()).send().await {
-            Ok(()) => report.blobs_present += 1,
-            Err(e) if e.is_not_found() => missing.push(digest.clone()),
-            Err(e) => return Err(e),
+    for digest in std::iter::once(&id).chain(&layers) {
+        if !pusher.holds(digest).await? {
+            missing.push(digest.clone());
         }
     }
-    let uploader = Uploader {
-        registry: destination,
-        repository: &to.repository,
-        options,
-    };
-    // The size of each blob, for the manifest.
-    let mut sizes: std::collections::HashMap<Digest, u64> = std::collections::HashMap::new();
-    if !missing.is_empty() {
+    // A registry asked for a config as a manifest may fail (the distribution registry answers
+    // 500): manifest `id` is asked for only when no blob has that digest.
+    if missing.first() == Some(&id) {
+        if let Some(report) = pusher.pushed_before(&id).await? {
+            return Ok(report);
+        }
+    }
+    let mut report = CopyReport::default();
+    let mut saved = SavedImage::default();
+    if missing.is_empty() {
+        report.blobs_present = 1 + layers.len();
+    } else {
         let export = docker.images().get(image).send().await?;
         let mut entries = saved_entries(export);
-        while let Some(mut entry) = entries.recv().await {
-            // Which blob a layer file is shows once it is read: it is uploaded as it is read and
-            // its digest checked at the end against the image's.
-            let is_config = entry.name == format!("{}.json", config_digest.as_str().trim_start_matches("sha256:"));
-            // Docker names layer files `ID/layer.tar`, Podman `DIGEST.tar`.
-            if !is_config && !entry.name.ends_with(".tar") {
-                continue;
-            }
-            let ((), started) = destination.uploads().start(&to.repository).send_with_headers().await?;
-            let location = started
-                .location
-                .ok_or_else(|| missing_header("UploadStart", "Location"))?;
-            let sent = uploader.send_all(&mut entry, location).await?;
-            let wanted = if is_config {
-                sent.digest == config_digest
-            } else {
-                layers.contains(&sent.digest)
-            };
-            if !wanted {
-                uploader.abandon(&sent.location).await;
-                return Err(Error::DigestMismatch {
-                    operation: "ImageGet",
-                    expected: if is_config {
-                        config_digest.to_string()
-                    } else {
-                        format!("one of the layers {image} lists ({} of them)", layers.len())
-                    },
-                    actual: sent.digest.to_string(),
-                });
-            }
-            sizes.insert(sent.digest.clone(), sent.bytes);
-            if missing.contains(&sent.digest) {
-                uploader.complete(&sent).await?;
-                report.blobs_copied += 1;
-                report.bytes_sent += sent.bytes;
-                report.resumed += sent.resumed;
-            } else {
-                uploader.abandon(&sent.location).await;
-            }
+        while let Some(entry) = entries.recv().await {
+            pusher
+                .saved_entry(entry, &id, &layers, &missing, &mut saved, &mut report)
+                .await?;
         }
         if let Some(error) = entries.error() {
             return Err(error);
         }
     }
-    let mut layer_descriptors = Vec::new();
-    for layer in &layers {
-        layer_descriptors.push(serde_json::json!({
-            "mediaType": "application/vnd.oci.image.layer.v1.tar",
-            "digest": layer.as_str(),
-            "size": blob_size(destination, &to.repository, &sizes, layer).await?,
-        }));
+    if let Some(manifest) = saved.manifests.get(&id).cloned() {
+        pusher.saved_manifest(&id, manifest, &saved, &mut report).await?;
+    } else if missing.is_empty() || saved.sizes.contains_key(&id) {
+        pusher.made_manifest(&id, &layers, &saved, &mut report).await?;
+    } else {
+        return Err(Error::InvalidArgument {
+            operation: "ImageGet",
+            message: format!("the saved image {image} holds neither a manifest nor a config named {id}, its id"),
+        });
     }
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest.as_str(),
-            "size": blob_size(destination, &to.repository, &sizes, &config_digest).await?,
-        },
-        "layers": layer_descriptors,
-    });
-    let bytes = Bytes::from(serde_json::to_vec(&manifest).expect("JSON values serialize"));
-    let digest = Digest::of(&bytes);
-    let reference = to.tag.clone().unwrap_or_else(|| digest.to_string());
-    destination
-        .manifests()
-        .put(
-            &to.repository,
-            reference,
-            "application/vnd.oci.image.manifest.v1+json",
-            Body::from_bytes(bytes),
-        )
-        .send()
-        .await?;
-    report.manifests = 1;
-    report.digest = Some(digest);
     Ok(report)
 }
 
-/// The size of blob `digest`: as sent, or else as the registry holds it.
-async fn blob_size(
-    registry: &Registry,
-    repository: &str,
-    sent: &std::collections::HashMap<Digest, u64>,
-    digest: &Digest,
-) -> Result<u64> {
-    if let Some(size) = sent.get(digest) {
-        return Ok(*size);
+/// What a daemon's saved image held beyond the blobs sent.
+#[derive(Default)]
+struct SavedImage {
+    /// Its manifests and indexes, by digest, to be put once their blobs are in.
+    manifests: std::collections::HashMap<Digest, Bytes>,
+    /// The size of each blob it held.
+    sizes: std::collections::HashMap<Digest, u64>,
+}
+
+/// One push of a daemon's image into one repository.
+struct DaemonPush<'a> {
+    destination: &'a Registry,
+    to: &'a Reference,
+    uploader: Uploader<'a>,
+}
+
+impl DaemonPush<'_> {
+    /// Whether the repository holds blob `digest`.
+    async fn holds(&self, digest: &Digest) -> Result<bool> {
+        match self
+            .destination
+            .blobs()
+            .head(&self.to.repository, digest.as_str())
+            .send()
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
     }
-    let ((), headers) = registry
-        .blobs()
-        .head(repository, digest.as_str())
-        .send_with_headers()
-        .await?;
-    let size = headers
-        .content_length
-        .ok_or_else(|| missing_header("BlobHead", "Content-Length"))?;
-    Ok(size.max(0) as u64)
+
+    /// The report of a push found done already: the repository holds manifest `id`, which a
+    /// registry takes only with every blob it names. It is tagged again.
+    async fn pushed_before(&self, id: &Digest) -> Result<Option<CopyReport>> {
+        let repository = &self.to.repository;
+        match self
+            .destination
+            .manifests()
+            .head(repository, id.as_str(), MANIFEST_MEDIA_TYPES.join(", "))
+            .send()
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let (bytes, media_type, _) = fetch_manifest(self.destination, repository, id.as_str()).await?;
+        let manifest = parse_manifest(&bytes)?;
+        let mut blobs: std::collections::HashSet<Digest> = blobs_named(&manifest)?.collect();
+        for child in manifest.manifests.iter().flatten() {
+            let (child_bytes, _, _) =
+                fetch_manifest(self.destination, repository, &descriptor_digest(child)?.to_string()).await?;
+            blobs.extend(blobs_named(&parse_manifest(&child_bytes)?)?);
+        }
+        if let Some(tag) = &self.to.tag {
+            self.put_manifest(tag, bytes, &media_type).await?;
+        }
+        Ok(Some(CopyReport {
+            digest: Some(id.clone()),
+            manifests: 1,
+            blobs_present: blobs.len(),
+            ..CopyReport::default()
+        }))
+    }
+
+    /// Takes one file of the saved image: a blob is sent unless the repository holds it, a
+    /// manifest kept, anything else skipped.
+    async fn saved_entry(
+        &self,
+        mut entry: SavedEntry,
+        id: &Digest,
+        layers: &[Digest],
+        missing: &[Digest],
+        saved: &mut SavedImage,
+        report: &mut CopyReport,
+    ) -> Result<()> {
+        let Some(name) = SavedName::of(&entry.name, id) else {
+            return Ok(());
+        };
+        let SavedName::Blob(digest) = name else {
+            // A file of the classic store's layout, whose digest shows once it is read: it is
+            // uploaded as it is read and its digest checked at the end against the image's.
+            let is_config = name == SavedName::ClassicConfig;
+            let ((), started) = self
+                .destination
+                .uploads()
+                .start(&self.to.repository)
+                .send_with_headers()
+                .await?;
+            let location = started
+                .location
+                .ok_or_else(|| missing_header("UploadStart", "Location"))?;
+            let sent = self.uploader.send_all(&mut entry, location).await?;
+            let wanted = if is_config {
+                sent.digest == *id
+            } else {
+                layers.contains(&sent.digest)
+            };
+            if !wanted {
+                self.uploader.abandon(&sent.location).await;
+                return Err(Error::DigestMismatch {
+                    operation: "ImageGet",
+                    expected: if is_config {
+                        id.to_string()
+                    } else {
+                        format!("one of the layers the image lists ({} of them)", layers.len())
+                    },
+                    actual: sent.digest.to_string(),
+                });
+            }
+            saved.sizes.insert(sent.digest.clone(), sent.bytes);
+            if missing.contains(&sent.digest) {
+                self.uploader.complete(&sent).await?;
+                report.blobs_copied += 1;
+                report.bytes_sent += sent.bytes;
+                report.resumed += sent.resumed;
+            } else {
+                self.uploader.abandon(&sent.location).await;
+                report.blobs_present += 1;
+            }
+            return Ok(());
+        };
+        // A blob of an OCI layout, named by its digest. Manifests are small: a small blob is
+        // read whole to tell one from a config or a layer.
+        if entry.size <= MANIFEST_LIMIT as u64 {
+            let bytes = entry.read_whole().await?;
+            if Digest::of(&bytes) != digest {
+                return Err(Error::DigestMismatch {
+                    operation: "ImageGet",
+                    expected: digest.to_string(),
+                    actual: Digest::of(&bytes).to_string(),
+                });
+            }
+            if is_manifest(&bytes) {
+                saved.manifests.insert(digest, bytes);
+                return Ok(());
+            }
+            let size = entry.size;
+            return self
+                .saved_blob(
+                    &mut HeldBlob::new(entry.name, bytes),
+                    digest,
+                    size,
+                    missing,
+                    saved,
+                    report,
+                )
+                .await;
+        }
+        let size = entry.size;
+        self.saved_blob(&mut entry, digest, size, missing, saved, report).await
+    }
+
+    /// Sends blob `digest` of `size` bytes from `source` unless the repository holds it.
+    async fn saved_blob(
+        &self,
+        source: &mut impl BlobSource,
+        digest: Digest,
+        size: u64,
+        missing: &[Digest],
+        saved: &mut SavedImage,
+        report: &mut CopyReport,
+    ) -> Result<()> {
+        saved.sizes.insert(digest.clone(), size);
+        // The image's own digests were asked about before the image was read.
+        let known_missing = missing.contains(&digest);
+        if !known_missing && self.holds(&digest).await? {
+            report.blobs_present += 1;
+            return Ok(());
+        }
+        let ((), started) = self
+            .destination
+            .uploads()
+            .start(&self.to.repository)
+            .send_with_headers()
+            .await?;
+        let location = started
+            .location
+            .ok_or_else(|| missing_header("UploadStart", "Location"))?;
+        let (sent, resumed) = self.uploader.upload(source, location, &digest).await?;
+        report.blobs_copied += 1;
+        report.bytes_sent += sent;
+        report.resumed += resumed;
+        Ok(())
+    }
+
+    /// Puts the saved manifest `id`. Of an index, its platforms' manifests go first; when the
+    /// saved image lacks some of them, the one it holds is put in the index's place.
+    async fn saved_manifest(
+        &self,
+        id: &Digest,
+        bytes: Bytes,
+        saved: &SavedImage,
+        report: &mut CopyReport,
+    ) -> Result<()> {
+        let manifest = parse_manifest(&bytes)?;
+        let mut children = Vec::new();
+        let mut absent = Vec::new();
+        for child in manifest.manifests.iter().flatten() {
+            let digest = descriptor_digest(child)?;
+            match saved.manifests.get(&digest) {
+                Some(child_bytes) => children.push((digest, child_bytes.clone())),
+                None => absent.push(digest),
+            }
+        }
+        let (digest, bytes) = match (absent.is_empty(), children.len()) {
+            (true, _) => {
+                for (digest, child_bytes) in children {
+                    self.put_manifest(digest.as_str(), child_bytes.clone(), &media_type_of(&child_bytes)?)
+                        .await?;
+                    report.manifests += 1;
+                }
+                (id.clone(), bytes)
+            }
+            (false, 1) => children.remove(0),
+            (false, _) => {
+                return Err(Error::InvalidArgument {
+                    operation: "ImageGet",
+                    message: format!(
+                        "the saved index {id} lacks the manifests {} and holds {} others: push one platform's image",
+                        absent.iter().map(Digest::as_str).collect::<Vec<_>>().join(", "),
+                        children.len()
+                    ),
+                })
+            }
+        };
+        let reference = self.to.tag.clone().unwrap_or_else(|| digest.to_string());
+        self.put_manifest(&reference, bytes.clone(), &media_type_of(&bytes)?)
+            .await?;
+        report.manifests += 1;
+        report.digest = Some(digest);
+        Ok(())
+    }
+
+    /// Puts an OCI manifest made for a classic image: config `id`, uncompressed `layers`.
+    async fn made_manifest(
+        &self,
+        id: &Digest,
+        layers: &[Digest],
+        saved: &SavedImage,
+        report: &mut CopyReport,
+    ) -> Result<()> {
+        let mut layer_descriptors = Vec::new();
+        for layer in layers {
+            layer_descriptors.push(serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": layer.as_str(),
+                "size": self.blob_size(&saved.sizes, layer).await?,
+            }));
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": id.as_str(),
+                "size": self.blob_size(&saved.sizes, id).await?,
+            },
+            "layers": layer_descriptors,
+        });
+        let bytes = Bytes::from(serde_json::to_vec(&manifest).expect("JSON values serialize"));
+        let digest = Digest::of(&bytes);
+        let reference = self.to.tag.clone().unwrap_or_else(|| digest.to_string());
+        self.put_manifest(&reference, bytes, OCI_MANIFEST).await?;
+        report.manifests = 1;
+        report.digest = Some(digest);
+        Ok(())
+    }
+
+    async fn put_manifest(&self, reference: &str, bytes: Bytes, media_type: &str) -> Result<()> {
+        self.destination
+            .manifests()
+            .put(&self.to.repository, reference, media_type, Body::from_bytes(bytes))
+            .send()
+            .await
+    }
+
+    /// The size of blob `digest`: as sent, or else as the registry holds it.
+    async fn blob_size(&self, sent: &std::collections::HashMap<Digest, u64>, digest: &Digest) -> Result<u64> {
+        if let Some(size) = sent.get(digest) {
+            return Ok(*size);
+        }
+        let ((), headers) = self
+            .destination
+            .blobs()
+            .head(&self.to.repository, digest.as_str())
+            .send_with_headers()
+            .await?;
+        let size = headers
+            .content_length
+            .ok_or_else(|| missing_header("BlobHead", "Content-Length"))?;
+        Ok(size.max(0) as u64)
+    }
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The blobs a manifest names: its config and layers.
+fn blobs_named(manifest: &Manifest) -> Result<impl Iterator<Item = Digest>> {
+    let digests = manifest
+        .config
+        .iter()
+        .chain(manifest.layers.iter().flatten())
+        .map(descriptor_digest)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(digests.into_iter())
+}
+
+/// Whether a blob of a saved OCI layout is a manifest or an index rather than a config or a
+/// layer: JSON of schema version 2 naming layers or manifests.
+fn is_manifest(bytes: &[u8]) -> bool {
+    // A layer (a tar or a compression of one) is never JSON; reading stops at its first byte.
+    serde_json::from_slice::<Manifest>(bytes).is_ok_and(|manifest| {
+        manifest.schema_version == Some(2) && (manifest.layers.is_some() || manifest.manifests.is_some())
+    })
+}
+
+/// The media type a manifest declares, or else the OCI type of its shape.
+fn media_type_of(bytes: &[u8]) -> Result<String> {
+    let manifest = parse_manifest(bytes)?;
+    Ok(manifest.media_type.unwrap_or_else(|| {
+        if manifest.manifests.is_some() {
+            OCI_INDEX
+        } else {
+            OCI_MANIFEST
+        }
+        .to_owned()
+    }))
+}
+
+/// What a file of a saved image is, by its name.
+#[derive(Debug, PartialEq, Eq)]
+enum SavedName {
+    /// `blobs/sha256/HEX` of an OCI layout (Docker 25 and later, Podman's OCI archives).
+    Blob(Digest),
+    /// The classic layout's `HEX.json`, named by image id `id`.
+    ClassicConfig,
+    /// The classic layout's layers: Docker's `ID/layer.tar`, Podman's `DIGEST.tar`.
+    ClassicLayer,
+}
+
+impl SavedName {
+    fn of(name: &str, id: &Digest) -> Option<SavedName> {
+        if let Some(rest) = name.strip_prefix("blobs/") {
+            let (algorithm, hex) = rest.split_once('/')?;
+            return format!("{algorithm}:{hex}").parse().ok().map(SavedName::Blob);
+        }
+        if name == format!("{}.json", id.as_str().trim_start_matches("sha256:")) {
+            return Some(SavedName::ClassicConfig);
+        }
+        name.ends_with(".tar").then_some(SavedName::ClassicLayer)
+    }
 }
 
 /// One file of a saved image, streamed from the thread reading the archive.
 struct SavedEntry {
     name: String,
+    /// Its size, as the archive states it.
+    size: u64,
     chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
 }
 
@@ -660,8 +957,9 @@ fn saved_entries(export: ByteStream) -> SavedEntries {
                     continue;
                 }
                 let name = entry.path()?.to_string_lossy().into_owned();
+                let size = entry.header().size()?;
                 let (chunk_sender, chunks) = tokio::sync::mpsc::channel(4);
-                let saved = SavedEntry { name, chunks };
+                let saved = SavedEntry { name, size, chunks };
                 if entry_sender.blocking_send(saved).is_err() {
                     return Ok(());
                 }
@@ -690,10 +988,7 @@ impl BlobSource for SavedEntry {
         let mut chunk = BytesMut::with_capacity(size);
         while chunk.len() < size {
             match self.chunks.recv().await {
-                Some(piece) => chunk.extend_from_slice(&piece.map_err(|e| Error::Stream {
-                    operation: "ImageGet",
-                    message: e.to_string(),
-                })?),
+                Some(piece) => chunk.extend_from_slice(&piece.map_err(read_error)?),
                 None => break,
             }
         }
@@ -719,6 +1014,58 @@ impl SavedEntry {
             operation: "ImageGet",
             message: format!("{} of the saved image cannot be read again", self.name),
         }
+    }
+
+    /// All of the file, which the caller knows to be small.
+    async fn read_whole(&mut self) -> Result<Bytes> {
+        let mut bytes = BytesMut::with_capacity(self.size as usize);
+        while let Some(piece) = self.chunks.recv().await {
+            bytes.extend_from_slice(&piece.map_err(read_error)?);
+        }
+        Ok(bytes.freeze())
+    }
+}
+
+fn read_error(error: std::io::Error) -> Error {
+    Error::Stream {
+        operation: "ImageGet",
+        message: error.to_string(),
+    }
+}
+
+/// A blob held in memory, read again from its start as often as asked.
+struct HeldBlob {
+    name: String,
+    bytes: Bytes,
+    /// Bytes handed out so far.
+    offset: usize,
+}
+
+impl HeldBlob {
+    fn new(name: String, bytes: Bytes) -> Self {
+        HeldBlob { name, bytes, offset: 0 }
+    }
+}
+
+impl BlobSource for HeldBlob {
+    async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
+        let end = (self.offset + size).min(self.bytes.len());
+        let chunk = self.bytes.slice(self.offset..end);
+        self.offset = end;
+        Ok((!chunk.is_empty()).then_some(chunk))
+    }
+
+    async fn reopen(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn restart(&mut self) -> Result<()> {
+        self.offset = 0;
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
 }
 
@@ -872,5 +1219,47 @@ mod tests {
         assert_eq!(received_from_range("0-1048575").unwrap(), 1_048_576);
         assert!(received_from_range("5-9").is_err());
         assert!(received_from_range("bytes").is_err());
+    }
+
+    #[test]
+    fn saved_files_are_told_apart_by_name() {
+        let id: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let blob = format!("sha256:{}", "b".repeat(64));
+        assert_eq!(
+            SavedName::of(&format!("blobs/{}", blob.replace(':', "/")), &id),
+            Some(SavedName::Blob(blob.parse().unwrap()))
+        );
+        assert_eq!(
+            SavedName::of(&format!("{}.json", "a".repeat(64)), &id),
+            Some(SavedName::ClassicConfig)
+        );
+        assert_eq!(SavedName::of("0123/layer.tar", &id), Some(SavedName::ClassicLayer));
+        assert_eq!(
+            SavedName::of(&format!("{}.tar", "c".repeat(64)), &id),
+            Some(SavedName::ClassicLayer)
+        );
+        for other in [
+            "index.json",
+            "manifest.json",
+            "oci-layout",
+            "repositories",
+            "blobs/sha256/short",
+            "blobs/sha256",
+        ] {
+            assert_eq!(SavedName::of(other, &id), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn manifests_are_told_from_configs_and_layers() {
+        let manifest = br#"{"schemaVersion":2,"config":{"digest":"sha256:0"},"layers":[]}"#;
+        let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+        let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let statement = br#"{"_type":"https://in-toto.io/Statement/v0.1","subject":[{"name":"x"}]}"#;
+        assert!(is_manifest(manifest) && is_manifest(index));
+        assert!(!is_manifest(config) && !is_manifest(statement));
+        assert!(!is_manifest(&[0x1f, 0x8b, 8, 0]), "a gzip layer");
+        assert_eq!(media_type_of(manifest).unwrap(), OCI_MANIFEST);
+        assert_eq!(media_type_of(index).unwrap(), OCI_INDEX);
     }
 }
