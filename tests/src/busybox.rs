@@ -141,3 +141,38 @@ pub async fn create_container(docker: &Docker, image: &str, prefix: &str, comman
         id: created.id.expect("created container has an id"),
     }
 }
+
+/// Waits for container `id` to exit, then until the daemon lists it as exited (at most ten
+/// seconds): Docker wakes a wait before it updates the copy of its containers that listings read
+/// (moby's `handleContainerExit` stops the container, then checkpoints it), so a listing right
+/// after a wait may still show the container running.
+pub async fn wait_until_listed_as_exited(docker: &Docker, id: &str) {
+    docker
+        .containers()
+        .wait(id)
+        .send()
+        .await
+        .expect("wait for the container");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let listed = docker
+            .containers()
+            .list()
+            .all(true)
+            .send()
+            .await
+            .expect("list containers");
+        let state = listed
+            .iter()
+            .find(|container| container.id.as_deref() == Some(id))
+            .and_then(|container| container.state.clone());
+        if state.as_deref() == Some("exited") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "container {id} exited but is listed as {state:?} ten seconds later"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

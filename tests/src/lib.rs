@@ -13,7 +13,8 @@ mod servers;
 pub mod token_service;
 
 pub use busybox::{
-    busybox_image, busybox_rootfs, clean_up, create_busybox, create_container, unique_name, ContainerGuard, BUSYBOX,
+    busybox_image, busybox_rootfs, clean_up, create_busybox, create_container, unique_name,
+    wait_until_listed_as_exited, ContainerGuard, BUSYBOX,
 };
 pub use endpoints::{context_config, ssh_dir, ssh_endpoint, ssh_target, tls_context_config};
 pub use podman::{despite_concurrent_removals, listed_name, podman_does_not_implement, unimplemented_on_podman};

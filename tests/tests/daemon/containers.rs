@@ -193,7 +193,7 @@ async fn list_with_limit_size_and_status_ancestor_exited_filters() {
         };
         let id = docker.containers().create(body).send().await.unwrap().id.unwrap();
         docker.containers().start(&id).send().await.unwrap();
-        docker.containers().wait(&id).send().await.unwrap();
+        daemon_tests::wait_until_listed_as_exited(&docker, &id).await;
         ids.push(id);
     }
     let mine = || ContainerListFilters::new().label(&label);

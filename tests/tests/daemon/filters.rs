@@ -362,7 +362,7 @@ async fn container_list(docker: &Docker, tally: &mut Tally, made: &mut Made) {
     };
     let b = create(docker, made, &b_name, b).await;
     docker.containers().start(&b).send().await.unwrap();
-    docker.containers().wait(&b).send().await.unwrap();
+    daemon_tests::wait_until_listed_as_exited(docker, &b).await;
 
     let list = |filters: ContainerListFilters| async {
         let listed = docker

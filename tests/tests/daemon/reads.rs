@@ -186,7 +186,7 @@ async fn build_world(docker: &Docker) -> World {
     )
     .await;
     docker.containers().start(&exited.id).send().await.unwrap();
-    docker.containers().wait(&exited.id).send().await.unwrap();
+    daemon_tests::wait_until_listed_as_exited(docker, &exited.id).await;
     let created = create(docker, busybox(image, "true", labels()), "reads-created").await;
     // The running container has written its files and, on Docker, passed its first health
     // check. Podman 4.3 runs health checks from systemd timers, which its service here has
