@@ -32,10 +32,13 @@ pub struct Overrides {
     /// holding the patched spec's own folder.
     #[serde(skip)]
     specs_dir: Option<PathBuf>,
-    /// The specs imports read from, parsed once for all the versions that import from them.
+    /// The specs imports read from, parsed once for all the versions that import from them: a
+    /// worker needing one another worker is parsing waits for it.
     #[serde(skip)]
-    import_sources: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, std::sync::Arc<Value>>>,
+    import_sources: std::sync::Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<ImportSource>>>,
 }
+
+type ImportSource = std::sync::OnceLock<Result<std::sync::Arc<Value>, SpecError>>;
 
 /// Definitions an older spec describes only as a free-form object, copied from the first spec
 /// that defines them, with every definition they refer to.
@@ -340,12 +343,16 @@ impl Overrides {
     }
 
     fn import_source(&self, file: &Path) -> Result<std::sync::Arc<Value>, SpecError> {
-        if let Some(parsed) = self.import_sources.lock().expect("not poisoned").get(file) {
-            return Ok(parsed.clone());
-        }
-        let parsed = std::sync::Arc::new(crate::spec::read(file)?);
-        let mut sources = self.import_sources.lock().expect("not poisoned");
-        Ok(sources.entry(file.to_owned()).or_insert(parsed).clone())
+        let source = self
+            .import_sources
+            .lock()
+            .expect("not poisoned")
+            .entry(file.to_owned())
+            .or_default()
+            .clone();
+        source
+            .get_or_init(|| crate::spec::read(file).map(std::sync::Arc::new))
+            .clone()
     }
 
     /// Only the entries that claim both `old` and `new`: what both specs get wrong, applied to

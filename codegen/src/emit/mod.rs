@@ -225,6 +225,20 @@ fn escape_reference_brackets(text: &str) -> String {
 /// rustdoc does not compile them, and indented blocks are fenced for the same reason.
 fn doc_attrs(text: Option<&str>) -> TokenStream {
     let Some(text) = text else { return quote! {} };
+    // Most descriptions recur, in the models and the examples and in every crate this thread
+    // generates; turning prose into doc lines was a tenth of the generator's time.
+    thread_local! {
+        static MADE: std::cell::RefCell<std::collections::HashMap<String, TokenStream>> = Default::default();
+    }
+    if let Some(made) = MADE.with_borrow(|made| made.get(text).cloned()) {
+        return made;
+    }
+    let made = doc_lines(text);
+    MADE.with_borrow_mut(|made_before| made_before.insert(text.to_owned(), made.clone()));
+    made
+}
+
+fn doc_lines(text: &str) -> TokenStream {
     let mut lines = Vec::new();
     let mut in_fence = false;
     let mut in_indented = false;
