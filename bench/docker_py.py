@@ -49,7 +49,7 @@ def main():
             printed = "".join(message.get("stream", "") for message in messages)
         assert str(BUILD_LINES) in printed.splitlines(), "the build output lacks its last line"
         units = BUILD_LINES
-    elif workload == "events":
+    elif workload in ("events", "events-reused"):
         units = sum(1 for _ in api.events(decode=True))
     else:
         sys.exit(f"unknown workload {workload}")

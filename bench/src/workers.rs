@@ -328,6 +328,16 @@ async fn ours(workload: &str, endpoint: Endpoint, target: &str) -> (u64, f64, u6
             }
             messages
         }
+        "events-reused" => {
+            let mut events = docker.system().events().send().await.unwrap();
+            let mut event = Default::default();
+            let mut messages = 0;
+            while let Some(decoded) = events.next_into(&mut event).await {
+                decoded.unwrap();
+                messages += 1;
+            }
+            messages
+        }
         other => panic!("unknown workload {other}"),
     };
     let allocations = counting::allocations() - allocated;
@@ -403,7 +413,7 @@ async fn with_bollard(workload: &str, socket: &str, target: &str) -> (u64, f64, 
             assert_all_lines(&printed);
             BUILD_LINES as u64
         }
-        "events" => {
+        "events" | "events-reused" => {
             let mut events = docker.events(None::<EventsOptions>);
             let mut messages = 0;
             while let Some(event) = events.next().await {
@@ -446,7 +456,7 @@ fn curl_command(workload: &str, socket: &Path, target: &str) -> Command {
             .args(["-X", "POST", "-H", "Content-Type: application/x-tar", "--data-binary"])
             .arg(format!("@{target}"))
             .arg("http://docker/v1.41/build?nocache=1"),
-        "events" => command.arg("http://docker/v1.41/events"),
+        "events" | "events-reused" => command.arg("http://docker/v1.41/events"),
         other => panic!("unknown workload {other}"),
     };
     command

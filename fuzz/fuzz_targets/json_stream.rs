@@ -1,6 +1,7 @@
 //! The JSON object stream decoder (build, pull, events, stats) on arbitrary bytes cut into
 //! chunks of every size: it must end, with items or errors, never panic, and decode the same
-//! objects however the bytes are cut.
+//! objects however the bytes are cut; decoded into one value held (`next_into`), it must give
+//! what `next` gives, item for item and error for error.
 #![no_main]
 
 use bytes::Bytes;
@@ -42,6 +43,33 @@ fn drain<T: serde::de::DeserializeOwned>(mut decoded: JsonStream<T>) -> Vec<T> {
     })
 }
 
+/// Maps of lists, which decoding in place reuses entry by entry and element by element.
+type Held = std::collections::HashMap<String, Vec<Option<String>>>;
+
+/// Each item, `None` for an error, read with `next` or decoded into one value with `next_into`.
+fn items(body: &[u8], size: usize, into_one_value: bool) -> Vec<Option<Held>> {
+    let mut decoded = JsonStream::<Held>::from_chunks(chunks(body, size), "FuzzHeld");
+    futures_executor::block_on(async {
+        let mut items = Vec::new();
+        let mut held = Held::default();
+        loop {
+            let item = if into_one_value {
+                match decoded.next_into(&mut held).await {
+                    Some(result) => result.ok().map(|()| held.clone()),
+                    None => break,
+                }
+            } else {
+                match decoded.next().await {
+                    Some(result) => result.ok(),
+                    None => break,
+                }
+            };
+            items.push(item);
+        }
+        items
+    })
+}
+
 fuzz_target!(|input: &[u8]| {
     // The first byte picks the chunk size, so objects are split at every possible point.
     let Some((&size, body)) = input.split_first() else { return };
@@ -50,4 +78,9 @@ fuzz_target!(|input: &[u8]| {
     let whole = drain(JsonStream::<serde_json::Value>::from_chunks(chunks(body, body.len().max(1)), "FuzzValue"));
     assert_eq!(cut, whole, "chunks of {size} bytes decoded other objects than the whole body");
     drain(JsonStream::<Progress>::from_chunks(chunks(body, size), "FuzzProgress"));
+    assert_eq!(
+        items(body, size, true),
+        items(body, size, false),
+        "next_into decoded other values than next"
+    );
 });

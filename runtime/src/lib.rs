@@ -60,7 +60,10 @@ mod transport;
 pub use crate::client::{
     compare_versions, operation_ids, Authorize, ChallengeAnswer, Client, Options, Route, VersionPolicy,
 };
-pub use crate::decoding::{decode_answer, deserialize_fields, deserialize_open_enum, DecodeFields};
+pub use crate::decoding::{
+    decode_answer, deserialize_fields, deserialize_fields_in_place, deserialize_open_enum, DecodeFields, DecodeInPlace,
+    Reuse,
+};
 pub use crate::docker::{
     go_duration, registry_of, ByteStream, DockerConfig, Environment, FilterForm, FilterKey, FilterTime, Filters,
     JsonStream, Output, OutputStream, PathStat, RegistryAuth, RegistryConfig, Session, SessionInput, DEFAULT_CONTEXT,

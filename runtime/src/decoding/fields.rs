@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -15,38 +14,51 @@ pub trait DecodeFields: Default {
     /// The struct's name, for error messages.
     const NAME: &'static str;
 
-    /// Decodes the value of `key` (the name on the wire) from `map` into its field; the value of
-    /// a key the struct does not know is read and dropped.
-    fn decode_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+    /// Decodes the value of `key` (the name on the wire) from `map` into its field, in the value
+    /// that field held in `old` when it held one; the value of a key the struct does not know is
+    /// read and dropped.
+    fn decode_field<'de, A: MapAccess<'de>>(&mut self, old: &mut Self, key: &str, map: &mut A) -> Result<(), A::Error>;
 }
 
 /// Deserializes a generated struct from an object. A missing or `null` field is `None`; of a
 /// key given twice, the last value is kept.
 pub fn deserialize_fields<'de, D: Deserializer<'de>, T: DecodeFields>(deserializer: D) -> Result<T, D::Error> {
-    deserializer.deserialize_map(FieldsVisitor(PhantomData))
+    let mut value = T::default();
+    deserializer.deserialize_map(FieldsVisitor(&mut value))?;
+    Ok(value)
 }
 
-struct FieldsVisitor<T>(PhantomData<T>);
+/// Deserializes a generated struct from an object into `place`, each field decoded into what
+/// it held (see [`DecodeInPlace`](super::DecodeInPlace)); a field the object lacks is `None`.
+pub fn deserialize_fields_in_place<'de, D: Deserializer<'de>, T: DecodeFields>(
+    deserializer: D,
+    place: &mut T,
+) -> Result<(), D::Error> {
+    deserializer.deserialize_map(FieldsVisitor(place))
+}
 
-impl<'de, T: DecodeFields> Visitor<'de> for FieldsVisitor<T> {
-    type Value = T;
+struct FieldsVisitor<'a, T>(&'a mut T);
+
+impl<'de, T: DecodeFields> Visitor<'de> for FieldsVisitor<'_, T> {
+    type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         write!(formatter, "struct {}", T::NAME)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut value = T::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Every field starts as `None`; the values they held are there to decode into.
+        let mut old = std::mem::take(self.0);
         while let Some(Key(key)) = map.next_key()? {
-            value.decode_field(&key, &mut map)?;
+            self.0.decode_field(&mut old, &key, &mut map)?;
         }
-        Ok(value)
+        Ok(())
     }
 }
 
 /// An object key, borrowed from the input where it can be (no escapes), so decoding a struct
 /// allocates nothing for its keys.
-struct Key<'de>(Cow<'de, str>);
+pub(super) struct Key<'de>(pub(super) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -91,11 +103,26 @@ mod tests {
     impl DecodeFields for Thing {
         const NAME: &'static str = "Thing";
 
-        fn decode_field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        fn decode_field<'de, A: MapAccess<'de>>(
+            &mut self,
+            old: &mut Self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            use crate::decoding::in_place::Reuse;
             match key {
-                "Name" => self.name = map.next_value()?,
-                "Inner" => self.inner = map.next_value()?,
-                "Tags" => self.tags = map.next_value()?,
+                "Name" => map.next_value_seed(Reuse {
+                    place: &mut self.name,
+                    old: &mut old.name,
+                })?,
+                "Inner" => map.next_value_seed(Reuse {
+                    place: &mut self.inner,
+                    old: &mut old.inner,
+                })?,
+                "Tags" => map.next_value_seed(Reuse {
+                    place: &mut self.tags,
+                    old: &mut old.tags,
+                })?,
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
@@ -108,6 +135,31 @@ mod tests {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             deserialize_fields(deserializer)
         }
+    }
+
+    impl<'de> crate::decoding::DecodeInPlace<'de> for Thing {
+        fn decode_in_place<D: Deserializer<'de>>(deserializer: D, place: &mut Self) -> Result<(), D::Error> {
+            deserialize_fields_in_place(deserializer, place)
+        }
+    }
+
+    #[test]
+    fn a_struct_decoded_in_place_is_the_struct_decoded_anew() {
+        use crate::decoding::DecodeInPlace;
+        let mut held = Thing::default();
+        for json in [
+            r#"{"Name": "a", "Inner": {"Name": "b", "Tags": ["t", "u"]}, "Tags": ["x"]}"#,
+            r#"{"Inner": {"Tags": ["v"]}}"#,
+            r#"{"Name": "c", "Inner": null, "Tags": []}"#,
+            r#"{"Name": "d", "Name": "e", "Unknown": 1}"#,
+            "{}",
+        ] {
+            let fresh: Thing = serde_json::from_str(json).unwrap();
+            Thing::decode_in_place(&mut serde_json::Deserializer::from_str(json), &mut held).unwrap();
+            assert_eq!(held, fresh, "{json}");
+        }
+        let error = Thing::decode_in_place(&mut serde_json::Deserializer::from_str("[1]"), &mut held).unwrap_err();
+        assert!(error.to_string().contains("expected struct Thing"), "{error}");
     }
 
     #[test]

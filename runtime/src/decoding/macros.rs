@@ -13,11 +13,12 @@ macro_rules! decode_fields {
             const NAME: &'static str = $name;
             fn decode_field<'de, A: $crate::__serde::de::MapAccess<'de>>(
                 &mut self,
+                old: &mut Self,
                 key: &str,
                 map: &mut A,
             ) -> ::core::result::Result<(), A::Error> {
                 match key {
-                    $($wire $(| $alias)* => self.$field = map.next_value()?,)*
+                    $($wire $(| $alias)* => map.next_value_seed($crate::Reuse { place: &mut self.$field, old: &mut old.$field })?,)*
                     _ => {
                         map.next_value::<$crate::__serde::de::IgnoredAny>()?;
                     }
@@ -31,6 +32,15 @@ macro_rules! decode_fields {
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
                 $crate::deserialize_fields(deserializer)
+            }
+        }
+
+        impl<'de> $crate::DecodeInPlace<'de> for $type {
+            fn decode_in_place<D: $crate::__serde::Deserializer<'de>>(
+                deserializer: D,
+                place: &mut Self,
+            ) -> ::core::result::Result<(), D::Error> {
+                $crate::deserialize_fields_in_place(deserializer, place)
             }
         }
     };
@@ -80,6 +90,16 @@ macro_rules! open_enum {
         impl<'de> $crate::__serde::Deserialize<'de> for $type {
             fn deserialize<D: $crate::__serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 $crate::deserialize_open_enum(deserializer)
+            }
+        }
+
+        impl<'de> $crate::DecodeInPlace<'de> for $type {
+            fn decode_in_place<D: $crate::__serde::Deserializer<'de>>(
+                deserializer: D,
+                place: &mut Self,
+            ) -> ::core::result::Result<(), D::Error> {
+                *place = $crate::deserialize_open_enum(deserializer)?;
+                Ok(())
             }
         }
 

@@ -2,10 +2,12 @@
 //! whose fields are read one by one ([`DecodeFields`]), enums that keep values they do not know.
 
 mod fields;
+mod in_place;
 mod macros;
 mod open_enum;
 
-pub use fields::{deserialize_fields, DecodeFields};
+pub use fields::{deserialize_fields, deserialize_fields_in_place, DecodeFields};
+pub use in_place::{DecodeInPlace, Reuse};
 pub use open_enum::deserialize_open_enum;
 
 use serde::de::DeserializeOwned;

@@ -11,7 +11,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::error::{byte_offset, decode, snippet, Error, Result};
+use crate::decoding::DecodeInPlace;
+use crate::error::{byte_offset, decode, decode_into, snippet, Error, Result};
 use crate::http::observe::Completion;
 use crate::http::ByteSource;
 
@@ -216,9 +217,11 @@ impl<T: DeserializeOwned> JsonStream<T> {
         self.completion = completion;
         self
     }
+}
 
+impl<T> JsonStream<T> {
     /// The next complete object received, if one is there.
-    fn next_buffered(&mut self) -> Option<Result<T>> {
+    fn next_buffered<D: Decoder<T>>(&mut self, decoder: &mut D) -> Option<Result<D::Output>> {
         let unread = self.unread.as_slice();
         let Some(start) = unread
             .iter()
@@ -231,7 +234,7 @@ impl<T: DeserializeOwned> JsonStream<T> {
         let unread = self.unread.as_slice();
         // The common case in one pass: a complete object of the expected type.
         if self.partial.is_none() {
-            if let Some((item, end)) = first_line_item::<T>(unread) {
+            if let Some((item, end)) = first_line_item(unread, decoder) {
                 return Some(self.deliver(Ok(item), end));
             }
         }
@@ -244,7 +247,7 @@ impl<T: DeserializeOwned> JsonStream<T> {
             ObjectEnd::NotScanned
         };
         if let ObjectEnd::At(end) = end {
-            if let Some((item, _)) = leading_item::<T>(&unread[..end]) {
+            if let Some((item, _)) = leading_item(&unread[..end], decoder) {
                 return Some(self.deliver(Ok(item), end));
             }
         }
@@ -265,7 +268,7 @@ impl<T: DeserializeOwned> JsonStream<T> {
                 if end == scope.len() && !self_delimited && !self.body_ended {
                     return None;
                 }
-                let result = decode(self.operation, &scope[..end]);
+                let result = decoder.whole(self.operation, &scope[..end]);
                 Some(self.deliver(result, end))
             }
             // serde_json calls some cuts errors rather than an early end ("-" or "1." for a
@@ -292,7 +295,7 @@ impl<T: DeserializeOwned> JsonStream<T> {
 
     /// Hands out the object in the first `end` unread bytes, decoded as `decoded`, unless it is
     /// the daemon's report of a failure.
-    fn deliver(&mut self, decoded: Result<T>, end: usize) -> Result<T> {
+    fn deliver<O>(&mut self, decoded: Result<O>, end: usize) -> Result<O> {
         let result = match self.stream_error(&self.unread.as_slice()[..end]) {
             Some(error) => Err(error),
             None => decoded,
@@ -335,16 +338,60 @@ impl<T: DeserializeOwned> JsonStream<T> {
 /// string, so the line holds the object unless the object is spread over several lines, which
 /// the caller's general path reads. The line's UTF-8 is checked at once, with SIMD, rather than
 /// string by string as serde_json checks bytes.
-fn first_line_item<T: DeserializeOwned>(unread: &[u8]) -> Option<(T, usize)> {
-    leading_item(&unread[..memchr::memchr(b'\n', unread)?])
+fn first_line_item<T, D: Decoder<T>>(unread: &[u8], decoder: &mut D) -> Option<(D::Output, usize)> {
+    leading_item(&unread[..memchr::memchr(b'\n', unread)?], decoder)
 }
 
 /// The object `bytes` begin with, of type `T`, and where it ends.
-fn leading_item<T: DeserializeOwned>(bytes: &[u8]) -> Option<(T, usize)> {
-    let text = simdutf8::basic::from_utf8(bytes).ok()?;
-    let mut typed = serde_json::Deserializer::from_str(text).into_iter::<T>();
-    let item = typed.next()?.ok()?;
-    Some((item, typed.byte_offset()))
+fn leading_item<T, D: Decoder<T>>(bytes: &[u8], decoder: &mut D) -> Option<(D::Output, usize)> {
+    decoder.leading(simdutf8::basic::from_utf8(bytes).ok()?)
+}
+
+/// How a JSON stream's objects are decoded: each into a new value ([`Anew`]), or into the value
+/// the caller holds ([`InPlace`]).
+trait Decoder<T> {
+    type Output;
+
+    /// The object `text` begins with and where it ends, when it is one of type `T`.
+    fn leading(&mut self, text: &str) -> Option<(Self::Output, usize)>;
+
+    /// The object that is all of `bytes`, or the error naming what in it is not a `T`.
+    fn whole(&mut self, operation: &'static str, bytes: &[u8]) -> Result<Self::Output>;
+}
+
+struct Anew;
+
+impl<T: DeserializeOwned> Decoder<T> for Anew {
+    type Output = T;
+
+    fn leading(&mut self, text: &str) -> Option<(T, usize)> {
+        let mut typed = serde_json::Deserializer::from_str(text).into_iter::<T>();
+        let item = typed.next()?.ok()?;
+        Some((item, typed.byte_offset()))
+    }
+
+    fn whole(&mut self, operation: &'static str, bytes: &[u8]) -> Result<T> {
+        decode(operation, bytes)
+    }
+}
+
+struct InPlace<'a, T>(&'a mut T);
+
+impl<T: for<'de> DecodeInPlace<'de>> Decoder<T> for InPlace<'_, T> {
+    type Output = ();
+
+    /// Only a text that is the object alone, around white space: what decoding into the held
+    /// value reads is not told apart from what follows it.
+    fn leading(&mut self, text: &str) -> Option<((), usize)> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        T::decode_in_place(&mut deserializer, self.0).ok()?;
+        deserializer.end().ok()?;
+        Some(((), text.len()))
+    }
+
+    fn whole(&mut self, operation: &'static str, bytes: &[u8]) -> Result<()> {
+        decode_into(operation, bytes, self.0)
+    }
 }
 
 /// Objects received up to this size are read whole by serde_json with each chunk until they
@@ -426,20 +473,49 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let item = ready!(this.poll_item(cx));
+        let item = ready!(this.poll_item(cx, &mut Anew));
         this.completion.observe(&item);
         Poll::Ready(item)
     }
 }
 
-impl<T: DeserializeOwned> JsonStream<T> {
-    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+impl<T: for<'de> DecodeInPlace<'de>> JsonStream<T> {
+    /// Decodes the next object into `place`, keeping what `place` allocated for the last one
+    /// (its strings' buffers, its lists' elements, its maps' keys and values; see
+    /// [`DecodeInPlace`]): for a program that handles one message at a time, the messages of a
+    /// stream cost no allocation but what grew. `None` at the end of the stream. `place` ends up
+    /// as the item `next()` would have given; after an error, what it holds is unspecified.
+    ///
+    /// ```no_run
+    /// # async fn watch(mut events: docker_engine_runtime::JsonStream<std::collections::HashMap<String, String>>) -> docker_engine_runtime::Result<()> {
+    /// let mut event = Default::default();
+    /// while let Some(decoded) = events.next_into(&mut event).await {
+    ///     decoded?;
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn next_into(&mut self, place: &mut T) -> Option<Result<()>> {
+        std::future::poll_fn(|cx| self.poll_next_into(cx, place)).await
+    }
+
+    /// [`next_into`](Self::next_into) as a poll.
+    pub fn poll_next_into(&mut self, cx: &mut Context<'_>, place: &mut T) -> Poll<Option<Result<()>>> {
+        let item = ready!(self.poll_item(cx, &mut InPlace(place)));
+        self.completion.observe(&item);
+        Poll::Ready(item)
+    }
+}
+
+impl<T> JsonStream<T> {
+    fn poll_item<D: Decoder<T>>(&mut self, cx: &mut Context<'_>, decoder: &mut D) -> Poll<Option<Result<D::Output>>> {
         let this = self;
         loop {
             if this.finished {
                 return Poll::Ready(None);
             }
-            if let Some(item) = this.next_buffered() {
+            if let Some(item) = this.next_buffered(decoder) {
                 return Poll::Ready(Some(item));
             }
             if this.body_ended {
@@ -745,6 +821,43 @@ mod tests {
             let items = block_on(JsonStream::<serde_json::Value>::new(chunks(parts), "t").collect::<Vec<_>>());
             assert_eq!(items.len(), 1);
             assert!(items[0].as_ref().unwrap_err().to_string().contains("broken JSON"));
+        }
+    }
+
+    #[test]
+    fn json_stream_decoded_into_a_held_value_gives_what_next_gives_at_every_split_point() {
+        type Message = std::collections::HashMap<String, Vec<String>>;
+        let large = format!("{{\"big\":[\"{}\",\"x\"]}}\n", "y".repeat(LARGE));
+        let body = [
+            "{\"a\":[\"1\",\"2\"],\"b\":[]}\n{\"a\":[\"3\"]}{\"c\":[\"4\"]}\n{\n \"a\": [\"5\"]\n}\n",
+            "{\"a\":1}\n{\"error\":\"x\",\"errorDetail\":{\"message\":\"failed\"}}\n",
+            &large,
+            "{\"a\":[\"6\"]}\n{\"a\":[\"7\"",
+        ]
+        .concat();
+        let cuts: Vec<Vec<Vec<u8>>> = (0..body.len())
+            .step_by(7)
+            .map(|i| vec![body.as_bytes()[..i].to_vec(), body.as_bytes()[i..].to_vec()])
+            .collect();
+        for parts in cuts {
+            let expected = block_on(JsonStream::<Message>::new(chunks(parts.clone()), "t").collect::<Vec<_>>());
+            let mut stream = JsonStream::<Message>::new(chunks(parts), "t");
+            let mut held = Message::default();
+            let mut items = Vec::new();
+            while let Some(decoded) = block_on(stream.next_into(&mut held)) {
+                items.push(decoded.map(|()| held.clone()));
+            }
+            let described = |items: &[Result<Message>]| -> Vec<String> {
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Ok(message) => format!("{:?}", message.iter().collect::<std::collections::BTreeMap<_, _>>()),
+                        Err(error) => error.to_string(),
+                    })
+                    .collect()
+            };
+            assert!(described(&items) == described(&expected), "next_into differs from next");
+            assert_eq!(items.len(), 9);
         }
     }
 
