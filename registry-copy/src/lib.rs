@@ -337,6 +337,19 @@ impl Uploader<'_> {
         Ok((sent.bytes, sent.resumed))
     }
 
+    /// Starts an upload; where to send it.
+    async fn start(&self) -> Result<String> {
+        let ((), started) = self
+            .registry
+            .uploads()
+            .start(self.repository)
+            .send_with_headers()
+            .await?;
+        started
+            .location
+            .ok_or_else(|| missing_header("UploadStart", "Location"))
+    }
+
     /// Stores what was sent under its digest.
     async fn complete(&self, sent: &Sent) -> Result<()> {
         self.registry
@@ -363,15 +376,7 @@ impl Uploader<'_> {
                 Err(Transfer::UploadLost(_)) if resumed < self.options.retries => {
                     resumed += 1;
                     source.restart().await?;
-                    let ((), restarted) = self
-                        .registry
-                        .uploads()
-                        .start(self.repository)
-                        .send_with_headers()
-                        .await?;
-                    location = restarted
-                        .location
-                        .ok_or_else(|| missing_header("UploadStart", "Location"))?;
+                    location = self.start().await?;
                 }
                 Err(Transfer::UploadLost(error) | Transfer::Failed(error)) => return Err(error),
             }
@@ -640,15 +645,7 @@ impl DaemonPush<'_> {
             // A file of the classic store's layout, whose digest shows once it is read: it is
             // uploaded as it is read and its digest checked at the end against the image's.
             let is_config = name == SavedName::ClassicConfig;
-            let ((), started) = self
-                .destination
-                .uploads()
-                .start(&self.to.repository)
-                .send_with_headers()
-                .await?;
-            let location = started
-                .location
-                .ok_or_else(|| missing_header("UploadStart", "Location"))?;
+            let location = self.uploader.start().await?;
             let sent = self.uploader.send_all(&mut entry, location).await?;
             let wanted = if is_config {
                 sent.digest == *id
@@ -727,15 +724,7 @@ impl DaemonPush<'_> {
             report.blobs_present += 1;
             return Ok(());
         }
-        let ((), started) = self
-            .destination
-            .uploads()
-            .start(&self.to.repository)
-            .send_with_headers()
-            .await?;
-        let location = started
-            .location
-            .ok_or_else(|| missing_header("UploadStart", "Location"))?;
+        let location = self.uploader.start().await?;
         let (sent, resumed) = self.uploader.upload(source, location, &digest).await?;
         report.blobs_copied += 1;
         report.bytes_sent += sent;
