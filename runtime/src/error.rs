@@ -193,30 +193,16 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(operation: &'static str, bo
     decoded.map_err(|error| decode_error(operation, std::any::type_name::<T>(), body, &error))
 }
 
-/// Decodes `body` into `place`, keeping what `place` allocated (see [`DecodeInPlace`]).
-pub(crate) fn decode_into<T: for<'de> crate::DecodeInPlace<'de>>(
-    operation: &'static str,
-    body: &[u8],
-    place: &mut T,
-) -> Result<()> {
-    let decoded = match simdutf8::basic::from_utf8(body) {
-        Ok(text) => {
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            T::decode_in_place(&mut deserializer, place).and_then(|()| deserializer.end())
-        }
-        Err(_) => {
-            let mut deserializer = serde_json::Deserializer::from_slice(body);
-            T::decode_in_place(&mut deserializer, place).and_then(|()| deserializer.end())
-        }
-    };
-    decoded.map_err(|error| decode_error(operation, std::any::type_name::<T>(), body, &error))
-}
-
 /// The error for a body that did not decode, naming the field from where serde_json stopped.
 /// Finding the field by reading the body again, rather than decoding it a second time through a
 /// path-tracking deserializer, keeps every response type to one deserializer instance: the
 /// second one was a quarter of each generated crate's machine code.
-fn decode_error(operation: &'static str, type_name: &'static str, body: &[u8], error: &serde_json::Error) -> Error {
+pub(crate) fn decode_error(
+    operation: &'static str,
+    type_name: &'static str,
+    body: &[u8],
+    error: &serde_json::Error,
+) -> Error {
     let offset = byte_offset(body, error.line(), error.column());
     Error::Decode {
         operation,

@@ -12,7 +12,7 @@ pub use open_enum::deserialize_open_enum;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{decode, Result};
+use crate::error::{decode, decode_error, Result};
 
 /// Decodes the body of a success answer that is one JSON document into `T`. A body that is
 /// empty or `null` means there is nothing to tell, and is read as the type's default (an empty
@@ -23,6 +23,25 @@ pub fn decode_answer<T: DeserializeOwned + Default>(operation: &'static str, bod
         return Ok(T::default());
     }
     decode(operation, body)
+}
+
+/// Decodes `body` into `place`, keeping what `place` allocated (see [`DecodeInPlace`]).
+pub(crate) fn decode_into<T: for<'de> DecodeInPlace<'de>>(
+    operation: &'static str,
+    body: &[u8],
+    place: &mut T,
+) -> Result<()> {
+    let decoded = match simdutf8::basic::from_utf8(body) {
+        Ok(text) => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            T::decode_in_place(&mut deserializer, place).and_then(|()| deserializer.end())
+        }
+        Err(_) => {
+            let mut deserializer = serde_json::Deserializer::from_slice(body);
+            T::decode_in_place(&mut deserializer, place).and_then(|()| deserializer.end())
+        }
+    };
+    decoded.map_err(|error| decode_error(operation, std::any::type_name::<T>(), body, &error))
 }
 
 /// Whether a JSON body is empty or `null`, around white space.

@@ -11,8 +11,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 
-use crate::decoding::DecodeInPlace;
-use crate::error::{byte_offset, decode, decode_into, snippet, Error, Result};
+use crate::decoding::{decode_into, DecodeInPlace};
+use crate::error::{byte_offset, decode, snippet, Error, Result};
 use crate::http::observe::Completion;
 use crate::http::ByteSource;
 
