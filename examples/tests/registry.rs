@@ -219,32 +219,9 @@ async fn an_image_of_the_daemon_pushed_by_the_client_goes_through_every_registry
 
         // The daemon pulls the round-tripped image and runs it.
         let back_image = format!("{}/{}:v2", back.registry, back.repository);
-        drain(
-            docker
-                .images()
-                .create()
-                .from_image(&back_image)
-                .x_registry_auth(plain_registry.auth())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        let container = daemon_tests::create_container(&docker, &back_image, "relay", "cat /unique").await;
-        docker.containers().start(&container.id).send().await.unwrap();
-        docker.containers().wait(&container.id).send().await.unwrap();
-        let original = daemon_tests::create_container(&docker, &image, "relay", "cat /unique").await;
-        docker.containers().start(&original.id).send().await.unwrap();
-        docker.containers().wait(&original.id).send().await.unwrap();
-        let read = |id: String| {
-            let docker = docker.clone();
-            async move {
-                let logs = docker.containers().logs(&id).stdout(true).send().await.unwrap();
-                let (stdout, _) = logs.read_all().await.unwrap();
-                String::from_utf8_lossy(&stdout).into_owned()
-            }
-        };
-        let (copied_output, original_output) = (read(container.id.clone()).await, read(original.id.clone()).await);
+        pull(&docker, &back_image, &plain_registry).await;
+        let copied_output = unique_file_of(&docker, &back_image).await;
+        let original_output = unique_file_of(&docker, &image).await;
         assert!(!copied_output.trim().is_empty(), "the copied image's file is there");
         assert_eq!(copied_output, original_output, "the copied image holds the same file");
     })
@@ -709,26 +686,40 @@ async fn images_of_the_containerd_store_are_pushed_as_the_daemon_keeps_them_and_
         // The test daemon pulls what was pushed and runs it.
         for tag in ["v1", "v2", "v3"] {
             let image = format!("{}/{name}:{tag}", companion_variable("DOCKER_TEST_REGISTRY"));
-            drain(
-                docker
-                    .images()
-                    .create()
-                    .from_image(&image)
-                    .x_registry_auth(plain_registry.auth())
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
-            let container = daemon_tests::create_container(&docker, &image, "containerd", "cat /unique").await;
-            docker.containers().start(&container.id).send().await.unwrap();
-            docker.containers().wait(&container.id).send().await.unwrap();
-            let logs = docker.containers().logs(&container.id).stdout(true).send().await.unwrap();
-            let (stdout, _) = logs.read_all().await.unwrap();
-            assert_eq!(String::from_utf8_lossy(&stdout), unique, "{image} holds the file");
+            pull(&docker, &image, &plain_registry).await;
+            assert_eq!(unique_file_of(&docker, &image).await, unique, "{image} holds the file");
         }
     })
     .await;
+}
+
+/// The test daemon pulls `image` from the plain registry.
+async fn pull(docker: &docker_engine_v1_41::Docker, image: &str, registry: &TestRegistry) {
+    let progress = docker
+        .images()
+        .create()
+        .from_image(image)
+        .x_registry_auth(registry.auth())
+        .send()
+        .await
+        .unwrap();
+    drain(progress).await;
+}
+
+/// What `cat /unique` prints in a container of `image`, run to its end.
+async fn unique_file_of(docker: &docker_engine_v1_41::Docker, image: &str) -> String {
+    let container = daemon_tests::create_container(docker, image, "relay", "cat /unique").await;
+    docker.containers().start(&container.id).send().await.unwrap();
+    docker.containers().wait(&container.id).send().await.unwrap();
+    let logs = docker
+        .containers()
+        .logs(&container.id)
+        .stdout(true)
+        .send()
+        .await
+        .unwrap();
+    let (stdout, _) = logs.read_all().await.unwrap();
+    String::from_utf8_lossy(&stdout).into_owned()
 }
 
 fn random_u64() -> u64 {
