@@ -194,9 +194,9 @@ pub(crate) fn own_peak_rss_kib() -> f64 {
 }
 
 /// Waits for `pid`: exit status, CPU seconds and peak RSS in KiB. This worker is small when it
-/// spawns curl or python3, so the child's `ru_maxrss`, which starts from the spawner's, is its
+/// spawns curl, python3 or skopeo, so the child's `ru_maxrss`, which starts from the spawner's, is its
 /// own.
-fn wait_with_usage(pid: libc::pid_t) -> (i32, f64, f64) {
+pub(crate) fn wait_with_usage(pid: libc::pid_t) -> (i32, f64, f64) {
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in; pid is our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -138,9 +138,14 @@ fn random_bytes(size: usize) -> Vec<u8> {
 async fn blob_digest(registry: &Registry, repository: &str, digest: &Digest) -> Digest {
     let mut reader = BlobReader::open(registry, repository, digest.clone()).await.unwrap();
     let mut bytes = Vec::new();
-    while let Some(chunk) = reader.next_chunk(1 << 20).await.unwrap() {
-        bytes.extend_from_slice(&chunk);
+    while let Some(piece) = reader.next_piece().await.unwrap() {
+        bytes.extend_from_slice(&piece);
     }
+    assert_eq!(
+        bytes.len() as u64,
+        reader.size(),
+        "the blob is as long as the registry says"
+    );
     Digest::of(&bytes)
 }
 
@@ -448,8 +453,8 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
         let mut bytes = Vec::new();
         let mut reopened = 0;
         loop {
-            match reader.next_chunk(256 * 1024).await {
-                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            match reader.next_piece().await {
+                Ok(Some(piece)) => bytes.extend_from_slice(&piece),
                 Ok(None) => break,
                 Err(error) => {
                     assert!(
@@ -458,7 +463,7 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
                     );
                     reopened += 1;
                     assert!(reopened <= 3, "the download keeps failing: {error}");
-                    reader.reopen().await.unwrap();
+                    reader.seek(bytes.len() as u64).await.unwrap();
                 }
             }
         }

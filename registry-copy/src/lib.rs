@@ -1,8 +1,9 @@
 //! Moving images between registries with the Registry API crate, as `crane copy` does: every
 //! manifest and blob is checked against its digest while it passes, blobs the destination has
 //! are skipped and blobs of another repository of the same registry are mounted, uploads go in
-//! chunks (memory stays bounded by the chunk size, whatever the layer size) and resume from the
-//! offset the registry reports after a dropped connection, and downloads resume with `Range`.
+//! chunks whose bodies are read from the source while they are sent (a blob in flight holds a
+//! few frames, whatever the chunk and layer size) and resume from the offset the registry
+//! reports after a failed request, the source read again from there (a download with `Range`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +27,9 @@ pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// How a copy goes.
 #[derive(Clone)]
 pub struct CopyOptions {
-    /// The size of each upload request (`PATCH`); also the most of a blob held in memory.
+    /// The size of each upload request (`PATCH`): a failed request is taken up from what the
+    /// registry kept of it. A source read once (a daemon's saved image) keeps a chunk's bytes
+    /// until the registry has them; a registry's blob is read again instead.
     pub chunk_size: usize,
     /// Blobs moved at once.
     pub parallel: usize,
@@ -270,12 +273,23 @@ impl Copier<'_> {
             digest: digest.to_string(),
             size,
         });
-        let mut source = BlobReader::open(self.source, self.from, digest.clone()).await?;
         let uploader = Uploader {
             registry: self.destination,
             repository: self.to,
             options: self.options,
         };
+        let mut source = BlobReader::open(self.source, self.from, digest.clone()).await?;
+        if descriptor.size.is_some() && source.size() != size {
+            uploader.abandon(&location).await;
+            return Err(Error::InvalidArgument {
+                operation: "BlobGet",
+                message: format!(
+                    "blob {digest} of {} is {} bytes, but the manifest says {size}",
+                    self.from,
+                    source.size()
+                ),
+            });
+        }
         let (sent, resumed) = uploader.upload(&mut source, location, &digest).await?;
         self.tell(Progress::Done {
             digest: digest.to_string(),
@@ -284,17 +298,23 @@ impl Copier<'_> {
     }
 }
 
-/// Where a blob's bytes come from, a chunk at a time.
+/// Where a blob's bytes come from, a piece at a time, able to go back to a byte the
+/// destination has not stored.
 pub trait BlobSource {
-    /// The next `size` bytes (fewer at the end), `None` after the last.
-    fn next_chunk(&mut self, size: usize) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+    /// The blob's length as the source states it; what it yields is held to it.
+    fn size(&self) -> u64;
 
-    /// Continues after a failed read from the end of the last chunk handed out; an error when
-    /// the source cannot.
-    fn reopen(&mut self) -> impl Future<Output = Result<()>> + Send;
+    /// The next piece, of whatever size the source reads in; `None` after the last.
+    fn next_piece(&mut self) -> impl Future<Output = Result<Option<Bytes>>> + Send;
 
-    /// Starts again from the first byte; an error when the source cannot.
-    fn restart(&mut self) -> impl Future<Output = Result<()>> + Send;
+    /// Reads on from byte `offset`, which is at most where the last piece handed out ended:
+    /// after a failed read, or an upload that kept less than was sent. An error when the source
+    /// cannot go back that far.
+    fn seek(&mut self, offset: u64) -> impl Future<Output = Result<()>> + Send;
+
+    /// The destination holds the first `offset` bytes, which will not be asked for again: a
+    /// source keeping what it read, to send it again, may let them go.
+    fn stored(&mut self, _offset: u64) {}
 
     /// What progress reports name the blob by.
     fn name(&self) -> String;
@@ -311,12 +331,17 @@ struct Sent {
     resumed: u32,
 }
 
-/// Uploads blobs into one repository, in chunks.
+/// Uploads blobs into one repository, each request's body streamed from the source.
 struct Uploader<'a> {
     registry: &'a Registry,
     repository: &'a str,
     options: &'a CopyOptions,
 }
+
+/// Pieces queued for a request body ahead of the connection, at most [`FRAME`] bytes each: what
+/// an upload holds in memory, besides what the source keeps to send again.
+const FRAMES_AHEAD: usize = 4;
+const FRAME: usize = 64 * 1024;
 
 impl Uploader<'_> {
     /// Uploads `source`, which must be the blob `digest`, into the upload at `location`;
@@ -372,10 +397,10 @@ impl Uploader<'_> {
             match self.transfer(source, location, &mut resumed).await {
                 Ok(sent) => return Ok(sent),
                 // The distribution registry cancels an upload whose state no longer matches
-                // what it holds, as after a chunk cut off halfway: the blob is sent again.
+                // what it holds, as after a request cut off halfway: the blob is sent again.
                 Err(Transfer::UploadLost(_)) if resumed < self.options.retries => {
                     resumed += 1;
-                    source.restart().await?;
+                    source.seek(0).await?;
                     location = self.start().await?;
                 }
                 Err(Transfer::UploadLost(error) | Transfer::Failed(error)) => return Err(error),
@@ -383,89 +408,126 @@ impl Uploader<'_> {
         }
     }
 
-    /// Streams `source` into the upload at `location` in chunks, computing its digest on the
-    /// way. Dropped connections are survived (counted in `resumed`): a read is taken up where it
-    /// broke off, an upload continued from what the registry reports holding.
+    /// Streams `source` into the upload at `location`, a request (`PATCH`) per chunk of the
+    /// chunk size, each request's body read from the source as it is sent; the digest is
+    /// computed on the way. Failures are survived (counted in `resumed`): the registry is asked
+    /// how much it kept, and the source read again from there.
     async fn transfer(
         &self,
         source: &mut impl BlobSource,
         mut location: String,
         resumed: &mut u32,
     ) -> Result<Sent, Transfer> {
-        let mut digester = Digester::new();
+        let size = source.size();
+        let mut reading = Reading::default();
         // How much the registry holds of the upload.
         let mut stored: u64 = 0;
-        loop {
-            // A chunk of nothing would read as the end of the blob.
-            let chunk = match source.next_chunk(self.options.chunk_size.max(1)).await {
-                Ok(chunk) => chunk,
-                Err(error) if *resumed < self.options.retries && is_transient(&error) => {
-                    *resumed += 1;
-                    source.reopen().await?;
+        while stored < size {
+            let length = (size - stored).min(self.options.chunk_size.max(1) as u64);
+            let failure = match self.send_range(source, &mut reading, &location, stored, length).await {
+                Ok(next) => {
+                    stored += length;
+                    location = next;
+                    source.stored(stored);
+                    if let Some(tell) = &self.options.progress {
+                        tell(&Progress::Sent {
+                            digest: source.name(),
+                            sent: stored,
+                        });
+                    }
                     continue;
                 }
-                Err(error) => return Err(error.into()),
+                Err(failure) => failure,
             };
-            let Some(chunk) = chunk else { break };
-            digester.update(&chunk);
-            let mut unsent = chunk;
-            while !unsent.is_empty() {
-                match self.send_chunk(&location, stored, unsent.clone()).await {
-                    Ok(next) => {
-                        stored += unsent.len() as u64;
-                        unsent = Bytes::new();
-                        location = next;
-                    }
-                    // The upload is gone: a chunk cut off halfway may reach the registry after
-                    // it told us how much it held, and it then drops the upload.
-                    Err(error) if error.status() == Some(404) => return Err(Transfer::UploadLost(error)),
-                    // A dropped connection, or a chunk that did not start where the registry's
-                    // upload ends (416).
-                    Err(error)
-                        if *resumed < self.options.retries && (is_transient(&error) || error.status() == Some(416)) =>
-                    {
-                        *resumed += 1;
-                        // Ask the registry how much it kept, and send the rest from there.
-                        let (next, kept) = self.upload_status(&location).await.map_err(Transfer::UploadLost)?;
-                        if kept < stored {
-                            return Err(Transfer::UploadLost(error));
-                        }
-                        let taken = (kept - stored).min(unsent.len() as u64);
-                        stored += taken;
-                        unsent = unsent.slice(taken as usize..);
-                        location = next;
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-                if let Some(tell) = &self.options.progress {
-                    tell(&Progress::Sent {
-                        digest: source.name(),
-                        sent: stored,
-                    });
-                }
+            let retry = *resumed < self.options.retries;
+            match failure {
+                RangeFailure::Source(error) if retry && is_transient(&error) => {}
+                RangeFailure::Source(error) => return Err(Transfer::Failed(error)),
+                // The upload is gone: a request cut off halfway may reach the registry after it
+                // told us how much it held, and it then drops the upload.
+                RangeFailure::Request(error) if error.status() == Some(404) => return Err(Transfer::UploadLost(error)),
+                // A dropped connection; a chunk that did not start where the registry's upload
+                // ends (416); a token that expired while the chunk was sent (401: the status
+                // request below answers the challenge, and a streamed body cannot be sent twice).
+                RangeFailure::Request(error)
+                    if retry && (is_transient(&error) || matches!(error.status(), Some(416 | 401))) => {}
+                RangeFailure::Request(error) => return Err(Transfer::Failed(error)),
             }
+            *resumed += 1;
+            // Ask the registry how much it kept, and send the rest from there.
+            let (next, kept) = self.upload_status(&location).await.map_err(Transfer::UploadLost)?;
+            if kept < stored || kept > reading.digested {
+                return Err(Transfer::UploadLost(Error::Stream {
+                    operation: "UploadStatus",
+                    message: format!(
+                        "the registry holds {kept} bytes of {}'s upload, after {stored} were stored and {} sent",
+                        source.name(),
+                        reading.digested
+                    ),
+                }));
+            }
+            stored = kept;
+            location = next;
+            reading.carried = Bytes::new();
+            reading.read = kept;
+            source.seek(kept).await?;
         }
-        Ok(Sent {
-            location,
-            digest: digester.finish(),
-            bytes: stored,
-            resumed: *resumed,
-        })
+        if reading.carried.is_empty() && source.next_piece().await?.is_none() {
+            return Ok(Sent {
+                location,
+                digest: reading.digester.finish(),
+                bytes: stored,
+                resumed: *resumed,
+            });
+        }
+        self.abandon(&location).await;
+        Err(Transfer::Failed(Error::Stream {
+            operation: "UploadChunk",
+            message: format!("{} holds more than the {size} bytes its source states", source.name()),
+        }))
     }
 
-    /// Sends `chunk` at offset `start`; returns the location to continue at.
-    async fn send_chunk(&self, location: &str, start: u64, chunk: Bytes) -> Result<String> {
-        let end = start + chunk.len() as u64 - 1;
-        let ((), headers) = self
+    /// Sends bytes `start..start + length` of the blob at `location` in one request whose body
+    /// is read from `source` while it is sent; returns the location to continue at.
+    async fn send_range(
+        &self,
+        source: &mut impl BlobSource,
+        reading: &mut Reading,
+        location: &str,
+        start: u64,
+        length: u64,
+    ) -> Result<String, RangeFailure> {
+        let (frames, queued) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(FRAMES_AHEAD);
+        let body = futures_util::stream::unfold(queued, |mut queued| async move {
+            queued.recv().await.map(|frame| (frame, queued))
+        });
+        let end = start + length;
+        let request = self
             .registry
             .uploads()
-            .chunk(location, Body::from_bytes(chunk))
-            .content_range(format!("{start}-{end}"))
-            .send_with_headers()
-            .await?;
+            .chunk(location, Body::from_stream_of_length(length, body))
+            .content_range(format!("{start}-{}", end - 1))
+            .send_with_headers();
+        let (answer, sent_whole) = {
+            let request = std::pin::pin!(request);
+            let pump = std::pin::pin!(reading.pump(source, end, frames));
+            match futures_util::future::select(pump, request).await {
+                futures_util::future::Either::Left((Ok(sent_whole), request)) => (request.await, sent_whole),
+                // The request is dropped, which breaks its connection off.
+                futures_util::future::Either::Left((Err(error), _)) => return Err(RangeFailure::Source(error)),
+                futures_util::future::Either::Right((answer, _)) => (answer, false),
+            }
+        };
+        if answer.is_ok() && !sent_whole {
+            return Err(RangeFailure::Request(Error::Stream {
+                operation: "UploadChunk",
+                message: format!("the registry answered before it was sent bytes {start}-{}", end - 1),
+            }));
+        }
+        let ((), headers) = answer.map_err(RangeFailure::Request)?;
         headers
             .location
-            .ok_or_else(|| missing_header("UploadChunk", "Location"))
+            .ok_or_else(|| RangeFailure::Request(missing_header("UploadChunk", "Location")))
     }
 
     /// The location to continue an upload at and how many bytes the registry holds of it.
@@ -476,6 +538,90 @@ impl Uploader<'_> {
             .ok_or_else(|| missing_header("UploadStatus", "Location"))?;
         let range = headers.range.ok_or_else(|| missing_header("UploadStatus", "Range"))?;
         Ok((next, received_from_range(&range)?))
+    }
+}
+
+/// Why one request of an upload failed.
+enum RangeFailure {
+    /// Reading the source failed, or it ended before its stated size.
+    Source(Error),
+    /// The request failed, or the registry refused it.
+    Request(Error),
+}
+
+/// Where the reading of one blob's source stands, across the requests of its upload.
+#[derive(Default)]
+struct Reading {
+    digester: Digester,
+    /// The bytes digested, from the first: the most read so far. Bytes read again after the
+    /// source went back are not digested again (the registry checks what it stored against
+    /// the digest when the upload is completed).
+    digested: u64,
+    /// Where the next piece read from the source starts.
+    read: u64,
+    /// Read past the end of the last request, for the next.
+    carried: Bytes,
+}
+
+impl Reading {
+    /// Where the next byte handed to a request starts.
+    fn position(&self) -> u64 {
+        self.read - self.carried.len() as u64
+    }
+
+    /// Hands the source's bytes up to byte `end` to a request's body, digesting those not
+    /// digested before; whether the request took them all (it stops taking them when it fails).
+    async fn pump(
+        &mut self,
+        source: &mut impl BlobSource,
+        end: u64,
+        frames: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    ) -> Result<bool> {
+        while self.position() < end {
+            let wanted = (end - self.position()) as usize;
+            let mut piece = if self.carried.is_empty() {
+                let start = self.read;
+                match source.next_piece().await? {
+                    Some(piece) => {
+                        self.read += piece.len() as u64;
+                        self.digest(start, &piece);
+                        piece
+                    }
+                    None => {
+                        return Err(Error::Truncated {
+                            operation: "UploadChunk",
+                            message: format!(
+                                "{} ended after {start} bytes, before the {} its source states",
+                                source.name(),
+                                source.size()
+                            ),
+                        })
+                    }
+                }
+            } else {
+                std::mem::take(&mut self.carried)
+            };
+            if piece.len() > wanted {
+                self.carried = piece.split_off(wanted);
+            }
+            while !piece.is_empty() {
+                let frame = piece.split_to(piece.len().min(FRAME));
+                if frames.send(Ok(frame)).await.is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Digests the part of `piece` (starting at byte `start`) not digested before.
+    fn digest(&mut self, start: u64, piece: &[u8]) {
+        let end = start + piece.len() as u64;
+        if end > self.digested {
+            let new = (self.digested.saturating_sub(start)) as usize;
+            self.digester.update(&piece[new..]);
+            self.digested = end;
+        }
     }
 }
 
@@ -901,12 +1047,21 @@ impl SavedName {
     }
 }
 
-/// One file of a saved image, streamed from the thread reading the archive.
+/// One file of a saved image, streamed from the thread reading the archive. A saved image is
+/// read once: the pieces the destination may not hold yet are kept, to be sent again after a
+/// failed request (at most a chunk's worth and what is queued ahead of it).
 struct SavedEntry {
     name: String,
     /// Its size, as the archive states it.
     size: u64,
     chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    /// The pieces read and not known to be stored, the first starting at byte `kept_from`.
+    kept: std::collections::VecDeque<Bytes>,
+    kept_from: u64,
+    /// Where the next piece read from the archive starts.
+    read: u64,
+    /// Where the next piece handed out starts.
+    position: u64,
 }
 
 /// The files of a saved image, read from `export` on a thread of their own (the `tar` reader is
@@ -948,7 +1103,15 @@ fn saved_entries(export: ByteStream) -> SavedEntries {
                 let name = entry.path()?.to_string_lossy().into_owned();
                 let size = entry.header().size()?;
                 let (chunk_sender, chunks) = tokio::sync::mpsc::channel(4);
-                let saved = SavedEntry { name, size, chunks };
+                let saved = SavedEntry {
+                    name,
+                    size,
+                    chunks,
+                    kept: Default::default(),
+                    kept_from: 0,
+                    read: 0,
+                    position: 0,
+                };
                 if entry_sender.blocking_send(saved).is_err() {
                     return Ok(());
                 }
@@ -973,23 +1136,58 @@ fn saved_entries(export: ByteStream) -> SavedEntries {
 }
 
 impl BlobSource for SavedEntry {
-    async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
-        let mut chunk = BytesMut::with_capacity(size);
-        while chunk.len() < size {
-            match self.chunks.recv().await {
-                Some(piece) => chunk.extend_from_slice(&piece.map_err(read_error)?),
-                None => break,
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    async fn next_piece(&mut self) -> Result<Option<Bytes>> {
+        if self.position < self.read {
+            // Sent again: the kept piece holding the position, from there.
+            let mut start = self.kept_from;
+            for piece in &self.kept {
+                let end = start + piece.len() as u64;
+                if self.position < end {
+                    let again = piece.slice((self.position - start) as usize..);
+                    self.position = end;
+                    return Ok(Some(again));
+                }
+                start = end;
             }
         }
-        Ok((!chunk.is_empty()).then(|| chunk.freeze()))
+        let Some(piece) = self.chunks.recv().await else {
+            return Ok(None);
+        };
+        let piece = piece.map_err(read_error)?;
+        self.read += piece.len() as u64;
+        self.position = self.read;
+        self.kept.push_back(piece.clone());
+        Ok(Some(piece))
     }
 
-    async fn reopen(&mut self) -> Result<()> {
-        Err(self.cannot_go_back())
+    async fn seek(&mut self, offset: u64) -> Result<()> {
+        if offset < self.kept_from {
+            return Err(Error::InvalidArgument {
+                operation: "ImageGet",
+                message: format!(
+                    "{} of the saved image cannot be read again from byte {offset}: it is read once, and \
+                     only bytes from {} on are kept",
+                    self.name, self.kept_from
+                ),
+            });
+        }
+        self.position = offset;
+        Ok(())
     }
 
-    async fn restart(&mut self) -> Result<()> {
-        Err(self.cannot_go_back())
+    fn stored(&mut self, offset: u64) {
+        while let Some(piece) = self.kept.front() {
+            let end = self.kept_from + piece.len() as u64;
+            if end > offset {
+                break;
+            }
+            self.kept_from = end;
+            self.kept.pop_front();
+        }
     }
 
     fn name(&self) -> String {
@@ -998,13 +1196,6 @@ impl BlobSource for SavedEntry {
 }
 
 impl SavedEntry {
-    fn cannot_go_back(&self) -> Error {
-        Error::InvalidArgument {
-            operation: "ImageGet",
-            message: format!("{} of the saved image cannot be read again", self.name),
-        }
-    }
-
     /// All of the file, which the caller knows to be small.
     async fn read_whole(&mut self) -> Result<Bytes> {
         let mut bytes = BytesMut::with_capacity(self.size as usize);
@@ -1037,19 +1228,19 @@ impl HeldBlob {
 }
 
 impl BlobSource for HeldBlob {
-    async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
-        let end = (self.offset + size).min(self.bytes.len());
-        let chunk = self.bytes.slice(self.offset..end);
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    async fn next_piece(&mut self) -> Result<Option<Bytes>> {
+        let end = (self.offset + FRAME).min(self.bytes.len());
+        let piece = self.bytes.slice(self.offset..end);
         self.offset = end;
-        Ok((!chunk.is_empty()).then_some(chunk))
+        Ok((!piece.is_empty()).then_some(piece))
     }
 
-    async fn reopen(&mut self) -> Result<()> {
-        Ok(())
-    }
-
-    async fn restart(&mut self) -> Result<()> {
-        self.offset = 0;
+    async fn seek(&mut self, offset: u64) -> Result<()> {
+        self.offset = offset as usize;
         Ok(())
     }
 
@@ -1106,67 +1297,70 @@ fn is_transient(error: &Error) -> bool {
     ) || error.status().is_some_and(|status| status >= 500)
 }
 
-/// A blob read from a registry chunk by chunk, reopened with `Range` where it broke off.
+/// A blob read from a registry piece by piece, read again with `Range` from where it is asked
+/// to go back to (where a read broke off, or what an upload kept).
 pub struct BlobReader<'a> {
     registry: &'a Registry,
     repository: &'a str,
     digest: Digest,
-    body: ByteStream,
+    /// The rest of the blob; `None` once it is at its end.
+    body: Option<ByteStream>,
+    /// Its size, as the registry states it (`Content-Length`).
+    size: u64,
     /// Bytes handed out so far.
     offset: u64,
-    /// What the last piece read held past the last chunk handed out.
-    leftover: Bytes,
 }
 
 impl<'a> BlobReader<'a> {
     pub async fn open(registry: &'a Registry, repository: &'a str, digest: Digest) -> Result<Self> {
-        let body = registry.blobs().get(repository, digest.as_str()).send().await?;
+        let (body, headers) = registry
+            .blobs()
+            .get(repository, digest.as_str())
+            .send_with_headers()
+            .await?;
+        let size = headers
+            .content_length
+            .ok_or_else(|| missing_header("BlobGet", "Content-Length"))?;
         Ok(BlobReader {
             registry,
             repository,
             digest,
-            body,
+            body: Some(body),
+            size: size.max(0) as u64,
             offset: 0,
-            leftover: Bytes::new(),
         })
     }
 }
 
 impl BlobSource for BlobReader<'_> {
-    async fn next_chunk(&mut self, size: usize) -> Result<Option<Bytes>> {
-        // Exactly one allocation of `size` per chunk: a piece running past it is split, not
-        // appended (which doubled the buffer).
-        let mut chunk = BytesMut::with_capacity(size);
-        let mut piece = std::mem::take(&mut self.leftover);
-        loop {
-            let wanted = size - chunk.len();
-            if piece.len() >= wanted {
-                chunk.extend_from_slice(&piece.split_to(wanted));
-                self.leftover = piece;
-                break;
-            }
-            chunk.extend_from_slice(&piece);
-            piece = match self.body.next().await {
-                Some(piece) => piece?,
-                None => break,
-            };
-        }
-        if chunk.is_empty() {
-            return Ok(None);
-        }
-        self.offset += chunk.len() as u64;
-        Ok(Some(chunk.freeze()))
+    fn size(&self) -> u64 {
+        self.size
     }
 
-    /// Asks for the rest of the blob from where the last chunk ended; what was read past it
-    /// and not handed out is dropped and read again.
-    async fn reopen(&mut self) -> Result<()> {
-        self.leftover = Bytes::new();
+    async fn next_piece(&mut self) -> Result<Option<Bytes>> {
+        let Some(body) = &mut self.body else {
+            return Ok(None);
+        };
+        let piece = body.next().await.transpose()?;
+        match &piece {
+            Some(piece) => self.offset += piece.len() as u64,
+            None => self.body = None,
+        }
+        Ok(piece)
+    }
+
+    /// Asks for the rest of the blob from byte `offset`.
+    async fn seek(&mut self, offset: u64) -> Result<()> {
+        self.offset = offset;
+        if offset >= self.size {
+            self.body = None;
+            return Ok(());
+        }
         let (body, headers) = self
             .registry
             .blobs()
             .get(self.repository, self.digest.as_str())
-            .range(format!("bytes={}-", self.offset))
+            .range(format!("bytes={offset}-"))
             .send_with_headers()
             .await?;
         let from = headers
@@ -1175,22 +1369,17 @@ impl BlobSource for BlobReader<'_> {
             .and_then(|range| range.strip_prefix("bytes "))
             .and_then(|range| range.split('-').next())
             .and_then(|start| start.parse::<u64>().ok());
-        if from != Some(self.offset) && self.offset > 0 {
+        if from != Some(offset) && offset > 0 {
             return Err(Error::InvalidArgument {
                 operation: "BlobGet",
                 message: format!(
-                    "the registry did not resume the blob at byte {} (Content-Range {:?})",
-                    self.offset, headers.content_range
+                    "the registry did not resume the blob at byte {offset} (Content-Range {:?})",
+                    headers.content_range
                 ),
             });
         }
-        self.body = body;
+        self.body = Some(body);
         Ok(())
-    }
-
-    async fn restart(&mut self) -> Result<()> {
-        self.offset = 0;
-        self.reopen().await
     }
 
     fn name(&self) -> String {
@@ -1201,6 +1390,90 @@ impl BlobSource for BlobReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn saved_entry(pieces: &[&'static str]) -> SavedEntry {
+        let (sender, chunks) = tokio::sync::mpsc::channel(pieces.len().max(1));
+        for piece in pieces {
+            sender.try_send(Ok(Bytes::from_static(piece.as_bytes()))).unwrap();
+        }
+        SavedEntry {
+            name: "blobs/sha256/x".into(),
+            size: pieces.iter().map(|piece| piece.len() as u64).sum(),
+            chunks,
+            kept: Default::default(),
+            kept_from: 0,
+            read: 0,
+            position: 0,
+        }
+    }
+
+    async fn rest_of(source: &mut impl BlobSource) -> String {
+        let mut rest = String::new();
+        while let Some(piece) = source.next_piece().await.unwrap() {
+            rest.push_str(std::str::from_utf8(&piece).unwrap());
+        }
+        rest
+    }
+
+    #[tokio::test]
+    async fn a_saved_file_is_read_again_from_what_it_kept_and_no_further_back() {
+        let mut entry = saved_entry(&["abc", "defg", "hi"]);
+        assert_eq!(rest_of(&mut entry).await, "abcdefghi");
+        entry.seek(2).await.unwrap();
+        assert_eq!(rest_of(&mut entry).await, "cdefghi");
+        // The registry holds 0..4: the first piece is let go, the one holding byte 4 kept.
+        entry.stored(4);
+        assert_eq!(entry.kept.len(), 2);
+        entry.seek(3).await.unwrap();
+        assert_eq!(rest_of(&mut entry).await, "defghi");
+        let error = entry.seek(2).await.expect_err("byte 2 was let go");
+        assert!(
+            error.to_string().contains("cannot be read again from byte 2")
+                && error.to_string().contains("only bytes from 3 on are kept"),
+            "{error}"
+        );
+        entry.stored(9);
+        assert!(entry.kept.is_empty());
+    }
+
+    #[tokio::test]
+    async fn each_byte_is_digested_once_however_often_it_is_sent() {
+        let content = Bytes::from((0..300_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+        let mut source = HeldBlob::new("blob".into(), content.clone());
+        let mut reading = Reading::default();
+        let (frames, mut queued) = tokio::sync::mpsc::channel(1024);
+        // A first request sends 100,000 bytes; the registry keeps 70,000 of them.
+        assert!(reading.pump(&mut source, 100_000, frames.clone()).await.unwrap());
+        reading.carried = Bytes::new();
+        reading.read = 70_000;
+        source.seek(70_000).await.unwrap();
+        assert!(reading.pump(&mut source, 300_000, frames).await.unwrap());
+        let mut sent = Vec::new();
+        while let Ok(frame) = queued.try_recv() {
+            let frame = frame.unwrap();
+            assert!(frame.len() <= FRAME);
+            sent.extend_from_slice(&frame);
+        }
+        assert_eq!(sent.len(), 330_000, "bytes 70,000..100,000 went twice");
+        assert_eq!(&sent[100_000..], &content[70_000..]);
+        assert_eq!(reading.digester.finish(), Digest::of(&content));
+    }
+
+    #[tokio::test]
+    async fn a_source_ending_early_is_a_clear_error() {
+        let mut entry = saved_entry(&["abc"]);
+        entry.size = 10;
+        let (frames, _queued) = tokio::sync::mpsc::channel(8);
+        let error = Reading::default()
+            .pump(&mut entry, 10, frames)
+            .await
+            .expect_err("3 of 10 bytes");
+        assert!(
+            matches!(&error, Error::Truncated { message, .. }
+                if message == "blobs/sha256/x ended after 3 bytes, before the 10 its source states"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn upload_ranges_read_as_bytes_held() {

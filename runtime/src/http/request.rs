@@ -57,6 +57,20 @@ impl Body {
         }
     }
 
+    /// A body streamed chunk by chunk whose length is known before it is sent: it goes with a
+    /// `Content-Length` (which a registry checks an upload chunk against) rather than chunked,
+    /// and a stream that yields more or fewer bytes fails the request.
+    pub fn from_stream_of_length<S>(length: u64, stream: S) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        let frames = http_body_util::StreamBody::new(Box::pin(stream.map_ok(hyper::body::Frame::data)));
+        Body {
+            http: OfLength { frames, length }.boxed_unsync(),
+            replay: None,
+        }
+    }
+
     /// A body read from `reader` as it is sent (a file, a pipe).
     pub fn from_reader(reader: impl AsyncRead + Send + 'static) -> Self {
         Self::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK))
@@ -91,6 +105,32 @@ impl http_body::Body for InFrames {
 
     fn size_hint(&self) -> http_body::SizeHint {
         http_body::SizeHint::with_exact(self.0.len() as u64)
+    }
+}
+
+/// Streamed frames stating their total length ahead.
+struct OfLength<B> {
+    frames: B,
+    length: u64,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for OfLength<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        std::pin::Pin::new(&mut self.frames).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.length)
     }
 }
 
