@@ -26,6 +26,8 @@ command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v podman >/dev/null || need+=(podman)
+# The registry benchmark compares copies with skopeo's.
+command -v skopeo >/dev/null || need+=(skopeo)
 command -v ssh >/dev/null || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 # The BuildKit ssh test compiles a static probe for the agent (busybox has no Unix socket client).

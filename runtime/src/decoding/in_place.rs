@@ -158,25 +158,38 @@ impl<'de, V: DecodeInPlace<'de>> Visitor<'de> for MapVisitor<'_, V> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let place = self.0;
-        // An entry whose key comes again keeps its key and has its value decoded in place; the
-        // table is new (a map cannot keep entries it has not been told to keep).
-        let mut old = std::mem::take(place);
-        place.reserve(old.len());
+        // The table is kept, emptied, and the last message's entries lend their key and value
+        // buffers to this one's, whatever their keys: each is hashed once, on insertion, and a
+        // message with the last one's keys allocates nothing. Only the first few are lent, so
+        // that they can wait on the stack.
+        let mut spare: [Option<(String, V)>; LENT_ENTRIES] = [const { None }; LENT_ENTRIES];
+        let mut spares = 0;
+        for entry in place.drain().take(LENT_ENTRIES) {
+            spare[spares] = Some(entry);
+            spares += 1;
+        }
         while let Some(Key(key)) = map.next_key()? {
-            match old.remove_entry(key.as_ref()) {
-                Some((key, mut value)) => {
+            let lent = spares.checked_sub(1).and_then(|last| {
+                spares = last;
+                spare[last].take()
+            });
+            let entry = match lent {
+                Some((mut lent_key, mut value)) => {
+                    lent_key.clear();
+                    lent_key.push_str(&key);
                     map.next_value_seed(InPlace(&mut value))?;
-                    place.insert(key, value);
+                    (lent_key, value)
                 }
-                None => {
-                    let value = map.next_value()?;
-                    place.insert(key.into_owned(), value);
-                }
-            }
+                None => (key.into_owned(), map.next_value()?),
+            };
+            place.insert(entry.0, entry.1);
         }
         Ok(())
     }
 }
+
+/// How many entries of a map's last message lend their buffers to the next.
+const LENT_ENTRIES: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -225,6 +238,16 @@ mod tests {
         let json = r#"{"name":"other"}"#;
         HashMap::decode_in_place(&mut serde_json::Deserializer::from_str(json), &mut map).unwrap();
         assert_eq!((map["name"].as_str(), map["name"].as_ptr()), ("other", value));
+        // Another key takes the buffers, and the table is the same.
+        let (key, table) = (map.keys().next().unwrap().as_ptr(), map.capacity());
+        let json = r#"{"image":"busybox"}"#;
+        HashMap::decode_in_place(&mut serde_json::Deserializer::from_str(json), &mut map).unwrap();
+        let (new_key, new_value) = map.iter().next().unwrap();
+        assert_eq!((new_key.as_str(), new_value.as_str()), ("image", "busybox"));
+        assert_eq!(
+            (new_key.as_ptr(), new_value.as_ptr(), map.capacity()),
+            (key, value, table)
+        );
     }
 
     #[test]
