@@ -469,6 +469,51 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
         }
         assert_eq!(reopened, 1, "one cut, one resumption");
         assert_eq!(Digest::of(&bytes), layer, "the resumed download is whole");
+
+        // A push from the daemon cut off mid-layer, which makes the reference registry drop the
+        // upload: the layer is read again (from what the client kept, or from the image saved
+        // again) and the push completes. (A proxy of its own, which cuts once.)
+        let docker = docker().expect("daemon");
+        let image = TestRegistry::from_env()
+            .image_with_a_layer_of_its_own(&docker, "resume-push")
+            .await;
+        let name = image.split_once('/').unwrap().1;
+        let pushes_proxy = FaultyProxy::start(&Endpoint::Tcp {
+            host: host.into(),
+            port: port.parse().unwrap(),
+        })
+        .await;
+        let Endpoint::Tcp { port: pushes_port, .. } = pushes_proxy.endpoint.clone() else {
+            unreachable!()
+        };
+        // The busybox layer is about 2 MiB: the cut falls in its third request.
+        pushes_proxy.set(Fault::CutRequestAfter(700 * 1024));
+        let pushes = registry_as(&format!("127.0.0.1:{pushes_port}"), "tester", &password());
+        let to: Reference = format!("127.0.0.1:{pushes_port}/{name}:v1").parse().unwrap();
+        let options = CopyOptions {
+            chunk_size: 256 * 1024,
+            parallel: 1,
+            ..CopyOptions::default()
+        };
+        let report = push_from_daemon(&docker, &format!("{image}:v1"), &pushes, &to, &options)
+            .await
+            .unwrap();
+        assert!(report.resumed >= 1, "the cut was noticed and survived: {report:?}");
+        let digest = report.digest.expect("the pushed manifest");
+        let (manifest, _, _) = fetch_manifest(&plain(), name, digest.as_str()).await.unwrap();
+        let layers = docker_registry_copy::parse_manifest(&manifest)
+            .unwrap()
+            .layers
+            .unwrap_or_default();
+        assert!(!layers.is_empty(), "the manifest names its layers");
+        for layer in layers {
+            let layer: Digest = layer.digest.unwrap().parse().unwrap();
+            assert_eq!(
+                blob_digest(&plain(), name, &layer).await,
+                layer,
+                "the stored layer is whole"
+            );
+        }
     })
     .await;
 }

@@ -28,8 +28,8 @@ pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 #[derive(Clone)]
 pub struct CopyOptions {
     /// The size of each upload request (`PATCH`): a failed request is taken up from what the
-    /// registry kept of it. A source read once (a daemon's saved image) keeps a chunk's bytes
-    /// until the registry has them; a registry's blob is read again instead.
+    /// registry kept of it. A daemon's saved image keeps a chunk's bytes until the registry has
+    /// them (and is saved again to go back further); a registry's blob is read again instead.
     pub chunk_size: usize,
     /// Blobs moved at once.
     pub parallel: usize,
@@ -683,8 +683,12 @@ pub async fn push_from_daemon(
     if missing.is_empty() {
         report.blobs_present = 1 + layers.len();
     } else {
+        let saver = Saver {
+            docker: docker.clone(),
+            image: image.to_owned(),
+        };
         let export = docker.images().get(image).send().await?;
-        let mut entries = saved_entries(export);
+        let mut entries = saved_entries(export, saver);
         while let Some(entry) = entries.recv().await {
             pusher
                 .saved_entry(entry, &id, &layers, &missing, &mut saved, &mut report)
@@ -1047,11 +1051,13 @@ impl SavedName {
     }
 }
 
-/// One file of a saved image, streamed from the thread reading the archive. A saved image is
-/// read once: the pieces the destination may not hold yet are kept, to be sent again after a
-/// failed request (at most a chunk's worth and what is queued ahead of it).
+/// One file of a saved image, streamed from the thread reading the archive. The pieces the
+/// destination may not hold yet are kept, to be sent again after a failed request (at most a
+/// chunk's worth and what is queued ahead of it); to go back further, as when the registry
+/// dropped the upload, the image is saved again.
 struct SavedEntry {
     name: String,
+    saver: Saver,
     /// Its size, as the archive states it.
     size: u64,
     chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
@@ -1085,7 +1091,31 @@ impl SavedEntries {
     }
 }
 
-fn saved_entries(export: ByteStream) -> SavedEntries {
+/// The image a daemon saves, to save it again.
+#[derive(Clone)]
+struct Saver {
+    docker: docker_engine_v1_41::Docker,
+    image: String,
+}
+
+impl Saver {
+    /// File `name` of the image saved again.
+    async fn entry(&self, name: &str) -> Result<SavedEntry> {
+        let export = self.docker.images().get(&self.image).send().await?;
+        let mut entries = saved_entries(export, self.clone());
+        while let Some(entry) = entries.recv().await {
+            if entry.name == name {
+                return Ok(entry);
+            }
+        }
+        Err(entries.error().unwrap_or_else(|| Error::InvalidArgument {
+            operation: "ImageGet",
+            message: format!("{name} is not in the image {} saved again", self.image),
+        }))
+    }
+}
+
+fn saved_entries(export: ByteStream, saver: Saver) -> SavedEntries {
     const PIECE: usize = 256 * 1024;
     let (entry_sender, entries) = tokio::sync::mpsc::channel(1);
     let failure = Arc::new(std::sync::Mutex::new(None));
@@ -1105,6 +1135,7 @@ fn saved_entries(export: ByteStream) -> SavedEntries {
                 let (chunk_sender, chunks) = tokio::sync::mpsc::channel(4);
                 let saved = SavedEntry {
                     name,
+                    saver: saver.clone(),
                     size,
                     chunks,
                     kept: Default::default(),
@@ -1154,26 +1185,29 @@ impl BlobSource for SavedEntry {
                 start = end;
             }
         }
-        let Some(piece) = self.chunks.recv().await else {
-            return Ok(None);
-        };
-        let piece = piece.map_err(read_error)?;
-        self.read += piece.len() as u64;
-        self.position = self.read;
-        self.kept.push_back(piece.clone());
-        Ok(Some(piece))
+        loop {
+            let Some(piece) = self.chunks.recv().await else {
+                return Ok(None);
+            };
+            let piece = piece.map_err(read_error)?;
+            let start = self.read;
+            self.read += piece.len() as u64;
+            if self.read <= self.position {
+                // Saved again, read up to where the registry's upload ends: neither kept nor
+                // handed out.
+                self.kept_from = self.read;
+                continue;
+            }
+            self.kept.push_back(piece.clone());
+            let from = self.position.saturating_sub(start) as usize;
+            self.position = self.read;
+            return Ok(Some(piece.slice(from..)));
+        }
     }
 
     async fn seek(&mut self, offset: u64) -> Result<()> {
         if offset < self.kept_from {
-            return Err(Error::InvalidArgument {
-                operation: "ImageGet",
-                message: format!(
-                    "{} of the saved image cannot be read again from byte {offset}: it is read once, and \
-                     only bytes from {} on are kept",
-                    self.name, self.kept_from
-                ),
-            });
+            *self = self.saver.entry(&self.name).await?;
         }
         self.position = offset;
         Ok(())
@@ -1398,6 +1432,10 @@ mod tests {
         }
         SavedEntry {
             name: "blobs/sha256/x".into(),
+            saver: Saver {
+                docker: docker_engine_v1_41::Docker::unix("/nonexistent/docker.sock").unwrap(),
+                image: "busybox".into(),
+            },
             size: pieces.iter().map(|piece| piece.len() as u64).sum(),
             chunks,
             kept: Default::default(),
@@ -1416,7 +1454,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_saved_file_is_read_again_from_what_it_kept_and_no_further_back() {
+    async fn a_saved_file_is_read_again_from_what_it_kept_or_else_saved_again() {
         let mut entry = saved_entry(&["abc", "defg", "hi"]);
         assert_eq!(rest_of(&mut entry).await, "abcdefghi");
         entry.seek(2).await.unwrap();
@@ -1426,14 +1464,21 @@ mod tests {
         assert_eq!(entry.kept.len(), 2);
         entry.seek(3).await.unwrap();
         assert_eq!(rest_of(&mut entry).await, "defghi");
-        let error = entry.seek(2).await.expect_err("byte 2 was let go");
+        // Byte 2 was let go: the image is saved again, from a daemon this test does not have.
+        let error = entry.seek(2).await.expect_err("no daemon to save the image again");
         assert!(
-            error.to_string().contains("cannot be read again from byte 2")
-                && error.to_string().contains("only bytes from 3 on are kept"),
+            matches!(&error, Error::Connect { endpoint, .. } if endpoint.contains("/nonexistent/docker.sock")),
             "{error}"
         );
         entry.stored(9);
         assert!(entry.kept.is_empty());
+
+        // A file saved again is read up to where the registry's upload ends, keeping nothing
+        // before it.
+        let mut again = saved_entry(&["abc", "defg", "hi"]);
+        again.seek(5).await.unwrap();
+        assert_eq!(rest_of(&mut again).await, "fghi");
+        assert_eq!((again.kept_from, again.kept.len()), (3, 2));
     }
 
     #[tokio::test]
