@@ -237,10 +237,17 @@ fn bodies_headers_and_response_kinds() {
         "src/operations.rs",
         "-> Result<docker_engine_runtime::ByteStream>",
     );
+    // Only `send_with_headers` reads the headers; `send` leaves them.
     assert_emits(
         &files,
         "src/operations.rs",
-        "self.client.send_text_with_headers(request).await",
+        "pub async fn send(self) -> Result<String> { let (client, request) = self.into_request()?; \
+         client.send_text(request).await }",
+    );
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "let (client, request) = self.into_request()?; client.send_text_with_headers(request).await",
     );
     assert_emits(&files, "src/lib.rs", "pub fn things(&self) -> operations::Things {");
     assert_emits(

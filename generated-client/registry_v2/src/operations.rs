@@ -304,12 +304,18 @@ pub struct BaseCheckBuilder {
 impl BaseCheckBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`BaseCheckHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), BaseCheckHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(Method::GET, "/v2/".to_owned(), "BaseCheck");
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(BaseCheckBuilder => ());
@@ -350,12 +356,18 @@ impl CatalogListBuilder {
     }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::Catalog> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_json(request).await
     }
     /// Sends the request and decodes the response and its headers ([`CatalogListHeaders`]).
     pub async fn send_with_headers(
         self,
     ) -> Result<(crate::models::Catalog, CatalogListHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_json_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::GET,
             "/v2/_catalog".to_owned(),
@@ -367,7 +379,7 @@ impl CatalogListBuilder {
         if let Some(value) = &self.last {
             request = request.query("last", value);
         }
-        self.client.send_json_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(CatalogListBuilder => crate ::models::Catalog);
@@ -409,12 +421,18 @@ impl TagListBuilder {
     }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<crate::models::TagList> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_json(request).await
     }
     /// Sends the request and decodes the response and its headers ([`TagListHeaders`]).
     pub async fn send_with_headers(
         self,
     ) -> Result<(crate::models::TagList, TagListHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_json_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::GET,
             [
@@ -431,7 +449,7 @@ impl TagListBuilder {
         if let Some(value) = &self.last {
             request = request.query("last", value);
         }
-        self.client.send_json_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(TagListBuilder => crate ::models::TagList);
@@ -481,12 +499,18 @@ pub struct ManifestGetBuilder {
 impl ManifestGetBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_bytes(request).await
     }
     /// Sends the request and decodes the response and its headers ([`ManifestGetHeaders`]).
     pub async fn send_with_headers(
         self,
     ) -> Result<(docker_engine_runtime::ByteStream, ManifestGetHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_bytes_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::GET,
             [
@@ -507,7 +531,7 @@ impl ManifestGetBuilder {
             "ManifestGet",
         );
         request = request.header("Accept", &self.accept)?;
-        self.client.send_bytes_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(
@@ -553,10 +577,16 @@ pub struct ManifestPutBuilder {
 impl ManifestPutBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`ManifestPutHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), ManifestPutHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::PUT,
             [
@@ -578,7 +608,7 @@ impl ManifestPutBuilder {
         );
         request = request.header("Content-Type", &self.content_type)?;
         request = request.body(self.body, "application/vnd.oci.image.manifest.v1+json");
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(ManifestPutBuilder => ());
@@ -662,10 +692,16 @@ pub struct ManifestHeadBuilder {
 impl ManifestHeadBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`ManifestHeadHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), ManifestHeadHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::HEAD,
             [
@@ -686,7 +722,7 @@ impl ManifestHeadBuilder {
             "ManifestHead",
         );
         request = request.header("Accept", &self.accept)?;
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(ManifestHeadBuilder => ());
@@ -741,12 +777,18 @@ impl BlobGetBuilder {
     }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<docker_engine_runtime::ByteStream> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_bytes(request).await
     }
     /// Sends the request and decodes the response and its headers ([`BlobGetHeaders`]).
     pub async fn send_with_headers(
         self,
     ) -> Result<(docker_engine_runtime::ByteStream, BlobGetHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_bytes_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::GET,
             [
@@ -761,7 +803,7 @@ impl BlobGetBuilder {
         if let Some(value) = &self.range {
             request = request.header("Range", value)?;
         }
-        self.client.send_bytes_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(
@@ -835,10 +877,16 @@ pub struct BlobHeadBuilder {
 impl BlobHeadBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`BlobHeadHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), BlobHeadHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::HEAD,
             [
@@ -850,7 +898,7 @@ impl BlobHeadBuilder {
                 .concat(),
             "BlobHead",
         );
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(BlobHeadBuilder => ());
@@ -925,10 +973,16 @@ impl UploadStartBuilder {
     }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`UploadStartHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), UploadStartHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -955,7 +1009,7 @@ impl UploadStartBuilder {
         if let Some(body) = self.body {
             request = request.body(body, "application/octet-stream");
         }
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(UploadStartBuilder => ());
@@ -999,16 +1053,22 @@ pub struct UploadStatusBuilder {
 impl UploadStatusBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`UploadStatusHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), UploadStatusHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::at_location(
             Method::GET,
             &self.location,
             "UploadStatus",
         )?;
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(UploadStatusBuilder => ());
@@ -1055,10 +1115,16 @@ impl UploadCompleteBuilder {
     }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`UploadCompleteHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), UploadCompleteHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::at_location(
             Method::PUT,
             &self.location,
@@ -1068,7 +1134,7 @@ impl UploadCompleteBuilder {
         if let Some(body) = self.body {
             request = request.body(body, "application/octet-stream");
         }
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(UploadCompleteBuilder => ());
@@ -1138,10 +1204,16 @@ impl UploadChunkBuilder {
     }
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<()> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_empty(request).await
     }
     /// Sends the request and decodes the response and its headers ([`UploadChunkHeaders`]).
     pub async fn send_with_headers(self) -> Result<((), UploadChunkHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_empty_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::at_location(
             Method::PATCH,
             &self.location,
@@ -1151,7 +1223,7 @@ impl UploadChunkBuilder {
             request = request.header("Content-Range", value)?;
         }
         request = request.body(self.body, "application/octet-stream");
-        self.client.send_empty_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(UploadChunkBuilder => ());

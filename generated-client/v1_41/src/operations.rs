@@ -3851,12 +3851,18 @@ pub struct SystemPingBuilder {
 impl SystemPingBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_text(request).await
     }
     /// Sends the request and decodes the response and its headers ([`SystemPingHeaders`]).
     pub async fn send_with_headers(self) -> Result<(String, SystemPingHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_text_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(Method::GET, "/_ping".to_owned(), "SystemPing");
-        self.client.send_text_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(SystemPingBuilder => String);
@@ -3913,16 +3919,22 @@ pub struct SystemPingHeadBuilder {
 impl SystemPingHeadBuilder {
     /// Sends the request and decodes the response.
     pub async fn send(self) -> Result<String> {
-        self.send_with_headers().await.map(|(answer, _)| answer)
+        let (client, request) = self.into_request()?;
+        client.send_text(request).await
     }
     /// Sends the request and decodes the response and its headers ([`SystemPingHeadHeaders`]).
     pub async fn send_with_headers(self) -> Result<(String, SystemPingHeadHeaders)> {
+        let (client, request) = self.into_request()?;
+        client.send_text_with_headers(request).await
+    }
+    /// The request, and the client to send it with.
+    fn into_request(self) -> Result<(Client, Request)> {
         let mut request = Request::new(
             Method::HEAD,
             "/_ping".to_owned(),
             "SystemPingHead",
         );
-        self.client.send_text_with_headers(request).await
+        Ok((self.client, request))
     }
 }
 docker_engine_runtime::send_on_await!(SystemPingHeadBuilder => String);

@@ -26,7 +26,7 @@ use crate::error::{daemon_message, minimum_in_refusal, registry_errors, status_e
 use crate::http::headers::FromHeaders;
 use crate::http::observe::{Completion, Observation, RequestObserver};
 use crate::http::pool::{upgrade, Pool, ResponseBody, Reuse, SendError};
-use crate::http::request::{Body, HttpBody, Method, Request, READ_CHUNK};
+use crate::http::request::{path_and_query, Body, HttpBody, Method, Request, READ_CHUNK};
 use crate::http::ByteSource;
 use crate::transport::address::{self, same_server};
 use crate::transport::Connector;
@@ -258,18 +258,19 @@ impl Client {
     }
 
     /// The API version of requests: `None` for an API without versions.
-    async fn request_version(&self) -> Result<Option<String>> {
+    async fn request_version(&self) -> Result<Option<&str>> {
         if self.inner.options.version == VersionPolicy::Unversioned {
             return Ok(None);
         }
-        Ok(Some(self.api_version().await?.to_owned()))
+        Ok(Some(self.api_version().await?))
     }
 
-    /// The HTTP request for `request`'s method, headers and `body` at `uri`.
+    /// The HTTP request for `request`'s method, headers and `body` at `uri`, which it takes as
+    /// it is (a `&str` would be copied).
     fn http_request(
         &self,
         request: &RequestHead,
-        uri: &str,
+        uri: String,
         body: Option<(Body, &'static str)>,
         upgrade: Option<&'static str>,
         authorization: Option<http::HeaderValue>,
@@ -327,7 +328,6 @@ impl Client {
                 });
             }
         }
-        let uri = request.path_and_query(version.as_deref());
         let authenticator = self.inner.options.authenticator.as_ref();
         let authorization = authenticator.and_then(|auth| auth.authorization(&request.method, &request.path));
         let body = request.body.take();
@@ -345,21 +345,24 @@ impl Client {
             None => Some(None),
             Some((body, content_type)) => body.replay.clone().map(|bytes| Some((bytes, *content_type))),
         };
-        let http_request = self.http_request(&request, &uri, body, upgrade, authorization)?;
+        let http_request = self.http_request(&request, request.uri(version), body, upgrade, authorization)?;
         if let Some(observer) = &self.inner.options.observer {
             observer(&Observation::Sent { operation });
         }
-        let replay = (matches!(*http_request.method(), Method::GET | Method::HEAD) && upgrade.is_none())
-            .then(|| bodiless_copy(&http_request))
-            .flatten();
         let mut response = match self.send_timed(http_request, operation, Reuse::Pooled).await? {
             Ok(response) => response,
             // A pooled connection the daemon closed while idle (it restarted, or timed the
             // connection out) fails the request before any answer; a request that cannot have
-            // changed anything is sent once more, on a new connection.
-            Err(SendError::Exchange { reused: true, .. }) if replay.is_some() => {
-                let replay = replay.expect("checked just above");
-                self.dispatch(replay, operation, Reuse::Fresh).await?
+            // changed anything is sent once more, on a new connection. (Made again rather than
+            // copied ahead: a copy cost every read five allocations.)
+            Err(SendError::Exchange { reused: true, .. })
+                if matches!(request.method, Method::GET | Method::HEAD)
+                    && upgrade.is_none()
+                    && replay_body == Some(None) =>
+            {
+                let authorization = authenticator.and_then(|auth| auth.authorization(&request.method, &request.path));
+                let again = self.http_request(&request, request.uri(version), None, upgrade, authorization)?;
+                self.dispatch(again, operation, Reuse::Fresh).await?
             }
             Err(error) => return Err(self.send_error(operation, error)),
         };
@@ -373,7 +376,7 @@ impl Client {
                     .answer(operation, &challenge, &request.method, &request.path, &request.query)
                     .await?;
                 let body = replay_body.map(|(bytes, content_type)| (Body::from_bytes(bytes), content_type));
-                let retry = self.http_request(&request, &uri, body, upgrade, Some(authorization))?;
+                let retry = self.http_request(&request, request.uri(version), body, upgrade, Some(authorization))?;
                 response = self.dispatch(retry, operation, Reuse::Pooled).await?;
             }
         }
@@ -392,7 +395,7 @@ impl Client {
             return Ok(response);
         }
         Err(self
-            .error_response(response, operation, version.as_deref().unwrap_or("unversioned"))
+            .error_response(response, operation, version.unwrap_or("unversioned"))
             .await)
     }
 
@@ -438,7 +441,7 @@ impl Client {
                     authenticator.authorization(&request.method, &request.path),
                 ),
             };
-            let redirected = target.http_request(request, &path_and_query, None, None, authorization)?;
+            let redirected = target.http_request(request, path_and_query, None, None, authorization)?;
             response = target.dispatch(redirected, operation, Reuse::Pooled).await?;
         }
         Err(Error::Transport {
@@ -811,23 +814,18 @@ struct RequestHead {
     operation: &'static str,
 }
 
+impl RequestHead {
+    /// Where the request goes in API `version`.
+    fn uri(&self, version: Option<&str>) -> String {
+        path_and_query(&self.path, &self.query, version)
+    }
+}
+
 fn is_redirect(status: http::StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
 /// A copy of a request without a body (GET, HEAD), for sending it again.
-fn bodiless_copy(request: &http::Request<HttpBody>) -> Option<http::Request<HttpBody>> {
-    if !http_body::Body::is_end_stream(request.body()) {
-        return None;
-    }
-    let mut copy = http::Request::new(Body::empty().http);
-    *copy.method_mut() = request.method().clone();
-    *copy.uri_mut() = request.uri().clone();
-    *copy.version_mut() = request.version();
-    *copy.headers_mut() = request.headers().clone();
-    Some(copy)
-}
-
 fn body_source(body: ResponseBody) -> ByteSource {
     Box::pin(body)
 }
@@ -863,6 +861,64 @@ fn lower_version<'a>(a: &'a str, b: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server whose first connection answers one request and then closes, unanswered, the
+    /// second sent on it, and whose later connections answer every request; how many
+    /// connections it took.
+    async fn server_closing_its_first_connection(socket: std::path::PathBuf) -> Arc<std::sync::atomic::AtomicUsize> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let first = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+                tokio::spawn(async move {
+                    let mut received = Vec::new();
+                    let mut answered = 0;
+                    let mut buffer = [0; 4096];
+                    while let Ok(read @ 1..) = stream.read(&mut buffer).await {
+                        received.extend_from_slice(&buffer[..read]);
+                        while let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                            received.drain(..end + 4);
+                            if first && answered == 1 {
+                                return;
+                            }
+                            answered += 1;
+                            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK";
+                            stream.write_all(answer).await.unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        connections
+    }
+
+    #[tokio::test]
+    async fn a_read_the_server_closed_unanswered_is_sent_again_and_a_write_is_not() {
+        for (method, resent) in [(Method::GET, true), (Method::HEAD, true), (Method::POST, false)] {
+            let socket = std::env::temp_dir().join(format!("resend-{}-{method}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&socket);
+            let connections = server_closing_its_first_connection(socket.clone()).await;
+            let options = Options {
+                version: VersionPolicy::Unversioned,
+                ..Options::default()
+            };
+            let client = Client::with_options(Endpoint::Unix(socket.clone()), "test", options).unwrap();
+            let request = || Request::new(method.clone(), "/thing".into(), "Thing");
+            client.send_text(request()).await.unwrap();
+            let second = client.send_text(request()).await;
+            let _ = std::fs::remove_file(&socket);
+            if resent {
+                second.unwrap_or_else(|error| panic!("{method}: {error}"));
+                assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2, "{method}");
+            } else {
+                let error = second.expect_err("a write is not sent twice");
+                assert!(matches!(error, Error::Transport { .. }), "{method}: {error}");
+            }
+        }
+    }
 
     #[test]
     fn versions_compare_numerically() {
