@@ -405,6 +405,21 @@ async fn a_blob_corrupted_on_disk_is_refused_and_nothing_of_it_is_kept() {
     .await;
 }
 
+/// A fault proxy in front of the plain registry, and the port it listens on.
+async fn proxy_to_plain_registry() -> (FaultyProxy, u16) {
+    let address = companion_variable("DOCKER_TEST_REGISTRY");
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let proxy = FaultyProxy::start(&Endpoint::Tcp {
+        host: host.into(),
+        port: port.parse().unwrap(),
+    })
+    .await;
+    let Endpoint::Tcp { port, .. } = proxy.endpoint.clone() else {
+        unreachable!("the proxy listens on TCP")
+    };
+    (proxy, port)
+}
+
 #[tokio::test]
 async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
     within_limit(async {
@@ -414,16 +429,7 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
 
         // Uploads into the plain registry go through the proxy, which cuts the next connection
         // after 1.5 MiB of requests: halfway through the second chunk.
-        let address = companion_variable("DOCKER_TEST_REGISTRY");
-        let (host, port) = address.rsplit_once(':').unwrap();
-        let proxy = FaultyProxy::start(&Endpoint::Tcp {
-            host: host.into(),
-            port: port.parse().unwrap(),
-        })
-        .await;
-        let Endpoint::Tcp { port: proxy_port, .. } = proxy.endpoint.clone() else {
-            unreachable!()
-        };
+        let (proxy, proxy_port) = proxy_to_plain_registry().await;
         let through_proxy = registry_as(&format!("127.0.0.1:{proxy_port}"), "tester", &password());
         // One blob at a time, so that the requests share one connection: the config's, then
         // the layer's chunks.
@@ -478,14 +484,7 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
             .image_with_a_layer_of_its_own(&docker, "resume-push")
             .await;
         let name = image.split_once('/').unwrap().1;
-        let pushes_proxy = FaultyProxy::start(&Endpoint::Tcp {
-            host: host.into(),
-            port: port.parse().unwrap(),
-        })
-        .await;
-        let Endpoint::Tcp { port: pushes_port, .. } = pushes_proxy.endpoint.clone() else {
-            unreachable!()
-        };
+        let (pushes_proxy, pushes_port) = proxy_to_plain_registry().await;
         // The busybox layer is about 2 MiB: the cut falls in its third request.
         pushes_proxy.set(Fault::CutRequestAfter(700 * 1024));
         let pushes = registry_as(&format!("127.0.0.1:{pushes_port}"), "tester", &password());
