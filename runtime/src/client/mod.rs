@@ -780,7 +780,7 @@ impl Client {
         let uri = format!(
             "ws://{}{}",
             self.inner.authority,
-            request.path_and_query(Some(&version))
+            path_and_query(&request.path, &request.query, Some(&version))
         );
         if let Some(observer) = &self.inner.options.observer {
             observer(&Observation::Sent { operation });

@@ -291,11 +291,6 @@ impl Request {
         Ok(request)
     }
 
-    /// The path and query, prefixed with `/v{version}` when the API has a version prefix.
-    pub(crate) fn path_and_query(&self, version: Option<&str>) -> String {
-        path_and_query(&self.path, &self.query, version)
-    }
-
     fn invalid(&self, message: String) -> Error {
         Error::InvalidArgument {
             operation: self.operation,
@@ -383,12 +378,15 @@ mod tests {
             .unwrap()
             .query("digest", &"sha256:00");
         assert_eq!(
-            request.path_and_query(None),
+            path_and_query(&request.path, &request.query, None),
             "/v2/a/b/blobs/uploads/u-1?_state=x%3D&digest=sha256%3A00"
         );
         assert_eq!(request.location_authority.as_deref(), Some("127.0.0.1:5000"));
         let relative = Request::at_location(Method::GET, "/v2/a/blobs/uploads/u-2", "UploadStatus").unwrap();
-        assert_eq!(relative.path_and_query(None), "/v2/a/blobs/uploads/u-2");
+        assert_eq!(
+            path_and_query(&relative.path, &relative.query, None),
+            "/v2/a/blobs/uploads/u-2"
+        );
         assert_eq!(relative.location_authority, None);
         for bad in ["", "not a url", "host:5000"] {
             let error = Request::at_location(Method::GET, bad, "UploadStatus").unwrap_err();

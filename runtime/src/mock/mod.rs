@@ -790,7 +790,7 @@ pub mod fuzzing {
 
     /// The path and query a client sends for `request`, speaking API `version`.
     pub fn sent(request: &Request, version: &str) -> String {
-        request.path_and_query(Some(version))
+        crate::http::request::path_and_query(&request.path, &request.query, Some(version))
     }
 }
 
