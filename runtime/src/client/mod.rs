@@ -775,12 +775,12 @@ impl Client {
     /// Opens a WebSocket session (`/containers/{id}/attach/ws`): output arrives as raw bytes,
     /// whatever the container's TTY, and each write to the input is one binary message.
     pub async fn websocket(&self, request: Request) -> Result<Session> {
-        let version = self.api_version().await?.to_owned();
+        let version = self.api_version().await?;
         let operation = request.operation;
         let uri = format!(
             "ws://{}{}",
             self.inner.authority,
-            path_and_query(&request.path, &request.query, Some(&version))
+            path_and_query(&request.path, &request.query, Some(version))
         );
         if let Some(observer) = &self.inner.options.observer {
             observer(&Observation::Sent { operation });
@@ -789,7 +789,7 @@ impl Client {
             endpoint: self.inner.endpoint.to_string(),
             source,
         })?;
-        let session = crate::http::websocket::open(operation, &version, uri, connection).await?;
+        let session = crate::http::websocket::open(operation, version, uri, connection).await?;
         let completion = self.completion(operation, session.status);
         Ok(Session {
             output: OutputStream::new(session.output, false, operation).with_completion(completion),
@@ -907,8 +907,10 @@ mod tests {
             };
             let client = Client::with_options(Endpoint::Unix(socket.clone()), "test", options).unwrap();
             let request = || Request::new(method.clone(), "/thing".into(), "Thing");
-            client.send_text(request()).await.unwrap();
-            let second = client.send_text(request()).await;
+            let limit = Duration::from_secs(10);
+            let send = || tokio::time::timeout(limit, client.send_text(request()));
+            send().await.expect("answered within 10 s").unwrap();
+            let second = send().await.expect("answered or failed within 10 s");
             let _ = std::fs::remove_file(&socket);
             if resent {
                 second.unwrap_or_else(|error| panic!("{method}: {error}"));
