@@ -468,8 +468,7 @@ impl Uploader<'_> {
             }
             stored = kept;
             location = next;
-            reading.carried = Bytes::new();
-            reading.read = kept;
+            reading.rewind(kept);
             source.seek(kept).await?;
         }
         if reading.carried.is_empty() && source.next_piece().await?.is_none() {
@@ -564,6 +563,12 @@ struct Reading {
 }
 
 impl Reading {
+    /// Reads on from byte `offset`, where the source is sought to: what was carried is dropped.
+    fn rewind(&mut self, offset: u64) {
+        self.carried = Bytes::new();
+        self.read = offset;
+    }
+
     /// Where the next byte handed to a request starts.
     fn position(&self) -> u64 {
         self.read - self.carried.len() as u64
@@ -1489,8 +1494,7 @@ mod tests {
         let (frames, mut queued) = tokio::sync::mpsc::channel(1024);
         // A first request sends 100,000 bytes; the registry keeps 70,000 of them.
         assert!(reading.pump(&mut source, 100_000, frames.clone()).await.unwrap());
-        reading.carried = Bytes::new();
-        reading.read = 70_000;
+        reading.rewind(70_000);
         source.seek(70_000).await.unwrap();
         assert!(reading.pump(&mut source, 300_000, frames).await.unwrap());
         let mut sent = Vec::new();
