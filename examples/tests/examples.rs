@@ -1,13 +1,15 @@
 //! Runs every example program against the test daemon as a user would from a shell, and checks
 //! what it prints, what it did to the daemon, and its exit status.
 
+use daemon_test_macros::daemon_test;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use daemon_tests::{
-    busybox_image, busybox_rootfs, companion_variable, create_busybox, describe_output, docker, drain,
-    program_without_docker_environment, server, tls_context_config, unique_name, wait_at_most, Server, TestRegistry,
+    busybox_image, busybox_rootfs, companion_variable, describe_output, docker, drain,
+    program_without_docker_environment, server, tls_context_config, unique_name, wait_at_most, Server, TestContainer,
+    TestRegistry,
 };
 use docker_engine_v1_41::filters::ContainerListFilters;
 use docker_engine_v1_41::Docker;
@@ -60,11 +62,10 @@ async fn container_name(docker: &Docker, id: &str) -> String {
     name.trim_start_matches('/').to_owned()
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn the_first_program_names_the_daemon_and_lists_a_running_container() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "example-first", "sleep 60").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("example-first", "sleep 60").start(&docker).await;
     let name = container_name(&docker, &container.id).await;
     let printed = succeed(example!("first_program"));
     let first = printed.lines().next().unwrap_or_default();
@@ -77,11 +78,11 @@ async fn the_first_program_names_the_daemon_and_lists_a_running_container() {
     assert!(printed.contains(&format!("/{name}")), "{printed}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn list_filters_images_by_reference_and_containers_by_label_and_status() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
-    let container = create_busybox(&docker, "example-list", "true").await;
+    let container = TestContainer::new("example-list", "true").create(&docker).await;
     let name = container_name(&docker, &container.id).await;
     let mut list = example!("list");
     list.args([
@@ -99,9 +100,8 @@ async fn list_filters_images_by_reference_and_containers_by_label_and_status() {
     assert!(printed.contains("1 images"), "{printed}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn pull_reports_the_daemons_error_without_a_registry() {
-    let Some(_) = docker() else { return };
     let mut pull = example!("pull");
     // Nothing listens on the discard port: the daemon fails at once, whatever the network.
     pull.arg("127.0.0.1:9/nothing/here:latest");
@@ -117,9 +117,9 @@ async fn pull_reports_the_daemons_error_without_a_registry() {
     assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let registry = TestRegistry::from_env();
     // An image with a layer of its own, pushed, then deleted here so every pull downloads it.
     let repository = registry.image_with_a_layer_of_its_own(&docker, "example-pull").await;
@@ -205,9 +205,9 @@ async fn pull_from_the_test_registry_with_credentials_from_helpers_and_auths() {
     std::fs::remove_dir_all(helpers).unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn import_from_a_tar_file_applies_changes() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let dir = scratch_dir("example-import");
     let tarball = dir.join("rootfs.tar");
     std::fs::write(&tarball, busybox_rootfs()).unwrap();
@@ -229,9 +229,9 @@ async fn import_from_a_tar_file_applies_changes() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn build_streams_the_output_tags_and_surfaces_a_failing_step() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let context = scratch_dir("example-build");
     std::fs::write(context.join("greeting.txt"), "hello from the context\n").unwrap();
@@ -354,9 +354,9 @@ fn check_buildkit_steps(printed: &str) {
     );
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn run_forwards_stdin_separates_streams_and_exits_with_the_containers_code() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let label = unique_name("example-run");
     let mut run = example!("run");
@@ -377,11 +377,12 @@ async fn run_forwards_stdin_separates_streams_and_exits_with_the_containers_code
     assert!(left.is_empty(), "--rm left {left:?}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn container_operations_from_inspect_to_remove() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "example-ops", "echo started; echo warming >&2; sleep 300").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("example-ops", "echo started; echo warming >&2; sleep 300")
+        .start(&docker)
+        .await;
     let name = container_name(&docker, &container.id).await;
     let ops = |args: &[&str]| {
         let mut command = example!("container");
@@ -469,11 +470,10 @@ async fn container_operations_from_inspect_to_remove() {
     );
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn shell_runs_in_a_tty_from_a_terminal_and_without_one_from_a_pipe() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "example-shell", "sleep 300").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("example-shell", "sleep 300").start(&docker).await;
 
     let mut piped = example!("shell");
     piped.args(["--workdir", "/tmp", &container.id, "sh"]);
@@ -494,11 +494,10 @@ async fn shell_runs_in_a_tty_from_a_terminal_and_without_one_from_a_pipe() {
     assert!(stdout.contains("on /dev/pts/"), "{stdout}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn copy_into_and_out_of_a_container_and_export_it() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "example-copy", "sleep 300").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("example-copy", "sleep 300").start(&docker).await;
     let id = container.id.as_str();
     let local = scratch_dir("example-copy");
     let site = local.join("site");
@@ -557,10 +556,10 @@ async fn copy_into_and_out_of_a_container_and_export_it() {
     std::fs::remove_dir_all(local).unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn events_with_filters_see_the_containers_start_and_die() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "example-events", "exit 0").await;
+    let docker = docker();
+    let container = TestContainer::new("example-events", "exit 0").create(&docker).await;
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -593,9 +592,8 @@ async fn events_with_filters_see_the_containers_start_and_die() {
     assert!(lines[1].contains(&format!("container die {short}")), "{printed}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn connect_over_tcp_mutual_tls_and_a_context() {
-    let Some(_) = docker() else { return };
     let tcp_host = companion_variable("DOCKER_TEST_TCP_HOST");
     let tls_host = companion_variable("DOCKER_TEST_TLS_HOST");
 
@@ -633,9 +631,8 @@ async fn connect_over_tcp_mutual_tls_and_a_context() {
     std::fs::remove_dir_all(config_dir).unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn connect_over_ssh_and_without_ssh() {
-    let Some(_) = docker() else { return };
     let ssh_host = companion_variable("DOCKER_TEST_SSH_HOST");
     let ssh_dir = PathBuf::from(companion_variable("DOCKER_TEST_SSH_DIR"));
     // The example runs `ssh` from PATH as the CLI does; this one adds the run's configuration

@@ -4,6 +4,7 @@
 //! authentication (`DOCKER_TEST_TOKEN_REGISTRY`, whose token service these tests run:
 //! `daemon_tests::token_service`).
 
+use daemon_test_macros::daemon_test;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,9 +26,6 @@ const TEST_LIMIT: Duration = Duration::from_secs(120);
 /// Runs `test` within [`TEST_LIMIT`], unless there is no test daemon (then the test is skipped,
 /// or fails under `CI=true`, as every daemon test).
 async fn within_limit(test: impl Future<Output = ()>) {
-    if daemon_tests::daemon().is_none() {
-        return;
-    }
     tokio::time::timeout(TEST_LIMIT, test)
         .await
         .expect("the registry test ended within its time limit");
@@ -149,10 +147,10 @@ async fn blob_digest(registry: &Registry, repository: &str, digest: &Digest) -> 
     Digest::of(&bytes)
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn an_image_of_the_daemon_pushed_by_the_client_goes_through_every_registry_and_back_and_runs() {
     within_limit(async {
-        let docker = docker().expect("daemon");
+        let docker = docker();
         let plain_registry = TestRegistry::from_env();
         let repository = plain_registry.image_with_a_layer_of_its_own(&docker, "relay").await;
         let image = format!("{repository}:v1");
@@ -233,7 +231,7 @@ async fn an_image_of_the_daemon_pushed_by_the_client_goes_through_every_registry
     .await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn tags_and_the_catalog_page_by_page_and_the_example_lists_them() {
     within_limit(async {
         let registry = tls();
@@ -365,7 +363,7 @@ fn example_output(config: &std::path::Path, arguments: &[&str]) -> std::process:
     wait_at_most(command.spawn().expect("start the example"), TEST_LIMIT)
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_blob_corrupted_on_disk_is_refused_and_nothing_of_it_is_kept() {
     within_limit(async {
         let source = tls();
@@ -420,7 +418,7 @@ async fn proxy_to_plain_registry() -> (FaultyProxy, u16) {
     (proxy, port)
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
     within_limit(async {
         let source = token("tester");
@@ -479,7 +477,7 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
         // A push from the daemon cut off mid-layer, which makes the reference registry drop the
         // upload: the layer is read again (from what the client kept, or from the image saved
         // again) and the push completes. (A proxy of its own, which cuts once.)
-        let docker = docker().expect("daemon");
+        let docker = docker();
         let image = TestRegistry::from_env()
             .image_with_a_layer_of_its_own(&docker, "resume-push")
             .await;
@@ -517,7 +515,7 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
     .await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn wrong_credentials_expired_tokens_and_missing_scopes_are_clear_errors() {
     within_limit(async {
         // Basic: a wrong password is the registry's 401, no credentials at all are said so.
@@ -601,13 +599,13 @@ async fn wrong_credentials_expired_tokens_and_missing_scopes_are_clear_errors() 
 /// index), its layers are kept compressed, and it is saved as an OCI layout whose blobs are named
 /// by their digests. Images saved that way are served by the fake daemon, pushed to the plain
 /// registry, and pulled and run by the test daemon, whatever store it uses.
-#[tokio::test]
+#[daemon_test]
 async fn images_of_the_containerd_store_are_pushed_as_the_daemon_keeps_them_and_run() {
     use docker_engine_v1_41::mock::MockDaemon;
     use docker_engine_v1_41::models::{ImageInspect, ImageInspectRootFs};
 
     within_limit(async {
-        let docker = docker().expect("daemon");
+        let docker = docker();
         let plain_registry = TestRegistry::from_env();
         let unique = format!("{:016x}\n", random_u64());
         let base = daemon_tests::busybox_rootfs();
@@ -757,8 +755,10 @@ async fn pull(docker: &docker_engine_v1_41::Docker, image: &str, registry: &Test
 
 /// What `cat /unique` prints in a container of `image`, run to its end.
 async fn unique_file_of(docker: &docker_engine_v1_41::Docker, image: &str) -> String {
-    let container = daemon_tests::create_container(docker, image, "relay", "cat /unique").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let container = daemon_tests::TestContainer::new("relay", "cat /unique")
+        .image(image)
+        .start(docker)
+        .await;
     docker.containers().wait(&container.id).send().await.unwrap();
     let logs = docker
         .containers()

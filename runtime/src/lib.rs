@@ -24,16 +24,17 @@
 //! # }
 //! ```
 //!
-//! The stream decoders also read saved captures, e.g. a multiplexed log:
+//! The stream decoders also read saved captures, e.g. a log whose layout (frames, or a TTY's raw
+//! bytes) they read from its first bytes:
 //!
 //! ```
 //! # fn main() -> Result<(), docker_engine_runtime::Error> {
-//! use docker_engine_runtime::OutputStream;
+//! use docker_engine_runtime::{Framing, OutputStream};
 //! use futures_util::stream;
 //!
 //! let frames = b"\x01\x00\x00\x00\x00\x00\x00\x06hello\n\x02\x00\x00\x00\x00\x00\x00\x05oops\n";
 //! let chunks = stream::iter([Ok(bytes::Bytes::from_static(frames))]);
-//! let output = OutputStream::from_chunks(chunks, true, "saved logs");
+//! let output = OutputStream::from_chunks(chunks, Framing::Detect, "saved logs");
 //! let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! let (stdout, stderr) = runtime.block_on(output.read_all())?;
 //! assert_eq!((&stdout[..], &stderr[..]), (&b"hello\n"[..], &b"oops\n"[..]));
@@ -66,8 +67,8 @@ pub use crate::decoding::{
 };
 pub use crate::docker::{
     go_duration, registry_of, ByteStream, DockerConfig, Environment, FilterForm, FilterKey, FilterTime, Filters,
-    JsonStream, Output, OutputStream, PathStat, RegistryAuth, RegistryConfig, Session, SessionInput, DEFAULT_CONTEXT,
-    DEFAULT_SOCKET, DOCKER_HUB_SERVER,
+    Framing, JsonStream, Output, OutputStream, PathStat, RegistryAuth, RegistryConfig, Session, SessionInput,
+    DEFAULT_CONTEXT, DEFAULT_SOCKET, DOCKER_HUB_SERVER,
 };
 #[cfg(feature = "archive")]
 pub use crate::docker::{tar_directory, tar_files};

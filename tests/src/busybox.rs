@@ -4,11 +4,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use docker_engine_runtime::Body;
+use docker_engine_v1_41::models::{ContainerCreateBody, PortBinding};
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
-use crate::servers::test_docker;
+use crate::servers::docker;
 
 /// The image every test runs, imported from the host's static busybox.
 pub const BUSYBOX: &str = "docker-client-test/busybox:latest";
@@ -91,7 +92,7 @@ pub struct ContainerGuard {
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
         let id = self.id.clone();
-        clean_up(test_docker, |docker| async move {
+        clean_up(docker, |docker| async move {
             let _ = docker.containers().delete(&id).force(true).v(true).send().await;
         });
     }
@@ -115,30 +116,103 @@ where
     .join();
 }
 
-/// Creates (but does not start) a busybox container running `command` with `sh -c`.
-pub async fn create_busybox(docker: &Docker, prefix: &str, command: &str) -> ContainerGuard {
-    let image = busybox_image(docker).await;
-    create_container(docker, image, prefix, command).await
+/// A container a test makes: `sh -c COMMAND` in the busybox image (or another image holding
+/// busybox), named after a prefix and labelled as the suite's; `create` or `start` it, and the
+/// guard they return removes it when dropped.
+pub struct TestContainer {
+    prefix: String,
+    image: Option<String>,
+    body: ContainerCreateBody,
 }
 
-/// Creates (but does not start) a container of `image`, which has busybox, running `command`
-/// with `sh -c`.
-pub async fn create_container(docker: &Docker, image: &str, prefix: &str, command: &str) -> ContainerGuard {
-    let body = docker_engine_v1_41::models::ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
-        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
-        ..Default::default()
-    };
-    let created = docker
-        .containers()
-        .create(body)
-        .name(unique_name(prefix))
-        .send()
-        .await
-        .expect("create container");
-    ContainerGuard {
-        id: created.id.expect("created container has an id"),
+impl TestContainer {
+    pub fn new(prefix: &str, command: &str) -> Self {
+        TestContainer {
+            prefix: prefix.to_owned(),
+            image: None,
+            body: ContainerCreateBody {
+                cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
+                labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// An image other than busybox; it must hold busybox's `sh`.
+    pub fn image(mut self, image: &str) -> Self {
+        self.image = Some(image.to_owned());
+        self
+    }
+
+    pub fn tty(mut self) -> Self {
+        self.body.tty = Some(true);
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.body
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Exposes `port` (`8080/tcp`) and publishes it on a loopback port the daemon chooses.
+    pub fn publish(mut self, port: &str) -> Self {
+        self.body
+            .exposed_ports
+            .get_or_insert_with(Default::default)
+            .insert(port.to_owned(), serde_json::json!({}));
+        let binding = PortBinding {
+            host_ip: Some("127.0.0.1".into()),
+            host_port: Some(String::new()),
+        };
+        self.body
+            .host_config
+            .get_or_insert_with(Default::default)
+            .port_bindings
+            .get_or_insert_with(Default::default)
+            .insert(port.to_owned(), Some(vec![binding]));
+        self
+    }
+
+    /// Any other setting, on the body as it stands.
+    pub fn with(mut self, configure: impl FnOnce(&mut ContainerCreateBody)) -> Self {
+        configure(&mut self.body);
+        self
+    }
+
+    pub async fn create(self, docker: &Docker) -> ContainerGuard {
+        let image = match self.image {
+            Some(image) => image,
+            None => busybox_image(docker).await.to_owned(),
+        };
+        let body = ContainerCreateBody {
+            image: Some(image),
+            ..self.body
+        };
+        let created = docker
+            .containers()
+            .create(body)
+            .name(unique_name(&self.prefix))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("creating the {} container: {error}", self.prefix));
+        ContainerGuard {
+            id: created.id.expect("a created container has an id"),
+        }
+    }
+
+    pub async fn start(self, docker: &Docker) -> ContainerGuard {
+        let prefix = self.prefix.clone();
+        let container = self.create(docker).await;
+        docker
+            .containers()
+            .start(&container.id)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("starting the {prefix} container: {error}"));
+        container
     }
 }
 

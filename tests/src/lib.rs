@@ -13,15 +13,15 @@ mod servers;
 pub mod token_service;
 
 pub use busybox::{
-    busybox_image, busybox_rootfs, clean_up, create_busybox, create_container, unique_name,
-    wait_until_listed_as_exited, ContainerGuard, BUSYBOX,
+    busybox_image, busybox_rootfs, clean_up, unique_name, wait_until_listed_as_exited, ContainerGuard, TestContainer,
+    BUSYBOX,
 };
 pub use endpoints::{context_config, ssh_dir, ssh_endpoint, ssh_target, tls_context_config};
-pub use podman::{despite_concurrent_removals, listed_name, podman_does_not_implement, unimplemented_on_podman};
+pub use podman::{events_until, listed_name, podman_does_not_implement, unimplemented_on_podman};
 pub use processes::{describe_output, program_without_docker_environment, wait_at_most};
 pub use recipes::{exec_to_the_end, transport_smoke};
 pub use registry::{drain, TestRegistry};
 pub use servers::{
-    companion_variable, daemon, docker, docker_at, facts, peer_docker, server, swarm_addresses, test_docker,
-    DaemonFacts, Server, ONE_SWARM,
+    companion_variable, daemon, docker, docker_at, facts, peer_docker, server, swarm_addresses, DaemonFacts, Server,
+    ONE_DATA_USAGE, ONE_SWARM,
 };

@@ -2,7 +2,7 @@
 
 use docker_engine_v1_41::Docker;
 
-use crate::busybox::{busybox_image, unique_name};
+use crate::busybox::TestContainer;
 
 /// Ping, list, and an exec whose stdin is half-closed: proves requests, pooling and hijacking.
 pub async fn transport_smoke(docker: &Docker) {
@@ -11,22 +11,8 @@ pub async fn transport_smoke(docker: &Docker) {
     for _ in 0..3 {
         docker.containers().list().all(true).send().await.unwrap();
     }
-    let image = busybox_image(docker).await;
-    let body = docker_engine_v1_41::models::ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sleep".into(), "30".into()]),
-        ..Default::default()
-    };
-    let id = docker
-        .containers()
-        .create(body)
-        .name(unique_name("smoke"))
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    docker.containers().start(&id).send().await.unwrap();
+    let container = TestContainer::new("smoke", "sleep 30").start(docker).await;
+    let id = container.id.clone();
     let exec = docker_engine_v1_41::models::ExecConfig {
         attach_stdin: Some(true),
         attach_stdout: Some(true),

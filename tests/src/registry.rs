@@ -4,7 +4,7 @@
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 
-use crate::busybox::{create_busybox, unique_name};
+use crate::busybox::{unique_name, TestContainer};
 use crate::servers::companion_variable;
 
 /// The registry the test script starts (`DOCKER_TEST_REGISTRY`), with the user it made.
@@ -47,8 +47,9 @@ impl TestRegistry {
     /// Returns the repository.
     pub async fn image_with_a_layer_of_its_own(&self, docker: &Docker, prefix: &str) -> String {
         let repository = self.repository(prefix);
-        let container = create_busybox(docker, prefix, "echo $RANDOM$RANDOM > /unique").await;
-        docker.containers().start(&container.id).send().await.unwrap();
+        let container = TestContainer::new(prefix, "echo $RANDOM$RANDOM > /unique")
+            .start(docker)
+            .await;
         docker.containers().wait(&container.id).send().await.unwrap();
         docker
             .images()

@@ -2,6 +2,7 @@
 //! response, errors, operations left unset, the request log and version negotiation, with no
 //! daemon; and a session recorded against the test daemon, replayed without it.
 
+use daemon_test_macros::daemon_test;
 use std::time::Duration;
 
 use daemon_tests::{busybox_image, daemon, docker_at, unique_name};
@@ -448,7 +449,7 @@ async fn a_scripted_websocket_attach_sends_messages_and_checks_the_input() {
             .stdout(true)
             .stream(true);
         let mut session = attach.send().await.unwrap();
-        assert!(!session.output.is_multiplexed());
+        assert_eq!(session.output.framing(), docker_engine_runtime::Framing::Raw);
         let ready = session.output.next().await.unwrap().unwrap();
         assert_eq!(ready.bytes(), "ready\n");
         // Written in two messages, compared as one input.
@@ -550,9 +551,9 @@ fn session_config(image: &str) -> ContainerCreateBody {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_session_recorded_against_the_daemon_replays_without_it() {
-    let Some(endpoint) = daemon() else { return };
+    let endpoint = daemon();
     within(async {
         let docker = docker_at(endpoint.clone()).unwrap();
         let image = busybox_image(&docker).await;
@@ -709,9 +710,9 @@ async fn websocket_session(docker: &Docker, image: &str, name: &str, input: &[u8
     Some((String::from_utf8_lossy(&console.0).into_owned(), waited.status_code))
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_websocket_attach_recorded_against_the_daemon_replays_without_it() {
-    let Some(endpoint) = daemon() else { return };
+    let endpoint = daemon();
     within(async {
         let docker = docker_at(endpoint.clone()).unwrap();
         let image = busybox_image(&docker).await;
@@ -960,9 +961,9 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
 /// against a replay of the recording: the same output, each command's pings and version reads
 /// answered wherever they come, and the hijacked sessions of `run --rm` and `exec` (output, and
 /// input piped to `exec -i`) played again.
-#[tokio::test(flavor = "multi_thread")]
+#[daemon_test(flavor = "multi_thread")]
 async fn the_docker_cli_replays_a_session_recorded_against_the_daemon() {
-    let Some(endpoint) = daemon() else { return };
+    let endpoint = daemon();
     if !docker_cli_installed() {
         return;
     }

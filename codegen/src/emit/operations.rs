@@ -277,7 +277,8 @@ fn request_builder(op: &Operation) -> TokenStream {
         fields.push(quote! { tty: Option<bool>, });
         quote! {
             /// Whether the container (or exec) has a TTY, so that output is raw rather than
-            /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+            /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+            /// the output's first bytes tell.
             pub fn tty(mut self, value: bool) -> Self { self.tty = Some(value); self }
         }
     });

@@ -151,23 +151,15 @@ async fn logs(
     timestamps: bool,
     since: Option<i64>,
 ) -> Result<(), Failure> {
-    // A container with a TTY has one unframed output stream; the logs call must be told.
-    let tty = docker
-        .containers()
-        .inspect(container)
-        .send()
-        .await?
-        .config
-        .and_then(|config| config.tty)
-        .unwrap_or(false);
+    // A container with a TTY has one unframed output stream, which the client tells apart
+    // from stdout and stderr frames by its first bytes.
     let mut request = docker
         .containers()
         .logs(container)
         .stdout(true)
         .stderr(true)
         .follow(follow)
-        .timestamps(timestamps)
-        .tty(tty);
+        .timestamps(timestamps);
     if let Some(tail) = tail {
         request = request.tail(tail);
     }

@@ -95,13 +95,7 @@ async fn shell(args: Args) -> Result<ExitCode, Failure> {
         tty: Some(interactive),
         ..Default::default()
     };
-    let session = docker
-        .exec()
-        .start(&exec_id)
-        .body(start)
-        .tty(interactive)
-        .send()
-        .await?;
+    let session = docker.exec().start(&exec_id).body(start).send().await?;
 
     let raw_terminal = interactive.then(RawTerminal::enable).transpose()?;
     let resizing = if interactive {

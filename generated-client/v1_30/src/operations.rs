@@ -1792,7 +1792,8 @@ impl ContainerLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -2263,7 +2264,8 @@ impl ContainerAttachBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -3738,7 +3740,8 @@ impl ExecStartBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -3755,9 +3758,7 @@ impl ExecStartBuilder {
                 .concat(),
             "ExecStart",
         );
-        if let Some(body) = self.body {
-            request = request.json_body(&body)?;
-        }
+        request = request.json_body(&self.body.unwrap_or_default())?;
         self.client.hijack(request, self.tty).await
     }
 }
@@ -5130,7 +5131,8 @@ impl ServiceLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -5295,7 +5297,8 @@ impl TaskLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self

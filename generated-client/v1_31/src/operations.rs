@@ -1853,7 +1853,8 @@ impl ContainerLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -2324,7 +2325,8 @@ impl ContainerAttachBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -3828,7 +3830,8 @@ impl ExecStartBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -3845,9 +3848,7 @@ impl ExecStartBuilder {
                 .concat(),
             "ExecStart",
         );
-        if let Some(body) = self.body {
-            request = request.json_body(&body)?;
-        }
+        request = request.json_body(&self.body.unwrap_or_default())?;
         self.client.hijack(request, self.tty).await
     }
 }
@@ -5229,7 +5230,8 @@ impl ServiceLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -5394,7 +5396,8 @@ impl TaskLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -5770,7 +5773,8 @@ pub struct SessionBuilder {
 }
 impl SessionBuilder {
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self

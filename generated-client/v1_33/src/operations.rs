@@ -1854,7 +1854,8 @@ impl ContainerLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -2325,7 +2326,8 @@ impl ContainerAttachBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -3842,7 +3844,8 @@ impl ExecStartBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -3859,9 +3862,7 @@ impl ExecStartBuilder {
                 .concat(),
             "ExecStart",
         );
-        if let Some(body) = self.body {
-            request = request.json_body(&body)?;
-        }
+        request = request.json_body(&self.body.unwrap_or_default())?;
         self.client.hijack(request, self.tty).await
     }
 }
@@ -5241,7 +5242,8 @@ impl ServiceLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -5406,7 +5408,8 @@ impl TaskLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -5782,7 +5785,8 @@ pub struct SessionBuilder {
 }
 impl SessionBuilder {
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self

@@ -2006,7 +2006,8 @@ impl ContainerLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -2518,7 +2519,8 @@ impl ContainerAttachBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -4475,7 +4477,8 @@ impl ExecStartBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -4492,9 +4495,7 @@ impl ExecStartBuilder {
                 .concat(),
             "ExecStart",
         );
-        if let Some(body) = self.body {
-            request = request.json_body(&body)?;
-        }
+        request = request.json_body(&self.body.unwrap_or_default())?;
         self.client.hijack(request, self.tty).await
     }
 }
@@ -5956,7 +5957,8 @@ impl ServiceLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -6123,7 +6125,8 @@ impl TaskLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -6509,7 +6512,8 @@ pub struct SessionBuilder {
 }
 impl SessionBuilder {
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self

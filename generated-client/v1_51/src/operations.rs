@@ -2008,7 +2008,8 @@ impl ContainerLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -2520,7 +2521,8 @@ impl ContainerAttachBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -4512,7 +4514,8 @@ impl ExecStartBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -4529,9 +4532,7 @@ impl ExecStartBuilder {
                 .concat(),
             "ExecStart",
         );
-        if let Some(body) = self.body {
-            request = request.json_body(&body)?;
-        }
+        request = request.json_body(&self.body.unwrap_or_default())?;
         self.client.hijack(request, self.tty).await
     }
 }
@@ -5993,7 +5994,8 @@ impl ServiceLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -6160,7 +6162,8 @@ impl TaskLogsBuilder {
         self
     }
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self
@@ -6546,7 +6549,8 @@ pub struct SessionBuilder {
 }
 impl SessionBuilder {
     /// Whether the container (or exec) has a TTY, so that output is raw rather than
-    /// multiplexed. Needed only with API versions before 1.42, whose daemons do not say.
+    /// multiplexed. Optional: unsaid, the daemon's Content-Type (API 1.42 on) or else
+    /// the output's first bytes tell.
     pub fn tty(mut self, value: bool) -> Self {
         self.tty = Some(value);
         self

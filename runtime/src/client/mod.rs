@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::decoding::decode_answer;
 use crate::docker::environment::Environment;
 use crate::docker::session::{Session, SessionInput};
-use crate::docker::streams::{ByteStream, JsonStream, OutputStream};
+use crate::docker::streams::{ByteStream, Framing, JsonStream, OutputStream};
 use crate::docker::PathStat;
 use crate::error::{daemon_message, minimum_in_refusal, registry_errors, status_error, Error, Result, EMPTY_BODY};
 use crate::http::headers::FromHeaders;
@@ -688,42 +688,48 @@ impl Client {
         Ok(JsonStream::new(body_source(response.into_body()), operation).with_completion(completion))
     }
 
-    /// Container output; multiplexed unless the daemon says raw (API 1.42+) or `tty` says so.
+    /// Container output, framed as [`Client::framing`] finds.
     pub async fn send_output(&self, request: Request, tty: Option<bool>) -> Result<OutputStream> {
         let operation = request.operation;
         let response = self.execute(request, None).await?;
-        let multiplexed = self.is_multiplexed(&response, tty);
+        let framing = self.framing(&response, tty);
         let completion = self.completion(operation, response.status());
-        Ok(OutputStream::new(body_source(response.into_body()), multiplexed, operation).with_completion(completion))
+        Ok(OutputStream::new(body_source(response.into_body()), framing, operation).with_completion(completion))
     }
 
-    fn is_multiplexed(&self, response: &http::Response<ResponseBody>, tty: Option<bool>) -> bool {
+    /// How container output is laid out: as the daemon's Content-Type says (from API 1.42, raw
+    /// for a TTY), else as the caller's `tty` says, else as the first bytes show.
+    fn framing(&self, response: &http::Response<ResponseBody>, tty: Option<bool>) -> Framing {
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if content_type.starts_with("application/vnd.docker.multiplexed-stream") {
-            return true;
+            return Framing::Multiplexed;
         }
         let version = self.inner.version.get().map(String::as_str).unwrap_or("0.0");
         let daemon_says = compare_versions(version, "1.42") != std::cmp::Ordering::Less;
         if content_type.starts_with("application/vnd.docker.raw-stream") && daemon_says {
-            return false;
+            return Framing::Raw;
         }
-        !tty.unwrap_or(false)
+        match tty {
+            Some(true) => Framing::Raw,
+            Some(false) => Framing::Multiplexed,
+            None => Framing::Detect,
+        }
     }
 
     /// Takes over the connection for a bidirectional session (attach, exec start).
     pub async fn hijack(&self, request: Request, tty: Option<bool>) -> Result<Session> {
         let operation = request.operation;
         let response = self.execute(request, Some("tcp")).await?;
-        let multiplexed = self.is_multiplexed(&response, tty);
+        let framing = self.framing(&response, tty);
         let completion = self.completion(operation, response.status());
         if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
             // Detached exec and old daemons answer 200 and send output as a plain body.
-            let output = OutputStream::new(body_source(response.into_body()), multiplexed, operation)
-                .with_completion(completion);
+            let output =
+                OutputStream::new(body_source(response.into_body()), framing, operation).with_completion(completion);
             return Ok(Session {
                 output,
                 input: SessionInput { io: None },
@@ -736,7 +742,7 @@ impl Client {
         let (read, write) = tokio::io::split(TokioIo::new(upgraded));
         let source: ByteSource = Box::pin(tokio_util::io::ReaderStream::with_capacity(read, READ_CHUNK));
         Ok(Session {
-            output: OutputStream::new(source, multiplexed, operation).with_completion(completion),
+            output: OutputStream::new(source, framing, operation).with_completion(completion),
             input: SessionInput {
                 io: Some(Box::pin(write)),
             },
@@ -792,7 +798,7 @@ impl Client {
         let session = crate::http::websocket::open(operation, version, uri, connection).await?;
         let completion = self.completion(operation, session.status);
         Ok(Session {
-            output: OutputStream::new(session.output, false, operation).with_completion(completion),
+            output: OutputStream::new(session.output, Framing::Raw, operation).with_completion(completion),
             input: SessionInput {
                 io: Some(session.input),
             },

@@ -21,4 +21,4 @@ pub use filters::{go_duration, FilterForm, FilterKey, FilterTime, Filters};
 pub use params::{RegistryAuth, RegistryConfig};
 pub use path_stat::PathStat;
 pub use session::{Session, SessionInput};
-pub use streams::{ByteStream, JsonStream, Output, OutputStream};
+pub use streams::{ByteStream, Framing, JsonStream, Output, OutputStream};

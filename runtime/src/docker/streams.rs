@@ -561,12 +561,43 @@ impl Output {
     }
 }
 
+/// How container output is laid out on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Frames of stdin, stdout and stderr, each behind an 8-byte header: the stream's number
+    /// (0, 1 or 2), three zero bytes and the payload's length.
+    Multiplexed,
+    /// A TTY's bytes, stdout and stderr as one stream, passed on as they arrive.
+    Raw,
+    /// Not known yet: the first bytes tell. Before API 1.42 a daemon sends both layouts under
+    /// one Content-Type; a TTY's output never starts as a frame header does, as a frame never
+    /// starts otherwise.
+    Detect,
+}
+
+impl Framing {
+    /// What `first` (the first bytes of the stream, however few) tells: `Detect` while they could
+    /// still begin a frame header and are fewer than its first four bytes.
+    fn read_from(first: &[u8]) -> Framing {
+        let header_start = first
+            .iter()
+            .take(4)
+            .enumerate()
+            .all(|(index, &byte)| if index == 0 { byte <= 2 } else { byte == 0 });
+        match (header_start, first.len() >= 4) {
+            (false, _) => Framing::Raw,
+            (true, true) => Framing::Multiplexed,
+            (true, false) => Framing::Detect,
+        }
+    }
+}
+
 /// Container output (logs, attach, exec): multiplexed frames, or raw TTY bytes passed on as
-/// they arrive.
+/// they arrive, as the [`Framing`] says or the first bytes show.
 pub struct OutputStream {
     source: ByteSource,
     unread: Unread,
-    multiplexed: bool,
+    framing: Framing,
     operation: &'static str,
     finished: bool,
     /// The error to report once the partial frame before it has been delivered.
@@ -578,7 +609,7 @@ impl std::fmt::Debug for OutputStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutputStream")
             .field("operation", &self.operation)
-            .field("multiplexed", &self.multiplexed)
+            .field("framing", &self.framing)
             .finish_non_exhaustive()
     }
 }
@@ -588,20 +619,20 @@ const FRAME_HEADER: usize = 8;
 const MAX_FRAME_RESERVE: usize = 64 * 1024;
 
 impl OutputStream {
-    /// Decodes container output from any source of chunks, e.g. a saved log capture:
-    /// multiplexed frames, or raw TTY bytes when `multiplexed` is false.
-    pub fn from_chunks<S>(chunks: S, multiplexed: bool, operation: &'static str) -> Self
+    /// Decodes container output from any source of chunks, e.g. a saved log capture, laid out
+    /// as `framing` says (`Framing::Detect` reads it from the first bytes).
+    pub fn from_chunks<S>(chunks: S, framing: Framing, operation: &'static str) -> Self
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        Self::new(Box::pin(chunks), multiplexed, operation)
+        Self::new(Box::pin(chunks), framing, operation)
     }
 
-    pub(crate) fn new(source: ByteSource, multiplexed: bool, operation: &'static str) -> Self {
+    pub(crate) fn new(source: ByteSource, framing: Framing, operation: &'static str) -> Self {
         OutputStream {
             source,
             unread: Unread::default(),
-            multiplexed,
+            framing,
             operation,
             finished: false,
             pending_error: None,
@@ -614,8 +645,9 @@ impl OutputStream {
         self
     }
 
-    pub fn is_multiplexed(&self) -> bool {
-        self.multiplexed
+    /// The output's layout: `Framing::Detect` until the first bytes have shown it.
+    pub fn framing(&self) -> Framing {
+        self.framing
     }
 
     /// Reads everything, returning stdout (or console output) and stderr.
@@ -672,11 +704,16 @@ impl OutputStream {
 }
 
 impl OutputStream {
-    /// Ends the stream with `error`, first delivering the payload of a frame cut short so that
-    /// no byte that arrived is lost.
+    /// Ends the stream with `error`, first delivering the payload of a frame cut short (or the
+    /// few bytes that did not show the layout yet) so that no byte that arrived is lost.
     fn fail(&mut self, error: Error) -> Poll<Option<Result<Output>>> {
         self.finished = true;
-        let partial = (self.multiplexed && self.unread.len() > FRAME_HEADER)
+        if self.framing != Framing::Multiplexed && !self.unread.is_empty() {
+            self.pending_error = Some(error);
+            let bytes = self.unread.take(self.unread.len());
+            return Poll::Ready(Some(Ok(Output::Console(bytes))));
+        }
+        let partial = (self.unread.len() > FRAME_HEADER)
             .then(|| {
                 let kind = self.unread.as_slice()[0];
                 self.unread.advance(FRAME_HEADER);
@@ -717,17 +754,40 @@ impl OutputStream {
             if this.finished {
                 return Poll::Ready(this.pending_error.take().map(Err));
             }
-            if this.multiplexed {
-                if let Some(frame) = this.next_frame() {
-                    return Poll::Ready(Some(frame));
+            match this.framing {
+                Framing::Multiplexed => {
+                    if let Some(frame) = this.next_frame() {
+                        return Poll::Ready(Some(frame));
+                    }
+                }
+                Framing::Raw if !this.unread.is_empty() => {
+                    let bytes = this.unread.take(this.unread.len());
+                    return Poll::Ready(Some(Ok(Output::Console(bytes))));
+                }
+                Framing::Raw => {}
+                Framing::Detect => {
+                    this.framing = Framing::read_from(this.unread.as_slice());
+                    if this.framing != Framing::Detect {
+                        continue;
+                    }
                 }
             }
             match ready!(this.source.as_mut().poll_next(cx)) {
-                Some(Ok(chunk)) if !this.multiplexed => return Poll::Ready(Some(Ok(Output::Console(chunk)))),
+                Some(Ok(chunk)) if this.framing == Framing::Raw => {
+                    return Poll::Ready(Some(Ok(Output::Console(chunk))))
+                }
                 Some(Ok(chunk)) => this.unread.push(chunk),
                 Some(Err(e)) => {
                     let error = transport_error(this.operation, e);
                     return this.fail(error);
+                }
+                // Fewer than four bytes in all, each as a frame header begins: no frame fits in
+                // them, so they are a TTY's.
+                None if this.framing == Framing::Detect && !this.unread.is_empty() => {
+                    this.framing = Framing::Raw;
+                    this.finished = true;
+                    let bytes = this.unread.take(this.unread.len());
+                    return Poll::Ready(Some(Ok(Output::Console(bytes))));
                 }
                 None => {
                     if this.unread.is_empty() {
@@ -935,7 +995,7 @@ mod tests {
         ]
         .concat();
         for parts in splits(&body) {
-            let pieces = block_on(OutputStream::new(chunks(parts), true, "t").collect::<Vec<_>>());
+            let pieces = block_on(OutputStream::new(chunks(parts), Framing::Multiplexed, "t").collect::<Vec<_>>());
             let pieces: Vec<Output> = pieces.into_iter().map(|p| p.unwrap()).collect();
             let stdout: Vec<u8> = pieces
                 .iter()
@@ -950,15 +1010,16 @@ mod tests {
     #[test]
     fn multiplexed_error_frames_and_truncation_are_errors() {
         let body = [frame(1, b"a"), frame(3, b"exec failed")].concat();
-        let pieces = block_on(OutputStream::new(chunks(vec![body]), true, "t").collect::<Vec<_>>());
+        let pieces = block_on(OutputStream::new(chunks(vec![body]), Framing::Multiplexed, "t").collect::<Vec<_>>());
         assert!(matches!(&pieces[1], Err(Error::Stream { message, .. }) if message == "exec failed"));
         let cut = frame(1, b"abcdef")[..10].to_vec();
-        let pieces = block_on(OutputStream::new(chunks(vec![cut]), true, "t").collect::<Vec<_>>());
+        let pieces = block_on(OutputStream::new(chunks(vec![cut]), Framing::Multiplexed, "t").collect::<Vec<_>>());
         assert_eq!(pieces.len(), 2, "the bytes before the cut, then the error");
         assert_eq!(pieces[0].as_ref().unwrap(), &Output::StdOut(Bytes::from_static(b"ab")));
         assert!(matches!(pieces[1], Err(Error::Truncated { .. })));
         let cut_in_header = frame(1, b"abcdef")[..5].to_vec();
-        let pieces = block_on(OutputStream::new(chunks(vec![cut_in_header]), true, "t").collect::<Vec<_>>());
+        let pieces =
+            block_on(OutputStream::new(chunks(vec![cut_in_header]), Framing::Multiplexed, "t").collect::<Vec<_>>());
         assert!(matches!(pieces[..], [Err(Error::Truncated { .. })]), "{pieces:?}");
     }
 
@@ -968,7 +1029,7 @@ mod tests {
     fn a_frame_length_from_the_wire_reserves_no_more_than_arrives() {
         let mut header = vec![1, 0, 0, 0];
         header.extend_from_slice(&u32::MAX.to_be_bytes());
-        let mut output = OutputStream::new(chunks(vec![header, b"start".to_vec()]), true, "t");
+        let mut output = OutputStream::new(chunks(vec![header, b"start".to_vec()]), Framing::Multiplexed, "t");
         let pieces = block_on(async {
             let mut pieces = Vec::new();
             while let Some(piece) = output.next().await {
@@ -991,10 +1052,82 @@ mod tests {
     #[test]
     fn raw_output_is_passed_on_as_it_arrives() {
         let pieces = block_on(
-            OutputStream::new(chunks(vec![b"$ ".to_vec(), b"ls\r\n".to_vec()]), false, "t").collect::<Vec<_>>(),
+            OutputStream::new(chunks(vec![b"$ ".to_vec(), b"ls\r\n".to_vec()]), Framing::Raw, "t").collect::<Vec<_>>(),
         );
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].as_ref().unwrap(), &Output::Console(Bytes::from_static(b"$ ")));
+    }
+
+    /// Every byte of `stream`, by the piece it came in, or the error that ended it.
+    fn pieces_of(stream: OutputStream) -> Vec<Output> {
+        block_on(stream.collect::<Vec<_>>())
+            .into_iter()
+            .map(|piece| piece.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn undeclared_output_is_read_as_frames_or_raw_by_its_first_bytes_at_every_split_point() {
+        let framed = [frame(1, b"out"), frame(2, b"err"), frame(1, b"put")].concat();
+        for parts in splits(&framed) {
+            let stream = OutputStream::new(chunks(parts), Framing::Detect, "t");
+            let expected = pieces_of(OutputStream::new(
+                chunks(vec![framed.clone()]),
+                Framing::Multiplexed,
+                "t",
+            ));
+            let stdout_and_stderr = |pieces: &[Output]| {
+                pieces
+                    .iter()
+                    .fold((Vec::new(), Vec::new()), |(mut out, mut err), piece| {
+                        match piece {
+                            Output::StdErr(bytes) => err.extend_from_slice(bytes),
+                            other => out.extend_from_slice(other.bytes()),
+                        }
+                        (out, err)
+                    })
+            };
+            assert_eq!(stdout_and_stderr(&pieces_of(stream)), stdout_and_stderr(&expected));
+        }
+        // A TTY's output, however short, and whatever control byte it starts with.
+        for console in [
+            &b"/ # ls\r\nbin  dev\r\n"[..],
+            b"\x1b[?2004h",
+            b"\x01\x00\x00",
+            b"\x02",
+            b"\x00\x00\x05\x00",
+        ] {
+            for parts in splits(console) {
+                let pieces = pieces_of(OutputStream::new(chunks(parts), Framing::Detect, "t"));
+                assert!(
+                    pieces.iter().all(|piece| matches!(piece, Output::Console(_))),
+                    "{pieces:?}"
+                );
+                let bytes: Vec<u8> = pieces.iter().flat_map(|piece| piece.bytes().to_vec()).collect();
+                assert_eq!(bytes, console);
+            }
+        }
+    }
+
+    /// A shell's prompt arrives alone and the shell waits for input: the stream must pass it on,
+    /// not wait for a frame header's worth of bytes.
+    #[test]
+    fn a_prompt_shorter_than_a_frame_header_is_passed_on_at_once() {
+        use futures_util::FutureExt;
+        let mut stream = OutputStream::new(chunks_then_silence(vec![b"# ".to_vec()]), Framing::Detect, "t");
+        let first = stream
+            .next()
+            .now_or_never()
+            .flatten()
+            .expect("the prompt, without waiting");
+        assert_eq!(first.unwrap(), Output::Console(Bytes::from_static(b"# ")));
+        assert_eq!(stream.framing(), Framing::Raw);
+        let mut framed = OutputStream::new(chunks_then_silence(vec![vec![1, 0, 0, 0]]), Framing::Detect, "t");
+        assert!(
+            framed.next().now_or_never().is_none(),
+            "a frame header's start waits for its frame"
+        );
+        assert_eq!(framed.framing(), Framing::Multiplexed);
     }
 
     /// `parts`, then nothing more and no end: like a daemon that keeps a stream open.

@@ -3,6 +3,7 @@
 //! served by the client, against the test daemon's BuildKit. Podman has no sessions: its
 //! answer is asserted.
 
+use daemon_test_macros::daemon_test;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -103,9 +104,9 @@ async fn podman_has_no_sessions(docker: &Docker) -> bool {
 }
 
 /// The test daemon, its busybox image and a folder for the test's context; `None` where the
-/// test has nothing more to do: without a daemon, or on Podman once its refusal is checked.
+/// test has nothing more to do: on Podman, once its refusal is checked.
 async fn session_test(prefix: &str) -> Option<(Docker, &'static str, PathBuf)> {
-    let docker = docker()?;
+    let docker = docker();
     if podman_has_no_sessions(&docker).await {
         return None;
     }
@@ -113,7 +114,7 @@ async fn session_test(prefix: &str) -> Option<(Docker, &'static str, PathBuf)> {
     Some((docker, base, scratch(prefix)))
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_session_build_reads_its_context_from_the_folder_and_a_second_build_sends_only_what_changed() {
     let Some((docker, base, context)) = session_test("session-context").await else {
         return;
@@ -200,7 +201,7 @@ fn first_dockerfile_bytes(report: &SessionReport, context: &Path) -> u64 {
         .sum()
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_secret_reaches_its_step_and_no_layer_and_a_missing_one_is_named() {
     let Some((docker, base, context)) = session_test("session-secret").await else {
         return;
@@ -282,7 +283,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn local_and_tar_outputs_hold_the_files_the_dockerfile_made() {
     let Some((docker, base, context)) = session_test("session-output").await else {
         return;
@@ -437,7 +438,7 @@ int main(void) {
 }
 "#;
 
-#[tokio::test]
+#[daemon_test]
 async fn ssh_forwarding_reaches_the_agent_the_test_started() {
     let Some((docker, base, context)) = session_test("session-ssh").await else {
         return;
@@ -500,7 +501,7 @@ async fn ssh_forwarding_reaches_the_agent_the_test_started() {
     std::fs::remove_dir_all(agent_dir).unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_private_base_image_is_pulled_with_credentials_given_only_to_the_session() {
     let Some((docker, base, context)) = session_test("session-private").await else {
         return;
@@ -561,7 +562,7 @@ fn a_process_mentions(marker: &str) -> bool {
     })
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn dropping_a_build_midway_ends_its_session_and_its_step() {
     let Some((docker, base, context)) = session_test("session-drop").await else {
         return;

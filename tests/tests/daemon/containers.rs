@@ -1,6 +1,7 @@
 //! Container recipes against the real daemon through the v1.41 crate.
 
-use daemon_tests::{busybox_image, docker, unique_name};
+use daemon_test_macros::daemon_test;
+use daemon_tests::{busybox_image, docker, unique_name, TestContainer};
 use docker_engine_runtime::Error;
 use docker_engine_v1_41::filters::{ContainerListFilters, ContainerListStatusFilter, ImageListFilters};
 use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
@@ -8,9 +9,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-#[tokio::test]
+#[daemon_test]
 async fn system_ping_version_and_info() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     assert_eq!(docker.system().ping().send().await.unwrap(), "OK");
     let version = docker.system().version().send().await.unwrap();
     assert!(
@@ -30,9 +31,9 @@ async fn system_ping_version_and_info() {
     );
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn run_recipe_captures_output_and_exit_code() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let name = unique_name("run");
     let body = ContainerCreateBody {
@@ -88,9 +89,9 @@ async fn run_recipe_captures_output_and_exit_code() {
     assert!(gone.is_not_found(), "{gone}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn daemon_errors_carry_status_and_message() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let error = docker
         .containers()
         .inspect("no-such-container-xyz")
@@ -107,25 +108,11 @@ async fn daemon_errors_carry_status_and_message() {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn exec_with_stdin_sees_eof_after_half_close() {
-    let Some(docker) = docker() else { return };
-    let image = busybox_image(&docker).await;
-    let body = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sleep".into(), "30".into()]),
-        ..Default::default()
-    };
-    let id = docker
-        .containers()
-        .create(body)
-        .name(unique_name("exec"))
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    docker.containers().start(&id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("exec", "sleep 30").start(&docker).await;
+    let id = container.id.clone();
 
     let exec = ExecConfig {
         attach_stdin: Some(true),
@@ -160,9 +147,34 @@ async fn exec_with_stdin_sees_eof_after_half_close() {
     docker.containers().delete(&id).force(true).send().await.unwrap();
 }
 
-#[tokio::test]
+/// As bollard's exec example writes it: no start body. The crate sends `{}` (the override's
+/// `default_body`), which dockerd 20.10 needs.
+#[daemon_test]
+async fn an_exec_started_without_a_body_runs() {
+    let docker = docker();
+    let container = TestContainer::new("exec-nobody", "sleep 30").start(&docker).await;
+    let exec = ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(vec!["sh".into(), "-c".into(), "echo out; echo err >&2".into()]),
+        ..Default::default()
+    };
+    let exec_id = docker
+        .exec()
+        .container_exec(&container.id, exec)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let session = docker.exec().start(&exec_id).send().await.unwrap();
+    let (stdout, stderr) = session.output.read_all().await.unwrap();
+    assert_eq!((&stdout[..], &stderr[..]), (&b"out\n"[..], &b"err\n"[..]));
+}
+
+#[daemon_test]
 async fn image_list_filters_by_reference() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let images = docker
         .images()
@@ -178,24 +190,21 @@ async fn image_list_filters_by_reference() {
     assert_eq!(inspected.id, images[0].id);
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn list_with_limit_size_and_status_ancestor_exited_filters() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let label = unique_name("listing");
-    let mut ids = Vec::new();
+    let mut containers = Vec::new();
     for code in [0, 5] {
-        let body = ContainerCreateBody {
-            image: Some(image.into()),
-            cmd: Some(vec!["sh".into(), "-c".into(), format!("exit {code}")]),
-            labels: Some([(label.clone(), code.to_string())].into()),
-            ..Default::default()
-        };
-        let id = docker.containers().create(body).send().await.unwrap().id.unwrap();
-        docker.containers().start(&id).send().await.unwrap();
-        daemon_tests::wait_until_listed_as_exited(&docker, &id).await;
-        ids.push(id);
+        let container = TestContainer::new("listing", &format!("exit {code}"))
+            .label(&label, &code.to_string())
+            .start(&docker)
+            .await;
+        daemon_tests::wait_until_listed_as_exited(&docker, &container.id).await;
+        containers.push(container);
     }
+    let ids: Vec<&str> = containers.iter().map(|container| container.id.as_str()).collect();
     let mine = || ContainerListFilters::new().label(&label);
     let exited = docker
         .containers()
@@ -216,7 +225,7 @@ async fn list_with_limit_size_and_status_ancestor_exited_filters() {
         .unwrap();
     assert_eq!(
         failed.iter().map(|c| c.id.clone().unwrap()).collect::<Vec<_>>(),
-        vec![ids[1].clone()]
+        vec![ids[1].to_owned()]
     );
     let by_image = docker
         .containers()
@@ -246,16 +255,16 @@ async fn list_with_limit_size_and_status_ancestor_exited_filters() {
     assert_eq!(limited.len(), 1);
     assert!(limited[0].size_root_fs.is_some(), "size=true reports sizes");
     for id in ids {
-        docker.containers().delete(&id).send().await.unwrap();
+        docker.containers().delete(id).send().await.unwrap();
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn follow_logs_as_they_are_written() {
-    let Some(docker) = docker() else { return };
-    let container =
-        daemon_tests::create_busybox(&docker, "follow", "for i in 1 2 3; do echo tick$i; sleep 0.3; done").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("follow", "for i in 1 2 3; do echo tick$i; sleep 0.3; done")
+        .start(&docker)
+        .await;
     let mut logs = docker
         .containers()
         .logs(&container.id)
@@ -271,28 +280,19 @@ async fn follow_logs_as_they_are_written() {
     assert_eq!(seen, "tick1\ntick2\ntick3\n", "follow ends when the container stops");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn websocket_attach_carries_stdin_and_output() {
-    let Some(docker) = docker() else { return };
-    let image = daemon_tests::busybox_image(&docker).await;
-    let body = docker_engine_v1_41::models::ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec![
-            "sh".into(),
-            "-c".into(),
-            "read line; echo got:$line; echo warned >&2".into(),
-        ]),
-        open_stdin: Some(true),
-        stdin_once: Some(true),
-        attach_stdin: Some(true),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        ..Default::default()
-    };
-    let created = docker.containers().create(body).send().await.unwrap();
-    let container = daemon_tests::ContainerGuard {
-        id: created.id.unwrap(),
-    };
+    let docker = docker();
+    let container = TestContainer::new("websocket", "read line; echo got:$line; echo warned >&2")
+        .with(|body| {
+            body.open_stdin = Some(true);
+            body.stdin_once = Some(true);
+            body.attach_stdin = Some(true);
+            body.attach_stdout = Some(true);
+            body.attach_stderr = Some(true);
+        })
+        .create(&docker)
+        .await;
     let attached = docker
         .containers()
         .attach_websocket(&container.id)
@@ -306,8 +306,9 @@ async fn websocket_attach_carries_stdin_and_output() {
         return;
     }
     let mut session = attached.unwrap();
-    assert!(
-        !session.output.is_multiplexed(),
+    assert_eq!(
+        session.output.framing(),
+        docker_engine_runtime::Framing::Raw,
         "WebSocket output is never multiplexed"
     );
     docker.containers().start(&container.id).send().await.unwrap();

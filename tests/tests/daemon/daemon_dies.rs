@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use daemon_tests::{companion_variable, create_busybox, docker};
+use daemon_tests::{companion_variable, docker, TestContainer};
 use docker_engine_runtime::{Error, Output};
 use futures_util::{Stream, StreamExt};
 
@@ -59,10 +59,11 @@ async fn wait_for_exit(pid: &str) {
 #[tokio::test]
 #[ignore = "kills the test daemon: scripts/test-with-daemon.sh runs it after every other test"]
 async fn open_streams_fail_and_requests_fail_to_connect_when_the_daemon_dies() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let daemon_pid = companion_variable("DOCKER_TEST_DAEMON_PID");
-    let container = create_busybox(&docker, "dies", "while true; do echo tick; sleep 1; done").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let container = TestContainer::new("dies", "while true; do echo tick; sleep 1; done")
+        .start(&docker)
+        .await;
     let mut logs = docker
         .containers()
         .logs(&container.id)

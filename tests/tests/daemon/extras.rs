@@ -1,33 +1,18 @@
 //! The rest of the v1.41 surface: TTY exec and resizing, commit, multi-image save, build cache
 //! prune, HEAD ping, and the error paths of operations that need a registry or a plugin.
 
-use daemon_tests::{busybox_image, create_busybox, docker, unique_name};
-use docker_engine_runtime::{Body, Error, Output, RegistryAuth};
-use docker_engine_v1_41::models::{ContainerCreateBody, ExecConfig, ExecStartConfig};
+use daemon_test_macros::daemon_test;
+use daemon_tests::{busybox_image, docker, unique_name, TestContainer};
+use docker_engine_runtime::{Body, Error, Framing, Output, RegistryAuth};
+use docker_engine_v1_41::models::{ExecConfig, ExecStartConfig};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-#[tokio::test]
+#[daemon_test]
 async fn tty_exec_is_raw_and_resizable_and_so_is_the_container() {
-    let Some(docker) = docker() else { return };
-    let image = busybox_image(&docker).await;
-    let body = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sleep".into(), "30".into()]),
-        tty: Some(true),
-        ..Default::default()
-    };
-    let id = docker
-        .containers()
-        .create(body)
-        .name(unique_name("ttyexec"))
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
-    let _guard = daemon_tests::ContainerGuard { id: id.clone() };
-    docker.containers().start(&id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("ttyexec", "sleep 30").tty().start(&docker).await;
+    let id = container.id.clone();
     docker.containers().resize(&id, 40, 100).send().await.unwrap();
 
     let exec = ExecConfig {
@@ -49,15 +34,7 @@ async fn tty_exec_is_raw_and_resizable_and_so_is_the_container() {
         tty: Some(true),
         ..Default::default()
     };
-    let mut session = docker
-        .exec()
-        .start(&exec_id)
-        .body(start)
-        .tty(true)
-        .send()
-        .await
-        .unwrap();
-    assert!(!session.output.is_multiplexed());
+    let mut session = docker.exec().start(&exec_id).body(start).send().await.unwrap();
     docker.exec().resize(&exec_id, 30, 90).send().await.unwrap();
     session.input.write_all(b"stty size; exit\n").await.unwrap();
     let mut console = Vec::new();
@@ -67,6 +44,11 @@ async fn tty_exec_is_raw_and_resizable_and_so_is_the_container() {
             other => panic!("a TTY session is not multiplexed: {other:?}"),
         }
     }
+    assert_eq!(
+        session.output.framing(),
+        Framing::Raw,
+        "read from the first bytes, with no hint"
+    );
     assert!(
         String::from_utf8_lossy(&console).contains("30 90"),
         "{}",
@@ -74,11 +56,12 @@ async fn tty_exec_is_raw_and_resizable_and_so_is_the_container() {
     );
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn commit_a_container_into_an_image_and_save_several() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "commit", "echo committed > /state").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let docker = docker();
+    let container = TestContainer::new("commit", "echo committed > /state")
+        .start(&docker)
+        .await;
     docker.containers().wait(&container.id).send().await.unwrap();
     let repo = unique_name("committed");
     let committed = docker
@@ -128,9 +111,9 @@ async fn commit_a_container_into_an_image_and_save_several() {
     docker.images().delete(&image).send().await.unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn head_ping_and_build_cache_prune() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     docker.system().ping_head().send().await.unwrap();
     let pruned = docker.images().build_prune().all(true).send().await;
     if daemon_tests::unimplemented_on_podman(&pruned) {
@@ -139,9 +122,9 @@ async fn head_ping_and_build_cache_prune() {
     assert!(pruned.unwrap().space_reclaimed.is_some());
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn push_without_a_registry_reports_the_failure_in_the_stream() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let target = format!("127.0.0.1:1/{}", unique_name("pushed"));
     docker.images().tag(image).repo(&target).tag("v1").send().await.unwrap();
@@ -166,9 +149,9 @@ async fn push_without_a_registry_reports_the_failure_in_the_stream() {
     docker.images().delete(format!("{target}:v1")).send().await.unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn plugin_operations_report_missing_plugins_and_registries() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let plugins = docker.plugins();
     let missing = "no-such-plugin:latest";
     if daemon_tests::unimplemented_on_podman(&plugins.inspect(missing).send().await) {

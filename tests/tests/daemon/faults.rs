@@ -2,10 +2,11 @@
 //! answers no daemon should give. Each ends in a typed error within the timeout or in the right
 //! result; nothing hangs, nothing delivered before a cut is lost, and the pool recovers.
 
+use daemon_test_macros::daemon_test;
 use std::time::{Duration, Instant};
 
 use daemon_tests::faults::{Fault, FaultyProxy};
-use daemon_tests::{busybox_image, create_busybox, daemon, docker};
+use daemon_tests::{busybox_image, daemon, docker, TestContainer};
 use docker_engine_runtime::{tar_files, Body, Client, Error, Options, Output, VersionPolicy};
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
@@ -13,8 +14,8 @@ use futures_util::StreamExt;
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A proxy in front of the test daemon, and a client straight to the daemon for setting up.
-async fn proxy_and_direct_client() -> Option<(FaultyProxy, Docker)> {
-    Some((FaultyProxy::start(&daemon()?).await, docker()?))
+async fn proxy_and_direct_client() -> (FaultyProxy, Docker) {
+    (FaultyProxy::start(&daemon()).await, docker())
 }
 
 /// A client through `proxy` with a short request timeout and nothing pooled yet, so its next
@@ -46,8 +47,9 @@ async fn assert_recovers(proxy: &FaultyProxy, docker: &Docker) {
 
 /// A container that has printed `lines` numbered lines and exited.
 async fn finished_printer(docker: &Docker, lines: usize) -> daemon_tests::ContainerGuard {
-    let container = create_busybox(docker, "printer", &format!("seq 1 {lines}")).await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let container = TestContainer::new("printer", &format!("seq 1 {lines}"))
+        .start(docker)
+        .await;
     docker.containers().wait(&container.id).send().await.unwrap();
     container
 }
@@ -93,11 +95,9 @@ fn canned(head: &str, body: &str) -> Fault {
     )
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_log_stream_cut_mid_frame_is_truncated_after_every_byte_before_the_cut() {
-    let Some((proxy, direct)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, direct) = proxy_and_direct_client().await;
     let container = finished_printer(&direct, 20_000).await;
     let expected = numbered_lines(20_000);
 
@@ -134,11 +134,9 @@ async fn a_log_stream_cut_mid_frame_is_truncated_after_every_byte_before_the_cut
     assert_recovers(&proxy, &docker).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_json_stream_cut_mid_message_is_an_error_not_an_end() {
-    let Some((proxy, direct)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, direct) = proxy_and_direct_client().await;
     let base = busybox_image(&direct).await;
     let dockerfile = format!("FROM {base}\nRUN seq 1 3000\n");
     let context = tar_files([("Dockerfile", dockerfile.as_bytes())]).unwrap();
@@ -169,11 +167,9 @@ async fn a_json_stream_cut_mid_message_is_an_error_not_an_end() {
     assert_recovers(&proxy, &docker).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_stalled_daemon_is_a_timeout_not_a_hang() {
-    let Some((proxy, _)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, _) = proxy_and_direct_client().await;
     proxy.set(Fault::Stall);
     let docker = through(&proxy);
     let started = Instant::now();
@@ -187,11 +183,9 @@ async fn a_stalled_daemon_is_a_timeout_not_a_hang() {
     assert_recovers(&proxy, &docker).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_connection_closed_before_or_during_the_head_is_a_transport_error() {
-    let Some((proxy, _)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, _) = proxy_and_direct_client().await;
     for cut in [0, 30] {
         proxy.set(Fault::CloseAfter(cut));
         let docker = through(&proxy);
@@ -201,11 +195,9 @@ async fn a_connection_closed_before_or_during_the_head_is_a_transport_error() {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn trickled_and_split_answers_decode_exactly() {
-    let Some((proxy, direct)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, direct) = proxy_and_direct_client().await;
     let container = finished_printer(&direct, 3_000).await;
     let expected = direct.system().version().send().await.unwrap();
     for fault in [Fault::Trickle, Fault::Split(7), Fault::Split(1_234_567)] {
@@ -233,13 +225,12 @@ async fn trickled_and_split_answers_decode_exactly() {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_reset_during_a_hijacked_session_is_an_error() {
-    let Some((proxy, direct)) = proxy_and_direct_client().await else {
-        return;
-    };
-    let container = create_busybox(&direct, "hijack-reset", "while true; do echo tick; sleep 0.1; done").await;
-    direct.containers().start(&container.id).send().await.unwrap();
+    let (proxy, direct) = proxy_and_direct_client().await;
+    let container = TestContainer::new("hijack-reset", "while true; do echo tick; sleep 0.1; done")
+        .start(&direct)
+        .await;
     let docker = through(&proxy);
     let mut session = docker
         .containers()
@@ -274,11 +265,9 @@ async fn a_reset_during_a_hijacked_session_is_an_error() {
     assert_recovers(&proxy, &docker).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn answers_no_daemon_should_give_are_reported_with_status_and_body() {
-    let Some((proxy, _)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, _) = proxy_and_direct_client().await;
     let docker = through(&proxy);
     proxy.set(canned(
         "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html",
@@ -311,11 +300,9 @@ async fn answers_no_daemon_should_give_are_reported_with_status_and_body() {
     assert_recovers(&proxy, &docker).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn invalid_arguments_are_refused_before_any_request() {
-    let Some((proxy, _)) = proxy_and_direct_client().await else {
-        return;
-    };
+    let (proxy, _) = proxy_and_direct_client().await;
     let docker = through(&proxy);
     for id in ["", ".", ".."] {
         let error = docker.containers().inspect(id).send().await.unwrap_err();

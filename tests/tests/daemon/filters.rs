@@ -5,6 +5,7 @@
 //! `filters::BY_OPERATION`, so a key the generator starts offering without a check here fails
 //! the test. Prints `filter keys accepted: N of M (K operations)`.
 
+use daemon_test_macros::daemon_test;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -121,7 +122,7 @@ impl Drop for Made {
         let volumes = std::mem::take(&mut self.volumes);
         let networks = std::mem::take(&mut self.networks);
         let plugins = std::mem::take(&mut self.plugins);
-        daemon_tests::clean_up(daemon_tests::test_docker, |docker| async move {
+        daemon_tests::clean_up(daemon_tests::docker, |docker| async move {
             for id in &containers {
                 let _ = docker.containers().delete(id).force(true).v(true).send().await;
             }
@@ -205,9 +206,9 @@ const PODMAN_PROBLEMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-#[tokio::test]
+#[daemon_test]
 async fn every_filter_key_of_every_operation_is_accepted_and_filters() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let mut tally = Tally::default();
     let mut made = Made::default();
     // It takes half a minute; the client sets no limit of its own on each call.
@@ -825,7 +826,7 @@ async fn past_events(docker: &Docker, since: i64, filters: SystemEventsFilters) 
         .system()
         .events()
         .since(since.to_string())
-        .until((unix_now() + 1).to_string())
+        .until(daemon_tests::events_until())
         .filters(filters)
         .send()
         .await?;
@@ -1079,7 +1080,7 @@ async fn swarm(docker: &Docker, tally: &mut Tally) {
             return;
         }
     };
-    let _leave = crate::swarm::LeaveSwarm(daemon_tests::test_docker);
+    let _leave = crate::swarm::LeaveSwarm(daemon_tests::docker);
     let label = unique_name("filter-swarm");
 
     // Nodes: the one manager.

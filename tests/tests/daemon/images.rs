@@ -1,5 +1,6 @@
 //! Image recipes: build, history, tag, save/load, delete, prune.
 
+use daemon_test_macros::daemon_test;
 use daemon_tests::{busybox_image, docker, listed_name, server, unique_name, Server};
 use docker_engine_runtime::buildkit::{Aux, TRACE_ID};
 use docker_engine_runtime::{tar_directory, tar_files, Body, Error};
@@ -7,9 +8,9 @@ use docker_engine_v1_41::filters::{ImageListFilters, ImagePruneFilters};
 use docker_engine_v1_41::models::ImageBuildVersion;
 use futures_util::StreamExt;
 
-#[tokio::test]
+#[daemon_test]
 async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let base = busybox_image(&docker).await;
     let tag = format!("{}:v1", unique_name("built"));
     let context_dir = std::env::temp_dir().join(unique_name("context"));
@@ -89,9 +90,9 @@ async fn build_from_a_tar_context_streams_typed_output_and_tags_the_image() {
     assert!(gone.is_not_found(), "{gone}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_failing_build_surfaces_its_error_from_the_stream() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let base = busybox_image(&docker).await;
     let dockerfile = format!("FROM {base}\nRUN echo about to fail && exit 7\n");
     let context = tar_files([("Dockerfile", dockerfile.as_bytes())]).unwrap();
@@ -121,9 +122,9 @@ async fn a_failing_build_surfaces_its_error_from_the_stream() {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn save_and_load_round_trip_an_image() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let tarball = docker
         .images()
@@ -149,9 +150,9 @@ async fn save_and_load_round_trip_an_image() {
     assert!(said.contains(image) || said.contains("Loaded image"), "{said}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn prune_removes_dangling_images_only() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let base = busybox_image(&docker).await;
     let marker = unique_name("prune");
     let dockerfile = format!("FROM {base}\nLABEL dangling={marker}\n");
@@ -170,21 +171,7 @@ async fn prune_removes_dangling_images_only() {
     // Only this test's image: pruning every dangling image would take the intermediate images
     // of builds other tests run at the same time.
     let only_this_image = ImagePruneFilters::new().dangling(true).label_value("dangling", &marker);
-    let prune = || docker.images().prune().filters(only_this_image.clone()).send();
-    let mut report = daemon_tests::despite_concurrent_removals(prune).await.unwrap();
-    // Podman's prune once in a while (in 1 of 2 clean CI runs on 2026-12-01, 0 of 8 alone) deletes
-    // nothing while other tests build and remove images beside it; the image is still there
-    // then, and a second prune takes it.
-    for _ in 0..3 {
-        let pruned = report
-            .images_deleted
-            .as_ref()
-            .is_some_and(|deleted| !deleted.is_empty());
-        if pruned || server() == Server::Docker || docker.images().inspect(&built).send().await.is_err() {
-            break;
-        }
-        report = daemon_tests::despite_concurrent_removals(prune).await.unwrap();
-    }
+    let report = docker.images().prune().filters(only_this_image).send().await.unwrap();
     assert!(
         report.images_deleted.is_some_and(|d| !d.is_empty()),
         "the untagged build is pruned"
@@ -199,9 +186,9 @@ async fn prune_removes_dangling_images_only() {
         .expect("tagged images survive");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn buildkit_builds_stream_typed_traces_and_name_the_image() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let base = busybox_image(&docker).await;
     let tag = format!("{}:bk", unique_name("buildkit"));
     let marker = unique_name("marker");

@@ -1,8 +1,9 @@
 //! Container lifecycle recipes: attach-then-start, top, changes, export, stats, signals, pause,
 //! rename, update, archives, wait conditions, logs options, prune.
 
-use daemon_tests::{busybox_image, create_busybox, docker, unique_name};
-use docker_engine_runtime::{tar_files, Body, Output};
+use daemon_test_macros::daemon_test;
+use daemon_tests::{busybox_image, docker, unique_name, TestContainer};
+use docker_engine_runtime::{tar_files, Body, Framing, Output, OutputStream};
 use docker_engine_v1_41::filters::ContainerPruneFilters;
 use docker_engine_v1_41::models::{
     ContainerChangeResponseItem, ContainerCreateBody, ContainerUpdateBody, ContainerWaitCondition, HostConfig,
@@ -10,9 +11,9 @@ use docker_engine_v1_41::models::{
 };
 use futures_util::StreamExt;
 
-#[tokio::test]
+#[daemon_test]
 async fn docker_run_recipe_attach_start_wait() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let image = busybox_image(&docker).await;
     let volume = unique_name("runvol");
     let body = ContainerCreateBody {
@@ -80,12 +81,13 @@ async fn docker_run_recipe_attach_start_wait() {
     docker.volumes().delete(&volume).send().await.unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn top_changes_export_and_stats_of_a_running_container() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "obs", "echo changed > /tmp/marker; exec sleep 60").await;
+    let docker = docker();
+    let container = TestContainer::new("obs", "echo changed > /tmp/marker; exec sleep 60")
+        .start(&docker)
+        .await;
     let id = &container.id;
-    docker.containers().start(id).send().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     let top = docker.containers().top(id).send().await.unwrap();
@@ -139,10 +141,10 @@ async fn top_changes_export_and_stats_of_a_running_container() {
     drop(streaming);
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn an_untouched_container_has_no_changes_in_any_state() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "untouched", "sleep 30").await;
+    let docker = docker();
+    let container = TestContainer::new("untouched", "sleep 30").create(&docker).await;
     let id = &container.id;
     // dockerd answers `null` for a container whose filesystem is unchanged; that reads as none.
     assert_eq!(docker.containers().changes(id).send().await.unwrap(), vec![]);
@@ -170,10 +172,12 @@ async fn an_untouched_container_has_no_changes_in_any_state() {
     assert_eq!(docker.containers().changes(id).send().await.unwrap(), after_start);
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn stop_restart_kill_pause_rename_and_update() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "ctl", "trap 'exit 42' USR1; while true; do sleep 0.1; done").await;
+    let docker = docker();
+    let container = TestContainer::new("ctl", "trap 'exit 42' USR1; while true; do sleep 0.1; done")
+        .create(&docker)
+        .await;
     let id = &container.id;
     let containers = docker.containers();
     containers.start(id).send().await.unwrap();
@@ -232,10 +236,10 @@ async fn stop_restart_kill_pause_rename_and_update() {
     );
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn archives_go_in_and_come_out() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "arch", "sleep 60").await;
+    let docker = docker();
+    let container = TestContainer::new("arch", "sleep 60").create(&docker).await;
     let id = &container.id;
     let upload = tar_files([("hello.txt", b"hello archive\n")]).unwrap();
     docker
@@ -278,10 +282,12 @@ async fn archives_go_in_and_come_out() {
     assert!(missing.is_not_found(), "{missing}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn wait_conditions_and_log_options() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "logs", "for i in 1 2 3 4 5; do echo line$i; done").await;
+    let docker = docker();
+    let container = TestContainer::new("logs", "for i in 1 2 3 4 5; do echo line$i; done")
+        .create(&docker)
+        .await;
     let id = &container.id;
     let next_exit = docker
         .containers()
@@ -329,53 +335,59 @@ async fn wait_conditions_and_log_options() {
     assert_eq!(future.read_all().await.unwrap().0, b"");
 }
 
-#[tokio::test]
-async fn tty_logs_are_raw() {
-    let Some(docker) = docker() else { return };
-    let image = busybox_image(&docker).await;
-    let body = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["echo".into(), "from a tty".into()]),
-        tty: Some(true),
-        ..Default::default()
-    };
-    let id = docker
+/// Attach and logs of a TTY container, read without saying it has one: before API 1.42 a
+/// daemon sends raw and multiplexed output under one Content-Type, and the first bytes tell.
+#[daemon_test]
+async fn tty_output_is_read_raw_without_a_hint() {
+    let docker = docker();
+    let container = TestContainer::new("tty", "echo from a tty").tty().create(&docker).await;
+    let id = container.id.clone();
+    let attached = docker
         .containers()
-        .create(body)
-        .name(unique_name("tty"))
+        .attach(&id)
+        .stream(true)
+        .stdout(true)
+        .stderr(true)
         .send()
         .await
-        .unwrap()
-        .id
         .unwrap();
-    let _guard = daemon_tests::ContainerGuard { id: id.clone() };
     docker.containers().start(&id).send().await.unwrap();
+    assert_eq!(console_of(attached.output).await, "from a tty\r\n");
     docker.containers().wait(&id).send().await.unwrap();
     let logs = docker
         .containers()
         .logs(&id)
         .stdout(true)
-        .tty(true)
+        .stderr(true)
         .send()
         .await
         .unwrap();
-    assert!(!logs.is_multiplexed());
-    let (console, _) = logs.read_all().await.unwrap();
-    assert_eq!(String::from_utf8_lossy(&console), "from a tty\r\n");
+    assert_eq!(console_of(logs).await, "from a tty\r\n");
 }
 
-#[tokio::test]
+/// Every byte of a TTY's output, which must be read raw.
+async fn console_of(mut output: OutputStream) -> String {
+    let mut console = Vec::new();
+    while let Some(piece) = output.next().await {
+        match piece.unwrap() {
+            Output::Console(bytes) => console.extend_from_slice(&bytes),
+            other => panic!("a TTY's output read as frames: {other:?}"),
+        }
+    }
+    assert_eq!(output.framing(), Framing::Raw);
+    String::from_utf8_lossy(&console).into_owned()
+}
+
+#[daemon_test]
 async fn prune_removes_stopped_containers_matching_a_label() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let label = unique_name("prunable");
-    let image = busybox_image(&docker).await;
-    let body = ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["true".into()]),
-        labels: Some([(label.clone(), "yes".to_owned())].into()),
-        ..Default::default()
-    };
-    let id = docker.containers().create(body).send().await.unwrap().id.unwrap();
+    // The prune removes it; its guard finds it gone.
+    let container = TestContainer::new("prunable", "true")
+        .label(&label, "yes")
+        .create(&docker)
+        .await;
+    let id = container.id.clone();
     let report = docker
         .containers()
         .prune()

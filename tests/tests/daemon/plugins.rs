@@ -2,6 +2,7 @@
 //! success path: create, list, inspect, set, enable, disable, push to the test registry,
 //! privileges, pull, upgrade, delete.
 
+use daemon_test_macros::daemon_test;
 use daemon_tests::{busybox_rootfs, docker, drain, TestRegistry};
 use docker_engine_runtime::{Body, Client, Method, Request};
 
@@ -16,9 +17,9 @@ fn bad_input_status() -> u16 {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_removed() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let registry = TestRegistry::from_env();
     let plugins = docker.plugins();
     let name = format!("{}:latest", registry.repository("plugin"));
@@ -102,7 +103,7 @@ async fn a_plugin_is_created_configured_enabled_pushed_pulled_upgraded_and_remov
     assert!(refused.to_string().contains("invalid reference format"), "{refused}");
     // Where the daemon still accepts 1.25 (its refusal of older crates is the versions tests').
     if daemon_tests::facts().accepts(docker_engine_v1_25::API_VERSION) {
-        let endpoint = daemon_tests::daemon().unwrap();
+        let endpoint = daemon_tests::daemon();
         let v1_25 =
             docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
         let old_privileges = v1_25
@@ -159,7 +160,7 @@ struct PluginGuard(String);
 impl Drop for PluginGuard {
     fn drop(&mut self) {
         let name = self.0.clone();
-        daemon_tests::clean_up(daemon_tests::test_docker, |docker| async move {
+        daemon_tests::clean_up(daemon_tests::docker, |docker| async move {
             let _ = docker.plugins().delete(&name).force(true).send().await;
         });
     }

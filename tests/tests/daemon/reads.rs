@@ -4,16 +4,17 @@
 //! with several tags. Crates newer than the server negotiate down and decode its answers with
 //! their own models. Every failure of every crate is collected, so one run lists them all.
 
+use daemon_test_macros::daemon_test;
 use std::time::Duration;
 
 use daemon_tests::{
-    busybox_image, clean_up, daemon, despite_concurrent_removals, docker, exec_to_the_end, server, test_docker,
-    unique_name, ContainerGuard, Server,
+    busybox_image, clean_up, daemon, docker, exec_to_the_end, server, unique_name, ContainerGuard, Server,
+    TestContainer,
 };
 use docker_engine_runtime::{Client, Endpoint, Options};
 use docker_engine_v1_41::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, HealthConfig, HostConfig, Ipam, IpamConfig,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateOptions,
+    EndpointSettings, ExecConfig, HealthConfig, Ipam, IpamConfig, NetworkCreateRequest, NetworkingConfig,
+    VolumeCreateOptions,
 };
 use docker_engine_v1_41::Docker;
 use futures_util::{FutureExt, StreamExt};
@@ -32,9 +33,6 @@ struct World {
     exec_id: String,
     /// An exec created and never started.
     pending_exec_id: String,
-    /// Held while asking for data usage: the daemon refuses a second one while one is computed
-    /// ("a disk usage operation is already running").
-    data_usage: tokio::sync::Mutex<()>,
     label: String,
     /// Unix time before the first object was made, to read the events since.
     since: i64,
@@ -51,7 +49,7 @@ struct Named {
 impl Drop for Named {
     fn drop(&mut self) {
         let (network, volume, tags) = (self.network.clone(), self.volume.clone(), self.tags.clone());
-        clean_up(test_docker, |docker| async move {
+        clean_up(docker, |docker| async move {
             for tag in tags {
                 let _ = docker.images().delete(tag).send().await;
             }
@@ -118,43 +116,32 @@ async fn build_world(docker: &Docker) -> World {
     docker.volumes().create(volume).send().await.unwrap();
 
     let running_command = "echo out; echo err >&2; echo kept > /data/file; echo changed > /tmp/file; exec sleep 300";
-    let body = ContainerCreateBody {
-        exposed_ports: Some([("80/tcp".to_owned(), serde_json::json!({}))].into()),
-        healthcheck: Some(HealthConfig {
-            test: Some(vec!["CMD".into(), "true".into()]),
-            interval: Some(1_000_000_000),
-            ..Default::default()
-        }),
-        host_config: Some(HostConfig {
-            binds: Some(vec![format!("{}:/data", named.volume)]),
-            port_bindings: Some(
-                [(
-                    "80/tcp".to_owned(),
-                    Some(vec![PortBinding {
-                        host_ip: Some("127.0.0.1".into()),
-                        host_port: Some(String::new()),
-                    }]),
-                )]
-                .into(),
-            ),
-            ..Default::default()
-        }),
-        networking_config: Some(NetworkingConfig {
-            endpoints_config: Some(
-                [(
-                    named.network.clone(),
-                    EndpointSettings {
-                        aliases: Some(vec!["reader".into()]),
-                        ..Default::default()
-                    },
-                )]
-                .into(),
-            ),
-        }),
-        ..busybox(image, running_command, labels())
-    };
-    let running = create(docker, body, "reads-running").await;
-    docker.containers().start(&running.id).send().await.unwrap();
+    let running = TestContainer::new("reads-running", running_command)
+        .label(&label, "1")
+        .publish("80/tcp")
+        .with(|body| {
+            body.healthcheck = Some(HealthConfig {
+                test: Some(vec!["CMD".into(), "true".into()]),
+                interval: Some(1_000_000_000),
+                ..Default::default()
+            });
+            let host_config = body.host_config.get_or_insert_with(Default::default);
+            host_config.binds = Some(vec![format!("{}:/data", named.volume)]);
+            body.networking_config = Some(NetworkingConfig {
+                endpoints_config: Some(
+                    [(
+                        named.network.clone(),
+                        EndpointSettings {
+                            aliases: Some(vec!["reader".into()]),
+                            ..Default::default()
+                        },
+                    )]
+                    .into(),
+                ),
+            });
+        })
+        .start(docker)
+        .await;
     let exec_id = exec_to_the_end(docker, &running.id, &["true"]).await;
     // A finished exec leaves the container's ExecIDs (only its own inspect remains); one never
     // started stays listed.
@@ -171,23 +158,20 @@ async fn build_world(docker: &Docker) -> World {
         .id
         .unwrap();
 
-    let paused = create(
-        docker,
-        busybox(image, "echo paused; exec sleep 300", labels()),
-        "reads-paused",
-    )
-    .await;
-    docker.containers().start(&paused.id).send().await.unwrap();
+    let paused = TestContainer::new("reads-paused", "echo paused; exec sleep 300")
+        .label(&label, "1")
+        .start(docker)
+        .await;
     docker.containers().pause(&paused.id).send().await.unwrap();
-    let exited = create(
-        docker,
-        busybox(image, "echo bye; echo failing >&2; exit 3", labels()),
-        "reads-exited",
-    )
-    .await;
-    docker.containers().start(&exited.id).send().await.unwrap();
+    let exited = TestContainer::new("reads-exited", "echo bye; echo failing >&2; exit 3")
+        .label(&label, "1")
+        .start(docker)
+        .await;
     daemon_tests::wait_until_listed_as_exited(docker, &exited.id).await;
-    let created = create(docker, busybox(image, "true", labels()), "reads-created").await;
+    let created = TestContainer::new("reads-created", "true")
+        .label(&label, "1")
+        .create(docker)
+        .await;
     // The running container has written its files and, on Docker, passed its first health
     // check. Podman 4.3 runs health checks from systemd timers, which its service here has
     // not, so the status stays "starting".
@@ -207,36 +191,9 @@ async fn build_world(docker: &Docker) -> World {
         created,
         exec_id,
         pending_exec_id,
-        data_usage: tokio::sync::Mutex::new(()),
         label,
         since,
         named,
-    }
-}
-
-fn busybox(
-    image: &str,
-    command: &str,
-    labels: Option<std::collections::HashMap<String, String>>,
-) -> ContainerCreateBody {
-    ContainerCreateBody {
-        image: Some(image.into()),
-        cmd: Some(vec!["sh".into(), "-c".into(), command.into()]),
-        labels,
-        ..Default::default()
-    }
-}
-
-async fn create(docker: &Docker, body: ContainerCreateBody, prefix: &str) -> ContainerGuard {
-    let created = docker
-        .containers()
-        .create(body)
-        .name(unique_name(prefix))
-        .send()
-        .await
-        .unwrap();
-    ContainerGuard {
-        id: created.id.unwrap(),
     }
 }
 
@@ -330,8 +287,8 @@ macro_rules! crate_reads {
                     r.expect("SystemInfo counts the paused container", paused.as_i64() >= Some(1), paused);
                 }
                 let usage = {
-                    let _alone = world.data_usage.lock().await;
-                    despite_concurrent_removals(|| docker.system().data_usage().send()).await
+                    let _alone = daemon_tests::ONE_DATA_USAGE.lock().await;
+                    docker.system().data_usage().send().await
                 };
                 if let Some(usage) = r.answer("SystemDataUsage", usage) {
                     let usage = wire(&usage);
@@ -462,7 +419,7 @@ macro_rules! crate_reads {
         /// Podman 4.3 answers nothing for an `until` already past when asked.
         async fn every_crate_reads(world: &World) -> Vec<String> {
             let until = now() + 3;
-            futures_util::future::join_all([$($module::reads(daemon().unwrap(), world, until).boxed_local()),*])
+            futures_util::future::join_all([$($module::reads(daemon(), world, until).boxed_local()),*])
                 .await
                 .concat()
         }
@@ -494,9 +451,9 @@ impl World {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn every_crate_reads_a_populated_server() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let run = async {
         let world = build_world(&docker).await;
         every_crate_reads(&world).await

@@ -2,13 +2,14 @@
 //! htpasswd authentication): push, distribution inspect, pull back with credentials from a
 //! Docker configuration, login with right and wrong passwords, and search.
 
+use daemon_test_macros::daemon_test;
 use daemon_tests::{docker, drain, server, unimplemented_on_podman, unique_name, Server, TestRegistry};
 use docker_engine_runtime::DockerConfig;
 use docker_engine_v1_41::models::AuthConfig;
 
-#[tokio::test]
+#[daemon_test]
 async fn push_inspect_remotely_delete_and_pull_back_with_stored_credentials() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let registry = TestRegistry::from_env();
     let repository = registry.image_with_a_layer_of_its_own(&docker, "busybox").await;
     let reference = format!("{repository}:v1");
@@ -170,9 +171,9 @@ async fn push_inspect_remotely_delete_and_pull_back_with_stored_credentials() {
     std::fs::remove_dir_all(config_dir).unwrap();
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn login_succeeds_with_the_password_and_fails_clearly_without_it() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let registry = TestRegistry::from_env();
     // Podman's login ignores registries.conf's `insecure` and speaks HTTPS, except to a
     // registry named `localhost:PORT`, which it treats as local testing and asks over HTTP.
@@ -206,9 +207,9 @@ async fn login_succeeds_with_the_password_and_fails_clearly_without_it() {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn search_reports_what_the_registry_answers() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let registry = TestRegistry::from_env();
     let error = docker
         .images()
@@ -304,9 +305,9 @@ pub(crate) async fn serve_v1_search() -> (String, std::sync::Arc<std::sync::Mute
     (address, seen)
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn search_reads_the_results_of_a_registry_that_serves_v1_search() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     if server() == Server::Podman {
         // Podman runs in a network namespace of its own, where the test's port is not; and it
         // searches a registry's v2 catalog, not the v1 endpoint (the test above checks that).

@@ -1,7 +1,8 @@
 //! Networks, volumes and system recipes: create, inspect, list with filters, connect and
 //! disconnect, prune, remove; events, data usage, the auth error path.
 
-use daemon_tests::{create_busybox, docker, unique_name};
+use daemon_test_macros::daemon_test;
+use daemon_tests::{docker, unique_name, TestContainer};
 use docker_engine_runtime::Error;
 use docker_engine_v1_41::filters::{
     NetworkListFilters, NetworkPruneFilters, SystemEventsFilters, SystemEventsTypeFilter, VolumeListFilters,
@@ -13,9 +14,9 @@ use docker_engine_v1_41::models::{
 };
 use futures_util::StreamExt;
 
-#[tokio::test]
+#[daemon_test]
 async fn network_create_inspect_list_connect_disconnect_remove() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let name = unique_name("net");
     let body = NetworkCreateRequest {
         name: Some(name.clone()),
@@ -36,8 +37,7 @@ async fn network_create_inspect_list_connect_disconnect_remove() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id.as_deref(), Some(network_id.as_str()));
 
-    let container = create_busybox(&docker, "netc", "sleep 60").await;
-    docker.containers().start(&container.id).send().await.unwrap();
+    let container = TestContainer::new("netc", "sleep 60").start(&docker).await;
     let connect = NetworkConnectRequest {
         container: Some(container.id.clone()),
         ..Default::default()
@@ -64,9 +64,9 @@ async fn network_create_inspect_list_connect_disconnect_remove() {
     assert!(gone.is_not_found(), "{gone}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn network_prune_removes_unused_labelled_networks() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let label = unique_name("netprune");
     let body = NetworkCreateRequest {
         name: Some(unique_name("pruned")),
@@ -74,20 +74,19 @@ async fn network_prune_removes_unused_labelled_networks() {
         ..Default::default()
     };
     docker.networks().create(body).send().await.unwrap();
-    let prune = || {
-        docker
-            .networks()
-            .prune()
-            .filters(NetworkPruneFilters::new().label(&label))
-            .send()
-    };
-    let report = daemon_tests::despite_concurrent_removals(prune).await;
-    assert_eq!(report.unwrap().networks_deleted.map(|n| n.len()), Some(1));
+    let report = docker
+        .networks()
+        .prune()
+        .filters(NetworkPruneFilters::new().label(&label))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.networks_deleted.map(|n| n.len()), Some(1));
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn volume_create_inspect_list_prune_remove() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let name = unique_name("vol");
     let label = unique_name("vollabel");
     let body = VolumeCreateOptions {
@@ -128,10 +127,10 @@ async fn volume_create_inspect_list_prune_remove() {
     assert!(docker.volumes().inspect(&name).send().await.unwrap_err().is_not_found());
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_filtered_event_stream_sees_the_container_start_and_die() {
-    let Some(docker) = docker() else { return };
-    let container = create_busybox(&docker, "events", "exit 0").await;
+    let docker = docker();
+    let container = TestContainer::new("events", "exit 0").create(&docker).await;
     let filters = SystemEventsFilters::new()
         .container(&container.id)
         .type_(SystemEventsTypeFilter::Container);
@@ -154,7 +153,7 @@ async fn a_filtered_event_stream_sees_the_container_start_and_die() {
         .events()
         .filters(filters)
         .since(since.to_string())
-        .until((unix_seconds() + 1).to_string())
+        .until(daemon_tests::events_until())
         .send()
         .await
         .unwrap();
@@ -180,18 +179,21 @@ fn unix_seconds() -> u64 {
         .as_secs()
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn data_usage_lists_images_and_containers() {
-    let Some(docker) = docker() else { return };
-    let _container = create_busybox(&docker, "df", "true").await;
-    let usage = docker.system().data_usage().send().await.unwrap();
+    let docker = docker();
+    let _container = TestContainer::new("df", "true").create(&docker).await;
+    let usage = {
+        let _alone = daemon_tests::ONE_DATA_USAGE.lock().await;
+        docker.system().data_usage().send().await.unwrap()
+    };
     assert!(!usage.images.unwrap_or_default().is_empty());
     assert!(!usage.containers.unwrap_or_default().is_empty());
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn auth_against_an_unreachable_registry_is_a_daemon_error() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let credentials = AuthConfig {
         username: Some("nobody".into()),
         password: Some("wrong".into()),
@@ -211,9 +213,9 @@ async fn auth_against_an_unreachable_registry_is_a_daemon_error() {
     );
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn search_and_distribution_report_the_missing_network() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let search = docker.images().search("busybox").limit(1).send().await.unwrap_err();
     assert!(
         matches!(
@@ -258,9 +260,9 @@ async fn search_and_distribution_report_the_missing_network() {
 }
 
 /// Docker keeps secrets only in a swarm; Podman keeps them without one, and does not update them.
-#[tokio::test]
+#[daemon_test]
 async fn secrets_without_a_swarm() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let secrets = docker.secrets();
     if daemon_tests::server() == daemon_tests::Server::Docker {
         // Held so that no other test has put the daemon in a swarm meanwhile.

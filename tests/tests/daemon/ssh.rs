@@ -2,34 +2,35 @@
 //! daemon through `docker system dial-stdio`: the transport suite, a context, each failure with
 //! what ssh said, and no ssh process left once the client is gone.
 
+use daemon_test_macros::daemon_test;
 use std::time::Duration;
 
 use daemon_tests::{
-    companion_variable, context_config, create_busybox, daemon, docker_at, exec_to_the_end, ssh_dir, ssh_endpoint,
-    ssh_target, transport_smoke, unique_name,
+    companion_variable, context_config, docker_at, exec_to_the_end, ssh_dir, ssh_endpoint, ssh_target, transport_smoke,
+    unique_name, TestContainer,
 };
 use docker_engine_runtime::{tar_files, Body, Endpoint, Environment, Error};
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
 
-fn over_ssh() -> Option<Docker> {
-    daemon()?;
-    Some(docker_at(ssh_endpoint("daemon", &[])).unwrap())
+fn over_ssh() -> Docker {
+    docker_at(ssh_endpoint("daemon", &[])).unwrap()
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn smoke_over_ssh() {
-    let Some(docker) = over_ssh() else { return };
+    let docker = over_ssh();
     transport_smoke(&docker).await;
 }
 
 /// Streams of every kind, and bodies large enough to need many reads and writes of the pipe.
-#[tokio::test]
+#[daemon_test]
 async fn streams_uploads_and_an_export_over_ssh() {
-    let Some(docker) = over_ssh() else { return };
-    let container = create_busybox(&docker, "ssh-streams", "echo out; echo err >&2; exec sleep 300").await;
+    let docker = over_ssh();
+    let container = TestContainer::new("ssh-streams", "echo out; echo err >&2; exec sleep 300")
+        .start(&docker)
+        .await;
     let id = container.id.clone();
-    docker.containers().start(&id).send().await.unwrap();
 
     let upload: Vec<u8> = (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
     let archive = tar_files([("upload.bin", upload.as_slice())]).unwrap();
@@ -94,9 +95,8 @@ async fn streams_uploads_and_an_export_over_ssh() {
 }
 
 /// A context whose host is `ssh://`, as `docker context create --docker host=ssh://...` makes.
-#[tokio::test]
+#[daemon_test]
 async fn a_context_with_an_ssh_host() {
-    let Some(_) = daemon() else { return };
     let name = "over-ssh";
     let config_dir = context_config(name, &companion_variable("DOCKER_TEST_SSH_HOST"));
     let environment = Environment {
@@ -126,9 +126,8 @@ async fn ping_error(endpoint: Endpoint) -> String {
     error.to_string()
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn each_ssh_failure_says_what_ssh_said() {
-    let Some(_) = daemon() else { return };
     let empty_known_hosts = format!("UserKnownHostsFile={}", ssh_dir().join("known_hosts.empty").display());
     let cases = [
         (
@@ -162,9 +161,8 @@ fn ssh_processes(marker: &str) -> Vec<u32> {
 
 /// Each pooled connection is one ssh process; all of them end, and are reaped, when the client
 /// is dropped.
-#[tokio::test]
+#[daemon_test]
 async fn no_ssh_process_outlives_the_client() {
-    let Some(_) = daemon() else { return };
     // A harmless option naming this test, to find its processes among the others'.
     let marker = format!("SendEnv=DCT_{}", unique_name("ssh-marker").replace('-', "_"));
     let docker = docker_at(ssh_endpoint("daemon", &["-o", &marker])).unwrap();
@@ -191,9 +189,8 @@ async fn no_ssh_process_outlives_the_client() {
 
 /// An ssh that never gets through (here a proxy command that only waits) is cut at the
 /// client's connect timeout, and its process ended with it.
-#[tokio::test]
+#[daemon_test]
 async fn a_stalled_ssh_is_cut_at_the_connect_timeout() {
-    let Some(_) = daemon() else { return };
     let marker = format!("SendEnv=DCT_{}", unique_name("ssh-stalled").replace('-', "_"));
     let endpoint = ssh_endpoint("daemon", &["-o", "ProxyCommand=sleep 60", "-o", &marker]);
     let options = docker_engine_runtime::Options {

@@ -2,10 +2,11 @@
 //! accepts decodes into its typed value; what it refuses is an error with the status and the
 //! words of its message. Every deviation is collected, so one run lists them all.
 
+use daemon_test_macros::daemon_test;
 use std::fmt::Debug;
 use std::time::Duration;
 
-use daemon_tests::{create_busybox, docker, server, ContainerGuard, DaemonFacts, Server};
+use daemon_tests::{docker, server, ContainerGuard, DaemonFacts, Server, TestContainer};
 use docker_engine_runtime::Result;
 use docker_engine_v1_41::models::{ContainerStateStatus, ContainerUpdateBody, ExecConfig};
 use docker_engine_v1_41::Docker;
@@ -43,7 +44,7 @@ const NOT_PAUSED: Outcome = Refused(500, "is not paused");
 const COMMAND: &str = "echo hello; exec sleep 300";
 
 async fn container_in(docker: &Docker, state: State) -> ContainerGuard {
-    let container = create_busybox(docker, "state", COMMAND).await;
+    let container = TestContainer::new("state", COMMAND).create(docker).await;
     let containers = docker.containers();
     if state != State::Created {
         containers.start(&container.id).send().await.unwrap();
@@ -94,9 +95,9 @@ fn check<T: Debug>(
     None
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn read_operations_in_every_state() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let containers = docker.containers();
     let mut deviations = Vec::new();
     for state in STATES {
@@ -348,9 +349,9 @@ impl Transition {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn transitions_from_every_state() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let transitions = [
         Transition::Start,
         Transition::Stop,

@@ -3,6 +3,7 @@
 //! secrets, configs; leave at the end, also when an assertion fails. One test, because a
 //! daemon is in one swarm at a time.
 
+use daemon_test_macros::daemon_test;
 use std::time::Duration;
 
 use daemon_tests::{busybox_image, docker, unique_name};
@@ -44,9 +45,9 @@ async fn swarm_version(docker: &Docker) -> i64 {
     swarm.version.and_then(|v| v.index).unwrap() as i64
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn single_node_swarm() {
-    let Some(docker) = docker() else { return };
+    let docker = docker();
     let _one_swarm = daemon_tests::ONE_SWARM.lock().await;
     let image = busybox_image(&docker).await;
     // Advertised where the peer daemon, in its own network namespace, reaches this one.
@@ -61,7 +62,7 @@ async fn single_node_swarm() {
         return;
     }
     let node_id = initialized.unwrap();
-    let _leave = LeaveSwarm(daemon_tests::test_docker);
+    let _leave = LeaveSwarm(daemon_tests::docker);
     assert!(!node_id.is_empty());
 
     let again = docker
@@ -463,10 +464,10 @@ impl Drop for OwnDaemon {
     }
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn a_locked_manager_restarted_is_unlocked_with_its_key() {
     // The daemon is the test's own; on Podman's pass there is nothing more to learn from it.
-    if daemon_tests::daemon().is_none() || daemon_tests::server() == daemon_tests::Server::Podman {
+    if daemon_tests::server() == daemon_tests::Server::Podman {
         return;
     }
     let mut own = OwnDaemon::new("lock");

@@ -1,5 +1,6 @@
 //! The same smoke scenario over every transport, and TLS misuse refused with a clear error.
 
+use daemon_test_macros::daemon_test;
 use std::path::PathBuf;
 
 use daemon_tests::{companion_variable, daemon, docker_at, tls_context_config, transport_smoke};
@@ -25,9 +26,9 @@ fn tls_host() -> (String, u16) {
     tcp_address("DOCKER_TEST_TLS_HOST")
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn smoke_over_unix_socket() {
-    let Some(endpoint) = daemon() else { return };
+    let endpoint = daemon();
     assert!(
         matches!(endpoint, Endpoint::Unix(_)),
         "DOCKER_TEST_HOST should be the Unix socket"
@@ -35,16 +36,14 @@ async fn smoke_over_unix_socket() {
     transport_smoke(&docker_at(endpoint).unwrap()).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn smoke_over_plain_tcp() {
-    let Some(_) = daemon() else { return };
     let (host, port) = tcp_address("DOCKER_TEST_TCP_HOST");
     transport_smoke(&docker_at(Endpoint::Tcp { host, port }).unwrap()).await;
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn smoke_over_mutual_tls_from_the_environment() {
-    let Some(_) = daemon() else { return };
     let environment = Environment {
         docker_host: Some(companion_variable("DOCKER_TEST_TLS_HOST")),
         tls_verify: Some("1".into()),
@@ -55,9 +54,8 @@ async fn smoke_over_mutual_tls_from_the_environment() {
 }
 
 /// A context selected by `currentContext`, its TLS files beside it.
-#[tokio::test]
+#[daemon_test]
 async fn smoke_over_mutual_tls_from_a_docker_context() {
-    let Some(_) = daemon() else { return };
     let config_dir = tls_context_config("ci-tls");
     std::fs::write(config_dir.join("config.json"), r#"{"currentContext":"ci-tls"}"#).unwrap();
     let environment = Environment {
@@ -80,9 +78,8 @@ async fn ping_error(endpoint: Endpoint) -> Error {
         .expect_err("the daemon must refuse this")
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn tls_without_client_certificate_is_refused_with_advice() {
-    let Some(_) = daemon() else { return };
     let (host, port) = tls_host();
     let ca = std::fs::read(cert_dir().join("ca.pem")).unwrap();
     let error = ping_error(Endpoint::Tls {
@@ -99,9 +96,8 @@ async fn tls_without_client_certificate_is_refused_with_advice() {
     assert!(error.to_string().contains("cert.pem and key.pem"), "{error}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn tls_with_the_wrong_ca_is_refused_with_advice() {
-    let Some(_) = daemon() else { return };
     let (host, port) = tls_host();
     let mut tls = TlsFiles::from_dir(&cert_dir()).unwrap();
     tls.ca = std::fs::read(cert_dir().join("other-ca.pem")).unwrap();
@@ -110,18 +106,16 @@ async fn tls_with_the_wrong_ca_is_refused_with_advice() {
     assert!(error.to_string().contains("not signed by the given CA"), "{error}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn plaintext_client_on_the_tls_port_is_told_to_use_tls() {
-    let Some(_) = daemon() else { return };
     let (host, port) = tls_host();
     let error = ping_error(Endpoint::Tcp { host, port }).await;
     assert!(matches!(error, Error::Tls { .. }), "{error:?}");
     assert!(error.to_string().contains("DOCKER_TLS_VERIFY"), "{error}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls() {
-    let Some(_) = daemon() else { return };
     let (host, port) = tcp_address("DOCKER_TEST_TCP_HOST");
     let error = ping_error(Endpoint::Tls {
         host,
@@ -133,9 +127,8 @@ async fn tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls() {
     assert!(error.to_string().contains("did not answer with TLS"), "{error}");
 }
 
-#[tokio::test]
+#[daemon_test]
 async fn unreachable_daemon_is_a_connect_error_naming_the_endpoint() {
-    let Some(_) = daemon() else { return };
     let error = ping_error(Endpoint::Unix("/nonexistent/docker.sock".into())).await;
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");
     assert!(error.to_string().contains("unix:///nonexistent/docker.sock"), "{error}");

@@ -3,15 +3,16 @@
 //! refused with an error naming both versions; newer crates negotiate down to the daemon's
 //! version, and an operation that version lacks fails with a clear error.
 
+use daemon_test_macros::daemon_test;
 use daemon_tests::daemon;
 use docker_engine_runtime::{Client, Error};
 
 /// Ping, version, info, and listing and inspecting containers and images, with `$krate`.
 macro_rules! smoke_tests {
     ($($name:ident => $krate:ident),* $(,)?) => {$(
-        #[tokio::test]
+        #[daemon_test]
         async fn $name() {
-            let Some(endpoint) = daemon() else { return };
+            let endpoint = daemon();
             let client = Client::new(endpoint, $krate::API_VERSION).unwrap();
             let docker = $krate::Docker::with_client(client);
             assert_eq!(docker.client().api_version().await.unwrap(), $krate::API_VERSION);
@@ -26,13 +27,13 @@ macro_rules! smoke_tests {
             assert_eq!(version.api_version.as_deref(), Some(facts.api_version.as_str()));
             let info = docker.system().info().send().await.unwrap();
             assert!(info.id.is_some(), "{info:?}");
-            let image = daemon_tests::busybox_image(&daemon_tests::docker().unwrap()).await;
+            let image = daemon_tests::busybox_image(&daemon_tests::docker()).await;
             let images = docker.images().list().send().await.unwrap();
             assert!(!images.is_empty());
             docker.images().inspect(image).send().await.unwrap();
             docker.containers().list().all(true).send().await.unwrap();
             // A running container on the bridge, with an exec: ports, networks and exec ids set.
-            let current = daemon_tests::docker().unwrap();
+            let current = daemon_tests::docker();
             let container = running_container_with_an_entrypoint(&current).await;
             let exec = docker_engine_v1_41::models::ExecConfig {
                 cmd: Some(vec!["true".into()]),
@@ -71,19 +72,13 @@ fn assert_too_old(error: &Error, version: &str) {
 /// A started busybox container whose entrypoint and command are both set, so that inspecting
 /// it shows how the daemon sends each (an array of strings, whatever older specs say).
 async fn running_container_with_an_entrypoint(docker: &docker_engine_v1_41::Docker) -> daemon_tests::ContainerGuard {
-    let body = docker_engine_v1_41::models::ContainerCreateBody {
-        image: Some(daemon_tests::busybox_image(docker).await.into()),
-        entrypoint: Some(vec!["sh".into(), "-c".into()]),
-        cmd: Some(vec!["sleep 30".into()]),
-        labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
-        ..Default::default()
-    };
-    let created = docker.containers().create(body).send().await.unwrap();
-    let container = daemon_tests::ContainerGuard {
-        id: created.id.unwrap(),
-    };
-    docker.containers().start(&container.id).send().await.unwrap();
-    container
+    daemon_tests::TestContainer::new("entrypoint", "")
+        .with(|body| {
+            body.entrypoint = Some(vec!["sh".into(), "-c".into()]);
+            body.cmd = Some(vec!["sleep 30".into()]);
+        })
+        .start(docker)
+        .await
 }
 
 smoke_tests! {
@@ -100,9 +95,9 @@ smoke_tests! {
 /// added fails before anything is sent.
 macro_rules! negotiation_tests {
     ($($name:ident => $krate:ident),* $(,)?) => {$(
-        #[tokio::test]
+        #[daemon_test]
         async fn $name() {
-            let Some(endpoint) = daemon() else { return };
+            let endpoint = daemon();
             let docker = $krate::Docker::with_client(Client::new(endpoint, $krate::API_VERSION).unwrap());
             let negotiated = daemon_tests::facts().negotiated($krate::API_VERSION);
             assert_eq!(docker.client().api_version().await.unwrap(), negotiated);
@@ -137,9 +132,9 @@ negotiation_tests! {
 /// A pinned version is sent as is: one the daemon accepts answers, one below its minimum is
 /// refused naming both. The minimum each server states: Docker before 25 accepts 1.12, Docker
 /// 25 to 28 and Podman 1.24, Docker 29 1.40.
-#[tokio::test]
+#[daemon_test]
 async fn a_pinned_older_version_is_used_as_is() {
-    let Some(endpoint) = daemon() else { return };
+    let endpoint = daemon();
     let facts = daemon_tests::facts();
     let pinned = |version: &str| {
         let options = docker_engine_runtime::Options {
@@ -169,13 +164,13 @@ async fn a_pinned_older_version_is_used_as_is() {
 
 /// 1.25–1.27 name the archive HEAD request ContainerArchiveHead; its answer is the same header,
 /// and where the daemon no longer accepts 1.25, its refusal names the versions all the same.
-#[tokio::test]
+#[daemon_test]
 async fn archive_head_reads_the_path_stat_in_v1_25() {
-    let Some(endpoint) = daemon() else { return };
+    let endpoint = daemon();
     let docker =
         docker_engine_v1_25::Docker::with_client(Client::new(endpoint, docker_engine_v1_25::API_VERSION).unwrap());
-    let current = daemon_tests::docker().unwrap();
-    let container = daemon_tests::create_busybox(&current, "head", "true").await;
+    let current = daemon_tests::docker();
+    let container = daemon_tests::TestContainer::new("head", "true").create(&current).await;
     let head = docker
         .containers()
         .archive_head(&container.id, "/bin/busybox")
