@@ -13,8 +13,9 @@ pub fn daemon() -> Endpoint {
     let host = std::env::var("DOCKER_TEST_HOST").unwrap_or_default();
     if host.is_empty() {
         panic!(
-            "DOCKER_TEST_HOST is not set: this test needs the servers scripts/test-with-daemon.sh starts \
-             (a build without the variable marks it ignored)"
+            "DOCKER_TEST_HOST is not set: the daemon tests and the benchmark need the servers \
+             scripts/test-with-daemon.sh starts (run them through it; a test build without the variable \
+             marks the daemon tests ignored)"
         );
     }
     let environment = Environment {

@@ -688,7 +688,8 @@ impl Client {
         Ok(JsonStream::new(body_source(response.into_body()), operation).with_completion(completion))
     }
 
-    /// Container output, framed as [`Client::framing`] finds.
+    /// Container output: multiplexed or raw as the daemon's Content-Type says (API 1.42+), else
+    /// as `tty` says, else as the output's first bytes show.
     pub async fn send_output(&self, request: Request, tty: Option<bool>) -> Result<OutputStream> {
         let operation = request.operation;
         let response = self.execute(request, None).await?;

@@ -559,6 +559,21 @@ impl Output {
             Output::StdIn(b) | Output::StdOut(b) | Output::StdErr(b) | Output::Console(b) => b,
         }
     }
+
+    /// The bytes, whichever stream they came on.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Output::StdIn(b) | Output::StdOut(b) | Output::StdErr(b) | Output::Console(b) => b,
+        }
+    }
+}
+
+/// The bytes as text, a sequence that is not UTF-8 shown as U+FFFD (a frame may end inside a
+/// character, whose two halves then show as two).
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&String::from_utf8_lossy(self.bytes()))
+    }
 }
 
 /// How container output is laid out on the wire.
@@ -1047,6 +1062,14 @@ mod tests {
             &Output::StdOut(Bytes::from_static(b"start"))
         );
         assert!(matches!(pieces[1], Err(Error::Truncated { .. })), "{pieces:?}");
+    }
+
+    #[test]
+    fn output_shows_as_text_and_gives_its_bytes() {
+        let line = Output::StdErr(Bytes::from_static(b"caf\xc3\xa9 \xff\n"));
+        assert_eq!(line.to_string(), "caf\u{e9} \u{fffd}\n");
+        assert_eq!(format!("{:>4}", Output::StdOut(Bytes::from_static(b"ok"))), "  ok");
+        assert_eq!(line.into_bytes(), Bytes::from_static(b"caf\xc3\xa9 \xff\n"));
     }
 
     #[test]

@@ -225,13 +225,14 @@ impl MockSession {
     }
 
     /// Waits for the client to write exactly these bytes; anything else ends the session and is
-    /// reported by `MockServer::session_problems`.
+    /// reported by `MockServer::sessions_ended` (which waits for the session to end first).
     pub fn expect_input(mut self, bytes: impl Into<Bytes>) -> Self {
         self.steps.push(SessionStep::Expect(bytes.into()));
         self
     }
 
-    /// Waits for the client to close its input (`SessionInput::close`).
+    /// Waits for the client to close its input: `shutdown()` of the session's `input`
+    /// (`tokio::io::AsyncWriteExt`), which half-closes the connection.
     pub fn expect_input_end(mut self) -> Self {
         self.steps.push(SessionStep::ExpectEnd);
         self

@@ -427,12 +427,18 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
                     .iter()
                     .map(|(name, value)| (name.to_string(), value.to_string())),
             );
+            // dockerd's HEAD /_ping has no body and says so, whatever answer a test set.
+            if parts.method == Method::HEAD {
+                added.push(("Content-Length".to_owned(), "0".to_owned()));
+            }
         }
         for (name, value) in added.iter().filter(|(name, _)| !set_by_reply(name)) {
             response = response.header(name, value);
         }
     }
     let body: ReplyBody = match reply.payload {
+        // An answer to HEAD has no body, whatever a test's typed answer holds.
+        Payload::Whole(_) if parts.method == Method::HEAD => UnsyncBoxBody::new(Full::new(Bytes::new())),
         Payload::Whole(bytes) => UnsyncBoxBody::new(Full::new(bytes)),
         Payload::Chunks(chunks) => UnsyncBoxBody::new(StreamBody::new(chunks.map(|chunk| Ok(Frame::data(chunk))))),
         Payload::Session(steps, tty) => {
@@ -644,11 +650,7 @@ const PING_HEADERS: &[(&str, &str)] = &[
 /// mock's version; anything else 501 Not Implemented, saying it is unset and naming what to set.
 fn default_reply(route: &Route, method: &Method, api_version: &str, minimum_version: &str) -> Reply {
     match route.path {
-        "/_ping" if method == Method::HEAD => {
-            let mut reply = Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", "");
-            reply.headers.push(("Content-Length".into(), "0".into()));
-            reply
-        }
+        "/_ping" if method == Method::HEAD => Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", ""),
         "/_ping" => Reply::whole(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
         "/version" => json_answer(serde_json::json!({
             "Version": "mock",
@@ -859,7 +861,12 @@ mod tests {
         let text = ["content-length: 2", "content-type: text/plain; charset=utf-8"];
         assert_eq!(headers, with(&[ping[0], ping[1], text[0], text[1]]));
         let (_, headers) = answer_head(&server, "HEAD /_ping").await;
-        assert_eq!(headers, with(&[ping[0], ping[1], "content-length: 0", text[1]]));
+        let head_ping = with(&[ping[0], ping[1], "content-length: 0", text[1]]);
+        assert_eq!(headers, head_ping);
+        // A typed answer set by a test (`ping_head`) goes out as the default one does.
+        let typed = answer::handler(answer::no_body, answer::text_answer, |_| Ok("OK".to_owned()));
+        server.set("SystemPingHead", typed);
+        assert_eq!(answer_head(&server, "HEAD /_ping").await.1, head_ping);
         server.set_minimum_api_version("1.24");
         let (status, headers) = answer_head(&server, "GET /v1.12/_ping").await;
         assert_eq!(status, "HTTP/1.1 400 Bad Request");
