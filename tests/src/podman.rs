@@ -16,9 +16,9 @@ pub fn listed_name(image: &str) -> String {
 }
 
 /// The `until` of a request for events already past, as Unix seconds: one second ahead for
-/// dockerd, which ends the stream at that moment, three for Podman 4.3, which sends nothing for an
-/// `until` past when it reads the request (one ahead, in whole seconds, was past for it in two
-/// runs of three beside a CPU hog).
+/// dockerd, which ends the stream at that moment; three for Podman 4.3, which sends nothing for an
+/// `until` already past when it reads the request, as one second ahead (in whole seconds, so as
+/// little as none) can be on a loaded machine.
 pub fn events_until() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
