@@ -12,7 +12,7 @@ use crate::workers;
 /// A container holding 1 GiB, made by `create`, and the size of its export.
 pub async fn export_fixture(docker: &Docker, create: ContainerCreateBody) -> (String, u64) {
     eprintln!("writing 1 GiB into a container to export");
-    let export = docker.containers().create(create).send().await.unwrap().id.unwrap();
+    let export = docker.containers().create(create).send().await.unwrap().id;
     docker.containers().start(&export).send().await.unwrap();
     docker.containers().wait(&export).send().await.unwrap();
     // Counted as it streams: holding it would inflate the workers' measured RSS, which
@@ -53,7 +53,7 @@ impl Fixtures {
         let mut containers = Vec::new();
         for _ in 0..LISTED_CONTAINERS {
             let created = docker.containers().create(create("true")).send().await.unwrap();
-            containers.push(created.id.unwrap());
+            containers.push(created.id);
         }
         let inspect_target = containers[0].clone();
 
@@ -67,8 +67,7 @@ impl Fixtures {
             .send()
             .await
             .unwrap()
-            .id
-            .unwrap();
+            .id;
         docker.containers().start(&exec_container).send().await.unwrap();
         containers.push(exec_container.clone());
 
@@ -104,12 +103,11 @@ impl Fixtures {
         };
         docker
             .exec()
-            .container_exec(&self.exec_container, config)
+            .create(&self.exec_container, config)
             .send()
             .await
             .unwrap()
             .id
-            .unwrap()
     }
 
     pub async fn remove(self, docker: &Docker) {

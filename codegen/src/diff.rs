@@ -103,6 +103,15 @@ const TYPE_RENAMED: &str = "type-renamed";
 
 /// Whether a description announces a deprecation ("Deprecated: use ...", "This field is
 /// deprecated"), as the specs mostly say it instead of setting `deprecated`.
+/// The Rust type of a model's field: the value itself when the spec requires it, else an Option.
+fn rust_field_type(field: &Field) -> String {
+    let ty = describe_type(&field.ty);
+    match field.plain() {
+        true => ty,
+        false => format!("Option<{ty}>"),
+    }
+}
+
 fn says_deprecated(text: Option<&str>) -> bool {
     text.is_some_and(|text| text.to_ascii_lowercase().contains("deprecated"))
 }
@@ -929,27 +938,37 @@ impl<'a> Differ<'a> {
                     self.type_changes.push(
                         change("property-type-changed", level, owner, &subject)
                             .values(was, &now)
-                            .rust(format!("field {} is now Option<{now}>", rust_field(after))),
+                            .rust(format!("field {} is now {}", rust_field(after), rust_field_type(after))),
                     );
                 }
             }
+            // A field the spec requires (and does not allow null in) holds its value; any other
+            // is an Option. Which one changes the Rust type a program reads and writes.
+            let plainness = || {
+                (before.plain() != after.plain())
+                    .then(|| format!("field {} is now {}", rust_field(after), rust_field_type(after)))
+            };
             if before.required != after.required {
-                self.type_changes.push(
-                    change("property-required-changed", Level::Compatible, owner, &subject)
-                        .values(before.required, after.required),
-                );
+                let mut required = change("property-required-changed", Level::Compatible, owner, &subject)
+                    .values(before.required, after.required);
+                if let Some(rust) = plainness() {
+                    required = required.rust(rust);
+                }
+                self.type_changes.push(required);
             }
             if before.nullable != after.nullable {
-                // A reader may now get null where a value always came; the Rust field is an
-                // Option either way.
+                // A reader may now get null where a value always came.
                 let level = if after.nullable {
                     Level::PotentiallyBreaking
                 } else {
                     Level::Compatible
                 };
-                self.type_changes.push(
-                    change("property-nullable-changed", level, owner, &subject).values(before.nullable, after.nullable),
-                );
+                let mut nullable =
+                    change("property-nullable-changed", level, owner, &subject).values(before.nullable, after.nullable);
+                if let Some(rust) = plainness().filter(|_| before.required == after.required) {
+                    nullable = nullable.rust(rust);
+                }
+                self.type_changes.push(nullable);
             }
             let deprecated = |field: &Field| field.deprecated || says_deprecated(field.doc.as_deref());
             if !deprecated(before) && deprecated(after) {

@@ -54,6 +54,15 @@ pub struct Field {
     pub aliases: Vec<String>,
 }
 
+impl Field {
+    /// Whether the Rust field holds the value itself rather than an `Option`: the spec requires
+    /// the field and does not allow `null`. A daemon that omits it anyway gives the type's
+    /// default.
+    pub fn plain(&self) -> bool {
+        self.required && !self.nullable
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TypeRef {
     Bool,

@@ -33,15 +33,21 @@ pub(crate) fn group_type(tag: &str) -> Ident {
 }
 
 /// The method name of an operation within its group: the operationId without the tag's noun.
+/// A POST whose operationId ends with the noun after another object's (`ContainerExec` in the
+/// Exec group) makes one of the group's objects inside that other object: it is `create`.
 pub fn method_name(op: &Operation) -> String {
-    let tag = op.group.to_upper_camel_case();
-    let id = op.id.as_str();
+    method_name_of(&op.id, &op.group, &op.method)
+}
+
+fn method_name_of(id: &str, group: &str, method: &str) -> String {
+    let tag = group.to_upper_camel_case();
     let stripped = match id.strip_prefix(&tag) {
         Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ if id.len() > tag.len() && id.ends_with(&tag) && method == "POST" => "Create".to_owned(),
         _ if !id.ends_with(&tag) && id.contains(&tag) => id.replacen(&tag, "", 1),
         _ => id.to_owned(),
     };
-    stripped.to_snake_case()
+    snake_case(&stripped)
 }
 
 pub(crate) fn builder_type(op: &Operation) -> Ident {
@@ -54,13 +60,49 @@ pub(crate) fn headers_type(op: &Operation) -> Ident {
 
 /// The Rust name of a field, setter or argument for a wire name, keywords escaped.
 pub fn field_name(wire: &str) -> String {
-    let base = wire.replace(['.', '-'], "_").to_snake_case();
+    let base = snake_case(&wire.replace(['.', '-'], "_"));
     let base = if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
         format!("field_{base}")
     } else {
         base
     };
     ident(&base).to_string()
+}
+
+/// `snake_case` that keeps an acronym's short lower-case ending with it: `ExecIDs` is
+/// `exec_ids`, `EnableIPv6` `enable_ipv6`, `BlkioDeviceReadIOps` `blkio_device_read_iops`.
+/// The rule: after two or more capitals, a plural `s`, a `ps` ("per second") that ends the word,
+/// or a version's `v` before a digit belongs to the acronym; any other lower-case run starts a
+/// new word with the last capital, as in `CPUShares` and `NFd`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut joined = String::with_capacity(name.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let capitals = chars[i..].iter().take_while(|c| c.is_ascii_uppercase()).count();
+        if capitals < 2 {
+            joined.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let after = i + capitals;
+        let lower: String = chars[after..].iter().take_while(|c| c.is_ascii_lowercase()).collect();
+        let next = chars.get(after + lower.len());
+        let keeps = match lower.as_str() {
+            "s" | "ps" => true,
+            "v" => next.is_some_and(char::is_ascii_digit),
+            _ => false,
+        };
+        if keeps {
+            joined.push(chars[i]);
+            joined.extend(chars[i + 1..after + lower.len()].iter().map(char::to_ascii_lowercase));
+            i = after + lower.len();
+        } else {
+            joined.extend(&chars[i..after]);
+            i = after;
+        }
+    }
+    joined.to_snake_case()
 }
 
 /// Rust names for wire names, unique within one list.
@@ -123,5 +165,64 @@ pub(crate) fn ident(name: &str) -> Ident {
         format_ident!("{}_", name)
     } else {
         Ident::new(&name, Span::call_site())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_acronym_keeps_its_plural_its_version_and_ops() {
+        let cases = [
+            ("EnableIPv6", "enable_ipv6"),
+            ("GlobalIPv6Address", "global_ipv6_address"),
+            ("IPv4Address", "ipv4_address"),
+            ("ExecIDs", "exec_ids"),
+            ("DeviceIDs", "device_ids"),
+            ("BlkioDeviceReadIOps", "blkio_device_read_iops"),
+            ("IOMaximumIOps", "io_maximum_iops"),
+            ("NanoCPUs", "nano_cpus"),
+            ("URLs", "urls"),
+            ("InsecureRegistryCIDRs", "insecure_registry_cidrs"),
+            ("IPsInUse", "ips_in_use"),
+        ];
+        for (wire, rust) in cases {
+            assert_eq!(field_name(wire), rust, "{wire}");
+        }
+    }
+
+    #[test]
+    fn an_acronym_before_a_word_ends_where_the_word_starts() {
+        let cases = [
+            ("CPUShares", "cpu_shares"),
+            ("IPAddress", "ip_address"),
+            ("OOMKilled", "oom_killed"),
+            ("ContainerIDFile", "container_id_file"),
+            ("MinAPIVersion", "min_api_version"),
+            ("NFd", "n_fd"),
+            ("Id", "id"),
+            ("ID", "id"),
+            ("com.docker.network.bridge.name", "com_docker_network_bridge_name"),
+            ("type", "type_"),
+        ];
+        for (wire, rust) in cases {
+            assert_eq!(field_name(wire), rust, "{wire}");
+        }
+    }
+
+    #[test]
+    fn a_method_is_its_operation_without_the_group_noun() {
+        let cases = [
+            (("ContainerList", "Container", "GET"), "list"),
+            (("PutContainerArchive", "Container", "PUT"), "put_archive"),
+            (("ContainerExec", "Exec", "POST"), "create"),
+            (("ExecStart", "Exec", "POST"), "start"),
+            (("BuildPrune", "Image", "POST"), "build_prune"),
+            (("Session", "Session", "POST"), "session"),
+        ];
+        for ((id, group, method), rust) in cases {
+            assert_eq!(method_name_of(id, group, method), rust, "{id}");
+        }
     }
 }

@@ -305,6 +305,8 @@ fn bodies_responses_deprecations_and_type_changes() {
     assert_eq!(rust[0], Some("`count` takes String"));
     assert_eq!(rust[6], Some("type `Gadget` added"));
     assert_eq!(rust[7], Some("`Level` is now an enumeration"));
+    // A field the spec now requires holds its value rather than an Option.
+    assert_eq!(rust[8], Some("field `Thing::name` is now String"));
     assert_eq!(rust[10], Some("new field `Gadget::serial`"));
 }
 

@@ -87,16 +87,19 @@ fn enums_are_open_and_round_trip_unknown_values() {
 }
 
 #[test]
-fn every_field_is_optional_even_required_and_nullable_ones() {
+fn a_required_field_holds_its_value_and_any_other_is_optional() {
     let files = generate_fixture();
+    assert_emits(&files, "src/models.rs", r#"#[serde(rename = "Id")] pub id: String,"#);
+    // A required field the spec allows `null` in keeps `None` for it.
     assert_emits(
         &files,
         "src/models.rs",
-        r#"#[serde(rename = "Id", skip_serializing_if = "Option::is_none")] pub id: Option<String>,"#,
+        r#"#[serde(rename = "Gone", skip_serializing_if = "Option::is_none")] pub gone: Option<String>,"#,
     );
-    // Decoded through the runtime's shared visitor (`decode_fields!`): a missing or null field
-    // is None.
-    assert_emits(&files, "src/models.rs", r#""Id" => id"#);
+    // Decoded through the runtime's shared visitor (`decode_fields!`): a missing or null
+    // optional field is None, a plain one its type's default.
+    assert_emits(&files, "src/models.rs", r#""Gone" => gone"#);
+    assert_emits(&files, "src/models.rs", r#"plain { "Id" => id }"#);
     assert_emits(&files, "src/models.rs", "pub binds: Option<Vec<String>>,");
     assert_emits(
         &files,
@@ -476,7 +479,7 @@ fn each_filter_key_gets_a_method_for_its_form_with_the_override_file_applied() {
 fn examples_take_the_specs_values_where_they_fit_and_fill_the_rest() {
     let files = generate_fixture();
     // A property's example; text the YAML read as a number; a number written as text.
-    assert_emits(&files, "src/examples.rs", r#"id: Some(String::from("abc")),"#);
+    assert_emits(&files, "src/examples.rs", r#"id: String::from("abc"),"#);
     assert_emits(&files, "src/examples.rs", r#"os_version: Some(String::from("10.0")),"#);
     assert_emits(&files, "src/examples.rs", "size: Some(12),");
     // Out of range for a u16: filled instead. Negative numbers and free-form JSON.

@@ -443,7 +443,7 @@ async fn container_operations_from_inspect_to_remove() {
 
     ops(&["kill", "--signal", "SIGKILL", &renamed]);
     let waited = docker.containers().wait(&renamed).send().await.unwrap();
-    assert_eq!(waited.status_code, Some(137));
+    assert_eq!(waited.status_code, 137);
 
     // Following the logs of a stopped container ends with its output. Which of the two lines
     // is last depends on which pipe the daemon read first.

@@ -68,9 +68,9 @@ async fn list_prints_the_images_and_containers_the_daemon_lists() {
     mock.images().list(|request| {
         assert_eq!(request.filters()?["reference"], ["busybox*"]);
         Ok(vec![ImageSummary {
-            id: Some(format!("sha256:{ID}")),
-            repo_tags: Some(vec!["busybox:latest".into()]),
-            size: Some(1_234_567),
+            id: format!("sha256:{ID}"),
+            repo_tags: vec!["busybox:latest".into()],
+            size: 1_234_567,
             ..Default::default()
         }])
     });
@@ -339,8 +339,8 @@ async fn run_creates_starts_waits_and_exits_with_the_containers_code() {
         assert_eq!(config.image.as_deref(), Some("busybox"));
         assert_eq!(config.cmd, Some(vec!["sh".into(), "-c".into(), "exit 3".into()]));
         Ok(ContainerCreateResponse {
-            id: Some(ID.into()),
-            warnings: Some(vec![]),
+            id: ID.into(),
+            warnings: vec![],
         })
     });
     mock.containers()
@@ -348,7 +348,7 @@ async fn run_creates_starts_waits_and_exits_with_the_containers_code() {
     mock.containers().start(|_| Ok(()));
     mock.containers().wait(|_| {
         Ok(ContainerWaitResponse {
-            status_code: Some(3),
+            status_code: 3,
             ..Default::default()
         })
     });
@@ -462,13 +462,11 @@ async fn copy_puts_an_archive_in_and_unpacks_one_out() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shell_from_a_pipe_forwards_the_input_and_exits_with_the_commands_code() {
     let mock = MockDaemon::start().await.unwrap();
-    mock.exec().container_exec(|request| {
+    mock.exec().create(|request| {
         let config = request.body.unwrap_or_default();
         assert_eq!(config.tty, Some(false), "no terminal: no TTY");
         assert_eq!(config.cmd, Some(vec!["sh".into()]));
-        Ok(IdResponse {
-            id: Some("exec-1".into()),
-        })
+        Ok(IdResponse { id: "exec-1".into() })
     });
     mock.exec().start(|_| {
         Ok(MockSession::script()

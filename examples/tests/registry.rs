@@ -178,7 +178,7 @@ async fn an_image_of_the_daemon_pushed_by_the_client_goes_through_every_registry
             .unwrap()
             .digest;
         assert!(
-            digest.as_str() == id || config.as_deref() == Some(id.as_str()),
+            digest.as_str() == id || config == id,
             "the image {id} is the manifest {digest} or its config {config:?}"
         );
         let again = push_from_daemon(&docker, &image, &plain(), &start, &options)
@@ -504,7 +504,7 @@ async fn dropped_connections_mid_upload_and_mid_download_are_survived() {
             .unwrap_or_default();
         assert!(!layers.is_empty(), "the manifest names its layers");
         for layer in layers {
-            let layer: Digest = layer.digest.unwrap().parse().unwrap();
+            let layer: Digest = layer.digest.parse().unwrap();
             assert_eq!(
                 blob_digest(&plain(), name, &layer).await,
                 layer,
@@ -673,7 +673,7 @@ async fn images_of_the_containerd_store_are_pushed_as_the_daemon_keeps_them_and_
             Ok(ImageInspect {
                 id: Some(id.to_string()),
                 root_fs: Some(ImageInspectRootFs {
-                    type_: Some("layers".into()),
+                    type_: "layers".into(),
                     layers: Some(layer_ids.clone()),
                 }),
                 ..Default::default()

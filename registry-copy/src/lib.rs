@@ -183,7 +183,7 @@ pub async fn copy(
 }
 
 fn descriptor_digest(descriptor: &Descriptor) -> Result<Digest> {
-    descriptor.digest.as_deref().unwrap_or_default().parse()
+    descriptor.digest.parse()
 }
 
 struct Copier<'a> {
@@ -242,7 +242,7 @@ impl Copier<'_> {
     /// repository of the same registry, else streamed from source to destination.
     async fn blob(&self, descriptor: &Descriptor) -> Result<Moved> {
         let digest = descriptor_digest(descriptor)?;
-        let size = descriptor.size.unwrap_or_default().max(0) as u64;
+        let size = descriptor.size.max(0) as u64;
         match self.destination.blobs().head(self.to, digest.as_str()).send().await {
             Ok(()) => {
                 self.tell(Progress::Present {
@@ -279,7 +279,7 @@ impl Copier<'_> {
             options: self.options,
         };
         let mut source = BlobReader::open(self.source, self.from, digest.clone()).await?;
-        if descriptor.size.is_some() && source.size() != size {
+        if source.size() != size {
             uploader.abandon(&location).await;
             return Err(Error::InvalidArgument {
                 operation: "BlobGet",

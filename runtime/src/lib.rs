@@ -63,7 +63,7 @@ pub use crate::client::{
 };
 pub use crate::decoding::{
     decode_answer, deserialize_fields, deserialize_fields_in_place, deserialize_open_enum, DecodeFields, DecodeInPlace,
-    Reuse,
+    Reuse, ReusePlain,
 };
 pub use crate::docker::{
     go_duration, registry_of, ByteStream, DockerConfig, Environment, FilterForm, FilterKey, FilterTime, Filters,

@@ -198,9 +198,7 @@ impl TestContainer {
             .send()
             .await
             .unwrap_or_else(|error| panic!("creating the {} container: {error}", self.prefix));
-        ContainerGuard {
-            id: created.id.expect("a created container has an id"),
-        }
+        ContainerGuard { id: created.id }
     }
 
     pub async fn start(self, docker: &Docker) -> ContainerGuard {

@@ -19,14 +19,7 @@ pub async fn transport_smoke(docker: &Docker) {
         cmd: Some(vec!["cat".into()]),
         ..Default::default()
     };
-    let exec_id = docker
-        .exec()
-        .container_exec(&id, exec)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+    let exec_id = docker.exec().create(&id, exec).send().await.unwrap().id;
     let mut session = docker
         .exec()
         .start(&exec_id)
@@ -50,7 +43,7 @@ pub async fn exec_to_the_end(docker: &Docker, id: &str, command: &[&str]) -> Str
         cmd: Some(command.iter().map(|part| part.to_string()).collect()),
         ..Default::default()
     };
-    let exec_id = docker.exec().container_exec(id, exec).send().await.unwrap().id.unwrap();
+    let exec_id = docker.exec().create(id, exec).send().await.unwrap().id;
     let session = docker
         .exec()
         .start(&exec_id)

@@ -98,7 +98,7 @@ pub fn facts() -> &'static DaemonFacts {
                 .components
                 .iter()
                 .flatten()
-                .any(|component| component.name.as_deref().is_some_and(|name| name.contains("Podman")));
+                .any(|component| component.name.contains("Podman"));
             let field = |value: Option<String>, name: &str| value.unwrap_or_else(|| panic!("/version has no {name}"));
             DaemonFacts {
                 server: if podman { Server::Podman } else { Server::Docker },

@@ -56,8 +56,8 @@ async fn typed_answers_reach_the_client_and_requests_are_logged() {
             }
             let body = request.body.ok_or_else(|| MockError::bad_request("no config"))?;
             Ok(ContainerCreateResponse {
-                id: Some(format!("id-of-{}", body.image.unwrap_or_default())),
-                warnings: Some(vec![]),
+                id: format!("id-of-{}", body.image.unwrap_or_default()),
+                warnings: vec![],
             })
         });
         let docker = mock.docker().unwrap();
@@ -86,7 +86,7 @@ async fn typed_answers_reach_the_client_and_requests_are_logged() {
             .send()
             .await
             .unwrap();
-        assert_eq!(created.id.as_deref(), Some("id-of-busybox"));
+        assert_eq!(created.id, "id-of-busybox");
         match docker.containers().create(config).name("taken").send().await {
             Err(Error::Daemon {
                 status: 409, message, ..
@@ -491,7 +491,7 @@ async fn container_session(docker: &Docker, image: &str, name: &str, input: &[u8
         .name(name)
         .send()
         .await;
-    let id = created.unwrap().id.unwrap();
+    let id = created.unwrap().id;
     let attach = docker
         .containers()
         .attach(&id)
@@ -655,7 +655,7 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
             .name(&name)
             .send()
             .await;
-        let id = created.unwrap().id.unwrap();
+        let id = created.unwrap().id;
         let attach = docker
             .containers()
             .attach(&id)
@@ -680,14 +680,14 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
 
 /// A WebSocket attach (`/containers/{id}/attach/ws`) as a client sees it: input sent, the
 /// console read to the end, the exit code.
-async fn websocket_session(docker: &Docker, image: &str, name: &str, input: &[u8]) -> Option<(String, Option<i64>)> {
+async fn websocket_session(docker: &Docker, image: &str, name: &str, input: &[u8]) -> Option<(String, i64)> {
     let created = docker
         .containers()
         .create(session_config(image))
         .name(name)
         .send()
         .await;
-    let id = created.unwrap().id.unwrap();
+    let id = created.unwrap().id;
     let attach = docker
         .containers()
         .attach_websocket(&id)
@@ -728,7 +728,7 @@ async fn a_websocket_attach_recorded_against_the_daemon_replays_without_it() {
         drop(through_recorder);
         drop(recorder);
         assert!(live.0.contains("read typed") && live.0.contains("err"), "{live:?}");
-        assert_eq!(live.1, Some(4));
+        assert_eq!(live.1, 4);
         let recording = std::fs::read_to_string(&file).unwrap();
         assert!(
             recording.contains(r#"{"client_message":{"binary":"typed\n"}}"#),
@@ -853,24 +853,24 @@ async fn the_docker_cli_runs_against_the_fake_daemon() {
         assert_eq!(body.image.as_deref(), Some("busybox"));
         assert_eq!(body.cmd, Some(vec!["echo".to_owned(), "hi".to_owned()]));
         Ok(v1_50::ContainerCreateResponse {
-            id: Some(ID.into()),
-            warnings: Some(vec![]),
+            id: ID.into(),
+            warnings: vec![],
         })
     });
     mock.images().list(|_| {
         Ok(vec![v1_50::ImageSummary {
-            id: Some(format!("sha256:{ID}")),
-            repo_tags: Some(vec!["busybox:latest".into()]),
-            created: Some(1_700_000_000),
-            size: Some(1_234_567),
+            id: format!("sha256:{ID}"),
+            repo_tags: vec!["busybox:latest".into()],
+            created: 1_700_000_000,
+            size: 1_234_567,
             ..Default::default()
         }])
     });
     mock.volumes().list(|_| {
         Ok(v1_50::VolumeListResponse {
             volumes: Some(vec![v1_50::Volume {
-                name: Some("data".into()),
-                driver: Some("local".into()),
+                name: "data".into(),
+                driver: "local".into(),
                 ..Default::default()
             }]),
             warnings: None,

@@ -89,15 +89,17 @@ impl Examples<'_> {
                 .contains(&(typedef.name.clone(), field.wire_name.clone()));
             let value = match (boxed, given) {
                 // Filling a field that holds its own type would never end.
+                (true, None) if field.plain() => quote! { Default::default() },
                 (true, None) => quote! { None },
                 (true, Some(given)) => {
                     let value = self.value(&field.ty, Some(given));
-                    quote! { Some(Box::new(#value)) }
+                    quote! { Box::new(#value) }
                 }
-                (false, given) => {
-                    let value = self.value(&field.ty, given);
-                    quote! { Some(#value) }
-                }
+                (false, given) => self.value(&field.ty, given),
+            };
+            let value = match field.plain() || (boxed && given.is_none()) {
+                true => value,
+                false => quote! { Some(#value) },
             };
             quote! { #rust_name: #value }
         });

@@ -1,7 +1,8 @@
 //! Rust emission: turns the IR of one API version into the source files of its crate.
 //!
-//! Models are serde structs in which every field is optional (daemons send `null` or omit
-//! fields the spec calls required) and string enumerations are open. Operations become one
+//! Models are serde structs whose fields are `Option`s, except those the spec requires (and
+//! does not allow `null` in), which hold their value and decode to its default when a daemon
+//! omits them anyway; string enumerations are open. Operations become one
 //! request builder each, grouped under an accessor per tag, and call into the runtime crate,
 //! which knows nothing of any API version.
 

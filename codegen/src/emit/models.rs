@@ -42,17 +42,35 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 let deprecated = field
                     .deprecated
                     .then(|| quote! { #[doc = ""] #[doc = " Deprecated by the API."] });
-                quote! {
-                    #docs #deprecated
-                    #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
-                    pub #rust_name: Option<#ty>,
+                if field.plain() {
+                    quote! {
+                        #docs #deprecated
+                        #[serde(rename = #wire)]
+                        pub #rust_name: #ty,
+                    }
+                } else {
+                    quote! {
+                        #docs #deprecated
+                        #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
+                        pub #rust_name: Option<#ty>,
+                    }
                 }
             });
-            let wire_names = fields.iter().zip(&rust_names).map(|(field, rust_name)| {
-                let wire = &field.wire_name;
-                let aliases = &field.aliases;
-                quote! { #wire #(| #aliases)* => #rust_name }
-            });
+            let wire_names = |plain: bool| {
+                fields
+                    .iter()
+                    .zip(&rust_names)
+                    .filter(move |(field, _)| field.plain() == plain)
+                    .map(|(field, rust_name)| {
+                        let wire = &field.wire_name;
+                        let aliases = &field.aliases;
+                        quote! { #wire #(| #aliases)* => #rust_name }
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let optional = wire_names(false);
+            let plain = wire_names(true);
+            let plain = (!plain.is_empty()).then(|| quote! { , plain { #(#plain),* } });
             let type_name = &typedef.name;
             // Decoded by the runtime's shared visitor rather than serde's derive, whose code
             // per struct was most of the crate's build time (see the runtime's `fields`).
@@ -61,7 +79,7 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
                 pub struct #name { #(#declarations)* }
 
-                docker_engine_runtime::decode_fields!(#name, #type_name, { #(#wire_names),* });
+                docker_engine_runtime::decode_fields!(#name, #type_name, { #(#optional),* } #plain);
             }
         }
         TypeKind::Enum(values) => open_enum(&name, docs, values),

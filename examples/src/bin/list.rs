@@ -50,9 +50,9 @@ async fn list(args: Args) -> Result<ExitCode, Failure> {
     let images = docker.images().list().filters(image_filters).send().await?;
     println!("{:<40} {:<14} {:>10}", "REPOSITORY:TAG", "IMAGE ID", "SIZE");
     for image in &images {
-        let size = format!("{:.1} MB", image.size.unwrap_or(0) as f64 / 1e6);
-        let id = short_id(image.id.as_deref().unwrap_or(""));
-        let tags = image.repo_tags.as_deref().unwrap_or_default();
+        let size = format!("{:.1} MB", image.size as f64 / 1e6);
+        let id = short_id(&image.id);
+        let tags = &image.repo_tags;
         if tags.is_empty() {
             println!("{:<40} {id:<14} {size:>10}", "<none>:<none>");
         }

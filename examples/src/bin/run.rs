@@ -112,10 +112,10 @@ async fn run_container(args: Args) -> Result<ExitCode, Failure> {
         create = create.name(name);
     }
     let created = create.send().await?;
-    for warning in created.warnings.iter().flatten() {
+    for warning in &created.warnings {
         eprintln!("warning: {warning}");
     }
-    let id = created.id.ok_or("the daemon created a container without an id")?;
+    let id = created.id;
 
     let result = attach_start_and_wait(&docker, &id, args.interactive).await;
     if args.rm {
@@ -157,5 +157,5 @@ async fn attach_start_and_wait(
     if let Some(message) = waited.error.and_then(|e| e.message).filter(|m| !m.is_empty()) {
         return Err(format!("waiting for {id}: {message}").into());
     }
-    Ok(exit_code(waited.status_code.unwrap_or(0)))
+    Ok(exit_code(waited.status_code))
 }

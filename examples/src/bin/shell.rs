@@ -84,13 +84,7 @@ async fn shell(args: Args) -> Result<ExitCode, Failure> {
         env: std::env::var("TERM").ok().map(|term| vec![format!("TERM={term}")]),
         ..Default::default()
     };
-    let exec_id = docker
-        .exec()
-        .container_exec(&args.container, config)
-        .send()
-        .await?
-        .id
-        .ok_or("the daemon created an exec without an id")?;
+    let exec_id = docker.exec().create(&args.container, config).send().await?.id;
     let start = ExecStartConfig {
         tty: Some(interactive),
         ..Default::default()

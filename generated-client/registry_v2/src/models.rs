@@ -13,13 +13,13 @@ docker_engine_runtime::decode_fields!(
 /// A reference to content by digest, size and media type.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Descriptor {
-    #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
     /// `algorithm:hex`, such as `sha256:...`.
-    #[serde(rename = "digest", skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    #[serde(rename = "size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+    #[serde(rename = "digest")]
+    pub digest: String,
+    #[serde(rename = "size")]
+    pub size: i64,
     #[serde(rename = "urls", skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
     #[serde(rename = "annotations", skip_serializing_if = "Option::is_none")]
@@ -30,9 +30,9 @@ pub struct Descriptor {
     pub platform: Option<crate::models::Platform>,
 }
 docker_engine_runtime::decode_fields!(
-    Descriptor, "Descriptor", { "mediaType" => media_type, "digest" => digest, "size" =>
-    size, "urls" => urls, "annotations" => annotations, "artifactType" => artifact_type,
-    "platform" => platform }
+    Descriptor, "Descriptor", { "urls" => urls, "annotations" => annotations,
+    "artifactType" => artifact_type, "platform" => platform }, plain { "mediaType" =>
+    media_type, "digest" => digest, "size" => size }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorDetail {

@@ -270,7 +270,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -278,7 +278,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -311,7 +311,7 @@ impl crate::models::ContainerCreateBody {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::from([String::from("/tmp:/tmp")])),
                 container_id_file: Some(String::from("")),
@@ -378,9 +378,9 @@ impl crate::models::ContainerCreateBody {
                             String::from("isolated_nw"),
                             crate::models::EndpointSettings {
                                 ipam_config: Some(crate::models::EndpointSettingsIpamConfig {
-                                    i_pv4_address: Some(String::from("172.20.30.33")),
-                                    i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                    link_local_i_ps: Some(
+                                    ipv4_address: Some(String::from("172.20.30.33")),
+                                    ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                    link_local_ips: Some(
                                         Vec::from([
                                             String::from("169.254.34.68"),
                                             String::from("fe80::3468"),
@@ -404,9 +404,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("")),
                                 ip_address: Some(String::from("")),
                                 ip_prefix_len: Some(0),
-                                i_pv6_gateway: Some(String::from("")),
-                                global_i_pv6_address: Some(String::from("")),
-                                global_i_pv6_prefix_len: Some(0),
+                                ipv6_gateway: Some(String::from("")),
+                                global_ipv6_address: Some(String::from("")),
+                                global_ipv6_prefix_len: Some(0),
                                 mac_address: Some(String::from("")),
                             },
                         ),
@@ -432,8 +432,8 @@ impl crate::models::ContainerCreateResponse {
     /// `ContainerCreateResponse { field: ..., ..ContainerCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerCreateResponse {
-            id: Some(String::from("e90e34656806")),
-            warnings: Some(Vec::from([])),
+            id: String::from("e90e34656806"),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -515,7 +515,7 @@ impl crate::models::ContainerInspectResponse {
             mount_label: Some(String::from("")),
             process_label: Some(String::from("")),
             app_armor_profile: Some(String::from("")),
-            exec_i_ds: Some(Vec::new()),
+            exec_ids: Some(Vec::new()),
             host_config: Some(crate::models::HostConfig {
                 cpu_shares: Some(0),
                 memory: Some(0),
@@ -545,7 +545,7 @@ impl crate::models::ContainerInspectResponse {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -553,7 +553,7 @@ impl crate::models::ContainerInspectResponse {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -586,7 +586,7 @@ impl crate::models::ContainerInspectResponse {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::new()),
                 container_id_file: Some(String::from("")),
@@ -731,9 +731,9 @@ impl crate::models::ContainerInspectResponse {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.2")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("")),
-                                global_i_pv6_address: Some(String::from("")),
-                                global_i_pv6_prefix_len: Some(0),
+                                ipv6_gateway: Some(String::from("")),
+                                global_ipv6_address: Some(String::from("")),
+                                global_ipv6_prefix_len: Some(0),
                                 mac_address: Some(String::from("02:42:ac:12:00:02")),
                             },
                         ),
@@ -1047,8 +1047,8 @@ impl crate::models::ContainerUpdateBody {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(100000),
             cpu_quota: Some(50000),
             cpu_realtime_period: Some(1000000),
@@ -1066,7 +1066,7 @@ impl crate::models::ContainerUpdateBody {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             restart_policy: Some(crate::models::RestartPolicy {
                 name: Some(crate::models::RestartPolicyName::from("on-failure")),
@@ -1091,7 +1091,7 @@ impl crate::models::ContainerWaitResponse {
     /// `ContainerWaitResponse { field: ..., ..ContainerWaitResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerWaitResponse {
-            status_code: Some(0),
+            status_code: 0,
         }
     }
 }
@@ -1155,9 +1155,9 @@ impl crate::models::EndpointSettings {
             gateway: Some(String::from("")),
             ip_address: Some(String::from("")),
             ip_prefix_len: Some(0),
-            i_pv6_gateway: Some(String::from("")),
-            global_i_pv6_address: Some(String::from("")),
-            global_i_pv6_prefix_len: Some(0),
+            ipv6_gateway: Some(String::from("")),
+            global_ipv6_address: Some(String::from("")),
+            global_ipv6_prefix_len: Some(0),
             mac_address: Some(String::from("")),
         }
     }
@@ -1168,9 +1168,9 @@ impl crate::models::EndpointSettingsIpamConfig {
     /// `EndpointSettingsIpamConfig { field: ..., ..EndpointSettingsIpamConfig::example() }`.
     pub fn example() -> Self {
         crate::models::EndpointSettingsIpamConfig {
-            i_pv4_address: Some(String::from("")),
-            i_pv6_address: Some(String::from("")),
-            link_local_i_ps: Some(Vec::new()),
+            ipv4_address: Some(String::from("")),
+            ipv6_address: Some(String::from("")),
+            link_local_ips: Some(Vec::new()),
         }
     }
 }
@@ -1209,7 +1209,7 @@ impl crate::models::ErrorResponse {
     /// `ErrorResponse { field: ..., ..ErrorResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ErrorResponse {
-            message: Some(String::from("Something went wrong.")),
+            message: String::from("Something went wrong."),
         }
     }
 }
@@ -1324,8 +1324,8 @@ impl crate::models::HostConfig {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -1343,7 +1343,7 @@ impl crate::models::HostConfig {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             binds: Some(Vec::new()),
             container_id_file: Some(String::from("")),
@@ -1414,7 +1414,7 @@ impl crate::models::IdResponse {
     /// `IdResponse { field: ..., ..IdResponse::example() }`.
     pub fn example() -> Self {
         crate::models::IdResponse {
-            id: Some(String::from("")),
+            id: String::from(""),
         }
     }
 }
@@ -1599,22 +1599,19 @@ impl crate::models::ImageHistoryResponseItem {
     /// `ImageHistoryResponseItem { field: ..., ..ImageHistoryResponseItem::example() }`.
     pub fn example() -> Self {
         crate::models::ImageHistoryResponseItem {
-            id: Some(
-                String::from(
-                    "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
-                ),
+            id: String::from(
+                "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
             ),
-            created: Some(1398108230),
-            created_by: Some(
-                String::from(
-                    "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
-                ),
+            created: 1398108230,
+            created_by: String::from(
+                "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
             ),
-            tags: Some(
-                Vec::from([String::from("ubuntu:lucid"), String::from("ubuntu:10.04")]),
-            ),
-            size: Some(182964289),
-            comment: Some(String::from("")),
+            tags: Vec::from([
+                String::from("ubuntu:lucid"),
+                String::from("ubuntu:10.04"),
+            ]),
+            size: 182964289,
+            comment: String::from(""),
         }
     }
 }
@@ -1660,28 +1657,25 @@ impl crate::models::ImageSummary {
     /// `ImageSummary { field: ..., ..ImageSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageSummary {
-            id: Some(
+            id: String::from(
+                "sha256:e216a057b1cb1efc11f8a268f37ef62083e70b1b38323ba252e25ac88904a7e8",
+            ),
+            parent_id: String::from(""),
+            repo_tags: Vec::from([
+                String::from("ubuntu:12.04"),
+                String::from("ubuntu:precise"),
+            ]),
+            repo_digests: Vec::from([
                 String::from(
-                    "sha256:e216a057b1cb1efc11f8a268f37ef62083e70b1b38323ba252e25ac88904a7e8",
+                    "ubuntu@sha256:992069aee4016783df6345315302fa59681aae51a8eeb2f889dea59290f21787",
                 ),
-            ),
-            parent_id: Some(String::from("")),
-            repo_tags: Some(
-                Vec::from([String::from("ubuntu:12.04"), String::from("ubuntu:precise")]),
-            ),
-            repo_digests: Some(
-                Vec::from([
-                    String::from(
-                        "ubuntu@sha256:992069aee4016783df6345315302fa59681aae51a8eeb2f889dea59290f21787",
-                    ),
-                ]),
-            ),
-            created: Some(1474925151),
-            size: Some(103579269),
-            shared_size: Some(0),
-            virtual_size: Some(103579269),
-            labels: Some(std::collections::HashMap::new()),
-            containers: Some(2),
+            ]),
+            created: 1474925151,
+            size: 103579269,
+            shared_size: 0,
+            virtual_size: 103579269,
+            labels: std::collections::HashMap::new(),
+            containers: 2,
         }
     }
 }
@@ -1809,7 +1803,7 @@ impl crate::models::Network {
             created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("bridge")),
-            enable_i_pv6: Some(false),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam {
                 driver: Some(String::from("default")),
                 config: Some(
@@ -1842,8 +1836,8 @@ impl crate::models::Network {
                                 ),
                             ),
                             mac_address: Some(String::from("02:42:ac:13:00:02")),
-                            i_pv4_address: Some(String::from("172.19.0.2/16")),
-                            i_pv6_address: Some(String::from("")),
+                            ipv4_address: Some(String::from("172.19.0.2/16")),
+                            ipv6_address: Some(String::from("")),
                         },
                     ),
                 ]),
@@ -1897,7 +1891,7 @@ impl crate::models::NetworkAttachment {
                 created: Some(String::from("")),
                 scope: Some(String::from("")),
                 driver: Some(String::from("")),
-                enable_i_pv6: Some(false),
+                enable_ipv6: Some(false),
                 ipam: Some(crate::models::Ipam::example()),
                 internal: Some(false),
                 containers: Some(std::collections::HashMap::new()),
@@ -1937,8 +1931,8 @@ impl crate::models::NetworkContainer {
         crate::models::NetworkContainer {
             endpoint_id: Some(String::from("")),
             mac_address: Some(String::from("")),
-            i_pv4_address: Some(String::from("")),
-            i_pv6_address: Some(String::from("")),
+            ipv4_address: Some(String::from("")),
+            ipv6_address: Some(String::from("")),
         }
     }
 }
@@ -1948,7 +1942,7 @@ impl crate::models::NetworkCreateBody {
     /// `NetworkCreateBody { field: ..., ..NetworkCreateBody::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateBody {
-            name: Some(String::from("isolated_nw")),
+            name: String::from("isolated_nw"),
             check_duplicate: Some(false),
             driver: Some(String::from("bridge")),
             internal: Some(true),
@@ -1976,7 +1970,7 @@ impl crate::models::NetworkCreateBody {
                     ]),
                 ),
             }),
-            enable_i_pv6: Some(true),
+            enable_ipv6: Some(true),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -2079,7 +2073,7 @@ impl crate::models::Node {
                     os: Some(String::from("linux")),
                 }),
                 resources: Some(crate::models::NodeDescriptionResources {
-                    nano_cp_us: Some(4000000000),
+                    nano_cpus: Some(4000000000),
                     memory_bytes: Some(8272408576),
                 }),
                 engine: Some(crate::models::NodeDescriptionEngine {
@@ -2167,7 +2161,7 @@ impl crate::models::NodeDescriptionResources {
     /// `NodeDescriptionResources { field: ..., ..NodeDescriptionResources::example() }`.
     pub fn example() -> Self {
         crate::models::NodeDescriptionResources {
-            nano_cp_us: Some(0),
+            nano_cpus: Some(0),
             memory_bytes: Some(0),
         }
     }
@@ -2224,65 +2218,59 @@ impl crate::models::Plugin {
                     "5724e2c8652da337ab2eedd19fc6fc0ec908e4bd907c7421bf6a8dfc70c4c078",
                 ),
             ),
-            name: Some(String::from("tiborvass/sample-volume-plugin")),
-            enabled: Some(false),
-            settings: Some(crate::models::PluginSettings {
-                mounts: Some(Vec::new()),
-                env: Some(Vec::from([String::from("DEBUG=0")])),
-                args: Some(Vec::new()),
-                devices: Some(Vec::new()),
-            }),
+            name: String::from("tiborvass/sample-volume-plugin"),
+            enabled: false,
+            settings: crate::models::PluginSettings {
+                mounts: Vec::new(),
+                env: Vec::from([String::from("DEBUG=0")]),
+                args: Vec::new(),
+                devices: Vec::new(),
+            },
             plugin_reference: Some(String::from("")),
-            config: Some(crate::models::PluginConfig {
-                description: Some(String::from("A sample volume plugin for Docker")),
-                documentation: Some(
-                    String::from("https://docs.docker.com/engine/extend/plugins/"),
+            config: crate::models::PluginConfig {
+                description: String::from("A sample volume plugin for Docker"),
+                documentation: String::from(
+                    "https://docs.docker.com/engine/extend/plugins/",
                 ),
-                interface: Some(crate::models::PluginConfigInterface {
-                    types: Some(Vec::from([String::from("docker.volumedriver/1.0")])),
-                    socket: Some(String::from("plugins.sock")),
-                }),
-                entrypoint: Some(
-                    Vec::from([
-                        String::from("/usr/bin/sample-volume-plugin"),
-                        String::from("/data"),
-                    ]),
-                ),
-                work_dir: Some(String::from("")),
+                interface: crate::models::PluginConfigInterface {
+                    types: Vec::from([String::from("docker.volumedriver/1.0")]),
+                    socket: String::from("plugins.sock"),
+                },
+                entrypoint: Vec::from([
+                    String::from("/usr/bin/sample-volume-plugin"),
+                    String::from("/data"),
+                ]),
+                work_dir: String::from(""),
                 user: Some(crate::models::PluginConfigUser {
                     uid: Some(0),
                     gid: Some(0),
                 }),
-                network: Some(crate::models::PluginConfigNetwork {
-                    type_: Some(String::from("")),
-                }),
-                linux: Some(crate::models::PluginConfigLinux {
-                    capabilities: Some(Vec::new()),
-                    allow_all_devices: Some(false),
-                    devices: Some(Vec::new()),
-                }),
-                propagated_mount: Some(String::from("/data")),
-                mounts: Some(Vec::new()),
-                env: Some(
-                    Vec::from([
-                        crate::models::PluginEnv {
-                            name: Some(String::from("DEBUG")),
-                            description: Some(
-                                String::from("If set, prints debug messages"),
-                            ),
-                            settable: Some(Vec::new()),
-                            value: Some(String::from("0")),
-                        },
-                    ]),
-                ),
-                args: Some(crate::models::PluginConfigArgs {
-                    name: Some(String::from("args")),
-                    description: Some(String::from("command line arguments")),
-                    settable: Some(Vec::new()),
-                    value: Some(Vec::from([])),
-                }),
+                network: crate::models::PluginConfigNetwork {
+                    type_: String::from(""),
+                },
+                linux: crate::models::PluginConfigLinux {
+                    capabilities: Vec::new(),
+                    allow_all_devices: false,
+                    devices: Vec::new(),
+                },
+                propagated_mount: String::from("/data"),
+                mounts: Vec::new(),
+                env: Vec::from([
+                    crate::models::PluginEnv {
+                        name: String::from("DEBUG"),
+                        description: String::from("If set, prints debug messages"),
+                        settable: Vec::new(),
+                        value: String::from("0"),
+                    },
+                ]),
+                args: crate::models::PluginConfigArgs {
+                    name: String::from("args"),
+                    description: String::from("command line arguments"),
+                    settable: Vec::new(),
+                    value: Vec::from([]),
+                },
                 rootfs: Some(crate::models::PluginConfigRootfs::example()),
-            }),
+            },
         }
     }
 }
@@ -2292,18 +2280,18 @@ impl crate::models::PluginConfig {
     /// `PluginConfig { field: ..., ..PluginConfig::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfig {
-            description: Some(String::from("")),
-            documentation: Some(String::from("")),
-            interface: Some(crate::models::PluginConfigInterface::example()),
-            entrypoint: Some(Vec::new()),
-            work_dir: Some(String::from("")),
+            description: String::from(""),
+            documentation: String::from(""),
+            interface: crate::models::PluginConfigInterface::example(),
+            entrypoint: Vec::new(),
+            work_dir: String::from(""),
             user: Some(crate::models::PluginConfigUser::example()),
-            network: Some(crate::models::PluginConfigNetwork::example()),
-            linux: Some(crate::models::PluginConfigLinux::example()),
-            propagated_mount: Some(String::from("")),
-            mounts: Some(Vec::new()),
-            env: Some(Vec::new()),
-            args: Some(crate::models::PluginConfigArgs::example()),
+            network: crate::models::PluginConfigNetwork::example(),
+            linux: crate::models::PluginConfigLinux::example(),
+            propagated_mount: String::from(""),
+            mounts: Vec::new(),
+            env: Vec::new(),
+            args: crate::models::PluginConfigArgs::example(),
             rootfs: Some(crate::models::PluginConfigRootfs::example()),
         }
     }
@@ -2314,10 +2302,10 @@ impl crate::models::PluginConfigArgs {
     /// `PluginConfigArgs { field: ..., ..PluginConfigArgs::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigArgs {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(Vec::new()),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: Vec::new(),
         }
     }
 }
@@ -2327,8 +2315,8 @@ impl crate::models::PluginConfigInterface {
     /// `PluginConfigInterface { field: ..., ..PluginConfigInterface::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigInterface {
-            types: Some(Vec::new()),
-            socket: Some(String::from("")),
+            types: Vec::new(),
+            socket: String::from(""),
         }
     }
 }
@@ -2338,9 +2326,9 @@ impl crate::models::PluginConfigLinux {
     /// `PluginConfigLinux { field: ..., ..PluginConfigLinux::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigLinux {
-            capabilities: Some(Vec::new()),
-            allow_all_devices: Some(false),
-            devices: Some(Vec::new()),
+            capabilities: Vec::new(),
+            allow_all_devices: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -2350,7 +2338,7 @@ impl crate::models::PluginConfigNetwork {
     /// `PluginConfigNetwork { field: ..., ..PluginConfigNetwork::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigNetwork {
-            type_: Some(String::from("")),
+            type_: String::from(""),
         }
     }
 }
@@ -2382,10 +2370,10 @@ impl crate::models::PluginDevice {
     /// `PluginDevice { field: ..., ..PluginDevice::example() }`.
     pub fn example() -> Self {
         crate::models::PluginDevice {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            path: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            path: String::from(""),
         }
     }
 }
@@ -2395,10 +2383,10 @@ impl crate::models::PluginEnv {
     /// `PluginEnv { field: ..., ..PluginEnv::example() }`.
     pub fn example() -> Self {
         crate::models::PluginEnv {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: String::from(""),
         }
     }
 }
@@ -2408,9 +2396,9 @@ impl crate::models::PluginInterfaceType {
     /// `PluginInterfaceType { field: ..., ..PluginInterfaceType::example() }`.
     pub fn example() -> Self {
         crate::models::PluginInterfaceType {
-            prefix: Some(String::from("")),
-            capability: Some(String::from("")),
-            version: Some(String::from("")),
+            prefix: String::from(""),
+            capability: String::from(""),
+            version: String::from(""),
         }
     }
 }
@@ -2420,13 +2408,13 @@ impl crate::models::PluginMount {
     /// `PluginMount { field: ..., ..PluginMount::example() }`.
     pub fn example() -> Self {
         crate::models::PluginMount {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            source: Some(String::from("")),
-            destination: Some(String::from("")),
-            type_: Some(String::from("")),
-            options: Some(Vec::new()),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            source: String::from(""),
+            destination: String::from(""),
+            type_: String::from(""),
+            options: Vec::new(),
         }
     }
 }
@@ -2448,10 +2436,10 @@ impl crate::models::PluginSettings {
     /// `PluginSettings { field: ..., ..PluginSettings::example() }`.
     pub fn example() -> Self {
         crate::models::PluginSettings {
-            mounts: Some(Vec::new()),
-            env: Some(Vec::new()),
-            args: Some(Vec::new()),
-            devices: Some(Vec::new()),
+            mounts: Vec::new(),
+            env: Vec::new(),
+            args: Vec::new(),
+            devices: Vec::new(),
         }
     }
 }
@@ -2474,9 +2462,9 @@ impl crate::models::Port {
     pub fn example() -> Self {
         crate::models::Port {
             ip: Some(String::from("")),
-            private_port: Some(8080),
+            private_port: 8080,
             public_port: Some(80),
-            type_: Some(crate::models::PortType::from("tcp")),
+            type_: crate::models::PortType::from("tcp"),
         }
     }
 }
@@ -2574,8 +2562,8 @@ impl crate::models::Resources {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -2593,7 +2581,7 @@ impl crate::models::Resources {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
         }
     }
@@ -2730,11 +2718,11 @@ impl crate::models::Service {
                     }),
                     resources: Some(crate::models::TaskSpecResources {
                         limits: Some(crate::models::TaskSpecResourcesLimits {
-                            nano_cp_us: Some(0),
+                            nano_cpus: Some(0),
                             memory_bytes: Some(0),
                         }),
                         reservations: Some(crate::models::TaskSpecResourcesReservations {
-                            nano_cp_us: Some(0),
+                            nano_cpus: Some(0),
                             memory_bytes: Some(0),
                         }),
                     }),
@@ -2815,7 +2803,7 @@ impl crate::models::Service {
                         },
                     ]),
                 ),
-                virtual_i_ps: Some(
+                virtual_ips: Some(
                     Vec::from([
                         crate::models::ServiceEndpointVirtualIPs {
                             network_id: Some(String::from("4qvuz4ko70xaltuqbt8956gd1")),
@@ -2871,7 +2859,7 @@ impl crate::models::ServiceEndpoint {
         crate::models::ServiceEndpoint {
             spec: Some(crate::models::EndpointSpec::example()),
             ports: Some(Vec::new()),
-            virtual_i_ps: Some(Vec::new()),
+            virtual_ips: Some(Vec::new()),
         }
     }
 }
@@ -3040,7 +3028,7 @@ impl crate::models::SwarmInitBody {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(0),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                 }),
                 encryption_config: Some(crate::models::SwarmSpecEncryptionConfig {
                     auto_lock_managers: Some(false),
@@ -3080,7 +3068,7 @@ impl crate::models::SwarmInspectResponse {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(7776000000000000),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                 }),
                 encryption_config: Some(crate::models::SwarmSpecEncryptionConfig {
                     auto_lock_managers: Some(false),
@@ -3123,13 +3111,11 @@ impl crate::models::SwarmJoinBody {
     /// `SwarmJoinBody { field: ..., ..SwarmJoinBody::example() }`.
     pub fn example() -> Self {
         crate::models::SwarmJoinBody {
-            listen_addr: Some(String::from("0.0.0.0:2377")),
+            listen_addr: String::from("0.0.0.0:2377"),
             advertise_addr: Some(String::from("192.168.1.1:2377")),
-            remote_addrs: Some(Vec::from([String::from("node1:2377")])),
-            join_token: Some(
-                String::from(
-                    "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
-                ),
+            remote_addrs: Vec::from([String::from("node1:2377")]),
+            join_token: String::from(
+                "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
             ),
         }
     }
@@ -3157,7 +3143,7 @@ impl crate::models::SwarmSpec {
             }),
             ca_config: Some(crate::models::SwarmSpecCaConfig {
                 node_cert_expiry: Some(7776000000000000),
-                external_c_as: Some(Vec::new()),
+                external_cas: Some(Vec::new()),
             }),
             encryption_config: Some(crate::models::SwarmSpecEncryptionConfig {
                 auto_lock_managers: Some(false),
@@ -3173,7 +3159,7 @@ impl crate::models::SwarmSpecCaConfig {
     pub fn example() -> Self {
         crate::models::SwarmSpecCaConfig {
             node_cert_expiry: Some(0),
-            external_c_as: Some(Vec::new()),
+            external_cas: Some(Vec::new()),
         }
     }
 }
@@ -3293,7 +3279,7 @@ impl crate::models::SystemAuthResponse {
     /// `SystemAuthResponse { field: ..., ..SystemAuthResponse::example() }`.
     pub fn example() -> Self {
         crate::models::SystemAuthResponse {
-            status: Some(String::from("Login Succeeded")),
+            status: String::from("Login Succeeded"),
             identity_token: Some(String::from("9cbaf023786cd7...")),
         }
     }
@@ -3308,26 +3294,22 @@ impl crate::models::SystemDataUsageResponse {
             images: Some(
                 Vec::from([
                     crate::models::ImageSummary {
-                        id: Some(
+                        id: String::from(
+                            "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                        ),
+                        parent_id: String::from(""),
+                        repo_tags: Vec::from([String::from("busybox:latest")]),
+                        repo_digests: Vec::from([
                             String::from(
-                                "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                                "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
                             ),
-                        ),
-                        parent_id: Some(String::from("")),
-                        repo_tags: Some(Vec::from([String::from("busybox:latest")])),
-                        repo_digests: Some(
-                            Vec::from([
-                                String::from(
-                                    "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
-                                ),
-                            ]),
-                        ),
-                        created: Some(1466724217),
-                        size: Some(1092588),
-                        shared_size: Some(0),
-                        virtual_size: Some(1092588),
-                        labels: Some(std::collections::HashMap::new()),
-                        containers: Some(1),
+                        ]),
+                        created: 1466724217,
+                        size: 1092588,
+                        shared_size: 0,
+                        virtual_size: 1092588,
+                        labels: std::collections::HashMap::new(),
+                        containers: 1,
                     },
                 ]),
             ),
@@ -3381,9 +3363,9 @@ impl crate::models::SystemDataUsageResponse {
                                             gateway: Some(String::from("172.18.0.1")),
                                             ip_address: Some(String::from("172.18.0.2")),
                                             ip_prefix_len: Some(16),
-                                            i_pv6_gateway: Some(String::from("")),
-                                            global_i_pv6_address: Some(String::from("")),
-                                            global_i_pv6_prefix_len: Some(0),
+                                            ipv6_gateway: Some(String::from("")),
+                                            global_ipv6_address: Some(String::from("")),
+                                            global_ipv6_prefix_len: Some(0),
                                             mac_address: Some(String::from("02:42:ac:12:00:02")),
                                         },
                                     ),
@@ -3397,16 +3379,16 @@ impl crate::models::SystemDataUsageResponse {
             volumes: Some(
                 Vec::from([
                     crate::models::Volume {
-                        name: Some(String::from("my-volume")),
-                        driver: Some(String::from("local")),
-                        mountpoint: Some(String::from("")),
+                        name: String::from("my-volume"),
+                        driver: String::from("local"),
+                        mountpoint: String::from(""),
                         status: Some(std::collections::HashMap::new()),
-                        labels: Some(std::collections::HashMap::new()),
-                        scope: Some(crate::models::VolumeScope::from("")),
-                        options: Some(std::collections::HashMap::new()),
+                        labels: std::collections::HashMap::new(),
+                        scope: crate::models::VolumeScope::from(""),
+                        options: std::collections::HashMap::new(),
                         usage_data: Some(crate::models::VolumeUsageData {
-                            size: Some(0),
-                            ref_count: Some(0),
+                            size: 0,
+                            ref_count: 0,
                         }),
                     },
                 ]),
@@ -3478,7 +3460,7 @@ impl crate::models::SystemInfoResponse {
                     "7TRN:IPZB:QYBB:VPBQ:UMPP:KARE:6ZNR:XE6T:7EWV:PKF4:ZOJD:TPYS",
                 ),
             ),
-            i_pv4_forwarding: Some(true),
+            ipv4_forwarding: Some(true),
             images: Some(16),
             index_server_address: Some(String::from("https://index.docker.io/v1/")),
             init_path: Some(String::from("/usr/bin/docker")),
@@ -3511,7 +3493,7 @@ impl crate::models::SystemInfoResponse {
                         ),
                     ]),
                 ),
-                insecure_registry_cid_rs: Some(Vec::from([String::from("127.0.0.0/8")])),
+                insecure_registry_cidrs: Some(Vec::from([String::from("127.0.0.0/8")])),
             }),
             swap_limit: Some(false),
             system_time: Some(String::from("2015-03-10T11:11:23.730591467-07:00")),
@@ -3537,7 +3519,7 @@ impl crate::models::SystemInfoResponseRegistryConfig {
     pub fn example() -> Self {
         crate::models::SystemInfoResponseRegistryConfig {
             index_configs: Some(std::collections::HashMap::new()),
-            insecure_registry_cid_rs: Some(Vec::new()),
+            insecure_registry_cidrs: Some(Vec::new()),
         }
     }
 }
@@ -3605,11 +3587,11 @@ impl crate::models::Task {
                 }),
                 resources: Some(crate::models::TaskSpecResources {
                     limits: Some(crate::models::TaskSpecResourcesLimits {
-                        nano_cp_us: Some(0),
+                        nano_cpus: Some(0),
                         memory_bytes: Some(0),
                     }),
                     reservations: Some(crate::models::TaskSpecResourcesReservations {
-                        nano_cp_us: Some(0),
+                        nano_cpus: Some(0),
                         memory_bytes: Some(0),
                     }),
                 }),
@@ -3656,7 +3638,7 @@ impl crate::models::Task {
                             created: Some(String::from("")),
                             scope: Some(String::from("")),
                             driver: Some(String::from("")),
-                            enable_i_pv6: Some(false),
+                            enable_ipv6: Some(false),
                             ipam: Some(crate::models::Ipam::example()),
                             internal: Some(false),
                             containers: Some(std::collections::HashMap::new()),
@@ -3767,7 +3749,7 @@ impl crate::models::TaskSpecResourcesLimits {
     /// `TaskSpecResourcesLimits { field: ..., ..TaskSpecResourcesLimits::example() }`.
     pub fn example() -> Self {
         crate::models::TaskSpecResourcesLimits {
-            nano_cp_us: Some(0),
+            nano_cpus: Some(0),
             memory_bytes: Some(0),
         }
     }
@@ -3778,7 +3760,7 @@ impl crate::models::TaskSpecResourcesReservations {
     /// `TaskSpecResourcesReservations { field: ..., ..TaskSpecResourcesReservations::example() }`.
     pub fn example() -> Self {
         crate::models::TaskSpecResourcesReservations {
-            nano_cp_us: Some(0),
+            nano_cpus: Some(0),
             memory_bytes: Some(0),
         }
     }
@@ -3863,25 +3845,23 @@ impl crate::models::Volume {
     /// `Volume { field: ..., ..Volume::example() }`.
     pub fn example() -> Self {
         crate::models::Volume {
-            name: Some(String::from("tardis")),
-            driver: Some(String::from("custom")),
-            mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
+            name: String::from("tardis"),
+            driver: String::from("custom"),
+            mountpoint: String::from("/var/lib/docker/volumes/tardis"),
             status: Some(
                 std::collections::HashMap::from([
                     (String::from("hello"), serde_json::Value::from("world")),
                 ]),
             ),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            scope: Some(crate::models::VolumeScope::from("local")),
-            options: Some(std::collections::HashMap::new()),
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            scope: crate::models::VolumeScope::from("local"),
+            options: std::collections::HashMap::new(),
             usage_data: Some(crate::models::VolumeUsageData::example()),
         }
     }
@@ -3913,38 +3893,32 @@ impl crate::models::VolumeListResponse {
     /// `VolumeListResponse { field: ..., ..VolumeListResponse::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeListResponse {
-            volumes: Some(
-                Vec::from([
-                    crate::models::Volume {
-                        name: Some(String::from("tardis")),
-                        driver: Some(String::from("local")),
-                        mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
-                        status: Some(std::collections::HashMap::new()),
-                        labels: Some(
-                            std::collections::HashMap::from([
-                                (
-                                    String::from("com.example.some-label"),
-                                    String::from("some-value"),
-                                ),
-                                (
-                                    String::from("com.example.some-other-label"),
-                                    String::from("some-other-value"),
-                                ),
-                            ]),
+            volumes: Vec::from([
+                crate::models::Volume {
+                    name: String::from("tardis"),
+                    driver: String::from("local"),
+                    mountpoint: String::from("/var/lib/docker/volumes/tardis"),
+                    status: Some(std::collections::HashMap::new()),
+                    labels: std::collections::HashMap::from([
+                        (
+                            String::from("com.example.some-label"),
+                            String::from("some-value"),
                         ),
-                        scope: Some(crate::models::VolumeScope::from("local")),
-                        options: Some(
-                            std::collections::HashMap::from([
-                                (String::from("device"), String::from("tmpfs")),
-                                (String::from("o"), String::from("size=100m,uid=1000")),
-                                (String::from("type"), String::from("tmpfs")),
-                            ]),
+                        (
+                            String::from("com.example.some-other-label"),
+                            String::from("some-other-value"),
                         ),
-                        usage_data: Some(crate::models::VolumeUsageData::example()),
-                    },
-                ]),
-            ),
-            warnings: Some(Vec::from([])),
+                    ]),
+                    scope: crate::models::VolumeScope::from("local"),
+                    options: std::collections::HashMap::from([
+                        (String::from("device"), String::from("tmpfs")),
+                        (String::from("o"), String::from("size=100m,uid=1000")),
+                        (String::from("type"), String::from("tmpfs")),
+                    ]),
+                    usage_data: Some(crate::models::VolumeUsageData::example()),
+                },
+            ]),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -3972,8 +3946,8 @@ impl crate::models::VolumeUsageData {
     /// `VolumeUsageData { field: ..., ..VolumeUsageData::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeUsageData {
-            size: Some(0),
-            ref_count: Some(0),
+            size: 0,
+            ref_count: 0,
         }
     }
 }

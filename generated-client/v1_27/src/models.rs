@@ -421,15 +421,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateResponse {
     /// The ID of the created container
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
+    #[serde(rename = "Warnings")]
+    pub warnings: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerCreateResponse, "ContainerCreateResponse", { "Id" => id, "Warnings" =>
-    warnings }
+    ContainerCreateResponse, "ContainerCreateResponse", {}, plain { "Id" => id,
+    "Warnings" => warnings }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerExecBody {
@@ -512,7 +512,7 @@ pub struct ContainerInspectResponse {
     pub app_armor_profile: Option<String>,
     /// IDs of exec instances that are running in the container.
     #[serde(rename = "ExecIDs", skip_serializing_if = "Option::is_none")]
-    pub exec_i_ds: Option<Vec<String>>,
+    pub exec_ids: Option<Vec<String>>,
     #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
     #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
@@ -536,7 +536,7 @@ docker_engine_runtime::decode_fields!(
     "ResolvConfPath" => resolv_conf_path, "HostnamePath" => hostname_path, "HostsPath" =>
     hosts_path, "LogPath" => log_path, "Node" => node, "Name" => name, "RestartCount" =>
     restart_count, "Driver" => driver, "MountLabel" => mount_label, "ProcessLabel" =>
-    process_label, "AppArmorProfile" => app_armor_profile, "ExecIDs" => exec_i_ds,
+    process_label, "AppArmorProfile" => app_armor_profile, "ExecIDs" => exec_ids,
     "HostConfig" => host_config, "GraphDriver" => graph_driver, "SizeRw" => size_rw,
     "SizeRootFs" => size_root_fs, "Mounts" => mounts, "Config" => config,
     "NetworkSettings" => network_settings }
@@ -923,10 +923,10 @@ pub struct ContainerUpdateBody {
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -962,7 +962,7 @@ pub struct ContainerUpdateBody {
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
     #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
@@ -984,7 +984,7 @@ pub struct ContainerUpdateBody {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
@@ -996,16 +996,16 @@ docker_engine_runtime::decode_fields!(
     memory, "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight,
     "BlkioWeightDevice" => blkio_weight_device, "BlkioDeviceReadBps" =>
     blkio_device_read_bps, "BlkioDeviceWriteBps" => blkio_device_write_bps,
-    "BlkioDeviceReadIOps" => blkio_device_read_i_ops, "BlkioDeviceWriteIOps" =>
-    blkio_device_write_i_ops, "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota,
+    "BlkioDeviceReadIOps" => blkio_device_read_iops, "BlkioDeviceWriteIOps" =>
+    blkio_device_write_iops, "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota,
     "CpuRealtimePeriod" => cpu_realtime_period, "CpuRealtimeRuntime" =>
     cpu_realtime_runtime, "CpusetCpus" => cpuset_cpus, "CpusetMems" => cpuset_mems,
     "Devices" => devices, "DiskQuota" => disk_quota, "MemoryReservation" =>
     memory_reservation, "MemorySwap" => memory_swap, "MemorySwappiness" =>
-    memory_swappiness, "NanoCPUs" => nano_cp_us, "OomKillDisable" => oom_kill_disable,
+    memory_swappiness, "NanoCPUs" => nano_cpus, "OomKillDisable" => oom_kill_disable,
     "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" => cpu_count,
-    "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
-    "IOMaximumBandwidth" => io_maximum_bandwidth, "RestartPolicy" => restart_policy }
+    "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops, "IOMaximumBandwidth"
+    => io_maximum_bandwidth, "RestartPolicy" => restart_policy }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerUpdateResponse {
@@ -1018,11 +1018,12 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerWaitResponse {
     /// Exit code of the container
-    #[serde(rename = "StatusCode", skip_serializing_if = "Option::is_none")]
-    pub status_code: Option<i64>,
+    #[serde(rename = "StatusCode")]
+    pub status_code: i64,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerWaitResponse, "ContainerWaitResponse", { "StatusCode" => status_code }
+    ContainerWaitResponse, "ContainerWaitResponse", {}, plain { "StatusCode" =>
+    status_code }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateImageInfo {
@@ -1107,11 +1108,11 @@ pub struct EndpointSettings {
     #[serde(rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
     pub ip_prefix_len: Option<i64>,
     #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_gateway: Option<String>,
+    pub ipv6_gateway: Option<String>,
     #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_address: Option<String>,
+    pub global_ipv6_address: Option<String>,
     #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_prefix_len: Option<i64>,
+    pub global_ipv6_prefix_len: Option<i64>,
     #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
 }
@@ -1119,22 +1120,22 @@ docker_engine_runtime::decode_fields!(
     EndpointSettings, "EndpointSettings", { "IPAMConfig" => ipam_config, "Links" =>
     links, "Aliases" => aliases, "NetworkID" => network_id, "EndpointID" => endpoint_id,
     "Gateway" => gateway, "IPAddress" => ip_address, "IPPrefixLen" => ip_prefix_len,
-    "IPv6Gateway" => i_pv6_gateway, "GlobalIPv6Address" => global_i_pv6_address,
-    "GlobalIPv6PrefixLen" => global_i_pv6_prefix_len, "MacAddress" => mac_address }
+    "IPv6Gateway" => ipv6_gateway, "GlobalIPv6Address" => global_ipv6_address,
+    "GlobalIPv6PrefixLen" => global_ipv6_prefix_len, "MacAddress" => mac_address }
 );
 /// IPAM configurations for the endpoint
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointSettingsIpamConfig {
     #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_address: Option<String>,
+    pub ipv4_address: Option<String>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
     #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Option::is_none")]
-    pub link_local_i_ps: Option<Vec<String>>,
+    pub link_local_ips: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
     EndpointSettingsIpamConfig, "EndpointSettingsIpamConfig", { "IPv4Address" =>
-    i_pv4_address, "IPv6Address" => i_pv6_address, "LinkLocalIPs" => link_local_i_ps }
+    ipv4_address, "IPv6Address" => ipv6_address, "LinkLocalIPs" => link_local_ips }
 );
 /// Properties that can be configured to access and load balance a service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -1176,11 +1177,11 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorResponse {
     /// The error message.
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(rename = "message")]
+    pub message: String,
 }
 docker_engine_runtime::decode_fields!(
-    ErrorResponse, "ErrorResponse", { "message" => message }
+    ErrorResponse, "ErrorResponse", {}, plain { "message" => message }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecInspectResponse {
@@ -1379,10 +1380,10 @@ pub struct HostConfig {
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -1418,7 +1419,7 @@ pub struct HostConfig {
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
     #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
@@ -1440,7 +1441,7 @@ pub struct HostConfig {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
@@ -1564,14 +1565,14 @@ docker_engine_runtime::decode_fields!(
     "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight, "BlkioWeightDevice"
     => blkio_weight_device, "BlkioDeviceReadBps" => blkio_device_read_bps,
     "BlkioDeviceWriteBps" => blkio_device_write_bps, "BlkioDeviceReadIOps" =>
-    blkio_device_read_i_ops, "BlkioDeviceWriteIOps" => blkio_device_write_i_ops,
+    blkio_device_read_iops, "BlkioDeviceWriteIOps" => blkio_device_write_iops,
     "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota, "CpuRealtimePeriod" =>
     cpu_realtime_period, "CpuRealtimeRuntime" => cpu_realtime_runtime, "CpusetCpus" =>
     cpuset_cpus, "CpusetMems" => cpuset_mems, "Devices" => devices, "DiskQuota" =>
     disk_quota, "MemoryReservation" => memory_reservation, "MemorySwap" => memory_swap,
-    "MemorySwappiness" => memory_swappiness, "NanoCPUs" => nano_cp_us, "OomKillDisable"
-    => oom_kill_disable, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
-    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
+    "MemorySwappiness" => memory_swappiness, "NanoCPUs" => nano_cpus, "OomKillDisable" =>
+    oom_kill_disable, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
+    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops,
     "IOMaximumBandwidth" => io_maximum_bandwidth, "Binds" => binds, "ContainerIDFile" =>
     container_id_file, "LogConfig" => log_config, "NetworkMode" => network_mode,
     "PortBindings" => port_bindings, "RestartPolicy" => restart_policy, "AutoRemove" =>
@@ -1651,10 +1652,12 @@ docker_engine_runtime::open_enum!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IdResponse {
     /// The id of the newly created object.
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
 }
-docker_engine_runtime::decode_fields!(IdResponse, "IdResponse", { "Id" => id });
+docker_engine_runtime::decode_fields!(
+    IdResponse, "IdResponse", {}, plain { "Id" => id }
+);
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Image {
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
@@ -1728,23 +1731,23 @@ docker_engine_runtime::decode_fields!(
 /// individual image layer information in response to ImageHistory operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageHistoryResponseItem {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<i64>,
-    #[serde(rename = "CreatedBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "CreatedBy")]
+    pub created_by: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<String>,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "Comment")]
+    pub comment: String,
 }
 docker_engine_runtime::decode_fields!(
-    ImageHistoryResponseItem, "ImageHistoryResponseItem", { "Id" => id, "Created" =>
-    created, "CreatedBy" => created_by, "Tags" => tags, "Size" => size, "Comment" =>
-    comment }
+    ImageHistoryResponseItem, "ImageHistoryResponseItem", {}, plain { "Id" => id,
+    "Created" => created, "CreatedBy" => created_by, "Tags" => tags, "Size" => size,
+    "Comment" => comment }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImagePruneResponse {
@@ -1789,32 +1792,32 @@ docker_engine_runtime::decode_fields!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSummary {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
-    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
-    pub repo_tags: Option<Vec<String>>,
-    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
-    pub repo_digests: Option<Vec<String>>,
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<i64>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    #[serde(rename = "SharedSize", skip_serializing_if = "Option::is_none")]
-    pub shared_size: Option<i64>,
-    #[serde(rename = "VirtualSize", skip_serializing_if = "Option::is_none")]
-    pub virtual_size: Option<i64>,
-    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
-    pub containers: Option<i64>,
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "ParentId")]
+    pub parent_id: String,
+    #[serde(rename = "RepoTags")]
+    pub repo_tags: Vec<String>,
+    #[serde(rename = "RepoDigests")]
+    pub repo_digests: Vec<String>,
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "SharedSize")]
+    pub shared_size: i64,
+    #[serde(rename = "VirtualSize")]
+    pub virtual_size: i64,
+    #[serde(rename = "Labels")]
+    pub labels: std::collections::HashMap<String, String>,
+    #[serde(rename = "Containers")]
+    pub containers: i64,
 }
 docker_engine_runtime::decode_fields!(
-    ImageSummary, "ImageSummary", { "Id" => id, "ParentId" => parent_id, "RepoTags" =>
-    repo_tags, "RepoDigests" => repo_digests, "Created" => created, "Size" => size,
-    "SharedSize" => shared_size, "VirtualSize" => virtual_size, "Labels" => labels,
-    "Containers" => containers }
+    ImageSummary, "ImageSummary", {}, plain { "Id" => id, "ParentId" => parent_id,
+    "RepoTags" => repo_tags, "RepoDigests" => repo_digests, "Created" => created, "Size"
+    => size, "SharedSize" => shared_size, "VirtualSize" => virtual_size, "Labels" =>
+    labels, "Containers" => containers }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Ipam {
@@ -2021,7 +2024,7 @@ pub struct Network {
     #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     #[serde(rename = "Internal", skip_serializing_if = "Option::is_none")]
@@ -2039,8 +2042,8 @@ pub struct Network {
 }
 docker_engine_runtime::decode_fields!(
     Network, "Network", { "Name" => name, "Id" => id, "Created" => created, "Scope" =>
-    scope, "Driver" => driver, "EnableIPv6" => enable_i_pv6, "IPAM" => ipam, "Internal"
-    => internal, "Attachable" => attachable, "Containers" => containers, "Options" =>
+    scope, "Driver" => driver, "EnableIPv6" => enable_ipv6, "IPAM" => ipam, "Internal" =>
+    internal, "Attachable" => attachable, "Containers" => containers, "Options" =>
     options, "Labels" => labels }
 );
 /// Specifies how a task is attached to a network, and the addresses the
@@ -2107,19 +2110,19 @@ pub struct NetworkContainer {
     #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_address: Option<String>,
+    pub ipv4_address: Option<String>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
 }
 docker_engine_runtime::decode_fields!(
     NetworkContainer, "NetworkContainer", { "EndpointID" => endpoint_id, "MacAddress" =>
-    mac_address, "IPv4Address" => i_pv4_address, "IPv6Address" => i_pv6_address }
+    mac_address, "IPv4Address" => ipv4_address, "IPv6Address" => ipv6_address }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateBody {
     /// The network's name.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Check for networks with duplicate names.
     #[serde(rename = "CheckDuplicate", skip_serializing_if = "Option::is_none")]
     pub check_duplicate: Option<bool>,
@@ -2136,7 +2139,7 @@ pub struct NetworkCreateBody {
     pub ipam: Option<crate::models::Ipam>,
     /// Enable IPv6 on the network.
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
@@ -2145,10 +2148,10 @@ pub struct NetworkCreateBody {
     pub labels: Option<std::collections::HashMap<String, String>>,
 }
 docker_engine_runtime::decode_fields!(
-    NetworkCreateBody, "NetworkCreateBody", { "Name" => name, "CheckDuplicate" =>
-    check_duplicate, "Driver" => driver, "Internal" => internal, "Attachable" =>
-    attachable, "IPAM" => ipam, "EnableIPv6" => enable_i_pv6, "Options" => options,
-    "Labels" => labels }
+    NetworkCreateBody, "NetworkCreateBody", { "CheckDuplicate" => check_duplicate,
+    "Driver" => driver, "Internal" => internal, "Attachable" => attachable, "IPAM" =>
+    ipam, "EnableIPv6" => enable_ipv6, "Options" => options, "Labels" => labels }, plain
+    { "Name" => name }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateResponse {
@@ -2335,110 +2338,110 @@ docker_engine_runtime::decode_fields!(
 pub struct Plugin {
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// True when the plugin is running. False when the plugin is not running, only installed.
-    #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
+    #[serde(rename = "Enabled")]
+    pub enabled: bool,
     /// Settings that can be modified by users.
-    #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<crate::models::PluginSettings>,
+    #[serde(rename = "Settings")]
+    pub settings: crate::models::PluginSettings,
     /// plugin remote reference used to push/pull the plugin
     #[serde(rename = "PluginReference", skip_serializing_if = "Option::is_none")]
     pub plugin_reference: Option<String>,
     /// The config of a plugin.
-    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::PluginConfig>,
+    #[serde(rename = "Config")]
+    pub config: crate::models::PluginConfig,
 }
 docker_engine_runtime::decode_fields!(
-    Plugin, "Plugin", { "Id" => id, "Name" => name, "Enabled" => enabled, "Settings" =>
-    settings, "PluginReference" => plugin_reference, "Config" => config }
+    Plugin, "Plugin", { "Id" => id, "PluginReference" => plugin_reference }, plain {
+    "Name" => name, "Enabled" => enabled, "Settings" => settings, "Config" => config }
 );
 /// The config of a plugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfig {
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Documentation", skip_serializing_if = "Option::is_none")]
-    pub documentation: Option<String>,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Documentation")]
+    pub documentation: String,
     /// The interface between Docker and the plugin
-    #[serde(rename = "Interface", skip_serializing_if = "Option::is_none")]
-    pub interface: Option<crate::models::PluginConfigInterface>,
-    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "WorkDir", skip_serializing_if = "Option::is_none")]
-    pub work_dir: Option<String>,
+    #[serde(rename = "Interface")]
+    pub interface: crate::models::PluginConfigInterface,
+    #[serde(rename = "Entrypoint")]
+    pub entrypoint: Vec<String>,
+    #[serde(rename = "WorkDir")]
+    pub work_dir: String,
     #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<crate::models::PluginConfigUser>,
-    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
-    pub network: Option<crate::models::PluginConfigNetwork>,
-    #[serde(rename = "Linux", skip_serializing_if = "Option::is_none")]
-    pub linux: Option<crate::models::PluginConfigLinux>,
-    #[serde(rename = "PropagatedMount", skip_serializing_if = "Option::is_none")]
-    pub propagated_mount: Option<String>,
-    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<crate::models::PluginEnv>>,
-    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
-    pub args: Option<crate::models::PluginConfigArgs>,
+    #[serde(rename = "Network")]
+    pub network: crate::models::PluginConfigNetwork,
+    #[serde(rename = "Linux")]
+    pub linux: crate::models::PluginConfigLinux,
+    #[serde(rename = "PropagatedMount")]
+    pub propagated_mount: String,
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<crate::models::PluginMount>,
+    #[serde(rename = "Env")]
+    pub env: Vec<crate::models::PluginEnv>,
+    #[serde(rename = "Args")]
+    pub args: crate::models::PluginConfigArgs,
     #[serde(rename = "rootfs", skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<crate::models::PluginConfigRootfs>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfig, "PluginConfig", { "Description" => description, "Documentation" =>
-    documentation, "Interface" => interface, "Entrypoint" => entrypoint, "WorkDir" =>
-    work_dir, "User" => user, "Network" => network, "Linux" => linux, "PropagatedMount"
-    => propagated_mount, "Mounts" => mounts, "Env" => env, "Args" => args, "rootfs" =>
-    rootfs }
+    PluginConfig, "PluginConfig", { "User" => user, "rootfs" => rootfs }, plain {
+    "Description" => description, "Documentation" => documentation, "Interface" =>
+    interface, "Entrypoint" => entrypoint, "WorkDir" => work_dir, "Network" => network,
+    "Linux" => linux, "PropagatedMount" => propagated_mount, "Mounts" => mounts, "Env" =>
+    env, "Args" => args }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigArgs {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Value")]
+    pub value: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigArgs, "PluginConfigArgs", { "Name" => name, "Description" => description,
-    "Settable" => settable, "Value" => value }
+    PluginConfigArgs, "PluginConfigArgs", {}, plain { "Name" => name, "Description" =>
+    description, "Settable" => settable, "Value" => value }
 );
 /// The interface between Docker and the plugin
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigInterface {
-    #[serde(rename = "Types", skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<String>>,
-    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
-    pub socket: Option<String>,
+    #[serde(rename = "Types")]
+    pub types: Vec<String>,
+    #[serde(rename = "Socket")]
+    pub socket: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigInterface, "PluginConfigInterface", { "Types" => types, "Socket" =>
-    socket }
+    PluginConfigInterface, "PluginConfigInterface", {}, plain { "Types" => types,
+    "Socket" => socket }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigLinux {
-    #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<String>>,
-    #[serde(rename = "AllowAllDevices", skip_serializing_if = "Option::is_none")]
-    pub allow_all_devices: Option<bool>,
-    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<crate::models::PluginDevice>>,
+    #[serde(rename = "Capabilities")]
+    pub capabilities: Vec<String>,
+    #[serde(rename = "AllowAllDevices")]
+    pub allow_all_devices: bool,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<crate::models::PluginDevice>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigLinux, "PluginConfigLinux", { "Capabilities" => capabilities,
+    PluginConfigLinux, "PluginConfigLinux", {}, plain { "Capabilities" => capabilities,
     "AllowAllDevices" => allow_all_devices, "Devices" => devices }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigNetwork {
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(rename = "Type")]
+    pub type_: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigNetwork, "PluginConfigNetwork", { "Type" => type_ }
+    PluginConfigNetwork, "PluginConfigNetwork", {}, plain { "Type" => type_ }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigRootfs {
@@ -2462,66 +2465,66 @@ docker_engine_runtime::decode_fields!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginDevice {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Path")]
+    pub path: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginDevice, "PluginDevice", { "Name" => name, "Description" => description,
-    "Settable" => settable, "Path" => path }
+    PluginDevice, "PluginDevice", {}, plain { "Name" => name, "Description" =>
+    description, "Settable" => settable, "Path" => path }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginEnv {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginEnv, "PluginEnv", { "Name" => name, "Description" => description, "Settable" =>
-    settable, "Value" => value }
+    PluginEnv, "PluginEnv", {}, plain { "Name" => name, "Description" => description,
+    "Settable" => settable, "Value" => value }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginInterfaceType {
-    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
-    #[serde(rename = "Capability", skip_serializing_if = "Option::is_none")]
-    pub capability: Option<String>,
-    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    #[serde(rename = "Prefix")]
+    pub prefix: String,
+    #[serde(rename = "Capability")]
+    pub capability: String,
+    #[serde(rename = "Version")]
+    pub version: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginInterfaceType, "PluginInterfaceType", { "Prefix" => prefix, "Capability" =>
-    capability, "Version" => version }
+    PluginInterfaceType, "PluginInterfaceType", {}, plain { "Prefix" => prefix,
+    "Capability" => capability, "Version" => version }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginMount {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
-    pub destination: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Source")]
+    pub source: String,
+    #[serde(rename = "Destination")]
+    pub destination: String,
+    #[serde(rename = "Type")]
+    pub type_: String,
+    #[serde(rename = "Options")]
+    pub options: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginMount, "PluginMount", { "Name" => name, "Description" => description,
+    PluginMount, "PluginMount", {}, plain { "Name" => name, "Description" => description,
     "Settable" => settable, "Source" => source, "Destination" => destination, "Type" =>
     type_, "Options" => options }
 );
@@ -2542,18 +2545,18 @@ docker_engine_runtime::decode_fields!(
 /// Settings that can be modified by users.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginSettings {
-    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<String>>,
-    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<String>>,
-    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<crate::models::PluginDevice>>,
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<crate::models::PluginMount>,
+    #[serde(rename = "Env")]
+    pub env: Vec<String>,
+    #[serde(rename = "Args")]
+    pub args: Vec<String>,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<crate::models::PluginDevice>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginSettings, "PluginSettings", { "Mounts" => mounts, "Env" => env, "Args" => args,
-    "Devices" => devices }
+    PluginSettings, "PluginSettings", {}, plain { "Mounts" => mounts, "Env" => env,
+    "Args" => args, "Devices" => devices }
 );
 /// Describes a permission accepted by the user upon installing the plugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2575,17 +2578,17 @@ pub struct Port {
     #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Port on the container
-    #[serde(rename = "PrivatePort", skip_serializing_if = "Option::is_none")]
-    pub private_port: Option<u16>,
+    #[serde(rename = "PrivatePort")]
+    pub private_port: u16,
     /// Port exposed on the host
     #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
     pub public_port: Option<u16>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<crate::models::PortType>,
+    #[serde(rename = "Type")]
+    pub type_: crate::models::PortType,
 }
 docker_engine_runtime::decode_fields!(
-    Port, "Port", { "IP" => ip, "PrivatePort" => private_port, "PublicPort" =>
-    public_port, "Type" => type_ }
+    Port, "Port", { "IP" => ip, "PublicPort" => public_port }, plain { "PrivatePort" =>
+    private_port, "Type" => type_ }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PortBinding {
@@ -2707,10 +2710,10 @@ pub struct Resources {
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -2746,7 +2749,7 @@ pub struct Resources {
     pub memory_swappiness: Option<i64>,
     /// CPU quota in units of 10&lt;sup>-9&lt;/sup> CPUs.
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     /// Disable OOM Killer for the container.
     #[serde(rename = "OomKillDisable", skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
@@ -2768,7 +2771,7 @@ pub struct Resources {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
@@ -2778,14 +2781,14 @@ docker_engine_runtime::decode_fields!(
     "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight, "BlkioWeightDevice"
     => blkio_weight_device, "BlkioDeviceReadBps" => blkio_device_read_bps,
     "BlkioDeviceWriteBps" => blkio_device_write_bps, "BlkioDeviceReadIOps" =>
-    blkio_device_read_i_ops, "BlkioDeviceWriteIOps" => blkio_device_write_i_ops,
+    blkio_device_read_iops, "BlkioDeviceWriteIOps" => blkio_device_write_iops,
     "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota, "CpuRealtimePeriod" =>
     cpu_realtime_period, "CpuRealtimeRuntime" => cpu_realtime_runtime, "CpusetCpus" =>
     cpuset_cpus, "CpusetMems" => cpuset_mems, "Devices" => devices, "DiskQuota" =>
     disk_quota, "MemoryReservation" => memory_reservation, "MemorySwap" => memory_swap,
-    "MemorySwappiness" => memory_swappiness, "NanoCPUs" => nano_cp_us, "OomKillDisable"
-    => oom_kill_disable, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
-    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
+    "MemorySwappiness" => memory_swappiness, "NanoCPUs" => nano_cpus, "OomKillDisable" =>
+    oom_kill_disable, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
+    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops,
     "IOMaximumBandwidth" => io_maximum_bandwidth }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2979,11 +2982,11 @@ pub struct ServiceEndpoint {
     #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
     #[serde(rename = "VirtualIPs", skip_serializing_if = "Option::is_none")]
-    pub virtual_i_ps: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
+    pub virtual_ips: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
 }
 docker_engine_runtime::decode_fields!(
     ServiceEndpoint, "ServiceEndpoint", { "Spec" => spec, "Ports" => ports, "VirtualIPs"
-    => virtual_i_ps }
+    => virtual_ips }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpointVirtualIPs {
@@ -3224,8 +3227,8 @@ pub struct SwarmJoinBody {
     /// interface used for the VXLAN Tunnel Endpoint (VTEP). This is
     /// required for joining a swarm. If the port number is omitted,
     /// the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
-    pub listen_addr: Option<String>,
+    #[serde(rename = "ListenAddr")]
+    pub listen_addr: String,
     /// Externally reachable address advertised to other nodes. This
     /// can either be an address/port combination in the form
     /// `192.168.1.1:4567`, or an interface followed by a port number,
@@ -3235,15 +3238,16 @@ pub struct SwarmJoinBody {
     #[serde(rename = "AdvertiseAddr", skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
     /// Addresses of manager nodes already participating in the swarm.
-    #[serde(rename = "RemoteAddrs", skip_serializing_if = "Option::is_none")]
-    pub remote_addrs: Option<Vec<String>>,
+    #[serde(rename = "RemoteAddrs")]
+    pub remote_addrs: Vec<String>,
     /// Secret token for joining this swarm.
-    #[serde(rename = "JoinToken", skip_serializing_if = "Option::is_none")]
-    pub join_token: Option<String>,
+    #[serde(rename = "JoinToken")]
+    pub join_token: String,
 }
 docker_engine_runtime::decode_fields!(
-    SwarmJoinBody, "SwarmJoinBody", { "ListenAddr" => listen_addr, "AdvertiseAddr" =>
-    advertise_addr, "RemoteAddrs" => remote_addrs, "JoinToken" => join_token }
+    SwarmJoinBody, "SwarmJoinBody", { "AdvertiseAddr" => advertise_addr }, plain {
+    "ListenAddr" => listen_addr, "RemoteAddrs" => remote_addrs, "JoinToken" => join_token
+    }
 );
 /// User modifiable swarm configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3286,11 +3290,11 @@ pub struct SwarmSpecCaConfig {
     pub node_cert_expiry: Option<i64>,
     /// Configuration for forwarding signing requests to an external certificate authority.
     #[serde(rename = "ExternalCAs", skip_serializing_if = "Option::is_none")]
-    pub external_c_as: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
+    pub external_cas: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
 }
 docker_engine_runtime::decode_fields!(
     SwarmSpecCaConfig, "SwarmSpecCaConfig", { "NodeCertExpiry" => node_cert_expiry,
-    "ExternalCAs" => external_c_as }
+    "ExternalCAs" => external_cas }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SwarmSpecCaConfigExternalCAs {
@@ -3435,15 +3439,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemAuthResponse {
     /// The status of the authentication
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(rename = "Status")]
+    pub status: String,
     /// An opaque token used to authenticate a user after a successful login
     #[serde(rename = "IdentityToken", skip_serializing_if = "Option::is_none")]
     pub identity_token: Option<String>,
 }
 docker_engine_runtime::decode_fields!(
-    SystemAuthResponse, "SystemAuthResponse", { "Status" => status, "IdentityToken" =>
-    identity_token }
+    SystemAuthResponse, "SystemAuthResponse", { "IdentityToken" => identity_token },
+    plain { "Status" => status }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemDataUsageResponse {
@@ -3533,7 +3537,7 @@ pub struct SystemInfoResponse {
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "IPv4Forwarding", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_forwarding: Option<bool>,
+    pub ipv4_forwarding: Option<bool>,
     #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<i64>,
     #[serde(rename = "IndexServerAddress", skip_serializing_if = "Option::is_none")]
@@ -3588,7 +3592,7 @@ docker_engine_runtime::decode_fields!(
     => driver, "DriverStatus" => driver_status, "SystemStatus" => system_status,
     "Plugins" => plugins, "ExperimentalBuild" => experimental_build, "HttpProxy" =>
     http_proxy, "HttpsProxy" => https_proxy, "ID" => id, "IPv4Forwarding" =>
-    i_pv4_forwarding, "Images" => images, "IndexServerAddress" => index_server_address,
+    ipv4_forwarding, "Images" => images, "IndexServerAddress" => index_server_address,
     "InitPath" => init_path, "InitSha1" => init_sha1, "KernelVersion" => kernel_version,
     "Labels" => labels, "MemTotal" => mem_total, "MemoryLimit" => memory_limit, "NCPU" =>
     ncpu, "NEventsListener" => n_events_listener, "NFd" => n_fd, "NGoroutines" =>
@@ -3619,12 +3623,11 @@ pub struct SystemInfoResponseRegistryConfig {
         >,
     >,
     #[serde(rename = "InsecureRegistryCIDRs", skip_serializing_if = "Option::is_none")]
-    pub insecure_registry_cid_rs: Option<Vec<String>>,
+    pub insecure_registry_cidrs: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
     SystemInfoResponseRegistryConfig, "SystemInfoResponseRegistryConfig", {
-    "IndexConfigs" => index_configs, "InsecureRegistryCIDRs" => insecure_registry_cid_rs
-    }
+    "IndexConfigs" => index_configs, "InsecureRegistryCIDRs" => insecure_registry_cidrs }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemInfoResponseRegistryConfigIndexConfigsValue {
@@ -3910,13 +3913,13 @@ docker_engine_runtime::decode_fields!(
 pub struct TaskSpecResourcesLimits {
     /// CPU limit in units of 10&lt;sup>-9&lt;/sup> CPU shares.
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     /// Memory limit in Bytes.
     #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
 }
 docker_engine_runtime::decode_fields!(
-    TaskSpecResourcesLimits, "TaskSpecResourcesLimits", { "NanoCPUs" => nano_cp_us,
+    TaskSpecResourcesLimits, "TaskSpecResourcesLimits", { "NanoCPUs" => nano_cpus,
     "MemoryBytes" => memory_bytes }
 );
 /// Define resources reservation.
@@ -3924,14 +3927,14 @@ docker_engine_runtime::decode_fields!(
 pub struct TaskSpecResourcesReservations {
     /// CPU reservation in units of 10&lt;sup>-9&lt;/sup> CPU shares.
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     /// Memory reservation in Bytes.
     #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
 }
 docker_engine_runtime::decode_fields!(
     TaskSpecResourcesReservations, "TaskSpecResourcesReservations", { "NanoCPUs" =>
-    nano_cp_us, "MemoryBytes" => memory_bytes }
+    nano_cpus, "MemoryBytes" => memory_bytes }
 );
 /// Specification for the restart policy which applies to containers created as part of this service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -4055,14 +4058,14 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Volume {
     /// Name of the volume.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Name of the volume driver used by the volume.
-    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    #[serde(rename = "Driver")]
+    pub driver: String,
     /// Mount path of the volume on the host.
-    #[serde(rename = "Mountpoint", skip_serializing_if = "Option::is_none")]
-    pub mountpoint: Option<String>,
+    #[serde(rename = "Mountpoint")]
+    pub mountpoint: String,
     /// Low-level details about the volume, provided by the volume driver.
     /// Details are returned as a map with key/value pairs:
     /// `{"key":"value","key2":"value2"}`.
@@ -4072,21 +4075,21 @@ pub struct Volume {
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Labels")]
+    pub labels: std::collections::HashMap<String, String>,
     /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
-    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::models::VolumeScope>,
+    #[serde(rename = "Scope")]
+    pub scope: crate::models::VolumeScope,
     /// The driver specific options used when creating the volume.
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Options")]
+    pub options: std::collections::HashMap<String, String>,
     #[serde(rename = "UsageData", skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<crate::models::VolumeUsageData>,
 }
 docker_engine_runtime::decode_fields!(
-    Volume, "Volume", { "Name" => name, "Driver" => driver, "Mountpoint" => mountpoint,
-    "Status" => status, "Labels" => labels, "Scope" => scope, "Options" => options,
-    "UsageData" => usage_data }
+    Volume, "Volume", { "Status" => status, "UsageData" => usage_data }, plain { "Name"
+    => name, "Driver" => driver, "Mountpoint" => mountpoint, "Labels" => labels, "Scope"
+    => scope, "Options" => options }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeCreateBody {
@@ -4110,15 +4113,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeListResponse {
     /// List of volumes
-    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<Vec<crate::models::Volume>>,
+    #[serde(rename = "Volumes")]
+    pub volumes: Vec<crate::models::Volume>,
     /// Warnings that occurred when fetching the list of volumes
-    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
+    #[serde(rename = "Warnings")]
+    pub warnings: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    VolumeListResponse, "VolumeListResponse", { "Volumes" => volumes, "Warnings" =>
-    warnings }
+    VolumeListResponse, "VolumeListResponse", {}, plain { "Volumes" => volumes,
+    "Warnings" => warnings }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumePruneResponse {
@@ -4149,12 +4152,13 @@ docker_engine_runtime::open_enum!(VolumeScope, { "local" => Local, "global" => G
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeUsageData {
     /// The disk space used by the volume (local driver only)
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+    #[serde(rename = "Size")]
+    pub size: i64,
     /// The number of containers referencing this volume.
-    #[serde(rename = "RefCount", skip_serializing_if = "Option::is_none")]
-    pub ref_count: Option<i64>,
+    #[serde(rename = "RefCount")]
+    pub ref_count: i64,
 }
 docker_engine_runtime::decode_fields!(
-    VolumeUsageData, "VolumeUsageData", { "Size" => size, "RefCount" => ref_count }
+    VolumeUsageData, "VolumeUsageData", {}, plain { "Size" => size, "RefCount" =>
+    ref_count }
 );

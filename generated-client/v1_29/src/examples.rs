@@ -141,8 +141,8 @@ impl crate::models::ContainerChangesResponse {
     /// `ContainerChangesResponse { field: ..., ..ContainerChangesResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerChangesResponse {
-            path: Some(String::from("/dev")),
-            kind: Some(0),
+            path: String::from("/dev"),
+            kind: 0,
         }
     }
 }
@@ -247,7 +247,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -255,7 +255,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -289,7 +289,7 @@ impl crate::models::ContainerCreateBody {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::from([String::from("/tmp:/tmp")])),
                 container_id_file: Some(String::from("")),
@@ -356,9 +356,9 @@ impl crate::models::ContainerCreateBody {
                             String::from("isolated_nw"),
                             crate::models::EndpointSettings {
                                 ipam_config: Some(crate::models::EndpointSettingsIpamConfig {
-                                    i_pv4_address: Some(String::from("172.20.30.33")),
-                                    i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                    link_local_i_ps: Some(
+                                    ipv4_address: Some(String::from("172.20.30.33")),
+                                    ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                    link_local_ips: Some(
                                         Vec::from([
                                             String::from("169.254.34.68"),
                                             String::from("fe80::3468"),
@@ -382,9 +382,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("")),
                                 ip_address: Some(String::from("")),
                                 ip_prefix_len: Some(0),
-                                i_pv6_gateway: Some(String::from("")),
-                                global_i_pv6_address: Some(String::from("")),
-                                global_i_pv6_prefix_len: Some(0),
+                                ipv6_gateway: Some(String::from("")),
+                                global_ipv6_address: Some(String::from("")),
+                                global_ipv6_prefix_len: Some(0),
                                 mac_address: Some(String::from("")),
                             },
                         ),
@@ -410,8 +410,8 @@ impl crate::models::ContainerCreateResponse {
     /// `ContainerCreateResponse { field: ..., ..ContainerCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerCreateResponse {
-            id: Some(String::from("e90e34656806")),
-            warnings: Some(Vec::from([])),
+            id: String::from("e90e34656806"),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -493,7 +493,7 @@ impl crate::models::ContainerInspectResponse {
             mount_label: Some(String::from("")),
             process_label: Some(String::from("")),
             app_armor_profile: Some(String::from("")),
-            exec_i_ds: Some(Vec::new()),
+            exec_ids: Some(Vec::new()),
             host_config: Some(crate::models::HostConfig {
                 cpu_shares: Some(0),
                 memory: Some(0),
@@ -523,7 +523,7 @@ impl crate::models::ContainerInspectResponse {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -531,7 +531,7 @@ impl crate::models::ContainerInspectResponse {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -565,7 +565,7 @@ impl crate::models::ContainerInspectResponse {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::new()),
                 container_id_file: Some(String::from("")),
@@ -710,9 +710,9 @@ impl crate::models::ContainerInspectResponse {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.2")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("")),
-                                global_i_pv6_address: Some(String::from("")),
-                                global_i_pv6_prefix_len: Some(0),
+                                ipv6_gateway: Some(String::from("")),
+                                global_ipv6_address: Some(String::from("")),
+                                global_ipv6_prefix_len: Some(0),
                                 mac_address: Some(String::from("02:42:ac:12:00:02")),
                             },
                         ),
@@ -1026,8 +1026,8 @@ impl crate::models::ContainerUpdateBody {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(100000),
             cpu_quota: Some(50000),
             cpu_realtime_period: Some(1000000),
@@ -1046,7 +1046,7 @@ impl crate::models::ContainerUpdateBody {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             restart_policy: Some(crate::models::RestartPolicy {
                 name: Some(crate::models::RestartPolicyName::from("on-failure")),
@@ -1071,7 +1071,7 @@ impl crate::models::ContainerWaitResponse {
     /// `ContainerWaitResponse { field: ..., ..ContainerWaitResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerWaitResponse {
-            status_code: Some(0),
+            status_code: 0,
         }
     }
 }
@@ -1135,9 +1135,9 @@ impl crate::models::EndpointSettings {
             gateway: Some(String::from("")),
             ip_address: Some(String::from("")),
             ip_prefix_len: Some(0),
-            i_pv6_gateway: Some(String::from("")),
-            global_i_pv6_address: Some(String::from("")),
-            global_i_pv6_prefix_len: Some(0),
+            ipv6_gateway: Some(String::from("")),
+            global_ipv6_address: Some(String::from("")),
+            global_ipv6_prefix_len: Some(0),
             mac_address: Some(String::from("")),
         }
     }
@@ -1148,9 +1148,9 @@ impl crate::models::EndpointSettingsIpamConfig {
     /// `EndpointSettingsIpamConfig { field: ..., ..EndpointSettingsIpamConfig::example() }`.
     pub fn example() -> Self {
         crate::models::EndpointSettingsIpamConfig {
-            i_pv4_address: Some(String::from("")),
-            i_pv6_address: Some(String::from("")),
-            link_local_i_ps: Some(Vec::new()),
+            ipv4_address: Some(String::from("")),
+            ipv6_address: Some(String::from("")),
+            link_local_ips: Some(Vec::new()),
         }
     }
 }
@@ -1189,7 +1189,7 @@ impl crate::models::ErrorResponse {
     /// `ErrorResponse { field: ..., ..ErrorResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ErrorResponse {
-            message: Some(String::from("Something went wrong.")),
+            message: String::from("Something went wrong."),
         }
     }
 }
@@ -1254,8 +1254,8 @@ impl crate::models::GraphDriverData {
     /// `GraphDriverData { field: ..., ..GraphDriverData::example() }`.
     pub fn example() -> Self {
         crate::models::GraphDriverData {
-            name: Some(String::from("")),
-            data: Some(std::collections::HashMap::new()),
+            name: String::from(""),
+            data: std::collections::HashMap::new(),
         }
     }
 }
@@ -1318,8 +1318,8 @@ impl crate::models::HostConfig {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -1338,7 +1338,7 @@ impl crate::models::HostConfig {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             binds: Some(Vec::new()),
             container_id_file: Some(String::from("")),
@@ -1409,7 +1409,7 @@ impl crate::models::IdResponse {
     /// `IdResponse { field: ..., ..IdResponse::example() }`.
     pub fn example() -> Self {
         crate::models::IdResponse {
-            id: Some(String::from("")),
+            id: String::from(""),
         }
     }
 }
@@ -1419,10 +1419,8 @@ impl crate::models::Image {
     /// `Image { field: ..., ..Image::example() }`.
     pub fn example() -> Self {
         crate::models::Image {
-            id: Some(
-                String::from(
-                    "sha256:85f05633ddc1c50679be2b16a0479ab6f7637f8884e0cfe0f4d20e1ebb3d6e7c",
-                ),
+            id: String::from(
+                "sha256:85f05633ddc1c50679be2b16a0479ab6f7637f8884e0cfe0f4d20e1ebb3d6e7c",
             ),
             repo_tags: Some(
                 Vec::from([
@@ -1438,17 +1436,13 @@ impl crate::models::Image {
                     ),
                 ]),
             ),
-            parent: Some(
-                String::from(
-                    "sha256:91e54dfb11794fad694460162bf0cb0a4fa710cfa3f60979c177d920813e267c",
-                ),
+            parent: String::from(
+                "sha256:91e54dfb11794fad694460162bf0cb0a4fa710cfa3f60979c177d920813e267c",
             ),
-            comment: Some(String::from("")),
-            created: Some(String::from("2015-09-10T08:30:53.26995814Z")),
-            container: Some(
-                String::from(
-                    "cb91e48a60d01f1e27028b4fc6819f4f290b3cf12496c8176ec714d0d390984a",
-                ),
+            comment: String::from(""),
+            created: String::from("2015-09-10T08:30:53.26995814Z"),
+            container: String::from(
+                "cb91e48a60d01f1e27028b4fc6819f4f290b3cf12496c8176ec714d0d390984a",
             ),
             container_config: Some(crate::models::Config {
                 hostname: Some(String::from("e611e15f9c9d")),
@@ -1501,8 +1495,8 @@ impl crate::models::Image {
                 stop_timeout: Some(0),
                 shell: Some(Vec::new()),
             }),
-            docker_version: Some(String::from("1.9.0-dev")),
-            author: Some(String::from("")),
+            docker_version: String::from("1.9.0-dev"),
+            author: String::from(""),
             config: Some(crate::models::Config {
                 hostname: Some(String::from("e611e15f9c9d")),
                 domainname: Some(String::from("")),
@@ -1546,17 +1540,17 @@ impl crate::models::Image {
                 stop_timeout: Some(0),
                 shell: Some(Vec::new()),
             }),
-            architecture: Some(String::from("amd64")),
-            os: Some(String::from("linux")),
+            architecture: String::from("amd64"),
+            os: String::from("linux"),
             os_version: Some(String::from("")),
-            size: Some(0),
-            virtual_size: Some(188359297),
-            graph_driver: Some(crate::models::GraphDriverData {
-                name: Some(String::from("aufs")),
-                data: Some(std::collections::HashMap::new()),
-            }),
-            root_fs: Some(crate::models::ImageRootFs {
-                type_: Some(String::from("layers")),
+            size: 0,
+            virtual_size: 188359297,
+            graph_driver: crate::models::GraphDriverData {
+                name: String::from("aufs"),
+                data: std::collections::HashMap::new(),
+            },
+            root_fs: crate::models::ImageRootFs {
+                type_: String::from("layers"),
                 layers: Some(
                     Vec::from([
                         String::from(
@@ -1567,7 +1561,7 @@ impl crate::models::Image {
                         ),
                     ]),
                 ),
-            }),
+            },
         }
     }
 }
@@ -1595,22 +1589,19 @@ impl crate::models::ImageHistoryResponseItem {
     /// `ImageHistoryResponseItem { field: ..., ..ImageHistoryResponseItem::example() }`.
     pub fn example() -> Self {
         crate::models::ImageHistoryResponseItem {
-            id: Some(
-                String::from(
-                    "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
-                ),
+            id: String::from(
+                "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
             ),
-            created: Some(1398108230),
-            created_by: Some(
-                String::from(
-                    "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
-                ),
+            created: 1398108230,
+            created_by: String::from(
+                "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
             ),
-            tags: Some(
-                Vec::from([String::from("ubuntu:lucid"), String::from("ubuntu:10.04")]),
-            ),
-            size: Some(182964289),
-            comment: Some(String::from("")),
+            tags: Vec::from([
+                String::from("ubuntu:lucid"),
+                String::from("ubuntu:10.04"),
+            ]),
+            size: 182964289,
+            comment: String::from(""),
         }
     }
 }
@@ -1631,7 +1622,7 @@ impl crate::models::ImageRootFs {
     /// `ImageRootFs { field: ..., ..ImageRootFs::example() }`.
     pub fn example() -> Self {
         crate::models::ImageRootFs {
-            type_: Some(String::from("")),
+            type_: String::from(""),
             layers: Some(Vec::new()),
         }
     }
@@ -1656,28 +1647,25 @@ impl crate::models::ImageSummary {
     /// `ImageSummary { field: ..., ..ImageSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageSummary {
-            id: Some(
+            id: String::from(
+                "sha256:e216a057b1cb1efc11f8a268f37ef62083e70b1b38323ba252e25ac88904a7e8",
+            ),
+            parent_id: String::from(""),
+            repo_tags: Vec::from([
+                String::from("ubuntu:12.04"),
+                String::from("ubuntu:precise"),
+            ]),
+            repo_digests: Vec::from([
                 String::from(
-                    "sha256:e216a057b1cb1efc11f8a268f37ef62083e70b1b38323ba252e25ac88904a7e8",
+                    "ubuntu@sha256:992069aee4016783df6345315302fa59681aae51a8eeb2f889dea59290f21787",
                 ),
-            ),
-            parent_id: Some(String::from("")),
-            repo_tags: Some(
-                Vec::from([String::from("ubuntu:12.04"), String::from("ubuntu:precise")]),
-            ),
-            repo_digests: Some(
-                Vec::from([
-                    String::from(
-                        "ubuntu@sha256:992069aee4016783df6345315302fa59681aae51a8eeb2f889dea59290f21787",
-                    ),
-                ]),
-            ),
-            created: Some(1474925151),
-            size: Some(103579269),
-            shared_size: Some(0),
-            virtual_size: Some(103579269),
-            labels: Some(std::collections::HashMap::new()),
-            containers: Some(2),
+            ]),
+            created: 1474925151,
+            size: 103579269,
+            shared_size: 0,
+            virtual_size: 103579269,
+            labels: std::collections::HashMap::new(),
+            containers: 2,
         }
     }
 }
@@ -1806,7 +1794,7 @@ impl crate::models::Network {
             created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("bridge")),
-            enable_i_pv6: Some(false),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam {
                 driver: Some(String::from("default")),
                 config: Some(
@@ -1841,8 +1829,8 @@ impl crate::models::Network {
                                 ),
                             ),
                             mac_address: Some(String::from("02:42:ac:13:00:02")),
-                            i_pv4_address: Some(String::from("172.19.0.2/16")),
-                            i_pv6_address: Some(String::from("")),
+                            ipv4_address: Some(String::from("172.19.0.2/16")),
+                            ipv6_address: Some(String::from("")),
                         },
                     ),
                 ]),
@@ -1896,7 +1884,7 @@ impl crate::models::NetworkAttachment {
                 created: Some(String::from("")),
                 scope: Some(String::from("")),
                 driver: Some(String::from("")),
-                enable_i_pv6: Some(false),
+                enable_ipv6: Some(false),
                 ipam: Some(crate::models::Ipam::example()),
                 internal: Some(false),
                 attachable: Some(false),
@@ -1938,8 +1926,8 @@ impl crate::models::NetworkContainer {
         crate::models::NetworkContainer {
             endpoint_id: Some(String::from("")),
             mac_address: Some(String::from("")),
-            i_pv4_address: Some(String::from("")),
-            i_pv6_address: Some(String::from("")),
+            ipv4_address: Some(String::from("")),
+            ipv6_address: Some(String::from("")),
         }
     }
 }
@@ -1949,7 +1937,7 @@ impl crate::models::NetworkCreateBody {
     /// `NetworkCreateBody { field: ..., ..NetworkCreateBody::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateBody {
-            name: Some(String::from("isolated_nw")),
+            name: String::from("isolated_nw"),
             check_duplicate: Some(false),
             driver: Some(String::from("bridge")),
             internal: Some(true),
@@ -1979,7 +1967,7 @@ impl crate::models::NetworkCreateBody {
                     ]),
                 ),
             }),
-            enable_i_pv6: Some(true),
+            enable_ipv6: Some(true),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -2082,7 +2070,7 @@ impl crate::models::Node {
                     os: Some(String::from("linux")),
                 }),
                 resources: Some(crate::models::NodeDescriptionResources {
-                    nano_cp_us: Some(4000000000),
+                    nano_cpus: Some(4000000000),
                     memory_bytes: Some(8272408576),
                 }),
                 engine: Some(crate::models::NodeDescriptionEngine {
@@ -2170,7 +2158,7 @@ impl crate::models::NodeDescriptionResources {
     /// `NodeDescriptionResources { field: ..., ..NodeDescriptionResources::example() }`.
     pub fn example() -> Self {
         crate::models::NodeDescriptionResources {
-            nano_cp_us: Some(0),
+            nano_cpus: Some(0),
             memory_bytes: Some(0),
         }
     }
@@ -2227,68 +2215,62 @@ impl crate::models::Plugin {
                     "5724e2c8652da337ab2eedd19fc6fc0ec908e4bd907c7421bf6a8dfc70c4c078",
                 ),
             ),
-            name: Some(String::from("tiborvass/sample-volume-plugin")),
-            enabled: Some(false),
-            settings: Some(crate::models::PluginSettings {
-                mounts: Some(Vec::new()),
-                env: Some(Vec::from([String::from("DEBUG=0")])),
-                args: Some(Vec::new()),
-                devices: Some(Vec::new()),
-            }),
+            name: String::from("tiborvass/sample-volume-plugin"),
+            enabled: false,
+            settings: crate::models::PluginSettings {
+                mounts: Vec::new(),
+                env: Vec::from([String::from("DEBUG=0")]),
+                args: Vec::new(),
+                devices: Vec::new(),
+            },
             plugin_reference: Some(String::from("")),
-            config: Some(crate::models::PluginConfig {
+            config: crate::models::PluginConfig {
                 docker_version: Some(String::from("")),
-                description: Some(String::from("A sample volume plugin for Docker")),
-                documentation: Some(
-                    String::from("https://docs.docker.com/engine/extend/plugins/"),
+                description: String::from("A sample volume plugin for Docker"),
+                documentation: String::from(
+                    "https://docs.docker.com/engine/extend/plugins/",
                 ),
-                interface: Some(crate::models::PluginConfigInterface {
-                    types: Some(Vec::from([String::from("docker.volumedriver/1.0")])),
-                    socket: Some(String::from("plugins.sock")),
-                }),
-                entrypoint: Some(
-                    Vec::from([
-                        String::from("/usr/bin/sample-volume-plugin"),
-                        String::from("/data"),
-                    ]),
-                ),
-                work_dir: Some(String::from("")),
+                interface: crate::models::PluginConfigInterface {
+                    types: Vec::from([String::from("docker.volumedriver/1.0")]),
+                    socket: String::from("plugins.sock"),
+                },
+                entrypoint: Vec::from([
+                    String::from("/usr/bin/sample-volume-plugin"),
+                    String::from("/data"),
+                ]),
+                work_dir: String::from(""),
                 user: Some(crate::models::PluginConfigUser {
                     uid: Some(0),
                     gid: Some(0),
                 }),
-                network: Some(crate::models::PluginConfigNetwork {
-                    type_: Some(String::from("")),
-                }),
-                linux: Some(crate::models::PluginConfigLinux {
-                    capabilities: Some(Vec::new()),
-                    allow_all_devices: Some(false),
-                    devices: Some(Vec::new()),
-                }),
-                propagated_mount: Some(String::from("/data")),
-                ipc_host: Some(false),
-                pid_host: Some(false),
-                mounts: Some(Vec::new()),
-                env: Some(
-                    Vec::from([
-                        crate::models::PluginEnv {
-                            name: Some(String::from("DEBUG")),
-                            description: Some(
-                                String::from("If set, prints debug messages"),
-                            ),
-                            settable: Some(Vec::new()),
-                            value: Some(String::from("0")),
-                        },
-                    ]),
-                ),
-                args: Some(crate::models::PluginConfigArgs {
-                    name: Some(String::from("args")),
-                    description: Some(String::from("command line arguments")),
-                    settable: Some(Vec::new()),
-                    value: Some(Vec::from([])),
-                }),
+                network: crate::models::PluginConfigNetwork {
+                    type_: String::from(""),
+                },
+                linux: crate::models::PluginConfigLinux {
+                    capabilities: Vec::new(),
+                    allow_all_devices: false,
+                    devices: Vec::new(),
+                },
+                propagated_mount: String::from("/data"),
+                ipc_host: false,
+                pid_host: false,
+                mounts: Vec::new(),
+                env: Vec::from([
+                    crate::models::PluginEnv {
+                        name: String::from("DEBUG"),
+                        description: String::from("If set, prints debug messages"),
+                        settable: Vec::new(),
+                        value: String::from("0"),
+                    },
+                ]),
+                args: crate::models::PluginConfigArgs {
+                    name: String::from("args"),
+                    description: String::from("command line arguments"),
+                    settable: Vec::new(),
+                    value: Vec::from([]),
+                },
                 rootfs: Some(crate::models::PluginConfigRootfs::example()),
-            }),
+            },
         }
     }
 }
@@ -2299,20 +2281,20 @@ impl crate::models::PluginConfig {
     pub fn example() -> Self {
         crate::models::PluginConfig {
             docker_version: Some(String::from("")),
-            description: Some(String::from("")),
-            documentation: Some(String::from("")),
-            interface: Some(crate::models::PluginConfigInterface::example()),
-            entrypoint: Some(Vec::new()),
-            work_dir: Some(String::from("")),
+            description: String::from(""),
+            documentation: String::from(""),
+            interface: crate::models::PluginConfigInterface::example(),
+            entrypoint: Vec::new(),
+            work_dir: String::from(""),
             user: Some(crate::models::PluginConfigUser::example()),
-            network: Some(crate::models::PluginConfigNetwork::example()),
-            linux: Some(crate::models::PluginConfigLinux::example()),
-            propagated_mount: Some(String::from("")),
-            ipc_host: Some(false),
-            pid_host: Some(false),
-            mounts: Some(Vec::new()),
-            env: Some(Vec::new()),
-            args: Some(crate::models::PluginConfigArgs::example()),
+            network: crate::models::PluginConfigNetwork::example(),
+            linux: crate::models::PluginConfigLinux::example(),
+            propagated_mount: String::from(""),
+            ipc_host: false,
+            pid_host: false,
+            mounts: Vec::new(),
+            env: Vec::new(),
+            args: crate::models::PluginConfigArgs::example(),
             rootfs: Some(crate::models::PluginConfigRootfs::example()),
         }
     }
@@ -2323,10 +2305,10 @@ impl crate::models::PluginConfigArgs {
     /// `PluginConfigArgs { field: ..., ..PluginConfigArgs::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigArgs {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(Vec::new()),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: Vec::new(),
         }
     }
 }
@@ -2336,8 +2318,8 @@ impl crate::models::PluginConfigInterface {
     /// `PluginConfigInterface { field: ..., ..PluginConfigInterface::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigInterface {
-            types: Some(Vec::new()),
-            socket: Some(String::from("")),
+            types: Vec::new(),
+            socket: String::from(""),
         }
     }
 }
@@ -2347,9 +2329,9 @@ impl crate::models::PluginConfigLinux {
     /// `PluginConfigLinux { field: ..., ..PluginConfigLinux::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigLinux {
-            capabilities: Some(Vec::new()),
-            allow_all_devices: Some(false),
-            devices: Some(Vec::new()),
+            capabilities: Vec::new(),
+            allow_all_devices: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -2359,7 +2341,7 @@ impl crate::models::PluginConfigNetwork {
     /// `PluginConfigNetwork { field: ..., ..PluginConfigNetwork::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigNetwork {
-            type_: Some(String::from("")),
+            type_: String::from(""),
         }
     }
 }
@@ -2391,10 +2373,10 @@ impl crate::models::PluginDevice {
     /// `PluginDevice { field: ..., ..PluginDevice::example() }`.
     pub fn example() -> Self {
         crate::models::PluginDevice {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            path: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            path: String::from(""),
         }
     }
 }
@@ -2404,10 +2386,10 @@ impl crate::models::PluginEnv {
     /// `PluginEnv { field: ..., ..PluginEnv::example() }`.
     pub fn example() -> Self {
         crate::models::PluginEnv {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: String::from(""),
         }
     }
 }
@@ -2417,9 +2399,9 @@ impl crate::models::PluginInterfaceType {
     /// `PluginInterfaceType { field: ..., ..PluginInterfaceType::example() }`.
     pub fn example() -> Self {
         crate::models::PluginInterfaceType {
-            prefix: Some(String::from("")),
-            capability: Some(String::from("")),
-            version: Some(String::from("")),
+            prefix: String::from(""),
+            capability: String::from(""),
+            version: String::from(""),
         }
     }
 }
@@ -2429,13 +2411,13 @@ impl crate::models::PluginMount {
     /// `PluginMount { field: ..., ..PluginMount::example() }`.
     pub fn example() -> Self {
         crate::models::PluginMount {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            source: Some(String::from("")),
-            destination: Some(String::from("")),
-            type_: Some(String::from("")),
-            options: Some(Vec::new()),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            source: String::from(""),
+            destination: String::from(""),
+            type_: String::from(""),
+            options: Vec::new(),
         }
     }
 }
@@ -2457,10 +2439,10 @@ impl crate::models::PluginSettings {
     /// `PluginSettings { field: ..., ..PluginSettings::example() }`.
     pub fn example() -> Self {
         crate::models::PluginSettings {
-            mounts: Some(Vec::new()),
-            env: Some(Vec::new()),
-            args: Some(Vec::new()),
-            devices: Some(Vec::new()),
+            mounts: Vec::new(),
+            env: Vec::new(),
+            args: Vec::new(),
+            devices: Vec::new(),
         }
     }
 }
@@ -2483,9 +2465,9 @@ impl crate::models::Port {
     pub fn example() -> Self {
         crate::models::Port {
             ip: Some(String::from("")),
-            private_port: Some(8080),
+            private_port: 8080,
             public_port: Some(80),
-            type_: Some(crate::models::PortType::from("tcp")),
+            type_: crate::models::PortType::from("tcp"),
         }
     }
 }
@@ -2583,8 +2565,8 @@ impl crate::models::Resources {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -2603,7 +2585,7 @@ impl crate::models::Resources {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
         }
     }
@@ -2738,11 +2720,11 @@ impl crate::models::Service {
                     }),
                     resources: Some(crate::models::TaskSpecResources {
                         limits: Some(crate::models::TaskSpecResourcesLimits {
-                            nano_cp_us: Some(0),
+                            nano_cpus: Some(0),
                             memory_bytes: Some(0),
                         }),
                         reservations: Some(crate::models::TaskSpecResourcesReservations {
-                            nano_cp_us: Some(0),
+                            nano_cpus: Some(0),
                             memory_bytes: Some(0),
                         }),
                     }),
@@ -2837,7 +2819,7 @@ impl crate::models::Service {
                         },
                     ]),
                 ),
-                virtual_i_ps: Some(
+                virtual_ips: Some(
                     Vec::from([
                         crate::models::ServiceEndpointVirtualIPs {
                             network_id: Some(String::from("4qvuz4ko70xaltuqbt8956gd1")),
@@ -2894,7 +2876,7 @@ impl crate::models::ServiceEndpoint {
         crate::models::ServiceEndpoint {
             spec: Some(crate::models::EndpointSpec::example()),
             ports: Some(Vec::new()),
-            virtual_i_ps: Some(Vec::new()),
+            virtual_ips: Some(Vec::new()),
         }
     }
 }
@@ -3094,7 +3076,7 @@ impl crate::models::SwarmInitBody {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(0),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                 }),
                 encryption_config: Some(crate::models::SwarmSpecEncryptionConfig {
                     auto_lock_managers: Some(false),
@@ -3134,7 +3116,7 @@ impl crate::models::SwarmInspectResponse {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(7776000000000000),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                 }),
                 encryption_config: Some(crate::models::SwarmSpecEncryptionConfig {
                     auto_lock_managers: Some(false),
@@ -3177,13 +3159,11 @@ impl crate::models::SwarmJoinBody {
     /// `SwarmJoinBody { field: ..., ..SwarmJoinBody::example() }`.
     pub fn example() -> Self {
         crate::models::SwarmJoinBody {
-            listen_addr: Some(String::from("0.0.0.0:2377")),
+            listen_addr: String::from("0.0.0.0:2377"),
             advertise_addr: Some(String::from("192.168.1.1:2377")),
-            remote_addrs: Some(Vec::from([String::from("node1:2377")])),
-            join_token: Some(
-                String::from(
-                    "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
-                ),
+            remote_addrs: Vec::from([String::from("node1:2377")]),
+            join_token: String::from(
+                "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
             ),
         }
     }
@@ -3211,7 +3191,7 @@ impl crate::models::SwarmSpec {
             }),
             ca_config: Some(crate::models::SwarmSpecCaConfig {
                 node_cert_expiry: Some(7776000000000000),
-                external_c_as: Some(Vec::new()),
+                external_cas: Some(Vec::new()),
             }),
             encryption_config: Some(crate::models::SwarmSpecEncryptionConfig {
                 auto_lock_managers: Some(false),
@@ -3227,7 +3207,7 @@ impl crate::models::SwarmSpecCaConfig {
     pub fn example() -> Self {
         crate::models::SwarmSpecCaConfig {
             node_cert_expiry: Some(0),
-            external_c_as: Some(Vec::new()),
+            external_cas: Some(Vec::new()),
         }
     }
 }
@@ -3347,7 +3327,7 @@ impl crate::models::SystemAuthResponse {
     /// `SystemAuthResponse { field: ..., ..SystemAuthResponse::example() }`.
     pub fn example() -> Self {
         crate::models::SystemAuthResponse {
-            status: Some(String::from("Login Succeeded")),
+            status: String::from("Login Succeeded"),
             identity_token: Some(String::from("9cbaf023786cd7...")),
         }
     }
@@ -3362,26 +3342,22 @@ impl crate::models::SystemDataUsageResponse {
             images: Some(
                 Vec::from([
                     crate::models::ImageSummary {
-                        id: Some(
+                        id: String::from(
+                            "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                        ),
+                        parent_id: String::from(""),
+                        repo_tags: Vec::from([String::from("busybox:latest")]),
+                        repo_digests: Vec::from([
                             String::from(
-                                "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                                "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
                             ),
-                        ),
-                        parent_id: Some(String::from("")),
-                        repo_tags: Some(Vec::from([String::from("busybox:latest")])),
-                        repo_digests: Some(
-                            Vec::from([
-                                String::from(
-                                    "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
-                                ),
-                            ]),
-                        ),
-                        created: Some(1466724217),
-                        size: Some(1092588),
-                        shared_size: Some(0),
-                        virtual_size: Some(1092588),
-                        labels: Some(std::collections::HashMap::new()),
-                        containers: Some(1),
+                        ]),
+                        created: 1466724217,
+                        size: 1092588,
+                        shared_size: 0,
+                        virtual_size: 1092588,
+                        labels: std::collections::HashMap::new(),
+                        containers: 1,
                     },
                 ]),
             ),
@@ -3435,9 +3411,9 @@ impl crate::models::SystemDataUsageResponse {
                                             gateway: Some(String::from("172.18.0.1")),
                                             ip_address: Some(String::from("172.18.0.2")),
                                             ip_prefix_len: Some(16),
-                                            i_pv6_gateway: Some(String::from("")),
-                                            global_i_pv6_address: Some(String::from("")),
-                                            global_i_pv6_prefix_len: Some(0),
+                                            ipv6_gateway: Some(String::from("")),
+                                            global_ipv6_address: Some(String::from("")),
+                                            global_ipv6_prefix_len: Some(0),
                                             mac_address: Some(String::from("02:42:ac:12:00:02")),
                                         },
                                     ),
@@ -3451,16 +3427,16 @@ impl crate::models::SystemDataUsageResponse {
             volumes: Some(
                 Vec::from([
                     crate::models::Volume {
-                        name: Some(String::from("my-volume")),
-                        driver: Some(String::from("local")),
-                        mountpoint: Some(String::from("")),
+                        name: String::from("my-volume"),
+                        driver: String::from("local"),
+                        mountpoint: String::from(""),
                         status: Some(std::collections::HashMap::new()),
-                        labels: Some(std::collections::HashMap::new()),
-                        scope: Some(crate::models::VolumeScope::from("")),
-                        options: Some(std::collections::HashMap::new()),
+                        labels: std::collections::HashMap::new(),
+                        scope: crate::models::VolumeScope::from(""),
+                        options: std::collections::HashMap::new(),
                         usage_data: Some(crate::models::VolumeUsageData {
-                            size: Some(0),
-                            ref_count: Some(0),
+                            size: 0,
+                            ref_count: 0,
                         }),
                     },
                 ]),
@@ -3532,7 +3508,7 @@ impl crate::models::SystemInfoResponse {
                     "7TRN:IPZB:QYBB:VPBQ:UMPP:KARE:6ZNR:XE6T:7EWV:PKF4:ZOJD:TPYS",
                 ),
             ),
-            i_pv4_forwarding: Some(true),
+            ipv4_forwarding: Some(true),
             images: Some(16),
             index_server_address: Some(String::from("https://index.docker.io/v1/")),
             init_path: Some(String::from("/usr/bin/docker")),
@@ -3565,7 +3541,7 @@ impl crate::models::SystemInfoResponse {
                         ),
                     ]),
                 ),
-                insecure_registry_cid_rs: Some(Vec::from([String::from("127.0.0.0/8")])),
+                insecure_registry_cidrs: Some(Vec::from([String::from("127.0.0.0/8")])),
             }),
             swap_limit: Some(false),
             system_time: Some(String::from("2015-03-10T11:11:23.730591467-07:00")),
@@ -3591,7 +3567,7 @@ impl crate::models::SystemInfoResponseRegistryConfig {
     pub fn example() -> Self {
         crate::models::SystemInfoResponseRegistryConfig {
             index_configs: Some(std::collections::HashMap::new()),
-            insecure_registry_cid_rs: Some(Vec::new()),
+            insecure_registry_cidrs: Some(Vec::new()),
         }
     }
 }
@@ -3667,11 +3643,11 @@ impl crate::models::Task {
                 }),
                 resources: Some(crate::models::TaskSpecResources {
                     limits: Some(crate::models::TaskSpecResourcesLimits {
-                        nano_cp_us: Some(0),
+                        nano_cpus: Some(0),
                         memory_bytes: Some(0),
                     }),
                     reservations: Some(crate::models::TaskSpecResourcesReservations {
-                        nano_cp_us: Some(0),
+                        nano_cpus: Some(0),
                         memory_bytes: Some(0),
                     }),
                 }),
@@ -3719,7 +3695,7 @@ impl crate::models::Task {
                             created: Some(String::from("")),
                             scope: Some(String::from("")),
                             driver: Some(String::from("")),
-                            enable_i_pv6: Some(false),
+                            enable_ipv6: Some(false),
                             ipam: Some(crate::models::Ipam::example()),
                             internal: Some(false),
                             attachable: Some(false),
@@ -3886,7 +3862,7 @@ impl crate::models::TaskSpecResourcesLimits {
     /// `TaskSpecResourcesLimits { field: ..., ..TaskSpecResourcesLimits::example() }`.
     pub fn example() -> Self {
         crate::models::TaskSpecResourcesLimits {
-            nano_cp_us: Some(0),
+            nano_cpus: Some(0),
             memory_bytes: Some(0),
         }
     }
@@ -3897,7 +3873,7 @@ impl crate::models::TaskSpecResourcesReservations {
     /// `TaskSpecResourcesReservations { field: ..., ..TaskSpecResourcesReservations::example() }`.
     pub fn example() -> Self {
         crate::models::TaskSpecResourcesReservations {
-            nano_cp_us: Some(0),
+            nano_cpus: Some(0),
             memory_bytes: Some(0),
         }
     }
@@ -3972,25 +3948,23 @@ impl crate::models::Volume {
     /// `Volume { field: ..., ..Volume::example() }`.
     pub fn example() -> Self {
         crate::models::Volume {
-            name: Some(String::from("tardis")),
-            driver: Some(String::from("custom")),
-            mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
+            name: String::from("tardis"),
+            driver: String::from("custom"),
+            mountpoint: String::from("/var/lib/docker/volumes/tardis"),
             status: Some(
                 std::collections::HashMap::from([
                     (String::from("hello"), serde_json::Value::from("world")),
                 ]),
             ),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            scope: Some(crate::models::VolumeScope::from("local")),
-            options: Some(std::collections::HashMap::new()),
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            scope: crate::models::VolumeScope::from("local"),
+            options: std::collections::HashMap::new(),
             usage_data: Some(crate::models::VolumeUsageData::example()),
         }
     }
@@ -4022,38 +3996,32 @@ impl crate::models::VolumeListResponse {
     /// `VolumeListResponse { field: ..., ..VolumeListResponse::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeListResponse {
-            volumes: Some(
-                Vec::from([
-                    crate::models::Volume {
-                        name: Some(String::from("tardis")),
-                        driver: Some(String::from("local")),
-                        mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
-                        status: Some(std::collections::HashMap::new()),
-                        labels: Some(
-                            std::collections::HashMap::from([
-                                (
-                                    String::from("com.example.some-label"),
-                                    String::from("some-value"),
-                                ),
-                                (
-                                    String::from("com.example.some-other-label"),
-                                    String::from("some-other-value"),
-                                ),
-                            ]),
+            volumes: Vec::from([
+                crate::models::Volume {
+                    name: String::from("tardis"),
+                    driver: String::from("local"),
+                    mountpoint: String::from("/var/lib/docker/volumes/tardis"),
+                    status: Some(std::collections::HashMap::new()),
+                    labels: std::collections::HashMap::from([
+                        (
+                            String::from("com.example.some-label"),
+                            String::from("some-value"),
                         ),
-                        scope: Some(crate::models::VolumeScope::from("local")),
-                        options: Some(
-                            std::collections::HashMap::from([
-                                (String::from("device"), String::from("tmpfs")),
-                                (String::from("o"), String::from("size=100m,uid=1000")),
-                                (String::from("type"), String::from("tmpfs")),
-                            ]),
+                        (
+                            String::from("com.example.some-other-label"),
+                            String::from("some-other-value"),
                         ),
-                        usage_data: Some(crate::models::VolumeUsageData::example()),
-                    },
-                ]),
-            ),
-            warnings: Some(Vec::from([])),
+                    ]),
+                    scope: crate::models::VolumeScope::from("local"),
+                    options: std::collections::HashMap::from([
+                        (String::from("device"), String::from("tmpfs")),
+                        (String::from("o"), String::from("size=100m,uid=1000")),
+                        (String::from("type"), String::from("tmpfs")),
+                    ]),
+                    usage_data: Some(crate::models::VolumeUsageData::example()),
+                },
+            ]),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -4081,8 +4049,8 @@ impl crate::models::VolumeUsageData {
     /// `VolumeUsageData { field: ..., ..VolumeUsageData::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeUsageData {
-            size: Some(0),
-            ref_count: Some(0),
+            size: 0,
+            ref_count: 0,
         }
     }
 }

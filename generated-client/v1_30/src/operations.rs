@@ -535,7 +535,7 @@ impl ExecOperations {
     /// Run a command inside a running container.
     ///
     /// `POST /containers/{id}/exec` (`ContainerExec`)
-    pub fn container_exec(
+    pub fn create(
         &self,
         id: impl Into<String>,
         body: crate::models::ContainerExecBody,

@@ -248,15 +248,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerChangesResponse {
     /// Path to file that has changed
-    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    #[serde(rename = "Path")]
+    pub path: String,
     /// Kind of change
-    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<u8>,
+    #[serde(rename = "Kind")]
+    pub kind: u8,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerChangesResponse, "ContainerChangesResponse", { "Path" => path, "Kind" =>
-    kind }
+    ContainerChangesResponse, "ContainerChangesResponse", {}, plain { "Path" => path,
+    "Kind" => kind }
 );
 /// Configuration for a container that is portable between hosts.
 ///
@@ -539,15 +539,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateResponse {
     /// The ID of the created container
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
+    #[serde(rename = "Warnings")]
+    pub warnings: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerCreateResponse, "ContainerCreateResponse", { "Id" => id, "Warnings" =>
-    warnings }
+    ContainerCreateResponse, "ContainerCreateResponse", {}, plain { "Id" => id,
+    "Warnings" => warnings }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerExecBody {
@@ -630,7 +630,7 @@ pub struct ContainerInspectResponse {
     pub app_armor_profile: Option<String>,
     /// IDs of exec instances that are running in the container.
     #[serde(rename = "ExecIDs", skip_serializing_if = "Option::is_none")]
-    pub exec_i_ds: Option<Vec<String>>,
+    pub exec_ids: Option<Vec<String>>,
     #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
     #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
@@ -654,7 +654,7 @@ docker_engine_runtime::decode_fields!(
     "ResolvConfPath" => resolv_conf_path, "HostnamePath" => hostname_path, "HostsPath" =>
     hosts_path, "LogPath" => log_path, "Node" => node, "Name" => name, "RestartCount" =>
     restart_count, "Driver" => driver, "MountLabel" => mount_label, "ProcessLabel" =>
-    process_label, "AppArmorProfile" => app_armor_profile, "ExecIDs" => exec_i_ds,
+    process_label, "AppArmorProfile" => app_armor_profile, "ExecIDs" => exec_ids,
     "HostConfig" => host_config, "GraphDriver" => graph_driver, "SizeRw" => size_rw,
     "SizeRootFs" => size_root_fs, "Mounts" => mounts, "Config" => config,
     "NetworkSettings" => network_settings }
@@ -1077,10 +1077,10 @@ pub struct ContainerUpdateBody {
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -1141,7 +1141,7 @@ pub struct ContainerUpdateBody {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
@@ -1153,15 +1153,15 @@ docker_engine_runtime::decode_fields!(
     memory, "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight,
     "BlkioWeightDevice" => blkio_weight_device, "BlkioDeviceReadBps" =>
     blkio_device_read_bps, "BlkioDeviceWriteBps" => blkio_device_write_bps,
-    "BlkioDeviceReadIOps" => blkio_device_read_i_ops, "BlkioDeviceWriteIOps" =>
-    blkio_device_write_i_ops, "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota,
+    "BlkioDeviceReadIOps" => blkio_device_read_iops, "BlkioDeviceWriteIOps" =>
+    blkio_device_write_iops, "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota,
     "CpuRealtimePeriod" => cpu_realtime_period, "CpuRealtimeRuntime" =>
     cpu_realtime_runtime, "CpusetCpus" => cpuset_cpus, "CpusetMems" => cpuset_mems,
     "Devices" => devices, "DeviceCgroupRules" => device_cgroup_rules, "DiskQuota" =>
     disk_quota, "MemoryReservation" => memory_reservation, "MemorySwap" => memory_swap,
     "MemorySwappiness" => memory_swappiness, "NanoCpus" => nano_cpus, "OomKillDisable" =>
     oom_kill_disable, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
-    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
+    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops,
     "IOMaximumBandwidth" => io_maximum_bandwidth, "RestartPolicy" => restart_policy }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -1192,11 +1192,12 @@ docker_engine_runtime::open_enum!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerWaitResponse {
     /// Exit code of the container
-    #[serde(rename = "StatusCode", skip_serializing_if = "Option::is_none")]
-    pub status_code: Option<i64>,
+    #[serde(rename = "StatusCode")]
+    pub status_code: i64,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerWaitResponse, "ContainerWaitResponse", { "StatusCode" => status_code }
+    ContainerWaitResponse, "ContainerWaitResponse", {}, plain { "StatusCode" =>
+    status_code }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreateImageInfo {
@@ -1232,15 +1233,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DistributionInspectResponse {
     /// A descriptor struct containing digest, media type, and size
-    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
-    pub descriptor: Option<crate::models::DistributionInspectResponseDescriptor>,
+    #[serde(rename = "Descriptor")]
+    pub descriptor: crate::models::DistributionInspectResponseDescriptor,
     /// An array containing all platforms supported by the image
-    #[serde(rename = "Platforms", skip_serializing_if = "Option::is_none")]
-    pub platforms: Option<Vec<crate::models::DistributionInspectResponsePlatforms>>,
+    #[serde(rename = "Platforms")]
+    pub platforms: Vec<crate::models::DistributionInspectResponsePlatforms>,
 }
 docker_engine_runtime::decode_fields!(
-    DistributionInspectResponse, "DistributionInspectResponse", { "Descriptor" =>
-    descriptor, "Platforms" => platforms }
+    DistributionInspectResponse, "DistributionInspectResponse", {}, plain { "Descriptor"
+    => descriptor, "Platforms" => platforms }
 );
 /// A descriptor struct containing digest, media type, and size
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -1252,11 +1253,11 @@ pub struct DistributionInspectResponseDescriptor {
     #[serde(rename = "Digest", skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     #[serde(rename = "URLs", skip_serializing_if = "Option::is_none")]
-    pub ur_ls: Option<Vec<String>>,
+    pub urls: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
     DistributionInspectResponseDescriptor, "DistributionInspectResponseDescriptor", {
-    "MediaType" => media_type, "Size" => size, "Digest" => digest, "URLs" => ur_ls }
+    "MediaType" => media_type, "Size" => size, "Digest" => digest, "URLs" => urls }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DistributionInspectResponsePlatforms {
@@ -1282,28 +1283,28 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Driver {
     /// Name of the driver.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Key/value map of driver-specific options.
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
 docker_engine_runtime::decode_fields!(
-    Driver, "Driver", { "Name" => name, "Options" => options }
+    Driver, "Driver", { "Options" => options }, plain { "Name" => name }
 );
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointIpamConfig {
     #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_address: Option<String>,
+    pub ipv4_address: Option<String>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
     #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Option::is_none")]
-    pub link_local_i_ps: Option<Vec<String>>,
+    pub link_local_ips: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
-    EndpointIpamConfig, "EndpointIpamConfig", { "IPv4Address" => i_pv4_address,
-    "IPv6Address" => i_pv6_address, "LinkLocalIPs" => link_local_i_ps }
+    EndpointIpamConfig, "EndpointIpamConfig", { "IPv4Address" => ipv4_address,
+    "IPv6Address" => ipv6_address, "LinkLocalIPs" => link_local_ips }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointPortConfig {
@@ -1362,13 +1363,13 @@ pub struct EndpointSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address.
     #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_gateway: Option<String>,
+    pub ipv6_gateway: Option<String>,
     /// Global IPv6 address.
     #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_address: Option<String>,
+    pub global_ipv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_prefix_len: Option<i64>,
+    pub global_ipv6_prefix_len: Option<i64>,
     /// MAC address for the endpoint on this network.
     #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
@@ -1381,8 +1382,8 @@ docker_engine_runtime::decode_fields!(
     EndpointSettings, "EndpointSettings", { "IPAMConfig" => ipam_config, "Links" =>
     links, "Aliases" => aliases, "NetworkID" => network_id, "EndpointID" => endpoint_id,
     "Gateway" => gateway, "IPAddress" => ip_address, "IPPrefixLen" => ip_prefix_len,
-    "IPv6Gateway" => i_pv6_gateway, "GlobalIPv6Address" => global_i_pv6_address,
-    "GlobalIPv6PrefixLen" => global_i_pv6_prefix_len, "MacAddress" => mac_address,
+    "IPv6Gateway" => ipv6_gateway, "GlobalIPv6Address" => global_ipv6_address,
+    "GlobalIPv6PrefixLen" => global_ipv6_prefix_len, "MacAddress" => mac_address,
     "DriverOpts" => driver_opts }
 );
 /// Properties that can be configured to access and load balance a service.
@@ -1450,11 +1451,11 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorResponse {
     /// The error message.
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(rename = "message")]
+    pub message: String,
 }
 docker_engine_runtime::decode_fields!(
-    ErrorResponse, "ErrorResponse", { "message" => message }
+    ErrorResponse, "ErrorResponse", {}, plain { "message" => message }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExecInspectResponse {
@@ -1550,13 +1551,13 @@ docker_engine_runtime::decode_fields!(
 /// Information about a container's graph driver.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GraphDriverData {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Data")]
+    pub data: std::collections::HashMap<String, String>,
 }
 docker_engine_runtime::decode_fields!(
-    GraphDriverData, "GraphDriverData", { "Name" => name, "Data" => data }
+    GraphDriverData, "GraphDriverData", {}, plain { "Name" => name, "Data" => data }
 );
 /// Health stores information about the container's healthcheck results.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -1693,10 +1694,10 @@ pub struct HostConfig {
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -1757,7 +1758,7 @@ pub struct HostConfig {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
@@ -1890,7 +1891,7 @@ docker_engine_runtime::decode_fields!(
     "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight, "BlkioWeightDevice"
     => blkio_weight_device, "BlkioDeviceReadBps" => blkio_device_read_bps,
     "BlkioDeviceWriteBps" => blkio_device_write_bps, "BlkioDeviceReadIOps" =>
-    blkio_device_read_i_ops, "BlkioDeviceWriteIOps" => blkio_device_write_i_ops,
+    blkio_device_read_iops, "BlkioDeviceWriteIOps" => blkio_device_write_iops,
     "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota, "CpuRealtimePeriod" =>
     cpu_realtime_period, "CpuRealtimeRuntime" => cpu_realtime_runtime, "CpusetCpus" =>
     cpuset_cpus, "CpusetMems" => cpuset_mems, "Devices" => devices, "DeviceCgroupRules"
@@ -1898,12 +1899,12 @@ docker_engine_runtime::decode_fields!(
     memory_reservation, "MemorySwap" => memory_swap, "MemorySwappiness" =>
     memory_swappiness, "NanoCpus" => nano_cpus, "OomKillDisable" => oom_kill_disable,
     "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" => cpu_count,
-    "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
-    "IOMaximumBandwidth" => io_maximum_bandwidth, "Binds" => binds, "ContainerIDFile" =>
-    container_id_file, "LogConfig" => log_config, "NetworkMode" => network_mode,
-    "PortBindings" => port_bindings, "RestartPolicy" => restart_policy, "AutoRemove" =>
-    auto_remove, "VolumeDriver" => volume_driver, "VolumesFrom" => volumes_from, "Mounts"
-    => mounts, "CapAdd" => cap_add, "CapDrop" => cap_drop, "Dns" => dns, "DnsOptions" =>
+    "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops, "IOMaximumBandwidth"
+    => io_maximum_bandwidth, "Binds" => binds, "ContainerIDFile" => container_id_file,
+    "LogConfig" => log_config, "NetworkMode" => network_mode, "PortBindings" =>
+    port_bindings, "RestartPolicy" => restart_policy, "AutoRemove" => auto_remove,
+    "VolumeDriver" => volume_driver, "VolumesFrom" => volumes_from, "Mounts" => mounts,
+    "CapAdd" => cap_add, "CapDrop" => cap_drop, "Dns" => dns, "DnsOptions" =>
     dns_options, "DnsSearch" => dns_search, "ExtraHosts" => extra_hosts, "GroupAdd" =>
     group_add, "IpcMode" => ipc_mode, "Cgroup" => cgroup, "Links" => links, "OomScoreAdj"
     => oom_score_adj, "PidMode" => pid_mode, "Privileged" => privileged,
@@ -1978,58 +1979,61 @@ docker_engine_runtime::open_enum!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IdResponse {
     /// The id of the newly created object.
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
 }
-docker_engine_runtime::decode_fields!(IdResponse, "IdResponse", { "Id" => id });
+docker_engine_runtime::decode_fields!(
+    IdResponse, "IdResponse", {}, plain { "Id" => id }
+);
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Image {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
     #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
     pub repo_tags: Option<Vec<String>>,
     #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
     pub repo_digests: Option<Vec<String>>,
-    #[serde(rename = "Parent", skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    #[serde(rename = "Parent")]
+    pub parent: String,
+    #[serde(rename = "Comment")]
+    pub comment: String,
+    #[serde(rename = "Created")]
+    pub created: String,
+    #[serde(rename = "Container")]
+    pub container: String,
     #[serde(rename = "ContainerConfig", skip_serializing_if = "Option::is_none")]
     pub container_config: Option<crate::models::ContainerConfig>,
-    #[serde(rename = "DockerVersion", skip_serializing_if = "Option::is_none")]
-    pub docker_version: Option<String>,
-    #[serde(rename = "Author", skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
+    #[serde(rename = "DockerVersion")]
+    pub docker_version: String,
+    #[serde(rename = "Author")]
+    pub author: String,
     #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::models::ContainerConfig>,
-    #[serde(rename = "Architecture", skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    #[serde(rename = "Os", skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
+    #[serde(rename = "Architecture")]
+    pub architecture: String,
+    #[serde(rename = "Os")]
+    pub os: String,
     #[serde(rename = "OsVersion", skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    #[serde(rename = "VirtualSize", skip_serializing_if = "Option::is_none")]
-    pub virtual_size: Option<i64>,
-    #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
-    pub graph_driver: Option<crate::models::GraphDriverData>,
-    #[serde(rename = "RootFS", skip_serializing_if = "Option::is_none")]
-    pub root_fs: Option<crate::models::ImageRootFs>,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "VirtualSize")]
+    pub virtual_size: i64,
+    #[serde(rename = "GraphDriver")]
+    pub graph_driver: crate::models::GraphDriverData,
+    #[serde(rename = "RootFS")]
+    pub root_fs: crate::models::ImageRootFs,
     #[serde(rename = "Metadata", skip_serializing_if = "Option::is_none")]
     pub metadata: Option<crate::models::ImageMetadata>,
 }
 docker_engine_runtime::decode_fields!(
-    Image, "Image", { "Id" => id, "RepoTags" => repo_tags, "RepoDigests" => repo_digests,
-    "Parent" => parent, "Comment" => comment, "Created" => created, "Container" =>
-    container, "ContainerConfig" => container_config, "DockerVersion" => docker_version,
-    "Author" => author, "Config" => config, "Architecture" => architecture, "Os" => os,
-    "OsVersion" => os_version, "Size" => size, "VirtualSize" => virtual_size,
-    "GraphDriver" => graph_driver, "RootFS" => root_fs, "Metadata" => metadata }
+    Image, "Image", { "RepoTags" => repo_tags, "RepoDigests" => repo_digests,
+    "ContainerConfig" => container_config, "Config" => config, "OsVersion" => os_version,
+    "Metadata" => metadata }, plain { "Id" => id, "Parent" => parent, "Comment" =>
+    comment, "Created" => created, "Container" => container, "DockerVersion" =>
+    docker_version, "Author" => author, "Architecture" => architecture, "Os" => os,
+    "Size" => size, "VirtualSize" => virtual_size, "GraphDriver" => graph_driver,
+    "RootFS" => root_fs }
 );
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -2059,23 +2063,23 @@ docker_engine_runtime::decode_fields!(
 /// individual image layer information in response to ImageHistory operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageHistoryResponseItem {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<i64>,
-    #[serde(rename = "CreatedBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "CreatedBy")]
+    pub created_by: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<String>,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "Comment")]
+    pub comment: String,
 }
 docker_engine_runtime::decode_fields!(
-    ImageHistoryResponseItem, "ImageHistoryResponseItem", { "Id" => id, "Created" =>
-    created, "CreatedBy" => created_by, "Tags" => tags, "Size" => size, "Comment" =>
-    comment }
+    ImageHistoryResponseItem, "ImageHistoryResponseItem", {}, plain { "Id" => id,
+    "Created" => created, "CreatedBy" => created_by, "Tags" => tags, "Size" => size,
+    "Comment" => comment }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageMetadata {
@@ -2100,13 +2104,13 @@ docker_engine_runtime::decode_fields!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageRootFs {
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(rename = "Type")]
+    pub type_: String,
     #[serde(rename = "Layers", skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
-    ImageRootFs, "ImageRootFs", { "Type" => type_, "Layers" => layers }
+    ImageRootFs, "ImageRootFs", { "Layers" => layers }, plain { "Type" => type_ }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSearchResponse {
@@ -2128,32 +2132,32 @@ docker_engine_runtime::decode_fields!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageSummary {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
-    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
-    pub repo_tags: Option<Vec<String>>,
-    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
-    pub repo_digests: Option<Vec<String>>,
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<i64>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    #[serde(rename = "SharedSize", skip_serializing_if = "Option::is_none")]
-    pub shared_size: Option<i64>,
-    #[serde(rename = "VirtualSize", skip_serializing_if = "Option::is_none")]
-    pub virtual_size: Option<i64>,
-    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::HashMap<String, String>>,
-    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
-    pub containers: Option<i64>,
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "ParentId")]
+    pub parent_id: String,
+    #[serde(rename = "RepoTags")]
+    pub repo_tags: Vec<String>,
+    #[serde(rename = "RepoDigests")]
+    pub repo_digests: Vec<String>,
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "SharedSize")]
+    pub shared_size: i64,
+    #[serde(rename = "VirtualSize")]
+    pub virtual_size: i64,
+    #[serde(rename = "Labels")]
+    pub labels: std::collections::HashMap<String, String>,
+    #[serde(rename = "Containers")]
+    pub containers: i64,
 }
 docker_engine_runtime::decode_fields!(
-    ImageSummary, "ImageSummary", { "Id" => id, "ParentId" => parent_id, "RepoTags" =>
-    repo_tags, "RepoDigests" => repo_digests, "Created" => created, "Size" => size,
-    "SharedSize" => shared_size, "VirtualSize" => virtual_size, "Labels" => labels,
-    "Containers" => containers }
+    ImageSummary, "ImageSummary", {}, plain { "Id" => id, "ParentId" => parent_id,
+    "RepoTags" => repo_tags, "RepoDigests" => repo_digests, "Created" => created, "Size"
+    => size, "SharedSize" => shared_size, "VirtualSize" => virtual_size, "Labels" =>
+    labels, "Containers" => containers }
 );
 /// IndexInfo contains information about a registry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2456,7 +2460,7 @@ pub struct Network {
     #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     #[serde(rename = "Internal", skip_serializing_if = "Option::is_none")]
@@ -2476,8 +2480,8 @@ pub struct Network {
 }
 docker_engine_runtime::decode_fields!(
     Network, "Network", { "Name" => name, "Id" => id, "Created" => created, "Scope" =>
-    scope, "Driver" => driver, "EnableIPv6" => enable_i_pv6, "IPAM" => ipam, "Internal"
-    => internal, "Attachable" => attachable, "Ingress" => ingress, "Containers" =>
+    scope, "Driver" => driver, "EnableIPv6" => enable_ipv6, "IPAM" => ipam, "Internal" =>
+    internal, "Attachable" => attachable, "Ingress" => ingress, "Containers" =>
     containers, "Options" => options, "Labels" => labels }
 );
 /// Specifies how a task is attached to a network, and the addresses the
@@ -2505,20 +2509,20 @@ pub struct NetworkContainer {
     #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_address: Option<String>,
+    pub ipv4_address: Option<String>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
 }
 docker_engine_runtime::decode_fields!(
     NetworkContainer, "NetworkContainer", { "Name" => name, "EndpointID" => endpoint_id,
-    "MacAddress" => mac_address, "IPv4Address" => i_pv4_address, "IPv6Address" =>
-    i_pv6_address }
+    "MacAddress" => mac_address, "IPv4Address" => ipv4_address, "IPv6Address" =>
+    ipv6_address }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateBody {
     /// The network's name.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Check for networks with duplicate names. Since Network is primarily keyed based on a random ID and not on the name, and network name is strictly a user-friendly alias to the network which is uniquely identified using ID, there is no guaranteed way to check for duplicates. CheckDuplicate is there to provide a best effort checking of any networks which has the same name but it is not guaranteed to catch all name collisions.
     #[serde(rename = "CheckDuplicate", skip_serializing_if = "Option::is_none")]
     pub check_duplicate: Option<bool>,
@@ -2538,7 +2542,7 @@ pub struct NetworkCreateBody {
     pub ipam: Option<crate::models::Ipam>,
     /// Enable IPv6 on the network.
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
@@ -2547,10 +2551,10 @@ pub struct NetworkCreateBody {
     pub labels: Option<std::collections::HashMap<String, String>>,
 }
 docker_engine_runtime::decode_fields!(
-    NetworkCreateBody, "NetworkCreateBody", { "Name" => name, "CheckDuplicate" =>
-    check_duplicate, "Driver" => driver, "Internal" => internal, "Attachable" =>
-    attachable, "Ingress" => ingress, "IPAM" => ipam, "EnableIPv6" => enable_i_pv6,
-    "Options" => options, "Labels" => labels }
+    NetworkCreateBody, "NetworkCreateBody", { "CheckDuplicate" => check_duplicate,
+    "Driver" => driver, "Internal" => internal, "Attachable" => attachable, "Ingress" =>
+    ingress, "IPAM" => ipam, "EnableIPv6" => enable_ipv6, "Options" => options, "Labels"
+    => labels }, plain { "Name" => name }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateResponse {
@@ -2600,10 +2604,10 @@ pub struct NetworkSettings {
     pub hairpin_mode: Option<bool>,
     /// IPv6 unicast address using the link-local prefix.
     #[serde(rename = "LinkLocalIPv6Address", skip_serializing_if = "Option::is_none")]
-    pub link_local_i_pv6_address: Option<String>,
+    pub link_local_ipv6_address: Option<String>,
     /// Prefix length of the IPv6 unicast address.
     #[serde(rename = "LinkLocalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
-    pub link_local_i_pv6_prefix_len: Option<i64>,
+    pub link_local_ipv6_prefix_len: Option<i64>,
     #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<crate::models::PortMap>,
     /// SandboxKey identifies the sandbox
@@ -2612,7 +2616,7 @@ pub struct NetworkSettings {
     #[serde(rename = "SecondaryIPAddresses", skip_serializing_if = "Option::is_none")]
     pub secondary_ip_addresses: Option<Vec<crate::models::Address>>,
     #[serde(rename = "SecondaryIPv6Addresses", skip_serializing_if = "Option::is_none")]
-    pub secondary_i_pv6_addresses: Option<Vec<crate::models::Address>>,
+    pub secondary_ipv6_addresses: Option<Vec<crate::models::Address>>,
     /// EndpointID uniquely represents a service endpoint in a Sandbox.
     ///
     ///
@@ -2645,7 +2649,7 @@ pub struct NetworkSettings {
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
     #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_address: Option<String>,
+    pub global_ipv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     ///
     ///
@@ -2656,7 +2660,7 @@ pub struct NetworkSettings {
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
     #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_prefix_len: Option<i64>,
+    pub global_ipv6_prefix_len: Option<i64>,
     /// IPv4 address for the default "bridge" network.
     ///
     ///
@@ -2689,7 +2693,7 @@ pub struct NetworkSettings {
     /// > information. This field was deprecated in Docker 1.9 and is scheduled
     /// > to be removed in Docker 17.12.0
     #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_gateway: Option<String>,
+    pub ipv6_gateway: Option<String>,
     /// MAC address for the container on the default "bridge" network.
     ///
     ///
@@ -2709,13 +2713,13 @@ pub struct NetworkSettings {
 }
 docker_engine_runtime::decode_fields!(
     NetworkSettings, "NetworkSettings", { "Bridge" => bridge, "SandboxID" => sandbox_id,
-    "HairpinMode" => hairpin_mode, "LinkLocalIPv6Address" => link_local_i_pv6_address,
-    "LinkLocalIPv6PrefixLen" => link_local_i_pv6_prefix_len, "Ports" => ports,
+    "HairpinMode" => hairpin_mode, "LinkLocalIPv6Address" => link_local_ipv6_address,
+    "LinkLocalIPv6PrefixLen" => link_local_ipv6_prefix_len, "Ports" => ports,
     "SandboxKey" => sandbox_key, "SecondaryIPAddresses" => secondary_ip_addresses,
-    "SecondaryIPv6Addresses" => secondary_i_pv6_addresses, "EndpointID" => endpoint_id,
-    "Gateway" => gateway, "GlobalIPv6Address" => global_i_pv6_address,
-    "GlobalIPv6PrefixLen" => global_i_pv6_prefix_len, "IPAddress" => ip_address,
-    "IPPrefixLen" => ip_prefix_len, "IPv6Gateway" => i_pv6_gateway, "MacAddress" =>
+    "SecondaryIPv6Addresses" => secondary_ipv6_addresses, "EndpointID" => endpoint_id,
+    "Gateway" => gateway, "GlobalIPv6Address" => global_ipv6_address,
+    "GlobalIPv6PrefixLen" => global_ipv6_prefix_len, "IPAddress" => ip_address,
+    "IPPrefixLen" => ip_prefix_len, "IPv6Gateway" => ipv6_gateway, "MacAddress" =>
     mac_address, "Networks" => networks }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2899,24 +2903,24 @@ docker_engine_runtime::decode_fields!(
 pub struct Plugin {
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// True if the plugin is running. False if the plugin is not running, only installed.
-    #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
+    #[serde(rename = "Enabled")]
+    pub enabled: bool,
     /// Settings that can be modified by users.
-    #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<crate::models::PluginSettings>,
+    #[serde(rename = "Settings")]
+    pub settings: crate::models::PluginSettings,
     /// plugin remote reference used to push/pull the plugin
     #[serde(rename = "PluginReference", skip_serializing_if = "Option::is_none")]
     pub plugin_reference: Option<String>,
     /// The config of a plugin.
-    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::PluginConfig>,
+    #[serde(rename = "Config")]
+    pub config: crate::models::PluginConfig,
 }
 docker_engine_runtime::decode_fields!(
-    Plugin, "Plugin", { "Id" => id, "Name" => name, "Enabled" => enabled, "Settings" =>
-    settings, "PluginReference" => plugin_reference, "Config" => config }
+    Plugin, "Plugin", { "Id" => id, "PluginReference" => plugin_reference }, plain {
+    "Name" => name, "Enabled" => enabled, "Settings" => settings, "Config" => config }
 );
 /// The config of a plugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2924,92 +2928,93 @@ pub struct PluginConfig {
     /// Docker Version used to create the plugin
     #[serde(rename = "DockerVersion", skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Documentation", skip_serializing_if = "Option::is_none")]
-    pub documentation: Option<String>,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Documentation")]
+    pub documentation: String,
     /// The interface between Docker and the plugin
-    #[serde(rename = "Interface", skip_serializing_if = "Option::is_none")]
-    pub interface: Option<crate::models::PluginConfigInterface>,
-    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "WorkDir", skip_serializing_if = "Option::is_none")]
-    pub work_dir: Option<String>,
+    #[serde(rename = "Interface")]
+    pub interface: crate::models::PluginConfigInterface,
+    #[serde(rename = "Entrypoint")]
+    pub entrypoint: Vec<String>,
+    #[serde(rename = "WorkDir")]
+    pub work_dir: String,
     #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<crate::models::PluginConfigUser>,
-    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
-    pub network: Option<crate::models::PluginConfigNetwork>,
-    #[serde(rename = "Linux", skip_serializing_if = "Option::is_none")]
-    pub linux: Option<crate::models::PluginConfigLinux>,
-    #[serde(rename = "PropagatedMount", skip_serializing_if = "Option::is_none")]
-    pub propagated_mount: Option<String>,
-    #[serde(rename = "IpcHost", skip_serializing_if = "Option::is_none")]
-    pub ipc_host: Option<bool>,
-    #[serde(rename = "PidHost", skip_serializing_if = "Option::is_none")]
-    pub pid_host: Option<bool>,
-    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<crate::models::PluginEnv>>,
-    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
-    pub args: Option<crate::models::PluginConfigArgs>,
+    #[serde(rename = "Network")]
+    pub network: crate::models::PluginConfigNetwork,
+    #[serde(rename = "Linux")]
+    pub linux: crate::models::PluginConfigLinux,
+    #[serde(rename = "PropagatedMount")]
+    pub propagated_mount: String,
+    #[serde(rename = "IpcHost")]
+    pub ipc_host: bool,
+    #[serde(rename = "PidHost")]
+    pub pid_host: bool,
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<crate::models::PluginMount>,
+    #[serde(rename = "Env")]
+    pub env: Vec<crate::models::PluginEnv>,
+    #[serde(rename = "Args")]
+    pub args: crate::models::PluginConfigArgs,
     #[serde(rename = "rootfs", skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<crate::models::PluginConfigRootfs>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfig, "PluginConfig", { "DockerVersion" => docker_version, "Description" =>
-    description, "Documentation" => documentation, "Interface" => interface, "Entrypoint"
-    => entrypoint, "WorkDir" => work_dir, "User" => user, "Network" => network, "Linux"
-    => linux, "PropagatedMount" => propagated_mount, "IpcHost" => ipc_host, "PidHost" =>
-    pid_host, "Mounts" => mounts, "Env" => env, "Args" => args, "rootfs" => rootfs }
+    PluginConfig, "PluginConfig", { "DockerVersion" => docker_version, "User" => user,
+    "rootfs" => rootfs }, plain { "Description" => description, "Documentation" =>
+    documentation, "Interface" => interface, "Entrypoint" => entrypoint, "WorkDir" =>
+    work_dir, "Network" => network, "Linux" => linux, "PropagatedMount" =>
+    propagated_mount, "IpcHost" => ipc_host, "PidHost" => pid_host, "Mounts" => mounts,
+    "Env" => env, "Args" => args }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigArgs {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Value")]
+    pub value: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigArgs, "PluginConfigArgs", { "Name" => name, "Description" => description,
-    "Settable" => settable, "Value" => value }
+    PluginConfigArgs, "PluginConfigArgs", {}, plain { "Name" => name, "Description" =>
+    description, "Settable" => settable, "Value" => value }
 );
 /// The interface between Docker and the plugin
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigInterface {
-    #[serde(rename = "Types", skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<String>>,
-    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
-    pub socket: Option<String>,
+    #[serde(rename = "Types")]
+    pub types: Vec<String>,
+    #[serde(rename = "Socket")]
+    pub socket: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigInterface, "PluginConfigInterface", { "Types" => types, "Socket" =>
-    socket }
+    PluginConfigInterface, "PluginConfigInterface", {}, plain { "Types" => types,
+    "Socket" => socket }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigLinux {
-    #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<String>>,
-    #[serde(rename = "AllowAllDevices", skip_serializing_if = "Option::is_none")]
-    pub allow_all_devices: Option<bool>,
-    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<crate::models::PluginDevice>>,
+    #[serde(rename = "Capabilities")]
+    pub capabilities: Vec<String>,
+    #[serde(rename = "AllowAllDevices")]
+    pub allow_all_devices: bool,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<crate::models::PluginDevice>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigLinux, "PluginConfigLinux", { "Capabilities" => capabilities,
+    PluginConfigLinux, "PluginConfigLinux", {}, plain { "Capabilities" => capabilities,
     "AllowAllDevices" => allow_all_devices, "Devices" => devices }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigNetwork {
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(rename = "Type")]
+    pub type_: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigNetwork, "PluginConfigNetwork", { "Type" => type_ }
+    PluginConfigNetwork, "PluginConfigNetwork", {}, plain { "Type" => type_ }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigRootfs {
@@ -3033,66 +3038,66 @@ docker_engine_runtime::decode_fields!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginDevice {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Path")]
+    pub path: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginDevice, "PluginDevice", { "Name" => name, "Description" => description,
-    "Settable" => settable, "Path" => path }
+    PluginDevice, "PluginDevice", {}, plain { "Name" => name, "Description" =>
+    description, "Settable" => settable, "Path" => path }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginEnv {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginEnv, "PluginEnv", { "Name" => name, "Description" => description, "Settable" =>
-    settable, "Value" => value }
+    PluginEnv, "PluginEnv", {}, plain { "Name" => name, "Description" => description,
+    "Settable" => settable, "Value" => value }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginInterfaceType {
-    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
-    #[serde(rename = "Capability", skip_serializing_if = "Option::is_none")]
-    pub capability: Option<String>,
-    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    #[serde(rename = "Prefix")]
+    pub prefix: String,
+    #[serde(rename = "Capability")]
+    pub capability: String,
+    #[serde(rename = "Version")]
+    pub version: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginInterfaceType, "PluginInterfaceType", { "Prefix" => prefix, "Capability" =>
-    capability, "Version" => version }
+    PluginInterfaceType, "PluginInterfaceType", {}, plain { "Prefix" => prefix,
+    "Capability" => capability, "Version" => version }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginMount {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
-    pub destination: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Source")]
+    pub source: String,
+    #[serde(rename = "Destination")]
+    pub destination: String,
+    #[serde(rename = "Type")]
+    pub type_: String,
+    #[serde(rename = "Options")]
+    pub options: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginMount, "PluginMount", { "Name" => name, "Description" => description,
+    PluginMount, "PluginMount", {}, plain { "Name" => name, "Description" => description,
     "Settable" => settable, "Source" => source, "Destination" => destination, "Type" =>
     type_, "Options" => options }
 );
@@ -3113,18 +3118,18 @@ docker_engine_runtime::decode_fields!(
 /// Settings that can be modified by users.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginSettings {
-    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<String>>,
-    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<String>>,
-    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<crate::models::PluginDevice>>,
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<crate::models::PluginMount>,
+    #[serde(rename = "Env")]
+    pub env: Vec<String>,
+    #[serde(rename = "Args")]
+    pub args: Vec<String>,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<crate::models::PluginDevice>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginSettings, "PluginSettings", { "Mounts" => mounts, "Env" => env, "Args" => args,
-    "Devices" => devices }
+    PluginSettings, "PluginSettings", {}, plain { "Mounts" => mounts, "Env" => env,
+    "Args" => args, "Devices" => devices }
 );
 /// Describes a permission accepted by the user upon installing the plugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3172,17 +3177,17 @@ pub struct Port {
     #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Port on the container
-    #[serde(rename = "PrivatePort", skip_serializing_if = "Option::is_none")]
-    pub private_port: Option<u16>,
+    #[serde(rename = "PrivatePort")]
+    pub private_port: u16,
     /// Port exposed on the host
     #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
     pub public_port: Option<u16>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<crate::models::PortType>,
+    #[serde(rename = "Type")]
+    pub type_: crate::models::PortType,
 }
 docker_engine_runtime::decode_fields!(
-    Port, "Port", { "IP" => ip, "PrivatePort" => private_port, "PublicPort" =>
-    public_port, "Type" => type_ }
+    Port, "Port", { "IP" => ip, "PublicPort" => public_port }, plain { "PrivatePort" =>
+    private_port, "Type" => type_ }
 );
 /// PortBinding represents a binding between a host IP address and a host
 /// port.
@@ -3309,7 +3314,7 @@ pub struct RegistryServiceConfig {
         rename = "AllowNondistributableArtifactsCIDRs",
         skip_serializing_if = "Option::is_none"
     )]
-    pub allow_nondistributable_artifacts_cid_rs: Option<Vec<String>>,
+    pub allow_nondistributable_artifacts_cidrs: Option<Vec<String>>,
     /// List of registry hostnames to which nondistributable artifacts can be
     /// pushed, using the format `<hostname>[:<port>]` or `<IP address>[:<port>]`.
     ///
@@ -3346,7 +3351,7 @@ pub struct RegistryServiceConfig {
     /// > security, users should add their CA to their system's list of trusted
     /// > CAs instead of enabling this option.
     #[serde(rename = "InsecureRegistryCIDRs", skip_serializing_if = "Option::is_none")]
-    pub insecure_registry_cid_rs: Option<Vec<String>>,
+    pub insecure_registry_cidrs: Option<Vec<String>>,
     #[serde(rename = "IndexConfigs", skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
         std::collections::HashMap<String, crate::models::IndexInfo>,
@@ -3358,23 +3363,23 @@ pub struct RegistryServiceConfig {
 }
 docker_engine_runtime::decode_fields!(
     RegistryServiceConfig, "RegistryServiceConfig", {
-    "AllowNondistributableArtifactsCIDRs" => allow_nondistributable_artifacts_cid_rs,
+    "AllowNondistributableArtifactsCIDRs" => allow_nondistributable_artifacts_cidrs,
     "AllowNondistributableArtifactsHostnames" =>
     allow_nondistributable_artifacts_hostnames, "InsecureRegistryCIDRs" =>
-    insecure_registry_cid_rs, "IndexConfigs" => index_configs, "Mirrors" => mirrors }
+    insecure_registry_cidrs, "IndexConfigs" => index_configs, "Mirrors" => mirrors }
 );
 /// An object describing the resources which can be advertised by a node and requested by a task
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceObject {
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
     #[serde(rename = "GenericResources", skip_serializing_if = "Option::is_none")]
     pub generic_resources: Option<crate::models::GenericResources>,
 }
 docker_engine_runtime::decode_fields!(
-    ResourceObject, "ResourceObject", { "NanoCPUs" => nano_cp_us, "MemoryBytes" =>
+    ResourceObject, "ResourceObject", { "NanoCPUs" => nano_cpus, "MemoryBytes" =>
     memory_bytes, "GenericResources" => generic_resources }
 );
 /// A container's resources (cgroups config, ulimits, etc)
@@ -3403,10 +3408,10 @@ pub struct Resources {
     pub blkio_device_write_bps: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit read rate (IO per second) from a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form `[{"Path": "device_path", "Rate": rate}]`.
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -3467,7 +3472,7 @@ pub struct Resources {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive (Windows only)
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
     pub io_maximum_bandwidth: Option<i64>,
@@ -3477,7 +3482,7 @@ docker_engine_runtime::decode_fields!(
     "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight, "BlkioWeightDevice"
     => blkio_weight_device, "BlkioDeviceReadBps" => blkio_device_read_bps,
     "BlkioDeviceWriteBps" => blkio_device_write_bps, "BlkioDeviceReadIOps" =>
-    blkio_device_read_i_ops, "BlkioDeviceWriteIOps" => blkio_device_write_i_ops,
+    blkio_device_read_iops, "BlkioDeviceWriteIOps" => blkio_device_write_iops,
     "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota, "CpuRealtimePeriod" =>
     cpu_realtime_period, "CpuRealtimeRuntime" => cpu_realtime_runtime, "CpusetCpus" =>
     cpuset_cpus, "CpusetMems" => cpuset_mems, "Devices" => devices, "DeviceCgroupRules"
@@ -3485,8 +3490,8 @@ docker_engine_runtime::decode_fields!(
     memory_reservation, "MemorySwap" => memory_swap, "MemorySwappiness" =>
     memory_swappiness, "NanoCpus" => nano_cpus, "OomKillDisable" => oom_kill_disable,
     "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" => cpu_count,
-    "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
-    "IOMaximumBandwidth" => io_maximum_bandwidth }
+    "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops, "IOMaximumBandwidth"
+    => io_maximum_bandwidth }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourcesBlkioWeightDevice {
@@ -3727,11 +3732,11 @@ pub struct ServiceEndpoint {
     #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
     #[serde(rename = "VirtualIPs", skip_serializing_if = "Option::is_none")]
-    pub virtual_i_ps: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
+    pub virtual_ips: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
 }
 docker_engine_runtime::decode_fields!(
     ServiceEndpoint, "ServiceEndpoint", { "Spec" => spec, "Ports" => ports, "VirtualIPs"
-    => virtual_i_ps }
+    => virtual_ips }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpointVirtualIPs {
@@ -4097,8 +4102,8 @@ pub struct SwarmJoinBody {
     /// interface used for the VXLAN Tunnel Endpoint (VTEP). This is
     /// required for joining a swarm. If the port number is omitted,
     /// the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
-    pub listen_addr: Option<String>,
+    #[serde(rename = "ListenAddr")]
+    pub listen_addr: String,
     /// Externally reachable address advertised to other nodes. This
     /// can either be an address/port combination in the form
     /// `192.168.1.1:4567`, or an interface followed by a port number,
@@ -4117,16 +4122,16 @@ pub struct SwarmJoinBody {
     #[serde(rename = "DataPathAddr", skip_serializing_if = "Option::is_none")]
     pub data_path_addr: Option<String>,
     /// Addresses of manager nodes already participating in the swarm.
-    #[serde(rename = "RemoteAddrs", skip_serializing_if = "Option::is_none")]
-    pub remote_addrs: Option<Vec<String>>,
+    #[serde(rename = "RemoteAddrs")]
+    pub remote_addrs: Vec<String>,
     /// Secret token for joining this swarm.
-    #[serde(rename = "JoinToken", skip_serializing_if = "Option::is_none")]
-    pub join_token: Option<String>,
+    #[serde(rename = "JoinToken")]
+    pub join_token: String,
 }
 docker_engine_runtime::decode_fields!(
-    SwarmJoinBody, "SwarmJoinBody", { "ListenAddr" => listen_addr, "AdvertiseAddr" =>
-    advertise_addr, "DataPathAddr" => data_path_addr, "RemoteAddrs" => remote_addrs,
-    "JoinToken" => join_token }
+    SwarmJoinBody, "SwarmJoinBody", { "AdvertiseAddr" => advertise_addr, "DataPathAddr"
+    => data_path_addr }, plain { "ListenAddr" => listen_addr, "RemoteAddrs" =>
+    remote_addrs, "JoinToken" => join_token }
 );
 /// User modifiable swarm configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -4169,7 +4174,7 @@ pub struct SwarmSpecCaConfig {
     pub node_cert_expiry: Option<i64>,
     /// Configuration for forwarding signing requests to an external certificate authority.
     #[serde(rename = "ExternalCAs", skip_serializing_if = "Option::is_none")]
-    pub external_c_as: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
+    pub external_cas: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
     /// The desired signing CA certificate for all swarm node TLS leaf certificates, in PEM format.
     #[serde(rename = "SigningCACert", skip_serializing_if = "Option::is_none")]
     pub signing_ca_cert: Option<String>,
@@ -4182,7 +4187,7 @@ pub struct SwarmSpecCaConfig {
 }
 docker_engine_runtime::decode_fields!(
     SwarmSpecCaConfig, "SwarmSpecCaConfig", { "NodeCertExpiry" => node_cert_expiry,
-    "ExternalCAs" => external_c_as, "SigningCACert" => signing_ca_cert, "SigningCAKey" =>
+    "ExternalCAs" => external_cas, "SigningCACert" => signing_ca_cert, "SigningCAKey" =>
     signing_ca_key, "ForceRotate" => force_rotate }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -4338,15 +4343,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemAuthResponse {
     /// The status of the authentication
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(rename = "Status")]
+    pub status: String,
     /// An opaque token used to authenticate a user after a successful login
     #[serde(rename = "IdentityToken", skip_serializing_if = "Option::is_none")]
     pub identity_token: Option<String>,
 }
 docker_engine_runtime::decode_fields!(
-    SystemAuthResponse, "SystemAuthResponse", { "Status" => status, "IdentityToken" =>
-    identity_token }
+    SystemAuthResponse, "SystemAuthResponse", { "IdentityToken" => identity_token },
+    plain { "Status" => status }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemDataUsageResponse {
@@ -4483,7 +4488,7 @@ pub struct SystemInfo {
     pub oom_kill_disable: Option<bool>,
     /// Indicates IPv4 forwarding is enabled.
     #[serde(rename = "IPv4Forwarding", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_forwarding: Option<bool>,
+    pub ipv4_forwarding: Option<bool>,
     /// Indicates if `bridge-nf-call-iptables` is available on the host.
     #[serde(rename = "BridgeNfIptables", skip_serializing_if = "Option::is_none")]
     pub bridge_nf_iptables: Option<bool>,
@@ -4689,7 +4694,7 @@ docker_engine_runtime::decode_fields!(
     => system_status, "Plugins" => plugins, "MemoryLimit" => memory_limit, "SwapLimit" =>
     swap_limit, "CpuCfsPeriod" => cpu_cfs_period, "CpuCfsQuota" => cpu_cfs_quota,
     "CPUShares" => cpu_shares, "CPUSet" => cpu_set, "OomKillDisable" => oom_kill_disable,
-    "IPv4Forwarding" => i_pv4_forwarding, "BridgeNfIptables" => bridge_nf_iptables,
+    "IPv4Forwarding" => ipv4_forwarding, "BridgeNfIptables" => bridge_nf_iptables,
     "BridgeNfIp6tables" => bridge_nf_ip6tables, "Debug" => debug, "NFd" => n_fd,
     "NGoroutines" => n_goroutines, "SystemTime" => system_time, "LoggingDriver" =>
     logging_driver, "CgroupDriver" => cgroup_driver, "NEventsListener" =>
@@ -5347,14 +5352,14 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Volume {
     /// Name of the volume.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Name of the volume driver used by the volume.
-    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    #[serde(rename = "Driver")]
+    pub driver: String,
     /// Mount path of the volume on the host.
-    #[serde(rename = "Mountpoint", skip_serializing_if = "Option::is_none")]
-    pub mountpoint: Option<String>,
+    #[serde(rename = "Mountpoint")]
+    pub mountpoint: String,
     /// Date/Time the volume was created.
     #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -5367,23 +5372,23 @@ pub struct Volume {
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Labels")]
+    pub labels: std::collections::HashMap<String, String>,
     /// The level at which the volume exists. Either `global` for cluster-wide, or `local` for machine level.
-    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::models::VolumeScope>,
+    #[serde(rename = "Scope")]
+    pub scope: crate::models::VolumeScope,
     /// The driver specific options used when creating the volume.
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Options")]
+    pub options: std::collections::HashMap<String, String>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
     #[serde(rename = "UsageData", skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<crate::models::VolumeUsageData>,
 }
 docker_engine_runtime::decode_fields!(
-    Volume, "Volume", { "Name" => name, "Driver" => driver, "Mountpoint" => mountpoint,
-    "CreatedAt" => created_at, "Status" => status, "Labels" => labels, "Scope" => scope,
-    "Options" => options, "UsageData" => usage_data }
+    Volume, "Volume", { "CreatedAt" => created_at, "Status" => status, "UsageData" =>
+    usage_data }, plain { "Name" => name, "Driver" => driver, "Mountpoint" => mountpoint,
+    "Labels" => labels, "Scope" => scope, "Options" => options }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeCreateBody {
@@ -5407,15 +5412,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumeListResponse {
     /// List of volumes
-    #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
-    pub volumes: Option<Vec<crate::models::Volume>>,
+    #[serde(rename = "Volumes")]
+    pub volumes: Vec<crate::models::Volume>,
     /// Warnings that occurred when fetching the list of volumes
-    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
+    #[serde(rename = "Warnings")]
+    pub warnings: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    VolumeListResponse, "VolumeListResponse", { "Volumes" => volumes, "Warnings" =>
-    warnings }
+    VolumeListResponse, "VolumeListResponse", {}, plain { "Volumes" => volumes,
+    "Warnings" => warnings }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VolumePruneResponse {
@@ -5451,13 +5456,14 @@ pub struct VolumeUsageData {
     /// is only available for volumes created with the `"local"` volume
     /// driver. For volumes created with other volume drivers, this field
     /// is set to `-1` ("not available")
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+    #[serde(rename = "Size")]
+    pub size: i64,
     /// The number of containers referencing this volume. This field
     /// is set to `-1` if the reference-count is not available.
-    #[serde(rename = "RefCount", skip_serializing_if = "Option::is_none")]
-    pub ref_count: Option<i64>,
+    #[serde(rename = "RefCount")]
+    pub ref_count: i64,
 }
 docker_engine_runtime::decode_fields!(
-    VolumeUsageData, "VolumeUsageData", { "Size" => size, "RefCount" => ref_count }
+    VolumeUsageData, "VolumeUsageData", {}, plain { "Size" => size, "RefCount" =>
+    ref_count }
 );

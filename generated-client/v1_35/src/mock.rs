@@ -684,7 +684,7 @@ pub struct ExecOperationsMock<'a> {
 }
 impl ExecOperationsMock<'_> {
     /// Sets the answer to `POST /containers/{id}/exec` (`ContainerExec`).
-    pub fn container_exec(
+    pub fn create(
         &self,
         respond: impl Fn(
             MockRequest<Option<crate::models::ContainerExecBody>>,

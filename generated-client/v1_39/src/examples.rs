@@ -221,8 +221,8 @@ impl crate::models::ContainerChangeResponseItem {
     /// `ContainerChangeResponseItem { field: ..., ..ContainerChangeResponseItem::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerChangeResponseItem {
-            path: Some(String::from("/dev")),
-            kind: Some(0),
+            path: String::from("/dev"),
+            kind: 0,
         }
     }
 }
@@ -391,7 +391,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -399,7 +399,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -434,7 +434,7 @@ impl crate::models::ContainerCreateBody {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::from([String::from("/tmp:/tmp")])),
                 container_id_file: Some(String::from("")),
@@ -505,9 +505,9 @@ impl crate::models::ContainerCreateBody {
                             String::from("isolated_nw"),
                             crate::models::EndpointSettings {
                                 ipam_config: Some(crate::models::EndpointIpamConfig {
-                                    i_pv4_address: Some(String::from("172.20.30.33")),
-                                    i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                    link_local_i_ps: Some(
+                                    ipv4_address: Some(String::from("172.20.30.33")),
+                                    ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                    link_local_ips: Some(
                                         Vec::from([
                                             String::from("169.254.34.68"),
                                             String::from("fe80::3468"),
@@ -539,9 +539,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.4")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                                global_i_pv6_prefix_len: Some(64),
+                                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                                global_ipv6_prefix_len: Some(64),
                                 mac_address: Some(String::from("02:42:ac:11:00:04")),
                                 driver_opts: Some(
                                     std::collections::HashMap::from([
@@ -569,8 +569,8 @@ impl crate::models::ContainerCreateResponse {
     /// `ContainerCreateResponse { field: ..., ..ContainerCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerCreateResponse {
-            id: Some(String::from("e90e34656806")),
-            warnings: Some(Vec::from([])),
+            id: String::from("e90e34656806"),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -665,7 +665,7 @@ impl crate::models::ContainerInspectResponse {
             mount_label: Some(String::from("")),
             process_label: Some(String::from("")),
             app_armor_profile: Some(String::from("")),
-            exec_i_ds: Some(
+            exec_ids: Some(
                 Vec::from([
                     String::from(
                         "b35395de42bc8abd327f9dd65d913b9ba28c74d2f0734eeeae84fa1c616a0fca",
@@ -704,7 +704,7 @@ impl crate::models::ContainerInspectResponse {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -712,7 +712,7 @@ impl crate::models::ContainerInspectResponse {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -747,7 +747,7 @@ impl crate::models::ContainerInspectResponse {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::new()),
                 container_id_file: Some(String::from("")),
@@ -891,19 +891,19 @@ impl crate::models::ContainerInspectResponse {
                 bridge: Some(String::from("")),
                 sandbox_id: Some(String::from("")),
                 hairpin_mode: Some(false),
-                link_local_i_pv6_address: Some(String::from("")),
-                link_local_i_pv6_prefix_len: Some(0),
+                link_local_ipv6_address: Some(String::from("")),
+                link_local_ipv6_prefix_len: Some(0),
                 ports: Some(std::collections::HashMap::new()),
                 sandbox_key: Some(String::from("")),
                 secondary_ip_addresses: Some(Vec::new()),
-                secondary_i_pv6_addresses: Some(Vec::new()),
+                secondary_ipv6_addresses: Some(Vec::new()),
                 endpoint_id: Some(String::from("")),
                 gateway: Some(String::from("")),
-                global_i_pv6_address: Some(String::from("")),
-                global_i_pv6_prefix_len: Some(0),
+                global_ipv6_address: Some(String::from("")),
+                global_ipv6_prefix_len: Some(0),
                 ip_address: Some(String::from("")),
                 ip_prefix_len: Some(0),
-                i_pv6_gateway: Some(String::from("")),
+                ipv6_gateway: Some(String::from("")),
                 mac_address: Some(String::from("")),
                 networks: Some(
                     std::collections::HashMap::from([
@@ -938,9 +938,9 @@ impl crate::models::ContainerInspectResponse {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.2")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("")),
-                                global_i_pv6_address: Some(String::from("")),
-                                global_i_pv6_prefix_len: Some(0),
+                                ipv6_gateway: Some(String::from("")),
+                                global_ipv6_address: Some(String::from("")),
+                                global_ipv6_prefix_len: Some(0),
                                 mac_address: Some(String::from("02:42:ac:12:00:02")),
                                 driver_opts: Some(
                                     std::collections::HashMap::from([
@@ -1269,8 +1269,8 @@ impl crate::models::ContainerUpdateBody {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(100000),
             cpu_quota: Some(50000),
             cpu_realtime_period: Some(1000000),
@@ -1290,7 +1290,7 @@ impl crate::models::ContainerUpdateBody {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             restart_policy: Some(crate::models::RestartPolicy {
                 name: Some(crate::models::RestartPolicyName::from("on-failure")),
@@ -1332,7 +1332,7 @@ impl crate::models::ContainerWaitResponse {
     /// `ContainerWaitResponse { field: ..., ..ContainerWaitResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerWaitResponse {
-            status_code: Some(0),
+            status_code: 0,
             error: Some(crate::models::ContainerWaitExitError::example()),
         }
     }
@@ -1370,7 +1370,7 @@ impl crate::models::DistributionInspectResponse {
     /// `DistributionInspectResponse { field: ..., ..DistributionInspectResponse::example() }`.
     pub fn example() -> Self {
         crate::models::DistributionInspectResponse {
-            descriptor: Some(crate::models::DistributionInspectResponseDescriptor {
+            descriptor: crate::models::DistributionInspectResponseDescriptor {
                 media_type: Some(
                     String::from("application/vnd.docker.distribution.manifest.v2+json"),
                 ),
@@ -1380,20 +1380,18 @@ impl crate::models::DistributionInspectResponse {
                         "sha256:c0537ff6a5218ef531ece93d4984efc99bbf3f7497c0a7726c88e2bb7584dc96",
                     ),
                 ),
-                ur_ls: Some(Vec::from([String::from("")])),
-            }),
-            platforms: Some(
-                Vec::from([
-                    crate::models::DistributionInspectResponsePlatforms {
-                        architecture: Some(String::from("amd64")),
-                        os: Some(String::from("linux")),
-                        os_version: Some(String::from("")),
-                        os_features: Some(Vec::from([String::from("")])),
-                        variant: Some(String::from("")),
-                        features: Some(Vec::from([String::from("")])),
-                    },
-                ]),
-            ),
+                urls: Some(Vec::from([String::from("")])),
+            },
+            platforms: Vec::from([
+                crate::models::DistributionInspectResponsePlatforms {
+                    architecture: Some(String::from("amd64")),
+                    os: Some(String::from("linux")),
+                    os_version: Some(String::from("")),
+                    os_features: Some(Vec::from([String::from("")])),
+                    variant: Some(String::from("")),
+                    features: Some(Vec::from([String::from("")])),
+                },
+            ]),
         }
     }
 }
@@ -1406,7 +1404,7 @@ impl crate::models::DistributionInspectResponseDescriptor {
             media_type: Some(String::from("")),
             size: Some(0),
             digest: Some(String::from("")),
-            ur_ls: Some(Vec::new()),
+            urls: Some(Vec::new()),
         }
     }
 }
@@ -1431,7 +1429,7 @@ impl crate::models::Driver {
     /// `Driver { field: ..., ..Driver::example() }`.
     pub fn example() -> Self {
         crate::models::Driver {
-            name: Some(String::from("some-driver")),
+            name: String::from("some-driver"),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -1453,9 +1451,9 @@ impl crate::models::EndpointIpamConfig {
     /// `EndpointIpamConfig { field: ..., ..EndpointIpamConfig::example() }`.
     pub fn example() -> Self {
         crate::models::EndpointIpamConfig {
-            i_pv4_address: Some(String::from("172.20.30.33")),
-            i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-            link_local_i_ps: Some(
+            ipv4_address: Some(String::from("172.20.30.33")),
+            ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+            link_local_ips: Some(
                 Vec::from([String::from("169.254.34.68"), String::from("fe80::3468")]),
             ),
         }
@@ -1517,9 +1515,9 @@ impl crate::models::EndpointSettings {
             gateway: Some(String::from("172.17.0.1")),
             ip_address: Some(String::from("172.17.0.4")),
             ip_prefix_len: Some(16),
-            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-            global_i_pv6_prefix_len: Some(64),
+            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+            global_ipv6_address: Some(String::from("2001:db8::5689")),
+            global_ipv6_prefix_len: Some(64),
             mac_address: Some(String::from("02:42:ac:11:00:04")),
             driver_opts: Some(
                 std::collections::HashMap::from([
@@ -1666,7 +1664,7 @@ impl crate::models::ErrorResponse {
     /// `ErrorResponse { field: ..., ..ErrorResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ErrorResponse {
-            message: Some(String::from("Something went wrong.")),
+            message: String::from("Something went wrong."),
         }
     }
 }
@@ -1758,29 +1756,27 @@ impl crate::models::GraphDriverData {
     /// `GraphDriverData { field: ..., ..GraphDriverData::example() }`.
     pub fn example() -> Self {
         crate::models::GraphDriverData {
-            name: Some(String::from("overlay2")),
-            data: Some(
-                std::collections::HashMap::from([
-                    (
-                        String::from("MergedDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/merged",
-                        ),
+            name: String::from("overlay2"),
+            data: std::collections::HashMap::from([
+                (
+                    String::from("MergedDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/merged",
                     ),
-                    (
-                        String::from("UpperDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/diff",
-                        ),
+                ),
+                (
+                    String::from("UpperDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/diff",
                     ),
-                    (
-                        String::from("WorkDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/work",
-                        ),
+                ),
+                (
+                    String::from("WorkDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/work",
                     ),
-                ]),
-            ),
+                ),
+            ]),
         }
     }
 }
@@ -1843,8 +1839,8 @@ impl crate::models::HostConfig {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -1864,7 +1860,7 @@ impl crate::models::HostConfig {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             binds: Some(Vec::new()),
             container_id_file: Some(String::from("")),
@@ -1937,7 +1933,7 @@ impl crate::models::IdResponse {
     /// `IdResponse { field: ..., ..IdResponse::example() }`.
     pub fn example() -> Self {
         crate::models::IdResponse {
-            id: Some(String::from("")),
+            id: String::from(""),
         }
     }
 }
@@ -2048,22 +2044,19 @@ impl crate::models::ImageHistoryResponseItem {
     /// `ImageHistoryResponseItem { field: ..., ..ImageHistoryResponseItem::example() }`.
     pub fn example() -> Self {
         crate::models::ImageHistoryResponseItem {
-            id: Some(
-                String::from(
-                    "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
-                ),
+            id: String::from(
+                "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
             ),
-            created: Some(1398108230),
-            created_by: Some(
-                String::from(
-                    "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
-                ),
+            created: 1398108230,
+            created_by: String::from(
+                "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
             ),
-            tags: Some(
-                Vec::from([String::from("ubuntu:lucid"), String::from("ubuntu:10.04")]),
-            ),
-            size: Some(182964289),
-            comment: Some(String::from("")),
+            tags: Vec::from([
+                String::from("ubuntu:lucid"),
+                String::from("ubuntu:10.04"),
+            ]),
+            size: 182964289,
+            comment: String::from(""),
         }
     }
 }
@@ -2150,7 +2143,7 @@ impl crate::models::ImageInspectRootFs {
     /// `ImageInspectRootFs { field: ..., ..ImageInspectRootFs::example() }`.
     pub fn example() -> Self {
         crate::models::ImageInspectRootFs {
-            type_: Some(String::from("layers")),
+            type_: String::from("layers"),
             layers: Some(
                 Vec::from([
                     String::from(
@@ -2195,44 +2188,36 @@ impl crate::models::ImageSummary {
     /// `ImageSummary { field: ..., ..ImageSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageSummary {
-            id: Some(
+            id: String::from(
+                "sha256:ec3f0931a6e6b6855d76b2d7b0be30e81860baccd891b2e243280bf1cd8ad710",
+            ),
+            parent_id: String::from(""),
+            repo_tags: Vec::from([
+                String::from("example:1.0"),
+                String::from("example:latest"),
+                String::from("example:stable"),
+                String::from("internal.registry.example.com:5000/example:1.0"),
+            ]),
+            repo_digests: Vec::from([
                 String::from(
-                    "sha256:ec3f0931a6e6b6855d76b2d7b0be30e81860baccd891b2e243280bf1cd8ad710",
+                    "example@sha256:afcc7f1ac1b49db317a7196c902e61c6c3c4607d63599ee1a82d702d249a0ccb",
                 ),
-            ),
-            parent_id: Some(String::from("")),
-            repo_tags: Some(
-                Vec::from([
-                    String::from("example:1.0"),
-                    String::from("example:latest"),
-                    String::from("example:stable"),
-                    String::from("internal.registry.example.com:5000/example:1.0"),
-                ]),
-            ),
-            repo_digests: Some(
-                Vec::from([
-                    String::from(
-                        "example@sha256:afcc7f1ac1b49db317a7196c902e61c6c3c4607d63599ee1a82d702d249a0ccb",
-                    ),
-                    String::from(
-                        "internal.registry.example.com:5000/example@sha256:b69959407d21e8a062e0416bf13405bb2b71ed7a84dde4158ebafacfa06f5578",
-                    ),
-                ]),
-            ),
-            created: Some(1644009612),
-            size: Some(172064416),
-            shared_size: Some(1239828),
-            virtual_size: Some(172064416),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            containers: Some(2),
+                String::from(
+                    "internal.registry.example.com:5000/example@sha256:b69959407d21e8a062e0416bf13405bb2b71ed7a84dde4158ebafacfa06f5578",
+                ),
+            ]),
+            created: 1644009612,
+            size: 172064416,
+            shared_size: 1239828,
+            virtual_size: 172064416,
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            containers: 2,
         }
     }
 }
@@ -2425,7 +2410,7 @@ impl crate::models::Network {
             created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("bridge")),
-            enable_i_pv6: Some(false),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam {
                 driver: Some(String::from("default")),
                 config: Some(
@@ -2461,8 +2446,8 @@ impl crate::models::Network {
                                 ),
                             ),
                             mac_address: Some(String::from("02:42:ac:13:00:02")),
-                            i_pv4_address: Some(String::from("172.19.0.2/16")),
-                            i_pv6_address: Some(String::from("")),
+                            ipv4_address: Some(String::from("172.19.0.2/16")),
+                            ipv6_address: Some(String::from("")),
                         },
                     ),
                 ]),
@@ -2516,7 +2501,7 @@ impl crate::models::NetworkAttachment {
                 created: Some(String::from("")),
                 scope: Some(String::from("")),
                 driver: Some(String::from("")),
-                enable_i_pv6: Some(false),
+                enable_ipv6: Some(false),
                 ipam: Some(crate::models::Ipam::example()),
                 internal: Some(false),
                 attachable: Some(false),
@@ -2550,9 +2535,9 @@ impl crate::models::NetworkConnectBody {
             container: Some(String::from("3613f73ba0e4")),
             endpoint_config: Some(crate::models::EndpointSettings {
                 ipam_config: Some(crate::models::EndpointIpamConfig {
-                    i_pv4_address: Some(String::from("172.24.56.89")),
-                    i_pv6_address: Some(String::from("2001:db8::5689")),
-                    link_local_i_ps: Some(
+                    ipv4_address: Some(String::from("172.24.56.89")),
+                    ipv6_address: Some(String::from("2001:db8::5689")),
+                    link_local_ips: Some(
                         Vec::from([
                             String::from("169.254.34.68"),
                             String::from("fe80::3468"),
@@ -2578,9 +2563,9 @@ impl crate::models::NetworkConnectBody {
                 gateway: Some(String::from("172.17.0.1")),
                 ip_address: Some(String::from("172.17.0.4")),
                 ip_prefix_len: Some(16),
-                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                global_i_pv6_prefix_len: Some(64),
+                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                global_ipv6_prefix_len: Some(64),
                 mac_address: Some(String::from("02:42:ac:11:00:04")),
                 driver_opts: Some(
                     std::collections::HashMap::from([
@@ -2607,8 +2592,8 @@ impl crate::models::NetworkContainer {
             name: Some(String::from("")),
             endpoint_id: Some(String::from("")),
             mac_address: Some(String::from("")),
-            i_pv4_address: Some(String::from("")),
-            i_pv6_address: Some(String::from("")),
+            ipv4_address: Some(String::from("")),
+            ipv6_address: Some(String::from("")),
         }
     }
 }
@@ -2618,7 +2603,7 @@ impl crate::models::NetworkCreateBody {
     /// `NetworkCreateBody { field: ..., ..NetworkCreateBody::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateBody {
-            name: Some(String::from("isolated_nw")),
+            name: String::from("isolated_nw"),
             check_duplicate: Some(false),
             driver: Some(String::from("bridge")),
             internal: Some(true),
@@ -2648,7 +2633,7 @@ impl crate::models::NetworkCreateBody {
                     ]),
                 ),
             }),
-            enable_i_pv6: Some(true),
+            enable_ipv6: Some(true),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -2735,23 +2720,23 @@ impl crate::models::NetworkSettings {
                 ),
             ),
             hairpin_mode: Some(false),
-            link_local_i_pv6_address: Some(String::from("fe80::42:acff:fe11:1")),
-            link_local_i_pv6_prefix_len: Some(64),
+            link_local_ipv6_address: Some(String::from("fe80::42:acff:fe11:1")),
+            link_local_ipv6_prefix_len: Some(64),
             ports: Some(std::collections::HashMap::new()),
             sandbox_key: Some(String::from("/var/run/docker/netns/8ab54b426c38")),
             secondary_ip_addresses: Some(Vec::new()),
-            secondary_i_pv6_addresses: Some(Vec::new()),
+            secondary_ipv6_addresses: Some(Vec::new()),
             endpoint_id: Some(
                 String::from(
                     "b88f5b905aabf2893f3cbc4ee42d1ea7980bbc0a92e2c8922b1e1795298afb0b",
                 ),
             ),
             gateway: Some(String::from("172.17.0.1")),
-            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-            global_i_pv6_prefix_len: Some(64),
+            global_ipv6_address: Some(String::from("2001:db8::5689")),
+            global_ipv6_prefix_len: Some(64),
             ip_address: Some(String::from("172.17.0.4")),
             ip_prefix_len: Some(16),
-            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
+            ipv6_gateway: Some(String::from("2001:db8:2::100")),
             mac_address: Some(String::from("02:42:ac:11:00:04")),
             networks: Some(std::collections::HashMap::new()),
         }
@@ -2769,9 +2754,9 @@ impl crate::models::NetworkingConfig {
                         String::from("isolated_nw"),
                         crate::models::EndpointSettings {
                             ipam_config: Some(crate::models::EndpointIpamConfig {
-                                i_pv4_address: Some(String::from("172.20.30.33")),
-                                i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                link_local_i_ps: Some(
+                                ipv4_address: Some(String::from("172.20.30.33")),
+                                ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                link_local_ips: Some(
                                     Vec::from([
                                         String::from("169.254.34.68"),
                                         String::from("fe80::3468"),
@@ -2803,9 +2788,9 @@ impl crate::models::NetworkingConfig {
                             gateway: Some(String::from("172.17.0.1")),
                             ip_address: Some(String::from("172.17.0.4")),
                             ip_prefix_len: Some(16),
-                            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                            global_i_pv6_prefix_len: Some(64),
+                            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                            global_ipv6_address: Some(String::from("2001:db8::5689")),
+                            global_ipv6_prefix_len: Some(64),
                             mac_address: Some(String::from("02:42:ac:11:00:04")),
                             driver_opts: Some(
                                 std::collections::HashMap::from([
@@ -2950,13 +2935,13 @@ impl crate::models::Plugin {
                     "5724e2c8652da337ab2eedd19fc6fc0ec908e4bd907c7421bf6a8dfc70c4c078",
                 ),
             ),
-            name: Some(String::from("tiborvass/sample-volume-plugin")),
-            enabled: Some(true),
-            settings: Some(crate::models::PluginSettings::example()),
+            name: String::from("tiborvass/sample-volume-plugin"),
+            enabled: true,
+            settings: crate::models::PluginSettings::example(),
             plugin_reference: Some(
                 String::from("localhost:5000/tiborvass/sample-volume-plugin:latest"),
             ),
-            config: Some(crate::models::PluginConfig::example()),
+            config: crate::models::PluginConfig::example(),
         }
     }
 }
@@ -2967,36 +2952,32 @@ impl crate::models::PluginConfig {
     pub fn example() -> Self {
         crate::models::PluginConfig {
             docker_version: Some(String::from("17.06.0-ce")),
-            description: Some(String::from("A sample volume plugin for Docker")),
-            documentation: Some(
-                String::from("https://docs.docker.com/engine/extend/plugins/"),
+            description: String::from("A sample volume plugin for Docker"),
+            documentation: String::from(
+                "https://docs.docker.com/engine/extend/plugins/",
             ),
-            interface: Some(crate::models::PluginConfigInterface::example()),
-            entrypoint: Some(
-                Vec::from([
-                    String::from("/usr/bin/sample-volume-plugin"),
-                    String::from("/data"),
-                ]),
-            ),
-            work_dir: Some(String::from("/bin/")),
+            interface: crate::models::PluginConfigInterface::example(),
+            entrypoint: Vec::from([
+                String::from("/usr/bin/sample-volume-plugin"),
+                String::from("/data"),
+            ]),
+            work_dir: String::from("/bin/"),
             user: Some(crate::models::PluginConfigUser::example()),
-            network: Some(crate::models::PluginConfigNetwork::example()),
-            linux: Some(crate::models::PluginConfigLinux::example()),
-            propagated_mount: Some(String::from("/mnt/volumes")),
-            ipc_host: Some(false),
-            pid_host: Some(false),
-            mounts: Some(Vec::new()),
-            env: Some(
-                Vec::from([
-                    crate::models::PluginEnv {
-                        name: Some(String::from("DEBUG")),
-                        description: Some(String::from("If set, prints debug messages")),
-                        settable: Some(Vec::new()),
-                        value: Some(String::from("0")),
-                    },
-                ]),
-            ),
-            args: Some(crate::models::PluginConfigArgs::example()),
+            network: crate::models::PluginConfigNetwork::example(),
+            linux: crate::models::PluginConfigLinux::example(),
+            propagated_mount: String::from("/mnt/volumes"),
+            ipc_host: false,
+            pid_host: false,
+            mounts: Vec::new(),
+            env: Vec::from([
+                crate::models::PluginEnv {
+                    name: String::from("DEBUG"),
+                    description: String::from("If set, prints debug messages"),
+                    settable: Vec::new(),
+                    value: String::from("0"),
+                },
+            ]),
+            args: crate::models::PluginConfigArgs::example(),
             rootfs: Some(crate::models::PluginConfigRootfs::example()),
         }
     }
@@ -3007,10 +2988,10 @@ impl crate::models::PluginConfigArgs {
     /// `PluginConfigArgs { field: ..., ..PluginConfigArgs::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigArgs {
-            name: Some(String::from("args")),
-            description: Some(String::from("command line arguments")),
-            settable: Some(Vec::new()),
-            value: Some(Vec::new()),
+            name: String::from("args"),
+            description: String::from("command line arguments"),
+            settable: Vec::new(),
+            value: Vec::new(),
         }
     }
 }
@@ -3020,8 +3001,8 @@ impl crate::models::PluginConfigInterface {
     /// `PluginConfigInterface { field: ..., ..PluginConfigInterface::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigInterface {
-            types: Some(Vec::from([String::from("docker.volumedriver/1.0")])),
-            socket: Some(String::from("plugins.sock")),
+            types: Vec::from([String::from("docker.volumedriver/1.0")]),
+            socket: String::from("plugins.sock"),
             protocol_scheme: Some(
                 crate::models::PluginConfigInterfaceProtocolScheme::from(
                     "some.protocol/v1.0",
@@ -3043,11 +3024,12 @@ impl crate::models::PluginConfigLinux {
     /// `PluginConfigLinux { field: ..., ..PluginConfigLinux::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigLinux {
-            capabilities: Some(
-                Vec::from([String::from("CAP_SYS_ADMIN"), String::from("CAP_SYSLOG")]),
-            ),
-            allow_all_devices: Some(false),
-            devices: Some(Vec::new()),
+            capabilities: Vec::from([
+                String::from("CAP_SYS_ADMIN"),
+                String::from("CAP_SYSLOG"),
+            ]),
+            allow_all_devices: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -3057,7 +3039,7 @@ impl crate::models::PluginConfigNetwork {
     /// `PluginConfigNetwork { field: ..., ..PluginConfigNetwork::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigNetwork {
-            type_: Some(String::from("host")),
+            type_: String::from("host"),
         }
     }
 }
@@ -3098,10 +3080,10 @@ impl crate::models::PluginDevice {
     /// `PluginDevice { field: ..., ..PluginDevice::example() }`.
     pub fn example() -> Self {
         crate::models::PluginDevice {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            path: Some(String::from("/dev/fuse")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            path: String::from("/dev/fuse"),
         }
     }
 }
@@ -3111,10 +3093,10 @@ impl crate::models::PluginEnv {
     /// `PluginEnv { field: ..., ..PluginEnv::example() }`.
     pub fn example() -> Self {
         crate::models::PluginEnv {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: String::from(""),
         }
     }
 }
@@ -3124,9 +3106,9 @@ impl crate::models::PluginInterfaceType {
     /// `PluginInterfaceType { field: ..., ..PluginInterfaceType::example() }`.
     pub fn example() -> Self {
         crate::models::PluginInterfaceType {
-            prefix: Some(String::from("")),
-            capability: Some(String::from("")),
-            version: Some(String::from("")),
+            prefix: String::from(""),
+            capability: String::from(""),
+            version: String::from(""),
         }
     }
 }
@@ -3136,15 +3118,13 @@ impl crate::models::PluginMount {
     /// `PluginMount { field: ..., ..PluginMount::example() }`.
     pub fn example() -> Self {
         crate::models::PluginMount {
-            name: Some(String::from("some-mount")),
-            description: Some(
-                String::from("This is a mount that's used by the plugin."),
-            ),
-            settable: Some(Vec::new()),
-            source: Some(String::from("/var/lib/docker/plugins/")),
-            destination: Some(String::from("/mnt/state")),
-            type_: Some(String::from("bind")),
-            options: Some(Vec::from([String::from("rbind"), String::from("rw")])),
+            name: String::from("some-mount"),
+            description: String::from("This is a mount that's used by the plugin."),
+            settable: Vec::new(),
+            source: String::from("/var/lib/docker/plugins/"),
+            destination: String::from("/mnt/state"),
+            type_: String::from("bind"),
+            options: Vec::from([String::from("rbind"), String::from("rw")]),
         }
     }
 }
@@ -3178,10 +3158,10 @@ impl crate::models::PluginSettings {
     /// `PluginSettings { field: ..., ..PluginSettings::example() }`.
     pub fn example() -> Self {
         crate::models::PluginSettings {
-            mounts: Some(Vec::new()),
-            env: Some(Vec::from([String::from("DEBUG=0")])),
-            args: Some(Vec::new()),
-            devices: Some(Vec::new()),
+            mounts: Vec::new(),
+            env: Vec::from([String::from("DEBUG=0")]),
+            args: Vec::new(),
+            devices: Vec::new(),
         }
     }
 }
@@ -3239,9 +3219,9 @@ impl crate::models::Port {
     pub fn example() -> Self {
         crate::models::Port {
             ip: Some(String::from("")),
-            private_port: Some(8080),
+            private_port: 8080,
             public_port: Some(80),
-            type_: Some(crate::models::PortType::from("tcp")),
+            type_: crate::models::PortType::from("tcp"),
         }
     }
 }
@@ -3328,9 +3308,9 @@ impl crate::models::RegistryServiceConfig {
     /// `RegistryServiceConfig { field: ..., ..RegistryServiceConfig::example() }`.
     pub fn example() -> Self {
         crate::models::RegistryServiceConfig {
-            allow_nondistributable_artifacts_cid_rs: Some(Vec::from([])),
+            allow_nondistributable_artifacts_cidrs: Some(Vec::from([])),
             allow_nondistributable_artifacts_hostnames: Some(Vec::from([])),
-            insecure_registry_cid_rs: Some(
+            insecure_registry_cidrs: Some(
                 Vec::from([String::from("::1/128"), String::from("127.0.0.0/8")]),
             ),
             index_configs: Some(
@@ -3394,7 +3374,7 @@ impl crate::models::ResourceObject {
     /// `ResourceObject { field: ..., ..ResourceObject::example() }`.
     pub fn example() -> Self {
         crate::models::ResourceObject {
-            nano_cp_us: Some(4000000000),
+            nano_cpus: Some(4000000000),
             memory_bytes: Some(8272408576),
             generic_resources: Some(Vec::new()),
         }
@@ -3413,8 +3393,8 @@ impl crate::models::Resources {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -3434,7 +3414,7 @@ impl crate::models::Resources {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
         }
     }
@@ -3517,7 +3497,7 @@ impl crate::models::Secret {
                 ),
                 data: Some(String::from("")),
                 driver: Some(crate::models::Driver {
-                    name: Some(String::from("secret-bucket")),
+                    name: String::from("secret-bucket"),
                     options: Some(
                         std::collections::HashMap::from([
                             (
@@ -3643,12 +3623,12 @@ impl crate::models::Service {
                     ),
                     resources: Some(crate::models::TaskSpecResources {
                         limits: Some(crate::models::ResourceObject {
-                            nano_cp_us: Some(4000000000),
+                            nano_cpus: Some(4000000000),
                             memory_bytes: Some(8272408576),
                             generic_resources: Some(Vec::new()),
                         }),
                         reservations: Some(crate::models::ResourceObject {
-                            nano_cp_us: Some(4000000000),
+                            nano_cpus: Some(4000000000),
                             memory_bytes: Some(8272408576),
                             generic_resources: Some(Vec::new()),
                         }),
@@ -3782,7 +3762,7 @@ impl crate::models::Service {
                         },
                     ]),
                 ),
-                virtual_i_ps: Some(
+                virtual_ips: Some(
                     Vec::from([
                         crate::models::ServiceEndpointVirtualIPs {
                             network_id: Some(String::from("4qvuz4ko70xaltuqbt8956gd1")),
@@ -3839,7 +3819,7 @@ impl crate::models::ServiceEndpoint {
         crate::models::ServiceEndpoint {
             spec: Some(crate::models::EndpointSpec::example()),
             ports: Some(Vec::new()),
-            virtual_i_ps: Some(Vec::new()),
+            virtual_ips: Some(Vec::new()),
         }
     }
 }
@@ -4103,7 +4083,7 @@ impl crate::models::SwarmInitBody {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(7776000000000000),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                     signing_ca_cert: Some(String::from("")),
                     signing_ca_key: Some(String::from("")),
                     force_rotate: Some(0),
@@ -4122,14 +4102,12 @@ impl crate::models::SwarmJoinBody {
     /// `SwarmJoinBody { field: ..., ..SwarmJoinBody::example() }`.
     pub fn example() -> Self {
         crate::models::SwarmJoinBody {
-            listen_addr: Some(String::from("0.0.0.0:2377")),
+            listen_addr: String::from("0.0.0.0:2377"),
             advertise_addr: Some(String::from("192.168.1.1:2377")),
             data_path_addr: Some(String::from("192.168.1.1")),
-            remote_addrs: Some(Vec::from([String::from("node1:2377")])),
-            join_token: Some(
-                String::from(
-                    "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
-                ),
+            remote_addrs: Vec::from([String::from("node1:2377")]),
+            join_token: String::from(
+                "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
             ),
         }
     }
@@ -4166,7 +4144,7 @@ impl crate::models::SwarmSpecCaConfig {
     pub fn example() -> Self {
         crate::models::SwarmSpecCaConfig {
             node_cert_expiry: Some(7776000000000000),
-            external_c_as: Some(Vec::new()),
+            external_cas: Some(Vec::new()),
             signing_ca_cert: Some(String::from("")),
             signing_ca_key: Some(String::from("")),
             force_rotate: Some(0),
@@ -4283,7 +4261,7 @@ impl crate::models::SystemAuthResponse {
     /// `SystemAuthResponse { field: ..., ..SystemAuthResponse::example() }`.
     pub fn example() -> Self {
         crate::models::SystemAuthResponse {
-            status: Some(String::from("Login Succeeded")),
+            status: String::from("Login Succeeded"),
             identity_token: Some(String::from("9cbaf023786cd7...")),
         }
     }
@@ -4298,26 +4276,22 @@ impl crate::models::SystemDataUsageResponse {
             images: Some(
                 Vec::from([
                     crate::models::ImageSummary {
-                        id: Some(
+                        id: String::from(
+                            "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                        ),
+                        parent_id: String::from(""),
+                        repo_tags: Vec::from([String::from("busybox:latest")]),
+                        repo_digests: Vec::from([
                             String::from(
-                                "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                                "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
                             ),
-                        ),
-                        parent_id: Some(String::from("")),
-                        repo_tags: Some(Vec::from([String::from("busybox:latest")])),
-                        repo_digests: Some(
-                            Vec::from([
-                                String::from(
-                                    "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
-                                ),
-                            ]),
-                        ),
-                        created: Some(1466724217),
-                        size: Some(1092588),
-                        shared_size: Some(0),
-                        virtual_size: Some(1092588),
-                        labels: Some(std::collections::HashMap::new()),
-                        containers: Some(1),
+                        ]),
+                        created: 1466724217,
+                        size: 1092588,
+                        shared_size: 0,
+                        virtual_size: 1092588,
+                        labels: std::collections::HashMap::new(),
+                        containers: 1,
                     },
                 ]),
             ),
@@ -4371,9 +4345,9 @@ impl crate::models::SystemDataUsageResponse {
                                             gateway: Some(String::from("172.18.0.1")),
                                             ip_address: Some(String::from("172.18.0.2")),
                                             ip_prefix_len: Some(16),
-                                            i_pv6_gateway: Some(String::from("")),
-                                            global_i_pv6_address: Some(String::from("")),
-                                            global_i_pv6_prefix_len: Some(0),
+                                            ipv6_gateway: Some(String::from("")),
+                                            global_ipv6_address: Some(String::from("")),
+                                            global_ipv6_prefix_len: Some(0),
                                             mac_address: Some(String::from("02:42:ac:12:00:02")),
                                             driver_opts: Some(
                                                 std::collections::HashMap::from([
@@ -4399,10 +4373,10 @@ impl crate::models::SystemDataUsageResponse {
             volumes: Some(
                 Vec::from([
                     crate::models::Volume {
-                        name: Some(String::from("my-volume")),
-                        driver: Some(String::from("local")),
-                        mountpoint: Some(
-                            String::from("/var/lib/docker/volumes/my-volume/_data"),
+                        name: String::from("my-volume"),
+                        driver: String::from("local"),
+                        mountpoint: String::from(
+                            "/var/lib/docker/volumes/my-volume/_data",
                         ),
                         created_at: Some(String::from("2016-06-07T20:31:11.853781916Z")),
                         status: Some(
@@ -4410,12 +4384,12 @@ impl crate::models::SystemDataUsageResponse {
                                 (String::from("hello"), serde_json::Value::from("world")),
                             ]),
                         ),
-                        labels: Some(std::collections::HashMap::new()),
-                        scope: Some(crate::models::VolumeScope::from("local")),
-                        options: Some(std::collections::HashMap::new()),
+                        labels: std::collections::HashMap::new(),
+                        scope: crate::models::VolumeScope::from("local"),
+                        options: std::collections::HashMap::new(),
                         usage_data: Some(crate::models::VolumeUsageData {
-                            size: Some(10920104),
-                            ref_count: Some(2),
+                            size: 10920104,
+                            ref_count: 2,
                         }),
                     },
                 ]),
@@ -4615,7 +4589,7 @@ impl crate::models::SystemInfo {
             cpu_shares: Some(true),
             cpu_set: Some(true),
             oom_kill_disable: Some(false),
-            i_pv4_forwarding: Some(true),
+            ipv4_forwarding: Some(true),
             bridge_nf_iptables: Some(true),
             bridge_nf_ip6tables: Some(true),
             debug: Some(true),
@@ -4753,8 +4727,8 @@ impl crate::models::SystemVersionComponents {
     /// `SystemVersionComponents { field: ..., ..SystemVersionComponents::example() }`.
     pub fn example() -> Self {
         crate::models::SystemVersionComponents {
-            name: Some(String::from("Engine")),
-            version: Some(String::from("19.03.12")),
+            name: String::from("Engine"),
+            version: String::from("19.03.12"),
             details: Some(serde_json::Value::Null),
         }
     }
@@ -4765,7 +4739,7 @@ impl crate::models::SystemVersionPlatform {
     /// `SystemVersionPlatform { field: ..., ..SystemVersionPlatform::example() }`.
     pub fn example() -> Self {
         crate::models::SystemVersionPlatform {
-            name: Some(String::from("")),
+            name: String::from(""),
         }
     }
 }
@@ -4821,12 +4795,12 @@ impl crate::models::Task {
                 ),
                 resources: Some(crate::models::TaskSpecResources {
                     limits: Some(crate::models::ResourceObject {
-                        nano_cp_us: Some(4000000000),
+                        nano_cpus: Some(4000000000),
                         memory_bytes: Some(8272408576),
                         generic_resources: Some(Vec::new()),
                     }),
                     reservations: Some(crate::models::ResourceObject {
-                        nano_cp_us: Some(4000000000),
+                        nano_cpus: Some(4000000000),
                         memory_bytes: Some(8272408576),
                         generic_resources: Some(Vec::new()),
                     }),
@@ -4929,7 +4903,7 @@ impl crate::models::Task {
                             created: Some(String::from("")),
                             scope: Some(String::from("")),
                             driver: Some(String::from("")),
-                            enable_i_pv6: Some(false),
+                            enable_ipv6: Some(false),
                             ipam: Some(crate::models::Ipam::example()),
                             internal: Some(false),
                             attachable: Some(false),
@@ -5319,32 +5293,28 @@ impl crate::models::Volume {
     /// `Volume { field: ..., ..Volume::example() }`.
     pub fn example() -> Self {
         crate::models::Volume {
-            name: Some(String::from("tardis")),
-            driver: Some(String::from("custom")),
-            mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
+            name: String::from("tardis"),
+            driver: String::from("custom"),
+            mountpoint: String::from("/var/lib/docker/volumes/tardis"),
             created_at: Some(String::from("2016-06-07T20:31:11.853781916Z")),
             status: Some(
                 std::collections::HashMap::from([
                     (String::from("hello"), serde_json::Value::from("world")),
                 ]),
             ),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            scope: Some(crate::models::VolumeScope::from("local")),
-            options: Some(
-                std::collections::HashMap::from([
-                    (String::from("device"), String::from("tmpfs")),
-                    (String::from("o"), String::from("size=100m,uid=1000")),
-                    (String::from("type"), String::from("tmpfs")),
-                ]),
-            ),
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            scope: crate::models::VolumeScope::from("local"),
+            options: std::collections::HashMap::from([
+                (String::from("device"), String::from("tmpfs")),
+                (String::from("o"), String::from("size=100m,uid=1000")),
+                (String::from("type"), String::from("tmpfs")),
+            ]),
             usage_data: Some(crate::models::VolumeUsageData::example()),
         }
     }
@@ -5411,8 +5381,8 @@ impl crate::models::VolumeUsageData {
     /// `VolumeUsageData { field: ..., ..VolumeUsageData::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeUsageData {
-            size: Some(0),
-            ref_count: Some(0),
+            size: 0,
+            ref_count: 0,
         }
     }
 }

@@ -525,7 +525,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -533,7 +533,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -554,7 +554,7 @@ impl crate::models::ContainerCreateBody {
                         crate::models::DeviceRequest {
                             driver: Some(String::from("nvidia")),
                             count: Some(-1),
-                            device_i_ds: Some(
+                            device_ids: Some(
                                 Vec::from([
                                     String::from("0"),
                                     String::from("1"),
@@ -598,7 +598,7 @@ impl crate::models::ContainerCreateBody {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::from([String::from("/tmp:/tmp")])),
                 container_id_file: Some(String::from("")),
@@ -697,9 +697,9 @@ impl crate::models::ContainerCreateBody {
                             String::from("isolated_nw"),
                             crate::models::EndpointSettings {
                                 ipam_config: Some(crate::models::EndpointIpamConfig {
-                                    i_pv4_address: Some(String::from("172.20.30.33")),
-                                    i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                    link_local_i_ps: Some(
+                                    ipv4_address: Some(String::from("172.20.30.33")),
+                                    ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                    link_local_ips: Some(
                                         Vec::from([
                                             String::from("169.254.34.68"),
                                             String::from("fe80::3468"),
@@ -745,9 +745,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.4")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                                global_i_pv6_prefix_len: Some(64),
+                                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                                global_ipv6_prefix_len: Some(64),
                                 dns_names: Some(
                                     Vec::from([
                                         String::from("foobar"),
@@ -803,9 +803,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.4")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                                global_i_pv6_prefix_len: Some(64),
+                                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                                global_ipv6_prefix_len: Some(64),
                                 dns_names: Some(
                                     Vec::from([
                                         String::from("foobar"),
@@ -828,12 +828,10 @@ impl crate::models::ContainerCreateResponse {
     /// `ContainerCreateResponse { field: ..., ..ContainerCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerCreateResponse {
-            id: Some(
-                String::from(
-                    "ede54ee1afda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c743",
-                ),
+            id: String::from(
+                "ede54ee1afda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c743",
             ),
-            warnings: Some(Vec::from([])),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -885,7 +883,7 @@ impl crate::models::ContainerInspectResponse {
             mount_label: Some(String::from("")),
             process_label: Some(String::from("")),
             app_armor_profile: Some(String::from("")),
-            exec_i_ds: Some(
+            exec_ids: Some(
                 Vec::from([
                     String::from(
                         "b35395de42bc8abd327f9dd65d913b9ba28c74d2f0734eeeae84fa1c616a0fca",
@@ -1226,8 +1224,8 @@ impl crate::models::ContainerUpdateBody {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(100000),
             cpu_quota: Some(50000),
             cpu_realtime_period: Some(1000000),
@@ -1248,7 +1246,7 @@ impl crate::models::ContainerUpdateBody {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             restart_policy: Some(crate::models::RestartPolicy {
                 name: Some(crate::models::RestartPolicyName::from("on-failure")),
@@ -1296,7 +1294,7 @@ impl crate::models::ContainerWaitResponse {
     /// `ContainerWaitResponse { field: ..., ..ContainerWaitResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerWaitResponse {
-            status_code: Some(0),
+            status_code: 0,
             error: Some(crate::models::ContainerWaitExitError::example()),
         }
     }
@@ -1358,7 +1356,7 @@ impl crate::models::DeviceRequest {
         crate::models::DeviceRequest {
             driver: Some(String::from("nvidia")),
             count: Some(-1),
-            device_i_ds: Some(
+            device_ids: Some(
                 Vec::from([
                     String::from("0"),
                     String::from("1"),
@@ -1384,8 +1382,8 @@ impl crate::models::DistributionInspect {
     /// `DistributionInspect { field: ..., ..DistributionInspect::example() }`.
     pub fn example() -> Self {
         crate::models::DistributionInspect {
-            descriptor: Some(crate::models::OciDescriptor::example()),
-            platforms: Some(Vec::new()),
+            descriptor: crate::models::OciDescriptor::example(),
+            platforms: Vec::new(),
         }
     }
 }
@@ -1395,7 +1393,7 @@ impl crate::models::Driver {
     /// `Driver { field: ..., ..Driver::example() }`.
     pub fn example() -> Self {
         crate::models::Driver {
-            name: Some(String::from("some-driver")),
+            name: String::from("some-driver"),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -1417,29 +1415,27 @@ impl crate::models::DriverData {
     /// `DriverData { field: ..., ..DriverData::example() }`.
     pub fn example() -> Self {
         crate::models::DriverData {
-            name: Some(String::from("overlay2")),
-            data: Some(
-                std::collections::HashMap::from([
-                    (
-                        String::from("MergedDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/merged",
-                        ),
+            name: String::from("overlay2"),
+            data: std::collections::HashMap::from([
+                (
+                    String::from("MergedDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/merged",
                     ),
-                    (
-                        String::from("UpperDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/diff",
-                        ),
+                ),
+                (
+                    String::from("UpperDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/diff",
                     ),
-                    (
-                        String::from("WorkDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/work",
-                        ),
+                ),
+                (
+                    String::from("WorkDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/work",
                     ),
-                ]),
-            ),
+                ),
+            ]),
         }
     }
 }
@@ -1449,9 +1445,9 @@ impl crate::models::EndpointIpamConfig {
     /// `EndpointIpamConfig { field: ..., ..EndpointIpamConfig::example() }`.
     pub fn example() -> Self {
         crate::models::EndpointIpamConfig {
-            i_pv4_address: Some(String::from("172.20.30.33")),
-            i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-            link_local_i_ps: Some(
+            ipv4_address: Some(String::from("172.20.30.33")),
+            ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+            link_local_ips: Some(
                 Vec::from([String::from("169.254.34.68"), String::from("fe80::3468")]),
             ),
         }
@@ -1524,9 +1520,9 @@ impl crate::models::EndpointSettings {
             gateway: Some(String::from("172.17.0.1")),
             ip_address: Some(String::from("172.17.0.4")),
             ip_prefix_len: Some(16),
-            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-            global_i_pv6_prefix_len: Some(64),
+            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+            global_ipv6_address: Some(String::from("2001:db8::5689")),
+            global_ipv6_prefix_len: Some(64),
             dns_names: Some(
                 Vec::from([
                     String::from("foobar"),
@@ -1671,7 +1667,7 @@ impl crate::models::ErrorResponse {
     /// `ErrorResponse { field: ..., ..ErrorResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ErrorResponse {
-            message: Some(String::from("Something went wrong.")),
+            message: String::from("Something went wrong."),
         }
     }
 }
@@ -1800,8 +1796,8 @@ impl crate::models::FilesystemChange {
     /// `FilesystemChange { field: ..., ..FilesystemChange::example() }`.
     pub fn example() -> Self {
         crate::models::FilesystemChange {
-            path: Some(String::from("/dev")),
-            kind: Some(0),
+            path: String::from("/dev"),
+            kind: 0,
         }
     }
 }
@@ -1920,8 +1916,8 @@ impl crate::models::HostConfig {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -1942,7 +1938,7 @@ impl crate::models::HostConfig {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             binds: Some(Vec::new()),
             container_id_file: Some(String::from("")),
@@ -2055,7 +2051,7 @@ impl crate::models::IdResponse {
     /// `IdResponse { field: ..., ..IdResponse::example() }`.
     pub fn example() -> Self {
         crate::models::IdResponse {
-            id: Some(String::from("")),
+            id: String::from(""),
         }
     }
 }
@@ -2167,22 +2163,19 @@ impl crate::models::ImageHistoryResponseItem {
     /// `ImageHistoryResponseItem { field: ..., ..ImageHistoryResponseItem::example() }`.
     pub fn example() -> Self {
         crate::models::ImageHistoryResponseItem {
-            id: Some(
-                String::from(
-                    "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
-                ),
+            id: String::from(
+                "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
             ),
-            created: Some(1398108230),
-            created_by: Some(
-                String::from(
-                    "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
-                ),
+            created: 1398108230,
+            created_by: String::from(
+                "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
             ),
-            tags: Some(
-                Vec::from([String::from("ubuntu:lucid"), String::from("ubuntu:10.04")]),
-            ),
-            size: Some(182964289),
-            comment: Some(String::from("")),
+            tags: Vec::from([
+                String::from("ubuntu:lucid"),
+                String::from("ubuntu:10.04"),
+            ]),
+            size: 182964289,
+            comment: String::from(""),
         }
     }
 }
@@ -2264,7 +2257,7 @@ impl crate::models::ImageInspectRootFs {
     /// `ImageInspectRootFs { field: ..., ..ImageInspectRootFs::example() }`.
     pub fn example() -> Self {
         crate::models::ImageInspectRootFs {
-            type_: Some(String::from("layers")),
+            type_: String::from("layers"),
             layers: Some(
                 Vec::from([
                     String::from(
@@ -2284,15 +2277,13 @@ impl crate::models::ImageManifestSummary {
     /// `ImageManifestSummary { field: ..., ..ImageManifestSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummary {
-            id: Some(
-                String::from(
-                    "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
-                ),
+            id: String::from(
+                "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
             ),
-            descriptor: Some(crate::models::OciDescriptor::example()),
-            available: Some(true),
-            size: Some(crate::models::ImageManifestSummarySize::example()),
-            kind: Some(crate::models::ImageManifestSummaryKind::from("image")),
+            descriptor: crate::models::OciDescriptor::example(),
+            available: true,
+            size: crate::models::ImageManifestSummarySize::example(),
+            kind: crate::models::ImageManifestSummaryKind::from("image"),
             image_data: Some(crate::models::ImageManifestSummaryImageData::example()),
             attestation_data: Some(
                 crate::models::ImageManifestSummaryAttestationData::example(),
@@ -2306,10 +2297,8 @@ impl crate::models::ImageManifestSummaryAttestationData {
     /// `ImageManifestSummaryAttestationData { field: ..., ..ImageManifestSummaryAttestationData::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummaryAttestationData {
-            for_: Some(
-                String::from(
-                    "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
-                ),
+            for_: String::from(
+                "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
             ),
         }
     }
@@ -2320,18 +2309,16 @@ impl crate::models::ImageManifestSummaryImageData {
     /// `ImageManifestSummaryImageData { field: ..., ..ImageManifestSummaryImageData::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummaryImageData {
-            platform: Some(crate::models::OciPlatform::example()),
-            containers: Some(
-                Vec::from([
-                    String::from(
-                        "ede54ee1fda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c7430",
-                    ),
-                    String::from(
-                        "abadbce344c096744d8d6071a90d474d28af8f1034b5ea9fb03c3f4bfc6d005e",
-                    ),
-                ]),
-            ),
-            size: Some(crate::models::ImageManifestSummaryImageDataSize::example()),
+            platform: crate::models::OciPlatform::example(),
+            containers: Vec::from([
+                String::from(
+                    "ede54ee1fda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c7430",
+                ),
+                String::from(
+                    "abadbce344c096744d8d6071a90d474d28af8f1034b5ea9fb03c3f4bfc6d005e",
+                ),
+            ]),
+            size: crate::models::ImageManifestSummaryImageDataSize::example(),
         }
     }
 }
@@ -2341,7 +2328,7 @@ impl crate::models::ImageManifestSummaryImageDataSize {
     /// `ImageManifestSummaryImageDataSize { field: ..., ..ImageManifestSummaryImageDataSize::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummaryImageDataSize {
-            unpacked: Some(3987495),
+            unpacked: 3987495,
         }
     }
 }
@@ -2358,8 +2345,8 @@ impl crate::models::ImageManifestSummarySize {
     /// `ImageManifestSummarySize { field: ..., ..ImageManifestSummarySize::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummarySize {
-            total: Some(8213251),
-            content: Some(3987495),
+            total: 8213251,
+            content: 3987495,
         }
     }
 }
@@ -2398,43 +2385,35 @@ impl crate::models::ImageSummary {
     /// `ImageSummary { field: ..., ..ImageSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageSummary {
-            id: Some(
+            id: String::from(
+                "sha256:ec3f0931a6e6b6855d76b2d7b0be30e81860baccd891b2e243280bf1cd8ad710",
+            ),
+            parent_id: String::from(""),
+            repo_tags: Vec::from([
+                String::from("example:1.0"),
+                String::from("example:latest"),
+                String::from("example:stable"),
+                String::from("internal.registry.example.com:5000/example:1.0"),
+            ]),
+            repo_digests: Vec::from([
                 String::from(
-                    "sha256:ec3f0931a6e6b6855d76b2d7b0be30e81860baccd891b2e243280bf1cd8ad710",
+                    "example@sha256:afcc7f1ac1b49db317a7196c902e61c6c3c4607d63599ee1a82d702d249a0ccb",
                 ),
-            ),
-            parent_id: Some(String::from("")),
-            repo_tags: Some(
-                Vec::from([
-                    String::from("example:1.0"),
-                    String::from("example:latest"),
-                    String::from("example:stable"),
-                    String::from("internal.registry.example.com:5000/example:1.0"),
-                ]),
-            ),
-            repo_digests: Some(
-                Vec::from([
-                    String::from(
-                        "example@sha256:afcc7f1ac1b49db317a7196c902e61c6c3c4607d63599ee1a82d702d249a0ccb",
-                    ),
-                    String::from(
-                        "internal.registry.example.com:5000/example@sha256:b69959407d21e8a062e0416bf13405bb2b71ed7a84dde4158ebafacfa06f5578",
-                    ),
-                ]),
-            ),
-            created: Some(1644009612),
-            size: Some(172064416),
-            shared_size: Some(1239828),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            containers: Some(2),
+                String::from(
+                    "internal.registry.example.com:5000/example@sha256:b69959407d21e8a062e0416bf13405bb2b71ed7a84dde4158ebafacfa06f5578",
+                ),
+            ]),
+            created: 1644009612,
+            size: 172064416,
+            shared_size: 1239828,
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            containers: 2,
             manifests: Some(Vec::new()),
             descriptor: Some(crate::models::OciDescriptor::example()),
         }
@@ -2513,7 +2492,7 @@ impl crate::models::Limit {
     /// `Limit { field: ..., ..Limit::example() }`.
     pub fn example() -> Self {
         crate::models::Limit {
-            nano_cp_us: Some(4000000000),
+            nano_cpus: Some(4000000000),
             memory_bytes: Some(8272408576),
             pids: Some(100),
         }
@@ -2664,8 +2643,8 @@ impl crate::models::Network {
             created: Some(String::from("2016-10-19T06:21:00.416543526Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("bridge")),
-            enable_i_pv4: Some(true),
-            enable_i_pv6: Some(false),
+            enable_ipv4: Some(true),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam {
                 driver: Some(String::from("default")),
                 config: Some(
@@ -2703,8 +2682,8 @@ impl crate::models::Network {
                                 ),
                             ),
                             mac_address: Some(String::from("02:42:ac:13:00:02")),
-                            i_pv4_address: Some(String::from("172.19.0.2/16")),
-                            i_pv6_address: Some(String::from("")),
+                            ipv4_address: Some(String::from("172.19.0.2/16")),
+                            ipv6_address: Some(String::from("")),
                         },
                     ),
                 ]),
@@ -2763,8 +2742,8 @@ impl crate::models::NetworkAttachment {
                 created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
                 scope: Some(String::from("local")),
                 driver: Some(String::from("overlay")),
-                enable_i_pv4: Some(true),
-                enable_i_pv6: Some(false),
+                enable_ipv4: Some(true),
+                enable_ipv6: Some(false),
                 ipam: Some(crate::models::Ipam::example()),
                 internal: Some(false),
                 attachable: Some(false),
@@ -2785,8 +2764,8 @@ impl crate::models::NetworkAttachment {
                                     ),
                                 ),
                                 mac_address: Some(String::from("02:42:ac:13:00:02")),
-                                i_pv4_address: Some(String::from("172.19.0.2/16")),
-                                i_pv6_address: Some(String::from("")),
+                                ipv4_address: Some(String::from("172.19.0.2/16")),
+                                ipv6_address: Some(String::from("")),
                             },
                         ),
                     ]),
@@ -2860,9 +2839,9 @@ impl crate::models::NetworkConnectRequest {
             container: Some(String::from("3613f73ba0e4")),
             endpoint_config: Some(crate::models::EndpointSettings {
                 ipam_config: Some(crate::models::EndpointIpamConfig {
-                    i_pv4_address: Some(String::from("172.24.56.89")),
-                    i_pv6_address: Some(String::from("2001:db8::5689")),
-                    link_local_i_ps: Some(
+                    ipv4_address: Some(String::from("172.24.56.89")),
+                    ipv6_address: Some(String::from("2001:db8::5689")),
+                    link_local_ips: Some(
                         Vec::from([
                             String::from("169.254.34.68"),
                             String::from("fe80::3468"),
@@ -2902,9 +2881,9 @@ impl crate::models::NetworkConnectRequest {
                 gateway: Some(String::from("172.17.0.1")),
                 ip_address: Some(String::from("172.17.0.4")),
                 ip_prefix_len: Some(16),
-                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                global_i_pv6_prefix_len: Some(64),
+                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                global_ipv6_prefix_len: Some(64),
                 dns_names: Some(
                     Vec::from([
                         String::from("foobar"),
@@ -2930,8 +2909,8 @@ impl crate::models::NetworkContainer {
                 ),
             ),
             mac_address: Some(String::from("02:42:ac:13:00:02")),
-            i_pv4_address: Some(String::from("172.19.0.2/16")),
-            i_pv6_address: Some(String::from("")),
+            ipv4_address: Some(String::from("172.19.0.2/16")),
+            ipv6_address: Some(String::from("")),
         }
     }
 }
@@ -2941,7 +2920,7 @@ impl crate::models::NetworkCreateRequest {
     /// `NetworkCreateRequest { field: ..., ..NetworkCreateRequest::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateRequest {
-            name: Some(String::from("my_network")),
+            name: String::from("my_network"),
             driver: Some(String::from("bridge")),
             scope: Some(String::from("")),
             internal: Some(false),
@@ -2950,8 +2929,8 @@ impl crate::models::NetworkCreateRequest {
             config_only: Some(false),
             config_from: Some(crate::models::ConfigReference::example()),
             ipam: Some(crate::models::Ipam::example()),
-            enable_i_pv4: Some(true),
-            enable_i_pv6: Some(true),
+            enable_ipv4: Some(true),
+            enable_ipv6: Some(true),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -2995,12 +2974,10 @@ impl crate::models::NetworkCreateResponse {
     /// `NetworkCreateResponse { field: ..., ..NetworkCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateResponse {
-            id: Some(
-                String::from(
-                    "b5c4fc71e8022147cd25de22b22173de4e3b170134117172eb595cb91b4e7e5d",
-                ),
+            id: String::from(
+                "b5c4fc71e8022147cd25de22b22173de4e3b170134117172eb595cb91b4e7e5d",
             ),
-            warning: Some(String::from("")),
+            warning: String::from(""),
         }
     }
 }
@@ -3038,23 +3015,23 @@ impl crate::models::NetworkSettings {
                 ),
             ),
             hairpin_mode: Some(false),
-            link_local_i_pv6_address: Some(String::from("")),
-            link_local_i_pv6_prefix_len: Some(0),
+            link_local_ipv6_address: Some(String::from("")),
+            link_local_ipv6_prefix_len: Some(0),
             ports: Some(std::collections::HashMap::new()),
             sandbox_key: Some(String::from("/var/run/docker/netns/8ab54b426c38")),
             secondary_ip_addresses: Some(Vec::new()),
-            secondary_i_pv6_addresses: Some(Vec::new()),
+            secondary_ipv6_addresses: Some(Vec::new()),
             endpoint_id: Some(
                 String::from(
                     "b88f5b905aabf2893f3cbc4ee42d1ea7980bbc0a92e2c8922b1e1795298afb0b",
                 ),
             ),
             gateway: Some(String::from("172.17.0.1")),
-            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-            global_i_pv6_prefix_len: Some(64),
+            global_ipv6_address: Some(String::from("2001:db8::5689")),
+            global_ipv6_prefix_len: Some(64),
             ip_address: Some(String::from("172.17.0.4")),
             ip_prefix_len: Some(16),
-            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
+            ipv6_gateway: Some(String::from("2001:db8:2::100")),
             mac_address: Some(String::from("02:42:ac:11:00:04")),
             networks: Some(std::collections::HashMap::new()),
         }
@@ -3072,9 +3049,9 @@ impl crate::models::NetworkingConfig {
                         String::from("isolated_nw"),
                         crate::models::EndpointSettings {
                             ipam_config: Some(crate::models::EndpointIpamConfig {
-                                i_pv4_address: Some(String::from("172.20.30.33")),
-                                i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                link_local_i_ps: Some(
+                                ipv4_address: Some(String::from("172.20.30.33")),
+                                ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                link_local_ips: Some(
                                     Vec::from([
                                         String::from("169.254.34.68"),
                                         String::from("fe80::3468"),
@@ -3120,9 +3097,9 @@ impl crate::models::NetworkingConfig {
                             gateway: Some(String::from("172.17.0.1")),
                             ip_address: Some(String::from("172.17.0.4")),
                             ip_prefix_len: Some(16),
-                            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                            global_i_pv6_prefix_len: Some(64),
+                            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                            global_ipv6_address: Some(String::from("2001:db8::5689")),
+                            global_ipv6_prefix_len: Some(64),
                             dns_names: Some(
                                 Vec::from([
                                     String::from("foobar"),
@@ -3178,9 +3155,9 @@ impl crate::models::NetworkingConfig {
                             gateway: Some(String::from("172.17.0.1")),
                             ip_address: Some(String::from("172.17.0.4")),
                             ip_prefix_len: Some(16),
-                            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                            global_i_pv6_prefix_len: Some(64),
+                            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                            global_ipv6_address: Some(String::from("2001:db8::5689")),
+                            global_ipv6_prefix_len: Some(64),
                             dns_names: Some(
                                 Vec::from([
                                     String::from("foobar"),
@@ -3405,13 +3382,13 @@ impl crate::models::Plugin {
                     "5724e2c8652da337ab2eedd19fc6fc0ec908e4bd907c7421bf6a8dfc70c4c078",
                 ),
             ),
-            name: Some(String::from("tiborvass/sample-volume-plugin")),
-            enabled: Some(true),
-            settings: Some(crate::models::PluginSettings::example()),
+            name: String::from("tiborvass/sample-volume-plugin"),
+            enabled: true,
+            settings: crate::models::PluginSettings::example(),
             plugin_reference: Some(
                 String::from("localhost:5000/tiborvass/sample-volume-plugin:latest"),
             ),
-            config: Some(crate::models::PluginConfig::example()),
+            config: crate::models::PluginConfig::example(),
         }
     }
 }
@@ -3422,36 +3399,32 @@ impl crate::models::PluginConfig {
     pub fn example() -> Self {
         crate::models::PluginConfig {
             docker_version: Some(String::from("17.06.0-ce")),
-            description: Some(String::from("A sample volume plugin for Docker")),
-            documentation: Some(
-                String::from("https://docs.docker.com/engine/extend/plugins/"),
+            description: String::from("A sample volume plugin for Docker"),
+            documentation: String::from(
+                "https://docs.docker.com/engine/extend/plugins/",
             ),
-            interface: Some(crate::models::PluginConfigInterface::example()),
-            entrypoint: Some(
-                Vec::from([
-                    String::from("/usr/bin/sample-volume-plugin"),
-                    String::from("/data"),
-                ]),
-            ),
-            work_dir: Some(String::from("/bin/")),
+            interface: crate::models::PluginConfigInterface::example(),
+            entrypoint: Vec::from([
+                String::from("/usr/bin/sample-volume-plugin"),
+                String::from("/data"),
+            ]),
+            work_dir: String::from("/bin/"),
             user: Some(crate::models::PluginConfigUser::example()),
-            network: Some(crate::models::PluginConfigNetwork::example()),
-            linux: Some(crate::models::PluginConfigLinux::example()),
-            propagated_mount: Some(String::from("/mnt/volumes")),
-            ipc_host: Some(false),
-            pid_host: Some(false),
-            mounts: Some(Vec::new()),
-            env: Some(
-                Vec::from([
-                    crate::models::PluginEnv {
-                        name: Some(String::from("DEBUG")),
-                        description: Some(String::from("If set, prints debug messages")),
-                        settable: Some(Vec::new()),
-                        value: Some(String::from("0")),
-                    },
-                ]),
-            ),
-            args: Some(crate::models::PluginConfigArgs::example()),
+            network: crate::models::PluginConfigNetwork::example(),
+            linux: crate::models::PluginConfigLinux::example(),
+            propagated_mount: String::from("/mnt/volumes"),
+            ipc_host: false,
+            pid_host: false,
+            mounts: Vec::new(),
+            env: Vec::from([
+                crate::models::PluginEnv {
+                    name: String::from("DEBUG"),
+                    description: String::from("If set, prints debug messages"),
+                    settable: Vec::new(),
+                    value: String::from("0"),
+                },
+            ]),
+            args: crate::models::PluginConfigArgs::example(),
             rootfs: Some(crate::models::PluginConfigRootfs::example()),
         }
     }
@@ -3462,10 +3435,10 @@ impl crate::models::PluginConfigArgs {
     /// `PluginConfigArgs { field: ..., ..PluginConfigArgs::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigArgs {
-            name: Some(String::from("args")),
-            description: Some(String::from("command line arguments")),
-            settable: Some(Vec::new()),
-            value: Some(Vec::new()),
+            name: String::from("args"),
+            description: String::from("command line arguments"),
+            settable: Vec::new(),
+            value: Vec::new(),
         }
     }
 }
@@ -3475,8 +3448,8 @@ impl crate::models::PluginConfigInterface {
     /// `PluginConfigInterface { field: ..., ..PluginConfigInterface::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigInterface {
-            types: Some(Vec::from([String::from("docker.volumedriver/1.0")])),
-            socket: Some(String::from("plugins.sock")),
+            types: Vec::from([String::from("docker.volumedriver/1.0")]),
+            socket: String::from("plugins.sock"),
             protocol_scheme: Some(
                 crate::models::PluginConfigInterfaceProtocolScheme::from(
                     "some.protocol/v1.0",
@@ -3498,11 +3471,12 @@ impl crate::models::PluginConfigLinux {
     /// `PluginConfigLinux { field: ..., ..PluginConfigLinux::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigLinux {
-            capabilities: Some(
-                Vec::from([String::from("CAP_SYS_ADMIN"), String::from("CAP_SYSLOG")]),
-            ),
-            allow_all_devices: Some(false),
-            devices: Some(Vec::new()),
+            capabilities: Vec::from([
+                String::from("CAP_SYS_ADMIN"),
+                String::from("CAP_SYSLOG"),
+            ]),
+            allow_all_devices: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -3512,7 +3486,7 @@ impl crate::models::PluginConfigNetwork {
     /// `PluginConfigNetwork { field: ..., ..PluginConfigNetwork::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigNetwork {
-            type_: Some(String::from("host")),
+            type_: String::from("host"),
         }
     }
 }
@@ -3553,10 +3527,10 @@ impl crate::models::PluginDevice {
     /// `PluginDevice { field: ..., ..PluginDevice::example() }`.
     pub fn example() -> Self {
         crate::models::PluginDevice {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            path: Some(String::from("/dev/fuse")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            path: String::from("/dev/fuse"),
         }
     }
 }
@@ -3566,10 +3540,10 @@ impl crate::models::PluginEnv {
     /// `PluginEnv { field: ..., ..PluginEnv::example() }`.
     pub fn example() -> Self {
         crate::models::PluginEnv {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: String::from(""),
         }
     }
 }
@@ -3579,9 +3553,9 @@ impl crate::models::PluginInterfaceType {
     /// `PluginInterfaceType { field: ..., ..PluginInterfaceType::example() }`.
     pub fn example() -> Self {
         crate::models::PluginInterfaceType {
-            prefix: Some(String::from("")),
-            capability: Some(String::from("")),
-            version: Some(String::from("")),
+            prefix: String::from(""),
+            capability: String::from(""),
+            version: String::from(""),
         }
     }
 }
@@ -3591,15 +3565,13 @@ impl crate::models::PluginMount {
     /// `PluginMount { field: ..., ..PluginMount::example() }`.
     pub fn example() -> Self {
         crate::models::PluginMount {
-            name: Some(String::from("some-mount")),
-            description: Some(
-                String::from("This is a mount that's used by the plugin."),
-            ),
-            settable: Some(Vec::new()),
-            source: Some(String::from("/var/lib/docker/plugins/")),
-            destination: Some(String::from("/mnt/state")),
-            type_: Some(String::from("bind")),
-            options: Some(Vec::from([String::from("rbind"), String::from("rw")])),
+            name: String::from("some-mount"),
+            description: String::from("This is a mount that's used by the plugin."),
+            settable: Vec::new(),
+            source: String::from("/var/lib/docker/plugins/"),
+            destination: String::from("/mnt/state"),
+            type_: String::from("bind"),
+            options: Vec::from([String::from("rbind"), String::from("rw")]),
         }
     }
 }
@@ -3621,10 +3593,10 @@ impl crate::models::PluginSettings {
     /// `PluginSettings { field: ..., ..PluginSettings::example() }`.
     pub fn example() -> Self {
         crate::models::PluginSettings {
-            mounts: Some(Vec::new()),
-            env: Some(Vec::from([String::from("DEBUG=0")])),
-            args: Some(Vec::new()),
-            devices: Some(Vec::new()),
+            mounts: Vec::new(),
+            env: Vec::from([String::from("DEBUG=0")]),
+            args: Vec::new(),
+            devices: Vec::new(),
         }
     }
 }
@@ -3670,9 +3642,9 @@ impl crate::models::Port {
     pub fn example() -> Self {
         crate::models::Port {
             ip: Some(String::from("")),
-            private_port: Some(8080),
+            private_port: 8080,
             public_port: Some(80),
-            type_: Some(crate::models::PortType::from("tcp")),
+            type_: crate::models::PortType::from("tcp"),
         }
     }
 }
@@ -3770,7 +3742,7 @@ impl crate::models::RegistryServiceConfig {
     /// `RegistryServiceConfig { field: ..., ..RegistryServiceConfig::example() }`.
     pub fn example() -> Self {
         crate::models::RegistryServiceConfig {
-            insecure_registry_cid_rs: Some(
+            insecure_registry_cidrs: Some(
                 Vec::from([String::from("::1/128"), String::from("127.0.0.0/8")]),
             ),
             index_configs: Some(
@@ -3834,7 +3806,7 @@ impl crate::models::ResourceObject {
     /// `ResourceObject { field: ..., ..ResourceObject::example() }`.
     pub fn example() -> Self {
         crate::models::ResourceObject {
-            nano_cp_us: Some(4000000000),
+            nano_cpus: Some(4000000000),
             memory_bytes: Some(8272408576),
             generic_resources: Some(Vec::new()),
         }
@@ -3853,8 +3825,8 @@ impl crate::models::Resources {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -3875,7 +3847,7 @@ impl crate::models::Resources {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
         }
     }
@@ -3968,7 +3940,7 @@ impl crate::models::Secret {
                 ),
                 data: Some(String::from("")),
                 driver: Some(crate::models::Driver {
-                    name: Some(String::from("secret-bucket")),
+                    name: String::from("secret-bucket"),
                     options: Some(
                         std::collections::HashMap::from([
                             (
@@ -4106,12 +4078,12 @@ impl crate::models::Service {
                     ),
                     resources: Some(crate::models::TaskSpecResources {
                         limits: Some(crate::models::Limit {
-                            nano_cp_us: Some(4000000000),
+                            nano_cpus: Some(4000000000),
                             memory_bytes: Some(8272408576),
                             pids: Some(100),
                         }),
                         reservations: Some(crate::models::ResourceObject {
-                            nano_cp_us: Some(4000000000),
+                            nano_cpus: Some(4000000000),
                             memory_bytes: Some(8272408576),
                             generic_resources: Some(Vec::new()),
                         }),
@@ -4252,7 +4224,7 @@ impl crate::models::Service {
                         },
                     ]),
                 ),
-                virtual_i_ps: Some(
+                virtual_ips: Some(
                     Vec::from([
                         crate::models::ServiceEndpointVirtualIPs {
                             network_id: Some(String::from("4qvuz4ko70xaltuqbt8956gd1")),
@@ -4313,7 +4285,7 @@ impl crate::models::ServiceEndpoint {
         crate::models::ServiceEndpoint {
             spec: Some(crate::models::EndpointSpec::example()),
             ports: Some(Vec::new()),
-            virtual_i_ps: Some(Vec::new()),
+            virtual_ips: Some(Vec::new()),
         }
     }
 }
@@ -4621,7 +4593,7 @@ impl crate::models::SwarmInitRequest {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(7776000000000000),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                     signing_ca_cert: Some(String::from("")),
                     signing_ca_key: Some(String::from("")),
                     force_rotate: Some(0),
@@ -4640,14 +4612,12 @@ impl crate::models::SwarmJoinRequest {
     /// `SwarmJoinRequest { field: ..., ..SwarmJoinRequest::example() }`.
     pub fn example() -> Self {
         crate::models::SwarmJoinRequest {
-            listen_addr: Some(String::from("0.0.0.0:2377")),
+            listen_addr: String::from("0.0.0.0:2377"),
             advertise_addr: Some(String::from("192.168.1.1:2377")),
             data_path_addr: Some(String::from("192.168.1.1")),
-            remote_addrs: Some(Vec::from([String::from("node1:2377")])),
-            join_token: Some(
-                String::from(
-                    "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
-                ),
+            remote_addrs: Vec::from([String::from("node1:2377")]),
+            join_token: String::from(
+                "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
             ),
         }
     }
@@ -4684,7 +4654,7 @@ impl crate::models::SwarmSpecCaConfig {
     pub fn example() -> Self {
         crate::models::SwarmSpecCaConfig {
             node_cert_expiry: Some(7776000000000000),
-            external_c_as: Some(Vec::new()),
+            external_cas: Some(Vec::new()),
             signing_ca_cert: Some(String::from("")),
             signing_ca_key: Some(String::from("")),
             force_rotate: Some(0),
@@ -4801,7 +4771,7 @@ impl crate::models::SystemAuthResponse {
     /// `SystemAuthResponse { field: ..., ..SystemAuthResponse::example() }`.
     pub fn example() -> Self {
         crate::models::SystemAuthResponse {
-            status: Some(String::from("Login Succeeded")),
+            status: String::from("Login Succeeded"),
             identity_token: Some(String::from("9cbaf023786cd7...")),
         }
     }
@@ -4816,25 +4786,21 @@ impl crate::models::SystemDataUsageResponse {
             images: Some(
                 Vec::from([
                     crate::models::ImageSummary {
-                        id: Some(
+                        id: String::from(
+                            "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                        ),
+                        parent_id: String::from(""),
+                        repo_tags: Vec::from([String::from("busybox:latest")]),
+                        repo_digests: Vec::from([
                             String::from(
-                                "sha256:2b8fd9751c4c0f5dd266fcae00707e67a2545ef34f9a29354585f93dac906749",
+                                "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
                             ),
-                        ),
-                        parent_id: Some(String::from("")),
-                        repo_tags: Some(Vec::from([String::from("busybox:latest")])),
-                        repo_digests: Some(
-                            Vec::from([
-                                String::from(
-                                    "busybox@sha256:a59906e33509d14c036c8678d687bd4eec81ed7c4b8ce907b888c607f6a1e0e6",
-                                ),
-                            ]),
-                        ),
-                        created: Some(1466724217),
-                        size: Some(1092588),
-                        shared_size: Some(0),
-                        labels: Some(std::collections::HashMap::new()),
-                        containers: Some(1),
+                        ]),
+                        created: 1466724217,
+                        size: 1092588,
+                        shared_size: 0,
+                        labels: std::collections::HashMap::new(),
+                        containers: 1,
                         manifests: Some(Vec::new()),
                         descriptor: Some(crate::models::OciDescriptor::example()),
                     },
@@ -4923,9 +4889,9 @@ impl crate::models::SystemDataUsageResponse {
                                             gateway: Some(String::from("172.18.0.1")),
                                             ip_address: Some(String::from("172.18.0.2")),
                                             ip_prefix_len: Some(16),
-                                            i_pv6_gateway: Some(String::from("")),
-                                            global_i_pv6_address: Some(String::from("")),
-                                            global_i_pv6_prefix_len: Some(0),
+                                            ipv6_gateway: Some(String::from("")),
+                                            global_ipv6_address: Some(String::from("")),
+                                            global_ipv6_prefix_len: Some(0),
                                             dns_names: Some(
                                                 Vec::from([
                                                     String::from("foobar"),
@@ -4946,10 +4912,10 @@ impl crate::models::SystemDataUsageResponse {
             volumes: Some(
                 Vec::from([
                     crate::models::Volume {
-                        name: Some(String::from("my-volume")),
-                        driver: Some(String::from("local")),
-                        mountpoint: Some(
-                            String::from("/var/lib/docker/volumes/my-volume/_data"),
+                        name: String::from("my-volume"),
+                        driver: String::from("local"),
+                        mountpoint: String::from(
+                            "/var/lib/docker/volumes/my-volume/_data",
                         ),
                         created_at: Some(String::from("2016-06-07T20:31:11.853781916Z")),
                         status: Some(
@@ -4957,13 +4923,13 @@ impl crate::models::SystemDataUsageResponse {
                                 (String::from("hello"), serde_json::Value::from("world")),
                             ]),
                         ),
-                        labels: Some(std::collections::HashMap::new()),
-                        scope: Some(crate::models::VolumeScope::from("local")),
+                        labels: std::collections::HashMap::new(),
+                        scope: crate::models::VolumeScope::from("local"),
                         cluster_volume: Some(crate::models::ClusterVolume::example()),
-                        options: Some(std::collections::HashMap::new()),
+                        options: std::collections::HashMap::new(),
                         usage_data: Some(crate::models::VolumeUsageData {
-                            size: Some(10920104),
-                            ref_count: Some(2),
+                            size: 10920104,
+                            ref_count: 2,
                         }),
                     },
                 ]),
@@ -5061,7 +5027,7 @@ impl crate::models::SystemInfo {
             cpu_set: Some(true),
             pids_limit: Some(true),
             oom_kill_disable: Some(false),
-            i_pv4_forwarding: Some(true),
+            ipv4_forwarding: Some(true),
             bridge_nf_iptables: Some(false),
             bridge_nf_ip6tables: Some(false),
             debug: Some(true),
@@ -5254,8 +5220,8 @@ impl crate::models::SystemVersionComponents {
     /// `SystemVersionComponents { field: ..., ..SystemVersionComponents::example() }`.
     pub fn example() -> Self {
         crate::models::SystemVersionComponents {
-            name: Some(String::from("Engine")),
-            version: Some(String::from("27.0.1")),
+            name: String::from("Engine"),
+            version: String::from("27.0.1"),
             details: Some(serde_json::Value::Null),
         }
     }
@@ -5266,7 +5232,7 @@ impl crate::models::SystemVersionPlatform {
     /// `SystemVersionPlatform { field: ..., ..SystemVersionPlatform::example() }`.
     pub fn example() -> Self {
         crate::models::SystemVersionPlatform {
-            name: Some(String::from("")),
+            name: String::from(""),
         }
     }
 }
@@ -5334,12 +5300,12 @@ impl crate::models::Task {
                 ),
                 resources: Some(crate::models::TaskSpecResources {
                     limits: Some(crate::models::Limit {
-                        nano_cp_us: Some(4000000000),
+                        nano_cpus: Some(4000000000),
                         memory_bytes: Some(8272408576),
                         pids: Some(100),
                     }),
                     reservations: Some(crate::models::ResourceObject {
-                        nano_cp_us: Some(4000000000),
+                        nano_cpus: Some(4000000000),
                         memory_bytes: Some(8272408576),
                         generic_resources: Some(Vec::new()),
                     }),
@@ -5453,8 +5419,8 @@ impl crate::models::Task {
                             ),
                             scope: Some(String::from("local")),
                             driver: Some(String::from("overlay")),
-                            enable_i_pv4: Some(true),
-                            enable_i_pv6: Some(false),
+                            enable_ipv4: Some(true),
+                            enable_ipv6: Some(false),
                             ipam: Some(crate::models::Ipam::example()),
                             internal: Some(false),
                             attachable: Some(false),
@@ -5475,8 +5441,8 @@ impl crate::models::Task {
                                                 ),
                                             ),
                                             mac_address: Some(String::from("02:42:ac:13:00:02")),
-                                            i_pv4_address: Some(String::from("172.19.0.2/16")),
-                                            i_pv6_address: Some(String::from("")),
+                                            ipv4_address: Some(String::from("172.19.0.2/16")),
+                                            ipv6_address: Some(String::from("")),
                                         },
                                     ),
                                 ]),
@@ -5968,33 +5934,29 @@ impl crate::models::Volume {
     /// `Volume { field: ..., ..Volume::example() }`.
     pub fn example() -> Self {
         crate::models::Volume {
-            name: Some(String::from("tardis")),
-            driver: Some(String::from("custom")),
-            mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
+            name: String::from("tardis"),
+            driver: String::from("custom"),
+            mountpoint: String::from("/var/lib/docker/volumes/tardis"),
             created_at: Some(String::from("2016-06-07T20:31:11.853781916Z")),
             status: Some(
                 std::collections::HashMap::from([
                     (String::from("hello"), serde_json::Value::from("world")),
                 ]),
             ),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            scope: Some(crate::models::VolumeScope::from("local")),
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            scope: crate::models::VolumeScope::from("local"),
             cluster_volume: Some(crate::models::ClusterVolume::example()),
-            options: Some(
-                std::collections::HashMap::from([
-                    (String::from("device"), String::from("tmpfs")),
-                    (String::from("o"), String::from("size=100m,uid=1000")),
-                    (String::from("type"), String::from("tmpfs")),
-                ]),
-            ),
+            options: std::collections::HashMap::from([
+                (String::from("device"), String::from("tmpfs")),
+                (String::from("o"), String::from("size=100m,uid=1000")),
+                (String::from("type"), String::from("tmpfs")),
+            ]),
             usage_data: Some(crate::models::VolumeUsageData::example()),
         }
     }
@@ -6072,8 +6034,8 @@ impl crate::models::VolumeUsageData {
     /// `VolumeUsageData { field: ..., ..VolumeUsageData::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeUsageData {
-            size: Some(0),
-            ref_count: Some(0),
+            size: 0,
+            ref_count: 0,
         }
     }
 }

@@ -222,7 +222,7 @@ pub const ROUTES: &[runtime::Route] = &[
         "ContainerExec",
         "POST",
         "/containers/{id}/exec",
-        "exec().container_exec",
+        "exec().create",
     ),
     runtime::Route::new("ExecStart", "POST", "/exec/{id}/start", "exec().start"),
     runtime::Route::new("ExecResize", "POST", "/exec/{id}/resize", "exec().resize"),

@@ -31,7 +31,7 @@ impl crate::models::AuthResponse {
     /// `AuthResponse { field: ..., ..AuthResponse::example() }`.
     pub fn example() -> Self {
         crate::models::AuthResponse {
-            status: Some(String::from("Login Succeeded")),
+            status: String::from("Login Succeeded"),
             identity_token: Some(String::from("9cbaf023786cd7...")),
         }
     }
@@ -545,7 +545,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_read_i_ops: Some(
+                blkio_device_read_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -553,7 +553,7 @@ impl crate::models::ContainerCreateBody {
                         },
                     ]),
                 ),
-                blkio_device_write_i_ops: Some(
+                blkio_device_write_iops: Some(
                     Vec::from([
                         crate::models::ThrottleDevice {
                             path: Some(String::from("")),
@@ -574,7 +574,7 @@ impl crate::models::ContainerCreateBody {
                         crate::models::DeviceRequest {
                             driver: Some(String::from("nvidia")),
                             count: Some(-1),
-                            device_i_ds: Some(
+                            device_ids: Some(
                                 Vec::from([
                                     String::from("0"),
                                     String::from("1"),
@@ -617,7 +617,7 @@ impl crate::models::ContainerCreateBody {
                 ),
                 cpu_count: Some(0),
                 cpu_percent: Some(80),
-                io_maximum_i_ops: Some(0),
+                io_maximum_iops: Some(0),
                 io_maximum_bandwidth: Some(0),
                 binds: Some(Vec::from([String::from("/tmp:/tmp")])),
                 container_id_file: Some(String::from("")),
@@ -716,9 +716,9 @@ impl crate::models::ContainerCreateBody {
                             String::from("isolated_nw"),
                             crate::models::EndpointSettings {
                                 ipam_config: Some(crate::models::EndpointIpamConfig {
-                                    i_pv4_address: Some(String::from("172.20.30.33")),
-                                    i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                    link_local_i_ps: Some(
+                                    ipv4_address: Some(String::from("172.20.30.33")),
+                                    ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                    link_local_ips: Some(
                                         Vec::from([
                                             String::from("169.254.34.68"),
                                             String::from("fe80::3468"),
@@ -764,9 +764,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.4")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                                global_i_pv6_prefix_len: Some(64),
+                                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                                global_ipv6_prefix_len: Some(64),
                                 dns_names: Some(
                                     Vec::from([
                                         String::from("foobar"),
@@ -822,9 +822,9 @@ impl crate::models::ContainerCreateBody {
                                 gateway: Some(String::from("172.17.0.1")),
                                 ip_address: Some(String::from("172.17.0.4")),
                                 ip_prefix_len: Some(16),
-                                i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                                global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                                global_i_pv6_prefix_len: Some(64),
+                                ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                                global_ipv6_address: Some(String::from("2001:db8::5689")),
+                                global_ipv6_prefix_len: Some(64),
                                 dns_names: Some(
                                     Vec::from([
                                         String::from("foobar"),
@@ -847,12 +847,10 @@ impl crate::models::ContainerCreateResponse {
     /// `ContainerCreateResponse { field: ..., ..ContainerCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerCreateResponse {
-            id: Some(
-                String::from(
-                    "ede54ee1afda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c743",
-                ),
+            id: String::from(
+                "ede54ee1afda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c743",
             ),
-            warnings: Some(Vec::from([])),
+            warnings: Vec::from([]),
         }
     }
 }
@@ -904,7 +902,7 @@ impl crate::models::ContainerInspectResponse {
             mount_label: Some(String::from("")),
             process_label: Some(String::from("")),
             app_armor_profile: Some(String::from("")),
-            exec_i_ds: Some(
+            exec_ids: Some(
                 Vec::from([
                     String::from(
                         "b35395de42bc8abd327f9dd65d913b9ba28c74d2f0734eeeae84fa1c616a0fca",
@@ -1266,8 +1264,8 @@ impl crate::models::ContainerUpdateBody {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(100000),
             cpu_quota: Some(50000),
             cpu_realtime_period: Some(1000000),
@@ -1287,7 +1285,7 @@ impl crate::models::ContainerUpdateBody {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             restart_policy: Some(crate::models::RestartPolicy {
                 name: Some(crate::models::RestartPolicyName::from("on-failure")),
@@ -1335,7 +1333,7 @@ impl crate::models::ContainerWaitResponse {
     /// `ContainerWaitResponse { field: ..., ..ContainerWaitResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ContainerWaitResponse {
-            status_code: Some(0),
+            status_code: 0,
             error: Some(crate::models::ContainerWaitExitError::example()),
         }
     }
@@ -1420,7 +1418,7 @@ impl crate::models::DeviceRequest {
         crate::models::DeviceRequest {
             driver: Some(String::from("nvidia")),
             count: Some(-1),
-            device_i_ds: Some(
+            device_ids: Some(
                 Vec::from([
                     String::from("0"),
                     String::from("1"),
@@ -1446,8 +1444,8 @@ impl crate::models::DistributionInspect {
     /// `DistributionInspect { field: ..., ..DistributionInspect::example() }`.
     pub fn example() -> Self {
         crate::models::DistributionInspect {
-            descriptor: Some(crate::models::OciDescriptor::example()),
-            platforms: Some(Vec::new()),
+            descriptor: crate::models::OciDescriptor::example(),
+            platforms: Vec::new(),
         }
     }
 }
@@ -1457,7 +1455,7 @@ impl crate::models::Driver {
     /// `Driver { field: ..., ..Driver::example() }`.
     pub fn example() -> Self {
         crate::models::Driver {
-            name: Some(String::from("some-driver")),
+            name: String::from("some-driver"),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -1479,29 +1477,27 @@ impl crate::models::DriverData {
     /// `DriverData { field: ..., ..DriverData::example() }`.
     pub fn example() -> Self {
         crate::models::DriverData {
-            name: Some(String::from("overlay2")),
-            data: Some(
-                std::collections::HashMap::from([
-                    (
-                        String::from("MergedDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/merged",
-                        ),
+            name: String::from("overlay2"),
+            data: std::collections::HashMap::from([
+                (
+                    String::from("MergedDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/merged",
                     ),
-                    (
-                        String::from("UpperDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/diff",
-                        ),
+                ),
+                (
+                    String::from("UpperDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/diff",
                     ),
-                    (
-                        String::from("WorkDir"),
-                        String::from(
-                            "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/work",
-                        ),
+                ),
+                (
+                    String::from("WorkDir"),
+                    String::from(
+                        "/var/lib/docker/overlay2/ef749362d13333e65fc95c572eb525abbe0052e16e086cb64bc3b98ae9aa6d74/work",
                     ),
-                ]),
-            ),
+                ),
+            ]),
         }
     }
 }
@@ -1511,9 +1507,9 @@ impl crate::models::EndpointIpamConfig {
     /// `EndpointIpamConfig { field: ..., ..EndpointIpamConfig::example() }`.
     pub fn example() -> Self {
         crate::models::EndpointIpamConfig {
-            i_pv4_address: Some(String::from("172.20.30.33")),
-            i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-            link_local_i_ps: Some(
+            ipv4_address: Some(String::from("172.20.30.33")),
+            ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+            link_local_ips: Some(
                 Vec::from([String::from("169.254.34.68"), String::from("fe80::3468")]),
             ),
         }
@@ -1562,8 +1558,8 @@ impl crate::models::EndpointResource {
                 ),
             ),
             mac_address: Some(String::from("02:42:ac:13:00:02")),
-            i_pv4_address: Some(String::from("172.19.0.2/16")),
-            i_pv6_address: Some(String::from("")),
+            ipv4_address: Some(String::from("172.19.0.2/16")),
+            ipv6_address: Some(String::from("")),
         }
     }
 }
@@ -1604,9 +1600,9 @@ impl crate::models::EndpointSettings {
             gateway: Some(String::from("172.17.0.1")),
             ip_address: Some(String::from("172.17.0.4")),
             ip_prefix_len: Some(16),
-            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-            global_i_pv6_prefix_len: Some(64),
+            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+            global_ipv6_address: Some(String::from("2001:db8::5689")),
+            global_ipv6_prefix_len: Some(64),
             dns_names: Some(
                 Vec::from([
                     String::from("foobar"),
@@ -1751,7 +1747,7 @@ impl crate::models::ErrorResponse {
     /// `ErrorResponse { field: ..., ..ErrorResponse::example() }`.
     pub fn example() -> Self {
         crate::models::ErrorResponse {
-            message: Some(String::from("Something went wrong.")),
+            message: String::from("Something went wrong."),
         }
     }
 }
@@ -1880,8 +1876,8 @@ impl crate::models::FilesystemChange {
     /// `FilesystemChange { field: ..., ..FilesystemChange::example() }`.
     pub fn example() -> Self {
         crate::models::FilesystemChange {
-            path: Some(String::from("/dev")),
-            kind: Some(0),
+            path: String::from("/dev"),
+            kind: 0,
         }
     }
 }
@@ -2000,8 +1996,8 @@ impl crate::models::HostConfig {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -2021,7 +2017,7 @@ impl crate::models::HostConfig {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
             binds: Some(Vec::new()),
             container_id_file: Some(String::from("")),
@@ -2134,7 +2130,7 @@ impl crate::models::IdResponse {
     /// `IdResponse { field: ..., ..IdResponse::example() }`.
     pub fn example() -> Self {
         crate::models::IdResponse {
-            id: Some(String::from("")),
+            id: String::from(""),
         }
     }
 }
@@ -2227,22 +2223,19 @@ impl crate::models::ImageHistoryResponseItem {
     /// `ImageHistoryResponseItem { field: ..., ..ImageHistoryResponseItem::example() }`.
     pub fn example() -> Self {
         crate::models::ImageHistoryResponseItem {
-            id: Some(
-                String::from(
-                    "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
-                ),
+            id: String::from(
+                "3db9c44f45209632d6050b35958829c3a2aa256d81b9a7be45b362ff85c54710",
             ),
-            created: Some(1398108230),
-            created_by: Some(
-                String::from(
-                    "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
-                ),
+            created: 1398108230,
+            created_by: String::from(
+                "/bin/sh -c #(nop) ADD file:eb15dbd63394e063b805a3c32ca7bf0266ef64676d5a6fab4801f2e81e2a5148 in /",
             ),
-            tags: Some(
-                Vec::from([String::from("ubuntu:lucid"), String::from("ubuntu:10.04")]),
-            ),
-            size: Some(182964289),
-            comment: Some(String::from("")),
+            tags: Vec::from([
+                String::from("ubuntu:lucid"),
+                String::from("ubuntu:10.04"),
+            ]),
+            size: 182964289,
+            comment: String::from(""),
         }
     }
 }
@@ -2322,7 +2315,7 @@ impl crate::models::ImageInspectRootFs {
     /// `ImageInspectRootFs { field: ..., ..ImageInspectRootFs::example() }`.
     pub fn example() -> Self {
         crate::models::ImageInspectRootFs {
-            type_: Some(String::from("layers")),
+            type_: String::from("layers"),
             layers: Some(
                 Vec::from([
                     String::from(
@@ -2342,15 +2335,13 @@ impl crate::models::ImageManifestSummary {
     /// `ImageManifestSummary { field: ..., ..ImageManifestSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummary {
-            id: Some(
-                String::from(
-                    "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
-                ),
+            id: String::from(
+                "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
             ),
-            descriptor: Some(crate::models::OciDescriptor::example()),
-            available: Some(true),
-            size: Some(crate::models::ImageManifestSummarySize::example()),
-            kind: Some(crate::models::ImageManifestSummaryKind::from("image")),
+            descriptor: crate::models::OciDescriptor::example(),
+            available: true,
+            size: crate::models::ImageManifestSummarySize::example(),
+            kind: crate::models::ImageManifestSummaryKind::from("image"),
             image_data: Some(crate::models::ImageManifestSummaryImageData::example()),
             attestation_data: Some(
                 crate::models::ImageManifestSummaryAttestationData::example(),
@@ -2364,10 +2355,8 @@ impl crate::models::ImageManifestSummaryAttestationData {
     /// `ImageManifestSummaryAttestationData { field: ..., ..ImageManifestSummaryAttestationData::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummaryAttestationData {
-            for_: Some(
-                String::from(
-                    "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
-                ),
+            for_: String::from(
+                "sha256:95869fbcf224d947ace8d61d0e931d49e31bb7fc67fffbbe9c3198c33aa8e93f",
             ),
         }
     }
@@ -2378,18 +2367,16 @@ impl crate::models::ImageManifestSummaryImageData {
     /// `ImageManifestSummaryImageData { field: ..., ..ImageManifestSummaryImageData::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummaryImageData {
-            platform: Some(crate::models::OciPlatform::example()),
-            containers: Some(
-                Vec::from([
-                    String::from(
-                        "ede54ee1fda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c7430",
-                    ),
-                    String::from(
-                        "abadbce344c096744d8d6071a90d474d28af8f1034b5ea9fb03c3f4bfc6d005e",
-                    ),
-                ]),
-            ),
-            size: Some(crate::models::ImageManifestSummaryImageDataSize::example()),
+            platform: crate::models::OciPlatform::example(),
+            containers: Vec::from([
+                String::from(
+                    "ede54ee1fda366ab42f824e8a5ffd195155d853ceaec74a927f249ea270c7430",
+                ),
+                String::from(
+                    "abadbce344c096744d8d6071a90d474d28af8f1034b5ea9fb03c3f4bfc6d005e",
+                ),
+            ]),
+            size: crate::models::ImageManifestSummaryImageDataSize::example(),
         }
     }
 }
@@ -2399,7 +2386,7 @@ impl crate::models::ImageManifestSummaryImageDataSize {
     /// `ImageManifestSummaryImageDataSize { field: ..., ..ImageManifestSummaryImageDataSize::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummaryImageDataSize {
-            unpacked: Some(3987495),
+            unpacked: 3987495,
         }
     }
 }
@@ -2416,8 +2403,8 @@ impl crate::models::ImageManifestSummarySize {
     /// `ImageManifestSummarySize { field: ..., ..ImageManifestSummarySize::example() }`.
     pub fn example() -> Self {
         crate::models::ImageManifestSummarySize {
-            total: Some(8213251),
-            content: Some(3987495),
+            total: 8213251,
+            content: 3987495,
         }
     }
 }
@@ -2456,43 +2443,35 @@ impl crate::models::ImageSummary {
     /// `ImageSummary { field: ..., ..ImageSummary::example() }`.
     pub fn example() -> Self {
         crate::models::ImageSummary {
-            id: Some(
+            id: String::from(
+                "sha256:ec3f0931a6e6b6855d76b2d7b0be30e81860baccd891b2e243280bf1cd8ad710",
+            ),
+            parent_id: String::from(""),
+            repo_tags: Vec::from([
+                String::from("example:1.0"),
+                String::from("example:latest"),
+                String::from("example:stable"),
+                String::from("internal.registry.example.com:5000/example:1.0"),
+            ]),
+            repo_digests: Vec::from([
                 String::from(
-                    "sha256:ec3f0931a6e6b6855d76b2d7b0be30e81860baccd891b2e243280bf1cd8ad710",
+                    "example@sha256:afcc7f1ac1b49db317a7196c902e61c6c3c4607d63599ee1a82d702d249a0ccb",
                 ),
-            ),
-            parent_id: Some(String::from("")),
-            repo_tags: Some(
-                Vec::from([
-                    String::from("example:1.0"),
-                    String::from("example:latest"),
-                    String::from("example:stable"),
-                    String::from("internal.registry.example.com:5000/example:1.0"),
-                ]),
-            ),
-            repo_digests: Some(
-                Vec::from([
-                    String::from(
-                        "example@sha256:afcc7f1ac1b49db317a7196c902e61c6c3c4607d63599ee1a82d702d249a0ccb",
-                    ),
-                    String::from(
-                        "internal.registry.example.com:5000/example@sha256:b69959407d21e8a062e0416bf13405bb2b71ed7a84dde4158ebafacfa06f5578",
-                    ),
-                ]),
-            ),
-            created: Some(1644009612),
-            size: Some(172064416),
-            shared_size: Some(1239828),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            containers: Some(2),
+                String::from(
+                    "internal.registry.example.com:5000/example@sha256:b69959407d21e8a062e0416bf13405bb2b71ed7a84dde4158ebafacfa06f5578",
+                ),
+            ]),
+            created: 1644009612,
+            size: 172064416,
+            shared_size: 1239828,
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            containers: 2,
             manifests: Some(Vec::new()),
             descriptor: Some(crate::models::OciDescriptor::example()),
         }
@@ -2571,15 +2550,15 @@ impl crate::models::IpamStatus {
                     (
                         String::from("172.16.0.0/16"),
                         crate::models::SubnetStatus {
-                            i_ps_in_use: Some(3),
-                            dynamic_i_ps_available: Some(65533),
+                            ips_in_use: Some(3),
+                            dynamic_ips_available: Some(65533),
                         },
                     ),
                     (
                         String::from("2001:db8:abcd:0012::0/96"),
                         crate::models::SubnetStatus {
-                            i_ps_in_use: Some(5),
-                            dynamic_i_ps_available: Some(4294967291),
+                            ips_in_use: Some(5),
+                            dynamic_ips_available: Some(4294967291),
                         },
                     ),
                 ]),
@@ -2612,7 +2591,7 @@ impl crate::models::Limit {
     /// `Limit { field: ..., ..Limit::example() }`.
     pub fn example() -> Self {
         crate::models::Limit {
-            nano_cp_us: Some(4000000000),
+            nano_cpus: Some(4000000000),
             memory_bytes: Some(8272408576),
             pids: Some(100),
         }
@@ -2763,8 +2742,8 @@ impl crate::models::Network {
             created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("overlay")),
-            enable_i_pv4: Some(true),
-            enable_i_pv6: Some(false),
+            enable_ipv4: Some(true),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam::example()),
             internal: Some(false),
             attachable: Some(false),
@@ -2825,8 +2804,8 @@ impl crate::models::NetworkAttachment {
                 created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
                 scope: Some(String::from("local")),
                 driver: Some(String::from("overlay")),
-                enable_i_pv4: Some(true),
-                enable_i_pv6: Some(false),
+                enable_ipv4: Some(true),
+                enable_ipv6: Some(false),
                 ipam: Some(crate::models::Ipam::example()),
                 internal: Some(false),
                 attachable: Some(false),
@@ -2899,7 +2878,7 @@ impl crate::models::NetworkConnectRequest {
     /// `NetworkConnectRequest { field: ..., ..NetworkConnectRequest::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkConnectRequest {
-            container: Some(String::from("3613f73ba0e4")),
+            container: String::from("3613f73ba0e4"),
             endpoint_config: Some(crate::models::EndpointSettings::example()),
         }
     }
@@ -2910,7 +2889,7 @@ impl crate::models::NetworkCreateRequest {
     /// `NetworkCreateRequest { field: ..., ..NetworkCreateRequest::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateRequest {
-            name: Some(String::from("my_network")),
+            name: String::from("my_network"),
             driver: Some(String::from("bridge")),
             scope: Some(String::from("")),
             internal: Some(false),
@@ -2919,8 +2898,8 @@ impl crate::models::NetworkCreateRequest {
             config_only: Some(false),
             config_from: Some(crate::models::ConfigReference::example()),
             ipam: Some(crate::models::Ipam::example()),
-            enable_i_pv4: Some(true),
-            enable_i_pv6: Some(true),
+            enable_ipv4: Some(true),
+            enable_ipv6: Some(true),
             options: Some(
                 std::collections::HashMap::from([
                     (
@@ -2964,12 +2943,10 @@ impl crate::models::NetworkCreateResponse {
     /// `NetworkCreateResponse { field: ..., ..NetworkCreateResponse::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkCreateResponse {
-            id: Some(
-                String::from(
-                    "b5c4fc71e8022147cd25de22b22173de4e3b170134117172eb595cb91b4e7e5d",
-                ),
+            id: String::from(
+                "b5c4fc71e8022147cd25de22b22173de4e3b170134117172eb595cb91b4e7e5d",
             ),
-            warning: Some(String::from("")),
+            warning: String::from(""),
         }
     }
 }
@@ -2979,7 +2956,7 @@ impl crate::models::NetworkDisconnectRequest {
     /// `NetworkDisconnectRequest { field: ..., ..NetworkDisconnectRequest::example() }`.
     pub fn example() -> Self {
         crate::models::NetworkDisconnectRequest {
-            container: Some(String::from("3613f73ba0e4")),
+            container: String::from("3613f73ba0e4"),
             force: Some(false),
         }
     }
@@ -2999,8 +2976,8 @@ impl crate::models::NetworkInspect {
             created: Some(String::from("2016-10-19T04:33:30.360899459Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("overlay")),
-            enable_i_pv4: Some(true),
-            enable_i_pv6: Some(false),
+            enable_ipv4: Some(true),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam::example()),
             internal: Some(false),
             attachable: Some(false),
@@ -3056,8 +3033,8 @@ impl crate::models::NetworkInspect {
                                 ),
                             ),
                             mac_address: Some(String::from("02:42:ac:13:00:02")),
-                            i_pv4_address: Some(String::from("172.19.0.2/16")),
-                            i_pv6_address: Some(String::from("")),
+                            ipv4_address: Some(String::from("172.19.0.2/16")),
+                            ipv6_address: Some(String::from("")),
                         },
                     ),
                 ]),
@@ -3119,8 +3096,8 @@ impl crate::models::NetworkSummary {
             created: Some(String::from("2016-10-19T06:21:00.416543526Z")),
             scope: Some(String::from("local")),
             driver: Some(String::from("bridge")),
-            enable_i_pv4: Some(true),
-            enable_i_pv6: Some(false),
+            enable_ipv4: Some(true),
+            enable_ipv6: Some(false),
             ipam: Some(crate::models::Ipam {
                 driver: Some(String::from("default")),
                 config: Some(
@@ -3207,9 +3184,9 @@ impl crate::models::NetworkingConfig {
                         String::from("isolated_nw"),
                         crate::models::EndpointSettings {
                             ipam_config: Some(crate::models::EndpointIpamConfig {
-                                i_pv4_address: Some(String::from("172.20.30.33")),
-                                i_pv6_address: Some(String::from("2001:db8:abcd::3033")),
-                                link_local_i_ps: Some(
+                                ipv4_address: Some(String::from("172.20.30.33")),
+                                ipv6_address: Some(String::from("2001:db8:abcd::3033")),
+                                link_local_ips: Some(
                                     Vec::from([
                                         String::from("169.254.34.68"),
                                         String::from("fe80::3468"),
@@ -3255,9 +3232,9 @@ impl crate::models::NetworkingConfig {
                             gateway: Some(String::from("172.17.0.1")),
                             ip_address: Some(String::from("172.17.0.4")),
                             ip_prefix_len: Some(16),
-                            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                            global_i_pv6_prefix_len: Some(64),
+                            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                            global_ipv6_address: Some(String::from("2001:db8::5689")),
+                            global_ipv6_prefix_len: Some(64),
                             dns_names: Some(
                                 Vec::from([
                                     String::from("foobar"),
@@ -3313,9 +3290,9 @@ impl crate::models::NetworkingConfig {
                             gateway: Some(String::from("172.17.0.1")),
                             ip_address: Some(String::from("172.17.0.4")),
                             ip_prefix_len: Some(16),
-                            i_pv6_gateway: Some(String::from("2001:db8:2::100")),
-                            global_i_pv6_address: Some(String::from("2001:db8::5689")),
-                            global_i_pv6_prefix_len: Some(64),
+                            ipv6_gateway: Some(String::from("2001:db8:2::100")),
+                            global_ipv6_address: Some(String::from("2001:db8::5689")),
+                            global_ipv6_prefix_len: Some(64),
                             dns_names: Some(
                                 Vec::from([
                                     String::from("foobar"),
@@ -3540,13 +3517,13 @@ impl crate::models::Plugin {
                     "5724e2c8652da337ab2eedd19fc6fc0ec908e4bd907c7421bf6a8dfc70c4c078",
                 ),
             ),
-            name: Some(String::from("tiborvass/sample-volume-plugin")),
-            enabled: Some(true),
-            settings: Some(crate::models::PluginSettings::example()),
+            name: String::from("tiborvass/sample-volume-plugin"),
+            enabled: true,
+            settings: crate::models::PluginSettings::example(),
             plugin_reference: Some(
                 String::from("localhost:5000/tiborvass/sample-volume-plugin:latest"),
             ),
-            config: Some(crate::models::PluginConfig::example()),
+            config: crate::models::PluginConfig::example(),
         }
     }
 }
@@ -3556,36 +3533,32 @@ impl crate::models::PluginConfig {
     /// `PluginConfig { field: ..., ..PluginConfig::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfig {
-            description: Some(String::from("A sample volume plugin for Docker")),
-            documentation: Some(
-                String::from("https://docs.docker.com/engine/extend/plugins/"),
+            description: String::from("A sample volume plugin for Docker"),
+            documentation: String::from(
+                "https://docs.docker.com/engine/extend/plugins/",
             ),
-            interface: Some(crate::models::PluginConfigInterface::example()),
-            entrypoint: Some(
-                Vec::from([
-                    String::from("/usr/bin/sample-volume-plugin"),
-                    String::from("/data"),
-                ]),
-            ),
-            work_dir: Some(String::from("/bin/")),
+            interface: crate::models::PluginConfigInterface::example(),
+            entrypoint: Vec::from([
+                String::from("/usr/bin/sample-volume-plugin"),
+                String::from("/data"),
+            ]),
+            work_dir: String::from("/bin/"),
             user: Some(crate::models::PluginConfigUser::example()),
-            network: Some(crate::models::PluginConfigNetwork::example()),
-            linux: Some(crate::models::PluginConfigLinux::example()),
-            propagated_mount: Some(String::from("/mnt/volumes")),
-            ipc_host: Some(false),
-            pid_host: Some(false),
-            mounts: Some(Vec::new()),
-            env: Some(
-                Vec::from([
-                    crate::models::PluginEnv {
-                        name: Some(String::from("DEBUG")),
-                        description: Some(String::from("If set, prints debug messages")),
-                        settable: Some(Vec::new()),
-                        value: Some(String::from("0")),
-                    },
-                ]),
-            ),
-            args: Some(crate::models::PluginConfigArgs::example()),
+            network: crate::models::PluginConfigNetwork::example(),
+            linux: crate::models::PluginConfigLinux::example(),
+            propagated_mount: String::from("/mnt/volumes"),
+            ipc_host: false,
+            pid_host: false,
+            mounts: Vec::new(),
+            env: Vec::from([
+                crate::models::PluginEnv {
+                    name: String::from("DEBUG"),
+                    description: String::from("If set, prints debug messages"),
+                    settable: Vec::new(),
+                    value: String::from("0"),
+                },
+            ]),
+            args: crate::models::PluginConfigArgs::example(),
             rootfs: Some(crate::models::PluginConfigRootfs::example()),
         }
     }
@@ -3596,10 +3569,10 @@ impl crate::models::PluginConfigArgs {
     /// `PluginConfigArgs { field: ..., ..PluginConfigArgs::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigArgs {
-            name: Some(String::from("args")),
-            description: Some(String::from("command line arguments")),
-            settable: Some(Vec::new()),
-            value: Some(Vec::new()),
+            name: String::from("args"),
+            description: String::from("command line arguments"),
+            settable: Vec::new(),
+            value: Vec::new(),
         }
     }
 }
@@ -3609,8 +3582,8 @@ impl crate::models::PluginConfigInterface {
     /// `PluginConfigInterface { field: ..., ..PluginConfigInterface::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigInterface {
-            types: Some(Vec::from([String::from("docker.volumedriver/1.0")])),
-            socket: Some(String::from("plugins.sock")),
+            types: Vec::from([String::from("docker.volumedriver/1.0")]),
+            socket: String::from("plugins.sock"),
             protocol_scheme: Some(
                 crate::models::PluginConfigInterfaceProtocolScheme::from(
                     "some.protocol/v1.0",
@@ -3632,11 +3605,12 @@ impl crate::models::PluginConfigLinux {
     /// `PluginConfigLinux { field: ..., ..PluginConfigLinux::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigLinux {
-            capabilities: Some(
-                Vec::from([String::from("CAP_SYS_ADMIN"), String::from("CAP_SYSLOG")]),
-            ),
-            allow_all_devices: Some(false),
-            devices: Some(Vec::new()),
+            capabilities: Vec::from([
+                String::from("CAP_SYS_ADMIN"),
+                String::from("CAP_SYSLOG"),
+            ]),
+            allow_all_devices: false,
+            devices: Vec::new(),
         }
     }
 }
@@ -3646,7 +3620,7 @@ impl crate::models::PluginConfigNetwork {
     /// `PluginConfigNetwork { field: ..., ..PluginConfigNetwork::example() }`.
     pub fn example() -> Self {
         crate::models::PluginConfigNetwork {
-            type_: Some(String::from("host")),
+            type_: String::from("host"),
         }
     }
 }
@@ -3687,10 +3661,10 @@ impl crate::models::PluginDevice {
     /// `PluginDevice { field: ..., ..PluginDevice::example() }`.
     pub fn example() -> Self {
         crate::models::PluginDevice {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            path: Some(String::from("/dev/fuse")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            path: String::from("/dev/fuse"),
         }
     }
 }
@@ -3700,10 +3674,10 @@ impl crate::models::PluginEnv {
     /// `PluginEnv { field: ..., ..PluginEnv::example() }`.
     pub fn example() -> Self {
         crate::models::PluginEnv {
-            name: Some(String::from("")),
-            description: Some(String::from("")),
-            settable: Some(Vec::new()),
-            value: Some(String::from("")),
+            name: String::from(""),
+            description: String::from(""),
+            settable: Vec::new(),
+            value: String::from(""),
         }
     }
 }
@@ -3713,15 +3687,13 @@ impl crate::models::PluginMount {
     /// `PluginMount { field: ..., ..PluginMount::example() }`.
     pub fn example() -> Self {
         crate::models::PluginMount {
-            name: Some(String::from("some-mount")),
-            description: Some(
-                String::from("This is a mount that's used by the plugin."),
-            ),
-            settable: Some(Vec::new()),
-            source: Some(String::from("/var/lib/docker/plugins/")),
-            destination: Some(String::from("/mnt/state")),
-            type_: Some(String::from("bind")),
-            options: Some(Vec::from([String::from("rbind"), String::from("rw")])),
+            name: String::from("some-mount"),
+            description: String::from("This is a mount that's used by the plugin."),
+            settable: Vec::new(),
+            source: String::from("/var/lib/docker/plugins/"),
+            destination: String::from("/mnt/state"),
+            type_: String::from("bind"),
+            options: Vec::from([String::from("rbind"), String::from("rw")]),
         }
     }
 }
@@ -3743,10 +3715,10 @@ impl crate::models::PluginSettings {
     /// `PluginSettings { field: ..., ..PluginSettings::example() }`.
     pub fn example() -> Self {
         crate::models::PluginSettings {
-            mounts: Some(Vec::new()),
-            env: Some(Vec::from([String::from("DEBUG=0")])),
-            args: Some(Vec::new()),
-            devices: Some(Vec::new()),
+            mounts: Vec::new(),
+            env: Vec::from([String::from("DEBUG=0")]),
+            args: Vec::new(),
+            devices: Vec::new(),
         }
     }
 }
@@ -3813,9 +3785,9 @@ impl crate::models::PortSummary {
     pub fn example() -> Self {
         crate::models::PortSummary {
             ip: Some(String::from("")),
-            private_port: Some(8080),
+            private_port: 8080,
             public_port: Some(80),
-            type_: Some(crate::models::PortSummaryType::from("tcp")),
+            type_: crate::models::PortSummaryType::from("tcp"),
         }
     }
 }
@@ -3890,7 +3862,7 @@ impl crate::models::RegistryServiceConfig {
     /// `RegistryServiceConfig { field: ..., ..RegistryServiceConfig::example() }`.
     pub fn example() -> Self {
         crate::models::RegistryServiceConfig {
-            insecure_registry_cid_rs: Some(
+            insecure_registry_cidrs: Some(
                 Vec::from([String::from("::1/128"), String::from("127.0.0.0/8")]),
             ),
             index_configs: Some(
@@ -3954,7 +3926,7 @@ impl crate::models::ResourceObject {
     /// `ResourceObject { field: ..., ..ResourceObject::example() }`.
     pub fn example() -> Self {
         crate::models::ResourceObject {
-            nano_cp_us: Some(4000000000),
+            nano_cpus: Some(4000000000),
             memory_bytes: Some(8272408576),
             generic_resources: Some(Vec::new()),
         }
@@ -3973,8 +3945,8 @@ impl crate::models::Resources {
             blkio_weight_device: Some(Vec::new()),
             blkio_device_read_bps: Some(Vec::new()),
             blkio_device_write_bps: Some(Vec::new()),
-            blkio_device_read_i_ops: Some(Vec::new()),
-            blkio_device_write_i_ops: Some(Vec::new()),
+            blkio_device_read_iops: Some(Vec::new()),
+            blkio_device_write_iops: Some(Vec::new()),
             cpu_period: Some(0),
             cpu_quota: Some(0),
             cpu_realtime_period: Some(0),
@@ -3994,7 +3966,7 @@ impl crate::models::Resources {
             ulimits: Some(Vec::new()),
             cpu_count: Some(0),
             cpu_percent: Some(0),
-            io_maximum_i_ops: Some(0),
+            io_maximum_iops: Some(0),
             io_maximum_bandwidth: Some(0),
         }
     }
@@ -4107,7 +4079,7 @@ impl crate::models::Secret {
                 ),
                 data: Some(String::from("")),
                 driver: Some(crate::models::Driver {
-                    name: Some(String::from("secret-bucket")),
+                    name: String::from("secret-bucket"),
                     options: Some(
                         std::collections::HashMap::from([
                             (
@@ -4245,12 +4217,12 @@ impl crate::models::Service {
                     ),
                     resources: Some(crate::models::TaskSpecResources {
                         limits: Some(crate::models::Limit {
-                            nano_cp_us: Some(4000000000),
+                            nano_cpus: Some(4000000000),
                             memory_bytes: Some(8272408576),
                             pids: Some(100),
                         }),
                         reservations: Some(crate::models::ResourceObject {
-                            nano_cp_us: Some(4000000000),
+                            nano_cpus: Some(4000000000),
                             memory_bytes: Some(8272408576),
                             generic_resources: Some(Vec::new()),
                         }),
@@ -4393,7 +4365,7 @@ impl crate::models::Service {
                         },
                     ]),
                 ),
-                virtual_i_ps: Some(
+                virtual_ips: Some(
                     Vec::from([
                         crate::models::ServiceEndpointVirtualIPs {
                             network_id: Some(String::from("4qvuz4ko70xaltuqbt8956gd1")),
@@ -4454,7 +4426,7 @@ impl crate::models::ServiceEndpoint {
         crate::models::ServiceEndpoint {
             spec: Some(crate::models::EndpointSpec::example()),
             ports: Some(Vec::new()),
-            virtual_i_ps: Some(Vec::new()),
+            virtual_ips: Some(Vec::new()),
         }
     }
 }
@@ -4694,8 +4666,8 @@ impl crate::models::SubnetStatus {
     /// `SubnetStatus { field: ..., ..SubnetStatus::example() }`.
     pub fn example() -> Self {
         crate::models::SubnetStatus {
-            i_ps_in_use: Some(0),
-            dynamic_i_ps_available: Some(0),
+            ips_in_use: Some(0),
+            dynamic_ips_available: Some(0),
         }
     }
 }
@@ -4796,7 +4768,7 @@ impl crate::models::SwarmInitRequest {
                 }),
                 ca_config: Some(crate::models::SwarmSpecCaConfig {
                     node_cert_expiry: Some(7776000000000000),
-                    external_c_as: Some(Vec::new()),
+                    external_cas: Some(Vec::new()),
                     signing_ca_cert: Some(String::from("")),
                     signing_ca_key: Some(String::from("")),
                     force_rotate: Some(0),
@@ -4815,14 +4787,12 @@ impl crate::models::SwarmJoinRequest {
     /// `SwarmJoinRequest { field: ..., ..SwarmJoinRequest::example() }`.
     pub fn example() -> Self {
         crate::models::SwarmJoinRequest {
-            listen_addr: Some(String::from("0.0.0.0:2377")),
+            listen_addr: String::from("0.0.0.0:2377"),
             advertise_addr: Some(String::from("192.168.1.1:2377")),
             data_path_addr: Some(String::from("192.168.1.1")),
-            remote_addrs: Some(Vec::from([String::from("node1:2377")])),
-            join_token: Some(
-                String::from(
-                    "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
-                ),
+            remote_addrs: Vec::from([String::from("node1:2377")]),
+            join_token: String::from(
+                "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-7p73s1dx5in4tatdymyhg9hu2",
             ),
         }
     }
@@ -4859,7 +4829,7 @@ impl crate::models::SwarmSpecCaConfig {
     pub fn example() -> Self {
         crate::models::SwarmSpecCaConfig {
             node_cert_expiry: Some(7776000000000000),
-            external_c_as: Some(Vec::new()),
+            external_cas: Some(Vec::new()),
             signing_ca_cert: Some(String::from("")),
             signing_ca_key: Some(String::from("")),
             force_rotate: Some(0),
@@ -5035,7 +5005,7 @@ impl crate::models::SystemInfo {
             cpu_set: Some(true),
             pids_limit: Some(true),
             oom_kill_disable: Some(false),
-            i_pv4_forwarding: Some(true),
+            ipv4_forwarding: Some(true),
             debug: Some(true),
             n_fd: Some(64),
             n_goroutines: Some(174),
@@ -5227,8 +5197,8 @@ impl crate::models::SystemVersionComponents {
     /// `SystemVersionComponents { field: ..., ..SystemVersionComponents::example() }`.
     pub fn example() -> Self {
         crate::models::SystemVersionComponents {
-            name: Some(String::from("Engine")),
-            version: Some(String::from("27.0.1")),
+            name: String::from("Engine"),
+            version: String::from("27.0.1"),
             details: Some(serde_json::Value::Null),
         }
     }
@@ -5239,7 +5209,7 @@ impl crate::models::SystemVersionPlatform {
     /// `SystemVersionPlatform { field: ..., ..SystemVersionPlatform::example() }`.
     pub fn example() -> Self {
         crate::models::SystemVersionPlatform {
-            name: Some(String::from("")),
+            name: String::from(""),
         }
     }
 }
@@ -5307,12 +5277,12 @@ impl crate::models::Task {
                 ),
                 resources: Some(crate::models::TaskSpecResources {
                     limits: Some(crate::models::Limit {
-                        nano_cp_us: Some(4000000000),
+                        nano_cpus: Some(4000000000),
                         memory_bytes: Some(8272408576),
                         pids: Some(100),
                     }),
                     reservations: Some(crate::models::ResourceObject {
-                        nano_cp_us: Some(4000000000),
+                        nano_cpus: Some(4000000000),
                         memory_bytes: Some(8272408576),
                         generic_resources: Some(Vec::new()),
                     }),
@@ -5428,8 +5398,8 @@ impl crate::models::Task {
                             ),
                             scope: Some(String::from("local")),
                             driver: Some(String::from("overlay")),
-                            enable_i_pv4: Some(true),
-                            enable_i_pv6: Some(false),
+                            enable_ipv4: Some(true),
+                            enable_ipv6: Some(false),
                             ipam: Some(crate::models::Ipam::example()),
                             internal: Some(false),
                             attachable: Some(false),
@@ -5925,33 +5895,29 @@ impl crate::models::Volume {
     /// `Volume { field: ..., ..Volume::example() }`.
     pub fn example() -> Self {
         crate::models::Volume {
-            name: Some(String::from("tardis")),
-            driver: Some(String::from("custom")),
-            mountpoint: Some(String::from("/var/lib/docker/volumes/tardis")),
+            name: String::from("tardis"),
+            driver: String::from("custom"),
+            mountpoint: String::from("/var/lib/docker/volumes/tardis"),
             created_at: Some(String::from("2016-06-07T20:31:11.853781916Z")),
             status: Some(
                 std::collections::HashMap::from([
                     (String::from("hello"), serde_json::Value::from("world")),
                 ]),
             ),
-            labels: Some(
-                std::collections::HashMap::from([
-                    (String::from("com.example.some-label"), String::from("some-value")),
-                    (
-                        String::from("com.example.some-other-label"),
-                        String::from("some-other-value"),
-                    ),
-                ]),
-            ),
-            scope: Some(crate::models::VolumeScope::from("local")),
+            labels: std::collections::HashMap::from([
+                (String::from("com.example.some-label"), String::from("some-value")),
+                (
+                    String::from("com.example.some-other-label"),
+                    String::from("some-other-value"),
+                ),
+            ]),
+            scope: crate::models::VolumeScope::from("local"),
             cluster_volume: Some(crate::models::ClusterVolume::example()),
-            options: Some(
-                std::collections::HashMap::from([
-                    (String::from("device"), String::from("tmpfs")),
-                    (String::from("o"), String::from("size=100m,uid=1000")),
-                    (String::from("type"), String::from("tmpfs")),
-                ]),
-            ),
+            options: std::collections::HashMap::from([
+                (String::from("device"), String::from("tmpfs")),
+                (String::from("o"), String::from("size=100m,uid=1000")),
+                (String::from("type"), String::from("tmpfs")),
+            ]),
             usage_data: Some(crate::models::VolumeUsageData::example()),
         }
     }
@@ -6029,8 +5995,8 @@ impl crate::models::VolumeUsageData {
     /// `VolumeUsageData { field: ..., ..VolumeUsageData::example() }`.
     pub fn example() -> Self {
         crate::models::VolumeUsageData {
-            size: Some(0),
-            ref_count: Some(0),
+            size: 0,
+            ref_count: 0,
         }
     }
 }

@@ -32,15 +32,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AuthResponse {
     /// The status of the authentication
-    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(rename = "Status")]
+    pub status: String,
     /// An opaque token used to authenticate a user after a successful login
     #[serde(rename = "IdentityToken", skip_serializing_if = "Option::is_none")]
     pub identity_token: Option<String>,
 }
 docker_engine_runtime::decode_fields!(
-    AuthResponse, "AuthResponse", { "Status" => status, "IdentityToken" => identity_token
-    }
+    AuthResponse, "AuthResponse", { "IdentityToken" => identity_token }, plain { "Status"
+    => status }
 );
 /// BuildCache contains information about a build cache record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -966,15 +966,15 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerCreateResponse {
     /// The ID of the created container
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warnings", skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
+    #[serde(rename = "Warnings")]
+    pub warnings: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerCreateResponse, "ContainerCreateResponse", { "Id" => id, "Warnings" =>
-    warnings }
+    ContainerCreateResponse, "ContainerCreateResponse", {}, plain { "Id" => id,
+    "Warnings" => warnings }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInspectResponse {
@@ -1057,7 +1057,7 @@ pub struct ContainerInspectResponse {
     pub app_armor_profile: Option<String>,
     /// IDs of exec instances that are running in the container.
     #[serde(rename = "ExecIDs", skip_serializing_if = "Option::is_none")]
-    pub exec_i_ds: Option<Vec<String>>,
+    pub exec_ids: Option<Vec<String>>,
     #[serde(rename = "HostConfig", skip_serializing_if = "Option::is_none")]
     pub host_config: Option<crate::models::HostConfig>,
     #[serde(rename = "GraphDriver", skip_serializing_if = "Option::is_none")]
@@ -1092,7 +1092,7 @@ docker_engine_runtime::decode_fields!(
     hosts_path, "LogPath" => log_path, "Name" => name, "RestartCount" => restart_count,
     "Driver" => driver, "Platform" => platform, "ImageManifestDescriptor" =>
     image_manifest_descriptor, "MountLabel" => mount_label, "ProcessLabel" =>
-    process_label, "AppArmorProfile" => app_armor_profile, "ExecIDs" => exec_i_ds,
+    process_label, "AppArmorProfile" => app_armor_profile, "ExecIDs" => exec_ids,
     "HostConfig" => host_config, "GraphDriver" => graph_driver, "Storage" => storage,
     "SizeRw" => size_rw, "SizeRootFs" => size_root_fs, "Mounts" => mounts, "Config" =>
     config, "NetworkSettings" => network_settings }
@@ -1674,14 +1674,14 @@ pub struct ContainerUpdateBody {
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -1761,7 +1761,7 @@ pub struct ContainerUpdateBody {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive
     /// (Windows only).
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
@@ -1774,8 +1774,8 @@ docker_engine_runtime::decode_fields!(
     memory, "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight,
     "BlkioWeightDevice" => blkio_weight_device, "BlkioDeviceReadBps" =>
     blkio_device_read_bps, "BlkioDeviceWriteBps" => blkio_device_write_bps,
-    "BlkioDeviceReadIOps" => blkio_device_read_i_ops, "BlkioDeviceWriteIOps" =>
-    blkio_device_write_i_ops, "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota,
+    "BlkioDeviceReadIOps" => blkio_device_read_iops, "BlkioDeviceWriteIOps" =>
+    blkio_device_write_iops, "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota,
     "CpuRealtimePeriod" => cpu_realtime_period, "CpuRealtimeRuntime" =>
     cpu_realtime_runtime, "CpusetCpus" => cpuset_cpus, "CpusetMems" => cpuset_mems,
     "Devices" => devices, "DeviceCgroupRules" => device_cgroup_rules, "DeviceRequests" =>
@@ -1783,7 +1783,7 @@ docker_engine_runtime::decode_fields!(
     memory_swap, "MemorySwappiness" => memory_swappiness, "NanoCpus" => nano_cpus,
     "OomKillDisable" => oom_kill_disable, "Init" => init, "PidsLimit" => pids_limit,
     "Ulimits" => ulimits, "CpuCount" => cpu_count, "CpuPercent" => cpu_percent,
-    "IOMaximumIOps" => io_maximum_i_ops, "IOMaximumBandwidth" => io_maximum_bandwidth,
+    "IOMaximumIOps" => io_maximum_iops, "IOMaximumBandwidth" => io_maximum_bandwidth,
     "RestartPolicy" => restart_policy }
 );
 /// Response for a successful container-update.
@@ -1827,14 +1827,14 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerWaitResponse {
     /// Exit code of the container
-    #[serde(rename = "StatusCode", skip_serializing_if = "Option::is_none")]
-    pub status_code: Option<i64>,
+    #[serde(rename = "StatusCode")]
+    pub status_code: i64,
     #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
     pub error: Option<crate::models::ContainerWaitExitError>,
 }
 docker_engine_runtime::decode_fields!(
-    ContainerWaitResponse, "ContainerWaitResponse", { "StatusCode" => status_code,
-    "Error" => error }
+    ContainerWaitResponse, "ContainerWaitResponse", { "Error" => error }, plain {
+    "StatusCode" => status_code }
 );
 /// Information for connecting to the containerd instance that is used by the daemon.
 /// This is included for debugging purposes only.
@@ -1974,7 +1974,7 @@ pub struct DeviceRequest {
     #[serde(rename = "Count", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     #[serde(rename = "DeviceIDs", skip_serializing_if = "Option::is_none")]
-    pub device_i_ds: Option<Vec<String>>,
+    pub device_ids: Option<Vec<String>>,
     /// A list of capabilities; an OR list of AND lists of capabilities.
     ///
     /// Note that if a driver is specified the capabilities have no effect on
@@ -1991,65 +1991,65 @@ pub struct DeviceRequest {
 }
 docker_engine_runtime::decode_fields!(
     DeviceRequest, "DeviceRequest", { "Driver" => driver, "Count" => count, "DeviceIDs"
-    => device_i_ds, "Capabilities" => capabilities, "Options" => options }
+    => device_ids, "Capabilities" => capabilities, "Options" => options }
 );
 /// Describes the result obtained from contacting the registry to retrieve
 /// image metadata.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DistributionInspect {
-    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
-    pub descriptor: Option<crate::models::OciDescriptor>,
+    #[serde(rename = "Descriptor")]
+    pub descriptor: crate::models::OciDescriptor,
     /// An array containing all platforms supported by the image.
-    #[serde(rename = "Platforms", skip_serializing_if = "Option::is_none")]
-    pub platforms: Option<Vec<crate::models::OciPlatform>>,
+    #[serde(rename = "Platforms")]
+    pub platforms: Vec<crate::models::OciPlatform>,
 }
 docker_engine_runtime::decode_fields!(
-    DistributionInspect, "DistributionInspect", { "Descriptor" => descriptor, "Platforms"
-    => platforms }
+    DistributionInspect, "DistributionInspect", {}, plain { "Descriptor" => descriptor,
+    "Platforms" => platforms }
 );
 /// Driver represents a driver (network, logging, secrets).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Driver {
     /// Name of the driver.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Key/value map of driver-specific options.
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
 }
 docker_engine_runtime::decode_fields!(
-    Driver, "Driver", { "Name" => name, "Options" => options }
+    Driver, "Driver", { "Options" => options }, plain { "Name" => name }
 );
 /// Information about the storage driver used to store the container's and
 /// image's filesystem.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DriverData {
     /// Name of the storage driver.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Low-level storage metadata, provided as key/value pairs.
     ///
     /// This information is driver-specific, and depends on the storage-driver
     /// in use, and should be used for informational purposes only.
-    #[serde(rename = "Data", skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Data")]
+    pub data: std::collections::HashMap<String, String>,
 }
 docker_engine_runtime::decode_fields!(
-    DriverData, "DriverData", { "Name" => name, "Data" => data }
+    DriverData, "DriverData", {}, plain { "Name" => name, "Data" => data }
 );
 /// EndpointIPAMConfig represents an endpoint's IPAM configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointIpamConfig {
     #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_address: Option<String>,
+    pub ipv4_address: Option<String>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
     #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Option::is_none")]
-    pub link_local_i_ps: Option<Vec<String>>,
+    pub link_local_ips: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
-    EndpointIpamConfig, "EndpointIpamConfig", { "IPv4Address" => i_pv4_address,
-    "IPv6Address" => i_pv6_address, "LinkLocalIPs" => link_local_i_ps }
+    EndpointIpamConfig, "EndpointIpamConfig", { "IPv4Address" => ipv4_address,
+    "IPv6Address" => ipv6_address, "LinkLocalIPs" => link_local_ips }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EndpointPortConfig {
@@ -2129,14 +2129,14 @@ pub struct EndpointResource {
     #[serde(rename = "MacAddress", skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     #[serde(rename = "IPv4Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_address: Option<String>,
+    pub ipv4_address: Option<String>,
     #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
 }
 docker_engine_runtime::decode_fields!(
     EndpointResource, "EndpointResource", { "Name" => name, "EndpointID" => endpoint_id,
-    "MacAddress" => mac_address, "IPv4Address" => i_pv4_address, "IPv6Address" =>
-    i_pv6_address }
+    "MacAddress" => mac_address, "IPv4Address" => ipv4_address, "IPv6Address" =>
+    ipv6_address }
 );
 /// Configuration for a network endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2178,13 +2178,13 @@ pub struct EndpointSettings {
     pub ip_prefix_len: Option<i64>,
     /// IPv6 gateway address.
     #[serde(rename = "IPv6Gateway", skip_serializing_if = "Option::is_none")]
-    pub i_pv6_gateway: Option<String>,
+    pub ipv6_gateway: Option<String>,
     /// Global IPv6 address.
     #[serde(rename = "GlobalIPv6Address", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_address: Option<String>,
+    pub global_ipv6_address: Option<String>,
     /// Mask length of the global IPv6 address.
     #[serde(rename = "GlobalIPv6PrefixLen", skip_serializing_if = "Option::is_none")]
-    pub global_i_pv6_prefix_len: Option<i64>,
+    pub global_ipv6_prefix_len: Option<i64>,
     /// List of all DNS names an endpoint has on a specific network. This
     /// list is based on the container name, network aliases, container short
     /// ID, and hostname.
@@ -2202,8 +2202,8 @@ docker_engine_runtime::decode_fields!(
     links, "MacAddress" => mac_address, "Aliases" => aliases, "DriverOpts" =>
     driver_opts, "GwPriority" => gw_priority, "NetworkID" => network_id, "EndpointID" =>
     endpoint_id, "Gateway" => gateway, "IPAddress" => ip_address, "IPPrefixLen" =>
-    ip_prefix_len, "IPv6Gateway" => i_pv6_gateway, "GlobalIPv6Address" =>
-    global_i_pv6_address, "GlobalIPv6PrefixLen" => global_i_pv6_prefix_len, "DNSNames" =>
+    ip_prefix_len, "IPv6Gateway" => ipv6_gateway, "GlobalIPv6Address" =>
+    global_ipv6_address, "GlobalIPv6PrefixLen" => global_ipv6_prefix_len, "DNSNames" =>
     dns_names }
 );
 /// Properties that can be configured to access and load balance a service.
@@ -2272,11 +2272,11 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorResponse {
     /// The error message.
-    #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(rename = "message")]
+    pub message: String,
 }
 docker_engine_runtime::decode_fields!(
-    ErrorResponse, "ErrorResponse", { "message" => message }
+    ErrorResponse, "ErrorResponse", {}, plain { "message" => message }
 );
 /// Actor describes something that generates events, like a container, network,
 /// or a volume.
@@ -2469,13 +2469,13 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FilesystemChange {
     /// Path to file or directory that has changed.
-    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<crate::models::ChangeType>,
+    #[serde(rename = "Path")]
+    pub path: String,
+    #[serde(rename = "Kind")]
+    pub kind: crate::models::ChangeType,
 }
 docker_engine_runtime::decode_fields!(
-    FilesystemChange, "FilesystemChange", { "Path" => path, "Kind" => kind }
+    FilesystemChange, "FilesystemChange", {}, plain { "Path" => path, "Kind" => kind }
 );
 /// Information about the daemon's firewalling configuration.
 ///
@@ -2706,14 +2706,14 @@ pub struct HostConfig {
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -2793,7 +2793,7 @@ pub struct HostConfig {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive
     /// (Windows only).
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
@@ -3005,7 +3005,7 @@ docker_engine_runtime::decode_fields!(
     "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight, "BlkioWeightDevice"
     => blkio_weight_device, "BlkioDeviceReadBps" => blkio_device_read_bps,
     "BlkioDeviceWriteBps" => blkio_device_write_bps, "BlkioDeviceReadIOps" =>
-    blkio_device_read_i_ops, "BlkioDeviceWriteIOps" => blkio_device_write_i_ops,
+    blkio_device_read_iops, "BlkioDeviceWriteIOps" => blkio_device_write_iops,
     "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota, "CpuRealtimePeriod" =>
     cpu_realtime_period, "CpuRealtimeRuntime" => cpu_realtime_runtime, "CpusetCpus" =>
     cpuset_cpus, "CpusetMems" => cpuset_mems, "Devices" => devices, "DeviceCgroupRules"
@@ -3013,7 +3013,7 @@ docker_engine_runtime::decode_fields!(
     memory_reservation, "MemorySwap" => memory_swap, "MemorySwappiness" =>
     memory_swappiness, "NanoCpus" => nano_cpus, "OomKillDisable" => oom_kill_disable,
     "Init" => init, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
-    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
+    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops,
     "IOMaximumBandwidth" => io_maximum_bandwidth, "Binds" => binds, "ContainerIDFile" =>
     container_id_file, "LogConfig" => log_config, "NetworkMode" => network_mode,
     "PortBindings" => port_bindings, "RestartPolicy" => restart_policy, "AutoRemove" =>
@@ -3122,10 +3122,12 @@ docker_engine_runtime::open_enum!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IdResponse {
     /// The id of the newly created object.
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
 }
-docker_engine_runtime::decode_fields!(IdResponse, "IdResponse", { "Id" => id });
+docker_engine_runtime::decode_fields!(
+    IdResponse, "IdResponse", {}, plain { "Id" => id }
+);
 /// Identity holds information about the identity and origin of the image.
 /// This is trusted information verified by the daemon and cannot be modified
 /// by tagging an image to a different name.
@@ -3245,23 +3247,23 @@ docker_engine_runtime::decode_fields!(
 /// individual image layer information in response to ImageHistory operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageHistoryResponseItem {
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<i64>,
-    #[serde(rename = "CreatedBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "CreatedBy")]
+    pub created_by: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<String>,
+    #[serde(rename = "Size")]
+    pub size: i64,
+    #[serde(rename = "Comment")]
+    pub comment: String,
 }
 docker_engine_runtime::decode_fields!(
-    ImageHistoryResponseItem, "ImageHistoryResponseItem", { "Id" => id, "Created" =>
-    created, "CreatedBy" => created_by, "Tags" => tags, "Size" => size, "Comment" =>
-    comment }
+    ImageHistoryResponseItem, "ImageHistoryResponseItem", {}, plain { "Id" => id,
+    "Created" => created, "CreatedBy" => created_by, "Tags" => tags, "Size" => size,
+    "Comment" => comment }
 );
 /// Image ID or Digest
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3383,36 +3385,37 @@ docker_engine_runtime::decode_fields!(
 /// Information about the image's RootFS, including the layer IDs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageInspectRootFs {
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(rename = "Type")]
+    pub type_: String,
     #[serde(rename = "Layers", skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<String>>,
 }
 docker_engine_runtime::decode_fields!(
-    ImageInspectRootFs, "ImageInspectRootFs", { "Type" => type_, "Layers" => layers }
+    ImageInspectRootFs, "ImageInspectRootFs", { "Layers" => layers }, plain { "Type" =>
+    type_ }
 );
 /// ImageManifestSummary represents a summary of an image manifest.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummary {
     /// ID is the content-addressable ID of an image and is the same as the
     /// digest of the image manifest.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "Descriptor", skip_serializing_if = "Option::is_none")]
-    pub descriptor: Option<crate::models::OciDescriptor>,
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Descriptor")]
+    pub descriptor: crate::models::OciDescriptor,
     /// Indicates whether all the child content (image config, layers) is fully available locally.
-    #[serde(rename = "Available", skip_serializing_if = "Option::is_none")]
-    pub available: Option<bool>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<crate::models::ImageManifestSummarySize>,
+    #[serde(rename = "Available")]
+    pub available: bool,
+    #[serde(rename = "Size")]
+    pub size: crate::models::ImageManifestSummarySize,
     /// The kind of the manifest.
     ///
     /// kind         | description
     /// -------------|-----------------------------------------------------------
     /// image        | Image manifest that can be used to start a container.
     /// attestation  | Attestation manifest produced by the Buildkit builder for a specific image manifest.
-    #[serde(rename = "Kind", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<crate::models::ImageManifestSummaryKind>,
+    #[serde(rename = "Kind")]
+    pub kind: crate::models::ImageManifestSummaryKind,
     /// The image data for the image manifest.
     /// This field is only populated when Kind is "image".
     #[serde(rename = "ImageData", skip_serializing_if = "Option::is_none")]
@@ -3423,39 +3426,40 @@ pub struct ImageManifestSummary {
     pub attestation_data: Option<crate::models::ImageManifestSummaryAttestationData>,
 }
 docker_engine_runtime::decode_fields!(
-    ImageManifestSummary, "ImageManifestSummary", { "ID" => id, "Descriptor" =>
-    descriptor, "Available" => available, "Size" => size, "Kind" => kind, "ImageData" =>
-    image_data, "AttestationData" => attestation_data }
+    ImageManifestSummary, "ImageManifestSummary", { "ImageData" => image_data,
+    "AttestationData" => attestation_data }, plain { "ID" => id, "Descriptor" =>
+    descriptor, "Available" => available, "Size" => size, "Kind" => kind }
 );
 /// The image data for the attestation manifest.
 /// This field is only populated when Kind is "attestation".
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummaryAttestationData {
     /// The digest of the image manifest that this attestation is for.
-    #[serde(rename = "For", skip_serializing_if = "Option::is_none")]
-    pub for_: Option<String>,
+    #[serde(rename = "For")]
+    pub for_: String,
 }
 docker_engine_runtime::decode_fields!(
-    ImageManifestSummaryAttestationData, "ImageManifestSummaryAttestationData", { "For"
-    => for_ }
+    ImageManifestSummaryAttestationData, "ImageManifestSummaryAttestationData", {}, plain
+    { "For" => for_ }
 );
 /// The image data for the image manifest.
 /// This field is only populated when Kind is "image".
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummaryImageData {
-    #[serde(rename = "Platform", skip_serializing_if = "Option::is_none")]
-    pub platform: Option<crate::models::OciPlatform>,
+    #[serde(rename = "Platform")]
+    pub platform: crate::models::OciPlatform,
     #[serde(rename = "Identity", skip_serializing_if = "Option::is_none")]
     pub identity: Option<crate::models::Identity>,
     /// The IDs of the containers that are using this image.
-    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
-    pub containers: Option<Vec<String>>,
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<crate::models::ImageManifestSummaryImageDataSize>,
+    #[serde(rename = "Containers")]
+    pub containers: Vec<String>,
+    #[serde(rename = "Size")]
+    pub size: crate::models::ImageManifestSummaryImageDataSize,
 }
 docker_engine_runtime::decode_fields!(
-    ImageManifestSummaryImageData, "ImageManifestSummaryImageData", { "Platform" =>
-    platform, "Identity" => identity, "Containers" => containers, "Size" => size }
+    ImageManifestSummaryImageData, "ImageManifestSummaryImageData", { "Identity" =>
+    identity }, plain { "Platform" => platform, "Containers" => containers, "Size" =>
+    size }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageManifestSummaryImageDataSize {
@@ -3466,12 +3470,12 @@ pub struct ImageManifestSummaryImageDataSize {
     /// the image might still have an unpacked data that's still used by
     /// some container even when the distributable/compressed content is
     /// already gone.
-    #[serde(rename = "Unpacked", skip_serializing_if = "Option::is_none")]
-    pub unpacked: Option<i64>,
+    #[serde(rename = "Unpacked")]
+    pub unpacked: i64,
 }
 docker_engine_runtime::decode_fields!(
-    ImageManifestSummaryImageDataSize, "ImageManifestSummaryImageDataSize", { "Unpacked"
-    => unpacked }
+    ImageManifestSummaryImageDataSize, "ImageManifestSummaryImageDataSize", {}, plain {
+    "Unpacked" => unpacked }
 );
 /// The kind of the manifest.
 ///
@@ -3506,18 +3510,18 @@ pub struct ImageManifestSummarySize {
     /// For example, for an image kind (Kind == "image")
     /// this would include the size of the image content and unpacked
     /// image snapshots (\[Size.Content\] + \[ImageData.Size.Unpacked\]).
-    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
+    #[serde(rename = "Total")]
+    pub total: i64,
     /// Content is the size (in bytes) of all the locally present
     /// content in the content store (e.g. image config, layers)
     /// referenced by this manifest and its children.
     /// This only includes blobs in the content store.
-    #[serde(rename = "Content", skip_serializing_if = "Option::is_none")]
-    pub content: Option<i64>,
+    #[serde(rename = "Content")]
+    pub content: i64,
 }
 docker_engine_runtime::decode_fields!(
-    ImageManifestSummarySize, "ImageManifestSummarySize", { "Total" => total, "Content"
-    => content }
+    ImageManifestSummarySize, "ImageManifestSummarySize", {}, plain { "Total" => total,
+    "Content" => content }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImagePruneResponse {
@@ -3565,23 +3569,23 @@ pub struct ImageSummary {
     ///
     /// Note that this digest differs from the `RepoDigests` below, which
     /// holds digests of image manifests that reference the image.
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
     /// ID of the parent image.
     ///
     /// Depending on how the image was created, this field may be empty and
     /// is only set for images that were built/created locally. This field
     /// is empty if the image was pulled from an image registry.
-    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
+    #[serde(rename = "ParentId")]
+    pub parent_id: String,
     /// List of image names/tags in the local image cache that reference this
     /// image.
     ///
     /// Multiple image tags can refer to the same image, and this list may be
     /// empty if no tags reference the image, in which case the image is
     /// "untagged", in which case it can still be referenced by its ID.
-    #[serde(rename = "RepoTags", skip_serializing_if = "Option::is_none")]
-    pub repo_tags: Option<Vec<String>>,
+    #[serde(rename = "RepoTags")]
+    pub repo_tags: Vec<String>,
     /// List of content-addressable digests of locally available image manifests
     /// that the image is referenced from. Multiple manifests can refer to the
     /// same image.
@@ -3589,31 +3593,31 @@ pub struct ImageSummary {
     /// These digests are usually only available if the image was either pulled
     /// from a registry, or if the image was pushed to a registry, which is when
     /// the manifest is generated and its digest calculated.
-    #[serde(rename = "RepoDigests", skip_serializing_if = "Option::is_none")]
-    pub repo_digests: Option<Vec<String>>,
+    #[serde(rename = "RepoDigests")]
+    pub repo_digests: Vec<String>,
     /// Date and time at which the image was created as a Unix timestamp
     /// (number of seconds since EPOCH).
-    #[serde(rename = "Created", skip_serializing_if = "Option::is_none")]
-    pub created: Option<i64>,
+    #[serde(rename = "Created")]
+    pub created: i64,
     /// Total size of the image including all layers it is composed of.
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+    #[serde(rename = "Size")]
+    pub size: i64,
     /// Total size of image layers that are shared between this image and other
     /// images.
     ///
     /// This size is not calculated by default. `-1` indicates that the value
     /// has not been set / calculated.
-    #[serde(rename = "SharedSize", skip_serializing_if = "Option::is_none")]
-    pub shared_size: Option<i64>,
+    #[serde(rename = "SharedSize")]
+    pub shared_size: i64,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Labels")]
+    pub labels: std::collections::HashMap<String, String>,
     /// Number of containers using this image. Includes both stopped and running
     /// containers.
     ///
     /// `-1` indicates that the value has not been set / calculated.
-    #[serde(rename = "Containers", skip_serializing_if = "Option::is_none")]
-    pub containers: Option<i64>,
+    #[serde(rename = "Containers")]
+    pub containers: i64,
     /// Manifests is a list of manifests available in this image.
     /// It provides a more detailed view of the platform-specific image manifests
     /// or other image-attached data like build attestations.
@@ -3626,10 +3630,10 @@ pub struct ImageSummary {
     pub descriptor: Option<crate::models::OciDescriptor>,
 }
 docker_engine_runtime::decode_fields!(
-    ImageSummary, "ImageSummary", { "Id" => id, "ParentId" => parent_id, "RepoTags" =>
-    repo_tags, "RepoDigests" => repo_digests, "Created" => created, "Size" => size,
-    "SharedSize" => shared_size, "Labels" => labels, "Containers" => containers,
-    "Manifests" => manifests, "Descriptor" => descriptor }
+    ImageSummary, "ImageSummary", { "Manifests" => manifests, "Descriptor" => descriptor
+    }, plain { "Id" => id, "ParentId" => parent_id, "RepoTags" => repo_tags,
+    "RepoDigests" => repo_digests, "Created" => created, "Size" => size, "SharedSize" =>
+    shared_size, "Labels" => labels, "Containers" => containers }
 );
 /// represents system data usage for image resources.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3756,7 +3760,7 @@ docker_engine_runtime::open_enum!(KnownSignerIdentity, { "DHI" => Dhi });
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Limit {
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
     /// Limits the maximum number of PIDs in the container. Set `0` for unlimited.
@@ -3764,7 +3768,7 @@ pub struct Limit {
     pub pids: Option<i64>,
 }
 docker_engine_runtime::decode_fields!(
-    Limit, "Limit", { "NanoCPUs" => nano_cp_us, "MemoryBytes" => memory_bytes, "Pids" =>
+    Limit, "Limit", { "NanoCPUs" => nano_cpus, "MemoryBytes" => memory_bytes, "Pids" =>
     pids }
 );
 /// Current local status of this node.
@@ -4082,10 +4086,10 @@ pub struct Network {
     pub driver: Option<String>,
     /// Whether the network was created with IPv4 enabled.
     #[serde(rename = "EnableIPv4", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv4: Option<bool>,
+    pub enable_ipv4: Option<bool>,
     /// Whether the network was created with IPv6 enabled.
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     /// Whether the network is created to only allow internal networking
@@ -4120,10 +4124,10 @@ pub struct Network {
 }
 docker_engine_runtime::decode_fields!(
     Network, "Network", { "Name" => name, "Id" => id, "Created" => created, "Scope" =>
-    scope, "Driver" => driver, "EnableIPv4" => enable_i_pv4, "EnableIPv6" =>
-    enable_i_pv6, "IPAM" => ipam, "Internal" => internal, "Attachable" => attachable,
-    "Ingress" => ingress, "ConfigFrom" => config_from, "ConfigOnly" => config_only,
-    "Options" => options, "Labels" => labels, "Peers" => peers }
+    scope, "Driver" => driver, "EnableIPv4" => enable_ipv4, "EnableIPv6" => enable_ipv6,
+    "IPAM" => ipam, "Internal" => internal, "Attachable" => attachable, "Ingress" =>
+    ingress, "ConfigFrom" => config_from, "ConfigOnly" => config_only, "Options" =>
+    options, "Labels" => labels, "Peers" => peers }
 );
 /// Specifies how a task is attached to a network, and the addresses the
 /// task was assigned on that network.
@@ -4162,20 +4166,20 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkConnectRequest {
     /// The ID or name of the container to connect to the network.
-    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    #[serde(rename = "Container")]
+    pub container: String,
     #[serde(rename = "EndpointConfig", skip_serializing_if = "Option::is_none")]
     pub endpoint_config: Option<crate::models::EndpointSettings>,
 }
 docker_engine_runtime::decode_fields!(
-    NetworkConnectRequest, "NetworkConnectRequest", { "Container" => container,
-    "EndpointConfig" => endpoint_config }
+    NetworkConnectRequest, "NetworkConnectRequest", { "EndpointConfig" => endpoint_config
+    }, plain { "Container" => container }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateRequest {
     /// The network's name.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Name of the network driver plugin to use.
     #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
@@ -4206,10 +4210,10 @@ pub struct NetworkCreateRequest {
     pub ipam: Option<crate::models::Ipam>,
     /// Enable IPv4 on the network.
     #[serde(rename = "EnableIPv4", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv4: Option<bool>,
+    pub enable_ipv4: Option<bool>,
     /// Enable IPv6 on the network.
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     /// Network specific options to be used by the drivers.
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<std::collections::HashMap<String, String>>,
@@ -4218,38 +4222,39 @@ pub struct NetworkCreateRequest {
     pub labels: Option<std::collections::HashMap<String, String>>,
 }
 docker_engine_runtime::decode_fields!(
-    NetworkCreateRequest, "NetworkCreateRequest", { "Name" => name, "Driver" => driver,
-    "Scope" => scope, "Internal" => internal, "Attachable" => attachable, "Ingress" =>
-    ingress, "ConfigOnly" => config_only, "ConfigFrom" => config_from, "IPAM" => ipam,
-    "EnableIPv4" => enable_i_pv4, "EnableIPv6" => enable_i_pv6, "Options" => options,
-    "Labels" => labels }
+    NetworkCreateRequest, "NetworkCreateRequest", { "Driver" => driver, "Scope" => scope,
+    "Internal" => internal, "Attachable" => attachable, "Ingress" => ingress,
+    "ConfigOnly" => config_only, "ConfigFrom" => config_from, "IPAM" => ipam,
+    "EnableIPv4" => enable_ipv4, "EnableIPv6" => enable_ipv6, "Options" => options,
+    "Labels" => labels }, plain { "Name" => name }
 );
 /// OK response to NetworkCreate operation
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkCreateResponse {
     /// The ID of the created network.
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(rename = "Id")]
+    pub id: String,
     /// Warnings encountered when creating the container
-    #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
-    pub warning: Option<String>,
+    #[serde(rename = "Warning")]
+    pub warning: String,
 }
 docker_engine_runtime::decode_fields!(
-    NetworkCreateResponse, "NetworkCreateResponse", { "Id" => id, "Warning" => warning }
+    NetworkCreateResponse, "NetworkCreateResponse", {}, plain { "Id" => id, "Warning" =>
+    warning }
 );
 /// NetworkDisconnectRequest represents the data to be used to disconnect a container from a network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetworkDisconnectRequest {
     /// The ID or name of the container to disconnect from the network.
-    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    #[serde(rename = "Container")]
+    pub container: String,
     /// Force the container to disconnect from the network.
     #[serde(rename = "Force", skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
 }
 docker_engine_runtime::decode_fields!(
-    NetworkDisconnectRequest, "NetworkDisconnectRequest", { "Container" => container,
-    "Force" => force }
+    NetworkDisconnectRequest, "NetworkDisconnectRequest", { "Force" => force }, plain {
+    "Container" => container }
 );
 /// The body of the "get network" http response message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -4274,10 +4279,10 @@ pub struct NetworkInspect {
     pub driver: Option<String>,
     /// Whether the network was created with IPv4 enabled.
     #[serde(rename = "EnableIPv4", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv4: Option<bool>,
+    pub enable_ipv4: Option<bool>,
     /// Whether the network was created with IPv6 enabled.
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     /// Whether the network is created to only allow internal networking
@@ -4323,8 +4328,8 @@ pub struct NetworkInspect {
 }
 docker_engine_runtime::decode_fields!(
     NetworkInspect, "NetworkInspect", { "Name" => name, "Id" => id, "Created" => created,
-    "Scope" => scope, "Driver" => driver, "EnableIPv4" => enable_i_pv4, "EnableIPv6" =>
-    enable_i_pv6, "IPAM" => ipam, "Internal" => internal, "Attachable" => attachable,
+    "Scope" => scope, "Driver" => driver, "EnableIPv4" => enable_ipv4, "EnableIPv6" =>
+    enable_ipv6, "IPAM" => ipam, "Internal" => internal, "Attachable" => attachable,
     "Ingress" => ingress, "ConfigFrom" => config_from, "ConfigOnly" => config_only,
     "Options" => options, "Labels" => labels, "Peers" => peers, "Containers" =>
     containers, "Services" => services, "Status" => status }
@@ -4392,10 +4397,10 @@ pub struct NetworkSummary {
     pub driver: Option<String>,
     /// Whether the network was created with IPv4 enabled.
     #[serde(rename = "EnableIPv4", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv4: Option<bool>,
+    pub enable_ipv4: Option<bool>,
     /// Whether the network was created with IPv6 enabled.
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
-    pub enable_i_pv6: Option<bool>,
+    pub enable_ipv6: Option<bool>,
     #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<crate::models::Ipam>,
     /// Whether the network is created to only allow internal networking
@@ -4430,8 +4435,8 @@ pub struct NetworkSummary {
 }
 docker_engine_runtime::decode_fields!(
     NetworkSummary, "NetworkSummary", { "Name" => name, "Id" => id, "Created" => created,
-    "Scope" => scope, "Driver" => driver, "EnableIPv4" => enable_i_pv4, "EnableIPv6" =>
-    enable_i_pv6, "IPAM" => ipam, "Internal" => internal, "Attachable" => attachable,
+    "Scope" => scope, "Driver" => driver, "EnableIPv4" => enable_ipv4, "EnableIPv6" =>
+    enable_ipv6, "IPAM" => ipam, "Internal" => internal, "Attachable" => attachable,
     "Ingress" => ingress, "ConfigFrom" => config_from, "ConfigOnly" => config_only,
     "Options" => options, "Labels" => labels, "Peers" => peers }
 );
@@ -4743,96 +4748,96 @@ docker_engine_runtime::decode_fields!(
 pub struct Plugin {
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// True if the plugin is running. False if the plugin is not running, only installed.
-    #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
+    #[serde(rename = "Enabled")]
+    pub enabled: bool,
     /// user-configurable settings for the plugin.
-    #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<crate::models::PluginSettings>,
+    #[serde(rename = "Settings")]
+    pub settings: crate::models::PluginSettings,
     /// plugin remote reference used to push/pull the plugin
     #[serde(rename = "PluginReference", skip_serializing_if = "Option::is_none")]
     pub plugin_reference: Option<String>,
     /// The config of a plugin.
-    #[serde(rename = "Config", skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::PluginConfig>,
+    #[serde(rename = "Config")]
+    pub config: crate::models::PluginConfig,
 }
 docker_engine_runtime::decode_fields!(
-    Plugin, "Plugin", { "Id" => id, "Name" => name, "Enabled" => enabled, "Settings" =>
-    settings, "PluginReference" => plugin_reference, "Config" => config }
+    Plugin, "Plugin", { "Id" => id, "PluginReference" => plugin_reference }, plain {
+    "Name" => name, "Enabled" => enabled, "Settings" => settings, "Config" => config }
 );
 /// The config of a plugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfig {
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Documentation", skip_serializing_if = "Option::is_none")]
-    pub documentation: Option<String>,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Documentation")]
+    pub documentation: String,
     /// The interface between Docker and the plugin
-    #[serde(rename = "Interface", skip_serializing_if = "Option::is_none")]
-    pub interface: Option<crate::models::PluginConfigInterface>,
-    #[serde(rename = "Entrypoint", skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "WorkDir", skip_serializing_if = "Option::is_none")]
-    pub work_dir: Option<String>,
+    #[serde(rename = "Interface")]
+    pub interface: crate::models::PluginConfigInterface,
+    #[serde(rename = "Entrypoint")]
+    pub entrypoint: Vec<String>,
+    #[serde(rename = "WorkDir")]
+    pub work_dir: String,
     #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
     pub user: Option<crate::models::PluginConfigUser>,
-    #[serde(rename = "Network", skip_serializing_if = "Option::is_none")]
-    pub network: Option<crate::models::PluginConfigNetwork>,
-    #[serde(rename = "Linux", skip_serializing_if = "Option::is_none")]
-    pub linux: Option<crate::models::PluginConfigLinux>,
-    #[serde(rename = "PropagatedMount", skip_serializing_if = "Option::is_none")]
-    pub propagated_mount: Option<String>,
-    #[serde(rename = "IpcHost", skip_serializing_if = "Option::is_none")]
-    pub ipc_host: Option<bool>,
-    #[serde(rename = "PidHost", skip_serializing_if = "Option::is_none")]
-    pub pid_host: Option<bool>,
-    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<crate::models::PluginEnv>>,
-    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
-    pub args: Option<crate::models::PluginConfigArgs>,
+    #[serde(rename = "Network")]
+    pub network: crate::models::PluginConfigNetwork,
+    #[serde(rename = "Linux")]
+    pub linux: crate::models::PluginConfigLinux,
+    #[serde(rename = "PropagatedMount")]
+    pub propagated_mount: String,
+    #[serde(rename = "IpcHost")]
+    pub ipc_host: bool,
+    #[serde(rename = "PidHost")]
+    pub pid_host: bool,
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<crate::models::PluginMount>,
+    #[serde(rename = "Env")]
+    pub env: Vec<crate::models::PluginEnv>,
+    #[serde(rename = "Args")]
+    pub args: crate::models::PluginConfigArgs,
     #[serde(rename = "rootfs", skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<crate::models::PluginConfigRootfs>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfig, "PluginConfig", { "Description" => description, "Documentation" =>
-    documentation, "Interface" => interface, "Entrypoint" => entrypoint, "WorkDir" =>
-    work_dir, "User" => user, "Network" => network, "Linux" => linux, "PropagatedMount"
-    => propagated_mount, "IpcHost" => ipc_host, "PidHost" => pid_host, "Mounts" =>
-    mounts, "Env" => env, "Args" => args, "rootfs" => rootfs }
+    PluginConfig, "PluginConfig", { "User" => user, "rootfs" => rootfs }, plain {
+    "Description" => description, "Documentation" => documentation, "Interface" =>
+    interface, "Entrypoint" => entrypoint, "WorkDir" => work_dir, "Network" => network,
+    "Linux" => linux, "PropagatedMount" => propagated_mount, "IpcHost" => ipc_host,
+    "PidHost" => pid_host, "Mounts" => mounts, "Env" => env, "Args" => args }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigArgs {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Value")]
+    pub value: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigArgs, "PluginConfigArgs", { "Name" => name, "Description" => description,
-    "Settable" => settable, "Value" => value }
+    PluginConfigArgs, "PluginConfigArgs", {}, plain { "Name" => name, "Description" =>
+    description, "Settable" => settable, "Value" => value }
 );
 /// The interface between Docker and the plugin
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigInterface {
-    #[serde(rename = "Types", skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<String>>,
-    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
-    pub socket: Option<String>,
+    #[serde(rename = "Types")]
+    pub types: Vec<String>,
+    #[serde(rename = "Socket")]
+    pub socket: String,
     /// Protocol to use for clients connecting to the plugin.
     #[serde(rename = "ProtocolScheme", skip_serializing_if = "Option::is_none")]
     pub protocol_scheme: Option<crate::models::PluginConfigInterfaceProtocolScheme>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigInterface, "PluginConfigInterface", { "Types" => types, "Socket" =>
-    socket, "ProtocolScheme" => protocol_scheme }
+    PluginConfigInterface, "PluginConfigInterface", { "ProtocolScheme" => protocol_scheme
+    }, plain { "Types" => types, "Socket" => socket }
 );
 /// Protocol to use for clients connecting to the plugin.
 ///
@@ -4852,24 +4857,24 @@ docker_engine_runtime::open_enum!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigLinux {
-    #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<String>>,
-    #[serde(rename = "AllowAllDevices", skip_serializing_if = "Option::is_none")]
-    pub allow_all_devices: Option<bool>,
-    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<crate::models::PluginDevice>>,
+    #[serde(rename = "Capabilities")]
+    pub capabilities: Vec<String>,
+    #[serde(rename = "AllowAllDevices")]
+    pub allow_all_devices: bool,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<crate::models::PluginDevice>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigLinux, "PluginConfigLinux", { "Capabilities" => capabilities,
+    PluginConfigLinux, "PluginConfigLinux", {}, plain { "Capabilities" => capabilities,
     "AllowAllDevices" => allow_all_devices, "Devices" => devices }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigNetwork {
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(rename = "Type")]
+    pub type_: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginConfigNetwork, "PluginConfigNetwork", { "Type" => type_ }
+    PluginConfigNetwork, "PluginConfigNetwork", {}, plain { "Type" => type_ }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginConfigRootfs {
@@ -4893,53 +4898,53 @@ docker_engine_runtime::decode_fields!(
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginDevice {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Path")]
+    pub path: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginDevice, "PluginDevice", { "Name" => name, "Description" => description,
-    "Settable" => settable, "Path" => path }
+    PluginDevice, "PluginDevice", {}, plain { "Name" => name, "Description" =>
+    description, "Settable" => settable, "Path" => path }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginEnv {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
 }
 docker_engine_runtime::decode_fields!(
-    PluginEnv, "PluginEnv", { "Name" => name, "Description" => description, "Settable" =>
-    settable, "Value" => value }
+    PluginEnv, "PluginEnv", {}, plain { "Name" => name, "Description" => description,
+    "Settable" => settable, "Value" => value }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginMount {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "Settable", skip_serializing_if = "Option::is_none")]
-    pub settable: Option<Vec<String>>,
-    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
-    pub destination: Option<String>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<String>>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Settable")]
+    pub settable: Vec<String>,
+    #[serde(rename = "Source")]
+    pub source: String,
+    #[serde(rename = "Destination")]
+    pub destination: String,
+    #[serde(rename = "Type")]
+    pub type_: String,
+    #[serde(rename = "Options")]
+    pub options: Vec<String>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginMount, "PluginMount", { "Name" => name, "Description" => description,
+    PluginMount, "PluginMount", {}, plain { "Name" => name, "Description" => description,
     "Settable" => settable, "Source" => source, "Destination" => destination, "Type" =>
     type_, "Options" => options }
 );
@@ -4961,18 +4966,18 @@ docker_engine_runtime::decode_fields!(
 /// user-configurable settings for the plugin.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PluginSettings {
-    #[serde(rename = "Mounts", skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<crate::models::PluginMount>>,
-    #[serde(rename = "Env", skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<String>>,
-    #[serde(rename = "Args", skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<String>>,
-    #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<crate::models::PluginDevice>>,
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<crate::models::PluginMount>,
+    #[serde(rename = "Env")]
+    pub env: Vec<String>,
+    #[serde(rename = "Args")]
+    pub args: Vec<String>,
+    #[serde(rename = "Devices")]
+    pub devices: Vec<crate::models::PluginDevice>,
 }
 docker_engine_runtime::decode_fields!(
-    PluginSettings, "PluginSettings", { "Mounts" => mounts, "Env" => env, "Args" => args,
-    "Devices" => devices }
+    PluginSettings, "PluginSettings", {}, plain { "Mounts" => mounts, "Env" => env,
+    "Args" => args, "Devices" => devices }
 );
 /// Available plugins per type.
 ///
@@ -5038,17 +5043,17 @@ pub struct PortSummary {
     #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Port on the container
-    #[serde(rename = "PrivatePort", skip_serializing_if = "Option::is_none")]
-    pub private_port: Option<u16>,
+    #[serde(rename = "PrivatePort")]
+    pub private_port: u16,
     /// Port exposed on the host
     #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
     pub public_port: Option<u16>,
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<crate::models::PortSummaryType>,
+    #[serde(rename = "Type")]
+    pub type_: crate::models::PortSummaryType,
 }
 docker_engine_runtime::decode_fields!(
-    PortSummary, "PortSummary", { "IP" => ip, "PrivatePort" => private_port, "PublicPort"
-    => public_port, "Type" => type_ }
+    PortSummary, "PortSummary", { "IP" => ip, "PublicPort" => public_port }, plain {
+    "PrivatePort" => private_port, "Type" => type_ }
 );
 ///
 /// Open: a value this version of the spec does not list is kept in `Other`.
@@ -5180,7 +5185,7 @@ pub struct RegistryServiceConfig {
     /// > security, users should add their CA to their system's list of trusted
     /// > CAs instead of enabling this option.
     #[serde(rename = "InsecureRegistryCIDRs", skip_serializing_if = "Option::is_none")]
-    pub insecure_registry_cid_rs: Option<Vec<String>>,
+    pub insecure_registry_cidrs: Option<Vec<String>>,
     #[serde(rename = "IndexConfigs", skip_serializing_if = "Option::is_none")]
     pub index_configs: Option<
         std::collections::HashMap<String, crate::models::IndexInfo>,
@@ -5192,21 +5197,21 @@ pub struct RegistryServiceConfig {
 }
 docker_engine_runtime::decode_fields!(
     RegistryServiceConfig, "RegistryServiceConfig", { "InsecureRegistryCIDRs" =>
-    insecure_registry_cid_rs, "IndexConfigs" => index_configs, "Mirrors" => mirrors }
+    insecure_registry_cidrs, "IndexConfigs" => index_configs, "Mirrors" => mirrors }
 );
 /// An object describing the resources which can be advertised by a node and
 /// requested by a task.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceObject {
     #[serde(rename = "NanoCPUs", skip_serializing_if = "Option::is_none")]
-    pub nano_cp_us: Option<i64>,
+    pub nano_cpus: Option<i64>,
     #[serde(rename = "MemoryBytes", skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<i64>,
     #[serde(rename = "GenericResources", skip_serializing_if = "Option::is_none")]
     pub generic_resources: Option<crate::models::GenericResources>,
 }
 docker_engine_runtime::decode_fields!(
-    ResourceObject, "ResourceObject", { "NanoCPUs" => nano_cp_us, "MemoryBytes" =>
+    ResourceObject, "ResourceObject", { "NanoCPUs" => nano_cpus, "MemoryBytes" =>
     memory_bytes, "GenericResources" => generic_resources }
 );
 /// A container's resources (cgroups config, ulimits, etc)
@@ -5255,14 +5260,14 @@ pub struct Resources {
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
     #[serde(rename = "BlkioDeviceReadIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_read_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_read_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// Limit write rate (IO per second) to a device, in the form:
     ///
     /// ```text
     /// [{"Path": "device_path", "Rate": rate}]
     /// ```
     #[serde(rename = "BlkioDeviceWriteIOps", skip_serializing_if = "Option::is_none")]
-    pub blkio_device_write_i_ops: Option<Vec<crate::models::ThrottleDevice>>,
+    pub blkio_device_write_iops: Option<Vec<crate::models::ThrottleDevice>>,
     /// The length of a CPU period in microseconds.
     #[serde(rename = "CpuPeriod", skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -5342,7 +5347,7 @@ pub struct Resources {
     pub cpu_percent: Option<i64>,
     /// Maximum IOps for the container system drive (Windows only)
     #[serde(rename = "IOMaximumIOps", skip_serializing_if = "Option::is_none")]
-    pub io_maximum_i_ops: Option<i64>,
+    pub io_maximum_iops: Option<i64>,
     /// Maximum IO in bytes per second for the container system drive
     /// (Windows only).
     #[serde(rename = "IOMaximumBandwidth", skip_serializing_if = "Option::is_none")]
@@ -5353,7 +5358,7 @@ docker_engine_runtime::decode_fields!(
     "CgroupParent" => cgroup_parent, "BlkioWeight" => blkio_weight, "BlkioWeightDevice"
     => blkio_weight_device, "BlkioDeviceReadBps" => blkio_device_read_bps,
     "BlkioDeviceWriteBps" => blkio_device_write_bps, "BlkioDeviceReadIOps" =>
-    blkio_device_read_i_ops, "BlkioDeviceWriteIOps" => blkio_device_write_i_ops,
+    blkio_device_read_iops, "BlkioDeviceWriteIOps" => blkio_device_write_iops,
     "CpuPeriod" => cpu_period, "CpuQuota" => cpu_quota, "CpuRealtimePeriod" =>
     cpu_realtime_period, "CpuRealtimeRuntime" => cpu_realtime_runtime, "CpusetCpus" =>
     cpuset_cpus, "CpusetMems" => cpuset_mems, "Devices" => devices, "DeviceCgroupRules"
@@ -5361,7 +5366,7 @@ docker_engine_runtime::decode_fields!(
     memory_reservation, "MemorySwap" => memory_swap, "MemorySwappiness" =>
     memory_swappiness, "NanoCpus" => nano_cpus, "OomKillDisable" => oom_kill_disable,
     "Init" => init, "PidsLimit" => pids_limit, "Ulimits" => ulimits, "CpuCount" =>
-    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_i_ops,
+    cpu_count, "CpuPercent" => cpu_percent, "IOMaximumIOps" => io_maximum_iops,
     "IOMaximumBandwidth" => io_maximum_bandwidth }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -5666,11 +5671,11 @@ pub struct ServiceEndpoint {
     #[serde(rename = "Ports", skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<crate::models::EndpointPortConfig>>,
     #[serde(rename = "VirtualIPs", skip_serializing_if = "Option::is_none")]
-    pub virtual_i_ps: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
+    pub virtual_ips: Option<Vec<crate::models::ServiceEndpointVirtualIPs>>,
 }
 docker_engine_runtime::decode_fields!(
     ServiceEndpoint, "ServiceEndpoint", { "Spec" => spec, "Ports" => ports, "VirtualIPs"
-    => virtual_i_ps }
+    => virtual_ips }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceEndpointVirtualIPs {
@@ -6220,14 +6225,14 @@ docker_engine_runtime::decode_fields!(Storage, "Storage", { "RootFS" => root_fs 
 pub struct SubnetStatus {
     /// Number of IP addresses in the subnet that are in use or reserved and are therefore unavailable for allocation, saturating at 2&lt;sup>64&lt;/sup> - 1.
     #[serde(rename = "IPsInUse", skip_serializing_if = "Option::is_none")]
-    pub i_ps_in_use: Option<u64>,
+    pub ips_in_use: Option<u64>,
     /// Number of IP addresses within the network's IPRange for the subnet that are available for allocation, saturating at 2&lt;sup>64&lt;/sup> - 1.
     #[serde(rename = "DynamicIPsAvailable", skip_serializing_if = "Option::is_none")]
-    pub dynamic_i_ps_available: Option<u64>,
+    pub dynamic_ips_available: Option<u64>,
 }
 docker_engine_runtime::decode_fields!(
-    SubnetStatus, "SubnetStatus", { "IPsInUse" => i_ps_in_use, "DynamicIPsAvailable" =>
-    dynamic_i_ps_available }
+    SubnetStatus, "SubnetStatus", { "IPsInUse" => ips_in_use, "DynamicIPsAvailable" =>
+    dynamic_ips_available }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Swarm {
@@ -6370,8 +6375,8 @@ pub struct SwarmJoinRequest {
     /// interface used for the VXLAN Tunnel Endpoint (VTEP). This is
     /// required for joining a swarm. If the port number is omitted,
     /// the default swarm listening port is used.
-    #[serde(rename = "ListenAddr", skip_serializing_if = "Option::is_none")]
-    pub listen_addr: Option<String>,
+    #[serde(rename = "ListenAddr")]
+    pub listen_addr: String,
     /// Externally reachable address advertised to other nodes. This
     /// can either be an address/port combination in the form
     /// `192.168.1.1:4567`, or an interface followed by a port number,
@@ -6393,16 +6398,16 @@ pub struct SwarmJoinRequest {
     #[serde(rename = "DataPathAddr", skip_serializing_if = "Option::is_none")]
     pub data_path_addr: Option<String>,
     /// Addresses of manager nodes already participating in the swarm.
-    #[serde(rename = "RemoteAddrs", skip_serializing_if = "Option::is_none")]
-    pub remote_addrs: Option<Vec<String>>,
+    #[serde(rename = "RemoteAddrs")]
+    pub remote_addrs: Vec<String>,
     /// Secret token for joining this swarm.
-    #[serde(rename = "JoinToken", skip_serializing_if = "Option::is_none")]
-    pub join_token: Option<String>,
+    #[serde(rename = "JoinToken")]
+    pub join_token: String,
 }
 docker_engine_runtime::decode_fields!(
-    SwarmJoinRequest, "SwarmJoinRequest", { "ListenAddr" => listen_addr, "AdvertiseAddr"
-    => advertise_addr, "DataPathAddr" => data_path_addr, "RemoteAddrs" => remote_addrs,
-    "JoinToken" => join_token }
+    SwarmJoinRequest, "SwarmJoinRequest", { "AdvertiseAddr" => advertise_addr,
+    "DataPathAddr" => data_path_addr }, plain { "ListenAddr" => listen_addr,
+    "RemoteAddrs" => remote_addrs, "JoinToken" => join_token }
 );
 /// User modifiable swarm configuration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -6446,7 +6451,7 @@ pub struct SwarmSpecCaConfig {
     /// Configuration for forwarding signing requests to an external
     /// certificate authority.
     #[serde(rename = "ExternalCAs", skip_serializing_if = "Option::is_none")]
-    pub external_c_as: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
+    pub external_cas: Option<Vec<crate::models::SwarmSpecCaConfigExternalCAs>>,
     /// The desired signing CA certificate for all swarm node TLS leaf
     /// certificates, in PEM format.
     #[serde(rename = "SigningCACert", skip_serializing_if = "Option::is_none")]
@@ -6463,7 +6468,7 @@ pub struct SwarmSpecCaConfig {
 }
 docker_engine_runtime::decode_fields!(
     SwarmSpecCaConfig, "SwarmSpecCaConfig", { "NodeCertExpiry" => node_cert_expiry,
-    "ExternalCAs" => external_c_as, "SigningCACert" => signing_ca_cert, "SigningCAKey" =>
+    "ExternalCAs" => external_cas, "SigningCACert" => signing_ca_cert, "SigningCAKey" =>
     signing_ca_key, "ForceRotate" => force_rotate }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -6753,7 +6758,7 @@ pub struct SystemInfo {
     pub oom_kill_disable: Option<bool>,
     /// Indicates IPv4 forwarding is enabled.
     #[serde(rename = "IPv4Forwarding", skip_serializing_if = "Option::is_none")]
-    pub i_pv4_forwarding: Option<bool>,
+    pub ipv4_forwarding: Option<bool>,
     /// Indicates if the daemon is running in debug-mode / with debug-level
     /// logging enabled.
     #[serde(rename = "Debug", skip_serializing_if = "Option::is_none")]
@@ -6989,7 +6994,7 @@ docker_engine_runtime::decode_fields!(
     plugins, "MemoryLimit" => memory_limit, "SwapLimit" => swap_limit, "CpuCfsPeriod" =>
     cpu_cfs_period, "CpuCfsQuota" => cpu_cfs_quota, "CPUShares" => cpu_shares, "CPUSet"
     => cpu_set, "PidsLimit" => pids_limit, "OomKillDisable" => oom_kill_disable,
-    "IPv4Forwarding" => i_pv4_forwarding, "Debug" => debug, "NFd" => n_fd, "NGoroutines"
+    "IPv4Forwarding" => ipv4_forwarding, "Debug" => debug, "NFd" => n_fd, "NGoroutines"
     => n_goroutines, "SystemTime" => system_time, "LoggingDriver" => logging_driver,
     "CgroupDriver" => cgroup_driver, "CgroupVersion" => cgroup_version, "NEventsListener"
     => n_events_listener, "KernelVersion" => kernel_version, "OperatingSystem" =>
@@ -7133,11 +7138,11 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemVersionComponents {
     /// Name of the component
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Version of the component
-    #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    #[serde(rename = "Version")]
+    pub version: String,
     /// Key/value pairs of strings with additional information about the
     /// component. These values are intended for informational purposes
     /// only, and their content is not defined, and not part of the API
@@ -7148,16 +7153,16 @@ pub struct SystemVersionComponents {
     pub details: Option<serde_json::Value>,
 }
 docker_engine_runtime::decode_fields!(
-    SystemVersionComponents, "SystemVersionComponents", { "Name" => name, "Version" =>
-    version, "Details" => details }
+    SystemVersionComponents, "SystemVersionComponents", { "Details" => details }, plain {
+    "Name" => name, "Version" => version }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SystemVersionPlatform {
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
 }
 docker_engine_runtime::decode_fields!(
-    SystemVersionPlatform, "SystemVersionPlatform", { "Name" => name }
+    SystemVersionPlatform, "SystemVersionPlatform", {}, plain { "Name" => name }
 );
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Task {
@@ -8013,14 +8018,14 @@ docker_engine_runtime::decode_fields!(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Volume {
     /// Name of the volume.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(rename = "Name")]
+    pub name: String,
     /// Name of the volume driver used by the volume.
-    #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    #[serde(rename = "Driver")]
+    pub driver: String,
     /// Mount path of the volume on the host.
-    #[serde(rename = "Mountpoint", skip_serializing_if = "Option::is_none")]
-    pub mountpoint: Option<String>,
+    #[serde(rename = "Mountpoint")]
+    pub mountpoint: String,
     /// Date/Time the volume was created.
     #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -8033,26 +8038,27 @@ pub struct Volume {
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<std::collections::HashMap<String, serde_json::Value>>,
     /// User-defined key/value metadata.
-    #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Labels")]
+    pub labels: std::collections::HashMap<String, String>,
     /// The level at which the volume exists. Either `global` for cluster-wide,
     /// or `local` for machine level.
-    #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
-    pub scope: Option<crate::models::VolumeScope>,
+    #[serde(rename = "Scope")]
+    pub scope: crate::models::VolumeScope,
     #[serde(rename = "ClusterVolume", skip_serializing_if = "Option::is_none")]
     pub cluster_volume: Option<crate::models::ClusterVolume>,
     /// The driver specific options used when creating the volume.
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<std::collections::HashMap<String, String>>,
+    #[serde(rename = "Options")]
+    pub options: std::collections::HashMap<String, String>,
     /// Usage details about the volume. This information is used by the
     /// `GET /system/df` endpoint, and omitted in other endpoints.
     #[serde(rename = "UsageData", skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<crate::models::VolumeUsageData>,
 }
 docker_engine_runtime::decode_fields!(
-    Volume, "Volume", { "Name" => name, "Driver" => driver, "Mountpoint" => mountpoint,
-    "CreatedAt" => created_at, "Status" => status, "Labels" => labels, "Scope" => scope,
-    "ClusterVolume" => cluster_volume, "Options" => options, "UsageData" => usage_data }
+    Volume, "Volume", { "CreatedAt" => created_at, "Status" => status, "ClusterVolume" =>
+    cluster_volume, "UsageData" => usage_data }, plain { "Name" => name, "Driver" =>
+    driver, "Mountpoint" => mountpoint, "Labels" => labels, "Scope" => scope, "Options"
+    => options }
 );
 /// Volume configuration
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -8136,15 +8142,16 @@ pub struct VolumeUsageData {
     /// is only available for volumes created with the `"local"` volume
     /// driver. For volumes created with other volume drivers, this field
     /// is set to `-1` ("not available")
-    #[serde(rename = "Size", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
+    #[serde(rename = "Size")]
+    pub size: i64,
     /// The number of containers referencing this volume. This field
     /// is set to `-1` if the reference-count is not available.
-    #[serde(rename = "RefCount", skip_serializing_if = "Option::is_none")]
-    pub ref_count: Option<i64>,
+    #[serde(rename = "RefCount")]
+    pub ref_count: i64,
 }
 docker_engine_runtime::decode_fields!(
-    VolumeUsageData, "VolumeUsageData", { "Size" => size, "RefCount" => ref_count }
+    VolumeUsageData, "VolumeUsageData", {}, plain { "Size" => size, "RefCount" =>
+    ref_count }
 );
 /// represents system data usage for volume resources.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

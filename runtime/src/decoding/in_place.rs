@@ -97,6 +97,43 @@ impl<'de, T: DecodeInPlace<'de>> Visitor<'de> for Reuse<'_, T> {
     }
 }
 
+/// Decodes a field that holds its value itself (one the spec requires) into `place` from the
+/// value `old` held before: `null` is the type's default, as a missing field is.
+pub struct ReusePlain<'a, T> {
+    pub place: &'a mut T,
+    pub old: &'a mut T,
+}
+
+impl<'de, T: DecodeInPlace<'de> + Default> DeserializeSeed<'de> for ReusePlain<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, T: DecodeInPlace<'de> + Default> Visitor<'de> for ReusePlain<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a value or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        *self.place = T::default();
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        std::mem::swap(self.place, self.old);
+        T::decode_in_place(deserializer, self.place)
+    }
+}
+
 /// Decodes into a value held, as a seed.
 struct InPlace<'a, T>(&'a mut T);
 

@@ -2,13 +2,19 @@
 //! once here: a generated crate names its types, wire names and answers, and the runtime writes
 //! the implementations.
 
-/// Implements [`DecodeFields`](crate::DecodeFields) and `Deserialize` for a generated struct
-/// whose fields are all `Option`s: `$name` is the spec's name for it (in error messages), and
-/// each wire name (and each alias after it, `"Parents" | " Parents"`) decodes into its field; any
-/// other key is read and dropped.
+/// Implements [`DecodeFields`](crate::DecodeFields) and `Deserialize` for a generated struct:
+/// `$name` is the spec's name for it (in error messages), and each wire name (and each alias
+/// after it, `"Parents" | " Parents"`) decodes into its field; any other key is read and dropped.
+/// The first list names `Option` fields; the `plain` list after it, fields that hold their value
+/// itself, which a missing key or `null` leaves at the type's default.
 #[macro_export]
 macro_rules! decode_fields {
-    ($type:ident, $name:literal, { $($wire:literal $(| $alias:literal)* => $field:ident),* $(,)? }) => {
+    (
+        $type:ident,
+        $name:literal,
+        { $($wire:literal $(| $alias:literal)* => $field:ident),* $(,)? }
+        $(, plain { $($plain_wire:literal $(| $plain_alias:literal)* => $plain_field:ident),* $(,)? })?
+    ) => {
         impl $crate::DecodeFields for $type {
             const NAME: &'static str = $name;
             fn decode_field<'de, A: $crate::__serde::de::MapAccess<'de>>(
@@ -19,6 +25,9 @@ macro_rules! decode_fields {
             ) -> ::core::result::Result<(), A::Error> {
                 match key {
                     $($wire $(| $alias)* => map.next_value_seed($crate::Reuse { place: &mut self.$field, old: &mut old.$field })?,)*
+                    $($($plain_wire $(| $plain_alias)* => {
+                        map.next_value_seed($crate::ReusePlain { place: &mut self.$plain_field, old: &mut old.$plain_field })?
+                    })*)?
                     _ => {
                         map.next_value::<$crate::__serde::de::IgnoredAny>()?;
                     }
@@ -66,6 +75,13 @@ macro_rules! open_enum {
                     $($value => Some(Self::$variant),)*
                     _ => None,
                 }
+            }
+        }
+
+        /// The empty value, which a required field the daemon left out decodes to.
+        impl ::core::default::Default for $type {
+            fn default() -> Self {
+                Self::from("")
             }
         }
 
@@ -149,6 +165,17 @@ mod tests {
     }
     decode_fields!(Probe, "Probe", { "Name" => name, "Size" => size });
 
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+    struct Required {
+        #[serde(rename = "Note", skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Scope")]
+        scope: Scope,
+    }
+    decode_fields!(Required, "Required", { "Note" => note }, plain { "Id" => id, "Scope" => scope });
+
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Scope {
         Local,
@@ -163,6 +190,44 @@ mod tests {
         assert_eq!((probe.name.as_deref(), probe.size), (Some("a"), Some(3)));
         let error = serde_json::from_str::<Probe>("[1]").unwrap_err().to_string();
         assert!(error.contains("struct Probe"), "{error}");
+    }
+
+    #[test]
+    fn a_plain_field_missing_or_null_is_its_default() {
+        let given: Required = serde_json::from_str(r#"{"Id":"abc","Scope":"global"}"#).unwrap();
+        assert_eq!(
+            (given.id.as_str(), &given.scope, given.note),
+            ("abc", &Scope::Global, None)
+        );
+        for text in [r#"{}"#, r#"{"Id":null,"Scope":null}"#] {
+            let missing: Required = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                missing,
+                Required {
+                    note: None,
+                    id: String::new(),
+                    scope: Scope::Other(String::new())
+                },
+                "{text}"
+            );
+        }
+        let error = serde_json::from_str::<Required>(r#"{"Id":7}"#).unwrap_err().to_string();
+        assert!(error.contains("expected a string"), "{error}");
+    }
+
+    #[test]
+    fn a_plain_field_decoded_in_place_is_what_a_fresh_decode_gives() {
+        let mut held: Required = serde_json::from_str(r#"{"Id":"first","Scope":"local"}"#).unwrap();
+        for text in [
+            r#"{"Id":"second"}"#,
+            r#"{"Id":null,"Scope":"global"}"#,
+            r#"{"Id":"a","Id":"b"}"#,
+        ] {
+            let fresh: Required = serde_json::from_str(text).unwrap();
+            crate::decoding::DecodeInPlace::decode_in_place(&mut serde_json::Deserializer::from_str(text), &mut held)
+                .unwrap();
+            assert_eq!(held, fresh, "{text}");
+        }
     }
 
     #[test]

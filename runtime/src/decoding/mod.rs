@@ -7,7 +7,7 @@ mod macros;
 mod open_enum;
 
 pub use fields::{deserialize_fields, deserialize_fields_in_place, DecodeFields};
-pub use in_place::{DecodeInPlace, Reuse};
+pub use in_place::{DecodeInPlace, Reuse, ReusePlain};
 pub use open_enum::deserialize_open_enum;
 
 use serde::de::DeserializeOwned;

@@ -185,8 +185,8 @@ fn podman_version() -> String {
         .components
         .unwrap_or_default()
         .into_iter()
-        .find(|component| component.name.as_deref() == Some("Podman Engine"))
-        .and_then(|component| component.version)
+        .find(|component| component.name == "Podman Engine")
+        .map(|component| component.version)
         .expect("Podman's /version names a \"Podman Engine\" component")
 }
 

@@ -22,14 +22,7 @@ async fn tty_exec_is_raw_and_resizable_and_so_is_the_container() {
         cmd: Some(vec!["sh".into()]),
         ..Default::default()
     };
-    let exec_id = docker
-        .exec()
-        .container_exec(&id, exec)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+    let exec_id = docker.exec().create(&id, exec).send().await.unwrap().id;
     let start = ExecStartConfig {
         tty: Some(true),
         ..Default::default()
@@ -76,7 +69,7 @@ async fn commit_a_container_into_an_image_and_save_several() {
         .unwrap();
     let image = format!("{repo}:v1");
     let inspected = docker.images().inspect(&image).send().await.unwrap();
-    let committed_id = committed.id.unwrap();
+    let committed_id = committed.id;
     match daemon_tests::server() {
         daemon_tests::Server::Docker => assert_eq!(inspected.id, Some(committed_id)),
         // Podman answers the commit with the image id's hex digits, without `sha256:`.

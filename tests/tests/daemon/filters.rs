@@ -306,8 +306,7 @@ async fn create(docker: &Docker, made: &mut Made, name: &str, body: ContainerCre
         .send()
         .await
         .expect("create container")
-        .id
-        .unwrap();
+        .id;
     made.containers.push(id.clone());
     id
 }
@@ -525,7 +524,7 @@ async fn image_list_and_prune(docker: &Docker, tally: &mut Tally, made: &mut Mad
     let dangling = build(docker, made, &[(&label, "dangling")], None).await;
     let list = |filters: ImageListFilters| async {
         let listed = docker.images().list().filters(filters.label(&label)).send().await?;
-        Ok(listed.into_iter().filter_map(|image| image.id).collect())
+        Ok(listed.into_iter().map(|image| image.id).collect())
     };
     let f = ImageListFilters::new;
     let op = "ImageList";
@@ -617,12 +616,7 @@ async fn volumes(docker: &Docker, tally: &mut Tally, made: &mut Made) {
     create_container(docker, made, body).await;
     let list = |filters: VolumeListFilters| async {
         let listed = docker.volumes().list().filters(filters.label(&label)).send().await?;
-        Ok(listed
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|v| v.name)
-            .collect())
+        Ok(listed.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
     };
     let f = VolumeListFilters::new;
     let op = "VolumeList";
@@ -701,7 +695,7 @@ async fn networks(docker: &Docker, tally: &mut Tally, made: &mut Made) {
     for value in ["used", "unused"] {
         let name = unique_name("filter-network");
         let request = NetworkCreateRequest {
-            name: Some(name.clone()),
+            name: name.clone(),
             labels: labels(&[(&label, value)]),
             ..Default::default()
         };
@@ -778,7 +772,7 @@ async fn networks(docker: &Docker, tally: &mut Tally, made: &mut Made) {
     for value in ["a", "b", "c"] {
         let name = unique_name("filter-network-prune");
         let request = NetworkCreateRequest {
-            name: Some(name.clone()),
+            name: name.clone(),
             labels: labels(&[(&label, value)]),
             ..Default::default()
         };
@@ -866,7 +860,7 @@ async fn events(docker: &Docker, tally: &mut Tally, made: &mut Made) {
     docker.volumes().create(options).send().await.unwrap();
     let network_name = unique_name("filter-events");
     let request = NetworkCreateRequest {
-        name: Some(network_name.clone()),
+        name: network_name.clone(),
         ..Default::default()
     };
     let network = docker.networks().create(request).send().await.unwrap().id.unwrap();
@@ -979,7 +973,7 @@ async fn plugins(docker: &Docker, tally: &mut Tally, made: &mut Made) {
     made.plugins.push(name.clone());
     let list = |filters: PluginListFilters| async {
         let listed = docker.plugins().list().filters(filters).send().await?;
-        Ok(listed.into_iter().filter_map(|p| p.name).collect())
+        Ok(listed.into_iter().map(|p| p.name).collect())
     };
     let f = PluginListFilters::new;
     let op = "PluginList";

@@ -51,8 +51,7 @@ async fn docker_run_recipe_attach_start_wait() {
         .send()
         .await
         .unwrap()
-        .id
-        .unwrap();
+        .id;
     let guard = daemon_tests::ContainerGuard { id: id.clone() };
 
     let session = docker
@@ -69,7 +68,7 @@ async fn docker_run_recipe_attach_start_wait() {
     assert_eq!(String::from_utf8_lossy(&stdout), "to-out\n");
     assert_eq!(String::from_utf8_lossy(&stderr), "to-err\n");
     let waited = docker.containers().wait(&id).send().await.unwrap();
-    assert_eq!(waited.status_code, Some(4));
+    assert_eq!(waited.status_code, 4);
 
     let inspected = docker.containers().inspect(&id).send().await.unwrap();
     let mounts = inspected.mounts.unwrap_or_default();
@@ -98,10 +97,7 @@ async fn top_changes_export_and_stats_of_a_running_container() {
     );
 
     let changes = docker.containers().changes(id).send().await.unwrap();
-    assert!(
-        changes.iter().any(|c| c.path.as_deref() == Some("/tmp/marker")),
-        "{changes:?}"
-    );
+    assert!(changes.iter().any(|c| c.path == "/tmp/marker"), "{changes:?}");
 
     let exported = docker
         .containers()
@@ -157,8 +153,8 @@ async fn an_untouched_container_has_no_changes_in_any_state() {
     let after_start = match daemon_tests::server() {
         daemon_tests::Server::Docker => vec![],
         daemon_tests::Server::Podman => vec![ContainerChangeResponseItem {
-            path: Some("/etc".into()),
-            kind: Some(0),
+            path: "/etc".into(),
+            kind: 0,
         }],
     };
     assert_eq!(docker.containers().changes(id).send().await.unwrap(), after_start);
@@ -222,7 +218,7 @@ async fn stop_restart_kill_pause_rename_and_update() {
     let stopped = tokio::spawn(containers.wait(id).send());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     containers.kill(id).signal("SIGUSR1").send().await.unwrap();
-    assert_eq!(stopped.await.unwrap().unwrap().status_code, Some(42));
+    assert_eq!(stopped.await.unwrap().unwrap().status_code, 42);
 
     containers.restart(id).t(1).send().await.unwrap();
     assert_eq!(
@@ -297,7 +293,7 @@ async fn wait_conditions_and_log_options() {
     let waiter = tokio::spawn(next_exit);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     docker.containers().start(id).send().await.unwrap();
-    assert_eq!(waiter.await.unwrap().unwrap().status_code, Some(0));
+    assert_eq!(waiter.await.unwrap().unwrap().status_code, 0);
 
     let tail = docker
         .containers()

@@ -93,7 +93,7 @@ async fn build_world(docker: &Docker) -> World {
     // of the IPAM configuration is sent back.
     let subnet = format!("10.{}.{}", 200 + std::process::id() % 50, std::process::id() % 250);
     let network = NetworkCreateRequest {
-        name: Some(named.network.clone()),
+        name: named.network.clone(),
         labels: labels(),
         ipam: Some(Ipam {
             driver: Some("default".into()),
@@ -149,14 +149,7 @@ async fn build_world(docker: &Docker) -> World {
         cmd: Some(vec!["true".into()]),
         ..Default::default()
     };
-    let pending_exec_id = docker
-        .exec()
-        .container_exec(&running.id, pending_exec)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap();
+    let pending_exec_id = docker.exec().create(&running.id, pending_exec).send().await.unwrap().id;
 
     let paused = TestContainer::new("reads-paused", "echo paused; exec sleep 300")
         .label(&label, "1")

@@ -79,9 +79,9 @@ async fn push_inspect_remotely_delete_and_pull_back_with_stored_credentials() {
         .await;
     if !unimplemented_on_podman(&remote) {
         let remote = remote.unwrap();
-        let descriptor = remote.descriptor.expect("a descriptor");
+        let descriptor = remote.descriptor;
         assert_eq!(descriptor.digest.as_deref(), Some(digest.as_str()));
-        let platforms = remote.platforms.unwrap_or_default();
+        let platforms = remote.platforms;
         match daemon_tests::facts().major() {
             // Docker 29 pushes an OCI manifest, and reads platforms only from Docker's own
             // manifest types (moby's distribution router), so it lists none.
@@ -194,7 +194,7 @@ async fn login_succeeds_with_the_password_and_fails_clearly_without_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status.as_deref(), Some("Login Succeeded"));
+    assert_eq!(answer.status, "Login Succeeded");
 
     // dockerd 20.10 answers 500 with the registry's refusal; newer daemons answer 401.
     let error = docker.system().auth().body(login("wrong")).send().await.unwrap_err();

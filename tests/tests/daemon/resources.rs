@@ -19,7 +19,7 @@ async fn network_create_inspect_list_connect_disconnect_remove() {
     let docker = docker();
     let name = unique_name("net");
     let body = NetworkCreateRequest {
-        name: Some(name.clone()),
+        name: name.clone(),
         check_duplicate: Some(true),
         labels: Some([("suite".to_owned(), "daemon-tests".to_owned())].into()),
         ..Default::default()
@@ -69,7 +69,7 @@ async fn network_prune_removes_unused_labelled_networks() {
     let docker = docker();
     let label = unique_name("netprune");
     let body = NetworkCreateRequest {
-        name: Some(unique_name("pruned")),
+        name: unique_name("pruned"),
         labels: Some([(label.clone(), "1".to_owned())].into()),
         ..Default::default()
     };
@@ -95,9 +95,9 @@ async fn volume_create_inspect_list_prune_remove() {
         ..Default::default()
     };
     let created = docker.volumes().create(body).send().await.unwrap();
-    assert_eq!(created.name.as_deref(), Some(name.as_str()));
+    assert_eq!(created.name, name);
     let inspected = docker.volumes().inspect(&name).send().await.unwrap();
-    assert_eq!(inspected.driver.as_deref(), Some("local"));
+    assert_eq!(inspected.driver, "local");
     let listed = docker
         .volumes()
         .list()
@@ -251,7 +251,7 @@ async fn search_and_distribution_report_the_missing_network() {
     let installed: Vec<_> = plugins
         .unwrap()
         .into_iter()
-        .filter(|plugin| !plugin.name.as_deref().is_some_and(|name| name.starts_with("dct-")))
+        .filter(|plugin| !plugin.name.starts_with("dct-"))
         .collect();
     assert!(
         installed.is_empty(),

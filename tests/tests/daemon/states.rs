@@ -265,7 +265,7 @@ async fn read_operations_in_every_state() {
             deviations,
             "exec create",
             state,
-            docker.exec().container_exec(id, exec).send().await,
+            docker.exec().create(id, exec).send().await,
             exec_outcome,
         );
     }

@@ -73,7 +73,7 @@ async fn single_node_swarm() {
         .unwrap_err();
     assert_eq!(again.status(), Some(503), "{again}");
     let join = SwarmJoinRequest {
-        remote_addrs: Some(vec!["127.0.0.1:1".into()]),
+        remote_addrs: vec!["127.0.0.1:1".into()],
         ..Default::default()
     };
     assert!(docker.swarm().join(join).send().await.is_err());
@@ -144,10 +144,10 @@ async fn single_node_swarm() {
     let peer = daemon_tests::peer_docker();
     let tokens = docker.swarm().inspect().send().await.unwrap().join_tokens.unwrap();
     let join = SwarmJoinRequest {
-        listen_addr: Some(format!("{peer_address}:2377")),
+        listen_addr: format!("{peer_address}:2377"),
         advertise_addr: Some(peer_address.clone()),
-        remote_addrs: Some(vec![format!("{manager_address}:2377")]),
-        join_token: tokens.worker,
+        remote_addrs: vec![format!("{manager_address}:2377")],
+        join_token: tokens.worker.expect("a swarm has a worker join token"),
         ..Default::default()
     };
     match peer.swarm().join(join).send().await {

@@ -39,10 +39,10 @@ macro_rules! smoke_tests {
                 cmd: Some(vec!["true".into()]),
                 ..Default::default()
             };
-            current.exec().container_exec(&container.id, exec).send().await.unwrap();
+            current.exec().create(&container.id, exec).send().await.unwrap();
             let inspected = docker.containers().inspect(&container.id).send().await.unwrap();
             assert_eq!(inspected.id.as_deref(), Some(container.id.as_str()));
-            assert_eq!(inspected.exec_i_ds.map(|ids| ids.len()), Some(1));
+            assert_eq!(inspected.exec_ids.map(|ids| ids.len()), Some(1));
             let config = inspected.config.expect("an inspected container has its config");
             assert_eq!(config.entrypoint, Some(vec!["sh".to_owned(), "-c".to_owned()]));
             assert_eq!(config.cmd, Some(vec!["sleep 30".to_owned()]));

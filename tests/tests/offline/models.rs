@@ -1,7 +1,9 @@
 //! What a daemon sends must decode into the generated v1.41 models, and go back unchanged. No
 //! daemon needed: these are the bytes a daemon sends.
 
-use docker_engine_v1_41::models::{EventMessage, EventMessageScope, EventMessageType};
+use docker_engine_v1_41::models::{
+    ContainerCreateResponse, ContainerWaitResponse, EventMessage, EventMessageScope, EventMessageType, Port, PortType,
+};
 
 #[test]
 fn listed_enum_values_become_variants_and_unlisted_ones_are_kept_and_sent_back() {
@@ -34,6 +36,24 @@ fn nulls_legacy_fields_and_absent_fields_decode() {
     assert_eq!(event.action.as_deref(), Some("start"));
     assert_eq!(event.actor.unwrap().attributes, None);
     assert_eq!(event.scope, None);
+}
+
+/// dockerd 20.10 answers a create without warnings with `"Warnings":null`, which the spec
+/// requires to be an array; a field the spec requires is a plain value, and such a value reads
+/// as its default.
+#[test]
+fn a_required_field_is_plain_and_reads_as_its_default_when_left_out_or_null() {
+    let created: ContainerCreateResponse = serde_json::from_str(r#"{"Id":"4f1c","Warnings":null}"#).unwrap();
+    assert_eq!((created.id.as_str(), created.warnings.len()), ("4f1c", 0));
+    let waited: ContainerWaitResponse = serde_json::from_str("{}").unwrap();
+    assert_eq!((waited.status_code, waited.error), (0, None));
+    let port: Port = serde_json::from_str(r#"{"PrivatePort":80}"#).unwrap();
+    assert_eq!(
+        (port.private_port, &port.type_, port.public_port),
+        (80, &PortType::Other(String::new()), None)
+    );
+    // Written back, a plain field is always sent; an unset Option never is.
+    assert_eq!(serde_json::to_string(&port).unwrap(), r#"{"PrivatePort":80,"Type":""}"#);
 }
 
 #[test]
