@@ -1156,6 +1156,7 @@ fn describe_body(kind: &BodyKind) -> String {
 fn describe_response(response: &Response) -> String {
     match response {
         Response::Empty => "nothing".into(),
+        Response::Outcome => "an outcome (204 or 304)".into(),
         Response::Json(ty) => describe_type(ty),
         Response::Text => "text".into(),
         Response::Bytes => "a byte stream".into(),

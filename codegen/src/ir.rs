@@ -190,6 +190,9 @@ pub enum BodyKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
     Empty,
+    /// No body either way: 204 when the daemon did what was asked, 304 when the object already
+    /// was so (a container already started, already stopped).
+    Outcome,
     Json(TypeRef),
     Text,
     /// A byte stream (tar archives, exports).

@@ -596,7 +596,9 @@ impl Lowering<'_> {
         {
             return Ok(Response::Bytes);
         }
+        let not_modified = operation.responses.responses.contains_key(&oa::StatusCode::Code(304));
         Ok(match schema {
+            None if not_modified => Response::Outcome,
             None => Response::Empty,
             Some(schema) => match self.schema_or_ref(schema, &hint) {
                 TypeRef::Binary => Response::Bytes,

@@ -109,6 +109,18 @@ fn a_required_field_holds_its_value_and_any_other_is_optional() {
 }
 
 #[test]
+fn an_operation_answering_204_or_304_tells_done_from_already_done() {
+    let files = generate_fixture();
+    assert_emits(
+        &files,
+        "src/operations.rs",
+        "pub async fn send(self) -> Result<docker_engine_runtime::Outcome> {",
+    );
+    assert_emits(&files, "src/operations.rs", "self.client.send_outcome(request).await");
+    assert_emits(&files, "src/mock.rs", "mock::outcome_answer");
+}
+
+#[test]
 fn names_are_rust_and_wire_names_are_kept() {
     let files = generate_fixture();
     assert_emits(

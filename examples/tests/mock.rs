@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use daemon_tests::{describe_output, program_without_docker_environment, unique_name, wait_at_most};
 use docker_engine_runtime::mock::{Bytes, MockError, MockSession};
-use docker_engine_runtime::{tar_files, Output as Piece, PathStat};
+use docker_engine_runtime::{tar_files, Outcome, Output as Piece, PathStat};
 use docker_engine_v1_41::mock::MockDaemon;
 use docker_engine_v1_41::models::{
     BuildInfo, ContainerConfig, ContainerCreateResponse, ContainerInspectResponse, ContainerState, ContainerSummary,
@@ -345,7 +345,7 @@ async fn run_creates_starts_waits_and_exits_with_the_containers_code() {
     });
     mock.containers()
         .attach(|_| Ok(vec![docker_engine_runtime::Output::StdOut(Bytes::from_static(b"hello\n"))].into()));
-    mock.containers().start(|_| Ok(()));
+    mock.containers().start(|_| Ok(Outcome::Done));
     mock.containers().wait(|_| {
         Ok(ContainerWaitResponse {
             status_code: 3,

@@ -59,7 +59,8 @@ pub mod registry;
 mod transport;
 
 pub use crate::client::{
-    compare_versions, operation_ids, Authorize, ChallengeAnswer, Client, Options, Route, VersionPolicy,
+    compare_versions, operation_ids, Authorize, ChallengeAnswer, Client, Options, Outcome, Route, VersionPolicy,
+    USER_AGENT,
 };
 pub use crate::decoding::{
     decode_answer, deserialize_fields, deserialize_fields_in_place, deserialize_open_enum, DecodeFields, DecodeInPlace,
@@ -71,7 +72,7 @@ pub use crate::docker::{
     DEFAULT_CONTEXT, DEFAULT_SOCKET, DOCKER_HUB_SERVER,
 };
 #[cfg(feature = "archive")]
-pub use crate::docker::{tar_directory, tar_files};
+pub use crate::docker::{tar_directory, tar_entries, tar_files, TarEntry};
 pub use crate::error::{Error, RegistryError, Result};
 // For `decode_fields!` and `open_enum!`, which generated crates call.
 pub use crate::http::headers::{header_value, FromHeaders, HeaderMap, HeaderText};

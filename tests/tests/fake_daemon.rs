@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use daemon_tests::{busybox_image, daemon, docker_at, unique_name};
 use docker_engine_runtime::mock::{Bytes, MockError, MockSession, MockStream, Recorder};
-use docker_engine_runtime::{Client, Error, Output, PathStat};
+use docker_engine_runtime::{Client, Environment, Error, Outcome, Output, PathStat, USER_AGENT};
 use docker_engine_v1_41::mock::MockDaemon;
 use docker_engine_v1_41::models::{
     ContainerCreateBody, ContainerCreateResponse, ContainerSummary, EventActor, EventMessage, ExecStartConfig,
@@ -115,6 +115,72 @@ async fn typed_answers_reach_the_client_and_requests_are_logged() {
         assert_eq!(create.query, [("name".to_owned(), "web".to_owned())]);
         let sent: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
         assert_eq!(sent["Image"], "busybox");
+    })
+    .await
+}
+
+/// Starting a container already running answers 304 with no body, as dockerd does; the client
+/// tells it from a start (204), which `send_outcome` reads from the status alone.
+#[tokio::test]
+async fn a_start_of_a_running_container_is_told_from_a_start() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        mock.containers().start(|request| match request.path_parameter("id") {
+            "running" => Ok(Outcome::AlreadyDone),
+            _ => Ok(Outcome::Done),
+        });
+        let docker = mock.docker().unwrap();
+        assert_eq!(
+            docker.containers().start("running").await.unwrap(),
+            Outcome::AlreadyDone
+        );
+        assert_eq!(docker.containers().start("stopped").await.unwrap(), Outcome::Done);
+    })
+    .await
+}
+
+/// Every request carries the client's User-Agent; a client made from the environment adds the
+/// `HttpHeaders` of the CLI's `config.json`, as the Docker CLI does, and one that cannot be sent
+/// is an error naming the file.
+#[tokio::test]
+async fn requests_carry_the_user_agent_and_the_cli_configs_http_headers() {
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        let config_dir = std::env::temp_dir().join(unique_name("docker-config"));
+        std::fs::create_dir_all(&config_dir).unwrap();
+        let config = config_dir.join("config.json");
+        std::fs::write(&config, r#"{"HttpHeaders":{"X-Meta-Source":"nightly"}}"#).unwrap();
+        let environment = Environment {
+            docker_host: Some(mock.server().endpoint().to_string()),
+            docker_config: Some(config_dir.clone()),
+            ..Default::default()
+        };
+        let client = Client::from_environment(&environment, docker_engine_v1_41::API_VERSION).unwrap();
+        Docker::with_client(client).system().version().await.unwrap();
+        let requests = mock.server().requests();
+        assert!(!requests.is_empty());
+        for request in &requests {
+            assert_eq!(
+                request.headers["user-agent"], USER_AGENT,
+                "{} {}",
+                request.method, request.path
+            );
+            assert_eq!(
+                request.headers["x-meta-source"], "nightly",
+                "{} {}",
+                request.method, request.path
+            );
+        }
+        assert!(USER_AGENT.starts_with("docker-engine-rs/0."), "{USER_AGENT}");
+
+        std::fs::write(&config, r#"{"HttpHeaders":{"Bad Name":"x"}}"#).unwrap();
+        let error = Client::from_environment(&environment, docker_engine_v1_41::API_VERSION).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(&config.display().to_string()) && message.contains("\"Bad Name\""),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&config_dir).unwrap();
     })
     .await
 }
@@ -566,7 +632,7 @@ async fn a_session_recorded_against_the_daemon_replays_without_it() {
         let live = container_session(&through_recorder, image, &name, b"typed\n").await;
         drop(through_recorder);
         drop(recorder);
-        assert_eq!(live[1], "waited Some(4)");
+        assert_eq!(live[1], "waited 4");
         // Every header a client may read is kept: the server's `Server` on the first ping too.
         let recording = std::fs::read_to_string(&file).unwrap();
         let ping: serde_json::Value = serde_json::from_str(recording.lines().next().unwrap()).unwrap();

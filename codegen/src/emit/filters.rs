@@ -124,9 +124,10 @@ fn key_methods(op: &Operation, key: &FilterKey, name: &str) -> TokenStream {
             quote! { value: impl Into<docker_engine_runtime::FilterTime> },
             quote! { value.into().to_string() },
         ),
+        // The same argument as a timestamp's, so every prune's `until` takes the same values.
         FilterValue::Duration => one(
-            quote! { value: std::time::Duration },
-            quote! { docker_engine_runtime::go_duration(value) },
+            quote! { value: impl Into<docker_engine_runtime::FilterTime> },
+            quote! { value.into().to_go_duration() },
         ),
         FilterValue::Flag => quote! {
             #docs #deprecated

@@ -53,14 +53,15 @@ pub(super) fn mock_rs(api: &Api) -> TokenStream {
         //! `/_ping` and `/version` answer as a daemon of this version unless set, and every request
         //! is logged ([`MockServer::requests`]). [`MockDaemon::replay`] answers instead from a
         //! session recorded against a real daemon.
+        //!
+        //! What handlers take and give (`MockRequest`, `MockError`, `MockStream`, `Outcome`, ...)
+        //! is here too: a test needs no other crate than this one.
 
         use docker_engine_runtime::mock;
-        /// What the handlers of a fake daemon take and give, from the runtime: a test needs no
-        /// other crate than this one.
         #[doc(inline)]
         pub use docker_engine_runtime::mock::{Bytes, MockError, MockRequest, MockServer, MockSession, MockStream, Recorder};
         #[doc(inline)]
-        pub use docker_engine_runtime::{Output, PathStat};
+        pub use docker_engine_runtime::{Outcome, Output, PathStat};
 
         /// A fake daemon; dropping it stops it and removes its socket.
         #[derive(Debug)]
@@ -128,6 +129,11 @@ fn answer_setter(op: &Operation) -> TokenStream {
     };
     let (answer_type, encoder, note) = match &op.response {
         Response::Empty => (quote! { () }, quote! { mock::empty_answer }, ""),
+        Response::Outcome => (
+            quote! { docker_engine_runtime::Outcome },
+            quote! { mock::outcome_answer },
+            "\n\n`Outcome::Done` answers 204, `Outcome::AlreadyDone` 304, as the daemon does.",
+        ),
         Response::Json(ty) => {
             let ty = rust_type(ty);
             (quote! { #ty }, quote! { mock::json_answer }, "")

@@ -573,6 +573,7 @@ impl Answer {
         };
         match response {
             Response::Empty => answer(quote! { () }, "send_empty", Some("send_empty_with_headers")),
+            Response::Outcome => answer(quote! { docker_engine_runtime::Outcome }, "send_outcome", None),
             Response::Json(ty) => answer(rust_type(ty), "send_json", Some("send_json_with_headers")),
             Response::Text => answer(quote! { String }, "send_text", Some("send_text_with_headers")),
             Response::Bytes => answer(

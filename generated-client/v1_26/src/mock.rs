@@ -9,15 +9,16 @@
 //! `/_ping` and `/version` answer as a daemon of this version unless set, and every request
 //! is logged ([`MockServer::requests`]). [`MockDaemon::replay`] answers instead from a
 //! session recorded against a real daemon.
+//!
+//! What handlers take and give (`MockRequest`, `MockError`, `MockStream`, `Outcome`, ...)
+//! is here too: a test needs no other crate than this one.
 use docker_engine_runtime::mock;
-/// What the handlers of a fake daemon take and give, from the runtime: a test needs no
-/// other crate than this one.
 #[doc(inline)]
 pub use docker_engine_runtime::mock::{
     Bytes, MockError, MockRequest, MockServer, MockSession, MockStream, Recorder,
 };
 #[doc(inline)]
-pub use docker_engine_runtime::{Output, PathStat};
+pub use docker_engine_runtime::{Outcome, Output, PathStat};
 /// A fake daemon; dropping it stops it and removes its socket.
 #[derive(Debug)]
 pub struct MockDaemon {
@@ -302,30 +303,34 @@ impl ContainersMock<'_> {
         self
     }
     /// Sets the answer to `POST /containers/{id}/start` (`ContainerStart`).
+    ///
+    /// `Outcome::Done` answers 204, `Outcome::AlreadyDone` 304, as the daemon does.
     pub fn start(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<(), MockError> + Send + Sync + 'static,
+        ) -> Result<docker_engine_runtime::Outcome, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
                 "ContainerStart",
-                mock::handler(mock::no_body, mock::empty_answer, respond),
+                mock::handler(mock::no_body, mock::outcome_answer, respond),
             );
         self
     }
     /// Sets the answer to `POST /containers/{id}/stop` (`ContainerStop`).
+    ///
+    /// `Outcome::Done` answers 204, `Outcome::AlreadyDone` 304, as the daemon does.
     pub fn stop(
         &self,
         respond: impl Fn(
             MockRequest<()>,
-        ) -> Result<(), MockError> + Send + Sync + 'static,
+        ) -> Result<docker_engine_runtime::Outcome, MockError> + Send + Sync + 'static,
     ) -> &Self {
         self.server
             .set(
                 "ContainerStop",
-                mock::handler(mock::no_body, mock::empty_answer, respond),
+                mock::handler(mock::no_body, mock::outcome_answer, respond),
             );
         self
     }

@@ -2038,7 +2038,7 @@ impl ContainerStartBuilder {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(self) -> Result<docker_engine_runtime::Outcome> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -2052,10 +2052,12 @@ impl ContainerStartBuilder {
         if let Some(value) = &self.detach_keys {
             request = request.query("detachKeys", value);
         }
-        self.client.send_empty(request).await
+        self.client.send_outcome(request).await
     }
 }
-docker_engine_runtime::send_on_await!(ContainerStartBuilder => ());
+docker_engine_runtime::send_on_await!(
+    ContainerStartBuilder => docker_engine_runtime::Outcome
+);
 /// Request builder for `ContainerStop`; send it with [`ContainerStopBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -2071,7 +2073,7 @@ impl ContainerStopBuilder {
         self
     }
     /// Sends the request and decodes the response.
-    pub async fn send(self) -> Result<()> {
+    pub async fn send(self) -> Result<docker_engine_runtime::Outcome> {
         let mut request = Request::new(
             Method::POST,
             [
@@ -2085,10 +2087,12 @@ impl ContainerStopBuilder {
         if let Some(value) = &self.t {
             request = request.query("t", value);
         }
-        self.client.send_empty(request).await
+        self.client.send_outcome(request).await
     }
 }
-docker_engine_runtime::send_on_await!(ContainerStopBuilder => ());
+docker_engine_runtime::send_on_await!(
+    ContainerStopBuilder => docker_engine_runtime::Outcome
+);
 /// Request builder for `ContainerRestart`; send it with [`ContainerRestartBuilder::send`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]

@@ -307,8 +307,8 @@ impl BuildPruneFilters {
         FilterKey::new("private", FilterForm::Flag),
     ];
     /// `until=<duration>`: duration relative to daemon's time, during which build cache was not used, in Go's duration format (e.g., '24h')
-    pub fn until(self, value: std::time::Duration) -> Self {
-        Self(self.0.add("until", docker_engine_runtime::go_duration(value)))
+    pub fn until(self, value: impl Into<docker_engine_runtime::FilterTime>) -> Self {
+        Self(self.0.add("until", value.into().to_go_duration()))
     }
     /// `id=<id>`
     pub fn id(self, value: impl Into<String>) -> Self {

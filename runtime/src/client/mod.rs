@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::decoding::decode_answer;
+use crate::docker::config::DockerConfig;
 use crate::docker::environment::Environment;
 use crate::docker::session::{Session, SessionInput};
 use crate::docker::streams::{ByteStream, Framing, JsonStream, OutputStream};
@@ -49,6 +50,16 @@ pub enum VersionPolicy {
     Unversioned,
 }
 
+/// What an operation that can find nothing to do did: starting or stopping a container answers
+/// 204 when it started or stopped it, 304 when it already was so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done as asked (204).
+    Done,
+    /// Nothing to do: the object already was as asked (304 Not Modified).
+    AlreadyDone,
+}
+
 /// Settings beyond the endpoint.
 #[derive(Clone)]
 pub struct Options {
@@ -63,7 +74,14 @@ pub struct Options {
     /// Answers `401` challenges (`WWW-Authenticate`) and authorizes later requests alike; a
     /// registry client has one.
     pub authenticator: Option<Arc<dyn Authorize>>,
+    /// Sent with every request that does not set the same header itself: `User-Agent:
+    /// docker-engine-rs/<version>` unless changed, and for a client made from the environment
+    /// the `HttpHeaders` of the Docker CLI's `config.json`.
+    pub headers: http::HeaderMap,
 }
+
+/// The `User-Agent` requests carry unless the options say otherwise.
+pub const USER_AGENT: &str = concat!("docker-engine-rs/", env!("CARGO_PKG_VERSION"));
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +92,7 @@ impl std::fmt::Debug for Options {
             .field("observer", &self.observer.as_ref().map(|_| "set"))
             .field("max_idle_connections", &self.max_idle_connections)
             .field("authenticator", &self.authenticator)
+            .field("headers", &self.headers)
             .finish()
     }
 }
@@ -87,6 +106,10 @@ impl Default for Options {
             observer: None,
             max_idle_connections: 128,
             authenticator: None,
+            headers: http::HeaderMap::from_iter([(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(USER_AGENT),
+            )]),
         }
     }
 }
@@ -128,12 +151,32 @@ impl Client {
     /// `currentContext` (under `DOCKER_CONFIG`, default `~/.docker`), then the local socket;
     /// `DOCKER_API_VERSION` pins the version.
     pub fn from_env(crate_version: &str) -> Result<Self> {
-        let endpoint = Environment::from_process().endpoint()?;
+        Self::from_environment(&Environment::from_process(), crate_version)
+    }
+
+    /// Like [`Client::from_env`], from `environment` rather than the process's: its endpoint,
+    /// its pinned API version, and the `HttpHeaders` of its `config.json`, which the Docker CLI
+    /// sends with every request to the daemon (never to a registry) below its own headers.
+    pub fn from_environment(environment: &Environment, crate_version: &str) -> Result<Self> {
         let mut options = Options::default();
-        if let Some(pinned) = std::env::var("DOCKER_API_VERSION").ok().filter(|v| !v.is_empty()) {
+        if let Some(pinned) = &environment.api_version {
             options.version = VersionPolicy::Pinned(pinned.trim_start_matches('v').to_owned());
         }
-        Self::with_options(endpoint, crate_version, options)
+        if let Some(dir) = environment.config_dir() {
+            let config = DockerConfig::load(&dir)?;
+            for (name, value) in config.http_headers() {
+                let refused = |why: String| {
+                    Error::Config(format!(
+                        "{}: HttpHeaders {name:?}: {why}",
+                        dir.join("config.json").display()
+                    ))
+                };
+                let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| refused(e.to_string()))?;
+                let value = http::HeaderValue::from_str(value).map_err(|e| refused(e.to_string()))?;
+                options.headers.insert(name, value);
+            }
+        }
+        Self::with_options(environment.endpoint()?, crate_version, options)
     }
 
     pub fn with_options(endpoint: Endpoint, crate_version: &str, options: Options) -> Result<Self> {
@@ -223,6 +266,12 @@ impl Client {
         operation: &'static str,
         reuse: Reuse,
     ) -> Result<std::result::Result<http::Response<ResponseBody>, SendError>> {
+        let mut request = request;
+        for (name, value) in &self.inner.options.headers {
+            if !request.headers().contains_key(name) {
+                request.headers_mut().insert(name, value.clone());
+            }
+        }
         let call = self.inner.pool.send(request, reuse);
         match self.inner.options.request_timeout {
             Some(after) => tokio::time::timeout(after, call)
@@ -595,6 +644,19 @@ impl Client {
         let operation = request.operation;
         let response = self.execute(request, None).await?;
         self.empty_answer(operation, response).await
+    }
+
+    /// Sends `request`, whose daemon answers 204 when it did what was asked and 304 when the
+    /// object already was so.
+    pub async fn send_outcome(&self, request: Request) -> Result<Outcome> {
+        let operation = request.operation;
+        let response = self.execute(request, None).await?;
+        let outcome = match response.status() {
+            http::StatusCode::NOT_MODIFIED => Outcome::AlreadyDone,
+            _ => Outcome::Done,
+        };
+        self.empty_answer(operation, response).await?;
+        Ok(outcome)
     }
 
     async fn empty_answer(&self, operation: &'static str, response: http::Response<ResponseBody>) -> Result<()> {

@@ -14,16 +14,94 @@ use crate::http::request::Body;
 const CHUNKS_IN_FLIGHT: usize = 4;
 const CHUNK_SIZE: usize = 64 * 1024;
 
-/// A tar archive of in-memory files (path inside the archive, content), mode 0644.
+/// A tar archive of in-memory files (path inside the archive, content), mode 0644; for other
+/// modes, directories and symbolic links, [`tar_entries`].
 pub fn tar_files<P: AsRef<str>, C: AsRef<[u8]>>(files: impl IntoIterator<Item = (P, C)>) -> io::Result<Vec<u8>> {
+    tar_entries(
+        files
+            .into_iter()
+            .map(|(path, content)| TarEntry::file(path.as_ref(), content.as_ref())),
+    )
+}
+
+/// One entry of an archive made in memory: a file (mode 0644 unless set), a directory (0755) or
+/// a symbolic link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    path: String,
+    kind: TarEntryKind,
+    mode: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TarEntryKind {
+    File(Vec<u8>),
+    Directory,
+    Symlink(String),
+}
+
+impl TarEntry {
+    pub fn file(path: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        TarEntry {
+            path: path.into(),
+            kind: TarEntryKind::File(content.into()),
+            mode: 0o644,
+        }
+    }
+
+    pub fn directory(path: impl Into<String>) -> Self {
+        TarEntry {
+            path: path.into(),
+            kind: TarEntryKind::Directory,
+            mode: 0o755,
+        }
+    }
+
+    /// A symbolic link at `path` to `target`, which is kept as written (relative or absolute).
+    pub fn symlink(path: impl Into<String>, target: impl Into<String>) -> Self {
+        TarEntry {
+            path: path.into(),
+            kind: TarEntryKind::Symlink(target.into()),
+            mode: 0o777,
+        }
+    }
+
+    /// The permission bits (`0o755` for an executable).
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+}
+
+/// A tar archive of in-memory entries, in the order given. A path the format cannot hold (an
+/// absolute one, one with `..`) is an error naming it.
+pub fn tar_entries(entries: impl IntoIterator<Item = TarEntry>) -> io::Result<Vec<u8>> {
     let mut archive = tar::Builder::new(Vec::new());
-    for (path, content) in files {
-        let content = content.as_ref();
+    for entry in entries {
         let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        archive.append_data(&mut header, path.as_ref(), content)?;
+        header.set_mode(entry.mode);
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("tar entry {:?}: {e}", entry.path));
+        match &entry.kind {
+            TarEntryKind::File(content) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(content.len() as u64);
+                archive
+                    .append_data(&mut header, &entry.path, content.as_slice())
+                    .map_err(named)?;
+            }
+            TarEntryKind::Directory => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                archive
+                    .append_data(&mut header, &entry.path, io::empty())
+                    .map_err(named)?;
+            }
+            TarEntryKind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                archive.append_link(&mut header, &entry.path, target).map_err(named)?;
+            }
+        }
     }
     archive.into_inner()
 }
@@ -123,6 +201,53 @@ mod tests {
                 ("app/run.sh".to_owned(), b"echo hi\n".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn entries_keep_their_modes_and_links() {
+        let tar = tar_entries([
+            TarEntry::directory("bin"),
+            TarEntry::file("bin/run", "#!/bin/sh\necho hi\n").mode(0o755),
+            TarEntry::symlink("run", "bin/run"),
+            TarEntry::file("notes", "plain"),
+        ])
+        .unwrap();
+        let mut archive = tar::Archive::new(&tar[..]);
+        let found: Vec<(String, tar::EntryType, u32, Option<String>)> = archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let header = entry.header();
+                let link = entry.link_name().unwrap().map(|l| l.display().to_string());
+                (
+                    entry.path().unwrap().display().to_string(),
+                    header.entry_type(),
+                    header.mode().unwrap(),
+                    link,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("bin".to_owned(), tar::EntryType::Directory, 0o755, None),
+                ("bin/run".to_owned(), tar::EntryType::Regular, 0o755, None),
+                (
+                    "run".to_owned(),
+                    tar::EntryType::Symlink,
+                    0o777,
+                    Some("bin/run".to_owned())
+                ),
+                ("notes".to_owned(), tar::EntryType::Regular, 0o644, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_path_outside_the_archive_is_an_error_naming_it() {
+        let error = tar_entries([TarEntry::file("../escape", "x")]).unwrap_err();
+        assert!(error.to_string().contains("\"../escape\""), "{error}");
     }
 
     #[tokio::test]

@@ -44,6 +44,8 @@ struct ConfigFile {
     creds_store: Option<String>,
     #[serde(rename = "credHelpers", default)]
     cred_helpers: HashMap<String, String>,
+    #[serde(rename = "HttpHeaders", default)]
+    http_headers: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -103,6 +105,14 @@ impl DockerConfig {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `HttpHeaders` from `config.json`: headers the Docker CLI adds to its requests to the daemon.
+    pub fn http_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.file
+            .http_headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// `currentContext` from `config.json`.

@@ -63,6 +63,8 @@ pub struct Environment {
     pub docker_context: Option<String>,
     pub docker_config: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// `DOCKER_API_VERSION`: the version to use rather than negotiating one.
+    pub api_version: Option<String>,
 }
 
 impl Environment {
@@ -75,6 +77,7 @@ impl Environment {
             docker_context: var("DOCKER_CONTEXT"),
             docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
             home: var("HOME").map(PathBuf::from),
+            api_version: var("DOCKER_API_VERSION"),
         }
     }
 

@@ -111,6 +111,19 @@ impl fmt::Display for FilterTime {
     }
 }
 
+impl FilterTime {
+    /// The time as a duration back from now, for a filter that reads only durations (the build
+    /// cache's `until`): `Ago` as it is, `At` measured on this machine's clock (a moment to come
+    /// is no time back), `Written` as written.
+    pub fn to_go_duration(&self) -> String {
+        match self {
+            FilterTime::Ago(ago) => go_duration(*ago),
+            FilterTime::At(at) => go_duration(SystemTime::now().duration_since(*at).unwrap_or_default()),
+            FilterTime::Written(written) => written.clone(),
+        }
+    }
+}
+
 /// A duration as Go's `time.ParseDuration` reads it: whole seconds as `90s`, anything finer in
 /// nanoseconds.
 pub fn go_duration(duration: Duration) -> String {
@@ -230,6 +243,18 @@ mod tests {
         let at = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
         assert_eq!(FilterTime::from(at).to_string(), "1700000000.000000005");
         assert_eq!(FilterTime::from("2024-01-02").to_string(), "2024-01-02");
+    }
+
+    #[test]
+    fn a_duration_only_filter_takes_any_time_as_a_duration_back_from_now() {
+        assert_eq!(FilterTime::from(Duration::from_secs(90)).to_go_duration(), "90s");
+        assert_eq!(FilterTime::from("24h").to_go_duration(), "24h");
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let text = FilterTime::from(hour_ago).to_go_duration();
+        let nanos: u128 = text.strip_suffix("ns").unwrap().parse().unwrap();
+        assert!((3_600_000_000_000..3_700_000_000_000).contains(&nanos), "{text}");
+        let to_come = SystemTime::now() + Duration::from_secs(60);
+        assert_eq!(FilterTime::from(to_come).to_go_duration(), "0s");
     }
 
     filter_type!(

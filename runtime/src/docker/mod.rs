@@ -14,7 +14,7 @@ pub(crate) mod session;
 pub(crate) mod streams;
 
 #[cfg(feature = "archive")]
-pub use archive::{tar_directory, tar_files};
+pub use archive::{tar_directory, tar_entries, tar_files, TarEntry};
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use environment::{Environment, DEFAULT_SOCKET};
 pub use filters::{go_duration, FilterForm, FilterKey, FilterTime, Filters};

@@ -375,6 +375,18 @@ pub fn empty_answer(_: ()) -> Reply {
     }
 }
 
+pub fn outcome_answer(outcome: crate::client::Outcome) -> Reply {
+    let status = match outcome {
+        crate::client::Outcome::Done => StatusCode::NO_CONTENT,
+        crate::client::Outcome::AlreadyDone => StatusCode::NOT_MODIFIED,
+    };
+    Reply {
+        status,
+        headers: Vec::new(),
+        payload: Payload::Whole(Bytes::new()),
+    }
+}
+
 pub fn json_answer<T: Serialize>(value: T) -> Reply {
     match serde_json::to_vec(&value) {
         Ok(json) => Reply::whole(StatusCode::OK, "application/json", json),

@@ -29,8 +29,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub use answer::websocket_session_answer;
 pub use answer::{
     bytes_answer, bytes_body, empty_answer, handler, json_answer, json_body, json_stream_answer, no_body,
-    output_answer, path_stat_answer, session_answer, text_answer, Handler, MockError, MockRequest, MockSession,
-    MockStream, RawRequest, Reply,
+    outcome_answer, output_answer, path_stat_answer, session_answer, text_answer, Handler, MockError, MockRequest,
+    MockSession, MockStream, RawRequest, Reply,
 };
 pub use bytes::Bytes;
 pub use record::{read_recording, Content, Exchange, Recorder, SessionEvent, WebSocketMessage};
@@ -48,6 +48,7 @@ pub struct LoggedRequest {
     /// The path as sent, with its version prefix.
     pub path: String,
     pub query: Vec<(String, String)>,
+    pub headers: http::HeaderMap,
     pub body: Bytes,
 }
 
@@ -366,6 +367,7 @@ async fn serve(state: Arc<State>, mut request: http::Request<hyper::body::Incomi
         method: parts.method.to_string(),
         path: path.clone(),
         query: query.clone(),
+        headers: parts.headers.clone(),
         body: body.clone(),
     });
     let reply = if let Some(script) = &state.script {

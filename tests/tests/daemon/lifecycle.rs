@@ -3,7 +3,7 @@
 
 use daemon_test_macros::daemon_test;
 use daemon_tests::{busybox_image, docker, unique_name, TestContainer};
-use docker_engine_runtime::{tar_files, Body, Framing, Output, OutputStream};
+use docker_engine_runtime::{tar_files, Body, Framing, Outcome, Output, OutputStream};
 use docker_engine_v1_41::filters::ContainerPruneFilters;
 use docker_engine_v1_41::models::{
     ContainerChangeResponseItem, ContainerCreateBody, ContainerUpdateBody, ContainerWaitCondition, HostConfig,
@@ -176,11 +176,12 @@ async fn stop_restart_kill_pause_rename_and_update() {
         .await;
     let id = &container.id;
     let containers = docker.containers();
-    containers.start(id).send().await.unwrap();
+    assert_eq!(containers.start(id).send().await.unwrap(), Outcome::Done);
     let again = containers.start(id).send().await;
-    assert!(
-        again.is_ok(),
-        "starting a running container answers 304, which is not an error: {again:?}"
+    assert_eq!(
+        again.unwrap(),
+        Outcome::AlreadyDone,
+        "starting a running container answers 304: already started"
     );
 
     containers.pause(id).send().await.unwrap();
