@@ -87,19 +87,19 @@ impl Examples<'_> {
             let boxed = self
                 .recursive
                 .contains(&(typedef.name.clone(), field.wire_name.clone()));
+            let held = |value: TokenStream| match field.plain() {
+                true => value,
+                false => quote! { Some(#value) },
+            };
             let value = match (boxed, given) {
                 // Filling a field that holds its own type would never end.
                 (true, None) if field.plain() => quote! { Default::default() },
                 (true, None) => quote! { None },
                 (true, Some(given)) => {
                     let value = self.value(&field.ty, Some(given));
-                    quote! { Box::new(#value) }
+                    held(quote! { Box::new(#value) })
                 }
-                (false, given) => self.value(&field.ty, given),
-            };
-            let value = match field.plain() || (boxed && given.is_none()) {
-                true => value,
-                false => quote! { Some(#value) },
+                (false, given) => held(self.value(&field.ty, given)),
             };
             quote! { #rust_name: #value }
         });

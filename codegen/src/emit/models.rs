@@ -42,18 +42,17 @@ fn model(typedef: &TypeDef, recursive: &HashSet<(String, String)>) -> TokenStrea
                 let deprecated = field
                     .deprecated
                     .then(|| quote! { #[doc = ""] #[doc = " Deprecated by the API."] });
-                if field.plain() {
-                    quote! {
-                        #docs #deprecated
-                        #[serde(rename = #wire)]
-                        pub #rust_name: #ty,
-                    }
-                } else {
-                    quote! {
-                        #docs #deprecated
-                        #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
-                        pub #rust_name: Option<#ty>,
-                    }
+                let (serde, ty) = match field.plain() {
+                    true => (quote! { #[serde(rename = #wire)] }, ty),
+                    false => (
+                        quote! { #[serde(rename = #wire, skip_serializing_if = "Option::is_none")] },
+                        quote! { Option<#ty> },
+                    ),
+                };
+                quote! {
+                    #docs #deprecated
+                    #serde
+                    pub #rust_name: #ty,
                 }
             });
             let wire_names = |plain: bool| {

@@ -17,11 +17,27 @@ const CHUNK_SIZE: usize = 64 * 1024;
 /// A tar archive of in-memory files (path inside the archive, content), mode 0644; for other
 /// modes, directories and symbolic links, [`tar_entries`].
 pub fn tar_files<P: AsRef<str>, C: AsRef<[u8]>>(files: impl IntoIterator<Item = (P, C)>) -> io::Result<Vec<u8>> {
-    tar_entries(
-        files
-            .into_iter()
-            .map(|(path, content)| TarEntry::file(path.as_ref(), content.as_ref())),
-    )
+    let mut archive = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        append_file(&mut archive, path.as_ref(), content.as_ref(), 0o644)?;
+    }
+    archive.into_inner()
+}
+
+/// Appends a regular file, an error naming its path when the format cannot hold it; the
+/// content is written from where it is, never copied first.
+fn append_file(archive: &mut tar::Builder<Vec<u8>>, path: &str, content: &[u8], mode: u32) -> io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(mode);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(content.len() as u64);
+    archive
+        .append_data(&mut header, path, content)
+        .map_err(|e| entry_error(path, e))
+}
+
+fn entry_error(path: &str, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("tar entry {path:?}: {error}"))
 }
 
 /// One entry of an archive made in memory: a file (mode 0644 unless set), a directory (0755) or
@@ -80,15 +96,9 @@ pub fn tar_entries(entries: impl IntoIterator<Item = TarEntry>) -> io::Result<Ve
     for entry in entries {
         let mut header = tar::Header::new_gnu();
         header.set_mode(entry.mode);
-        let named = |e: io::Error| io::Error::new(e.kind(), format!("tar entry {:?}: {e}", entry.path));
+        let named = |e: io::Error| entry_error(&entry.path, e);
         match &entry.kind {
-            TarEntryKind::File(content) => {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_size(content.len() as u64);
-                archive
-                    .append_data(&mut header, &entry.path, content.as_slice())
-                    .map_err(named)?;
-            }
+            TarEntryKind::File(content) => append_file(&mut archive, &entry.path, content, entry.mode)?,
             TarEntryKind::Directory => {
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_size(0);
