@@ -333,7 +333,7 @@ docker_endpoints_only=(
 # up, and every test removes what it made.
 run_against_podman() {
   local coverage binaries failed=0 arguments=(--test-threads=1)
-  coverage=$(mktemp -d /tmp/docker-test-podman-coverage.XXXXXX)
+  coverage=$(mktemp -d "/tmp/docker-test-podman-coverage.$$.XXXXXX")
   for test in "${docker_endpoints_only[@]}"; do arguments+=(--skip "$test"); done
   binaries=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
     grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
@@ -393,13 +393,46 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A run killed before its cleanup (SIGKILL, a machine's session ending) leaves its daemons'
+# mounts, its work folder and its network namespaces, all named with its process id; the next
+# run's peer address would route to the dead run's interface. What a run whose process is gone
+# left is removed here, before anything starts.
+run_is_alive() {
+  grep -qa test-with-daemon "/proc/$1/cmdline" 2>/dev/null
+}
+remove_what_killed_runs_left() {
+  local path pid namespace
+  for path in /tmp/docker-test.*.* /tmp/docker-test-coverage.*.* /tmp/docker-test-podman-coverage.*.*; do
+    [ -d "$path" ] || continue
+    pid=${path#/tmp/docker-test*.}
+    pid=${pid%%.*}
+    run_is_alive "$pid" && continue
+    echo "removing $path, left by run $pid"
+    pkill -KILL -f "$path" 2>/dev/null || true
+    grep -F "$path/" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l 2>/dev/null || true
+    rm -rf "$path" 2>/dev/null || true
+  done
+  for namespace in $(ip netns list | grep -oE '^dct-(peer|podman)-[0-9]+'); do
+    pid=${namespace##*-}
+    run_is_alive "$pid" && continue
+    echo "removing network namespace $namespace, left by run $pid"
+    ip netns del "$namespace" 2>/dev/null || true
+  done
+  # The host end of a veth pair usually goes with its namespace's end; this is for when not.
+  for namespace in $(ip -o link show | grep -oE 'dct-h[0-9]+' | sort -u); do
+    pid=${namespace#dct-h}
+    run_is_alive "$pid" || ip link del "$namespace" 2>/dev/null || true
+  done
+}
+
 if [ -z "${DOCKER_TEST_HOST:-}" ]; then
+  remove_what_killed_runs_left
   if pgrep -x dockerd >/dev/null; then
     echo "a dockerd this script did not start is running (pid $(pgrep -x dockerd | tr '\n' ' '));" >&2
     echo "starting a second one would break its network; point the tests at it with DOCKER_TEST_HOST=unix:///path/to/socket" >&2
     exit 1
   fi
-  work=$(mktemp -d /tmp/docker-test.XXXXXX)
+  work=$(mktemp -d "/tmp/docker-test.$$.XXXXXX")
   socket="$work/docker.sock"
   certs="$work/certs"
   make_certificates "$certs"
@@ -435,7 +468,7 @@ export DOCKER_TEST_BUSYBOX="${DOCKER_TEST_BUSYBOX:-$(command -v busybox)}"
 # The load test holds a thousand event streams open at once.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-coverage=$(mktemp -d /tmp/docker-test-coverage.XXXXXX)
+coverage=$(mktemp -d "/tmp/docker-test-coverage.$$.XXXXXX")
 export DOCKER_TEST_COVERAGE_DIR="$coverage"
 if [ "${1:-}" = --run ]; then
   shift
