@@ -42,6 +42,14 @@
 //! # }
 //! ```
 
+/// A `tracing` debug event with the `tracing` feature, nothing without it.
+macro_rules! trace_event {
+    ($($event:tt)*) => {
+        #[cfg(feature = "tracing")]
+        ::tracing::debug!($($event)*);
+    };
+}
+
 // Each module is one layer, and imports only from the layers below it: from the bottom up
 // error, decoding, transport, http, docker, client, registry, buildkit, mock. The `layering`
 // test holds the rule.

@@ -139,6 +139,110 @@ async fn a_start_of_a_running_container_is_told_from_a_start() {
     .await
 }
 
+/// What a test subscriber saw: each span's name and fields (as recorded, in order), and each
+/// event's fields.
+#[derive(Default)]
+struct Seen {
+    spans: Vec<(&'static str, Vec<(String, String)>)>,
+    events: Vec<Vec<(String, String)>>,
+}
+
+struct Fields<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+/// Keeps every span and event in `Seen`.
+struct Keeper(std::sync::Arc<std::sync::Mutex<Seen>>);
+
+impl tracing::Subscriber for Keeper {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut seen = self.0.lock().unwrap();
+        let mut fields = Vec::new();
+        span.record(&mut Fields(&mut fields));
+        seen.spans.push((span.metadata().name(), fields));
+        tracing::span::Id::from_u64(seen.spans.len() as u64)
+    }
+
+    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut seen = self.0.lock().unwrap();
+        let index = span.into_u64() as usize - 1;
+        values.record(&mut Fields(&mut seen.spans[index].1));
+    }
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Vec::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().events.push(fields);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// With the `tracing` feature, each request is a `docker_request` span with its operation,
+/// method, path, API version and status (or error), and negotiation is an event.
+#[tokio::test]
+async fn each_request_is_a_span_with_its_operation_status_and_version() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let _default = tracing::subscriber::set_default(Keeper(seen.clone()));
+    within(async {
+        let mock = MockDaemon::start().await.unwrap();
+        let docker = mock.docker().unwrap();
+        docker.system().version().await.unwrap();
+        docker.containers().inspect("nope").await.unwrap_err();
+    })
+    .await;
+    let seen = seen.lock().unwrap();
+    let field = |fields: &[(String, String)], name: &str| {
+        fields
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let requests: Vec<_> = seen
+        .spans
+        .iter()
+        .filter(|(name, _)| *name == "docker_request")
+        .collect();
+    let described: Vec<_> = requests
+        .iter()
+        .map(|(_, fields)| {
+            ["operation", "method", "path", "api_version", "status"].map(|name| field(fields, name).unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        described,
+        [
+            ["SystemVersion", "GET", "/version", "1.41", "200"],
+            ["ContainerInspect", "GET", "/containers/nope/json", "1.41", "501"],
+        ]
+    );
+    let error = field(&requests[1].1, "error").unwrap_or_default();
+    assert!(error.contains("no answer is set for ContainerInspect"), "{error}");
+    let negotiated = seen
+        .events
+        .iter()
+        .find(|fields| field(fields, "message").as_deref() == Some("negotiated the API version"))
+        .expect("an event for the negotiation");
+    assert_eq!(field(negotiated, "chosen").as_deref(), Some("1.41"));
+}
+
 /// Every request carries the client's User-Agent; a client made from the environment adds the
 /// `HttpHeaders` of the CLI's `config.json`, as the Docker CLI does, and one that cannot be sent
 /// is an error naming the file.

@@ -550,6 +550,7 @@ impl Services {
         let (response, writer) = grpc::response();
         let (parts, body) = request.into_parts();
         let method = parts.uri.path().to_owned();
+        trace_event!(method = %method, "BuildKit session call");
         let metadata = parts.headers;
         tokio::spawn(async move {
             let reader = MessageReader::new(body);

@@ -245,7 +245,9 @@ impl Client {
             version: "unknown".into(),
             message: "the daemon's /_ping answer has no Api-Version header".into(),
         })?;
-        Ok(lower_version(&daemon, &self.inner.crate_version).to_owned())
+        let chosen = lower_version(&daemon, &self.inner.crate_version).to_owned();
+        trace_event!(daemon = %daemon, chosen = %chosen, "negotiated the API version");
+        Ok(chosen)
     }
 
     async fn dispatch(
@@ -358,8 +360,44 @@ impl Client {
         })
     }
 
-    /// Sends `request` and returns the response if its status is a success.
-    async fn execute(
+    /// Sends `request` and returns the response if its status is a success. With the `tracing`
+    /// feature, in a span named `docker_request` until the answer's head is in: its operation,
+    /// method, path, API version and status, or the error.
+    async fn execute(&self, request: Request, upgrade: Option<&'static str>) -> Result<http::Response<ResponseBody>> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::field::{display, Empty};
+            use tracing::Instrument;
+            let span = tracing::info_span!(
+                "docker_request",
+                operation = request.operation,
+                method = %request.method,
+                path = %request.path,
+                api_version = Empty,
+                status = Empty,
+                error = Empty,
+            );
+            // Negotiated first (once per client, its ping in this span), so the span names it.
+            if let Ok(version) = self.request_version().instrument(span.clone()).await {
+                span.record("api_version", version.unwrap_or("none"));
+            }
+            let result = self.execute_in_span(request, upgrade).instrument(span.clone()).await;
+            match &result {
+                Ok(response) => span.record("status", response.status().as_u16()),
+                Err(error) => {
+                    if let Some(status) = error.status() {
+                        span.record("status", status);
+                    }
+                    span.record("error", display(error))
+                }
+            };
+            result
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.execute_in_span(request, upgrade).await
+    }
+
+    async fn execute_in_span(
         &self,
         mut request: Request,
         upgrade: Option<&'static str>,
@@ -409,6 +447,7 @@ impl Client {
                     && upgrade.is_none()
                     && replay_body == Some(None) =>
             {
+                trace_event!("the pooled connection was closed; sending again on a new one");
                 let authorization = authenticator.and_then(|auth| auth.authorization(&request.method, &request.path));
                 let again = self.http_request(&request, request.uri(version), None, upgrade, authorization)?;
                 self.dispatch(again, operation, Reuse::Fresh).await?
@@ -471,6 +510,8 @@ impl Client {
             else {
                 return Ok(response);
             };
+            // A signed URL's query is a credential: only the rest is told.
+            trace_event!(location = location.split('?').next(), "following a redirect");
             let _ = response.into_body().read_limited(ERROR_BODY_LIMIT).await;
             let uri: http::Uri = location.parse().map_err(|e| Error::Transport {
                 operation,

@@ -391,6 +391,7 @@ impl Authenticator {
         scopes: &[String],
         secret: Option<(String, String)>,
     ) -> Result<TokenAnswer> {
+        trace_event!(realm, service, scopes = ?scopes, "fetching a token");
         let refused = |message: String| Error::Auth {
             operation,
             realm: realm.to_owned(),
