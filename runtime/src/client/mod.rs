@@ -377,11 +377,10 @@ impl Client {
                 status = Empty,
                 error = Empty,
             );
-            // Negotiated first (once per client, its ping in this span), so the span names it.
-            if let Ok(version) = self.request_version().instrument(span.clone()).await {
-                span.record("api_version", version.unwrap_or("none"));
-            }
-            let result = self.execute_in_span(request, upgrade).instrument(span.clone()).await;
+            let result = self
+                .execute_in_span(request, upgrade, &span)
+                .instrument(span.clone())
+                .await;
             match &result {
                 Ok(response) => span.record("status", response.status().as_u16()),
                 Err(error) => {
@@ -401,8 +400,11 @@ impl Client {
         &self,
         mut request: Request,
         upgrade: Option<&'static str>,
+        #[cfg(feature = "tracing")] span: &tracing::Span,
     ) -> Result<http::Response<ResponseBody>> {
         let version = self.request_version().await?;
+        #[cfg(feature = "tracing")]
+        span.record("api_version", version.unwrap_or("none"));
         let operation = request.operation;
         if let Some(authority) = request.location_authority.as_deref() {
             if !same_server(authority, &self.inner.authority) {
