@@ -3,8 +3,10 @@
 # against a dockerd this script starts (or one you point it at with DOCKER_TEST_HOST=unix:///path).
 # With arguments, runs `cargo test ARGS...` against the daemon instead of everything, e.g.
 #   scripts/test-with-daemon.sh -p daemon-tests --test daemon transports::
-# and with `--run COMMAND...`, runs that command against it (the benchmark:
-#   scripts/test-with-daemon.sh --run cargo run --release -p bench).
+# with `--run COMMAND...`, runs that command against it (the benchmark:
+#   scripts/test-with-daemon.sh --run cargo run --release -p bench),
+# and with `--record`, records the daemon tests' exchanges into tests/replays/, which a plain
+# `cargo test` replays without a daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -328,17 +330,85 @@ docker_endpoints_only=(
   transports::tls_client_on_a_plain_port_is_told_the_server_does_not_speak_tls
   connect_over_tcp_mutual_tls_and_a_context connect_over_ssh_and_without_ssh
 )
+# The test binaries of the daemon and example tests, as the workspace builds them.
+daemon_test_binaries() {
+  cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
+    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4
+}
+
+# A test replays its recording as on a machine without the servers: none of the variables
+# naming them is set.
+without_servers() {
+  local variable unset=()
+  for variable in $(env | grep -o '^DOCKER_TEST_[A-Z_]*='); do unset+=(-u "${variable%=}"); done
+  env "${unset[@]}" "$@"
+}
+
+# The tests whose names passed, from libtest's output.
+passed_tests() {
+  sed -n 's/^test \(.*\) \.\.\. ok$/\1/p'
+}
+
+# Records every daemon and example test against the test daemon, and keeps in tests/replays/ the
+# recordings (up to 512 KiB each) of those that passed and then replayed three times without
+# the servers: a test whose requests depend on the clock, on servers other than the daemon, or
+# on its own timing replays differently and is left to the daemon runs (a build without one
+# ignores it).
+record_replays() {
+  local fresh binary tests test file round kept=()
+  fresh=$(mktemp -d "/tmp/docker-test-recordings.$$.XXXXXX")
+  curl -sf --unix-socket "${DOCKER_TEST_HOST#unix://}" http://docker/version >"$fresh/daemon-version.json"
+  for binary in $(daemon_test_binaries); do
+    echo "recording $(basename "$binary")"
+    tests=$(DOCKER_TEST_RECORD_DIR=$fresh "$binary" 2>>"$fresh/record.log" | passed_tests) || true
+    for round in 1 2 3; do
+      [ -n "$tests" ] || break
+      echo "replaying $(basename "$binary"), round $round of 3"
+      # shellcheck disable=SC2086 # one test name per word
+      tests=$(without_servers DOCKER_TEST_REPLAY_DIR="$fresh" timeout 600 "$binary" --exact $tests 2>>"$fresh/replay.log" |
+        passed_tests) || true
+    done
+    for test in $tests; do
+      file="$fresh/${test##*::}.jsonl"
+      [ -f "$file" ] || continue
+      # Kept small enough to commit: an image's whole archive stays with the daemon runs.
+      if [ "$(stat -c %s "$file")" -gt $((512 * 1024)) ]; then
+        echo "not kept: ${test##*::} (its recording is over 512 KiB)"
+        continue
+      fi
+      kept+=("$file")
+    done
+  done
+  mkdir -p tests/replays
+  rm -f tests/replays/*.jsonl
+  cp "$fresh/daemon-version.json" "${kept[@]}" tests/replays/
+  echo "${#kept[@]} tests recorded in tests/replays/ replay without a daemon; what the others printed is in $fresh"
+}
+
+# The committed recordings, replayed without the servers: the tests that fail here send what
+# their recording does not hold, or leave what it holds unasked.
+replay_recordings() {
+  local binary tests
+  for binary in $(daemon_test_binaries); do
+    tests=$("$binary" --list 2>/dev/null | sed -n 's/: test$//p' | while read -r test; do
+      if [ -f "tests/replays/${test##*::}.jsonl" ]; then echo "$test"; fi
+    done)
+    [ -n "$tests" ] || continue
+    echo "$(basename "$binary"): the tests recorded in tests/replays/, replayed without the servers"
+    # shellcheck disable=SC2086 # one test name per word
+    without_servers timeout 600 "$binary" --exact $tests
+  done
+}
+
 # One test at a time: Podman 4.3 fails a list, prune or data usage (500 "does not exist in
 # database", "locating image with ID") when another client removes an object it is looking
 # up, and every test removes what it made.
 run_against_podman() {
-  local coverage binaries failed=0 arguments=(--test-threads=1)
+  local coverage failed=0 arguments=(--test-threads=1)
   coverage=$(mktemp -d "/tmp/docker-test-podman-coverage.$$.XXXXXX")
   for test in "${docker_endpoints_only[@]}"; do arguments+=(--skip "$test"); done
-  binaries=$(cargo test --workspace --exclude bench --no-run --message-format=json 2>/dev/null |
-    grep -E '#(daemon-tests|docker-examples)@' | grep '"kind":\["test"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
   echo "the daemon and example tests against Podman"
-  for binary in $binaries; do
+  for binary in $(daemon_test_binaries); do
     DOCKER_TEST_HOST=$podman_host DOCKER_TEST_COVERAGE_DIR=$coverage \
       "$binary" "${arguments[@]}" || failed=1
   done
@@ -473,6 +543,8 @@ export DOCKER_TEST_COVERAGE_DIR="$coverage"
 if [ "${1:-}" = --run ]; then
   shift
   "$@"
+elif [ "${1:-}" = --record ]; then
+  record_replays
 elif [ $# -gt 0 ]; then
   cargo test "$@"
 else
@@ -490,6 +562,7 @@ else
   "$daemon_binary" load:: --ignored
   # Built by the tests above with their features; `cargo run -p` would build everything again.
   "${CARGO_TARGET_DIR:-target}/debug/coverage"
+  replay_recordings
   if [ -n "$podman_host" ]; then
     run_against_podman
   fi

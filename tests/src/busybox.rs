@@ -16,6 +16,9 @@ pub const BUSYBOX: &str = "docker-client-test/busybox:latest";
 
 /// A name no other test (or earlier run) uses.
 pub fn unique_name(prefix: &str) -> String {
+    if let Some(name) = crate::replay::session_name(prefix) {
+        return name;
+    }
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
         "dct-{prefix}-{}-{}",
@@ -60,8 +63,11 @@ pub fn busybox_rootfs() -> Vec<u8> {
     archive.into_inner().unwrap()
 }
 
-/// Imports the busybox image once per test process.
+/// Imports the busybox image once per test process; a replay takes it as imported.
 pub async fn busybox_image(docker: &Docker) -> &'static str {
+    if let crate::replay::Mode::Replaying(_) = crate::replay::mode() {
+        return BUSYBOX;
+    }
     static IMPORTED: OnceCell<()> = OnceCell::const_new();
     IMPORTED
         .get_or_init(|| async {
@@ -106,6 +112,10 @@ where
     F: FnOnce(Docker) -> Fut + Send + 'static,
     Fut: std::future::Future,
 {
+    // A replay's daemon holds nothing to remove.
+    if let crate::replay::Mode::Replaying(_) = crate::replay::mode() {
+        return;
+    }
     let _ = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -9,6 +9,7 @@ mod podman;
 mod processes;
 mod recipes;
 mod registry;
+pub mod replay;
 mod servers;
 pub mod token_service;
 
@@ -21,6 +22,7 @@ pub use podman::{events_until, listed_name, podman_does_not_implement, unimpleme
 pub use processes::{describe_output, program_without_docker_environment, wait_at_most};
 pub use recipes::{exec_to_the_end, transport_smoke};
 pub use registry::{drain, TestRegistry};
+pub use replay::TestSession;
 pub use servers::{
     companion_variable, daemon, docker, docker_at, facts, peer_docker, server, swarm_addresses, DaemonFacts, Server,
     ONE_DATA_USAGE, ONE_SWARM,

@@ -6,10 +6,29 @@ use docker_engine_v1_41::Docker;
 
 use crate::coverage::coverage_recorder;
 
-/// The test daemon from `DOCKER_TEST_HOST` (as `DOCKER_HOST` is written). The tests that call it
-/// are `#[daemon_test]`s, which a build without that variable marks ignored; one run without it
-/// anyway (a binary built with it) fails here, saying what to set.
+/// The test daemon: within a `#[daemon_test]` that records or replays (see [`crate::replay`]),
+/// the recorder or the replaying fake daemon in its place; otherwise the daemon of
+/// `DOCKER_TEST_HOST`.
 pub fn daemon() -> Endpoint {
+    match crate::replay::session_host() {
+        Some(host) => endpoint_of(host),
+        None => live_daemon(),
+    }
+}
+
+fn endpoint_of(host: String) -> Endpoint {
+    Environment {
+        docker_host: Some(host),
+        ..Environment::from_process()
+    }
+    .endpoint()
+    .expect("a session's host is a valid DOCKER_HOST value")
+}
+
+/// The daemon of `DOCKER_TEST_HOST` (as `DOCKER_HOST` is written). The tests that call it are
+/// `#[daemon_test]`s, which a build without that variable marks ignored unless they have a
+/// recording; one run without it anyway (a binary built with it) fails here, saying what to set.
+pub(crate) fn live_daemon() -> Endpoint {
     let host = std::env::var("DOCKER_TEST_HOST").unwrap_or_default();
     if host.is_empty() {
         panic!(
@@ -75,6 +94,10 @@ impl DaemonFacts {
 pub fn facts() -> &'static DaemonFacts {
     static FACTS: std::sync::OnceLock<DaemonFacts> = std::sync::OnceLock::new();
     FACTS.get_or_init(|| {
+        if let crate::replay::Mode::Replaying(_) = crate::replay::mode() {
+            let version = serde_json::from_slice(&crate::replay::recorded_version()).expect("a /version answer");
+            return facts_of(version);
+        }
         // Tests run inside a runtime, which cannot block on another: ask from a thread of its own.
         std::thread::spawn(|| {
             let endpoint = daemon();
@@ -94,22 +117,26 @@ pub fn facts() -> &'static DaemonFacts {
             let version = runtime
                 .block_on(Docker::with_client(client).system().version().send())
                 .expect("the test daemon answers /version");
-            let podman = version
-                .components
-                .iter()
-                .flatten()
-                .any(|component| component.name.contains("Podman"));
-            let field = |value: Option<String>, name: &str| value.unwrap_or_else(|| panic!("/version has no {name}"));
-            DaemonFacts {
-                server: if podman { Server::Podman } else { Server::Docker },
-                version: field(version.version, "Version"),
-                api_version: field(version.api_version, "ApiVersion"),
-                min_api_version: field(version.min_api_version, "MinAPIVersion"),
-            }
+            facts_of(version)
         })
         .join()
         .expect("asking the daemon's version")
     })
+}
+
+fn facts_of(version: docker_engine_v1_41::models::SystemVersion) -> DaemonFacts {
+    let podman = version
+        .components
+        .iter()
+        .flatten()
+        .any(|component| component.name.contains("Podman"));
+    let field = |value: Option<String>, name: &str| value.unwrap_or_else(|| panic!("/version has no {name}"));
+    DaemonFacts {
+        server: if podman { Server::Podman } else { Server::Docker },
+        version: field(version.version, "Version"),
+        api_version: field(version.api_version, "ApiVersion"),
+        min_api_version: field(version.min_api_version, "MinAPIVersion"),
+    }
 }
 
 /// The kind of server the test daemon is.
@@ -119,6 +146,11 @@ pub fn server() -> Server {
 
 /// A variable the test script sets beside `DOCKER_TEST_HOST`; required once a daemon is there.
 pub fn companion_variable(name: &str) -> String {
+    if name == "DOCKER_TEST_HOST" {
+        if let Some(host) = crate::replay::session_host() {
+            return host;
+        }
+    }
     std::env::var(name)
         .unwrap_or_else(|_| panic!("DOCKER_TEST_HOST is set but {name} is not (see scripts/test-with-daemon.sh)"))
 }

@@ -336,6 +336,7 @@ const DAEMON_START_LIMIT: Duration = Duration::from_secs(60);
 
 impl OwnDaemon {
     fn new(name: &str) -> OwnDaemon {
+        daemon_tests::replay::cannot_replay("starts a dockerd of its own");
         let dir = std::env::temp_dir().join(unique_name(name));
         std::fs::create_dir_all(&dir).unwrap();
         let namespace = format!("dct-{name}-{}", std::process::id());
