@@ -14,6 +14,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -21,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::grpc::{Code, MessageReader, MessageWriter, Status};
+use super::memory::{MemoryEntry, MemoryEntryKind, MemoryTree};
 use super::patterns::{clean_path, PatternSet};
 use super::session::Report;
 
@@ -149,11 +151,122 @@ pub(crate) struct FolderRequest {
     pub(crate) follow: Vec<String>,
 }
 
+/// What a session serves as a folder: a folder on disk, or entries held in memory.
+#[derive(Debug, Clone)]
+pub(crate) enum Tree {
+    Folder(PathBuf),
+    Memory(Arc<MemoryTree>),
+}
+
+impl Tree {
+    /// The entries of the folder at `relative` (`""` for the root), in byte order of their names.
+    fn entries(&self, relative: &str) -> io::Result<Vec<Entry>> {
+        match self {
+            Tree::Folder(root) => folder_entries(root, relative),
+            Tree::Memory(tree) => Ok(tree
+                .children(relative)
+                .map(|entry| memory_entry(entry, tree.modified))
+                .collect()),
+        }
+    }
+
+    /// Where the symbolic link at `relative` leads, if that is one.
+    fn link_target(&self, relative: &str) -> Option<String> {
+        match self {
+            Tree::Folder(root) => fs::read_link(root.join(relative))
+                .ok()
+                .map(|target| target.to_string_lossy().into_owned()),
+            Tree::Memory(tree) => tree.link_target(relative),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Tree::Folder(root) => root.display().to_string(),
+            Tree::Memory(_) => "the files in memory".to_owned(),
+        }
+    }
+}
+
+/// One entry of a folder being listed.
+struct Entry {
+    stat: Stat,
+    is_dir: bool,
+    /// A regular file's contents.
+    contents: Option<Contents>,
+    /// A file with several links: its device and inode, by which later links name the first.
+    inode: Option<(u64, u64)>,
+}
+
+/// Where a listed file's contents are read from when the daemon asks for them.
+enum Contents {
+    File(PathBuf),
+    Memory(Bytes),
+}
+
+/// An entry held in memory as listed: owned by root, modified when its tree was made.
+fn memory_entry(entry: &MemoryEntry, modified: i64) -> Entry {
+    let (kind, linkname, contents) = match &entry.kind {
+        MemoryEntryKind::File(bytes) => (0, String::new(), Some(bytes.clone())),
+        MemoryEntryKind::Directory => (0o040000, String::new(), None),
+        MemoryEntryKind::Symlink(target) => (0o120000, target.clone(), None),
+    };
+    Entry {
+        stat: Stat {
+            path: entry.path.clone(),
+            mode: go_mode(kind | entry.mode),
+            size: contents.as_ref().map_or(0, |bytes| bytes.len() as i64),
+            mod_time: modified,
+            linkname,
+            ..Default::default()
+        },
+        is_dir: matches!(entry.kind, MemoryEntryKind::Directory),
+        contents: contents.map(Contents::Memory),
+        inode: None,
+    }
+}
+
+fn folder_entries(root: &Path, relative: &str) -> io::Result<Vec<Entry>> {
+    let dir = root.join(relative);
+    let mut names: Vec<_> = fs::read_dir(&dir)?
+        .map(|entry| entry.map(|entry| entry.file_name()))
+        .collect::<io::Result<_>>()?;
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut entries = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(name) = name.to_str() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the name {name:?} in {} is not UTF-8", dir.display()),
+            ));
+        };
+        let path = if relative.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{relative}/{name}")
+        };
+        let full = dir.join(name);
+        let metadata = match fs::symlink_metadata(&full) {
+            Ok(metadata) => metadata,
+            // Removed while being listed.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        entries.push(Entry {
+            stat: stat_of(&path, &full, &metadata)?,
+            is_dir: metadata.is_dir(),
+            inode: (metadata.is_file() && metadata.nlink() > 1).then(|| (metadata.dev(), metadata.ino())),
+            contents: metadata.is_file().then_some(Contents::File(full)),
+        });
+    }
+    Ok(entries)
+}
+
 /// The entries of a folder to send, in the order they are listed.
 struct Listing {
     stats: Vec<Stat>,
     /// Where the contents of each listed regular file are, by its id, and its listed path.
-    sources: HashMap<u32, (PathBuf, String)>,
+    sources: HashMap<u32, (Contents, String)>,
 }
 
 struct Filter {
@@ -161,11 +274,11 @@ struct Filter {
     exclude: Option<PatternSet>,
 }
 
-/// Lists `root` as the request filters it.
-fn list(root: &Path, request: &FolderRequest) -> Result<Listing, Status> {
+/// Lists `tree` as the request filters it.
+fn list(tree: &Tree, request: &FolderRequest) -> Result<Listing, Status> {
     let invalid = |problem: String| Status::new(Code::InvalidArgument, problem);
     let mut include = request.include.clone();
-    include.extend(followed_targets(root, &request.follow));
+    include.extend(followed_targets(tree, &request.follow));
     let include = PatternSet::new(&include).map_err(|e| invalid(format!("include patterns: {e}")))?;
     let exclude = PatternSet::new(&request.exclude).map_err(|e| invalid(format!("exclude patterns: {e}")))?;
     let filter = Filter {
@@ -181,28 +294,27 @@ fn list(root: &Path, request: &FolderRequest) -> Result<Listing, Status> {
         unlisted_parents: Vec::new(),
         linked: HashMap::new(),
     };
-    walk.folder(root, "")
-        .map_err(|e| Status::new(Code::Unknown, format!("reading {}: {e}", root.display())))?;
+    walk.folder(tree, "")
+        .map_err(|e| Status::new(Code::Unknown, format!("reading {}: {e}", tree.describe())))?;
     Ok(walk.listing)
 }
 
 /// The paths named in `followpaths` and, where they are symbolic links, what they lead to
-/// inside `root`: the paths a listing must include.
-fn followed_targets(root: &Path, follow: &[String]) -> Vec<String> {
+/// inside the tree: the paths a listing must include.
+fn followed_targets(tree: &Tree, follow: &[String]) -> Vec<String> {
     let mut targets = Vec::new();
     for path in follow {
         let mut current = clean_path(path);
         targets.push(current.clone());
         // A chain of links, as far as a link can lead (Linux stops at 40).
         for _ in 0..40 {
-            let Ok(target) = fs::read_link(root.join(&current)) else {
+            let Some(target) = tree.link_target(&current) else {
                 break;
             };
-            let target = target.to_string_lossy();
             let joined = match (target.strip_prefix('/'), current.rsplit_once('/')) {
                 (Some(absolute), _) => absolute.to_owned(),
                 (None, Some((dir, _))) => format!("{dir}/{target}"),
-                (None, None) => target.into_owned(),
+                (None, None) => target,
             };
             current = clean_path(&joined);
             if current.starts_with("..") {
@@ -225,31 +337,10 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn folder(&mut self, dir: &Path, relative: &str) -> io::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(dir)?
-            .map(|entry| entry.map(|entry| entry.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        for name in names {
-            let Some(name) = name.to_str() else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("the name {name:?} in {} is not UTF-8", dir.display()),
-                ));
-            };
-            let path = if relative.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{relative}/{name}")
-            };
-            let full = dir.join(name);
-            let metadata = match fs::symlink_metadata(&full) {
-                Ok(metadata) => metadata,
-                // Removed while being listed.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            let is_dir = metadata.is_dir();
+    fn folder(&mut self, tree: &Tree, relative: &str) -> io::Result<()> {
+        for entry in tree.entries(relative)? {
+            let path = entry.stat.path.clone();
+            let is_dir = entry.is_dir;
             let included = self.filter.include.as_ref().map_or(true, |set| set.matches(&path));
             if !included && is_dir {
                 let include = self.filter.include.as_ref().expect("only a filter leaves a path out");
@@ -265,14 +356,14 @@ impl Walk<'_> {
                 }
             }
             let listed = included && !excluded;
-            let stat = stat_of(&path, &full, &metadata)?;
+            let unlisted = (is_dir && !listed).then(|| entry.stat.clone());
             if listed {
                 self.list_parents();
-                self.list(stat.clone(), &full, &metadata);
+                self.list(entry);
             }
             if is_dir {
-                self.unlisted_parents.push((!listed).then_some(stat));
-                let walked = self.folder(&full, &path);
+                self.unlisted_parents.push(unlisted);
+                let walked = self.folder(tree, &path);
                 self.unlisted_parents.pop();
                 walked?;
             }
@@ -288,21 +379,27 @@ impl Walk<'_> {
         }
     }
 
-    fn list(&mut self, mut stat: Stat, full: &Path, metadata: &Metadata) {
+    fn list(&mut self, entry: Entry) {
+        let Entry {
+            mut stat,
+            contents,
+            inode,
+            ..
+        } = entry;
         let id = self.listing.stats.len() as u32;
-        if metadata.is_file() && metadata.nlink() > 1 {
-            match self.linked.get(&(metadata.dev(), metadata.ino())) {
+        if let Some(inode) = inode {
+            match self.linked.get(&inode) {
                 Some(first) => {
                     stat.linkname = first.clone();
                     stat.size = 0;
                 }
                 None => {
-                    self.linked.insert((metadata.dev(), metadata.ino()), stat.path.clone());
+                    self.linked.insert(inode, stat.path.clone());
                 }
             }
         }
-        if has_contents(stat.mode) && stat.linkname.is_empty() {
-            self.listing.sources.insert(id, (full.to_owned(), stat.path.clone()));
+        if let Some(contents) = contents.filter(|_| has_contents(stat.mode) && stat.linkname.is_empty()) {
+            self.listing.sources.insert(id, (contents, stat.path.clone()));
         }
         self.listing.stats.push(stat);
     }
@@ -338,16 +435,16 @@ fn stat_of(path: &str, full: &Path, metadata: &Metadata) -> io::Result<Stat> {
 /// Contents are sent in messages of this size at most.
 const DATA_CHUNK: usize = 128 * 1024;
 
-/// Sends `root` to the daemon as `request` asks, answering its requests for contents.
+/// Sends `tree` to the daemon as `request` asks, answering its requests for contents.
 pub(crate) async fn send_folder(
     name: &str,
-    root: PathBuf,
+    tree: Tree,
     request: FolderRequest,
     mut reader: MessageReader,
     writer: MessageWriter,
     report: &Report,
 ) -> Result<(), Status> {
-    let listing = tokio::task::spawn_blocking(move || list(&root, &request))
+    let listing = tokio::task::spawn_blocking(move || list(&tree, &request))
         .await
         .map_err(|e| Status::new(Code::Internal, format!("listing the folder failed: {e}")))??;
     let Listing { stats, mut sources } = listing;
@@ -402,23 +499,40 @@ pub(crate) async fn send_folder(
                     format!("the daemon asked for entry {id}, which is no file listed"),
                 )
             })?;
-            let unreadable = |e: io::Error| Status::new(Code::Unknown, format!("reading {}: {e}", source.display()));
-            let mut file = tokio::fs::File::open(&source).await.map_err(unreadable)?;
             let mut size = 0;
-            loop {
-                let read = file.read(&mut buffer).await.map_err(unreadable)?;
-                if read == 0 {
-                    break;
+            let mut send = |data: Bytes| {
+                size += data.len();
+                let writer = &writer;
+                async move {
+                    let sent = writer
+                        .send(&Packet {
+                            id,
+                            data,
+                            ..Packet::of(PacketType::Data)
+                        })
+                        .await?;
+                    report.sent_bytes(sent);
+                    Ok::<_, Status>(())
                 }
-                size += read;
-                let sent = writer
-                    .send(&Packet {
-                        id,
-                        data: Bytes::copy_from_slice(&buffer[..read]),
-                        ..Packet::of(PacketType::Data)
-                    })
-                    .await?;
-                report.sent_bytes(sent);
+            };
+            match source {
+                Contents::File(source) => {
+                    let unreadable =
+                        |e: io::Error| Status::new(Code::Unknown, format!("reading {}: {e}", source.display()));
+                    let mut file = tokio::fs::File::open(&source).await.map_err(unreadable)?;
+                    loop {
+                        let read = file.read(&mut buffer).await.map_err(unreadable)?;
+                        if read == 0 {
+                            break;
+                        }
+                        send(Bytes::copy_from_slice(&buffer[..read])).await?;
+                    }
+                }
+                Contents::Memory(bytes) => {
+                    for start in (0..bytes.len()).step_by(DATA_CHUNK) {
+                        send(bytes.slice(start..bytes.len().min(start + DATA_CHUNK))).await?;
+                    }
+                }
             }
             writer
                 .send(&Packet {
@@ -672,7 +786,7 @@ mod tests {
         fs::write(root.join("a-b"), "x").unwrap();
         fs::write(root.join("B"), "upper").unwrap();
         std::os::unix::fs::symlink("a-b", root.join("link")).unwrap();
-        let listing = list(&root, &FolderRequest::default()).unwrap();
+        let listing = list(&Tree::Folder(root.clone()), &FolderRequest::default()).unwrap();
         assert_eq!(paths(&listing), ["B", "a", "a/b", "a/b/c", "a-b", "link"]);
         assert_eq!(listing.stats[5].linkname, "a-b");
         assert_eq!(listing.stats[5].mode & GO_SYMLINK, GO_SYMLINK);
@@ -693,9 +807,13 @@ mod tests {
         fs::write(root.join("logs/keep.log"), "k").unwrap();
         fs::write(root.join("secret/key"), "k").unwrap();
         fs::write(root.join("main.rs"), "m").unwrap();
-        let listing = list(&root, &request(&[], &["logs", "!logs/keep.log", "secret"])).unwrap();
+        let listing = list(
+            &Tree::Folder(root.clone()),
+            &request(&[], &["logs", "!logs/keep.log", "secret"]),
+        )
+        .unwrap();
         assert_eq!(paths(&listing), ["logs", "logs/keep.log", "main.rs"]);
-        let only = list(&root, &request(&["main.rs", "secret/key"], &[])).unwrap();
+        let only = list(&Tree::Folder(root.clone()), &request(&["main.rs", "secret/key"], &[])).unwrap();
         assert_eq!(paths(&only), ["main.rs", "secret", "secret/key"]);
         fs::remove_dir_all(root).unwrap();
     }
@@ -705,7 +823,7 @@ mod tests {
         let root = scratch("links");
         fs::write(root.join("one"), "same").unwrap();
         fs::hard_link(root.join("one"), root.join("two")).unwrap();
-        let listing = list(&root, &FolderRequest::default()).unwrap();
+        let listing = list(&Tree::Folder(root.clone()), &FolderRequest::default()).unwrap();
         assert_eq!(listing.stats[1].linkname, "one");
         assert_eq!(listing.stats[1].size, 0);
         assert_eq!(listing.sources.len(), 1);
@@ -720,7 +838,7 @@ mod tests {
         std::os::unix::fs::symlink("real/Dockerfile", root.join("Dockerfile")).unwrap();
         let mut asked = request(&["Dockerfile"], &[]);
         asked.follow = vec!["Dockerfile".into()];
-        let listing = list(&root, &asked).unwrap();
+        let listing = list(&Tree::Folder(root.clone()), &asked).unwrap();
         assert_eq!(paths(&listing), ["Dockerfile", "real", "real/Dockerfile"]);
         fs::remove_dir_all(root).unwrap();
     }

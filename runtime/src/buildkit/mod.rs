@@ -4,6 +4,7 @@
 
 mod filesync;
 mod grpc;
+mod memory;
 mod patterns;
 mod progress;
 mod session;

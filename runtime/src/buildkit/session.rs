@@ -24,10 +24,12 @@ use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
-use super::filesync::{self, BytesMessage, FolderRequest};
+use super::filesync::{self, BytesMessage, FolderRequest, Tree};
 use super::grpc::{self, AnswerBody, Code, MessageReader, MessageWriter, Status};
+use super::memory::MemoryTree;
 use crate::client::Client;
 use crate::docker::config::DOCKER_HUB_SERVER;
+use crate::docker::TarEntry;
 use crate::error::{Error, Result};
 use crate::http::request::{Method, Request};
 use crate::registry::{Authenticator, Credentials};
@@ -38,6 +40,8 @@ pub const REMOTE_CLIENT_SESSION: &str = "client-session";
 /// The folder names a Dockerfile build asks the session for.
 const CONTEXT_FOLDER: &str = "context";
 const DOCKERFILE_FOLDER: &str = "dockerfile";
+/// The name of a Dockerfile served from memory: the build's default.
+const DOCKERFILE: &str = "Dockerfile";
 
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 const FILE_SYNC: &str = "/moby.filesync.v1.FileSync/DiffCopy";
@@ -109,8 +113,8 @@ impl BuildOutput {
 /// from, and what the build may ask for.
 #[derive(Debug, Clone)]
 pub struct BuildSession {
-    context: PathBuf,
-    dockerfile_folder: Option<PathBuf>,
+    context: FolderSource,
+    dockerfile_folder: Option<FolderSource>,
     secrets: Vec<(String, SecretSource)>,
     agents: Vec<(String, Option<PathBuf>)>,
     outputs: Vec<BuildOutput>,
@@ -118,11 +122,48 @@ pub struct BuildSession {
     stored_credentials: bool,
 }
 
+/// Where a folder the session serves comes from.
+#[derive(Debug, Clone)]
+enum FolderSource {
+    Disk(PathBuf),
+    Memory(Vec<TarEntry>),
+}
+
+impl FolderSource {
+    /// The folder as the session serves it; one that cannot be (missing, not a folder, a path
+    /// outside it) is an error saying which, as `what` names it.
+    fn tree(&self, what: &str) -> std::result::Result<Tree, String> {
+        match self {
+            FolderSource::Disk(folder) => {
+                let found = std::fs::canonicalize(folder).map_err(|e| format!("{what} {}: {e}", folder.display()))?;
+                match found.is_dir() {
+                    true => Ok(Tree::Folder(found)),
+                    false => Err(format!("{what} {} is not a folder", found.display())),
+                }
+            }
+            FolderSource::Memory(entries) => MemoryTree::new(entries.iter().cloned())
+                .map(|tree| Tree::Memory(Arc::new(tree)))
+                .map_err(|e| format!("{what} in memory: {e}")),
+        }
+    }
+}
+
 impl BuildSession {
     /// A session that serves `context` as the build's context, and the Dockerfile from it.
     pub fn new(context: impl Into<PathBuf>) -> Self {
+        Self::serving(FolderSource::Disk(context.into()))
+    }
+
+    /// A session that serves `entries` as the build's context, and the Dockerfile from them: a
+    /// build with no folder on disk. Each entry's folders need not be given; every entry is
+    /// owned by root and modified when the session starts.
+    pub fn in_memory(entries: impl IntoIterator<Item = TarEntry>) -> Self {
+        Self::serving(FolderSource::Memory(entries.into_iter().collect()))
+    }
+
+    fn serving(context: FolderSource) -> Self {
         BuildSession {
-            context: context.into(),
+            context,
             dockerfile_folder: None,
             secrets: Vec::new(),
             agents: Vec::new(),
@@ -134,7 +175,14 @@ impl BuildSession {
 
     /// Serves the Dockerfile from `folder` rather than from the context.
     pub fn dockerfile_folder(mut self, folder: impl Into<PathBuf>) -> Self {
-        self.dockerfile_folder = Some(folder.into());
+        self.dockerfile_folder = Some(FolderSource::Disk(folder.into()));
+        self
+    }
+
+    /// Serves `contents` as the Dockerfile, rather than one from the context (the build's
+    /// `dockerfile` parameter left as `Dockerfile`).
+    pub fn dockerfile_in_memory(mut self, contents: impl Into<Vec<u8>>) -> Self {
+        self.dockerfile_folder = Some(FolderSource::Memory(vec![TarEntry::file(DOCKERFILE, contents)]));
         self
     }
 
@@ -200,17 +248,9 @@ impl BuildSession {
             operation: OPERATION,
             message,
         };
-        let context = std::fs::canonicalize(&self.context)
-            .map_err(|e| invalid(format!("the build context {}: {e}", self.context.display())))?;
-        if !context.is_dir() {
-            return Err(invalid(format!(
-                "the build context {} is not a folder",
-                context.display()
-            )));
-        }
+        let context = self.context.tree("the build context").map_err(invalid)?;
         let dockerfile_folder = match &self.dockerfile_folder {
-            Some(folder) => std::fs::canonicalize(folder)
-                .map_err(|e| invalid(format!("the Dockerfile's folder {}: {e}", folder.display())))?,
+            Some(folder) => folder.tree("the Dockerfile's folder").map_err(invalid)?,
             None => context.clone(),
         };
         let mut secrets = HashMap::new();
@@ -241,10 +281,16 @@ impl BuildSession {
             agents.insert(id.clone(), socket);
         }
         let id = session_id();
-        let shared_key = shared_key(&context);
-        let name = context
-            .file_name()
-            .map_or_else(|| "context".to_owned(), |name| name.to_string_lossy().into_owned());
+        let (shared_key, name) = match &context {
+            Tree::Folder(folder) => (
+                shared_key(&folder.display().to_string()),
+                folder
+                    .file_name()
+                    .map_or_else(|| "context".to_owned(), |name| name.to_string_lossy().into_owned()),
+            ),
+            // Files in memory are sent whole each time (see `MemoryTree::modified`).
+            Tree::Memory(_) => (shared_key("memory"), "memory".to_owned()),
+        };
         let mut request = Request::new(Method::POST, "/session".to_owned(), OPERATION)
             .header("x-docker-expose-session-uuid", &id)?
             .header("x-docker-expose-session-name", &name)?
@@ -312,9 +358,9 @@ fn session_id() -> String {
 
 /// The same for every build of one folder from one machine, so that the daemon keeps what an
 /// earlier build received from it and asks only for what changed.
-fn shared_key(context: &Path) -> String {
+fn shared_key(context: &str) -> String {
     let host = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
-    let digest = sha2::Sha256::digest(format!("{}:{}", host.trim(), context.display()));
+    let digest = sha2::Sha256::digest(format!("{}:{context}", host.trim()));
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -515,8 +561,8 @@ impl<S: Stream + Unpin> Stream for SessionBuild<S> {
 
 /// What the session serves, and to whom it reports.
 struct Services {
-    context: PathBuf,
-    dockerfile_folder: PathBuf,
+    context: Tree,
+    dockerfile_folder: Tree,
     secrets: HashMap<String, Vec<u8>>,
     agents: HashMap<String, PathBuf>,
     outputs: Vec<BuildOutput>,
@@ -910,8 +956,8 @@ pub mod fuzzing {
     {
         let report = Arc::new(Report::default());
         let services = Services {
-            dockerfile_folder: context.clone(),
-            context,
+            dockerfile_folder: Tree::Folder(context.clone()),
+            context: Tree::Folder(context),
             secrets: HashMap::from([("token".to_owned(), b"s3cret".to_vec())]),
             agents: HashMap::new(),
             outputs,
@@ -945,8 +991,8 @@ mod tests {
 
     fn services(context: PathBuf) -> Services {
         Services {
-            dockerfile_folder: context.clone(),
-            context,
+            dockerfile_folder: Tree::Folder(context.clone()),
+            context: Tree::Folder(context),
             secrets: HashMap::from([("token".to_owned(), b"s3cret".to_vec())]),
             agents: HashMap::new(),
             outputs: Vec::new(),
@@ -1124,6 +1170,110 @@ mod tests {
         assert_eq!(report.files_sent, ["context/big.bin"]);
         assert_eq!(report.file_bytes_sent, 300 * 1024);
         std::fs::remove_dir_all(context).unwrap();
+    }
+
+    impl Answer {
+        /// The listing: STAT after STAT, up to the empty one.
+        async fn listing(&mut self) -> Vec<filesync::Stat> {
+            let mut listed = Vec::new();
+            loop {
+                let packet = self.packet().await;
+                assert_eq!(packet.kind, PacketType::Stat as i32);
+                match packet.stat {
+                    Some(stat) => listed.push(stat),
+                    None => return listed,
+                }
+            }
+        }
+
+        /// The contents of the entry `id`, asked for through `writer`.
+        async fn contents(&mut self, writer: &MessageWriter, id: u32) -> Vec<u8> {
+            writer
+                .send(&Packet {
+                    kind: PacketType::Req as i32,
+                    id,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let mut contents = Vec::new();
+            loop {
+                let packet = self.packet().await;
+                assert_eq!((packet.kind, packet.id), (PacketType::Data as i32, id));
+                if packet.data.is_empty() {
+                    return contents;
+                }
+                contents.extend_from_slice(&packet.data);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn files_in_memory_are_served_as_a_folder_is() {
+        let big: Vec<u8> = (0..300 * 1024).map(|at| (at % 251) as u8).collect();
+        let context = BuildSession::in_memory([
+            TarEntry::file("src/main.rs", "fn main() {}"),
+            TarEntry::file("big.bin", big.clone()),
+            TarEntry::file("debug.log", "left out"),
+            TarEntry::symlink("latest", "src/main.rs"),
+        ]);
+        let dockerfile = context.clone().dockerfile_in_memory("FROM scratch\n");
+        let tree = |folder: &Option<FolderSource>| folder.as_ref().unwrap().tree("a folder").unwrap();
+        let mut services = services(std::env::temp_dir());
+        services.context = context.context.tree("the context").unwrap();
+        services.dockerfile_folder = tree(&dockerfile.dockerfile_folder);
+        let report = services.report.clone();
+        let mut sender = connected(services).await;
+
+        let metadata = [("dir-name", "context"), ("exclude-patterns", "*.log")];
+        let (writer, response) = call(&mut sender, FILE_SYNC, &metadata).await;
+        let mut answer = Answer::new(response);
+        let listed = answer.listing().await;
+        let paths: Vec<&str> = listed.iter().map(|stat| stat.path.as_str()).collect();
+        assert_eq!(paths, ["big.bin", "latest", "src", "src/main.rs"]);
+        assert_eq!((listed[0].mode, listed[0].size, listed[0].uid), (0o644, 300 * 1024, 0));
+        assert_eq!(
+            (listed[1].linkname.as_str(), listed[1].mode & 0o777),
+            ("src/main.rs", 0o777)
+        );
+        assert_eq!(listed[2].mode & 0o777, 0o755);
+        assert!(listed
+            .iter()
+            .all(|stat| stat.mod_time == listed[0].mod_time && stat.mod_time > 0));
+        assert_eq!(answer.contents(&writer, 0).await, big);
+        assert_eq!(answer.contents(&writer, 3).await, b"fn main() {}");
+        writer
+            .send(&Packet {
+                kind: PacketType::Fin as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer.packet().await.kind, PacketType::Fin as i32);
+        drop(writer);
+        assert_eq!(answer.status().await, ("0".to_owned(), String::new()));
+
+        let (writer, response) = call(&mut sender, FILE_SYNC, &[("dir-name", "dockerfile")]).await;
+        let mut answer = Answer::new(response);
+        let listed = answer.listing().await;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].path, "Dockerfile");
+        assert_eq!(answer.contents(&writer, 0).await, b"FROM scratch\n");
+        let report = report.snapshot();
+        assert_eq!(
+            report.files_sent,
+            ["context/big.bin", "context/src/main.rs", "dockerfile/Dockerfile"]
+        );
+    }
+
+    #[test]
+    fn a_context_in_memory_with_a_path_outside_it_is_refused_naming_the_path() {
+        let session = BuildSession::in_memory([TarEntry::file("../Dockerfile", "FROM scratch")]);
+        let error = session.context.tree("the build context").unwrap_err();
+        assert!(
+            error.contains("the build context in memory") && error.contains("\"../Dockerfile\""),
+            "{error}"
+        );
     }
 
     #[tokio::test]
@@ -1376,8 +1526,8 @@ mod tests {
         let a = session_id();
         assert_eq!(a.len(), 25);
         assert_ne!(a, session_id());
-        assert_eq!(shared_key(Path::new("/a")), shared_key(Path::new("/a")));
-        assert_ne!(shared_key(Path::new("/a")), shared_key(Path::new("/b")));
+        assert_eq!(shared_key("/a"), shared_key("/a"));
+        assert_ne!(shared_key("/a"), shared_key("/b"));
     }
 
     #[test]

@@ -44,13 +44,13 @@ fn entry_error(path: &str, error: io::Error) -> io::Error {
 /// a symbolic link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TarEntry {
-    path: String,
-    kind: TarEntryKind,
-    mode: u32,
+    pub(crate) path: String,
+    pub(crate) kind: TarEntryKind,
+    pub(crate) mode: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum TarEntryKind {
+pub(crate) enum TarEntryKind {
     File(Vec<u8>),
     Directory,
     Symlink(String),

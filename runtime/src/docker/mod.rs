@@ -14,6 +14,8 @@ pub(crate) mod session;
 pub(crate) mod streams;
 
 #[cfg(feature = "archive")]
+pub(crate) use archive::TarEntryKind;
+#[cfg(feature = "archive")]
 pub use archive::{tar_directory, tar_entries, tar_files, TarEntry};
 pub use config::{registry_of, DockerConfig, DEFAULT_CONTEXT, DOCKER_HUB_SERVER};
 pub use environment::{Environment, DEFAULT_SOCKET};

@@ -15,7 +15,7 @@ use daemon_tests::{
 use docker_engine_runtime::buildkit::{
     Aux, BuildOutput, BuildSession, SecretSource, SessionReport, REMOTE_CLIENT_SESSION,
 };
-use docker_engine_runtime::Error;
+use docker_engine_runtime::{Error, TarEntry};
 use docker_engine_v1_41::models::ImageBuildVersion;
 use docker_engine_v1_41::Docker;
 use futures_util::StreamExt;
@@ -186,6 +186,48 @@ async fn a_session_build_reads_its_context_from_the_folder_and_a_second_build_se
     assert!(second.logs.contains("second, longer"), "{}", second.logs);
     docker.images().delete(&tag).send().await.unwrap();
     std::fs::remove_dir_all(context).unwrap();
+}
+
+#[daemon_test]
+async fn a_session_build_from_files_in_memory_sends_them_and_a_changed_one_of_the_same_size_again() {
+    let Some((docker, base, _)) = session_test("session-memory").await else {
+        return;
+    };
+    let context = |greeting: &str| {
+        BuildSession::in_memory([
+            TarEntry::file("greeting.txt", greeting.to_owned()),
+            TarEntry::file("bin/hello", "#!/bin/sh\ncat /app/greeting.txt\n").mode(0o755),
+            TarEntry::symlink("latest", "bin/hello"),
+        ])
+        .dockerfile_in_memory(format!(
+            "FROM {base}\nCOPY . /app\nRUN ls -l /app/latest && /app/latest\n"
+        ))
+    };
+    let tag = format!("{}:memory", unique_name("session-memory"));
+    let first = build(&docker, context("hello from memory\n"), Some(&tag), false).await;
+    first.outcome.expect("the build succeeds");
+    let mut sent = context_files_sent(&first.report);
+    sent.sort();
+    assert_eq!(sent, ["bin/hello", "greeting.txt"], "{:?}", first.report);
+    assert!(
+        first.report.files_sent.contains(&"dockerfile/Dockerfile".to_owned()),
+        "{:?}",
+        first.report
+    );
+    assert!(first.logs.contains("hello from memory"), "{}", first.logs);
+    assert!(first.logs.contains("latest -> bin/hello"), "{}", first.logs);
+
+    // Same size, other bytes: sent again (each tree is newer than the last), so the step's cache
+    // does not hold and the build prints the new greeting.
+    let second = build(&docker, context("hello from MEMORY\n"), Some(&tag), false).await;
+    second.outcome.expect("the second build succeeds");
+    assert!(
+        context_files_sent(&second.report).contains(&"greeting.txt"),
+        "{:?}",
+        second.report
+    );
+    assert!(second.logs.contains("hello from MEMORY"), "{}", second.logs);
+    docker.images().delete(&tag).send().await.unwrap();
 }
 
 /// The bytes of the Dockerfile and `.dockerignore`, when the session sent them again.
