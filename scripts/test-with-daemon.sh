@@ -360,13 +360,13 @@ record_replays() {
   curl -sf --unix-socket "${DOCKER_TEST_HOST#unix://}" http://docker/version >"$fresh/daemon-version.json"
   for binary in $(daemon_test_binaries); do
     echo "recording $(basename "$binary")"
-    tests=$(DOCKER_TEST_RECORD_DIR=$fresh "$binary" 2>>"$fresh/record.log" | passed_tests) || true
+    tests=$(DOCKER_TEST_RECORD_DIR=$fresh "$binary" 2>&1 | tee -a "$fresh/record.log" | passed_tests) || true
     for round in 1 2 3; do
       [ -n "$tests" ] || break
       echo "replaying $(basename "$binary"), round $round of 3"
       # shellcheck disable=SC2086 # one test name per word
-      tests=$(without_servers DOCKER_TEST_REPLAY_DIR="$fresh" timeout 600 "$binary" --exact $tests 2>>"$fresh/replay.log" |
-        passed_tests) || true
+      tests=$(without_servers DOCKER_TEST_REPLAY_DIR="$fresh" timeout 600 "$binary" --exact $tests 2>&1 |
+        tee -a "$fresh/replay.log" | passed_tests) || true
     done
     for test in $tests; do
       file="$fresh/${test##*::}.jsonl"
@@ -382,7 +382,8 @@ record_replays() {
   mkdir -p tests/replays
   rm -f tests/replays/*.jsonl
   cp "$fresh/daemon-version.json" "${kept[@]}" tests/replays/
-  echo "${#kept[@]} tests recorded in tests/replays/ replay without a daemon; what the others printed is in $fresh"
+  echo "${#kept[@]} tests recorded in tests/replays/ replay without a daemon; what every run printed is in"
+  echo "$fresh/record.log and replay.log, until the next run of this script removes it"
 }
 
 # The committed recordings, replayed without the servers: the tests that fail here send what
@@ -472,7 +473,8 @@ run_is_alive() {
 }
 remove_what_killed_runs_left() {
   local path pid namespace
-  for path in /tmp/docker-test.*.* /tmp/docker-test-coverage.*.* /tmp/docker-test-podman-coverage.*.*; do
+  for path in /tmp/docker-test.*.* /tmp/docker-test-coverage.*.* /tmp/docker-test-podman-coverage.*.* \
+    /tmp/docker-test-recordings.*.*; do
     [ -d "$path" ] || continue
     pid=${path#/tmp/docker-test*.}
     pid=${pid%%.*}

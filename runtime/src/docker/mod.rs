@@ -13,7 +13,8 @@ mod path_stat;
 pub(crate) mod session;
 pub(crate) mod streams;
 
-#[cfg(feature = "archive")]
+// What a session build from memory reads of an entry (`buildkit` turns `archive` on).
+#[cfg(feature = "buildkit")]
 pub(crate) use archive::TarEntryKind;
 #[cfg(feature = "archive")]
 pub use archive::{tar_directory, tar_entries, tar_files, TarEntry};
