@@ -355,10 +355,12 @@ passed_tests() {
 # on its own timing replays differently and is left to the daemon runs (a build without one
 # ignores it).
 record_replays() {
-  local fresh binary tests test file round kept=()
+  local fresh binaries binary tests test file round kept=()
   fresh=$(mktemp -d "/tmp/docker-test-recordings.$$.XXXXXX")
   curl -sf --unix-socket "${DOCKER_TEST_HOST#unix://}" http://docker/version >"$fresh/daemon-version.json"
-  for binary in $(daemon_test_binaries); do
+  binaries=$(daemon_test_binaries) || true
+  [ -n "$binaries" ] || { echo "the test binaries did not build: nothing recorded, tests/replays/ left as it was" >&2; exit 1; }
+  for binary in $binaries; do
     echo "recording $(basename "$binary")"
     tests=$(DOCKER_TEST_RECORD_DIR=$fresh "$binary" 2>&1 | tee -a "$fresh/record.log" | passed_tests) || true
     for round in 1 2 3; do
@@ -379,6 +381,10 @@ record_replays() {
       kept+=("$file")
     done
   done
+  if [ ${#kept[@]} -eq 0 ]; then
+    echo "no test replayed: tests/replays/ left as it was; what every run printed is in $fresh" >&2
+    exit 1
+  fi
   mkdir -p tests/replays
   rm -f tests/replays/*.jsonl
   cp "$fresh/daemon-version.json" "${kept[@]}" tests/replays/
