@@ -11,18 +11,19 @@ use crate::coverage::coverage_recorder;
 /// `DOCKER_TEST_HOST`.
 pub fn daemon() -> Endpoint {
     match crate::replay::session_host() {
-        Some(host) => endpoint_of(host),
+        Some(host) => endpoint_of(host, "the session's host"),
         None => live_daemon(),
     }
 }
 
-fn endpoint_of(host: String) -> Endpoint {
+/// `host` written as `DOCKER_HOST` is, as an endpoint; `what` names it if it is not valid.
+fn endpoint_of(host: String, what: &str) -> Endpoint {
     Environment {
         docker_host: Some(host),
         ..Environment::from_process()
     }
     .endpoint()
-    .expect("a session's host is a valid DOCKER_HOST value")
+    .unwrap_or_else(|e| panic!("{what} is not a valid DOCKER_HOST value: {e}"))
 }
 
 /// The daemon of `DOCKER_TEST_HOST` (as `DOCKER_HOST` is written). The tests that call it are
@@ -37,13 +38,7 @@ pub(crate) fn live_daemon() -> Endpoint {
              marks the daemon tests ignored)"
         );
     }
-    let environment = Environment {
-        docker_host: Some(host),
-        ..Environment::from_process()
-    };
-    environment
-        .endpoint()
-        .expect("DOCKER_TEST_HOST is a valid DOCKER_HOST value")
+    endpoint_of(host, "DOCKER_TEST_HOST")
 }
 
 /// The kind of server behind `DOCKER_TEST_HOST`. Where the servers differ on purpose, tests check
@@ -173,15 +168,10 @@ pub fn docker() -> Docker {
 /// The second daemon the test script starts in a network namespace of its own
 /// (`DOCKER_TEST_PEER_HOST`), for the swarm tests to join.
 pub fn peer_docker() -> Docker {
-    let environment = Environment {
-        docker_host: Some(companion_variable("DOCKER_TEST_PEER_HOST")),
-        ..Environment::from_process()
-    };
-    docker_at(
-        environment
-            .endpoint()
-            .expect("DOCKER_TEST_PEER_HOST is a valid DOCKER_HOST value"),
-    )
+    docker_at(endpoint_of(
+        companion_variable("DOCKER_TEST_PEER_HOST"),
+        "DOCKER_TEST_PEER_HOST",
+    ))
     .expect("client")
 }
 

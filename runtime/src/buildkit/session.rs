@@ -1127,45 +1127,12 @@ mod tests {
         assert_eq!(response.headers()["content-type"], "application/grpc");
         let mut answer = Answer::new(response);
         // The listing: STAT after STAT, then an empty one.
-        let mut listed = Vec::new();
-        loop {
-            let packet = answer.packet().await;
-            assert_eq!(packet.kind, PacketType::Stat as i32);
-            match packet.stat {
-                Some(stat) => listed.push(stat.path),
-                None => break,
-            }
-        }
+        let listed: Vec<String> = answer.listing().await.into_iter().map(|stat| stat.path).collect();
         assert_eq!(listed, ["big.bin", "src", "src/main.rs"]);
         // Only big.bin (id 0) is asked for; it comes in chunks, then an empty DATA.
-        writer
-            .send(&Packet {
-                kind: PacketType::Req as i32,
-                id: 0,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let mut received = 0;
-        loop {
-            let packet = answer.packet().await;
-            assert_eq!((packet.kind, packet.id), (PacketType::Data as i32, 0));
-            if packet.data.is_empty() {
-                break;
-            }
-            received += packet.data.len();
-        }
+        let received = answer.contents(&writer, 0).await.len();
         assert_eq!(received, 300 * 1024);
-        writer
-            .send(&Packet {
-                kind: PacketType::Fin as i32,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(answer.packet().await.kind, PacketType::Fin as i32);
-        drop(writer);
-        assert_eq!(answer.status().await, ("0".to_owned(), String::new()));
+        assert_eq!(answer.end(writer).await, ("0".to_owned(), String::new()));
         let report = report.snapshot();
         assert_eq!(report.files_sent, ["context/big.bin"]);
         assert_eq!(report.file_bytes_sent, 300 * 1024);
@@ -1184,6 +1151,20 @@ mod tests {
                     None => return listed,
                 }
             }
+        }
+
+        /// Ends the transfer as the daemon does (its FIN, answered with one), then the status.
+        async fn end(mut self, writer: MessageWriter) -> (String, String) {
+            writer
+                .send(&Packet {
+                    kind: PacketType::Fin as i32,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(self.packet().await.kind, PacketType::Fin as i32);
+            drop(writer);
+            self.status().await
         }
 
         /// The contents of the entry `id`, asked for through `writer`.
@@ -1242,16 +1223,7 @@ mod tests {
             .all(|stat| stat.mod_time == listed[0].mod_time && stat.mod_time > 0));
         assert_eq!(answer.contents(&writer, 0).await, big);
         assert_eq!(answer.contents(&writer, 3).await, b"fn main() {}");
-        writer
-            .send(&Packet {
-                kind: PacketType::Fin as i32,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(answer.packet().await.kind, PacketType::Fin as i32);
-        drop(writer);
-        assert_eq!(answer.status().await, ("0".to_owned(), String::new()));
+        assert_eq!(answer.end(writer).await, ("0".to_owned(), String::new()));
 
         let (writer, response) = call(&mut sender, FILE_SYNC, &[("dir-name", "dockerfile")]).await;
         let mut answer = Answer::new(response);
